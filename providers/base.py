@@ -1,0 +1,267 @@
+"""The one provider interface every part of llm_thread calls.
+
+Pure Python (only ``requests``), no Odoo import: the chat engine, the tests and later
+modules (live chat agent, knowledge base, budgets) depend on this module alone, and each wire
+format lives in its own module beside it (``openai.py``, ``anthropic.py``, ``ollama.py``).
+
+Messages go in normalised (see :class:`ChatMessage`), events come out normalised (see
+:data:`ChatEvent`); each wire module translates both ways with its own role rules.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal, Union
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A complete tool call, arguments already parsed from the provider's JSON."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One stored thread message in provider-neutral form.
+
+    - ``assistant`` messages may carry ``tool_calls`` (and empty ``content``);
+    - ``tool`` messages answer one call: ``tool_call_id`` and ``name`` are set, ``content`` is
+      the result serialised as text (JSON for structured results), ``is_error`` marks failures.
+    """
+
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool offered to the model: ``parameters`` is a JSON schema object."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    temperature: float | None = None
+    max_tokens: int | None = None
+    # "low" / "medium" / "high"; ignored by models without reasoning.
+    reasoning_effort: str | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallEvent:
+    """Emitted once per call, when its arguments are complete and parsed."""
+
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Last event of a successful stream. ``reason``: stop, length, tool_calls, content_filter."""
+
+    reason: str
+
+
+ChatEvent = Union[TextDelta, ReasoningDelta, ToolCallEvent, Usage, Finish]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of a provider's model list (``list_models``)."""
+
+    api_id: str
+    display_name: str = ""
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    # Subset of {"tools", "vision", "reasoning"}, only what the provider's list says.
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+    use: Literal["chat", "embedding"] = "chat"
+
+
+ErrorKind = Literal[
+    "connection",  # refused, unknown host
+    "timeout",  # connect or read timeout, stalled stream
+    "auth",  # 401 / 403
+    "not_found",  # 404: unknown model or wrong base URL
+    "bad_request",  # 400: invalid request, context too long (provider's own message kept)
+    "rate_limit",  # 429 after the bounded retries
+    "server",  # 5xx after the bounded retries
+    "protocol",  # malformed stream, cut stream, bad tool-call JSON, empty answer
+    "cancelled",
+]
+
+
+class ProviderError(Exception):
+    """A provider failure, with a message a user can act on (never a traceback).
+
+    ``message`` names the provider and says what to do; ``detail`` keeps the provider's own
+    words (e.g. its 400 error text) for the log and for the stored error.
+
+    ``template`` and ``params`` are what ``message`` was rendered from (``template % params``):
+    the Odoo layer translates the template into the user's language (see
+    ``llm.provider._error_message``). ``retryable`` and ``retry_after`` drive the bounded retry
+    of 429 / 5xx answers; a caller only sees them on the error raised after the last retry.
+    """
+
+    def __init__(self, provider_name: str, kind: ErrorKind, message: str, detail: str = "",
+                 status: int | None = None, *, template: str = "",
+                 params: dict[str, Any] | None = None, retryable: bool = False,
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.provider_name = provider_name
+        self.kind = kind
+        self.message = message
+        self.detail = detail
+        self.status = status
+        self.template = template or message
+        self.params = params or {}
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class CancelToken:
+    """Shared between the caller and a running stream: ``cancel()`` from any thread makes the
+    stream stop and closes its upstream connection at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._on_cancel: list[Any] = []
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, returning early (``True``) when cancelled."""
+        return self._event.wait(seconds)
+
+    def on_cancel(self, callback) -> None:
+        """Run ``callback`` when cancelled (at once if it already is)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._on_cancel.append(callback)
+                return
+        callback()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks, self._on_cancel = self._on_cancel, []
+        for callback in callbacks:
+            callback()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retry of rate-limited (429) and failed (5xx) requests, before the first event.
+
+    The delay doubles from ``initial_delay`` up to ``max_delay``; a ``Retry-After`` answer header
+    replaces it. The sum of the delays never exceeds ``max_total_wait``: when the next one would,
+    the last error is raised at once. ``sleep`` and ``clock`` are injectable so tests never
+    really wait; ``sleep=None`` waits on the request's :class:`CancelToken` so a cancel
+    interrupts the back-off.
+    """
+
+    max_retries: int = 4
+    initial_delay: float = 1.0
+    max_delay: float = 16.0
+    max_total_wait: float = 45.0
+    sleep: Callable[[float], None] | None = None
+    # Epoch seconds, to turn an HTTP-date ``Retry-After`` into a delay.
+    clock: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """What a wire module needs to talk to one configured provider."""
+
+    name: str
+    api_format: Literal["openai", "anthropic", "ollama"]
+    base_url: str
+    api_key: str = ""
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    # Azure OpenAI: deployment-style URL with ?api-version=... and the ``api-key`` header.
+    azure_api_version: str = ""
+    # Seconds: the read timeout (a stream silent that long fails), and the connect timeout
+    # up to 10 s.
+    timeout: float = 60.0
+    retry: RetryPolicy = RetryPolicy()
+
+
+class Provider:
+    """Base of the wire modules. Subclasses implement ``chat`` and ``list_models``."""
+
+    #: Brand used in user messages, e.g. "OpenAI (My key) rejected the API key".
+    brand = ""
+
+    def __init__(self, config: ProviderConfig):
+        self.config = config
+
+    @property
+    def label(self) -> str:
+        """How user messages name this provider: brand and configured name."""
+        name = self.config.name
+        if not name or self.brand.lower() in name.lower():
+            return name or self.brand
+        return f"{self.brand} ({name})"
+
+    def chat(self, model: str, messages: list[ChatMessage], tools: list[ToolSpec] = (),
+             options: ChatOptions = ChatOptions(), cancel: CancelToken | None = None,
+             ) -> Iterator[ChatEvent]:
+        """Stream one answer of ``model``.
+
+        Lazy: the request is sent on the first ``next()``. Events come in stream order; a
+        successful stream ends with at most one :class:`Usage` then exactly one
+        :class:`Finish`. Every failure, cancellation included, raises :class:`ProviderError`
+        (possibly after some events were yielded: a cut or stalled stream). 429 / 5xx answers
+        are retried per ``config.retry`` only while no event has been yielded.
+        """
+        raise NotImplementedError
+
+    def list_models(self) -> list[ModelInfo]:
+        """The provider's model list; raises :class:`ProviderError`."""
+        raise NotImplementedError
+
+
+def get_provider(config: ProviderConfig) -> Provider:
+    """The wire module for ``config.api_format``."""
+    from . import anthropic, ollama, openai
+
+    classes = {
+        "openai": openai.OpenAIProvider,
+        "anthropic": anthropic.AnthropicProvider,
+        "ollama": ollama.OllamaProvider,
+    }
+    return classes[config.api_format](config)
