@@ -1,0 +1,157 @@
+// Everything needed to run Odoo 18 with this addon: source, packages, cluster, template, command.
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, readlinkSync, createWriteStream } from "node:fs";
+import { createHash } from "node:crypto";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { ADDON_DIR, ADDON_NAME, CACHE_DIR, ODOO_DATA_DIR, PYTHON, LOG_DIR } from "./paths.mjs";
+import { resolveOdooSource } from "./odoo_source.mjs";
+import { ensureDebianPackages } from "./debian.mjs";
+import { Cluster } from "./postgres.mjs";
+import { HarnessError, say } from "./log.mjs";
+import { run, start } from "./proc.mjs";
+
+/** Modules every database of ours starts from; installing them is the slow part (~35 s). */
+const TEMPLATE_MODULES = ["mail"];
+
+export class OdooEnvironment {
+    /** Provisions source, Debian packages and the cluster; call ``close()`` when done. */
+    static open() {
+        const source = resolveOdooSource();
+        ensureDebianPackages(source.src);
+        const cluster = new Cluster();
+        cluster.acquire();
+        return new OdooEnvironment(source, cluster);
+    }
+
+    constructor(source, cluster) {
+        this.source = source;
+        this.cluster = cluster;
+        this.addonsPath = [...source.addonsPaths, exposeCheckout()].join(",");
+    }
+
+    close() {
+        this.cluster.release();
+    }
+
+    /** The argument list of odoo-bin [command] for ``db``: connection, paths, then ``extra``. */
+    odooArgs(db, extra = [], command = null) {
+        return [
+            join(this.source.src, "odoo-bin"),
+            ...(command ? [command] : []),
+            `--addons-path=${this.addonsPath}`,
+            ...this.cluster.odooArgs,
+            `--data-dir=${ODOO_DATA_DIR}`,
+            `--database=${db}`,
+            `--db-filter=^${db}$`,
+            ...extra,
+        ];
+    }
+
+    /** Runs odoo-bin to completion; every output line goes to the log file and to ``onLine``. */
+    async runOdoo(db, extra, { onLine, logName } = {}) {
+        mkdirSync(LOG_DIR, { recursive: true });
+        const logPath = join(LOG_DIR, `${logName || db}.log`);
+        const log = createWriteStream(logPath);
+        const { exited } = start(PYTHON, this.odooArgs(db, extra), {
+            onLine: (line) => {
+                log.write(`${line}\n`);
+                onLine?.(line);
+            },
+        });
+        const code = await exited;
+        await new Promise((resolveEnd) => log.end(resolveEnd));
+        return { code, logPath };
+    }
+
+    /** Runs a Python script in ``odoo-bin shell`` on ``db`` (``env`` is defined there). */
+    runShell(db, script) {
+        const result = run(PYTHON, this.odooArgs(db, ["--no-http"], "shell"), { input: script, allowFail: true });
+        if (!result.ok) {
+            throw new HarnessError(`odoo-bin shell on ${db} failed:\n${result.stdout}${result.stderr}`);
+        }
+        return result.stdout;
+    }
+
+    /**
+     * The template database with mail installed, keyed by the Odoo revision: built once
+     * (under a temporary name, renamed when complete), then every database is a copy of it.
+     */
+    async ensureTemplate() {
+        const name = `llm_thread_tpl_${this.source.revision}`;
+        const existing = this.cluster.databases();
+        if (existing.includes(name)) return name;
+        for (const stale of existing.filter((db) => db.startsWith("llm_thread_tpl_"))) {
+            this.dropDatabase(stale);
+        }
+        const building = `${name}_building`;
+        say(`building the template database ${name} (Odoo + ${TEMPLATE_MODULES.join(", ")}, about a minute, once per Odoo revision)`);
+        const { code, logPath } = await this.runOdoo(building, [
+            `--init=${TEMPLATE_MODULES.join(",")}`, "--stop-after-init", "--max-cron-threads=0",
+            "--log-level=warn", `--http-port=${await freePort()}`,
+        ], { logName: "template" });
+        if (code !== 0) {
+            this.dropDatabase(building);
+            throw new HarnessError(`building the template database failed (exit ${code}); see ${logPath}`);
+        }
+        this.cluster.rename(building, name);
+        const filestore = join(ODOO_DATA_DIR, "filestore");
+        if (existsSync(join(filestore, building))) {
+            rmSync(join(filestore, name), { recursive: true, force: true });
+            cpSync(join(filestore, building), join(filestore, name), { recursive: true });
+            rmSync(join(filestore, building), { recursive: true, force: true });
+        }
+        return name;
+    }
+
+    /** A new database copied from the template, with its filestore (attachments, assets). */
+    copyDatabase(template, db) {
+        this.cluster.createFrom(template, db);
+        const filestore = join(ODOO_DATA_DIR, "filestore");
+        if (existsSync(join(filestore, template))) {
+            cpSync(join(filestore, template), join(filestore, db), { recursive: true });
+        }
+    }
+
+    dropDatabase(db) {
+        this.cluster.drop(db);
+        rmSync(join(ODOO_DATA_DIR, "filestore", db), { recursive: true, force: true });
+    }
+
+    hasDatabase(db) {
+        return this.cluster.databases().includes(db);
+    }
+}
+
+/**
+ * Odoo finds modules by directory name; the checkout may be called anything, so it is exposed
+ * as ``llm_thread`` through a symlink in an addons dir of its own (one per checkout).
+ */
+function exposeCheckout() {
+    const key = createHash("sha1").update(ADDON_DIR).digest("hex").slice(0, 10);
+    const addonsDir = join(CACHE_DIR, "addons", key);
+    const link = join(addonsDir, ADDON_NAME);
+    mkdirSync(addonsDir, { recursive: true });
+    let current = null;
+    try {
+        current = readlinkSync(link);
+    } catch {
+        // no link yet
+    }
+    if (current !== ADDON_DIR) {
+        rmSync(link, { force: true });
+        symlinkSync(ADDON_DIR, link, "dir");
+    }
+    return addonsDir;
+}
+
+export function freePort() {
+    return new Promise((resolvePort, rejectPort) => {
+        const server = createServer();
+        server.unref();
+        server.on("error", rejectPort);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address();
+            server.close(() => resolvePort(port));
+        });
+    });
+}
