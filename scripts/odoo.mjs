@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { OdooEnvironment, freePort } from "./lib/odoo.mjs";
 import { OdooLogReport } from "./lib/odoo_log.mjs";
 import { HarnessError, say } from "./lib/log.mjs";
+import { stopChildren } from "./lib/proc.mjs";
 import { ADDON_NAME } from "./lib/paths.mjs";
 
 const HELP = `Usage:
@@ -40,7 +41,14 @@ async function test(env, options) {
     const db = `${ADDON_NAME}_test_${process.pid}`;
     env.copyDatabase(template, db);
     const report = new OdooLogReport();
-    const isResultLine = (line) => / (WARNING|ERROR|CRITICAL) |odoo\.tests\.result|\[HOOT\]|Starting |FAIL|Traceback/.test(line);
+    // --quiet keeps what explains a result: problems with their tracebacks, results, Hoot's report.
+    let inProblem = false;
+    const shouldPrint = (line) => {
+        if (!options.quiet) return true;
+        if (!/^\d{4}-\d\d-\d\d /.test(line)) return inProblem; // continuation of the last record
+        inProblem = / (WARNING|ERROR|CRITICAL) /.test(line);
+        return inProblem || /odoo\.tests\.result|\[HOOT\]|post-tests in/.test(line);
+    };
     try {
         say(`running the Odoo tier on ${db} (tags ${options.testTags})`);
         const { code, logPath } = await env.runOdoo(db, [
@@ -51,7 +59,7 @@ async function test(env, options) {
             logName: db,
             onLine: (line) => {
                 report.add(line);
-                if (!options.quiet || isResultLine(line)) process.stdout.write(`${line}\n`);
+                if (shouldPrint(line)) process.stdout.write(`${line}\n`);
             },
         });
         const summary = report.summary();
@@ -60,7 +68,9 @@ async function test(env, options) {
         }
         for (const problem of summary.problems) say(`FAILED: ${problem}`);
         say(`full log: ${logPath}`);
-        const failed = summary.failed + summary.skipped + (summary.problems.length && !summary.failed ? 1 : 0);
+        // Each problem (skipped test, unexpected log line, no result) fails a check of its own,
+        // unless failed tests already explain the run's failure.
+        const failed = summary.failed + (summary.failed ? 0 : summary.problems.length);
         const counts = { passed: summary.passed, failed, hoot: report.hoot };
         if (options.summary) writeFileSync(options.summary, JSON.stringify(counts));
         console.log(`odoo: ${counts.passed} passed, ${counts.failed} failed`);
@@ -131,7 +141,8 @@ async function main() {
         return options.command === "--help" || options.command === "-h" ? 0 : 2;
     }
     const env = OdooEnvironment.open();
-    const stop = () => {
+    const stop = async () => {
+        await stopChildren(); // Odoo first: it must not outlive the database it uses
         env.close();
         process.exit(130);
     };

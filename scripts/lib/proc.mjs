@@ -28,6 +28,18 @@ export function commandExists(cmd) {
     return run("sh", ["-c", `command -v ${cmd}`], { allowFail: true }).ok;
 }
 
+/** Children still running, so that a signal to the harness stops them before it exits. */
+const liveChildren = new Set();
+
+/** Sends SIGTERM to every running child and waits until they have all exited. */
+export async function stopChildren() {
+    const exits = [...liveChildren].map(({ child, exited }) => {
+        child.kill("SIGTERM");
+        return exited.catch(() => undefined);
+    });
+    await Promise.all(exits);
+}
+
 /**
  * Start a long-running child; its output lines go to ``onLine``. Resolves with the exit code.
  * Returns the child too, so the caller can stop it.
@@ -55,5 +67,8 @@ export function start(cmd, args, { onLine, env, cwd } = {}) {
         child.on("error", rejectExit);
         child.on("close", (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
     });
-    return { child, exited };
+    const handle = { child, exited };
+    liveChildren.add(handle);
+    exited.finally(() => liveChildren.delete(handle)).catch(() => undefined);
+    return handle;
 }
