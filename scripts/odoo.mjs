@@ -5,7 +5,8 @@ import { OdooEnvironment, freePort } from "./lib/odoo.mjs";
 import { OdooLogReport } from "./lib/odoo_log.mjs";
 import { HarnessError, say } from "./lib/log.mjs";
 import { stopChildren } from "./lib/proc.mjs";
-import { ADDON_NAME } from "./lib/paths.mjs";
+import { join } from "node:path";
+import { ADDON_DIR, ADDON_NAME } from "./lib/paths.mjs";
 
 const HELP = `Usage:
   node scripts/odoo.mjs test [--test-tags TAGS] [--keep-db] [--summary FILE] [--quiet]
@@ -15,6 +16,8 @@ const HELP = `Usage:
       --keep-db    keep the test database afterwards (its name is printed)
       --summary    write the counts as JSON to FILE (used by npm test)
       --quiet      print only WARNING/ERROR lines and results instead of the whole log
+  node scripts/odoo.mjs i18n
+      Exports i18n/${ADDON_NAME}.pot from a fresh database with the addon installed.
   node scripts/odoo.mjs start
       Serves Odoo 18 with ${ADDON_NAME} installed and demo data at http://localhost:8069
       (admin / admin). Database: $LLM_THREAD_DB (default ${ADDON_NAME}); port:
@@ -81,6 +84,28 @@ async function test(env, options) {
     }
 }
 
+/** i18n/llm_thread.pot, exported by the real server from a fresh database. */
+async function exportTranslations(env) {
+    const template = await env.ensureTemplate();
+    const db = `${ADDON_NAME}_i18n_${process.pid}`;
+    env.copyDatabase(template, db);
+    try {
+        const pot = join(ADDON_DIR, "i18n", `${ADDON_NAME}.pot`);
+        // Two runs: --i18n-export exports before any module is installed in the same run.
+        for (const step of [[`--init=${ADDON_NAME}`], [`--modules=${ADDON_NAME}`, `--i18n-export=${pot}`]]) {
+            const { code, logPath } = await env.runOdoo(db, [
+                ...step, "--stop-after-init", "--max-cron-threads=0", "--log-level=warn",
+                `--http-port=${await freePort()}`,
+            ], { logName: db });
+            if (code !== 0) throw new HarnessError(`exporting translations failed; see ${logPath}`);
+        }
+        say(`wrote ${pot}`);
+        return 0;
+    } finally {
+        env.dropDatabase(db);
+    }
+}
+
 async function serve(env) {
     const template = await env.ensureTemplate();
     const db = process.env.LLM_THREAD_DB || ADDON_NAME;
@@ -136,7 +161,8 @@ async function waitForHealth(url) {
 
 async function main() {
     const options = parseArgs(process.argv.slice(2));
-    if (!["test", "start"].includes(options.command)) {
+    const commands = { test: (env) => test(env, options), start: serve, i18n: exportTranslations };
+    if (!commands[options.command]) {
         console.log(HELP);
         return options.command === "--help" || options.command === "-h" ? 0 : 2;
     }
@@ -149,7 +175,7 @@ async function main() {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     try {
-        return options.command === "test" ? await test(env, options) : await serve(env);
+        return await commands[options.command](env);
     } finally {
         env.close();
     }
