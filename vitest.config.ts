@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+    resolve: {
+        // Odoo provides @web/*, @mail/* and @bus/* at runtime; tests get small fakes instead. A
+        // leading "/" resolves from the project root.
+        alias: [
+            { find: /^@(web|mail|bus)\/(.*)$/, replacement: "/static/tests/vitest/fakes/$1/$2" },
+        ],
+    },
+    test: {
+        // Not happy-dom: its XML parser rejects OWL attributes such as `t-on-click.prevent`.
+        environment: "jsdom",
+        include: ["static/tests/vitest/**/*.test.ts"],
+    },
+});
