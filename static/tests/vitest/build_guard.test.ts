@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 
+import bundle from "../../src/dist/llm_thread.js?raw";
 import { findTranspilerHazards } from "../../../build_guard.mjs";
 
 const safeBundle = `/* banner */
@@ -16,6 +17,10 @@ export {
 `;
 
 describe("findTranspilerHazards", () => {
+    test("accepts the committed bundle", () => {
+        expect(findTranspilerHazards(bundle)).toEqual([]);
+    });
+
     test("accepts imports, comments and one final export clause", () => {
         expect(findTranspilerHazards(safeBundle)).toEqual([]);
     });
