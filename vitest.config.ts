@@ -11,6 +11,7 @@ export default defineConfig({
     test: {
         // Not happy-dom: its XML parser rejects OWL attributes such as `t-on-click.prevent`.
         environment: "jsdom",
-        include: ["static/tests/vitest/**/*.test.ts"],
+        // The harness's own logic (scripts/lib) is tested here too, in a node environment.
+        include: ["static/tests/vitest/**/*.test.ts", "scripts/tests/**/*.test.mjs"],
     },
 });
