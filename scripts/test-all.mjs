@@ -2,7 +2,7 @@
 // `npm test`: type-check, vitest, then the Odoo tier; ends with one "N passed, N failed" line
 // summing every tier, and exits non-zero if anything failed.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ADDON_DIR } from "./lib/paths.mjs";
@@ -19,6 +19,16 @@ function step(title, cmd, args) {
 
 function readJson(path) {
     return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : null;
+}
+
+// The two commands do all the set-up: npm test installs the locked npm packages when they are
+// missing or older than package-lock.json (CI has already run npm ci: nothing to do then).
+const installed = join(ADDON_DIR, "node_modules", ".package-lock.json");
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(join(ADDON_DIR, "package-lock.json")).mtimeMs) {
+    if (!step("npm ci (the locked TypeScript toolchain)", "npm", ["ci", "--no-audit", "--no-fund"])) {
+        console.log("npm ci failed: see above.\n0 passed, 1 failed");
+        process.exit(1);
+    }
 }
 
 const typecheckOk = step("typecheck (tsc --noEmit)", "npx", ["tsc", "--noEmit"]);
