@@ -9,7 +9,9 @@
     "data": [
         "security/llm_security.xml",
         "security/ir.model.access.csv",
+        "security/llm_thread_rules.xml",
         "views/llm_menus.xml",
+        "views/llm_thread_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -1,0 +1,2 @@
+from . import mail_message
+from . import llm_thread

@@ -1,0 +1,572 @@
+"""One generation of an llm.thread: the provider stream, the agent loop and persistence.
+
+Why it is shaped this way:
+
+- No cursor is held while the provider is waited on. ``llm.thread.generate()`` commits the
+  claim and the user's message in the caller's transaction; from then on every database
+  access is a short transaction of its own (``_env()``): create the assistant message at the
+  first token, flush it at most every ``FLUSH_INTERVAL``, run a tool, finalise. A stream thus
+  uses a connection a few milliseconds per half second, which is what lets one gevent process
+  serve hundreds of streams with a small pool.
+- Those short transactions go through a per-process semaphore sized from the pool
+  (``_db_slot``): under load a stream waits a few milliseconds for a slot instead of failing
+  with Odoo's "connection pool is full".
+- The provider is read in a pump thread (a greenlet under gevent) feeding a queue, so the
+  consumer wakes up on its own even when the provider is silent: to send heartbeats, to notice
+  a vanished client, to poll the persisted stop flag.
+- Deltas are coalesced: the first one goes out at once (latency), later ones at most every
+  ``EMIT_INTERVAL`` (bytes and CPU stay proportional to the answer).
+- The "lock" over a whole generation is a persisted claim (state, owner, token) taken under a
+  transaction-scoped advisory lock; see ``llm.thread._llm_claim``. The owner is the backend
+  pid of a per-process liveness connection holding a session advisory lock, so any process
+  can tell at once that the owner of a claim died (its lock is gone), without a heartbeat
+  timeout; a heartbeat older than ``STALE_AFTER`` also frees a claim whose process is alive
+  but lost track of it.
+"""
+
+import json
+import logging
+import os
+import queue
+import select
+import socket
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from datetime import timedelta
+
+import psycopg2
+from markupsafe import escape
+
+import odoo
+from odoo import api, fields, sql_db
+from odoo.exceptions import UserError
+from odoo.tools import config
+
+from ..providers import base
+from . import llm_protocol as protocol
+from . import llm_tool_registry
+from .llm_protocol import event
+
+_logger = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 0x4C4C4D54  # "LLMT": advisory-lock keys of llm.thread claims
+LIVENESS_NAMESPACE = 0x4C4C4D50  # "LLMP": one key per live process running generations
+
+EMIT_INTERVAL = 0.03
+FLUSH_INTERVAL = 0.5
+TICK_INTERVAL = 0.25
+STOP_POLL_INTERVAL = 1.0
+HEARTBEAT_EVENT_INTERVAL = 10.0
+HEARTBEAT_DB_INTERVAL = 30.0
+STALE_AFTER = timedelta(seconds=120)
+TOOL_RESULT_MAX_CHARS = 20_000
+MAX_PARALLEL_TOOLS = 4
+
+
+# ----------------------------------------------------------------------
+# Process-wide state: liveness connection, database slots, running generations
+# ----------------------------------------------------------------------
+
+class Liveness:
+    """One autocommit connection per process and database, holding the session advisory
+    lock ``(LIVENESS_NAMESPACE, its backend pid)`` for as long as the process lives."""
+
+    _lock = threading.Lock()
+    _connections = {}  # dbname -> (os pid, connection, backend pid)
+
+    @classmethod
+    def owner_key(cls, registry):
+        with cls._lock:
+            entry = cls._connections.get(registry.db_name)
+            if entry and entry[0] == os.getpid() and not entry[1].closed:
+                return entry[2]
+            _dbname, info = sql_db.connection_info_for(registry.db_name)
+            connection = psycopg2.connect(**info)
+            connection.autocommit = True
+            with connection.cursor() as cr:
+                cr.execute("SELECT pg_backend_pid()")
+                backend_pid = cr.fetchone()[0]
+                cr.execute("SELECT pg_advisory_lock(%s, %s)", (LIVENESS_NAMESPACE, backend_pid))
+            cls._connections[registry.db_name] = (os.getpid(), connection, backend_pid)
+            return backend_pid
+
+
+def claim_is_stale(cr, owner, heartbeat):
+    """Whether a generating claim may be taken over: its heartbeat is too old, or the process
+    that made it is gone (nobody holds its liveness lock any more)."""
+    if not owner or not heartbeat or fields.Datetime.now() - heartbeat > STALE_AFTER:
+        return True
+    cr.execute("""
+        SELECT 1 FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND classid = %s AND objid = %s
+           AND objsubid = 2
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    """, (LIVENESS_NAMESPACE, owner))
+    return not cr.fetchone()
+
+
+_slots_lock = threading.Lock()
+_slots = None
+
+
+@contextmanager
+def _db_slot():
+    global _slots  # noqa: PLW0603 - created lazily: the configuration is read after import
+    if _slots is None:
+        with _slots_lock:
+            if _slots is None:
+                maxconn = (odoo.evented and config["db_maxconn_gevent"]) or config["db_maxconn"]
+                _slots = threading.BoundedSemaphore(max(1, int(maxconn) // 2))
+    with _slots:
+        yield
+
+
+_running_lock = threading.Lock()
+_running = {}  # (dbname, thread id) -> Generation running in this process
+
+
+def cancel_local(dbname, thread_id, reason):
+    with _running_lock:
+        generation = _running.get((dbname, thread_id))
+    if generation:
+        generation.request_stop(reason)
+
+
+def client_disconnected(sock):
+    """Whether the peer closed ``sock``: it polls readable and a peek reads end-of-file.
+    Never blocks; a TLS socket (no MSG_PEEK) reports False and relies on failed writes."""
+    try:
+        readable, _w, _x = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except ValueError:
+        return False
+    except OSError:
+        return True
+
+
+# ----------------------------------------------------------------------
+# One generation
+# ----------------------------------------------------------------------
+
+_END = object()
+_TICK = object()
+
+
+class _Failure:
+    def __init__(self, exc):
+        self.exc = exc
+
+
+class _Turn:
+    """One model call: the assistant message being streamed."""
+
+    def __init__(self):
+        self.message_id = None
+        self.text = []
+        self.reasoning = []
+        self.pending_text = []
+        self.pending_reasoning = []
+        self.calls = []
+        self.usage = None
+        self.finish_reason = None
+        self.error = None  # (code, user message)
+        self.dirty = False
+        self.flushed_at = time.monotonic()
+        self.final = False
+
+    @property
+    def reason(self):
+        return self.finish_reason or ("error" if self.error else "stop")
+
+    def data(self, stopped):
+        data = {"finish_reason": self.reason}
+        if self.calls:
+            data["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments}
+                                  for c in self.calls]
+        if self.reasoning:
+            data["reasoning"] = "".join(self.reasoning)
+        if self.usage:
+            data["usage"] = {"input_tokens": self.usage.input_tokens,
+                             "output_tokens": self.usage.output_tokens}
+        if stopped:
+            data["stopped"] = True
+        if self.error:
+            data["error"] = {"code": self.error[0], "message": self.error[1]}
+        return data
+
+
+class Generation:
+    """Iterator of protocol events ``(name, payload)`` of one generation.
+
+    Created by ``llm.thread.generate()`` after the claim is committed; closing it early (the
+    client went away) keeps the partial answer, marked stopped, and releases the claim.
+    """
+
+    def __init__(self, thread, token, user_message_id):
+        env = thread.env
+        self.registry = env.registry
+        self.dbname = env.cr.dbname
+        self.uid = env.uid
+        self.context = dict(env.context)
+        self.thread_id = thread.id
+        self.token = token
+        self.user_message_id = user_message_id
+        self.cancel = base.CancelToken()
+        self.stop_reason = None  # "stopped" (user), "disconnected" (client gone), "lost"
+        # Set by the SSE route: a callable telling whether the client went away.
+        self.client_gone = None
+        self.finished = threading.Event()
+        self._turn = None
+        self._started = False
+        self._released = False
+        self._state = "idle"
+        self._error = None
+        now = time.monotonic()
+        self._last_emit = 0.0
+        self._last_check = now
+        self._last_poll = now
+        self._last_heartbeat = now
+        self._events = self._run_guarded()
+        with _running_lock:
+            _running[(self.dbname, self.thread_id)] = self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._events)
+
+    def close(self):
+        started = self._started
+        self._events.close()
+        if not started:  # never iterated: nothing streamed, only the claim to give back
+            self._release()
+
+    def request_stop(self, reason):
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.cancel.cancel()
+
+    # -- database ------------------------------------------------------
+
+    @contextmanager
+    def _env(self):
+        with _db_slot(), self.registry.cursor() as cr:
+            yield api.Environment(cr, self.uid, self.context)
+
+    def _thread(self, env):
+        return env["llm.thread"].with_context(active_test=False).browse(self.thread_id)
+
+    def _sync(self, turn=None):
+        """Flush the partial answer (if any), read the stop flag, beat the heartbeat."""
+        now = time.monotonic()
+        self._last_poll = now
+        try:
+            with self._env() as env:
+                if turn is not None and turn.message_id and turn.dirty:
+                    env["mail.message"].browse(turn.message_id).write({
+                        "body": escape("".join(turn.text)), "body_json": turn.data(False)})
+                env.cr.execute("""SELECT generation_stop_requested, generation_token
+                                    FROM llm_thread WHERE id = %s""", (self.thread_id,))
+                stop, token = env.cr.fetchone()
+                if token != self.token:
+                    self.request_stop("lost")  # a stale-claim takeover: another run owns it
+                elif stop:
+                    self.request_stop("stopped")
+                elif now - self._last_heartbeat >= HEARTBEAT_DB_INTERVAL:
+                    self._set_claim(env, {"generation_heartbeat": fields.Datetime.now()})
+                    self._last_heartbeat = now
+        except psycopg2.errors.SerializationFailure:
+            # The stop route wrote the thread meanwhile; the next sync reads its flag.
+            return
+        if turn is not None:
+            turn.dirty = False
+            turn.flushed_at = now
+
+    def _set_claim(self, env, values):
+        """Write on the thread only while this generation still owns its claim."""
+        thread = self._thread(env).filtered(lambda t: t.generation_token == self.token)
+        thread.write(values)
+
+    def _write_claim(self, values):
+        """``_set_claim`` in a transaction of its own, retried when a concurrent write on the
+        thread (the stop route) makes it fail to serialize."""
+        for attempt in range(5):
+            try:
+                with self._env() as env:
+                    self._set_claim(env, values)
+                return
+            except psycopg2.errors.SerializationFailure:
+                if attempt == 4:
+                    raise
+
+    def _release(self):
+        if self._released:
+            return
+        self._released = True
+        try:
+            self._write_claim({
+                "generation_state": self._state,
+                "generation_error": self._error and self._error[1],
+                "generation_token": False,
+                "generation_owner": 0,
+                "generation_stop_requested": False,
+            })
+        finally:
+            with _running_lock:
+                if _running.get((self.dbname, self.thread_id)) is self:
+                    del _running[(self.dbname, self.thread_id)]
+            self.finished.set()
+
+    # -- the run ---------------------------------------------------------
+
+    def _run_guarded(self):
+        self._started = True
+        try:
+            yield from self._run()
+        except GeneratorExit:
+            # The server closed us: the client went away mid-stream.
+            self.request_stop("disconnected")
+            if self._turn and not self._turn.final:
+                self._finalise(self._turn)
+            raise
+        finally:
+            self._release()
+        # Released before "done": a client may start the next generation as soon as it
+        # reads it.
+        yield event("done", thread_id=self.thread_id, state=self._state)
+
+    def _run(self):
+        if self.user_message_id:
+            yield event("message_created", message_id=self.user_message_id, role="user")
+        try:
+            yield from self._agent_loop()
+        except Exception:
+            _logger.exception("llm.thread %s: generation failed", self.thread_id)
+            self._error = (protocol.ERROR_INTERNAL,
+                           self._translate("The answer failed because of an internal error; "
+                                           "the server log has the details."))
+            if self._turn and not self._turn.final:
+                self._turn.error = self._error
+                self._finalise(self._turn)
+        if self._error:
+            self._state = "error"
+            yield event("error", code=self._error[0], message=self._error[1],
+                        message_id=self._turn and self._turn.message_id)
+
+    def _translate(self, source, **params):
+        with self._env() as env:
+            return env._(source, **params)
+
+    def _agent_loop(self):
+        with self._env() as env:
+            thread = self._thread(env)
+            provider, model, window, reserve = thread._llm_resolve_model()
+            max_iterations = thread._llm_max_iterations()
+        for _iteration in range(max_iterations):
+            with self._env() as env:
+                thread = self._thread(env)
+                messages = thread._llm_build_messages(window, reserve)
+                enabled = [n for n in thread.tool_names or () if llm_tool_registry.get_tool(n)]
+            tools = llm_tool_registry.tool_specs(enabled)
+            yield from self._stream_turn(provider, model, messages, tools)
+            turn = self._turn
+            if turn.error:
+                self._error = turn.error
+                return
+            if self.stop_reason or not turn.calls:
+                return
+            yield from self._run_tools(turn.calls, enabled)
+            if self.stop_reason:
+                return
+        self._error = (protocol.ERROR_ITERATION_LIMIT, self._translate(
+            "Stopped after %(count)s steps without a final answer. Ask again to let the "
+            "assistant continue, or narrow the question.", count=max_iterations))
+        with self._env() as env:
+            message = env["mail.message"].browse(self._turn.message_id)
+            message.body_json = dict(message.body_json or {}, error={
+                "code": self._error[0], "message": self._error[1]})
+
+    def _stream_turn(self, provider, model, messages, tools):
+        turn = self._turn = _Turn()
+        stream = provider.chat(model, messages, tools, cancel=self.cancel)
+        try:
+            for item in self._pump(stream, turn):
+                # The turn records each event before anything is yielded: a yield may be
+                # where the client's disconnection surfaces, and what was received is kept.
+                if isinstance(item, base.TextDelta):
+                    turn.text.append(item.text)
+                    turn.pending_text.append(item.text)
+                    turn.dirty = True
+                    yield from self._ensure_message(turn)
+                elif isinstance(item, base.ReasoningDelta):
+                    turn.reasoning.append(item.text)
+                    turn.pending_reasoning.append(item.text)
+                    turn.dirty = True
+                    yield from self._ensure_message(turn)
+                elif isinstance(item, base.ToolCallEvent):
+                    turn.calls.append(item.call)
+                    yield from self._ensure_message(turn)
+                    yield from self._emit_pending(turn)
+                    yield event("tool_call_started", message_id=turn.message_id,
+                                call_id=item.call.id, name=item.call.name,
+                                arguments=item.call.arguments)
+                elif isinstance(item, base.Usage):
+                    turn.usage = item
+                elif isinstance(item, base.Finish):
+                    turn.finish_reason = item.reason
+                yield from self._duties(turn)
+        except base.ProviderError as exc:
+            if not (exc.kind == "cancelled" and self.stop_reason):
+                # The providers package keeps its message templates untranslated.
+                template = getattr(exc, "template", None)
+                message = self._translate(template, **exc.params) if template else exc.message
+                turn.error = (exc.kind, message)
+                _logger.info("llm.thread %s: provider error %s: %s %s", self.thread_id,
+                             exc.kind, exc.message, exc.detail)
+        if self.stop_reason and turn.calls:
+            turn.calls = []  # a stopped turn runs no tool
+        yield from self._emit_pending(turn)
+        if turn.error and not turn.message_id:
+            # Keep the failure in the conversation even when it came before any token.
+            yield from self._ensure_message(turn)
+        if turn.message_id:
+            self._finalise(turn)
+            if turn.usage:
+                yield event("usage", message_id=turn.message_id,
+                            input_tokens=turn.usage.input_tokens,
+                            output_tokens=turn.usage.output_tokens)
+            yield event("message_final", message_id=turn.message_id,
+                        finish_reason=turn.reason,
+                        stopped=bool(self.stop_reason), error=turn.error and turn.error[1])
+
+    def _pump(self, stream, turn):
+        """The provider's events as they arrive, plus ``_TICK`` whenever it is silent long
+        enough for pending text or an idle check to be due."""
+        events = queue.Queue()
+
+        def run():
+            try:
+                for item in stream:
+                    events.put(item)
+            except BaseException as exc:  # noqa: BLE001 - handed over to the consumer
+                events.put(_Failure(exc))
+            else:
+                events.put(_END)
+
+        threading.Thread(target=run, name=f"llm-thread-{self.thread_id}", daemon=True).start()
+        while True:
+            timeout = EMIT_INTERVAL if turn.pending_text or turn.pending_reasoning else TICK_INTERVAL
+            try:
+                item = events.get(timeout=timeout)
+            except queue.Empty:
+                item = _TICK
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+
+    def _ensure_message(self, turn):
+        if turn.message_id:
+            return
+        with self._env() as env:
+            turn.message_id = self._thread(env)._llm_create_message("assistant").id
+        turn.flushed_at = time.monotonic()
+        yield event("message_created", message_id=turn.message_id, role="assistant")
+
+    def _emit_pending(self, turn):
+        if turn.pending_reasoning:
+            yield event("reasoning_delta", message_id=turn.message_id,
+                        text="".join(turn.pending_reasoning))
+            turn.pending_reasoning.clear()
+        if turn.pending_text:
+            yield event("text_delta", message_id=turn.message_id, text="".join(turn.pending_text))
+            turn.pending_text.clear()
+        self._last_emit = time.monotonic()
+
+    def _duties(self, turn=None):
+        """Time-based work, checked after every provider event and on every tick."""
+        now = time.monotonic()
+        if turn and (turn.pending_text or turn.pending_reasoning) \
+                and now - self._last_emit >= EMIT_INTERVAL:
+            yield from self._emit_pending(turn)
+        if self.client_gone and now - self._last_check >= TICK_INTERVAL:
+            self._last_check = now
+            if self.client_gone():
+                self.request_stop("disconnected")
+        if turn and turn.dirty and now - turn.flushed_at >= FLUSH_INTERVAL:
+            self._sync(turn)
+        elif now - self._last_poll >= STOP_POLL_INTERVAL:
+            self._sync()
+        if now - self._last_emit >= HEARTBEAT_EVENT_INTERVAL:
+            self._last_emit = now
+            yield event("heartbeat")
+
+    def _finalise(self, turn):
+        """Store the message in its final form: one write per answer."""
+        stopped = bool(self.stop_reason)
+        if stopped:
+            turn.finish_reason = self.stop_reason  # "stopped", "disconnected" or "lost"
+        with self._env() as env:
+            env["mail.message"].browse(turn.message_id).write({
+                "body": escape("".join(turn.text)), "body_json": turn.data(stopped)})
+        turn.final = True
+
+    # -- tools -------------------------------------------------------------
+
+    def _run_tools(self, calls, enabled):
+        """Run the calls of one turn in parallel, each in its own transaction as the user;
+        identical calls (same name and arguments) run once and share the result."""
+        groups = {}
+        for call in calls:
+            key = (call.name, json.dumps(call.arguments, sort_keys=True))
+            groups.setdefault(key, []).append(call)
+        self._write_claim({"generation_state": "waiting"})
+        pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_TOOLS, len(groups)),
+                                  thread_name_prefix=f"llm-tool-{self.thread_id}")
+        try:
+            futures = {pool.submit(self._execute_tool, group[0], enabled): group
+                       for group in groups.values()}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=TICK_INTERVAL, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result, error = future.result()
+                    for call in futures[future]:
+                        yield from self._store_tool_result(call, result, error)
+                yield from self._duties()
+        finally:
+            pool.shutdown(wait=False)
+        self._write_claim({"generation_state": "generating"})
+
+    def _execute_tool(self, call, enabled):
+        """(result text, None) or (None, error text); runs in a pool thread."""
+        tool = llm_tool_registry.get_tool(call.name) if call.name in enabled else None
+        if not tool:
+            return None, f"Unknown tool {call.name!r}; available: {', '.join(enabled) or 'none'}."
+        try:
+            with self._env() as env:
+                result = tool.function(env, **call.arguments)
+                env.flush_all()  # constraint and access errors surface here, not at commit
+        except Exception as exc:  # noqa: BLE001 - every tool failure goes back to the model
+            if not isinstance(exc, UserError):
+                _logger.info("llm tool %s failed", call.name, exc_info=True)
+            return None, (exc.args[0] if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+        text = json.dumps(result, default=str, ensure_ascii=False)
+        if len(text) > TOOL_RESULT_MAX_CHARS:
+            text = text[:TOOL_RESULT_MAX_CHARS] + " [truncated]"
+        return text, None
+
+    def _store_tool_result(self, call, result, error):
+        data = {"tool_call_id": call.id, "name": call.name, "arguments": call.arguments}
+        if error is not None:
+            data["is_error"] = True
+        with self._env() as env:
+            message = self._thread(env)._llm_create_message(
+                "tool", result if error is None else error, data)
+        yield event("message_created", message_id=message.id, role="tool")
+        yield event("tool_call_finished", message_id=message.id, call_id=call.id,
+                    name=call.name, result=result, error=error)

@@ -1,0 +1,70 @@
+"""The event protocol of a generation, defined once for the Python side.
+
+``llm.thread.generate()`` yields ``(event, payload)`` pairs built with :func:`event`, and the
+SSE route writes them with :func:`encode_sse`. The TypeScript side defines the same table in
+``static/src/ts/stream/protocol.ts``; ``static/tests/vitest/stream/protocol.test.ts`` runs
+this file (``python3 models/llm_protocol.py``) and fails when the two tables differ.
+
+Every event is a delta: text arrives once, in order, never re-sent, so the bytes on the wire
+grow with the answer's length, not with its square.
+
+Pure Python on purpose (no Odoo import): the protocol test runs it without a database.
+"""
+
+import json
+
+# Field types are the TypeScript names; a trailing "?" means the value may be null.
+EVENTS = {
+    # A stored message the client has not seen yet: the user's message at the start, then
+    # each assistant or tool message when it is created.
+    "message_created": {"message_id": "number", "role": "string"},
+    "text_delta": {"message_id": "number", "text": "string"},
+    "reasoning_delta": {"message_id": "number", "text": "string"},
+    # ``message_id`` is the assistant message that asked for the call.
+    "tool_call_started": {
+        "message_id": "number", "call_id": "string", "name": "string", "arguments": "object",
+    },
+    # ``message_id`` is the tool message holding the result; exactly one of result / error.
+    "tool_call_finished": {
+        "message_id": "number", "call_id": "string", "name": "string",
+        "result": "string?", "error": "string?",
+    },
+    "usage": {"message_id": "number", "input_tokens": "number", "output_tokens": "number"},
+    # The message is stored in its final form; ``error`` is the user-facing failure, if any.
+    "message_final": {
+        "message_id": "number", "finish_reason": "string", "stopped": "boolean",
+        "error": "string?",
+    },
+    # ``message_id``: the message the error is recorded on, if one exists.
+    "error": {"code": "string", "message": "string", "message_id": "number?"},
+    # Sent while nothing else is (a tool runs, the provider is silent) so that proxies keep
+    # the connection open and a vanished client is noticed.
+    "heartbeat": {},
+    # Always the last event. ``state`` is the thread's generation state afterwards.
+    "done": {"thread_id": "number", "state": "string"},
+}
+
+# Error codes of the "error" event besides the provider's error kinds (see providers.base).
+ERROR_ALREADY_GENERATING = "already_generating"
+ERROR_ITERATION_LIMIT = "iteration_limit"
+ERROR_NOT_CONFIGURED = "not_configured"
+ERROR_INTERNAL = "internal"
+
+
+def event(name, /, **payload):
+    """One protocol event; refuses names and fields the protocol does not define, so the
+    Python side can never drift from the table the TypeScript side is checked against."""
+    fields = EVENTS[name]
+    if payload.keys() != fields.keys():
+        raise ValueError(f"event {name!r} takes {sorted(fields)}, got {sorted(payload)}")
+    return name, payload
+
+
+def encode_sse(name, payload):
+    """The SSE frame of one event, as bytes."""
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+if __name__ == "__main__":
+    print(json.dumps(EVENTS, indent=1, sort_keys=True))

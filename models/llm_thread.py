@@ -1,0 +1,397 @@
+import json
+import logging
+import uuid
+import psycopg2
+from lxml import html as lxml_html
+from markupsafe import escape
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import html2plaintext
+
+from ..providers.base import ChatMessage, ToolCall
+from . import llm_generation
+from . import llm_tool_registry
+
+_logger = logging.getLogger(__name__)
+
+# A message longer than this is refused with a clear error (about 25k tokens: more than most
+# models answer usefully, far less than a request worth streaming to a provider by mistake).
+MAX_MESSAGE_CHARS = 100_000
+DEFAULT_MAX_ITERATIONS = 8
+DEFAULT_CONTEXT_WINDOW = 8192
+# Tokens kept free for the answer when the model does not say how long its answers may be.
+DEFAULT_ANSWER_RESERVE = 1024
+# The linked record's description is capped so it never crowds out the conversation.
+RECORD_DESCRIPTION_MAX_CHARS = 4000
+RECORD_DESCRIPTION_MAX_FIELDS = 40
+BUSY_STATES = ("generating", "waiting")
+
+
+class LlmBusyError(UserError):
+    """The thread already has a generation running (HTTP 409)."""
+
+
+class LlmMessageTooLong(UserError):
+    """The user's message exceeds MAX_MESSAGE_CHARS (HTTP 413)."""
+
+
+def estimate_tokens(text):
+    # About four characters per token for English and code with the common BPE vocabularies;
+    # the margin left by DEFAULT_ANSWER_RESERVE absorbs the error.
+    return len(text) // 4 + 4
+
+
+def message_text(message):
+    """The text of a stored thread message.
+
+    Assistant and tool messages store their raw text escaped in ``body``, which reads back
+    exactly with ``text_content()``; user messages may be any HTML posted from a chatter.
+    """
+    if not message.body:
+        return ""
+    if message.llm_role in ("assistant", "tool"):
+        return lxml_html.fromstring(message.body).text_content()
+    return html2plaintext(message.body)
+
+
+class LlmThread(models.Model):
+    _name = "llm.thread"
+    _description = "LLM Conversation"
+    _inherit = ["mail.thread"]
+    _order = "write_date desc, id desc"
+
+    name = fields.Char(required=True, default=lambda self: self.env._("New conversation"))
+    user_id = fields.Many2one(
+        "res.users", string="Owner", required=True, index=True, ondelete="cascade",
+        default=lambda self: self.env.user,
+    )
+    provider_id = fields.Many2one("llm.provider", string="Provider", ondelete="restrict")
+    model_id = fields.Many2one(
+        "llm.model", string="Model", ondelete="restrict",
+        domain="[('provider_id', '=', provider_id)]",
+    )
+    # The record the conversation is about (any model), e.g. opened from its chatter.
+    res_model = fields.Char("Linked Model", index=True)
+    res_id = fields.Many2oneReference("Linked Record", model_field="res_model", index=True)
+    # Names of the Python tools (models/llm_tool_registry.py) offered to the model.
+    tool_names = fields.Json("Tools", default=lambda self: llm_tool_registry.tool_names(writes=False))
+    system_prompt = fields.Text("System Prompt")
+    active = fields.Boolean(default=True)
+
+    # The generation state, visible to every tab and worker. The claim (state, owner, token)
+    # replaces a lock held for the whole answer: see llm_generation.claim_thread().
+    generation_state = fields.Selection(
+        [("idle", "Idle"), ("generating", "Generating"), ("waiting", "Waiting for tools"),
+         ("error", "Error")],
+        default="idle", required=True, readonly=True, copy=False,
+    )
+    generation_user_id = fields.Many2one("res.users", "Generating For", readonly=True, copy=False)
+    generation_started_at = fields.Datetime("Generating Since", readonly=True, copy=False)
+    generation_heartbeat = fields.Datetime(readonly=True, copy=False)
+    # Backend pid of the generating process's liveness connection (llm_generation.Liveness).
+    generation_owner = fields.Integer(readonly=True, copy=False)
+    generation_token = fields.Char(readonly=True, copy=False)
+    generation_stop_requested = fields.Boolean(readonly=True, copy=False)
+    generation_error = fields.Text("Last Error", readonly=True, copy=False)
+
+    # Fields the chat UI may change through the update route; everything else is server-owned.
+    _llm_client_writable = frozenset({"name", "system_prompt", "provider_id", "model_id",
+                                      "tool_names", "active"})
+
+    # ------------------------------------------------------------------
+    # mail.thread
+    # ------------------------------------------------------------------
+
+    def _get_message_create_valid_field_names(self):
+        return super()._get_message_create_valid_field_names() | {"llm_role", "body_json"}
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A conversation is always its creator's: the chat UI never opens someone else's.
+        for vals in vals_list:
+            if not self.env.su:
+                vals["user_id"] = self.env.uid
+        return super().create(vals_list)
+
+    # ------------------------------------------------------------------
+    # Public Python API
+    # ------------------------------------------------------------------
+
+    def get_context(self):
+        """The linked record, in the current user's environment, or ``None``."""
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self.res_model not in self.env:
+            return None
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        return record or None
+
+    def generate(self, user_message_body=None):
+        """Start a generation and return the iterator of its protocol events
+        (``(name, payload)`` pairs, see ``llm_protocol.EVENTS``).
+
+        Posts ``user_message_body`` (if any) and COMMITS the current transaction before
+        returning, so the user's message survives whatever happens to the generation; the
+        iterator then works with short transactions of its own and never holds this cursor.
+        Raises ``LlmBusyError`` when the thread is already generating, ``UserError`` when the
+        message is too long or the thread has no model.
+        """
+        self.ensure_one()
+        self._llm_check_owner()
+        if user_message_body is not None:
+            self._llm_check_message_size(user_message_body)
+        self._llm_resolve_model()
+        token = self._llm_claim()
+        user_message = self.env["mail.message"]
+        if user_message_body:
+            user_message = self.message_post(
+                body=user_message_body, llm_role="user", message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+        self.env.cr.commit()
+        return llm_generation.Generation(self, token, user_message.id)
+
+    def action_stop(self):
+        """Ask the running generation to stop; it keeps its partial answer, marked stopped.
+
+        Works across workers: the flag is persisted and polled by the generating process, and a
+        generation running in this process is cancelled at once.
+        """
+        self._llm_check_owner()
+        busy = self.filtered(lambda t: t.generation_state in BUSY_STATES)
+        busy.generation_stop_requested = True
+        for thread in busy:
+            llm_generation.cancel_local(self.env.cr.dbname, thread.id, "stopped")
+        return bool(busy)
+
+    def llm_update(self, values):
+        """Write the fields the chat UI may change; refuses any other."""
+        self._llm_check_owner()
+        forbidden = set(values) - self._llm_client_writable
+        if forbidden:
+            raise UserError(self.env._("These fields cannot be changed here: %s",
+                                       ", ".join(sorted(forbidden))))
+        if "tool_names" in values:
+            unknown = set(values["tool_names"] or ()) - set(llm_tool_registry.tool_names())
+            if unknown:
+                raise UserError(self.env._("Unknown tools: %s", ", ".join(sorted(unknown))))
+        return self.write(values)
+
+    # ------------------------------------------------------------------
+    # Checks
+    # ------------------------------------------------------------------
+
+    def _llm_check_owner(self):
+        """Chat operations are for the thread's owner only, managers included: reading every
+        thread in the backend is an audit right, not a right to talk in someone's name."""
+        self.check_access("write")
+        if any(thread.user_id != self.env.user for thread in self):
+            raise AccessError(self.env._("This conversation belongs to another user."))
+
+    def _llm_check_message_size(self, body):
+        if len(body) > MAX_MESSAGE_CHARS:
+            raise LlmMessageTooLong(self.env._(
+                "This message is too long (%(length)s characters; the limit is %(limit)s). "
+                "Shorten it or attach the text as a file.",
+                length=len(body), limit=MAX_MESSAGE_CHARS,
+            ))
+
+    def _llm_resolve_model(self):
+        """(provider, api model name, context window, answer reserve) of this thread.
+
+        The one place that knows the fields of ``llm.provider`` / ``llm.model``.
+        """
+        self.ensure_one()
+        model = self.model_id
+        provider = self.provider_id or model.provider_id
+        if not provider or not model:
+            raise UserError(self.env._("Choose a provider and a model for this conversation first."))
+        return (
+            provider._get_provider(),
+            model.api_id,
+            model.context_window or DEFAULT_CONTEXT_WINDOW,
+            model.max_output_tokens or DEFAULT_ANSWER_RESERVE,
+        )
+
+    def _llm_max_iterations(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("llm_thread.max_iterations")
+        return int(value or DEFAULT_MAX_ITERATIONS)
+
+    # ------------------------------------------------------------------
+    # Claim (the "lock" held for a whole generation)
+    # ------------------------------------------------------------------
+
+    def _llm_claim(self):
+        """Mark the thread generating for this process, or raise ``LlmBusyError``.
+
+        ``pg_try_advisory_xact_lock(namespace, thread id)`` makes the check-and-set atomic
+        across workers and servers, and lasts only for this short transaction; the persisted
+        claim then carries the lock through the whole answer without holding a connection.
+        A claim whose owning process died (its liveness lock is gone) or whose heartbeat is
+        too old is stale and taken over.
+        """
+        self.ensure_one()
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                           (llm_generation.LOCK_NAMESPACE, self.id))
+                if not cr.fetchone()[0]:
+                    raise LlmBusyError(self._llm_busy_message())
+                # Read from the table, not the cache: another worker may just have committed.
+                cr.execute("""SELECT generation_state, generation_owner, generation_heartbeat
+                                FROM llm_thread WHERE id = %s""", (self.id,))
+                state, owner, heartbeat = cr.fetchone()
+                if state in BUSY_STATES:
+                    if not llm_generation.claim_is_stale(cr, owner, heartbeat):
+                        raise LlmBusyError(self._llm_busy_message())
+                    _logger.warning("llm.thread %s: clearing a stale generation (owner %s, "
+                                    "heartbeat %s)", self.id, owner, heartbeat)
+                token = uuid.uuid4().hex
+                now = fields.Datetime.now()
+                self.write({
+                    "generation_state": "generating",
+                    "generation_user_id": self.env.uid,
+                    "generation_started_at": now,
+                    "generation_heartbeat": now,
+                    "generation_owner": llm_generation.Liveness.owner_key(self.env.registry),
+                    "generation_token": token,
+                    "generation_stop_requested": False,
+                    "generation_error": False,
+                })
+                self.flush_recordset()
+        except psycopg2.errors.SerializationFailure:
+            # Another worker claimed it after this transaction's snapshot was taken.
+            self.invalidate_recordset()
+            raise LlmBusyError(self._llm_busy_message()) from None
+        return token
+
+    def _llm_busy_message(self):
+        return self.env._("This conversation is already generating an answer. Wait for it to "
+                          "finish or stop it first.")
+
+    @api.model
+    def _cron_clear_stale_generations(self):
+        """Reset threads left generating by a process that died, so the UI never shows a
+        conversation stuck in "generating"."""
+        busy = self.sudo().with_context(active_test=False).search(
+            [("generation_state", "in", BUSY_STATES)])
+        stale = busy.filtered(lambda t: llm_generation.claim_is_stale(
+            self.env.cr, t.generation_owner, t.generation_heartbeat))
+        stale.write({"generation_state": "error", "generation_token": False,
+                     "generation_error": _("The generation was interrupted.")})
+        return len(stale)
+
+    # ------------------------------------------------------------------
+    # Messages
+    # ------------------------------------------------------------------
+
+    def _llm_create_message(self, role, text="", data=None):
+        """An assistant or tool message, created lean (no followers or notifications: the
+        stream tells the client) in the current user's environment."""
+        self.ensure_one()
+        return self._message_create([{
+            "body": escape(text),
+            "model": self._name,
+            "res_id": self.id,
+            "message_type": "comment",
+            "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+            "author_id": self.env.ref("base.partner_root").id,
+            "llm_role": role,
+            "body_json": data or {},
+        }])
+
+    def _llm_history(self):
+        return self.env["mail.message"].search(
+            [("model", "=", self._name), ("res_id", "=", self.id), ("llm_role", "!=", False)],
+            order="id",
+        )
+
+    # ------------------------------------------------------------------
+    # Context for the model
+    # ------------------------------------------------------------------
+
+    def _llm_build_messages(self, context_window, answer_reserve):
+        """System prompt, linked record, then as much history as fits, newest first."""
+        self.ensure_one()
+        system_parts = [self.system_prompt] if self.system_prompt else []
+        description = self._llm_describe_record()
+        if description:
+            system_parts.append(description)
+        system = [ChatMessage("system", "\n\n".join(system_parts))] if system_parts else []
+        budget = context_window - answer_reserve - sum(estimate_tokens(m.content) for m in system)
+        units = self._llm_history_units()
+        kept = []
+        for unit in reversed(units):
+            cost = sum(_message_tokens(message) for message in unit)
+            if kept and cost > budget:
+                break
+            kept[:0] = unit
+            budget -= cost
+        return system + kept
+
+    def _llm_history_units(self):
+        """The history as provider messages, grouped so that trimming never separates an
+        assistant's tool calls from their results. Calls left without a result (an
+        interrupted run) are dropped: providers refuse them."""
+        messages = self._llm_history()
+        answered = {m.body_json.get("tool_call_id") for m in messages
+                    if m.llm_role == "tool" and m.body_json}
+        units = []
+        open_calls = set()
+        for message in messages:
+            data = message.body_json or {}
+            text = message_text(message)
+            if message.llm_role == "tool":
+                call_id = data.get("tool_call_id")
+                if call_id in open_calls:
+                    units[-1].append(ChatMessage("tool", text, tool_call_id=call_id,
+                                                 name=data.get("name"),
+                                                 is_error=bool(data.get("is_error"))))
+                continue
+            calls = tuple(ToolCall(c["id"], c["name"], c.get("arguments") or {})
+                          for c in data.get("tool_calls") or () if c["id"] in answered)
+            if message.llm_role == "assistant" and not text and not calls:
+                continue  # an answer that failed before its first token
+            units.append([ChatMessage(message.llm_role, text, tool_calls=calls)])
+            open_calls = {call.id for call in calls}
+        return units
+
+    def _llm_describe_record(self):
+        """A compact description of the linked record with only what the user may read, or ''."""
+        record = self.get_context()
+        if not record:
+            return ""
+        try:
+            record.check_access("read")
+        except AccessError:
+            return ""
+        names = [
+            name for name, field in record._fields.items()
+            if field.store and not field.groups and name not in models.MAGIC_COLUMNS
+            and field.type not in ("binary", "image", "one2many", "many2many", "json",
+                                   "properties", "properties_definition")
+            and not name.startswith(("message_", "activity_", "website_message"))
+        ] or ["display_name"]
+        values = record.read(names[:RECORD_DESCRIPTION_MAX_FIELDS])[0]
+        lines = []
+        for name in names[:RECORD_DESCRIPTION_MAX_FIELDS]:
+            value = values.get(name)
+            if value in (False, None, ""):
+                continue
+            if isinstance(value, tuple):  # many2one: (id, display name)
+                value = value[1]
+            elif record._fields[name].type == "html":
+                value = html2plaintext(value)
+            lines.append(f"- {record._fields[name].string}: {value}")
+        text = _("This conversation is about %(model)s \"%(name)s\" (model %(technical)s, id "
+                 "%(id)s):", model=self.env["ir.model"]._get(record._name).name,
+                 name=record.display_name, technical=record._name, id=record.id)
+        return (text + "\n" + "\n".join(lines))[:RECORD_DESCRIPTION_MAX_CHARS]
+
+
+def _message_tokens(message):
+    tokens = estimate_tokens(message.content)
+    for call in message.tool_calls:
+        tokens += estimate_tokens(call.name + json.dumps(call.arguments))
+    return tokens

@@ -1,0 +1,139 @@
+"""Shared fixtures of the engine tests: a scripted in-process provider and an SSE client.
+
+The scripted provider implements ``providers.base.Provider`` exactly as the wire modules do
+(events out, ``ProviderError`` for faults, cancellation through the ``CancelToken``), so the
+engine under test is the real one; only the network is left out. Gates make every
+interleaving explicit: a test waits for "the provider reached this point" and decides when it
+goes on, so no test sleeps or measures time.
+"""
+
+import json
+import threading
+
+from odoo import http
+from odoo.tests import HttpCase, new_test_user
+
+from ..models import llm_generation
+from ..providers import base
+
+# Bounds on waits for events that happen within milliseconds; they only stop a broken test
+# from hanging, they never decide its outcome.
+WAIT = 30
+
+
+class Gate:
+    """A point in a provider script where the stream pauses until the test opens it (or
+    the generation is cancelled)."""
+
+    def __init__(self):
+        self.reached = threading.Event()
+        self.opened = threading.Event()
+
+    def open(self):
+        self.opened.set()
+
+
+class ScriptedProvider(base.Provider):
+    """Plays one script per ``chat()`` call. A script is a list of provider events,
+    ``Gate``s and exceptions (raised at that point)."""
+
+    def __init__(self, *scripts):
+        super().__init__(base.ProviderConfig(name="Scripted", api_format="openai",
+                                             base_url="http://scripted.invalid"))
+        self.scripts = list(scripts)
+        self.requests = []
+
+    def chat(self, model, messages, tools=(), options=base.ChatOptions(), cancel=None):
+        self.requests.append({"model": model, "messages": list(messages), "tools": list(tools)})
+        script = self.scripts.pop(0)
+        return self._play(script, cancel)
+
+    def _play(self, script, cancel):
+        for step in script:
+            if isinstance(step, Gate):
+                cancel.on_cancel(step.opened.set)
+                step.reached.set()
+                step.opened.wait(WAIT)
+            elif isinstance(step, Exception):
+                raise step
+            else:
+                yield step
+            if cancel.cancelled:
+                raise base.ProviderError("Scripted", "cancelled", "Cancelled.")
+
+
+def answer(*chunks, usage=(12, 34)):
+    """A plain streamed answer: text deltas, usage, finish."""
+    return [*map(base.TextDelta, chunks), base.Usage(*usage), base.Finish("stop")]
+
+
+def parse_sse(lines):
+    """(name, payload) pairs from the lines of an SSE body."""
+    events, name = [], None
+    for line in lines:
+        if isinstance(line, bytes):
+            line = line.decode()
+        if line.startswith("event: "):
+            name = line[len("event: "):]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[len("data: "):])))
+    return events
+
+
+class EngineCase(HttpCase):
+    """Users A and B, a thread of A's, and the engine wired to ``self.provider``."""
+
+    window = 100_000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user_a = new_test_user(cls.env, login="llm_a", password="llm_a_password_1",
+                                   groups="base.group_user")
+        cls.user_b = new_test_user(cls.env, login="llm_b", password="llm_b_password_1",
+                                   groups="base.group_user")
+        cls.thread = cls.env["llm.thread"].with_user(cls.user_a).create({"name": "A's chat"})
+
+    def setUp(self):
+        super().setUp()
+        self.provider = ScriptedProvider()
+        # The one seam replaced: which provider and model the thread talks to.
+        self.patch(type(self.env["llm.thread"]), "_llm_resolve_model",
+                   lambda thread: (self.provider, "scripted-model", self.window, 256))
+
+    def script(self, *scripts):
+        self.provider.scripts.extend(scripts)
+
+    def post_generate(self, thread, message, login="llm_a", csrf=True, stream=False):
+        self.env.flush_all()  # the server reads through its own cursor
+        self.authenticate(login, f"{login}_password_1")
+        data = {"message": message}
+        if csrf:
+            data["csrf_token"] = http.Request.csrf_token(self)
+        return self.opener.post(f"{self.base_url()}/llm/thread/{thread.id}/generate",
+                                data=data, stream=stream, timeout=WAIT)
+
+    def generate(self, thread, message, **kwargs):
+        """POST and read the whole stream: (response, events)."""
+        response = self.post_generate(thread, message, **kwargs)
+        events = parse_sse(response.text.splitlines()) if response.ok else []
+        self.env.invalidate_all()
+        return response, events
+
+    def running(self, thread):
+        """The Generation object serving ``thread`` in this process."""
+        return llm_generation._running[(self.env.cr.dbname, thread.id)]
+
+    def messages(self, thread, role=None):
+        domain = [("model", "=", "llm.thread"), ("res_id", "=", thread.id),
+                  ("llm_role", "!=", False)]
+        if role:
+            domain.append(("llm_role", "=", role))
+        return self.env["mail.message"].search(domain, order="id")
+
+    def text(self, events, message_id=None):
+        return "".join(p["text"] for name, p in events if name == "text_delta"
+                       and (message_id is None or p["message_id"] == message_id))
+
+    def names(self, events):
+        return [name for name, _payload in events]

@@ -1,0 +1,189 @@
+from lxml import html as lxml_html
+
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..models.llm_protocol import EVENTS
+from ..models.llm_thread import MAX_MESSAGE_CHARS, LlmBusyError
+from ..providers import base
+from .engine_common import WAIT, EngineCase, Gate, answer, parse_sse
+
+MARKDOWN = "# Plan\n\n* a <b>bold</b> & *x*\n\n```py\nif a < b:\n    pass\n```\n"
+
+
+@tagged("post_install", "-at_install")
+class TestGenerateRoute(EngineCase):
+
+    def test_stream_protocol_and_storage(self):
+        chunks = [MARKDOWN[i:i + 4] for i in range(0, len(MARKDOWN), 4)]
+        self.script(answer(*chunks))
+        response, events = self.generate(self.thread, "Make a plan")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers["Content-Type"].split(";")[0], "text/event-stream")
+        self.assertEqual(response.headers["Cache-Control"], "no-cache")
+        self.assertEqual(response.headers["X-Accel-Buffering"], "no")
+        for name, payload in events:
+            self.assertEqual(payload.keys(), EVENTS[name].keys(), name)
+        user, assistant = self.messages(self.thread)
+        self.assertEqual(self.names(events)[:2], ["message_created", "message_created"])
+        self.assertEqual(events[0][1], {"message_id": user.id, "role": "user"})
+        self.assertEqual(events[1][1], {"message_id": assistant.id, "role": "assistant"})
+        self.assertEqual(self.names(events)[-3:], ["usage", "message_final", "done"])
+        self.assertEqual(self.text(events, assistant.id), MARKDOWN, "deltas add up to the answer")
+        self.assertEqual(events[-1][1], {"thread_id": self.thread.id, "state": "idle"})
+        # Stored: the raw markdown reads back exactly; usage and finish reason in body_json.
+        self.assertEqual(user.llm_role, "user")
+        self.assertEqual(lxml_html.fromstring(user.body).text_content(), "Make a plan")
+        self.assertEqual(assistant.llm_role, "assistant")
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), MARKDOWN)
+        self.assertEqual(assistant.body_json["usage"], {"input_tokens": 12, "output_tokens": 34})
+        self.assertEqual(assistant.body_json["finish_reason"], "stop")
+        self.assertEqual(self.thread.generation_state, "idle")
+        self.assertFalse(self.thread.generation_token)
+        # The model saw the user's message.
+        self.assertEqual(self.provider.requests[0]["messages"][-1],
+                         base.ChatMessage("user", "Make a plan"))
+
+    @mute_logger("odoo.http")
+    def test_missing_csrf_refused(self):
+        self.script(answer("never"))
+        response = self.post_generate(self.thread, "hello", csrf=False)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("CSRF", response.text)
+        self.assertFalse(self.messages(self.thread), "nothing posted")
+        self.assertEqual(len(self.provider.scripts), 1, "the provider was not called")
+
+    def test_message_too_long_refused(self):
+        response = self.post_generate(self.thread, "x" * 1_000_000)
+        self.assertEqual(response.status_code, 413)
+        error = response.json()["error"]
+        self.assertEqual(error["code"], "too_long")
+        self.assertIn(f"{MAX_MESSAGE_CHARS:,}".replace(",", ""), error["message"].replace(",", ""))
+        self.assertFalse(self.messages(self.thread))
+
+    @mute_logger("odoo.http")
+    def test_other_users_thread_refused(self):
+        self.script(answer("never"))
+        response = self.post_generate(self.thread, "hello", login="llm_b")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.json()["error"]["code"], "not_found")
+        for route, params in (("stop", {}), ("update", {"values": {"name": "mine now"}})):
+            with self.assertRaises(Exception, msg=route) as caught:
+                self.make_jsonrpc_request(f"/llm/thread/{self.thread.id}/{route}", params)
+            self.assertIn("AccessError", str(caught.exception))
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.name, "A's chat")
+        self.assertFalse(self.messages(self.thread))
+
+    @mute_logger("odoo.http")
+    def test_update_whitelist(self):
+        self.authenticate("llm_a", "llm_a_password_1")
+        result = self.make_jsonrpc_request(f"/llm/thread/{self.thread.id}/update",
+                                           {"values": {"name": "Renamed"}})
+        self.assertEqual(result["name"], "Renamed")
+        with self.assertRaises(Exception) as caught:
+            self.make_jsonrpc_request(f"/llm/thread/{self.thread.id}/update",
+                                      {"values": {"user_id": self.user_b.id}})
+        self.assertIn("UserError", str(caught.exception))
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.user_id, self.user_a)
+
+    def test_concurrent_generate_one_wins(self):
+        gate = Gate()
+        self.script([base.TextDelta("first "), gate, *answer("answer")])
+        first = self.post_generate(self.thread, "one", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        second = self.post_generate(self.thread, "two")
+        self.assertEqual(second.status_code, 409)
+        self.assertEqual(second.json()["error"]["code"], "already_generating")
+        self.assertIn("already generating", second.json()["error"]["message"])
+        gate.open()
+        events = parse_sse(first.iter_lines())
+        self.env.invalidate_all()
+        self.assertEqual(self.text(events), "first answer")
+        self.assertEqual([m.body for m in self.messages(self.thread, "user")], ["<p>one</p>"],
+                         "the refused request posted nothing")
+        self.assertEqual(self.thread.generation_state, "idle")
+
+    def test_stop(self):
+        gate = Gate()
+        self.script([base.TextDelta("partial "), base.TextDelta("answer"), gate,
+                     *answer("never sent")])
+        response = self.post_generate(self.thread, "long question", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        result = self.make_jsonrpc_request(f"/llm/thread/{self.thread.id}/stop", {})
+        self.assertEqual(result, {"stopping": True})
+        events = parse_sse(response.iter_lines())
+        self.env.invalidate_all()
+        final = dict(events)["message_final"]
+        self.assertTrue(final["stopped"])
+        self.assertIsNone(final["error"])
+        self.assertEqual(self.names(events)[-1], "done")
+        assistant = self.messages(self.thread, "assistant")
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "partial answer")
+        self.assertTrue(assistant.body_json["stopped"])
+        self.assertEqual(assistant.body_json["finish_reason"], "stopped")
+        self.assertEqual(self.thread.generation_state, "idle")
+        self.assertFalse(self.thread.generation_stop_requested)
+
+    def test_client_disconnect_saves_partial(self):
+        gate = Gate()
+        self.script([base.TextDelta("half an "), gate, *answer("answer")])
+        response = self.post_generate(self.thread, "question", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        generation = self.running(self.thread)
+        response.close()  # a browser tab closing: the server sees the connection end
+        self.assertTrue(generation.finished.wait(WAIT))
+        self.env.invalidate_all()
+        assistant = self.messages(self.thread, "assistant")
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "half an ")
+        self.assertEqual(assistant.body_json["finish_reason"], "disconnected")
+        self.assertTrue(assistant.body_json["stopped"])
+        self.assertEqual(self.thread.generation_state, "idle")
+
+    def test_provider_faults_surface_as_sse_errors(self):
+        kinds = ["connection", "timeout", "auth", "not_found", "bad_request", "rate_limit",
+                 "server", "protocol"]
+        for kind in kinds:
+            with self.subTest(kind=kind):
+                fault = base.ProviderError("Scripted", kind, f"Scripted says {kind}.")
+                self.script([base.TextDelta("partial"), fault])
+                response, events = self.generate(self.thread, f"question {kind}")
+                self.assertEqual(response.status_code, 200)
+                self.assertEqual(self.names(events)[-3:], ["message_final", "error", "done"])
+                error = dict(events)["error"]
+                self.assertEqual(error["code"], kind)
+                self.assertEqual(error["message"], f"Scripted says {kind}.")
+                self.assertEqual(events[-1][1]["state"], "error")
+                user, assistant = self.messages(self.thread)[-2:]
+                self.assertEqual(user.body, f"<p>question {kind}</p>", "the user's message is kept")
+                self.assertEqual(error["message_id"], assistant.id)
+                self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "partial")
+                self.assertEqual(assistant.body_json["error"],
+                                 {"code": kind, "message": f"Scripted says {kind}."})
+                self.assertEqual(self.thread.generation_state, "error")
+                self.assertEqual(self.thread.generation_error, f"Scripted says {kind}.")
+
+    def test_fault_before_first_token_is_recorded(self):
+        self.script([base.ProviderError("Scripted", "auth", "Check the API key.")])
+        _response, events = self.generate(self.thread, "hello")
+        assistant = self.messages(self.thread, "assistant")
+        self.assertEqual(assistant.body_json["error"]["code"], "auth")
+        self.assertEqual(dict(events)["error"]["message_id"], assistant.id)
+        # An answer that failed before its first token is left out of the next context.
+        self.script(answer("fine"))
+        self.generate(self.thread, "again")
+        roles = [m.role for m in self.provider.requests[-1]["messages"]]
+        self.assertEqual(roles, ["user", "user"])
+
+    def test_busy_python_api(self):
+        gate = Gate()
+        self.script([gate, *answer("done")])
+        response = self.post_generate(self.thread, "one", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        with self.assertRaises(LlmBusyError):
+            with self.registry.cursor() as cr:
+                self.thread.with_env(self.thread.env(cr=cr)).generate("two")
+        gate.open()
+        self.assertEqual(parse_sse(response.iter_lines())[-1][1]["state"], "idle")
+

@@ -1,0 +1,246 @@
+import json
+import subprocess
+import sys
+from unittest.mock import patch
+
+from odoo import fields, sql_db
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..models import llm_generation, llm_tool_registry
+from ..models.llm_thread import _message_tokens, estimate_tokens
+from ..providers import base
+from .engine_common import EngineCase, answer
+
+
+def tool_call(call_id, name, **arguments):
+    return base.ToolCallEvent(base.ToolCall(call_id, name, arguments))
+
+
+def asks_tools(*calls):
+    return [*calls, base.Usage(5, 5), base.Finish("tool_calls")]
+
+
+@tagged("post_install", "-at_install")
+class TestAgentLoop(EngineCase):
+
+    def test_tool_results_are_fed_back(self):
+        self.script(asks_tools(tool_call("c1", "read_record", model="res.users",
+                                         id=self.user_a.id, fields=["login"])),
+                    answer("You are llm_a."))
+        _response, events = self.generate(self.thread, "Who am I?")
+        finished = dict(events)["tool_call_finished"]
+        self.assertEqual(finished["call_id"], "c1")
+        self.assertIsNone(finished["error"])
+        self.assertEqual(json.loads(finished["result"])["login"], "llm_a")
+        tool_message = self.env["mail.message"].browse(finished["message_id"])
+        self.assertEqual(tool_message.llm_role, "tool")
+        self.assertEqual(tool_message.body_json["tool_call_id"], "c1")
+        second = self.provider.requests[1]["messages"]
+        self.assertEqual([m.role for m in second], ["user", "assistant", "tool"])
+        self.assertEqual(second[1].tool_calls[0].id, "c1")
+        self.assertEqual(second[2].tool_call_id, "c1")
+        self.assertEqual(self.text(events), "You are llm_a.")
+        self.assertEqual(self.thread.generation_state, "idle")
+
+    def test_forbidden_write_is_fed_back_and_nothing_written(self):
+        company = self.env.company
+        self.thread.tool_names = ["update_record"]
+        self.script(asks_tools(tool_call("w1", "update_record", model="res.company",
+                                         id=company.id, values={"name": "Hijacked"})),
+                    answer("I may not do that."))
+        _response, events = self.generate(self.thread, "Rename the company")
+        finished = dict(events)["tool_call_finished"]
+        self.assertIsNone(finished["result"])
+        self.assertIn("not allowed", finished["error"])
+        fed_back = self.provider.requests[1]["messages"][-1]
+        self.assertTrue(fed_back.is_error)
+        self.assertIn("not allowed", fed_back.content)
+        self.env.invalidate_all()
+        self.assertNotEqual(company.name, "Hijacked")
+        self.assertEqual(events[-1][1]["state"], "idle")
+
+    def test_tool_not_enabled_is_refused(self):
+        self.thread.tool_names = ["read_record"]
+        self.script(asks_tools(tool_call("w1", "update_record", model="res.partner",
+                                         id=self.user_a.partner_id.id, values={"name": "X"})),
+                    answer("ok"))
+        _response, events = self.generate(self.thread, "Rename me")
+        self.assertIn("Unknown tool", dict(events)["tool_call_finished"]["error"])
+        self.assertNotEqual(self.user_a.partner_id.name, "X")
+
+    def test_duplicate_calls_run_once_and_all_are_answered(self):
+        runs = []
+        original = llm_tool_registry.get_tool("search_records")
+
+        def counting(env, **arguments):
+            runs.append(arguments)
+            return original.function(env, **arguments)
+
+        counted = llm_tool_registry.RegisteredTool(original.spec, counting)
+        search = {"model": "res.users", "domain": [["login", "=", "llm_b"]], "fields": ["login"]}
+        self.script(asks_tools(tool_call("d1", "search_records", **search),
+                               tool_call("d2", "search_records", **search),
+                               tool_call("d3", "read_record", model="res.users",
+                                         id=self.user_a.id, fields=["login"])),
+                    answer("done"))
+        with patch.dict(llm_tool_registry._TOOLS, {"search_records": counted}):
+            _response, events = self.generate(self.thread, "Find llm_b twice")
+        self.assertEqual(len(runs), 1, "identical calls of one turn run once")
+        finished = {p["call_id"]: p for name, p in events if name == "tool_call_finished"}
+        self.assertEqual(set(finished), {"d1", "d2", "d3"}, "every call gets its result")
+        self.assertEqual(finished["d1"]["result"], finished["d2"]["result"])
+        self.assertEqual({m.tool_call_id for m in self.provider.requests[1]["messages"]
+                          if m.role == "tool"}, {"d1", "d2", "d3"})
+
+    def test_iteration_bound(self):
+        self.env["ir.config_parameter"].sudo().set_param("llm_thread.max_iterations", 2)
+        call = tool_call("x", "read_record", model="res.users", id=self.user_a.id)
+        self.script(asks_tools(call), asks_tools(call), answer("never asked"))
+        _response, events = self.generate(self.thread, "Loop forever")
+        self.assertEqual(len(self.provider.requests), 2, "the model is called twice, no more")
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "iteration_limit")
+        self.assertIn("2 steps", error["message"])
+        last = self.messages(self.thread, "assistant")[-1]
+        self.assertEqual(error["message_id"], last.id)
+        self.assertEqual(last.body_json["error"]["code"], "iteration_limit")
+        self.assertEqual(self.thread.generation_state, "error")
+
+
+@tagged("post_install", "-at_install")
+class TestContext(EngineCase):
+
+    def post(self, role, text, **data):
+        return self.thread.message_post(body=text, llm_role=role, body_json=data or None,
+                                        message_type="comment", subtype_xmlid="mail.mt_note")
+
+    def test_message_post_seed_api(self):
+        message = self.post("assistant", "**bold** <tag> & `code`")
+        self.assertEqual(message.llm_role, "assistant")
+        units = self.thread._llm_history_units()
+        self.assertEqual(units[-1][0].content, "**bold** <tag> & `code`")
+
+    def test_trimming_keeps_newest_and_tool_groups(self):
+        thread = self.thread.with_user(self.user_a)
+        thread.system_prompt = "Be brief."
+        for index in range(6):
+            self.post("user", f"old question {index} " + "x" * 400)
+            self.post("assistant", f"old answer {index} " + "y" * 400)
+        self.post("user", "use a tool")
+        self.post("assistant", "", tool_calls=[{"id": "t1", "name": "read_record",
+                                                "arguments": {"model": "res.users", "id": 1}}])
+        self.post("tool", "z" * 400, tool_call_id="t1", name="read_record")
+        self.post("assistant", "final")
+        self.post("user", "newest")
+        cost = [sum(_message_tokens(m) for m in unit) for unit in thread._llm_history_units()]
+        reserve, system = 256, estimate_tokens("Be brief.")
+        messages = thread._llm_build_messages(reserve + system + sum(cost[-4:]), reserve)
+        self.assertEqual(messages[0], base.ChatMessage("system", "Be brief."))
+        self.assertEqual([m.role for m in messages[1:]],
+                         ["user", "assistant", "tool", "assistant", "user"],
+                         "newest first, the tool call with its result; older turns are cut")
+        self.assertEqual([m.content for m in messages[-2:]], ["final", "newest"])
+        # One token short of the tool group: it goes as a whole, and everything older with it.
+        messages = thread._llm_build_messages(reserve + system + sum(cost[-3:]) - 1, reserve)
+        self.assertEqual([m.role for m in messages], ["system", "assistant", "user"])
+
+    def test_unanswered_tool_calls_are_dropped(self):
+        self.post("user", "q")
+        self.post("assistant", "", tool_calls=[{"id": "lost", "name": "read_record",
+                                                "arguments": {}}])
+        self.post("user", "again")
+        roles = [m.role for unit in self.thread._llm_history_units() for m in unit]
+        self.assertEqual(roles, ["user", "user"])
+
+    def test_linked_record_described_with_access_check(self):
+        partner = self.env["res.partner"].create({"name": "Acme Corp", "city": "Liège"})
+        thread = self.thread.with_user(self.user_a)
+        thread.write({"res_model": "res.partner", "res_id": partner.id})
+        self.assertEqual(thread.get_context(), partner.with_user(self.user_a))
+        system = thread._llm_build_messages(100_000, 256)[0]
+        self.assertIn("Acme Corp", system.content)
+        self.assertIn("Liège", system.content)
+        # A record the user may not read (someone else's conversation) is not described.
+        other = self.env["llm.thread"].with_user(self.user_b).create({"name": "B's secret"})
+        thread.write({"res_model": "llm.thread", "res_id": other.id})
+        self.assertFalse(thread._llm_build_messages(100_000, 256))
+
+
+@tagged("post_install", "-at_install")
+class TestAccessAndLocking(EngineCase):
+
+    def test_record_rules(self):
+        with self.assertRaises(AccessError):
+            self.thread.with_user(self.user_b).read(["name"])
+        with self.assertRaises(AccessError):
+            self.thread.with_user(self.user_b).write({"name": "mine"})
+        self.assertFalse(self.env["llm.thread"].with_user(self.user_b).search(
+            [("id", "=", self.thread.id)]))
+        manager = self.env.ref("base.user_admin")
+        self.assertTrue(self.thread.with_user(manager).read(["name"]), "managers may audit")
+        with self.assertRaises(AccessError):
+            self.thread.with_user(manager).write({"name": "audited"})
+        with self.assertRaises(AccessError):
+            self.thread.with_user(manager).generate("talking in A's name")
+        own = self.env["llm.thread"].with_user(self.user_b).create({"name": "B's"})
+        own.unlink()
+        self.assertFalse(own.exists())
+
+    def test_claim_staleness(self):
+        cr = self.env.cr
+        alive = llm_generation.Liveness.owner_key(self.registry)
+        now = fields.Datetime.now()
+        self.assertFalse(llm_generation.claim_is_stale(cr, alive, now))
+        self.assertTrue(llm_generation.claim_is_stale(
+            cr, alive, now - llm_generation.STALE_AFTER * 2), "heartbeat too old")
+        self.assertTrue(llm_generation.claim_is_stale(cr, 0, now))
+
+    @mute_logger("odoo.addons.llm_thread.models.llm_thread")
+    def test_stale_lock_recovered_after_owner_killed(self):
+        """A process holding a generation is killed -9: the next generate takes over."""
+        _dbname, info = sql_db.connection_info_for(self.env.cr.dbname)
+        owner = subprocess.Popen(
+            [sys.executable, "-c", OWNER_PROCESS, json.dumps(info),
+             str(llm_generation.LIVENESS_NAMESPACE)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(owner.kill)
+        owner_pid = int(owner.stdout.readline())
+        self.thread.sudo().write({
+            "generation_state": "generating", "generation_owner": owner_pid,
+            "generation_heartbeat": fields.Datetime.now(), "generation_token": "dead-process",
+        })
+        self.script(answer("never"))
+        busy, _events = self.generate(self.thread, "while it lives")
+        self.assertEqual(busy.status_code, 409, "a live owner keeps its claim")
+
+        owner.kill()
+        owner.wait()
+        # Block until PostgreSQL has ended the dead process's session (and its lock).
+        cr = self.env.cr
+        cr.execute("SET lock_timeout = '20s'")
+        cr.execute("SELECT pg_advisory_lock(%s, %s), pg_advisory_unlock(%s, %s)",
+                   (llm_generation.LIVENESS_NAMESPACE, owner_pid) * 2)
+        cr.execute("RESET lock_timeout")
+
+        response, events = self.generate(self.thread, "after the crash")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.text(events), "never")
+        self.assertEqual(self.thread.generation_state, "idle")
+
+
+# Stands for an Odoo process that claimed a generation: it holds its liveness lock until
+# killed, exactly like llm_generation.Liveness does.
+OWNER_PROCESS = """
+import json, sys
+import psycopg2
+connection = psycopg2.connect(**json.loads(sys.argv[1]))
+connection.autocommit = True
+cr = connection.cursor()
+cr.execute("SELECT pg_backend_pid()")
+pid = cr.fetchone()[0]
+cr.execute("SELECT pg_advisory_lock(%s, %s)", (int(sys.argv[2]), pid))
+print(pid, flush=True)
+sys.stdin.read()
+"""
