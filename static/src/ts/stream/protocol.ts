@@ -1,0 +1,73 @@
+// The event protocol of a generation, defined once for the TypeScript side. The Python side
+// defines the same table in models/llm_protocol.py; static/tests/vitest/stream/protocol.test.ts
+// runs that file and fails when the two differ.
+//
+// Every event is a delta: text arrives once, in order, and the client appends it.
+
+/** Field types by TypeScript name; a trailing "?" means the value may be null. */
+export const EVENT_FIELDS = {
+    message_created: { message_id: "number", role: "string" },
+    text_delta: { message_id: "number", text: "string" },
+    reasoning_delta: { message_id: "number", text: "string" },
+    tool_call_started: {
+        message_id: "number",
+        call_id: "string",
+        name: "string",
+        arguments: "object",
+    },
+    tool_call_finished: {
+        message_id: "number",
+        call_id: "string",
+        name: "string",
+        result: "string?",
+        error: "string?",
+    },
+    usage: { message_id: "number", input_tokens: "number", output_tokens: "number" },
+    message_final: {
+        message_id: "number",
+        finish_reason: "string",
+        stopped: "boolean",
+        error: "string?",
+    },
+    error: { code: "string", message: "string", message_id: "number?" },
+    heartbeat: {},
+    done: { thread_id: "number", state: "string" },
+} as const;
+
+export type EventName = keyof typeof EVENT_FIELDS;
+
+interface FieldTypes {
+    number: number;
+    string: string;
+    boolean: boolean;
+    object: Record<string, unknown>;
+    "number?": number | null;
+    "string?": string | null;
+}
+
+/** The payload of event `K`, derived from the table so the two can never disagree. */
+type Fields<K extends EventName> = (typeof EVENT_FIELDS)[K];
+export type EventPayload<K extends EventName> = {
+    -readonly [F in keyof Fields<K>]: FieldTypes[Fields<K>[F] & keyof FieldTypes];
+};
+
+/** One event as the stream client delivers it: a discriminated union on `type`. */
+export type StreamEvent = { [K in EventName]: { type: K; payload: EventPayload<K> } }[EventName];
+
+/** Role of a created message. */
+export type MessageRole = "user" | "assistant" | "tool" | "system";
+
+/** Generation states of a thread (llm.thread.generation_state). */
+export type GenerationState = "idle" | "generating" | "waiting" | "error";
+
+/** Codes of the "error" event besides the provider error kinds (providers/base.py). */
+export const ERROR_CODES = {
+    alreadyGenerating: "already_generating",
+    iterationLimit: "iteration_limit",
+    notConfigured: "not_configured",
+    internal: "internal",
+} as const;
+
+export function isEventName(name: string): name is EventName {
+    return Object.hasOwn(EVENT_FIELDS, name);
+}
