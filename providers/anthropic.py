@@ -1,0 +1,191 @@
+"""Anthropic Messages API (``POST {base_url}/v1/messages``), streamed as SSE.
+
+The base URL is ``https://api.anthropic.com`` (without ``/v1``, as in the Anthropic SDKs'
+``ANTHROPIC_BASE_URL``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from . import errors
+from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
+from .http import HttpProvider
+from .streams import AnswerBuilder, iter_sse, loads_object
+
+API_VERSION = "2023-06-01"
+# The API requires max_tokens; this fits every current model's output limit.
+DEFAULT_MAX_TOKENS = 4096
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}  # 1024 is the API's minimum
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+# Worth a retry while nothing was shown: the same conditions as HTTP 529 and 500.
+RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error"}
+
+
+def to_anthropic_messages(messages: Iterable[ChatMessage],
+                          ) -> tuple[str, list[dict[str, Any]]]:
+    """Stored messages as ``(system, messages)`` of the Messages API.
+
+    System prompts join the top-level ``system`` field; tool calls become ``tool_use`` blocks
+    of the assistant turn and results ``tool_result`` blocks of the next user turn; turns of
+    the same role merge into one, and empty text blocks (which the API refuses) are left out.
+    """
+    system, turns = [], []
+
+    def add(role: str, blocks: list[dict[str, Any]]) -> None:
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+
+    for message in messages:
+        text = [{"type": "text", "text": message.content}] if message.content else []
+        if message.role == "system":
+            system.append(message.content)
+        elif message.role == "user":
+            add("user", text)
+        elif message.role == "assistant":
+            add("assistant", text + [
+                {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
+                for call in message.tool_calls])
+        else:
+            result = {"type": "tool_result", "tool_use_id": message.tool_call_id,
+                      "content": message.content}
+            if message.is_error:
+                result["is_error"] = True
+            add("user", [result])
+    return "\n\n".join(part for part in system if part), [turn for turn in turns
+                                                         if turn["content"]]
+
+
+def in_tool_loop(messages: list[ChatMessage]) -> bool:
+    """Whether the answer continues an assistant turn that called tools (the messages after
+    the last user message hold a tool call)."""
+    for message in reversed(messages):
+        if message.role == "user":
+            return False
+        if message.role == "assistant" and message.tool_calls:
+            return True
+    return False
+
+
+def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
+    """Events of a streamed Messages answer.
+
+    ``message_start`` carries the input tokens, each content block is opened, filled by
+    deltas (``text_delta``, ``thinking_delta``, ``input_json_delta``) and closed, then
+    ``message_delta`` gives the stop reason and output tokens and ``message_stop`` ends the
+    stream. A tool call is emitted when its block closes. Event types unknown here are
+    skipped, as Anthropic's versioning policy asks of clients.
+    """
+    answer = AnswerBuilder(label)
+    blocks: dict[int, dict[str, Any]] = {}
+    input_tokens = output_tokens = 0
+    stop_reason = None
+    for event in iter_sse(chunks):
+        data = loads_object(event.data, label)
+        kind = data.get("type") or event.event
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            delta_type = delta.get("type")
+            if delta_type == "text_delta":
+                yield answer.text(delta.get("text", ""))
+            elif delta_type == "thinking_delta":
+                yield answer.reasoning(delta.get("thinking", ""))
+            elif delta_type == "input_json_delta":
+                block = blocks.get(data.get("index"))
+                if block is None:
+                    raise errors.malformed(
+                        label, detail=f"delta for unknown block {data.get('index')}")
+                block["json"].append(delta.get("partial_json", ""))
+        elif kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                blocks[data.get("index")] = {**block, "json": []}
+        elif kind == "content_block_stop":
+            block = blocks.pop(data.get("index"), None)
+            if block is not None:
+                # Without any delta the arguments are the (empty) "input" of the start event.
+                arguments = "".join(block["json"]) if block["json"] else block.get("input")
+                yield answer.tool_call(block.get("id", ""), block.get("name", ""), arguments)
+        elif kind == "message_start":
+            usage = (data.get("message") or {}).get("usage") or {}
+            # Cached prompt tokens are counted apart from "input_tokens"; all are input.
+            input_tokens = sum(usage.get(key) or 0 for key in (
+                "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+            output_tokens = usage.get("output_tokens") or 0
+        elif kind == "message_delta":
+            stop_reason = (data.get("delta") or {}).get("stop_reason") or stop_reason
+            output_tokens = (data.get("usage") or {}).get("output_tokens", output_tokens)
+        elif kind == "message_stop":
+            answer.set_usage(input_tokens, output_tokens)
+            yield from answer.finish(FINISH_REASONS.get(stop_reason, stop_reason or "stop"))
+            return
+        elif kind == "error":
+            error = data.get("error") or {}
+            build = (errors.stream_overloaded if error.get("type") in RETRYABLE_STREAM_ERRORS
+                     else errors.stream_error)
+            raise build(label, detail=errors.short(error.get("message") or str(error)))
+        # "ping" keeps the connection alive; other types are newer than this module.
+    raise errors.stream_cut(label, detail="no message_stop event")
+
+
+class AnthropicProvider(HttpProvider):
+    """Messages API client."""
+
+    brand = "Anthropic"
+    parser = staticmethod(parse_stream)
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-api-key": self.config.api_key, "anthropic-version": API_VERSION,
+                **self.config.extra_headers}
+
+    def _chat_url(self, model: str) -> str:
+        return f"{self._base()}/v1/messages"
+
+    @staticmethod
+    def request_body(model: str, messages: list[ChatMessage], tools: list[ToolSpec],
+                     options: ChatOptions) -> dict[str, Any]:
+        system, turns = to_anthropic_messages(messages)
+        body = {"model": model, "max_tokens": options.max_tokens or DEFAULT_MAX_TOKENS,
+                "messages": turns, "stream": True}
+        if system:
+            body["system"] = system
+        if tools:
+            body["tools"] = [{"name": tool.name, "description": tool.description,
+                              "input_schema": tool.parameters} for tool in tools]
+        budget = THINKING_BUDGETS.get(options.reasoning_effort or "")
+        # Inside a tool loop the API wants the signed thinking blocks of the turn back, which
+        # stored messages do not keep: that request goes without thinking instead of failing.
+        if budget and not in_tool_loop(messages):
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            # The budget must be below max_tokens; thinking also refuses a temperature.
+            body["max_tokens"] = max(body["max_tokens"], budget + DEFAULT_MAX_TOKENS)
+        elif options.temperature is not None:
+            body["temperature"] = options.temperature
+        return body
+
+    def list_models(self) -> list[ModelInfo]:
+        models, params = [], {"limit": 1000}
+        while True:
+            page = self.http.get_json(f"{self._base()}/v1/models", headers=self._headers(),
+                                      params=params)
+            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+                raise errors.malformed(self.label, detail="the model list has no \"data\" array")
+            models += [ModelInfo(
+                api_id=item["id"],
+                display_name=item.get("display_name") or item["id"],
+                # Every Claude model of the list takes tools and images.
+                capabilities=frozenset({"tools", "vision"}),
+            ) for item in page["data"] if isinstance(item, dict) and item.get("id")]
+            if not page.get("has_more") or not page.get("last_id"):
+                return models
+            params = {"limit": 1000, "after_id": page["last_id"]}

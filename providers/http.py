@@ -1,0 +1,350 @@
+"""HTTP for the wire modules, in one place: ``requests`` calls with (connect, read) timeouts,
+mapping of every transport failure and error status to a :class:`~.base.ProviderError`,
+bounded retry of 429 / 5xx before the first event, and cancellation that closes the socket.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import time
+from contextlib import closing
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Iterator, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from . import errors
+from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Provider, ProviderConfig,
+                   ProviderError, ToolSpec)
+
+T = TypeVar("T")
+
+# A provider slow to accept a connection is down or unreachable: waiting the whole read
+# timeout (minutes for long answers) would only delay the error.
+CONNECT_TIMEOUT_MAX = 10.0
+USER_AGENT = "llm_thread (Odoo 18)"
+_CONTEXT_HINTS = re.compile(
+    r"context[ _]length|context window|maximum context|prompt is too long|too many tokens",
+    re.IGNORECASE)
+# What a broken, stalled or aborted body read raises, through requests, urllib3 or http.client.
+_READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
+                http.client.HTTPException, OSError)
+
+Parser = Callable[[Iterator[bytes], str], Iterator[ChatEvent]]
+
+
+class HttpClient:
+    """The transport of one provider; ``label`` names it in error messages."""
+
+    def __init__(self, config: ProviderConfig, label: str,
+                 session: requests.Session | None = None):
+        self.config = config
+        self.label = label
+        self.session = session or requests.Session()
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return min(self.config.timeout, CONNECT_TIMEOUT_MAX), self.config.timeout
+
+    def get_json(self, url: str, *, headers: dict[str, str],
+                 params: dict[str, Any] | None = None) -> Any:
+        """GET a JSON document (model lists), with the bounded retry."""
+        def attempt() -> Iterator[Any]:
+            with self._send("GET", url, headers=headers, params=params) as response:
+                try:
+                    yield response.json()
+                except ValueError:
+                    raise errors.malformed(
+                        self.label, detail=f"not JSON: {errors.short(response.text)}") from None
+
+        return next(self._retrying(attempt, None))
+
+    def stream(self, url: str, *, headers: dict[str, str], body: dict[str, Any],
+               parse: Parser, model: str, cancel: CancelToken | None = None,
+               params: dict[str, Any] | None = None) -> Iterator[ChatEvent]:
+        """POST ``body`` and yield the events ``parse`` reads from the streamed answer."""
+        return self._retrying(
+            lambda: self._stream_once(url, headers, body, parse, model, cancel, params), cancel)
+
+    # Retry ------------------------------------------------------------------------------
+
+    def _retrying(self, attempt: Callable[[], Iterator[T]],
+                  cancel: CancelToken | None) -> Iterator[T]:
+        """Run ``attempt`` again on a retryable error while it has yielded nothing: past the
+        first event the caller already shows part of an answer, which a retry would repeat."""
+        policy = self.config.retry
+        retries, waited = 0, 0.0
+        while True:
+            yielded = False
+            try:
+                # closing(): a caller dropping the iterator closes the attempt, hence the
+                # connection, at once rather than whenever the garbage collector runs.
+                with closing(attempt()) as items:
+                    for item in items:
+                        yielded = True
+                        yield item
+                return
+            except ProviderError as error:
+                if yielded or not error.retryable:
+                    raise
+                delay = error.retry_after
+                if delay is None:
+                    delay = min(policy.max_delay, policy.initial_delay * 2 ** retries)
+                if retries >= policy.max_retries or waited + delay > policy.max_total_wait:
+                    if not retries:
+                        error.retryable = False
+                        raise
+                    raise errors.gave_up(error, retries, waited) from None
+                self._sleep(delay, cancel)
+                retries += 1
+                waited += delay
+
+    def _sleep(self, seconds: float, cancel: CancelToken | None) -> None:
+        sleep = self.config.retry.sleep
+        if sleep is not None:
+            sleep(seconds)
+        elif cancel is not None:
+            cancel.wait(seconds)
+        else:
+            time.sleep(seconds)
+        if cancel is not None and cancel.cancelled:
+            raise errors.cancelled(self.label)
+
+    # One request ------------------------------------------------------------------------
+
+    def _stream_once(self, url, headers, body, parse, model, cancel, params,
+                     ) -> Iterator[ChatEvent]:
+        response = self._send("POST", url, headers=headers, json_body=body, params=params,
+                              stream=True, model=model, cancel=cancel)
+        done = False
+
+        def abort() -> None:
+            if not done:
+                _shutdown(response)
+
+        if cancel is not None:
+            cancel.on_cancel(abort)
+        try:
+            for event in parse(self._chunks(response, cancel), self.label):
+                if cancel is not None and cancel.cancelled:
+                    raise errors.cancelled(self.label)
+                yield event
+        finally:
+            # Also reached when the caller drops the iterator: the connection closes then too.
+            done = True
+            response.close()
+
+    def _send(self, method: str, url: str, *, headers: dict[str, str],
+              json_body: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
+              stream: bool = False, model: str = "",
+              cancel: CancelToken | None = None) -> requests.Response:
+        if cancel is not None and cancel.cancelled:
+            raise errors.cancelled(self.label)
+        headers = {"User-Agent": USER_AGENT, **headers}
+        try:
+            response = self.session.request(method, url, headers=headers, json=json_body,
+                                            params=params, stream=stream, timeout=self.timeout)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise errors.connect_timeout(self.label, seconds=self.timeout[0], detail=str(exc)) from None
+        except requests.exceptions.ReadTimeout as exc:
+            raise errors.read_timeout(self.label, seconds=self.timeout[1], detail=str(exc)) from None
+        except requests.exceptions.SSLError as exc:
+            raise errors.tls_failed(self.label, url=url, detail=_reason(exc)) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise self._connection_error(exc, url) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:
+            raise errors.invalid_url(self.label, url=url, detail=str(exc)) from None
+        if response.status_code >= 400:
+            with response:
+                raise self._status_error(response, url, model)
+        return response
+
+    def _connection_error(self, exc: Exception, url: str) -> ProviderError:
+        if _caused_by(exc, socket.gaierror):
+            return errors.unknown_host(self.label, host=urlsplit(url).hostname or url,
+                                       detail=_reason(exc))
+        if _caused_by(exc, ConnectionRefusedError):
+            return errors.refused(self.label, url=url, detail=_reason(exc))
+        return errors.connection_failed(self.label, url=url, detail=_reason(exc))
+
+    def _status_error(self, response: requests.Response, url: str, model: str,
+                      ) -> ProviderError:
+        status = response.status_code
+        detail, code, from_provider = error_detail(response)
+        answer = {"status": status, "detail": detail}
+        retry_after = parse_retry_after(response.headers, self.config.retry.clock)
+        if status == 401:
+            return errors.bad_key(self.label, **answer)
+        if status == 403:
+            return errors.forbidden(self.label, **answer)
+        if status == 404:
+            # A JSON error means the API answered and did not know the model; anything else
+            # (an HTML page, nothing) means the URL does not lead to the API at all.
+            if model and from_provider:
+                return errors.model_not_found(self.label, model=model, **answer)
+            return errors.url_not_found(self.label, url=response.url or url, **answer)
+        if status == 429:
+            if code == "insufficient_quota":  # OpenAI: retrying cannot help
+                return errors.quota_exceeded(self.label, **answer)
+            return errors.rate_limited(self.label, retry_after=retry_after, **answer)
+        if status >= 500:
+            return errors.server_error(self.label, retry_after=retry_after, **answer)
+        if code == "context_length_exceeded" or _CONTEXT_HINTS.search(detail):
+            return errors.context_too_long(self.label, **answer)
+        return errors.bad_request(self.label, **answer)
+
+    def _chunks(self, response: requests.Response,
+                cancel: CancelToken | None) -> Iterator[bytes]:
+        """The body as it arrives, transport failures mapped to provider errors."""
+        try:
+            for chunk in response.iter_content(chunk_size=None):
+                if cancel is not None and cancel.cancelled:
+                    break
+                yield chunk
+        except _READ_ERRORS as exc:
+            if cancel is not None and cancel.cancelled:
+                raise errors.cancelled(self.label) from None
+            if _caused_by(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+                raise errors.read_timeout(self.label, seconds=self.timeout[1], detail=str(exc)) from None
+            raise errors.stream_cut(self.label, detail=_reason(exc)) from None
+        if cancel is not None and cancel.cancelled:
+            raise errors.cancelled(self.label)
+
+
+class HttpProvider(Provider):
+    """Base of the wire modules: a provider talking through one :class:`HttpClient`.
+    ``session`` lets a caller share or instrument the ``requests`` session.
+
+    A wire module gives its ``parser`` (body chunks -> events), ``_chat_url``, ``_headers``
+    and ``request_body``; ``_params`` is the query string (Azure's api-version).
+    """
+
+    parser: Parser
+
+    def __init__(self, config: ProviderConfig, session: requests.Session | None = None):
+        super().__init__(config)
+        self.http = HttpClient(config, self.label, session)
+
+    def chat(self, model: str, messages: list[ChatMessage], tools: list[ToolSpec] = (),
+             options: ChatOptions = ChatOptions(), cancel: CancelToken | None = None,
+             ) -> Iterator[ChatEvent]:
+        return self.http.stream(self._chat_url(model), headers=self._headers(),
+                                params=self._params(), parse=self.parser, model=model,
+                                body=self.request_body(model, messages, tools, options),
+                                cancel=cancel)
+
+    def request_body(self, model: str, messages: list[ChatMessage], tools: list[ToolSpec],
+                     options: ChatOptions) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _chat_url(self, model: str) -> str:
+        raise NotImplementedError
+
+    def _headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _params(self) -> dict[str, str] | None:
+        return None
+
+    def _base(self) -> str:
+        return self.config.base_url.rstrip("/")
+
+
+def error_detail(response: requests.Response) -> tuple[str, str, bool]:
+    """``(message, code, from_provider)`` of an error answer.
+
+    Understands OpenAI and compatibles (``{"error": {"message", "code", "type"}}`` or vLLM's
+    top-level ``message``), Anthropic (``{"type": "error", "error": {"type", "message"}}``),
+    Ollama (``{"error": "..."}``) and FastAPI servers (``{"detail": ...}``);
+    ``from_provider`` is false when the body is not such a JSON error (proxy page, nothing).
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return errors.short(response.text) or response.reason or "", "", False
+    if not isinstance(body, dict):
+        return errors.short(json.dumps(body)), "", False
+    error = body.get("error")
+    if isinstance(error, dict):
+        message = error.get("message") or json.dumps(error)
+        code = error.get("code") or error.get("type") or ""
+    elif isinstance(error, str):
+        message, code = error, ""
+    elif "message" in body or "detail" in body:
+        message = body.get("message") or body.get("detail")
+        code = body.get("code") or body.get("type") or ""
+    else:
+        return errors.short(json.dumps(body)), "", False
+    if not isinstance(message, str):
+        message = json.dumps(message)
+    return errors.short(message), str(code), True
+
+
+def parse_retry_after(headers, clock: Callable[[], float]) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or OpenAI's
+    ``retry-after-ms``; ``None`` when absent or unreadable."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - clock())
+    except (TypeError, ValueError):
+        return None
+
+
+def _shutdown(response: requests.Response) -> None:
+    """Make a read blocked in another thread return at once, and the server see the
+    connection end: ``close()`` alone does not wake a blocked ``recv()``, ``shutdown()`` does.
+    Closing the response is left to the reading thread (``http.client`` is not thread-safe)."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        response.close()
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+def _caused_by(exc: BaseException, types) -> bool:
+    """Whether ``exc`` or what it wraps (requests and urllib3 nest their causes) is ``types``."""
+    seen, todo = set(), [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, types):
+            return True
+        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost readable cause, e.g. "[Errno 111] Connection refused"."""
+    reason = exc
+    for _depth in range(8):  # bounded: a cause chain is never that deep
+        inner = getattr(reason, "reason", None) or next(
+            (arg for arg in getattr(reason, "args", ()) if isinstance(arg, BaseException)), None)
+        if not isinstance(inner, BaseException):
+            break
+        reason = inner
+    return errors.short(str(reason))

@@ -1,0 +1,102 @@
+"""Ollama's native chat API (``POST {base_url}/api/chat``), streamed as NDJSON.
+
+The base URL is the server's root, ``http://localhost:11434`` by default. (Ollama's
+OpenAI-compatible ``/v1`` is served by :mod:`.openai`.)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from . import errors
+from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
+from .http import HttpProvider
+from .openai import to_openai_tools
+from .streams import AnswerBuilder, iter_ndjson
+
+
+def to_ollama_messages(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
+    """Stored messages as ``/api/chat`` messages: tool-call arguments stay JSON objects, a
+    result is a ``tool`` message naming its tool (Ollama has no call ids to match)."""
+    result = []
+    for message in messages:
+        entry = {"role": message.role, "content": message.content}
+        if message.tool_calls:
+            entry["tool_calls"] = [{"function": {"name": call.name, "arguments": call.arguments}}
+                                   for call in message.tool_calls]
+        if message.role == "tool" and message.name:
+            entry["tool_name"] = message.name
+        result.append(entry)
+    return result
+
+
+def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
+    """Events of a streamed ``/api/chat`` answer: one JSON object a line, each with a piece
+    of ``message`` (``content``, ``thinking``, complete ``tool_calls``); the last one has
+    ``"done": true``, ``done_reason`` and the token counts ``prompt_eval_count`` (input) and
+    ``eval_count`` (output). A failure after the 200 status comes as ``{"error": "..."}``."""
+    answer = AnswerBuilder(label)
+    calls = 0
+    for line in iter_ndjson(chunks, label):
+        if line.get("error"):
+            raise errors.stream_error(label, detail=errors.short(str(line["error"])))
+        message = line.get("message") or {}
+        if message.get("thinking"):
+            yield answer.reasoning(message["thinking"])
+        if message.get("content"):
+            yield answer.text(message["content"])
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            if not function.get("name"):
+                raise errors.malformed(label, detail="tool call without a function name")
+            calls += 1
+            yield answer.tool_call(call.get("id") or f"call_{calls}", function["name"],
+                                   function.get("arguments"))
+        if line.get("done"):
+            answer.set_usage(line.get("prompt_eval_count"), line.get("eval_count"))
+            yield from answer.finish(line.get("done_reason") or "stop")
+            return
+    raise errors.stream_cut(label, detail="no line with \"done\": true")
+
+
+class OllamaProvider(HttpProvider):
+    """Native Ollama client."""
+
+    brand = "Ollama"
+    parser = staticmethod(parse_stream)
+
+    def _headers(self) -> dict[str, str]:
+        # Ollama itself takes no key; one is useful behind an authenticating proxy.
+        headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
+        return {**headers, **self.config.extra_headers}
+
+    def _chat_url(self, model: str) -> str:
+        return f"{self._base()}/api/chat"
+
+    @staticmethod
+    def request_body(model: str, messages: list[ChatMessage], tools: list[ToolSpec],
+                     options: ChatOptions) -> dict[str, Any]:
+        body = {"model": model, "messages": to_ollama_messages(messages), "stream": True}
+        if tools:
+            body["tools"] = to_openai_tools(tools)  # Ollama takes the same tool shape
+        model_options = {}
+        if options.temperature is not None:
+            model_options["temperature"] = options.temperature
+        if options.max_tokens:
+            model_options["num_predict"] = options.max_tokens
+        if model_options:
+            body["options"] = model_options
+        if options.reasoning_effort:
+            # A boolean works on every thinking model; effort levels only on some.
+            body["think"] = True
+        return body
+
+    def list_models(self) -> list[ModelInfo]:
+        data = self.http.get_json(f"{self._base()}/api/tags", headers=self._headers())
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            raise errors.malformed(self.label, detail="the model list has no \"models\" array")
+        return [ModelInfo(
+            api_id=item["name"],
+            display_name=item["name"],
+            use="embedding" if "embed" in item["name"].lower() else "chat",
+        ) for item in data["models"] if isinstance(item, dict) and item.get("name")]
