@@ -1,0 +1,589 @@
+"""Contract tests: every wire module against the fake provider, over real HTTP.
+
+:class:`ProviderContract` holds what every format must do (stream shapes, faults, retries,
+cancellation); one class a format runs it and adds that format's own request rules.
+"""
+
+import dataclasses
+import threading
+
+from odoo.tests import TransactionCase, tagged
+
+from ..providers import (CancelToken, ChatMessage, ChatOptions, Finish, ModelInfo,
+                         ProviderConfig, ProviderError, ReasoningDelta, RetryPolicy, TextDelta,
+                         ToolCall, ToolCallEvent, ToolSpec, Usage, get_provider)
+from ..providers.openai import OpenAIProvider
+from .fake_provider import (CHAT_ROUTES, Cut, FakeProvider, Ping, Raw, StreamError,
+                            StreamedToolCall, Unresponsive, Wait, allow_provider_requests,
+                            refused_url)
+
+WEATHER = ToolSpec("get_weather", "Weather of a city",
+                   {"type": "object", "properties": {"city": {"type": "string"}},
+                    "required": ["city"]})
+CONVERSATION = [
+    ChatMessage("system", "Be brief."),
+    ChatMessage("user", "Weather in Paris and Rome?"),
+    ChatMessage("assistant", "Let me look.", tool_calls=(
+        ToolCall("call_1", "get_weather", {"city": "Paris"}),
+        ToolCall("call_2", "get_weather", {"city": "Rome"}))),
+    ChatMessage("tool", '{"temp": 21}', tool_call_id="call_1", name="get_weather"),
+    ChatMessage("tool", "city unknown", tool_call_id="call_2", name="get_weather",
+                is_error=True),
+    ChatMessage("assistant", "Paris: 21°C; Rome: unknown."),
+    ChatMessage("user", "Thanks"),
+]
+
+
+class ProviderContract:
+    """Mixed into one TransactionCase a format; ``fmt`` is the fake's format name."""
+
+    # Odoo's loader only collects a class's own test methods unless told otherwise.
+    allow_inherited_tests_method = True
+    fmt = ""
+    api_format = ""
+    # A frame the format's parser cannot read, and one it must skip as unknown.
+    bad_frame = b""
+    unknown_frame = b""
+    context_error = ("", None)  # (the provider's message, its error code)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        allow_provider_requests(cls)
+        cls.fake = FakeProvider.start(api_key="sk-test")
+        cls.addClassCleanup(cls.fake.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+        self.sleeps = []
+
+    def config(self, **overrides):
+        config = ProviderConfig(
+            name="Fake", api_format=self.api_format or self.fmt,
+            base_url=self.fake.base_url(self.fmt), api_key="sk-test",
+            azure_api_version="2024-10-21" if self.fmt == "azure" else "",
+            timeout=10.0, retry=RetryPolicy(sleep=self.sleeps.append))
+        return dataclasses.replace(config, **overrides)
+
+    def stream(self, steps=None, messages=None, tools=(), options=ChatOptions(), cancel=None,
+               **overrides):
+        """The events of one chat call, after queueing ``steps`` (if any) for it."""
+        if steps is not None:
+            self.fake.script(self.fmt, steps)
+        provider = get_provider(self.config(**overrides))
+        return list(provider.chat("fake-model", messages or [ChatMessage("user", "Hi")],
+                                  tools, options, cancel))
+
+    def assertFails(self, kind, *fragments, steps=None, **overrides):
+        """The chat call fails with ``kind`` and a message holding ``fragments``."""
+        with self.assertRaises(ProviderError) as caught:
+            self.stream(steps, **overrides)
+        error = caught.exception
+        self.assertEqual(error.kind, kind, error.message)
+        for fragment in fragments:
+            self.assertIn(fragment, error.message)
+        return error
+
+    @property
+    def label(self):
+        return get_provider(self.config()).label
+
+    # Streams -----------------------------------------------------------------------------
+
+    def test_text_reasoning_usage_finish(self):
+        events = self.stream([ReasoningDelta("Short "), ReasoningDelta("question."),
+                              TextDelta("Hel"), TextDelta("lo!"), Usage(12, 3),
+                              Finish("stop")])
+        self.assertEqual(events, [ReasoningDelta("Short "), ReasoningDelta("question."),
+                                  TextDelta("Hel"), TextDelta("lo!"), Usage(12, 3),
+                                  Finish("stop")])
+
+    def test_tool_calls_from_fragments(self):
+        events = self.stream([
+            TextDelta("Checking."),
+            StreamedToolCall("call_a", "get_weather", '{"city": "Paris", "unit": "C"}', 5),
+            StreamedToolCall("call_b", "get_weather", '{"city": "Rome"}', 3),
+            Usage(40, 20), Finish("tool_calls")], tools=[WEATHER])
+        calls = [event.call for event in events if isinstance(event, ToolCallEvent)]
+        self.assertEqual([call.name for call in calls], ["get_weather", "get_weather"])
+        self.assertEqual([call.arguments for call in calls],
+                         [{"city": "Paris", "unit": "C"}, {"city": "Rome"}])
+        self.assertEqual(events[-2:], [Usage(40, 20), Finish("tool_calls")])
+
+    def test_tool_call_without_arguments(self):
+        events = self.stream([StreamedToolCall("call_a", "now", "", 1), Finish("tool_calls")])
+        self.assertEqual(events[0].call.arguments, {})
+
+    def test_frames_cut_anywhere(self):
+        steps = [TextDelta("Hé "), StreamedToolCall("c", "get_weather", '{"city": "Zürich"}'),
+                 Usage(5, 6), Finish("tool_calls")]
+        expected = self.stream(steps)
+        for size in (1, 3, 7, 64):
+            self.fake.script(self.fmt, steps, chunk_size=size)
+            self.assertEqual(self.stream(), expected, f"chunks of {size} bytes")
+
+    def test_length_finish(self):
+        events = self.stream([TextDelta("Once upon"), Finish("length")])
+        self.assertEqual(events[-1], Finish("length"))
+
+    def test_unknown_frames_are_skipped(self):
+        events = self.stream([Raw(self.unknown_frame), Ping(), TextDelta("ok"),
+                              Finish("stop")])
+        self.assertEqual(events, [TextDelta("ok"), Usage(0, 0), Finish("stop")])
+
+    def test_list_models(self):
+        self.fake.models(self.fmt, ["alpha-1", "embed-small"])
+        models = get_provider(self.config()).list_models()
+        self.assertEqual([(model.api_id, model.use) for model in models],
+                         [("alpha-1", "chat"), ("embed-small", "embedding")])
+        self.assertTrue(all(isinstance(model, ModelInfo) for model in models))
+
+    # HTTP errors -------------------------------------------------------------------------
+
+    def test_bad_key(self):
+        self.fake.fail(self.fmt, 401, "Incorrect API key provided")
+        error = self.assertFails("auth", f"{self.label} rejected the API key (HTTP 401). "
+                                         "Check the API key in LLM > Configuration > Providers.")
+        self.assertEqual(error.status, 401)
+        self.assertEqual(error.detail, "Incorrect API key provided")
+
+    def test_forbidden(self):
+        self.fake.fail(self.fmt, 403, "Your key may not use this model")
+        self.assertFails("auth", "refused access (HTTP 403): Your key may not use this model")
+
+    def test_unknown_model(self):
+        self.fake.fail(self.fmt, 404, "The model `fake-model` does not exist")
+        self.assertFails("not_found", 'does not know the model "fake-model" (HTTP 404)',
+                         "The model `fake-model` does not exist", "fetch the provider's models")
+
+    def test_wrong_base_url(self):
+        self.fake.reply(*CHAT_ROUTES[self.fmt], 404,
+                        body="<html><body>Not Found</body></html>")
+        self.assertFails("not_found", "has nothing at", "Check the base URL and the API format")
+
+    def test_bad_request_keeps_provider_message(self):
+        self.fake.fail(self.fmt, 400, "temperature: must be at most 2")
+        error = self.assertFails("bad_request", "rejected the request (HTTP 400): "
+                                                "temperature: must be at most 2")
+        self.assertEqual(error.detail, "temperature: must be at most 2")
+
+    def test_context_too_long(self):
+        message, code = self.context_error
+        self.fake.fail(self.fmt, 400, message, code=code)
+        self.assertFails("bad_request", "the conversation is too long", message,
+                         "Start a new conversation")
+
+    def test_rate_limit_retried_honouring_retry_after(self):
+        self.fake.fail(self.fmt, 429, "Rate limit reached", headers={"Retry-After": "3"})
+        self.fake.fail(self.fmt, 429, "Rate limit reached")
+        events = self.stream([TextDelta("at last"), Finish("stop")])
+        self.assertEqual(events[0], TextDelta("at last"))
+        # Retry-After first, then the doubling back-off of the second retry.
+        self.assertEqual(self.sleeps, [3.0, 2.0])
+        self.assertEqual(len(self.fake.requests), 3)
+
+    def test_rate_limit_gives_up_after_bounded_wait(self):
+        self.fake.fail(self.fmt, 429, "Rate limit reached", times=None)
+        error = self.assertFails("rate_limit", "still limiting the request rate after 4 retries "
+                                               "over 15.0 seconds (HTTP 429): Rate limit reached")
+        self.assertEqual(self.sleeps, [1.0, 2.0, 4.0, 8.0])
+        self.assertFalse(error.retryable)
+
+    def test_total_wait_is_bounded(self):
+        self.fake.fail(self.fmt, 429, "Slow down", headers={"Retry-After": "20"}, times=None)
+        self.assertFails("rate_limit", "after 2 retries over 40.0 seconds",
+                         retry=RetryPolicy(sleep=self.sleeps.append, max_total_wait=50))
+        self.assertEqual(self.sleeps, [20.0, 20.0])
+
+    def test_retry_after_beyond_budget_fails_at_once(self):
+        self.fake.fail(self.fmt, 429, "Try tomorrow", headers={"Retry-After": "86400"})
+        self.assertFails("rate_limit", "limiting the request rate (HTTP 429): Try tomorrow")
+        self.assertEqual(self.sleeps, [])
+
+    def test_server_error_retried_before_first_token(self):
+        self.fake.fail(self.fmt, 503, "Service unavailable")
+        self.fake.fail(self.fmt, 500, "Internal error")
+        events = self.stream([TextDelta("fine"), Finish("stop")])
+        self.assertEqual(events[0], TextDelta("fine"))
+        self.assertEqual(self.sleeps, [1.0, 2.0])
+
+    def test_server_error_gives_up(self):
+        self.fake.fail(self.fmt, 502, "Bad gateway", times=None)
+        self.assertFails("server", "still had a server error after 4 retries", "(HTTP 502)",
+                         "Try again in a few minutes")
+
+    def test_no_retry_after_first_token(self):
+        self.fake.script(self.fmt, [TextDelta("Hel"), Cut()])
+        provider = get_provider(self.config())
+        received = []
+        with self.assertRaises(ProviderError) as caught:
+            for event in provider.chat("fake-model", [ChatMessage("user", "Hi")]):
+                received.append(event)
+        self.assertEqual(received, [TextDelta("Hel")])
+        self.assertEqual(caught.exception.kind, "protocol")
+        self.assertIn(f"{self.label} closed the answer before its end", caught.exception.message)
+        self.assertEqual(len(self.fake.requests), 1, "a started answer is never retried")
+
+    def test_stream_error_after_text(self):
+        self.assertFails("server", "reported an error while answering: Overloaded",
+                         steps=[TextDelta("Hel"), StreamError("Overloaded")])
+        self.assertEqual(len(self.fake.requests), 1)
+
+    # Malformed answers -------------------------------------------------------------------
+
+    def test_malformed_frame(self):
+        self.assertFails("protocol", f"{self.label} sent a malformed answer (invalid JSON",
+                         steps=[TextDelta("a"), Raw(self.bad_frame), Finish("stop")])
+
+    def test_clean_end_before_finish(self):
+        self.assertFails("protocol", "closed the answer before its end",
+                         steps=[TextDelta("Hel")])
+
+    def test_empty_answer(self):
+        self.assertFails("protocol", "returned an empty answer", "rephrase",
+                         steps=[Usage(5, 0), Finish("stop")])
+
+    def test_reasoning_only_is_empty(self):
+        self.assertFails("protocol", "returned an empty answer",
+                         steps=[ReasoningDelta("Thinking..."), Finish("stop")])
+
+    def test_tool_arguments_not_json(self):
+        self.assertFails("protocol", 'called the tool "get_weather" with arguments that are '
+                                     "not valid JSON",
+                         steps=[StreamedToolCall("c", "get_weather", '{"city": "Par'),
+                                Finish("tool_calls")])
+
+    # Transport -------------------------------------------------------------------------
+
+    def test_connection_refused(self):
+        url = refused_url()
+        error = self.assertFails("connection", "refused the connection", "Check the base URL",
+                                 base_url=url + ("/v1" if self.fmt == "openai" else ""))
+        self.assertIn("Connection refused", error.detail)
+
+    def test_unknown_host(self):
+        self.assertFails("connection", 'the host "llm-provider.invalid" cannot be found',
+                         base_url="http://llm-provider.invalid")
+
+    def test_connect_timeout(self):
+        with Unresponsive() as server:
+            self.assertFails("timeout", "did not accept a connection within 0.2 seconds",
+                             base_url=server.url, timeout=0.2)
+
+    def test_stalled_stream_times_out(self):
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.fake.script(self.fmt, [TextDelta("Hel"), Wait(gate), Finish("stop")])
+        received = []
+        with self.assertRaises(ProviderError) as caught:
+            for event in get_provider(self.config(timeout=0.2)).chat(
+                    "fake-model", [ChatMessage("user", "Hi")]):
+                received.append(event)
+        self.assertEqual(received, [TextDelta("Hel")])
+        self.assertEqual(caught.exception.kind, "timeout")
+        self.assertIn("stopped answering for 0.2 seconds", caught.exception.message)
+
+    def test_slow_stream_completes(self):
+        """Pauses shorter than the timeout are no fault."""
+        gate = threading.Event()
+        self.fake.script(self.fmt, [TextDelta("Hel"), Wait(gate), TextDelta("lo"),
+                                    Finish("stop")])
+        events = get_provider(self.config()).chat("fake-model", [ChatMessage("user", "Hi")])
+        self.assertEqual(next(events), TextDelta("Hel"))
+        gate.set()
+        self.assertEqual(next(events), TextDelta("lo"))
+        self.assertEqual(list(events)[-1], Finish("stop"))
+
+    def test_cancel_closes_the_connection_at_once(self):
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.fake.script(self.fmt, [TextDelta("Hel"), Wait(gate), TextDelta("lo"),
+                                    Finish("stop")])
+        cancel = CancelToken()
+        first, outcome = threading.Event(), []
+
+        def consume():
+            try:
+                # A read timeout of minutes: only the cancellation can end this read.
+                for _event in get_provider(self.config(timeout=300)).chat(
+                        "fake-model", [ChatMessage("user", "Hi")], cancel=cancel):
+                    first.set()
+            except ProviderError as error:
+                outcome.append(error)
+
+        reader = threading.Thread(target=consume, daemon=True)
+        reader.start()
+        self.assertTrue(first.wait(10))
+        cancel.cancel()
+        reader.join(10)
+        self.assertFalse(reader.is_alive(), "the blocked read returned")
+        self.assertEqual(outcome[0].kind, "cancelled")
+        self.assertEqual(outcome[0].message, f"The request to {self.label} was cancelled.")
+        self.assertTrue(self.fake.requests[0].disconnected.wait(10),
+                        "the server saw the connection close")
+
+    def test_cancelled_before_sending(self):
+        cancel = CancelToken()
+        cancel.cancel()
+        self.assertFails("cancelled", "was cancelled", cancel=cancel)
+        self.assertEqual(self.fake.requests, [])
+
+    def test_cancel_interrupts_retry_wait(self):
+        cancel = CancelToken()
+        self.fake.fail(self.fmt, 429, "Rate limit reached", headers={"Retry-After": "30"})
+        self.assertFails("cancelled", "was cancelled", cancel=cancel,
+                         retry=RetryPolicy(sleep=lambda seconds: cancel.cancel()))
+        self.assertEqual(len(self.fake.requests), 1)
+
+    def test_dropping_the_iterator_closes_the_connection(self):
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.fake.script(self.fmt, [TextDelta("Hel"), Wait(gate), Finish("stop")])
+        events = get_provider(self.config()).chat("fake-model", [ChatMessage("user", "Hi")])
+        self.assertEqual(next(events), TextDelta("Hel"))
+        events.close()
+        self.assertTrue(self.fake.requests[0].disconnected.wait(10))
+
+
+@tagged("post_install", "-at_install")
+class TestOpenAIContract(ProviderContract, TransactionCase):
+    fmt = "openai"
+    bad_frame = b'data: {"id": "chatcmpl-1", "choices": [{"delta": {"content": "x"\n\n'
+    unknown_frame = (b'data: {"id": "chatcmpl-1", "object": "chat.completion.chunk", '
+                     b'"choices": [], "service_tier": "default", "obfuscation": "x"}\n\n'
+                     b'event: future\ndata: {"choices": []}\n\n')
+    context_error = ("This model's maximum context length is 128000 tokens. However, your "
+                     "messages resulted in 130532 tokens.", "context_length_exceeded")
+
+    def test_request(self):
+        self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
+                    options=ChatOptions(temperature=0.2, max_tokens=300,
+                                        reasoning_effort="low"))
+        request = self.fake.requests[0]
+        self.assertEqual((request.method, request.path), ("POST", "/v1/chat/completions"))
+        self.assertEqual(request.headers["authorization"], "Bearer sk-test")
+        body = request.json
+        self.assertEqual(body["stream_options"], {"include_usage": True})
+        self.assertIs(body["stream"], True)
+        # A compatible server (not api.openai.com) gets the classic max_tokens.
+        self.assertEqual((body["temperature"], body["max_tokens"], body["reasoning_effort"]),
+                         (0.2, 300, "low"))
+        self.assertEqual(body["tools"], [{"type": "function", "function": {
+            "name": "get_weather", "description": "Weather of a city",
+            "parameters": WEATHER.parameters}}])
+        self.assertEqual(body["messages"], [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Weather in Paris and Rome?"},
+            {"role": "assistant", "content": "Let me look.", "tool_calls": [
+                {"id": "call_1", "type": "function",
+                 "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                {"id": "call_2", "type": "function",
+                 "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 21}'},
+            {"role": "tool", "tool_call_id": "call_2", "content": "city unknown"},
+            {"role": "assistant", "content": "Paris: 21°C; Rome: unknown."},
+            {"role": "user", "content": "Thanks"},
+        ])
+
+    def test_official_api_takes_max_completion_tokens(self):
+        provider = OpenAIProvider(self.config(base_url="https://api.openai.com/v1"))
+        body = provider.request_body("o4-mini", [ChatMessage("user", "Hi")], [],
+                                     ChatOptions(max_tokens=50))
+        self.assertEqual(body["max_completion_tokens"], 50)
+        self.assertNotIn("max_tokens", body)
+        self.assertEqual(provider.label, "OpenAI (Fake)")
+
+    def test_interleaved_tool_fragments_assembled_by_index(self):
+        def chunk(delta, finish=None):
+            return Raw(('data: {"choices": [{"index": 0, "delta": %s, "finish_reason": %s}]}'
+                             '\n\n' % (delta, finish or "null")).encode())
+
+        events = self.stream([
+            chunk('{"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": ""}}]}'),
+            chunk('{"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{\\"x\\""}}]}'),
+            chunk('{"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]}'),
+            chunk('{"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}'),
+            chunk("{}", '"tool_calls"'),
+            Raw(b"data: [DONE]\n\n")])
+        self.assertEqual([event.call for event in events[:2]],
+                         [ToolCall("a", "f", {"x": 1}), ToolCall("b", "g", {})])
+
+    def test_reasoning_field_of_openrouter_and_ollama(self):
+        events = self.stream([
+            Raw(b'data: {"choices": [{"index": 0, "delta": {"reasoning": "Hmm"}}]}\n\n'),
+            TextDelta("Yes"), Finish("stop")])
+        self.assertEqual(events[:2], [ReasoningDelta("Hmm"), TextDelta("Yes")])
+
+    def test_real_key_check(self):
+        self.assertFails("auth", "OpenAI-compatible server (Fake) rejected the API key (HTTP 401)",
+                         api_key="sk-wrong")
+
+    def test_compatible_server_error_chunk(self):
+        self.assertFails("server", "reported an error while answering: Upstream failed",
+                         steps=[StreamError("Upstream failed", "server_error")])
+        self.assertEqual(len(self.fake.requests), 1, "not retried: the error may be permanent")
+
+
+@tagged("post_install", "-at_install")
+class TestAzureOpenAIContract(ProviderContract, TransactionCase):
+    fmt = "azure"
+    api_format = "openai"
+    bad_frame = TestOpenAIContract.bad_frame
+    unknown_frame = TestOpenAIContract.unknown_frame
+    context_error = TestOpenAIContract.context_error
+
+    def test_request(self):
+        self.stream([TextDelta("ok"), Finish("stop")],
+                    options=ChatOptions(max_tokens=100))
+        request = self.fake.requests[0]
+        self.assertEqual(request.path, "/openai/deployments/fake-model/chat/completions")
+        self.assertEqual(request.query, {"api-version": "2024-10-21"})
+        self.assertEqual(request.headers["api-key"], "sk-test")
+        self.assertNotIn("authorization", request.headers)
+        self.assertEqual(request.json["max_completion_tokens"], 100)
+        self.assertEqual(self.label, "Azure OpenAI (Fake)")
+
+    def test_resource_url_with_openai_path(self):
+        self.stream([TextDelta("ok"), Finish("stop")],
+                    base_url=self.fake.root_url + "/openai/")
+        self.assertEqual(self.fake.requests[0].path,
+                         "/openai/deployments/fake-model/chat/completions")
+
+    def test_list_models_keeps_chat_and_embeddings(self):
+        self.fake.reply("GET", "/openai/models", json_body={"data": [
+            {"id": "gpt-4o", "capabilities": {"chat_completion": True, "embeddings": False}},
+            {"id": "text-embedding-3-small",
+             "capabilities": {"chat_completion": False, "embeddings": True}},
+            {"id": "dall-e-3", "capabilities": {"chat_completion": False, "embeddings": False}},
+        ], "object": "list"})
+        models = get_provider(self.config()).list_models()
+        self.assertEqual([(model.api_id, model.use) for model in models],
+                         [("gpt-4o", "chat"), ("text-embedding-3-small", "embedding")])
+        self.assertEqual(self.fake.requests[0].query, {"api-version": "2024-10-21"})
+
+
+@tagged("post_install", "-at_install")
+class TestAnthropicContract(ProviderContract, TransactionCase):
+    fmt = "anthropic"
+    bad_frame = b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0\n\n'
+    unknown_frame = (b'event: future_event\ndata: {"type": "future_event", "x": 1}\n\n'
+                     b'event: content_block_start\ndata: {"type": "content_block_start", '
+                     b'"index": 9, "content_block": {"type": "future_block"}}\n\n')
+    context_error = ("prompt is too long: 210000 tokens > 200000 maximum", None)
+
+    def test_request(self):
+        self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
+                    options=ChatOptions(temperature=0.3, max_tokens=500))
+        request = self.fake.requests[0]
+        self.assertEqual(request.path, "/v1/messages")
+        self.assertEqual(request.headers["x-api-key"], "sk-test")
+        self.assertEqual(request.headers["anthropic-version"], "2023-06-01")
+        body = request.json
+        self.assertEqual((body["system"], body["max_tokens"], body["temperature"]),
+                         ("Be brief.", 500, 0.3))
+        self.assertEqual(body["tools"], [{"name": "get_weather", "description": "Weather of a city",
+                                          "input_schema": WEATHER.parameters}])
+        self.assertEqual(body["messages"], [
+            {"role": "user", "content": [{"type": "text", "text": "Weather in Paris and Rome?"}]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me look."},
+                {"type": "tool_use", "id": "call_1", "name": "get_weather",
+                 "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "call_2", "name": "get_weather",
+                 "input": {"city": "Rome"}}]},
+            # Both results in one user turn, the failed one flagged.
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "call_1", "content": '{"temp": 21}'},
+                {"type": "tool_result", "tool_use_id": "call_2", "content": "city unknown",
+                 "is_error": True}]},
+            {"role": "assistant", "content": [{"type": "text",
+                                               "text": "Paris: 21°C; Rome: unknown."}]},
+            {"role": "user", "content": [{"type": "text", "text": "Thanks"}]},
+        ])
+
+    def test_reasoning_effort_becomes_thinking_budget(self):
+        self.stream([ReasoningDelta("Hmm"), TextDelta("ok"), Finish("stop")],
+                    options=ChatOptions(temperature=0.3, reasoning_effort="medium"))
+        body = self.fake.requests[0].json
+        self.assertEqual(body["thinking"], {"type": "enabled", "budget_tokens": 4096})
+        self.assertGreater(body["max_tokens"], 4096)
+        self.assertNotIn("temperature", body, "thinking refuses a temperature")
+
+    def test_no_thinking_inside_a_tool_loop(self):
+        """Stored messages lack the signed thinking blocks the API wants back in a tool loop."""
+        messages = CONVERSATION[:5]
+        self.stream([TextDelta("ok"), Finish("stop")], messages=messages,
+                    options=ChatOptions(reasoning_effort="high"))
+        self.assertNotIn("thinking", self.fake.requests[0].json)
+
+    def test_overload_before_first_token_is_retried(self):
+        self.fake.script(self.fmt, [StreamError("Overloaded", "overloaded_error")])
+        events = self.stream([TextDelta("ok"), Finish("stop")])
+        self.assertEqual(events[0], TextDelta("ok"))
+        self.assertEqual((self.sleeps, len(self.fake.requests)), ([1.0], 2))
+
+    def test_cached_tokens_count_as_input(self):
+        start = (b'event: message_start\ndata: {"type": "message_start", "message": {"id": "m", '
+                 b'"type": "message", "role": "assistant", "content": [], "model": "x", '
+                 b'"usage": {"input_tokens": 10, "cache_creation_input_tokens": 100, '
+                 b'"cache_read_input_tokens": 1000, "output_tokens": 1}}}\n\n')
+        events = self.stream([Raw(start),
+                              Raw(b'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}\n\n'),
+                              Raw(b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}\n\n'),
+                              Raw(b'event: content_block_stop\ndata: {"type": "content_block_stop", "index": 0}\n\n'),
+                              Raw(b'event: message_delta\ndata: {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}}\n\n'),
+                              Raw(b'event: message_stop\ndata: {"type": "message_stop"}\n\n')])
+        self.assertEqual(events, [TextDelta("Hi"), Usage(1110, 7), Finish("stop")])
+
+    def test_real_key_and_version_checks(self):
+        self.assertFails("auth", "Anthropic (Fake) rejected the API key (HTTP 401)",
+                         api_key="sk-wrong")
+
+    def test_list_models(self):
+        self.fake.models(self.fmt, ["claude-sonnet-4-5"])
+        self.assertEqual(get_provider(self.config()).list_models(), [ModelInfo(
+            "claude-sonnet-4-5", "Claude-Sonnet-4-5", capabilities=frozenset({"tools", "vision"}))])
+
+    def test_model_list_pages(self):
+        self.fake.reply("GET", "/v1/models", json_body={
+            "data": [{"type": "model", "id": "claude-b", "display_name": "Claude B"}],
+            "has_more": True, "first_id": "claude-b", "last_id": "claude-b"})
+        self.fake.models(self.fmt, ["claude-a"])
+        models = get_provider(self.config()).list_models()
+        self.assertEqual([model.api_id for model in models], ["claude-b", "claude-a"])
+        self.assertEqual(models[0].capabilities, frozenset({"tools", "vision"}))
+        self.assertEqual(self.fake.requests[1].query, {"limit": "1000", "after_id": "claude-b"})
+
+
+@tagged("post_install", "-at_install")
+class TestOllamaContract(ProviderContract, TransactionCase):
+    fmt = "ollama"
+    bad_frame = b'{"model": "m", "message": {"role": "assistant", "content": "x"\n'
+    unknown_frame = b'{"model": "m", "created_at": "2025-01-01T00:00:00Z", "future": 1, "done": false}\n'
+    context_error = ("the input length exceeds the context length", None)
+
+    def test_request(self):
+        self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
+                    options=ChatOptions(temperature=0.1, max_tokens=64, reasoning_effort="low"))
+        request = self.fake.requests[0]
+        self.assertEqual(request.path, "/api/chat")
+        # Ollama takes no key; one set goes to the authenticating proxy in front of it.
+        self.assertEqual(request.headers["authorization"], "Bearer sk-test")
+        body = request.json
+        self.assertEqual((body["options"], body["think"], body["stream"]),
+                         ({"temperature": 0.1, "num_predict": 64}, True, True))
+        self.assertEqual(body["tools"][0]["function"]["name"], "get_weather")
+        self.assertEqual(body["messages"][2:5], [
+            {"role": "assistant", "content": "Let me look.", "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                {"function": {"name": "get_weather", "arguments": {"city": "Rome"}}}]},
+            {"role": "tool", "content": '{"temp": 21}', "tool_name": "get_weather"},
+            {"role": "tool", "content": "city unknown", "tool_name": "get_weather"},
+        ])
+        self.assertEqual(body["messages"][0], {"role": "system", "content": "Be brief."})
+
+    def test_model_not_pulled(self):
+        self.fake.fail(self.fmt, 404, 'model "fake-model" not found, try pulling it first')
+        self.assertFails("not_found", 'Ollama (Fake) does not know the model "fake-model"',
+                         "try pulling it first")
