@@ -11,6 +11,7 @@
         "security/ir.model.access.csv",
         "security/llm_thread_rules.xml",
         "views/llm_menus.xml",
+        "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",
     ],
     "assets": {

@@ -1,2 +1,4 @@
 from . import mail_message
 from . import llm_thread
+from . import llm_provider
+from . import llm_model

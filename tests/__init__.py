@@ -4,3 +4,4 @@ from . import test_generate
 from . import test_thread
 from . import test_provider_streams
 from . import test_provider_contract
+from . import test_provider_models

@@ -1,0 +1,301 @@
+import dataclasses
+import json
+import logging
+import os
+from urllib.parse import urlsplit
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..providers import ProviderConfig, ProviderError, RetryPolicy, get_provider
+
+_logger = logging.getLogger(__name__)
+
+MANAGER = "llm_thread.group_llm_manager"
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "ollama": "http://localhost:11434",
+}
+OLLAMA_PORT = 11434
+# (environment variable holding the key or host, api format, provider name, default chat model)
+ENVIRONMENT_PROVIDERS = (
+    ("OPENAI_API_KEY", "openai", "OpenAI", "gpt-4o-mini"),
+    ("ANTHROPIC_API_KEY", "anthropic", "Anthropic", "claude-sonnet-4-5"),
+    ("OLLAMA_HOST", "ollama", "Ollama", "llama3.2"),
+)
+
+
+class LlmProvider(models.Model):
+    _name = "llm.provider"
+    _description = "LLM Provider"
+    _order = "sequence, name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, help="Shown to users and in error messages, e.g. \"OpenAI (team key)\".")
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", string="Company", default=lambda self: self.env.company,
+        help="Leave empty to share the provider between companies.")
+    api_format = fields.Selection(
+        [("openai", "OpenAI (and compatible)"), ("anthropic", "Anthropic"), ("ollama", "Ollama")],
+        string="API Format", required=True, default="openai",
+        help="The wire protocol: OpenAI Chat Completions (OpenAI, Azure OpenAI, Groq, Mistral, "
+             "DeepSeek, OpenRouter, vLLM, LM Studio...), Anthropic Messages, or Ollama's native API.")
+    base_url = fields.Char(
+        string="Base URL", required=True, default=DEFAULT_BASE_URLS["openai"],
+        help="OpenAI format: the URL up to and including the version, e.g. https://api.openai.com/v1; "
+             "Azure OpenAI: the resource URL, e.g. https://my-resource.openai.azure.com. "
+             "Anthropic: https://api.anthropic.com. Ollama: http://localhost:11434.")
+    # The key itself never goes to the browser: the form edits it through the write-only
+    # ``api_key_input`` and shows ``api_key_hint``; only server code reads it (in sudo).
+    api_key = fields.Char(string="API Key", groups=MANAGER, copy=False)
+    api_key_input = fields.Char(
+        string="New API Key", compute="_compute_api_key_input", inverse="_inverse_api_key_input",
+        groups=MANAGER,
+        help="Write-only: type a key to replace the stored one. The stored key is never shown.")
+    api_key_hint = fields.Char(string="Stored Key", compute="_compute_api_key_hint", groups=MANAGER)
+    extra_headers = fields.Text(
+        string="Extra Headers", groups=MANAGER,
+        help="JSON object of HTTP headers added to every request, e.g. "
+             "{\"HTTP-Referer\": \"https://example.com\"} for OpenRouter.")
+    azure_api_version = fields.Char(
+        string="Azure API Version",
+        help="Azure OpenAI only, e.g. 2024-10-21: calls then go to the deployment URL with the "
+             "api-key header, and a model's API id is its deployment name.")
+    timeout = fields.Integer(
+        string="Timeout (s)", default=120, required=True,
+        help="Seconds without any data from the provider before a request fails.")
+    model_ids = fields.One2many("llm.model", "provider_id", string="Models")
+    model_count = fields.Integer(compute="_compute_model_count")
+    default_model_id = fields.Many2one(
+        "llm.model", string="Default Chat Model", check_company=True,
+        domain="[('provider_id', '=', id), ('use', '=', 'chat')]",
+        help="The model new conversations with this provider start with.")
+
+    _sql_constraints = [
+        ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be a positive number of seconds."),
+    ]
+
+    @api.constrains("extra_headers")
+    def _check_extra_headers(self):
+        for provider in self.sudo():
+            if provider.extra_headers:
+                provider._parse_extra_headers()
+
+    @api.constrains("default_model_id")
+    def _check_default_model(self):
+        for provider in self:
+            if provider.default_model_id and provider.default_model_id.provider_id != provider:
+                raise ValidationError(self.env._("The default model of %s must be one of its models.", provider.name))
+
+    def _compute_api_key_input(self):
+        self.api_key_input = False
+
+    def _inverse_api_key_input(self):
+        for provider in self:
+            if provider.api_key_input:
+                provider.api_key = provider.api_key_input.strip()
+        # Write-only: the typed key must not stay readable from the cache either.
+        self.invalidate_recordset(["api_key_input"])
+
+    @api.depends("api_key")
+    def _compute_api_key_hint(self):
+        for provider in self:
+            key = provider.api_key or ""
+            # Enough to tell two keys apart, too little to use one.
+            provider.api_key_hint = f"…{key[-4:]}" if len(key) >= 12 else ("•" * 4 if key else False)
+
+    @api.depends("model_ids")
+    def _compute_model_count(self):
+        counts = dict(self.env["llm.model"]._read_group(
+            [("provider_id", "in", self.ids)], ["provider_id"], ["__count"]))
+        for provider in self:
+            provider.model_count = counts.get(provider, 0)
+
+    @api.onchange("api_format")
+    def _onchange_api_format(self):
+        """Suggest the format's usual base URL unless the user typed another one."""
+        if not self.base_url or self.base_url in DEFAULT_BASE_URLS.values():
+            self.base_url = DEFAULT_BASE_URLS[self.api_format]
+        if self.api_format != "openai":
+            self.azure_api_version = False
+
+    # ------------------------------------------------------------------
+    # The provider layer
+    # ------------------------------------------------------------------
+
+    def _parse_extra_headers(self):
+        self.ensure_one()
+        try:
+            headers = json.loads(self.extra_headers or "{}")
+        except ValueError as exc:
+            raise ValidationError(self.env._("Extra headers of %(provider)s are not valid JSON: %(error)s",
+                                    provider=self.name, error=exc)) from None
+        if not isinstance(headers, dict) or not all(
+                isinstance(key, str) and isinstance(value, str) for key, value in headers.items()):
+            raise ValidationError(self.env._("Extra headers of %s must be a JSON object of text values, "
+                                    "e.g. {\"X-Title\": \"Odoo\"}.", self.name))
+        return headers
+
+    def _provider_config(self, **overrides):
+        """The :class:`ProviderConfig` of this record. Reads the key in sudo: any user who may
+        use the provider can chat through it without ever being able to read the key."""
+        self.ensure_one()
+        provider = self.sudo()
+        config = ProviderConfig(
+            name=provider.name,
+            api_format=provider.api_format,
+            base_url=provider.base_url.strip(),
+            api_key=provider.api_key or "",
+            extra_headers=provider._parse_extra_headers(),
+            azure_api_version=(provider.azure_api_version or "").strip() if provider.api_format == "openai" else "",
+            timeout=float(provider.timeout),
+        )
+        return dataclasses.replace(config, **overrides)
+
+    def _get_provider(self, **overrides):
+        """The wire-format client of this provider (see ``providers.base.Provider``);
+        ``overrides`` replace fields of its config, e.g. ``timeout``."""
+        return get_provider(self._provider_config(**overrides))
+
+    def _error_message(self, error):
+        """``error``'s message in the user's language (its template was extracted for
+        translation from the providers package, where it is marked with ``_()``)."""
+        return self.env._(error.template, **error.params)
+
+    # ------------------------------------------------------------------
+    # Buttons
+    # ------------------------------------------------------------------
+
+    def _notify(self, message, kind, refresh=False):
+        action = {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"message": message, "type": kind, "sticky": kind == "danger"},
+        }
+        if refresh:
+            action["params"]["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+        return action
+
+    def action_test_connection(self):
+        self.ensure_one()
+        try:
+            models_found = self._get_provider().list_models()
+        except ProviderError as error:
+            return self._notify(self._error_message(error), "danger")
+        return self._notify(self.env._("Connected to %(provider)s: %(count)s models available.",
+                              provider=self.name, count=len(models_found)), "success")
+
+    def action_fetch_models(self):
+        self.ensure_one()
+        try:
+            created, updated = self._fetch_models()
+        except ProviderError as error:
+            return self._notify(self._error_message(error), "danger")
+        return self._notify(self.env._("%(provider)s: %(created)s models added, %(updated)s updated.",
+                              provider=self.name, created=created, updated=updated), "success", refresh=True)
+
+    def action_view_models(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("llm_thread.action_llm_model")
+        action["domain"] = [("provider_id", "=", self.id)]
+        action["context"] = {"default_provider_id": self.id}
+        return action
+
+    def _fetch_models(self, provider=None):
+        """Import the provider's model list: a model already known (same API id, archived
+        ones included) only gets what it lacks (a context window the list now gives...), so
+        fetching again changes nothing and keeps what a manager entered.
+        Returns ``(created, updated)``; raises ``ProviderError``."""
+        self.ensure_one()
+        infos = (provider or self._get_provider()).list_models()
+        Model = self.env["llm.model"].with_context(active_test=False)
+        existing = {model.api_id: model for model in Model.search([("provider_id", "=", self.id)])}
+        created = updated = 0
+        for info in infos:
+            values = {
+                "name": info.display_name or info.api_id,
+                "use": info.use,
+                "context_window": info.context_window,
+                "max_output_tokens": info.max_output_tokens,
+                "supports_tools": "tools" in info.capabilities,
+                "supports_vision": "vision" in info.capabilities,
+                "supports_reasoning": "reasoning" in info.capabilities,
+            }
+            model = existing.get(info.api_id)
+            if not model:
+                Model.create({**values, "api_id": info.api_id, "provider_id": self.id})
+                created += 1
+                continue
+            changes = {key: value for key, value in values.items() if value and not model[key]}
+            if changes:
+                model.write(changes)
+                updated += 1
+        if not self.default_model_id:
+            self.default_model_id = self.model_ids.filtered(lambda m: m.use == "chat")[:1]
+        return created, updated
+
+    # ------------------------------------------------------------------
+    # Configuration from the environment (used by ``npm start``)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _configure_from_environment(self, environ=None):
+        """Create or update a provider for each of OPENAI_API_KEY (with OPENAI_BASE_URL),
+        ANTHROPIC_API_KEY (with ANTHROPIC_BASE_URL) and OLLAMA_HOST that is set, so that chat
+        works at once: the provider's models are fetched when it is reachable, and a usual
+        chat model is made its default otherwise. Running it again changes nothing. Returns
+        the providers."""
+        environ = os.environ if environ is None else environ
+        providers = self.browse()
+        for variable, api_format, name, default_model in ENVIRONMENT_PROVIDERS:
+            value = (environ.get(variable) or "").strip()
+            if not value:
+                continue
+            if api_format == "ollama":
+                values = {"base_url": _ollama_url(value)}
+            else:
+                # The base URL variables the OpenAI and Anthropic SDKs read, too.
+                base_url = environ.get(f"{variable.removesuffix('_API_KEY')}_BASE_URL") or ""
+                values = {"api_key": value,
+                          "base_url": base_url.strip() or DEFAULT_BASE_URLS[api_format]}
+            provider = self.with_context(active_test=False).search(
+                [("api_format", "=", api_format), ("name", "=", name)], limit=1)
+            if provider:
+                provider.write({**values, "active": True})
+            else:
+                provider = self.create({**values, "name": name, "api_format": api_format})
+            provider._ensure_default_model(default_model)
+            providers |= provider
+        return providers
+
+    def _ensure_default_model(self, api_id):
+        """Fetch the models when reachable (quickly, without retries: a server starts behind
+        this), else make sure ``api_id`` exists; then give the provider a default model."""
+        self.ensure_one()
+        if self.default_model_id:
+            return  # set by an earlier run or by a manager: keep it
+        try:
+            self._fetch_models(self._get_provider(timeout=10.0, retry=RetryPolicy(max_retries=0)))
+        except ProviderError as error:
+            _logger.warning("LLM provider %s: models not fetched: %s", self.name, error.message)
+        chat_models = self.model_ids.filtered(lambda m: m.use == "chat")
+        # Ollama lists pulled models with their tag: "llama3.2" is "llama3.2:latest".
+        preferred = chat_models.filtered(lambda m: m.api_id in (api_id, f"{api_id}:latest"))[:1]
+        if not chat_models:
+            preferred = self.env["llm.model"].create(
+                {"name": api_id, "api_id": api_id, "provider_id": self.id})
+        self.default_model_id = preferred or self.default_model_id
+
+
+def _ollama_url(host):
+    """OLLAMA_HOST read as Ollama's own client reads it: without a scheme it is a host and
+    optional port (11434 by default); with one, a URL whose port defaults to the scheme's."""
+    if "://" in host:
+        return host.rstrip("/")
+    parts = urlsplit(f"http://{host}")
+    netloc = parts.netloc if parts.port else f"{parts.netloc}:{OLLAMA_PORT}"
+    return f"http://{netloc}{parts.path}".rstrip("/")
+

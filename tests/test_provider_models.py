@@ -1,0 +1,220 @@
+"""llm.provider and llm.model: configuration, key secrecy, buttons, environment set-up."""
+
+import psycopg2
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from ..models.llm_provider import _ollama_url
+from ..providers import ChatMessage, Finish, TextDelta, Usage
+from .fake_provider import FakeProvider, allow_provider_requests, refused_url
+
+KEY = "sk-fake-0123456789abcd"
+
+
+@tagged("post_install", "-at_install")
+class TestProviderModels(TransactionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        allow_provider_requests(cls)
+        cls.fake = FakeProvider.start(api_key=KEY)
+        cls.addClassCleanup(cls.fake.stop)
+        cls.manager = new_test_user(cls.env, login="llm_provider_manager",
+                                    groups="base.group_user,llm_thread.group_llm_manager")
+        cls.user = new_test_user(cls.env, login="llm_provider_user", groups="base.group_user")
+        cls.provider = cls.env["llm.provider"].create({
+            "name": "Fake OpenAI", "api_format": "openai",
+            "base_url": cls.fake.base_url("openai"), "api_key": KEY,
+        })
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+
+    # Configuration -----------------------------------------------------------------------
+
+    def test_provider_config(self):
+        self.provider.write({"extra_headers": '{"X-Title": "Odoo"}', "timeout": 30,
+                             "azure_api_version": "2024-10-21"})
+        config = self.provider._provider_config()
+        self.assertEqual((config.name, config.api_format, config.base_url, config.api_key),
+                         ("Fake OpenAI", "openai", self.fake.base_url("openai"), KEY))
+        self.assertEqual((config.extra_headers, config.timeout, config.azure_api_version),
+                         ({"X-Title": "Odoo"}, 30.0, "2024-10-21"))
+        self.assertEqual(self.provider._get_provider().label, "Azure OpenAI (Fake OpenAI)")
+        self.provider.api_format = "anthropic"
+        self.assertEqual(self.provider._provider_config().azure_api_version, "",
+                         "the Azure version only applies to the OpenAI format")
+        self.assertEqual(self.provider._provider_config(timeout=5.0).timeout, 5.0)
+
+    def test_extra_headers_must_be_a_json_object_of_text(self):
+        for value in ("{oops", '["X-Title"]', '{"X-Count": 3}'):
+            with self.assertRaises(ValidationError):
+                self.provider.extra_headers = value
+
+    def test_format_suggests_its_base_url(self):
+        form = Form(self.env["llm.provider"])
+        form.name = "Claude"
+        form.api_format = "anthropic"
+        self.assertEqual(form.base_url, "https://api.anthropic.com")
+        form.api_format = "ollama"
+        self.assertEqual(form.base_url, "http://localhost:11434")
+        form.base_url = "http://gpu-box:11434"
+        form.api_format = "openai"
+        self.assertEqual(form.base_url, "http://gpu-box:11434", "a typed URL is kept")
+
+    # API key secrecy ---------------------------------------------------------------------
+
+    def test_user_can_neither_read_nor_write_the_key(self):
+        provider = self.provider.with_user(self.user)
+        secret_fields = ("api_key", "api_key_input", "api_key_hint", "extra_headers")
+        self.assertEqual(provider.read(["name"])[0]["name"], "Fake OpenAI")
+        for field in secret_fields:
+            with self.assertRaises(AccessError):
+                provider.read([field])
+            with self.assertRaises(AccessError):
+                provider.search_read([("id", "=", provider.id)], [field])
+            with self.assertRaises(AccessError):
+                provider.web_read({field: {}})
+            with self.assertRaises(AccessError):
+                provider.write({field: "sk-stolen"})
+        with self.assertRaises(AccessError):
+            provider.search([("api_key", "=", KEY)])
+        self.assertFalse(set(secret_fields) & set(provider.read()[0]),
+                         "reading every field leaves the key out")
+        self.assertFalse(set(secret_fields) & set(provider.fields_get()))
+
+    def test_user_chats_through_the_provider(self):
+        """The key is read on the server side for the user, who never sees it."""
+        self.fake.script("openai", [TextDelta("Hi"), Finish("stop")])
+        provider = self.provider.with_user(self.user)._get_provider()
+        self.assertEqual(provider.config.api_key, KEY)
+        events = list(provider.chat("gpt-4o-mini", [ChatMessage("user", "Hello")]))
+        self.assertEqual(events, [TextDelta("Hi"), Usage(0, 0), Finish("stop")])
+        self.assertEqual(self.fake.requests[0].headers["authorization"], f"Bearer {KEY}")
+
+    def test_form_never_loads_the_key(self):
+        provider = self.provider.with_user(self.manager)
+        views = provider.get_views([(False, "form")])
+        loaded = views["models"]["llm.provider"]["fields"]
+        self.assertNotIn("api_key", loaded)
+        values = provider.web_read({name: {} for name in loaded
+                                    if name not in ("model_ids", "default_model_id",
+                                                    "company_id")})[0]
+        self.assertNotIn(KEY, str(values))
+        self.assertEqual((values["api_key_input"], values["api_key_hint"]), (False, "…abcd"))
+
+    def test_key_input_replaces_the_key(self):
+        provider = self.provider.with_user(self.manager)
+        provider.api_key_input = "  sk-new-key-000000009999 "
+        self.assertEqual(provider.api_key, "sk-new-key-000000009999")
+        self.assertFalse(provider.api_key_input, "write-only")
+        provider.api_key_input = False
+        self.assertEqual(provider.api_key, "sk-new-key-000000009999", "an empty input keeps it")
+
+    # Buttons -----------------------------------------------------------------------------
+
+    def test_test_connection(self):
+        self.fake.models("openai", ["gpt-4o", "gpt-4o-mini"])
+        action = self.provider.action_test_connection()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertEqual(action["params"]["message"],
+                         "Connected to Fake OpenAI: 2 models available.")
+        self.provider.api_key = "sk-wrong-key-0000000000"
+        action = self.provider.action_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertEqual(action["params"]["message"],
+                         "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401). "
+                         "Check the API key in LLM > Configuration > Providers.")
+
+    def test_fetch_models_is_idempotent(self):
+        ids = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "whisper-1"]
+        self.fake.models("openai", ids, times=2)
+        action = self.provider.action_fetch_models()
+        self.assertEqual(action["params"]["message"], "Fake OpenAI: 3 models added, 0 updated.")
+        models = self.provider.model_ids
+        self.assertEqual(sorted(models.mapped("api_id")),
+                         ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small"])
+        self.assertEqual(models.filtered(lambda m: m.use == "embedding").api_id,
+                         "text-embedding-3-small")
+        self.assertEqual(self.provider.default_model_id.api_id, "gpt-4o")
+        mini = models.filtered(lambda m: m.api_id == "gpt-4o-mini")
+        mini.write({"input_price": 0.15, "output_price": 0.6, "supports_tools": True,
+                    "name": "GPT-4o mini"})
+        self.assertEqual(self.provider._fetch_models(), (0, 0))
+        self.assertEqual(len(self.provider.model_ids), 3)
+        self.assertEqual((mini.input_price, mini.supports_tools, mini.name),
+                         (0.15, True, "GPT-4o mini"), "a manager's values survive a fetch")
+
+    def test_fetch_models_failure_is_a_message(self):
+        self.fake.fail("openai", 404, "Not found")
+        self.fake.reply("GET", "/v1/models", 404, body="<html>404</html>")
+        action = self.provider.action_fetch_models()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("has nothing at", action["params"]["message"])
+
+    # Models ------------------------------------------------------------------------------
+
+    def test_default_model_flag(self):
+        Model = self.env["llm.model"]
+        first = Model.create({"name": "A", "api_id": "a", "provider_id": self.provider.id})
+        second = Model.create({"name": "B", "api_id": "b", "provider_id": self.provider.id})
+        second.is_default = True
+        self.assertEqual(self.provider.default_model_id, second)
+        self.assertEqual((first.is_default, second.is_default), (False, True))
+        second.is_default = False
+        self.assertFalse(self.provider.default_model_id)
+        self.assertEqual(second.display_name, "B (Fake OpenAI)")
+
+    def test_default_model_belongs_to_the_provider(self):
+        other = self.env["llm.provider"].create({"name": "Other", "base_url": "http://x/v1"})
+        model = self.env["llm.model"].create({"name": "X", "api_id": "x", "provider_id": other.id})
+        with self.assertRaises(ValidationError):
+            self.provider.default_model_id = model
+
+    @mute_logger("odoo.sql_db")
+    def test_api_id_unique_per_provider(self):
+        self.env["llm.model"].create({"name": "A", "api_id": "a", "provider_id": self.provider.id})
+        with self.assertRaises(psycopg2.IntegrityError):
+            self.env["llm.model"].create({"name": "A2", "api_id": "a",
+                                          "provider_id": self.provider.id})
+
+    # Environment -------------------------------------------------------------------------
+
+    def test_configure_from_environment(self):
+        environ = {
+            "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": self.fake.base_url("openai"),
+            "ANTHROPIC_API_KEY": "sk-ant-0123456789", "ANTHROPIC_BASE_URL": refused_url(),
+            "OLLAMA_HOST": f"127.0.0.1:{self.fake.port}",
+        }
+        self.fake.models("openai", ["gpt-4o", "gpt-4o-mini"])
+        self.fake.models("ollama", ["llama3.2:latest", "qwen3:8b"])
+        Provider = self.env["llm.provider"]
+        with self.assertLogs("odoo.addons.llm_thread.models.llm_provider", "WARNING") as logs:
+            providers = Provider._configure_from_environment(environ)
+        self.assertIn("Anthropic: models not fetched", logs.output[0])
+        by_format = {provider.api_format: provider for provider in providers}
+        self.assertEqual(by_format["openai"].default_model_id.api_id, "gpt-4o-mini")
+        self.assertEqual(by_format["anthropic"].default_model_id.api_id, "claude-sonnet-4-5",
+                         "unreachable: the usual model is created")
+        self.assertEqual(by_format["ollama"].default_model_id.api_id, "llama3.2:latest")
+        self.assertEqual(by_format["ollama"].base_url, f"http://127.0.0.1:{self.fake.port}")
+        self.assertEqual(by_format["anthropic"].api_key, "sk-ant-0123456789")
+
+        models = self.env["llm.model"].search_count([])
+        environ["ANTHROPIC_API_KEY"] = "sk-ant-rotated-000"
+        again = Provider._configure_from_environment(environ)
+        self.assertEqual(again, providers, "the same providers, updated")
+        self.assertEqual(self.env["llm.model"].search_count([]), models)
+        self.assertEqual(by_format["anthropic"].api_key, "sk-ant-rotated-000")
+        self.assertEqual(len(self.fake.requests), 2, "nothing fetched again")
+        self.assertFalse(Provider._configure_from_environment({}))
+
+    def test_ollama_host_forms(self):
+        self.assertEqual(_ollama_url("localhost"), "http://localhost:11434")
+        self.assertEqual(_ollama_url("0.0.0.0:8080"), "http://0.0.0.0:8080")
+        self.assertEqual(_ollama_url("[::1]"), "http://[::1]:11434")
+        self.assertEqual(_ollama_url("https://ollama.example.com/"), "https://ollama.example.com")
