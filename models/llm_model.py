@@ -18,8 +18,10 @@ class LlmModel(models.Model):
     use = fields.Selection(
         [("chat", "Chat"), ("embedding", "Embedding")], required=True, default="chat",
         help="Chat models answer conversations; embedding models turn text into vectors.")
-    context_window = fields.Integer(help="Tokens the model reads at most (prompt and answer); 0 if unknown.")
-    max_output_tokens = fields.Integer(string="Max Output Tokens", help="Tokens the model writes at most in one answer; 0 if unknown.")
+    context_window = fields.Integer(
+        help="Tokens the model reads at most (prompt and answer); 0 if unknown.")
+    max_output_tokens = fields.Integer(
+        string="Max Output Tokens", help="Tokens the model writes at most in one answer; 0 if unknown.")
     input_price = fields.Float(
         string="Input Price", digits=(16, 4),
         help="Price of one million input (prompt) tokens, in the currency the provider bills.")
@@ -28,7 +30,8 @@ class LlmModel(models.Model):
         help="Price of one million output (answer) tokens, in the currency the provider bills.")
     supports_tools = fields.Boolean(string="Tools", help="The model can call tools.")
     supports_vision = fields.Boolean(string="Vision", help="The model reads images.")
-    supports_reasoning = fields.Boolean(string="Reasoning", help="The model can reason before answering (reasoning effort).")
+    supports_reasoning = fields.Boolean(
+        string="Reasoning", help="The model can reason before answering (reasoning effort).")
     is_default = fields.Boolean(
         string="Default", compute="_compute_is_default", inverse="_inverse_is_default",
         help="The chat model new conversations with this provider start with.")

@@ -62,7 +62,9 @@ class HttpClient:
                     raise errors.malformed(
                         self.label, detail=f"not JSON: {errors.short(response.text)}") from None
 
-        return next(self._retrying(attempt, None))
+        # Consumed to the end, so that the response is closed before returning.
+        (document,) = self._retrying(attempt, None)
+        return document
 
     def stream(self, url: str, *, headers: dict[str, str], body: dict[str, Any],
                parse: Parser, model: str, cancel: CancelToken | None = None,
@@ -150,9 +152,11 @@ class HttpClient:
             response = self.session.request(method, url, headers=headers, json=json_body,
                                             params=params, stream=stream, timeout=self.timeout)
         except requests.exceptions.ConnectTimeout as exc:
-            raise errors.connect_timeout(self.label, seconds=self.timeout[0], detail=str(exc)) from None
+            raise errors.connect_timeout(self.label, seconds=self.timeout[0],
+                                         detail=str(exc)) from None
         except requests.exceptions.ReadTimeout as exc:
-            raise errors.read_timeout(self.label, seconds=self.timeout[1], detail=str(exc)) from None
+            raise errors.read_timeout(self.label, seconds=self.timeout[1],
+                                      detail=str(exc)) from None
         except requests.exceptions.SSLError as exc:
             raise errors.tls_failed(self.label, url=url, detail=_reason(exc)) from None
         except requests.exceptions.ConnectionError as exc:
@@ -211,7 +215,8 @@ class HttpClient:
             if cancel is not None and cancel.cancelled:
                 raise errors.cancelled(self.label) from None
             if _caused_by(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
-                raise errors.read_timeout(self.label, seconds=self.timeout[1], detail=str(exc)) from None
+                raise errors.read_timeout(self.label, seconds=self.timeout[1],
+                                          detail=str(exc)) from None
             raise errors.stream_cut(self.label, detail=_reason(exc)) from None
         if cancel is not None and cancel.cancelled:
             raise errors.cancelled(self.label)

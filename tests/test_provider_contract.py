@@ -5,6 +5,7 @@ cancellation); one class a format runs it and adds that format's own request rul
 """
 
 import dataclasses
+import json
 import threading
 
 from odoo.tests import TransactionCase, tagged
@@ -396,15 +397,17 @@ class TestOpenAIContract(ProviderContract, TransactionCase):
 
     def test_interleaved_tool_fragments_assembled_by_index(self):
         def chunk(delta, finish=None):
-            return Raw(('data: {"choices": [{"index": 0, "delta": %s, "finish_reason": %s}]}'
-                             '\n\n' % (delta, finish or "null")).encode())
+            return Raw("data: %s\n\n" % json.dumps({"choices": [
+                {"index": 0, "delta": delta, "finish_reason": finish}]}))
 
         events = self.stream([
-            chunk('{"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": ""}}]}'),
-            chunk('{"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{\\"x\\""}}]}'),
-            chunk('{"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]}'),
-            chunk('{"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}'),
-            chunk("{}", '"tool_calls"'),
+            chunk({"tool_calls": [{"index": 1, "id": "b",
+                                   "function": {"name": "g", "arguments": ""}}]}),
+            chunk({"tool_calls": [{"index": 0, "id": "a",
+                                   "function": {"name": "f", "arguments": '{"x"'}}]}),
+            chunk({"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]}),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}),
+            chunk({}, "tool_calls"),
             Raw(b"data: [DONE]\n\n")])
         self.assertEqual([event.call for event in events[:2]],
                          [ToolCall("a", "f", {"x": 1}), ToolCall("b", "g", {})])
@@ -524,16 +527,22 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
         self.assertEqual((self.sleeps, len(self.fake.requests)), ([1.0], 2))
 
     def test_cached_tokens_count_as_input(self):
-        start = (b'event: message_start\ndata: {"type": "message_start", "message": {"id": "m", '
-                 b'"type": "message", "role": "assistant", "content": [], "model": "x", '
-                 b'"usage": {"input_tokens": 10, "cache_creation_input_tokens": 100, '
-                 b'"cache_read_input_tokens": 1000, "output_tokens": 1}}}\n\n')
-        events = self.stream([Raw(start),
-                              Raw(b'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}\n\n'),
-                              Raw(b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}\n\n'),
-                              Raw(b'event: content_block_stop\ndata: {"type": "content_block_stop", "index": 0}\n\n'),
-                              Raw(b'event: message_delta\ndata: {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}}\n\n'),
-                              Raw(b'event: message_stop\ndata: {"type": "message_stop"}\n\n')])
+        def event(payload):
+            return Raw(f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n")
+
+        events = self.stream([
+            event({"type": "message_start", "message": {
+                "id": "m", "type": "message", "role": "assistant", "content": [], "model": "x",
+                "usage": {"input_tokens": 10, "cache_creation_input_tokens": 100,
+                          "cache_read_input_tokens": 1000, "output_tokens": 1}}}),
+            event({"type": "content_block_start", "index": 0,
+                   "content_block": {"type": "text", "text": ""}}),
+            event({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": "Hi"}}),
+            event({"type": "content_block_stop", "index": 0}),
+            event({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                   "usage": {"output_tokens": 7}}),
+            event({"type": "message_stop"})])
         self.assertEqual(events, [TextDelta("Hi"), Usage(1110, 7), Finish("stop")])
 
     def test_real_key_and_version_checks(self):
@@ -560,7 +569,8 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
 class TestOllamaContract(ProviderContract, TransactionCase):
     fmt = "ollama"
     bad_frame = b'{"model": "m", "message": {"role": "assistant", "content": "x"\n'
-    unknown_frame = b'{"model": "m", "created_at": "2025-01-01T00:00:00Z", "future": 1, "done": false}\n'
+    unknown_frame = (b'{"model": "m", "created_at": "2025-01-01T00:00:00Z", "future": 1, '
+                     b'"done": false}\n')
     context_error = ("the input length exceeds the context length", None)
 
     def test_request(self):
