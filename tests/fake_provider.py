@@ -47,7 +47,8 @@ forgot a script fails clearly.
 the provider's error body when it is wrong; Anthropic requests without ``anthropic-version``
 get the API's 400.
 
-Every request is recorded in :attr:`FakeProvider.requests` as a :class:`RecordedRequest`; its
+Every request is recorded in :attr:`FakeProvider.requests` as a :class:`RecordedRequest`
+(:meth:`FakeProvider.wait_for_requests` waits for them from another thread); its
 ``disconnected`` event is set when the client closed the connection before the answer's end
 (what a cancellation test waits for), ``finished`` when the server is done with it.
 
@@ -185,6 +186,7 @@ class FakeProvider:
         self.requests: list[RecordedRequest] = []
         self._answers: dict[tuple[str, str], deque[_Answer]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._received = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
@@ -214,6 +216,14 @@ class FakeProvider:
     def base_url(self, fmt: str) -> str:
         """What the provider's "Base URL" field takes for ``fmt``."""
         return f"{self.root_url}/v1" if fmt == "openai" else self.root_url
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
+        """Block until ``count`` requests were received (for tests acting from another
+        thread); raises ``TimeoutError`` after ``timeout`` seconds."""
+        with self._received:
+            if not self._received.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise TimeoutError(f"{len(self.requests)} of {count} requests received")
+            return list(self.requests)
 
     def reset(self) -> None:
         """Forget recorded requests and unused answers (between tests sharing one server)."""
@@ -612,8 +622,9 @@ class _Handler(BaseHTTPRequestHandler):
         record = RecordedRequest(self.command, url.path, dict(parse_qsl(url.query)),
                                  {name.lower(): value for name, value in self.headers.items()},
                                  body, parsed)
-        with fake._lock:
+        with fake._received:
             fake.requests.append(record)
+            fake._received.notify_all()
         try:
             answer = self._check(fake, record) or fake._take(self.command, url.path)
             if answer is None:

@@ -337,6 +337,21 @@ class ProviderContract:
                          retry=RetryPolicy(sleep=lambda seconds: cancel.cancel()))
         self.assertEqual(len(self.fake.requests), 1)
 
+    def test_cancel_interrupts_the_real_back_off(self):
+        """Without an injected sleep the back-off waits on the token: a cancel ends it."""
+        cancel = CancelToken()
+        self.fake.fail(self.fmt, 429, "Rate limit reached", headers={"Retry-After": "30"})
+
+        def cancel_after_the_answer():
+            self.fake.wait_for_requests(1)[0].finished.wait(10)
+            cancel.cancel()
+
+        canceller = threading.Thread(target=cancel_after_the_answer, daemon=True)
+        canceller.start()
+        self.assertFails("cancelled", "was cancelled", cancel=cancel, retry=RetryPolicy())
+        canceller.join(10)
+        self.assertEqual(len(self.fake.requests), 1)
+
     def test_dropping_the_iterator_closes_the_connection(self):
         gate = threading.Event()
         self.addCleanup(gate.set)
