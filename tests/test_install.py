@@ -55,3 +55,16 @@ class TestInstall(TransactionCase):
             if row.group_id:
                 self.assertFalse(self.env[row.model_id.model].with_user(self.portal).has_access("read"),
                                  f"{row.name}: a portal user must not read {row.model_id.model}")
+
+    def test_providers_are_per_company(self):
+        """A provider serves its own company (or every company when it has none)."""
+        other_company = self.env["res.company"].create({"name": "LLM Other Company"})
+        Provider = self.env["llm.provider"]
+        shared = Provider.create({"name": "Shared", "company_id": False, "base_url": "http://127.0.0.1:9/v1"})
+        own = Provider.create({"name": "Own", "base_url": "http://127.0.0.1:9/v1"})
+        foreign = Provider.create({"name": "Foreign", "company_id": other_company.id,
+                                   "base_url": "http://127.0.0.1:9/v1"})
+        foreign_model = self.env["llm.model"].create({"name": "m", "api_id": "m", "provider_id": foreign.id})
+        visible = Provider.with_user(self.employee).search([("id", "in", (shared | own | foreign).ids)])
+        self.assertEqual(visible, shared | own)
+        self.assertFalse(self.env["llm.model"].with_user(self.employee).search([("id", "=", foreign_model.id)]))
