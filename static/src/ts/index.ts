@@ -1,10 +1,30 @@
 // The bundle's one entry point (built to static/src/dist/llm_thread.js, Odoo module
 // "@llm_thread/dist/llm_thread"). Registrations live here rather than next to each component so
-// that importing a component, as the unit tests do, has no side effect.
+// that importing a component, as the unit tests do, has no side effect; the chatter patch is
+// the one import made for its effect.
 import { registry } from "@web/core/registry";
 
+import "./chatter/chatter_patch";
 import { ChatApp } from "./chat_app/chat_app";
+import { ChatterPanel } from "./chatter/chatter_panel";
+import { Composer } from "./composer/composer";
+import { Conversation } from "./conversation/conversation";
+import { ConversationModel } from "./conversation/conversation_model";
+import { renderMarkdown } from "./markdown/markdown";
+import { MarkdownView } from "./markdown/markdown_view";
+import { MessageItem } from "./message/message_item";
+import { ThreadList } from "./thread_list/thread_list";
 
 registry.category("actions").add("llm_thread.chat", ChatApp);
 
-export { ChatApp };
+export {
+    ChatApp,
+    ChatterPanel,
+    Composer,
+    Conversation,
+    ConversationModel,
+    MarkdownView,
+    MessageItem,
+    ThreadList,
+    renderMarkdown,
+};

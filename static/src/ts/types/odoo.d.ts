@@ -23,3 +23,30 @@ declare module "@web/core/registry" {
 
     export const registry: Registry<unknown>;
 }
+
+declare module "@web/core/utils/hooks" {
+    /** The service `name` from the component's env (throws if it is not started). */
+    export function useService(name: "action"): {
+        doAction(action: unknown, options?: Record<string, unknown>): Promise<unknown>;
+    };
+    export function useService(name: string): any;
+}
+
+declare module "@web/core/network/rpc" {
+    /** A JSON-RPC call to a `type="json"` route; rejects with the server's error. */
+    export function rpc<T = any>(url: string, params?: Record<string, unknown>): Promise<T>;
+}
+
+declare module "@web/core/utils/patch" {
+    /** Patches `target` in place (methods may call `super`); returns the unpatch function. */
+    export function patch<T extends object>(target: T, extension: Record<string, any>): () => void;
+}
+
+declare module "@mail/chatter/web_portal/chatter" {
+    import type { Component } from "@odoo/owl";
+
+    /** Mail's chatter (with the backend patch of chatter/web/chatter_patch.js). */
+    export class Chatter extends Component {
+        static components: Record<string, unknown>;
+    }
+}

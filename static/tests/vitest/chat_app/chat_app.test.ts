@@ -1,42 +1,125 @@
 import { describe, expect, test } from "vitest";
 
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
+import { FakeBackend, answer, fakeAction, nextRender, thread } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
 const action = { tag: "llm_thread.chat" };
+const env = { services: { action: fakeAction } };
+
+function typeIn(el: HTMLTextAreaElement | HTMLInputElement, value: string) {
+    el.value = value;
+    el.dispatchEvent(new InputEvent("input", { bubbles: true }));
+}
+
+async function mountApp(backend: FakeBackend, props: Partial<ChatAppProps> = {}) {
+    const fixture = await mountComponent(ChatApp, { action, backend, ...props } as ChatAppProps, env);
+    await nextRender();
+    return fixture;
+}
 
 describe("ChatApp", () => {
-    test("shows the conversation list and the empty state", async () => {
-        const fixture = await mountComponent(ChatApp, { action });
+    test("empty: the thread list, an empty state and a New button", async () => {
+        const fixture = await mountApp(new FakeBackend());
+        expect(fixture.querySelector(".o_llm_thread_list h2")?.textContent).toBe("Conversations");
+        expect(fixture.querySelector(".o_llm_thread_list_empty")?.textContent?.trim()).toBe("No conversation yet.");
+        expect(fixture.querySelector(".o_llm_chat_empty h3")?.textContent).toBe("No conversation open");
+        expect(fixture.querySelector(".o_llm_not_configured")).toBeNull();
+    });
 
-        const list = fixture.querySelector(".o_llm_chat_app .o_llm_thread_list");
-        expect(list?.querySelector("h2")?.textContent).toBe("Conversations");
-        const newConversation = list?.querySelector("button");
-        expect(newConversation?.textContent).toBe("New conversation");
-        expect(newConversation?.disabled).toBe(true);
-        expect(newConversation?.title).toBe("Conversations arrive with the chat engine");
+    test("no provider: says who can fix it and where", async () => {
+        const backend = new FakeBackend();
+        backend.options = { models: [], tools: [], can_configure: false };
+        const fixture = await mountApp(backend);
+        const notice = fixture.querySelector(".o_llm_not_configured")!.textContent!;
+        expect(notice).toContain("No AI provider is configured yet.");
+        expect(notice).toContain("LLM / Manager");
+        expect(notice).toContain("LLM › Configuration › Providers");
+    });
 
-        const empty = fixture.querySelector(".o_llm_chat_app .o_llm_chat_empty");
-        expect(empty?.querySelector("h3")?.textContent).toBe("No conversation yet");
-        expect(empty?.querySelector("p")?.textContent).toMatch(/^Chat with an AI assistant/);
+    test("new thread, send with Enter, the streamed answer appears as markdown", async () => {
+        const backend = new FakeBackend();
+        const states: unknown[] = [];
+        const fixture = await mountApp(backend, { updateActionState: (s) => states.push(s) });
+        (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
+        await nextRender();
+        expect(states).toEqual([{ active_id: 100 }]);
+        expect(fixture.querySelectorAll(".o_llm_suggestion")).toHaveLength(3);
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        expect(document.activeElement).toBe(input);
+        backend.scripts.push(answer("Hello **world**"));
+        typeIn(input, "Hi");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toBe("Hi");
+        expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.innerHTML).toBe(
+            "<p>Hello <strong>world</strong></p>\n",
+        );
+        expect(fixture.querySelector(".o_llm_usage")?.textContent).toBe("12 tokens in, 34 out");
+        expect(input.value).toBe("");
+        expect(fixture.querySelector(".o_llm_messages")?.getAttribute("aria-live")).toBe("polite");
+    });
+
+    test("opens the thread of the action's active_id, with its model picked", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "First", model_id: 2, messages: [{ id: 5, role: "user", text: "Stored", data: {}, date: "" }] })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("First");
+        expect(fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")?.value).toBe("2");
+        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toBe("Stored");
+    });
+
+    test("the model and tools pickers write through the update route", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread()];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const select = fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!;
+        select.value = "2";
+        select.dispatchEvent(new Event("change"));
+        await nextRender();
+        (fixture.querySelector(".o_llm_tools_picker button") as HTMLButtonElement).click();
+        await nextRender();
+        fixture.querySelector<HTMLInputElement>(".o_llm_tools_menu input")!.dispatchEvent(new Event("change"));
+        await nextRender();
+        expect(backend.rpcs).toEqual([
+            ["/llm/thread/1/update", { values: { provider_id: 1, model_id: 2 } }],
+            ["/llm/thread/1/update", { values: { tool_names: ["search_records"] } }],
+        ]);
+        expect(fixture.querySelector(".o_llm_tools_picker .badge")?.textContent).toBe("1");
+    });
+
+    test("link a record: pick a model, then a record; the chip opens it", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread()];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        (fixture.querySelector(".o_llm_link_record") as HTMLButtonElement).click();
+        await nextRender();
+        (fixture.querySelector(".o_llm_model_option") as HTMLButtonElement).click();
+        await nextRender();
+        (fixture.querySelector(".o_llm_record_option") as HTMLButtonElement).click();
+        await nextRender();
+        const chip = fixture.querySelector<HTMLAnchorElement>(".o_llm_record_chip a")!;
+        expect(chip.textContent).toBe("Azure Interior");
+        expect(chip.getAttribute("href")).toBe("/odoo/res.partner/7");
+        fakeAction.actions = [];
+        chip.click();
+        expect(fakeAction.actions).toEqual([
+            { type: "ir.actions.act_window", res_model: "res.partner", res_id: 7, views: [[false, "form"]] },
+        ]);
     });
 
     test("takes the action service's props, applying its layout class", async () => {
-        const fixture = await mountComponent(ChatApp, {
-            action,
+        const fixture = await mountApp(new FakeBackend(), {
             className: "o_action",
             actionId: 7,
-            updateActionState: () => {},
             globalState: {},
-        } as ChatAppProps);
-
+        } as Partial<ChatAppProps>);
         expect(fixture.querySelector(".o_llm_chat_app")?.classList).toContain("o_action");
     });
 
     test("refuses to mount without its action", async () => {
-        await expect(mountComponent(ChatApp, {} as ChatAppProps)).rejects.toThrow(
-            "'action' is missing",
-        );
+        await expect(mountComponent(ChatApp, { backend: new FakeBackend() } as unknown as ChatAppProps, env)).rejects.toThrow("'action' is missing");
     });
 
     test("names itself for the breadcrumb", () => {

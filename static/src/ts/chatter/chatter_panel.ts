@@ -1,0 +1,71 @@
+import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { useService } from "@web/core/utils/hooks";
+
+import { makeBackend, type OdooServices } from "../core/backend";
+import { ChatController } from "../conversation/chat_controller";
+import { Conversation } from "../conversation/conversation";
+import type { ChatBackend } from "../conversation/transport";
+import { ThreadHeader } from "../header/thread_header";
+
+export interface ChatterPanelProps {
+    resModel: string;
+    resId: number;
+    onClose: () => void;
+    backend?: ChatBackend;
+}
+
+/**
+ * The AI panel inside a record's chatter: this user's threads linked to the record (newest
+ * first) and "new conversation"; the newest is opened, or a new one when there is none.
+ */
+export class ChatterPanel extends Component<ChatterPanelProps> {
+    static template = "llm_thread.ChatterPanel";
+    static components = { Conversation, ThreadHeader };
+    static props = {
+        resModel: String,
+        resId: Number,
+        onClose: Function,
+        backend: { type: Object, optional: true },
+    };
+
+    declare backend: ChatBackend;
+    declare controller: ChatController;
+    declare action: { doAction(action: unknown): Promise<unknown> };
+
+    setup(): void {
+        this.backend =
+            this.props.backend ?? makeBackend({ orm: useService("orm") as OdooServices["orm"] });
+        this.action = useService("action");
+        this.controller = useState(
+            new ChatController(this.backend, {
+                resModel: this.props.resModel,
+                resId: this.props.resId,
+            }),
+        );
+        onWillStart(async () => {
+            await this.controller.start();
+            const newest = this.controller.threads[0];
+            if (newest) {
+                await this.controller.open(newest.id);
+            }
+        });
+        onWillUnmount(() => this.controller.conversation.abortLocal());
+    }
+
+    onSelectThread(ev: Event): void {
+        const value = (ev.target as HTMLSelectElement).value;
+        if (value === "new") {
+            void this.controller.create();
+        } else {
+            void this.controller.open(Number(value));
+        }
+    }
+
+    newThread(): void {
+        void this.controller.create();
+    }
+
+    configure(): void {
+        void this.action.doAction("llm_thread.action_llm_provider");
+    }
+}

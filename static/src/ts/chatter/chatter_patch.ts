@@ -1,0 +1,35 @@
+// The "AI" button in every chatter's top bar. Mail's Chatter is patched, not replaced: two
+// handlers and one state key here, one xpath in static/src/xml/chatter.xml.
+import { Chatter } from "@mail/chatter/web_portal/chatter";
+import { patch } from "@web/core/utils/patch";
+
+import { ChatterPanel } from "./chatter_panel";
+
+interface ChatterLike {
+    props: { saveRecord?: () => Promise<boolean> };
+    state: { thread?: { model: string; id: number | false }; llmOpen?: boolean };
+    onThreadCreated?: ((thread: unknown) => void) | null;
+}
+
+Chatter.components = { ...Chatter.components, LlmChatterPanel: ChatterPanel };
+
+patch(Chatter.prototype, {
+    onClickLlm(this: ChatterLike): void {
+        if (this.state.llmOpen) {
+            this.state.llmOpen = false;
+        } else if (this.state.thread?.id) {
+            this.state.llmOpen = true;
+        } else {
+            // An unsaved record is saved first, as mail does for its own buttons: the panel
+            // opens once the chatter has the record's id (mail's onThreadCreated hook).
+            this.onThreadCreated = () => {
+                this.state.llmOpen = true;
+            };
+            void this.props.saveRecord?.();
+        }
+    },
+
+    closeLlm(this: ChatterLike): void {
+        this.state.llmOpen = false;
+    },
+});

@@ -1,0 +1,143 @@
+import { reactive } from "@odoo/owl";
+
+import { ConversationModel } from "./conversation_model";
+import type { ChatBackend } from "./transport";
+import type { ChatOptions, ThreadSummary } from "./types";
+
+export interface ChatScope {
+    /** Only threads linked to this record (the chatter panel); new threads are linked to it. */
+    resModel?: string;
+    resId?: number;
+}
+
+/**
+ * What the LLM Chat app and the chatter panel share: the user's thread list (optionally
+ * scoped to one record), the open conversation and the pickers' options. Reactive.
+ */
+export class ChatController {
+    threads: ThreadSummary[] = [];
+    search = "";
+    activeId: number | null = null;
+    options: ChatOptions = { models: [], tools: [], can_configure: false };
+    ready = false;
+    conversation: ConversationModel;
+
+    constructor(
+        private readonly backend: ChatBackend,
+        readonly scope: ChatScope = {},
+    ) {
+        this.conversation = reactive(new ConversationModel(backend));
+    }
+
+    get notConfigured(): boolean {
+        return this.ready && !this.options.models.length;
+    }
+
+    /** Loads options and the list, then opens `threadId` (or nothing). */
+    async start(threadId: number | null = null): Promise<void> {
+        const [options] = await Promise.all([
+            this.backend.call<ChatOptions>("llm_ui_options", []),
+            this.loadList(),
+        ]);
+        this.options = options;
+        this.ready = true;
+        if (threadId && this.threads.some((thread) => thread.id === threadId)) {
+            await this.open(threadId);
+        }
+    }
+
+    async loadList(): Promise<void> {
+        this.threads = await this.backend.call<ThreadSummary[]>("llm_ui_list", [], {
+            search: this.search,
+            res_model: this.scope.resModel ?? false,
+            res_id: this.scope.resId ?? false,
+        });
+    }
+
+    async setSearch(search: string): Promise<void> {
+        this.search = search;
+        await this.loadList();
+    }
+
+    async open(id: number): Promise<void> {
+        this.activeId = id;
+        await this.conversation.load(id);
+    }
+
+    async create(): Promise<number> {
+        const data = await this.backend.call<ThreadSummary & { messages: [] }>("llm_ui_create", [], {
+            res_model: this.scope.resModel ?? false,
+            res_id: this.scope.resId ?? false,
+        });
+        this.activeId = data.id;
+        this.conversation.abortLocal();
+        this.conversation.setThread(data);
+        await this.loadList();
+        return data.id;
+    }
+
+    async rename(id: number, name: string): Promise<void> {
+        await this.update(id, { name });
+    }
+
+    async remove(id: number): Promise<void> {
+        await this.backend.call("llm_ui_delete", [[id]]);
+        if (this.activeId === id) {
+            this.conversation.abortLocal();
+            this.conversation.thread = null;
+            this.conversation.messages = [];
+            this.activeId = null;
+        }
+        await this.loadList();
+    }
+
+    async setModel(modelId: number): Promise<void> {
+        const model = this.options.models.find((option) => option.id === modelId);
+        if (model && this.activeId) {
+            await this.update(this.activeId, { provider_id: model.provider_id, model_id: model.id });
+        }
+    }
+
+    async setTools(names: string[]): Promise<void> {
+        if (this.activeId) {
+            await this.update(this.activeId, { tool_names: names });
+        }
+    }
+
+    async link(resModel: string | false, resId: number | false): Promise<void> {
+        if (!this.activeId) {
+            return;
+        }
+        const summary = await this.backend.call<ThreadSummary>("llm_ui_link", [[this.activeId]], {
+            res_model: resModel,
+            res_id: resId,
+        });
+        this.applySummary(summary);
+    }
+
+    /** Called after an answer: names and order may have changed. */
+    async refreshList(): Promise<void> {
+        await this.loadList();
+    }
+
+    private async update(id: number, values: Record<string, unknown>): Promise<void> {
+        // The route answers with read() values (many2one as [id, name]): keep what we sent.
+        await this.backend.rpc(`/llm/thread/${id}/update`, { values });
+        const thread = this.conversation.thread;
+        if (thread && thread.id === id) {
+            Object.assign(thread, values);
+        }
+        await this.loadList();
+    }
+
+    private applySummary(summary: ThreadSummary): void {
+        const thread = this.conversation.thread;
+        if (thread && thread.id === summary.id) {
+            Object.assign(thread, summary);
+        }
+        const index = this.threads.findIndex((t) => t.id === summary.id);
+        if (index !== -1) {
+            this.threads[index] = summary;
+        }
+    }
+}

@@ -1,0 +1,24 @@
+// The seam between the conversation and the engine's stream client (static/src/ts/stream/):
+// the conversation only needs "start a generation, give me its events". Tests pass a
+// scripted transport; core/backend.ts wires the real one.
+import type { GenerationRequest } from "../stream/client";
+
+export { GenerationRefused, StreamInterrupted, type GenerationRequest } from "../stream/client";
+
+/** Resolves after "done"; rejects with GenerationRefused, StreamInterrupted or a network error. */
+export type StartGeneration = (request: GenerationRequest) => Promise<void>;
+
+export interface ChatBackend {
+    /** An `llm.thread` method call (orm.call). */
+    call<T>(method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<T>;
+    /** Any model's method, as the user (the record picker's name_search). */
+    callModel<T>(
+        model: string,
+        method: string,
+        args: unknown[],
+        kwargs?: Record<string, unknown>,
+    ): Promise<T>;
+    /** A JSON route (/llm/thread/<id>/stop, /update). */
+    rpc<T>(route: string, params: Record<string, unknown>): Promise<T>;
+    startGeneration: StartGeneration;
+}

@@ -1,0 +1,85 @@
+// Shapes the UI works with: what models/llm_thread_ui.py returns, and the messages as shown.
+
+export type GenerationState = "idle" | "generating" | "waiting" | "error";
+
+/** One thread as listed (llm.thread.llm_ui_list / _llm_ui_summary). */
+export interface ThreadSummary {
+    id: number;
+    name: string;
+    write_date: string;
+    provider_id: number | false;
+    model_id: number | false;
+    tool_names: string[];
+    res_model: string | false;
+    res_id: number | false;
+    record_name: string;
+    generation_state: GenerationState;
+    generation_error: string;
+}
+
+/** A stored message (llm.thread.llm_ui_load). */
+export interface StoredMessage {
+    id: number;
+    role: "user" | "assistant" | "tool" | "system";
+    text: string;
+    data: Record<string, any>;
+    date: string;
+}
+
+export interface ThreadData extends ThreadSummary {
+    messages: StoredMessage[];
+}
+
+export interface ModelOption {
+    id: number;
+    name: string;
+    provider_id: number;
+    provider_name: string;
+    is_default: boolean;
+}
+
+export interface ToolOption {
+    name: string;
+    description: string;
+    writes: boolean;
+}
+
+export interface ChatOptions {
+    models: ModelOption[];
+    tools: ToolOption[];
+    can_configure: boolean;
+}
+
+export interface RecordLink {
+    model: string;
+    id: number;
+    label: string;
+}
+
+export interface ToolCallView {
+    callId: string;
+    name: string;
+    arguments: Record<string, unknown>;
+    status: "running" | "done" | "error";
+    result: string;
+    error: string;
+    records: RecordLink[];
+}
+
+/** A turn as shown: tool messages are folded into the assistant message that called them. */
+export interface MessageView {
+    /** The stored id; negative while a user message waits for the server's. */
+    id: number;
+    role: "user" | "assistant";
+    text: string;
+    reasoning: string;
+    /** Seconds spent reasoning, once the answer text started (or the message ended). */
+    reasoningSeconds: number | null;
+    reasoningStartedAt: number | null;
+    toolCalls: ToolCallView[];
+    usage: { input: number; output: number } | null;
+    error: string;
+    stopped: boolean;
+    /** False while the answer streams. */
+    done: boolean;
+}

@@ -1,0 +1,89 @@
+import { Component, useState } from "@odoo/owl";
+import { useService } from "@web/core/utils/hooks";
+
+import { openRecord, recordUrl, type ActionService } from "../core/records";
+import type { ChatController } from "../conversation/chat_controller";
+import type { ChatBackend } from "../conversation/transport";
+import type { ModelOption } from "../conversation/types";
+import { RecordPicker } from "../record_picker/record_picker";
+
+export interface ThreadHeaderProps {
+    controller: ChatController;
+    backend: ChatBackend;
+    /** The chatter panel is narrow: no record chip (the record is the one on screen). */
+    compact?: boolean;
+}
+
+/** Above the conversation: the model picker, the tools picker and the linked-record chip. */
+export class ThreadHeader extends Component<ThreadHeaderProps> {
+    static template = "llm_thread.ThreadHeader";
+    static components = { RecordPicker };
+    static props = { controller: Object, backend: Object, compact: { type: Boolean, optional: true } };
+
+    declare controller: ChatController;
+    declare action: ActionService;
+    declare state: { toolsOpen: boolean; picking: boolean };
+
+    setup(): void {
+        this.controller = useState(this.props.controller);
+        this.action = useService("action");
+        this.state = useState({ toolsOpen: false, picking: false });
+    }
+
+    get thread() {
+        return this.controller.conversation.thread;
+    }
+
+    /** Active chat models grouped by provider, as the server lists them. */
+    get providers(): { id: number; name: string; models: ModelOption[] }[] {
+        const groups = new Map<number, { id: number; name: string; models: ModelOption[] }>();
+        for (const model of this.controller.options.models) {
+            let group = groups.get(model.provider_id);
+            if (!group) {
+                group = { id: model.provider_id, name: model.provider_name, models: [] };
+                groups.set(model.provider_id, group);
+            }
+            group.models.push(model);
+        }
+        return [...groups.values()];
+    }
+
+    get recordUrl(): string {
+        const thread = this.thread;
+        return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
+    }
+
+    onModelChange(ev: Event): void {
+        void this.controller.setModel(Number((ev.target as HTMLSelectElement).value));
+    }
+
+    toolEnabled(name: string): boolean {
+        return Boolean(this.thread?.tool_names.includes(name));
+    }
+
+    toggleTool(name: string): void {
+        const current = this.thread?.tool_names ?? [];
+        const next = current.includes(name)
+            ? current.filter((tool) => tool !== name)
+            : [...current, name].sort();
+        void this.controller.setTools(next);
+    }
+
+    onClickRecord(ev: MouseEvent): void {
+        const thread = this.thread;
+        if (ev.ctrlKey || ev.metaKey || !thread?.res_model || !thread.res_id) {
+            return;
+        }
+        ev.preventDefault();
+        void openRecord(this.action, { model: thread.res_model, id: thread.res_id });
+    }
+
+    async onPick(resModel: string, resId: number): Promise<void> {
+        this.state.picking = false;
+        await this.controller.link(resModel, resId);
+    }
+
+    unlink(): void {
+        void this.controller.link(false, false);
+    }
+}

@@ -1,0 +1,40 @@
+import { Component } from "@odoo/owl";
+
+import { _t } from "../core/l10n";
+import type { MessageView } from "../conversation/types";
+import { MarkdownView } from "../markdown/markdown_view";
+import { ToolCallCard } from "./tool_call_card";
+
+export interface MessageItemProps {
+    message: MessageView;
+    /** Offered on a failed or interrupted answer when it is the last one. */
+    onRetry?: () => void;
+}
+
+/** One turn: the user's text, or an answer with its reasoning, tool cards, usage and errors. */
+export class MessageItem extends Component<MessageItemProps> {
+    static template = "llm_thread.MessageItem";
+    static components = { MarkdownView, ToolCallCard };
+    static props = {
+        message: Object,
+        onRetry: { type: Function, optional: true },
+    };
+
+    get reasoningLabel(): string {
+        const { reasoningSeconds, done, text } = this.props.message;
+        if (reasoningSeconds === null) {
+            return !done && !text ? _t("Thinking…") : _t("Reasoning");
+        }
+        return _t("Thought for %s s").replace("%s", String(reasoningSeconds));
+    }
+
+    get usageLabel(): string {
+        const usage = this.props.message.usage;
+        if (!usage) {
+            return "";
+        }
+        return _t("%(input)s tokens in, %(output)s out")
+            .replace("%(input)s", usage.input.toLocaleString())
+            .replace("%(output)s", usage.output.toLocaleString());
+    }
+}

@@ -1,0 +1,87 @@
+import { Component, useState } from "@odoo/owl";
+
+import type { ThreadSummary } from "../conversation/types";
+import { groupByRecency } from "./recency";
+
+export interface ThreadListProps {
+    threads: ThreadSummary[];
+    activeId: number | null;
+    search: string;
+    onSearch: (search: string) => void;
+    onOpen: (id: number) => void;
+    onNew: () => void;
+    onRename: (id: number, name: string) => void;
+    onDelete: (id: number) => void;
+}
+
+/** The user's conversations: search, new, rename in place, delete after a confirmation. */
+export class ThreadList extends Component<ThreadListProps> {
+    static template = "llm_thread.ThreadList";
+    static props = {
+        threads: Array,
+        activeId: { type: [Number, { value: null }] },
+        search: String,
+        onSearch: Function,
+        onOpen: Function,
+        onNew: Function,
+        onRename: Function,
+        onDelete: Function,
+    };
+
+    declare state: { renamingId: number | null; renameText: string; confirmDeleteId: number | null };
+
+    setup(): void {
+        this.state = useState({ renamingId: null, renameText: "", confirmDeleteId: null });
+    }
+
+    get groups() {
+        return groupByRecency(this.props.threads, (thread) => thread.write_date);
+    }
+
+    onSearchInput(ev: InputEvent): void {
+        this.props.onSearch((ev.target as HTMLInputElement).value);
+    }
+
+    startRename(thread: ThreadSummary): void {
+        this.state.confirmDeleteId = null;
+        this.state.renamingId = thread.id;
+        this.state.renameText = thread.name;
+    }
+
+    onRenameInput(ev: InputEvent): void {
+        this.state.renameText = (ev.target as HTMLInputElement).value;
+    }
+
+    onRenameKeydown(ev: KeyboardEvent): void {
+        if (ev.key === "Enter") {
+            ev.preventDefault();
+            this.commitRename();
+        } else if (ev.key === "Escape") {
+            ev.preventDefault();
+            this.state.renamingId = null;
+        }
+    }
+
+    commitRename(): void {
+        const id = this.state.renamingId;
+        const name = this.state.renameText.trim();
+        this.state.renamingId = null;
+        const thread = this.props.threads.find((t) => t.id === id);
+        if (id !== null && name && thread && name !== thread.name) {
+            this.props.onRename(id, name);
+        }
+    }
+
+    askDelete(thread: ThreadSummary): void {
+        this.state.renamingId = null;
+        this.state.confirmDeleteId = thread.id;
+    }
+
+    confirmDelete(): void {
+        const id = this.state.confirmDeleteId;
+        this.state.confirmDeleteId = null;
+        if (id !== null) {
+            this.props.onDelete(id);
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import { reactive } from "@odoo/owl";
+import { describe, expect, test } from "vitest";
+
+import { ConversationModel, messagesFromStore, recordsOf } from "../../../src/ts/conversation/conversation_model";
+import { GenerationRefused, StreamInterrupted } from "../../../src/ts/conversation/transport";
+import { streamGeneration } from "../../../src/ts/stream/client";
+import { FakeBackend, answer, thread } from "../fake_backend";
+
+async function open(backend: FakeBackend, values = {}) {
+    backend.threads = [thread(values)];
+    const model = reactive(new ConversationModel(backend));
+    await model.load(1);
+    return model;
+}
+
+/** A fetch answering with an SSE body cut in the given chunks. */
+function sseFetch(chunks: string[]): typeof fetch {
+    return (async () =>
+        new Response(
+            new ReadableStream({
+                start(controller) {
+                    for (const chunk of chunks) {
+                        controller.enqueue(new TextEncoder().encode(chunk));
+                    }
+                    controller.close();
+                },
+            }),
+            { status: 200, headers: { "Content-Type": "text/event-stream" } },
+        )) as typeof fetch;
+}
+
+function sse(events: [string, object][]): string {
+    return events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join("");
+}
+
+describe("ConversationModel", () => {
+    test("a sent message streams its answer in place, then is done", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        backend.scripts.push(answer("Hello **world**"));
+        await model.send("  Hi  ");
+        expect(backend.requests[0]!.message).toBe("Hi");
+        expect(model.messages.map((m) => [m.id, m.role, m.text, m.done])).toEqual([
+            [10, "user", "Hi", true],
+            [11, "assistant", "Hello **world**", true],
+        ]);
+        expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34 });
+        expect(model.streaming).toBe(false);
+        expect(model.announcement).toBe("The answer is complete.");
+    });
+
+    test("events split anywhere across chunk boundaries give the same answer", async () => {
+        const body = sse(answer("Grüße, ünïcode ✓ and more text").map(([n, p]) => [n, p]));
+        const bytes = new TextEncoder().encode(body);
+        for (const size of [1, 2, 3, 7, 64]) {
+            const chunks: string[] = [];
+            // Cut the UTF-8 bytes, decoded per chunk as a network would deliver them.
+            const decoder = new TextDecoder();
+            for (let i = 0; i < bytes.length; i += size) {
+                chunks.push(decoder.decode(bytes.slice(i, i + size), { stream: true }));
+            }
+            const backend = new FakeBackend();
+            backend.startGeneration = (request) => streamGeneration(request, { csrfToken: "t", fetch: sseFetch(chunks) });
+            const model = await open(backend);
+            await model.send("Hi");
+            expect(model.messages[1]!.text).toBe("Grüße, ünïcode ✓ and more text");
+            expect(model.notice).toBe("");
+        }
+    });
+
+    test("a stream that ends before done keeps the partial text and offers a retry", async () => {
+        const backend = new FakeBackend();
+        const partial = answer("Partial answer").slice(0, 4);
+        backend.startGeneration = (request) =>
+            streamGeneration(request, { csrfToken: "t", fetch: sseFetch([sse(partial)]) });
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.messages[1]!.text).toBe("Partial an");
+        expect(model.messages[1]!.done).toBe(true);
+        expect(model.noticeCode).toBe("connection_lost");
+        expect(model.canSend).toBe(true);
+    });
+
+    test("a network error mid-stream is a lost connection, not a crash", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 11, role: "assistant" });
+            request.onEvent("text_delta", { message_id: 11, text: "So far" });
+            throw new TypeError("network error");
+        });
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.messages.at(-1)!.text).toBe("So far");
+        expect(model.noticeCode).toBe("connection_lost");
+        backend.scripts.push(answer("Again", { answerId: 12 }).slice(1));
+        await model.retry();
+        expect(backend.requests[1]!.message).toBeNull();
+        expect(model.notice).toBe("");
+        expect(model.messages.at(-1)!.text).toBe("Again");
+    });
+
+    test("StreamInterrupted from the engine's client is a lost connection", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async () => {
+            throw new StreamInterrupted();
+        });
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.noticeCode).toBe("connection_lost");
+    });
+
+    test("a refusal gives the message back and says why", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("not_configured", "Choose a provider and a model first.", 400);
+        });
+        const model = await open(backend);
+        await model.send("Hi there");
+        expect(model.messages).toEqual([]);
+        expect(model.notice).toBe("Choose a provider and a model first.");
+        expect(model.rejectedMessage).toBe("Hi there");
+    });
+
+    test("already generating elsewhere disables sending", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("already_generating", "Busy", 409);
+        });
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.busyElsewhere).toBe(true);
+        expect(model.canSend).toBe(false);
+    });
+
+    test("a thread generating in another tab is shown busy on load", async () => {
+        const model = await open(new FakeBackend(), { generation_state: "generating" });
+        expect(model.busyElsewhere).toBe(true);
+        expect(model.canSend).toBe(false);
+    });
+
+    test("stop asks the server and the stream ends with the partial answer marked stopped", async () => {
+        const backend = new FakeBackend();
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 11, role: "assistant" });
+            request.onEvent("text_delta", { message_id: 11, text: "Half an ans" });
+            await gate; // the server waits for the stop
+            request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: true, error: null });
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        const model = await open(backend);
+        const sending = model.send("Hi");
+        await Promise.resolve();
+        expect(model.streaming).toBe(true);
+        const stopping = model.stop();
+        expect(model.stopping).toBe(true);
+        await stopping;
+        expect(backend.rpcs).toEqual([["/llm/thread/1/stop", {}]]);
+        release();
+        await sending;
+        const last = model.messages.at(-1)!;
+        expect([last.text, last.stopped, last.done]).toEqual(["Half an ans", true, true]);
+        expect(model.streaming).toBe(false);
+    });
+
+    test("reasoning, tool calls and errors of a streamed answer", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push([
+            ["message_created", { message_id: 11, role: "assistant" }],
+            ["reasoning_delta", { message_id: 11, text: "Let me look" }],
+            ["tool_call_started", { message_id: 11, call_id: "c1", name: "read_record", arguments: { model: "res.partner", id: 7 } }],
+            ["tool_call_finished", { message_id: 12, call_id: "c1", name: "read_record", result: '{"name": "Azure"}', error: null }],
+            ["tool_call_started", { message_id: 11, call_id: "c2", name: "search_records", arguments: { model: "res.partner" } }],
+            ["tool_call_finished", { message_id: 13, call_id: "c2", name: "search_records", result: null, error: "Access denied" }],
+            ["text_delta", { message_id: 11, text: "Done." }],
+            ["error", { code: "rate_limit", message: "Slow down", message_id: 11 }],
+            ["done", { thread_id: 1, state: "error" }],
+        ]);
+        const model = await open(backend);
+        await model.send("Hi");
+        const view = model.messages.at(-1)!;
+        expect(view.reasoning).toBe("Let me look");
+        expect(view.reasoningSeconds).toBeGreaterThanOrEqual(1);
+        expect(view.toolCalls.map((c) => [c.name, c.status, c.result, c.error])).toEqual([
+            ["read_record", "done", '{"name": "Azure"}', ""],
+            ["search_records", "error", "", "Access denied"],
+        ]);
+        expect(view.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "res.partner #7" }]);
+        expect(view.error).toBe("Slow down");
+    });
+});
+
+describe("messagesFromStore", () => {
+    test("tool results fold into the answer that called them, as after a reload", () => {
+        const views = messagesFromStore([
+            { id: 1, role: "user", text: "Find Azure", data: {}, date: "" },
+            {
+                id: 2, role: "assistant", text: "", date: "",
+                data: { reasoning: "hmm", tool_calls: [{ id: "c1", name: "search_records", arguments: { model: "res.partner" } }] },
+            },
+            { id: 3, role: "tool", text: '[{"id": 7, "display_name": "Azure Interior"}]', data: { tool_call_id: "c1", name: "search_records" }, date: "" },
+            { id: 4, role: "assistant", text: "Found it.", data: { usage: { input_tokens: 5, output_tokens: 6 }, stopped: true }, date: "" },
+        ]);
+        expect(views.map((v) => [v.id, v.role, v.text])).toEqual([[1, "user", "Find Azure"], [2, "assistant", ""], [4, "assistant", "Found it."]]);
+        expect(views[1]!.reasoning).toBe("hmm");
+        expect(views[1]!.toolCalls[0]!.status).toBe("done");
+        expect(views[1]!.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "Azure Interior" }]);
+        expect(views[2]!.usage).toEqual({ input: 5, output: 6 });
+        expect(views[2]!.stopped).toBe(true);
+    });
+
+    test("a call without a stored result reads as interrupted", () => {
+        const [view] = messagesFromStore([
+            { id: 2, role: "assistant", text: "", date: "", data: { tool_calls: [{ id: "c1", name: "x", arguments: {} }] } },
+        ]);
+        expect(view!.toolCalls[0]!.status).toBe("error");
+    });
+
+    test("recordsOf ignores results it cannot read", () => {
+        expect(recordsOf({ model: "res.partner" }, "not json")).toEqual([]);
+        expect(recordsOf({}, "[]")).toEqual([]);
+    });
+});

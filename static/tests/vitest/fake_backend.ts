@@ -1,0 +1,157 @@
+import type { ChatBackend, GenerationRequest } from "../../src/ts/conversation/transport";
+import type { ChatOptions, ThreadData, ThreadSummary } from "../../src/ts/conversation/types";
+
+export type ScriptedEvent = [string, Record<string, unknown>];
+
+export function thread(values: Partial<ThreadData> = {}): ThreadData {
+    return {
+        id: 1,
+        name: "New conversation",
+        write_date: "2026-01-01 10:00:00",
+        provider_id: 1,
+        model_id: 1,
+        tool_names: [],
+        res_model: false,
+        res_id: false,
+        record_name: "",
+        generation_state: "idle",
+        generation_error: "",
+        messages: [],
+        ...values,
+    };
+}
+
+export const OPTIONS: ChatOptions = {
+    models: [
+        { id: 1, name: "Fast", provider_id: 1, provider_name: "OpenAI", is_default: true },
+        { id: 2, name: "Smart", provider_id: 1, provider_name: "OpenAI", is_default: false },
+    ],
+    tools: [
+        { name: "search_records", description: "Search records", writes: false },
+        { name: "update_record", description: "Change a record", writes: true },
+    ],
+    can_configure: true,
+};
+
+/**
+ * An in-memory llm.thread backend. Generations play `scripts` (one list of events per call);
+ * a script may be a function that receives the request and drives it itself (to test
+ * interleavings without timers).
+ */
+export class FakeBackend implements ChatBackend {
+    threads: ThreadData[] = [];
+    options: ChatOptions = OPTIONS;
+    calls: [string, unknown[], Record<string, unknown>][] = [];
+    rpcs: [string, Record<string, unknown>][] = [];
+    requests: GenerationRequest[] = [];
+    scripts: (ScriptedEvent[] | ((request: GenerationRequest) => Promise<void>))[] = [];
+    nextId = 100;
+
+    async call<T>(method: string, args: unknown[], kwargs: Record<string, unknown> = {}): Promise<T> {
+        this.calls.push([method, args, kwargs]);
+        const ids = (args[0] as number[] | undefined) ?? [];
+        const find = () => this.threads.find((t) => t.id === ids[0])!;
+        const summary = (t: ThreadData): ThreadSummary => {
+            const { messages: _messages, ...rest } = t;
+            return rest;
+        };
+        switch (method) {
+            case "llm_ui_options":
+                return clone(this.options) as T;
+            case "llm_ui_list":
+                return this.threads
+                    .filter((t) => !kwargs["search"] || t.name.includes(kwargs["search"] as string))
+                    .filter((t) => !kwargs["res_model"] || (t.res_model === kwargs["res_model"] && t.res_id === kwargs["res_id"]))
+                    .map(summary) as T;
+            case "llm_ui_load":
+                return clone(find()) as T;
+            case "llm_ui_create": {
+                const created = thread({
+                    id: this.nextId++,
+                    res_model: (kwargs["res_model"] as string) || false,
+                    res_id: (kwargs["res_id"] as number) || false,
+                    record_name: kwargs["res_model"] ? "Azure Interior" : "",
+                });
+                this.threads.unshift(created);
+                return clone(created) as T;
+            }
+            case "llm_ui_delete":
+                this.threads = this.threads.filter((t) => t.id !== ids[0]);
+                return true as T;
+            case "llm_ui_link": {
+                const t = find();
+                t.res_model = kwargs["res_model"] as string | false;
+                t.res_id = kwargs["res_id"] as number | false;
+                t.record_name = t.res_model ? "Azure Interior" : "";
+                return summary(clone(t)) as T;
+            }
+            case "llm_ui_readable_models":
+                return [{ model: "res.partner", name: "Contact" }] as T;
+            default:
+                throw new Error(`unexpected call ${method}`);
+        }
+    }
+
+    async callModel<T>(model: string, method: string): Promise<T> {
+        if (model === "res.partner" && method === "name_search") {
+            return [[7, "Azure Interior"]] as T;
+        }
+        throw new Error(`unexpected ${model}.${method}`);
+    }
+
+    async rpc<T>(route: string, params: Record<string, unknown>): Promise<T> {
+        this.rpcs.push([route, params]);
+        const match = /^\/llm\/thread\/(\d+)\/update$/.exec(route);
+        if (match) {
+            Object.assign(this.threads.find((t) => t.id === Number(match[1]))!, params["values"]);
+        }
+        return {} as T;
+    }
+
+    startGeneration = async (request: GenerationRequest): Promise<void> => {
+        this.requests.push(request);
+        const script = this.scripts.shift();
+        if (!script) {
+            throw new Error("no scripted generation");
+        }
+        if (typeof script === "function") {
+            return script(request);
+        }
+        for (const [name, payload] of script) {
+            request.onEvent(name as never, payload as never);
+        }
+    };
+}
+
+/** A plain answer as the engine streams it. */
+export function answer(text: string, { userId = 10, answerId = 11 } = {}): ScriptedEvent[] {
+    return [
+        ["message_created", { message_id: userId, role: "user" }],
+        ["message_created", { message_id: answerId, role: "assistant" }],
+        ...text.match(/.{1,5}/gs)!.map((piece): ScriptedEvent => ["text_delta", { message_id: answerId, text: piece }]),
+        ["usage", { message_id: answerId, input_tokens: 12, output_tokens: 34 }],
+        ["message_final", { message_id: answerId, finish_reason: "stop", stopped: false, error: null }],
+        ["done", { thread_id: 1, state: "idle" }],
+    ];
+}
+
+/** Resolves after OWL has rendered pending changes (its scheduler runs on animation frames). */
+export async function nextRender(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => requestAnimationFrame(() => resolve(undefined)));
+        await Promise.resolve();
+    }
+}
+
+export const fakeAction = {
+    actions: [] as unknown[],
+    doAction(action: unknown) {
+        this.actions.push(action);
+        return Promise.resolve();
+    },
+};
+
+/** A deep copy, as if the data came over the network. */
+function clone<T>(value: T): T {
+    return JSON.parse(JSON.stringify(value));
+}
