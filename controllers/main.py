@@ -1,4 +1,5 @@
 import logging
+import socket
 
 from odoo import http
 from odoo.exceptions import AccessError, UserError
@@ -67,6 +68,12 @@ class LlmThreadController(http.Controller):
             or request.httprequest.environ.get("werkzeug.socket")
         if sock is not None:
             generation.client_gone = lambda: client_disconnected(sock)
+            # Each event must leave at once: with Nagle's algorithm a small write waits for
+            # the client's (delayed, ~40 ms) acknowledgement of the previous one.
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # not TCP (a unix socket behind a proxy): nothing to tune
         return http.Response(_sse(generation), status=200, headers=SSE_HEADERS,
                              mimetype="text/event-stream", direct_passthrough=True)
 

@@ -63,6 +63,7 @@ HEARTBEAT_DB_INTERVAL = 30.0
 STALE_AFTER = timedelta(seconds=120)
 TOOL_RESULT_MAX_CHARS = 20_000
 MAX_PARALLEL_TOOLS = 4
+PUMP_QUEUE_SIZE = 64
 
 
 # ----------------------------------------------------------------------
@@ -445,16 +446,31 @@ class Generation:
     def _pump(self, stream, turn):
         """The provider's events as they arrive, plus ``_TICK`` whenever it is silent long
         enough for pending text or an idle check to be due."""
-        events = queue.Queue()
+        # Bounded: a provider faster than the client waits for it (memory stays bounded), and
+        # under gevent a provider that never blocks cannot starve the consumer either.
+        events = queue.Queue(maxsize=PUMP_QUEUE_SIZE)
+
+        pump_done = threading.Event()
+
+        def put(item):
+            while True:
+                try:
+                    events.put(item, timeout=TICK_INTERVAL)
+                    return True
+                except queue.Full:
+                    if self.cancel.cancelled:
+                        return False  # the consumer has stopped reading
 
         def run():
             try:
                 for item in stream:
-                    events.put(item)
+                    if not put(item):
+                        return
+                put(_END)
             except BaseException as exc:  # noqa: BLE001 - handed over to the consumer
-                events.put(_Failure(exc))
-            else:
-                events.put(_END)
+                put(_Failure(exc))
+            finally:
+                pump_done.set()
 
         threading.Thread(target=run, name=f"llm-thread-{self.thread_id}", daemon=True).start()
         while True:
@@ -462,6 +478,8 @@ class Generation:
             try:
                 item = events.get(timeout=timeout)
             except queue.Empty:
+                if pump_done.is_set() and events.empty():
+                    return  # cancelled while the queue was full: the stream just ends
                 item = _TICK
             if item is _END:
                 return

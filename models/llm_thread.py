@@ -140,14 +140,13 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         if user_message_body is not None:
             self._llm_check_message_size(user_message_body)
-        self._llm_resolve_model()
+        if not self.model_id or not (self.provider_id or self.model_id.provider_id):
+            raise UserError(self._llm_not_configured_message())
         token = self._llm_claim()
         user_message = self.env["mail.message"]
         if user_message_body:
-            user_message = self.message_post(
-                body=user_message_body, llm_role="user", message_type="comment",
-                subtype_xmlid="mail.mt_note",
-            )
+            user_message = self._llm_create_message(
+                "user", user_message_body, author=self.env.user.partner_id)
         self.env.cr.commit()
         return llm_generation.Generation(self, token, user_message.id)
 
@@ -205,13 +204,16 @@ class LlmThread(models.Model):
         model = self.model_id
         provider = self.provider_id or model.provider_id
         if not provider or not model:
-            raise UserError(self.env._("Choose a provider and a model for this conversation first."))
+            raise UserError(self._llm_not_configured_message())
         return (
             provider._get_provider(),
             model.api_id,
             model.context_window or DEFAULT_CONTEXT_WINDOW,
             model.max_output_tokens or DEFAULT_ANSWER_RESERVE,
         )
+
+    def _llm_not_configured_message(self):
+        return self.env._("Choose a provider and a model for this conversation first.")
 
     def _llm_max_iterations(self):
         value = self.env["ir.config_parameter"].sudo().get_param("llm_thread.max_iterations")
@@ -286,9 +288,10 @@ class LlmThread(models.Model):
     # Messages
     # ------------------------------------------------------------------
 
-    def _llm_create_message(self, role, text="", data=None):
-        """An assistant or tool message, created lean (no followers or notifications: the
-        stream tells the client) in the current user's environment."""
+    def _llm_create_message(self, role, text="", data=None, author=None):
+        """A message of the conversation, created lean (no followers or notifications: the
+        stream tells the client; the thread is its owner's alone) in the current user's
+        environment. Authored by the assistant (OdooBot) unless ``author`` is given."""
         self.ensure_one()
         return self._message_create([{
             "body": escape(text),
@@ -296,7 +299,7 @@ class LlmThread(models.Model):
             "res_id": self.id,
             "message_type": "comment",
             "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
-            "author_id": self.env.ref("base.partner_root").id,
+            "author_id": (author or self.env.ref("base.partner_root")).id,
             "llm_role": role,
             "body_json": data or {},
         }])

@@ -92,7 +92,13 @@ class EngineCase(HttpCase):
                                    groups="base.group_user")
         cls.user_b = new_test_user(cls.env, login="llm_b", password="llm_b_password_1",
                                    groups="base.group_user")
-        cls.thread = cls.env["llm.thread"].with_user(cls.user_a).create({"name": "A's chat"})
+        # Configured like a real thread; the scripted provider replaces only the network.
+        provider = cls.env["llm.provider"].create({
+            "name": "Scripted", "api_format": "openai", "base_url": "http://scripted.invalid/v1"})
+        cls.model = cls.env["llm.model"].create({
+            "name": "Scripted", "api_id": "scripted-model", "provider_id": provider.id})
+        cls.thread = cls.env["llm.thread"].with_user(cls.user_a).create({
+            "name": "A's chat", "provider_id": provider.id, "model_id": cls.model.id})
 
     def setUp(self):
         super().setUp()
