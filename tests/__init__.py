@@ -5,3 +5,4 @@ from . import test_thread
 from . import test_provider_streams
 from . import test_provider_contract
 from . import test_provider_models
+from . import test_chat_ui

@@ -1,0 +1,109 @@
+// Tours of the chat UI against the fake provider (tests/test_chat_ui.py scripts its answers).
+import { registry } from "@web/core/registry";
+
+/** Types `text` in the composer and sends it with Enter, as a user does. */
+function sendSteps(text) {
+    return [
+        {
+            content: "Type the question",
+            trigger: ".o_llm_composer_input:enabled",
+            run: `edit ${text}`,
+        },
+        {
+            content: "Send it with Enter",
+            trigger: ".o_llm_composer_input:enabled",
+            run: "press Enter",
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("llm_thread_chat_send", {
+    url: "/odoo/llm-chat",
+    steps: () => [
+        { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
+        { content: "The empty thread suggests questions", trigger: ".o_llm_suggestion" },
+        ...sendSteps("Hello there"),
+        {
+            content: "The streamed answer is rendered as markdown",
+            trigger: ".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_markdown strong:contains(streamed)",
+        },
+        { content: "Its token usage is shown", trigger: ".o_llm_usage:contains(34 out)" },
+        {
+            content: "Reload the page",
+            trigger: ".o_llm_message_assistant .o_llm_markdown",
+            run: () => window.location.reload(),
+        },
+        {
+            content: "After the reload the same answer is there",
+            trigger: ".o_llm_message_assistant .o_llm_markdown strong:contains(streamed)",
+        },
+        { content: "with the question", trigger: ".o_llm_message_user:contains(Hello there)" },
+    ],
+});
+
+registry.category("web_tour.tours").add("llm_thread_chatter_ask", {
+    steps: () => [
+        { content: "Open the AI panel of the contact", trigger: ".o_llm_chatter_button", run: "click" },
+        { content: "Start a conversation about it", trigger: ".o_llm_chatter_start_button", run: "click" },
+        {
+            content: "Suggestions name the record",
+            trigger: ".o_llm_suggestion:contains(Tour Contact)",
+        },
+        ...sendSteps("What about this contact?"),
+        {
+            content: "The answer appears in the chatter",
+            trigger: ".o_llm_chatter_panel .o_llm_message_assistant:not(.o_llm_streaming):contains(Tour Contact is a fine contact)",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("llm_thread_tool_card", {
+    url: "/odoo/llm-chat",
+    steps: () => [
+        { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
+        ...sendSteps("Find the contact"),
+        {
+            content: "The tool call card shows its name and arguments",
+            trigger: ".o_llm_tool_call[data-tool=search_records] .o_llm_tool_args:contains(res.partner)",
+        },
+        {
+            content: "It is done",
+            trigger: ".o_llm_tool_call[data-tool=search_records][data-status=done]",
+        },
+        {
+            content: "Open its result",
+            trigger: ".o_llm_tool_call .o_llm_tool_result summary",
+            run: "click",
+        },
+        {
+            content: "The result names the record found",
+            trigger: ".o_llm_tool_call .o_llm_tool_result pre:contains(Tour Tool Partner)",
+        },
+        {
+            content: "and links to it",
+            trigger: ".o_llm_tool_call .o_llm_tool_records a:contains(Tour Tool Partner)",
+        },
+        {
+            content: "The final answer follows",
+            trigger: ".o_llm_message_assistant:not(.o_llm_streaming):contains(I found it)",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("llm_thread_stop", {
+    url: "/odoo/llm-chat",
+    steps: () => [
+        { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
+        ...sendSteps("Write a long story"),
+        {
+            content: "The answer starts streaming",
+            trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_markdown:contains(Once upon a time)",
+        },
+        { content: "Stop it", trigger: ".o_llm_stop", run: "click" },
+        {
+            content: "The partial answer is kept, marked stopped",
+            trigger: ".o_llm_message_assistant:not(.o_llm_streaming):has(.o_llm_stopped) .o_llm_markdown:contains(Once upon a time)",
+        },
+        { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
+    ],
+});
