@@ -1,7 +1,7 @@
 // Hoot tests run inside the real web client (odoo-bin, /web/tests), with mail's real components.
 import { describe, expect, test } from "@odoo/hoot";
 import { defineMailModels } from "@mail/../tests/mail_test_helpers";
-import { getService, mountWithCleanup } from "@web/../tests/web_test_helpers";
+import { getService, mountWithCleanup, onRpc } from "@web/../tests/web_test_helpers";
 import { registry } from "@web/core/registry";
 import { WebClient } from "@web/webclient/webclient";
 import { ChatApp } from "@llm_thread/dist/llm_thread";
@@ -14,8 +14,12 @@ test("the bundle registers the LLM Chat client action", () => {
 });
 
 test("LLM Chat opens in the web client", async () => {
+    onRpc("llm.thread", "llm_ui_options", () => ({ models: [], tools: [], can_configure: false }));
+    onRpc("llm.thread", "llm_ui_list", () => []);
     await mountWithCleanup(WebClient);
     await getService("action").doAction("llm_thread.chat");
     expect(".o_llm_chat_app .o_llm_thread_list").toHaveCount(1);
     expect(".o_llm_chat_app .o_llm_chat_empty").toHaveCount(1);
+    // No chat model at all: the user is told who can fix it.
+    expect(".o_llm_chat_app .o_llm_not_configured").toHaveText(/Ask an administrator/);
 });

@@ -676,6 +676,8 @@ var ChatController = class {
   options = { models: [], tools: [], can_configure: false };
   ready = false;
   conversation;
+  /** Threads created here that still have no message: id -> the name they were given. */
+  createdNames = /* @__PURE__ */ new Map();
   get notConfigured() {
     return this.ready && !this.options.models.length;
   }
@@ -705,6 +707,10 @@ var ChatController = class {
   async open(id) {
     this.activeId = id;
     await this.conversation.load(id);
+    const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
+    if (this.conversation.thread && !this.conversation.thread.model_id && fallback) {
+      await this.setModel(fallback.id);
+    }
   }
   async create() {
     const data = await this.backend.call("llm_ui_create", [], {
@@ -712,6 +718,7 @@ var ChatController = class {
       res_id: this.scope.resId ?? false
     });
     this.activeId = data.id;
+    this.createdNames.set(data.id, data.name);
     this.conversation.abortLocal();
     this.conversation.setThread(data);
     await this.loadList();
@@ -754,6 +761,20 @@ var ChatController = class {
   /** Called after an answer: names and order may have changed. */
   async refreshList() {
     await this.loadList();
+  }
+  /**
+   * Names a thread after its first question while it still has the name it was created
+   * with, as chat apps do (the user can rename it at any time).
+   */
+  async titleFromFirstMessage(text2) {
+    const thread = this.conversation.thread;
+    if (!thread || this.createdNames.get(thread.id) !== thread.name) {
+      return;
+    }
+    const line = text2.trim().split("\n")[0];
+    const title = line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+    this.createdNames.delete(thread.id);
+    await this.update(thread.id, { name: title });
   }
   async update(id, values) {
     await this.backend.rpc(`/llm/thread/${id}/update`, { values });
@@ -6465,7 +6486,8 @@ var Conversation = class extends Component5 {
     notConfigured: Boolean,
     canConfigure: Boolean,
     onConfigure: { type: Function, optional: true },
-    onAnswered: { type: Function, optional: true }
+    onAnswered: { type: Function, optional: true },
+    onFirstMessage: { type: Function, optional: true }
   };
   setup() {
     this.model = useState3(this.props.conversation);
@@ -6531,6 +6553,9 @@ var Conversation = class extends Component5 {
   }
   async send(text2) {
     this.stick = true;
+    if (!this.model.messages.length && this.model.canSend) {
+      this.props.onFirstMessage?.(text2);
+    }
     await this.model.send(text2);
     this.props.onAnswered?.();
   }

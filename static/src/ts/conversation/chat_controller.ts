@@ -21,6 +21,8 @@ export class ChatController {
     options: ChatOptions = { models: [], tools: [], can_configure: false };
     ready = false;
     conversation: ConversationModel;
+    /** Threads created here that still have no message: id -> the name they were given. */
+    private createdNames = new Map<number, string>();
 
     constructor(
         private readonly backend: ChatBackend,
@@ -62,6 +64,12 @@ export class ChatController {
     async open(id: number): Promise<void> {
         this.activeId = id;
         await this.conversation.load(id);
+        // A thread made elsewhere (backend form, import) may have no model yet: give it the
+        // default one rather than refusing the first message.
+        const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
+        if (this.conversation.thread && !this.conversation.thread.model_id && fallback) {
+            await this.setModel(fallback.id);
+        }
     }
 
     async create(): Promise<number> {
@@ -70,6 +78,7 @@ export class ChatController {
             res_id: this.scope.resId ?? false,
         });
         this.activeId = data.id;
+        this.createdNames.set(data.id, data.name);
         this.conversation.abortLocal();
         this.conversation.setThread(data);
         await this.loadList();
@@ -118,6 +127,21 @@ export class ChatController {
     /** Called after an answer: names and order may have changed. */
     async refreshList(): Promise<void> {
         await this.loadList();
+    }
+
+    /**
+     * Names a thread after its first question while it still has the name it was created
+     * with, as chat apps do (the user can rename it at any time).
+     */
+    async titleFromFirstMessage(text: string): Promise<void> {
+        const thread = this.conversation.thread;
+        if (!thread || this.createdNames.get(thread.id) !== thread.name) {
+            return;
+        }
+        const line = text.trim().split("\n")[0]!;
+        const title = line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+        this.createdNames.delete(thread.id);
+        await this.update(thread.id, { name: title });
     }
 
     private async update(id: number, values: Record<string, unknown>): Promise<void> {

@@ -126,3 +126,29 @@ describe("ChatApp", () => {
         expect(ChatApp.displayName).toBe("LLM Chat");
     });
 });
+
+describe("ChatApp thread names", () => {
+    test("a new thread is named after its first question", async () => {
+        const backend = new FakeBackend();
+        const fixture = await mountApp(backend);
+        (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
+        await nextRender();
+        backend.scripts.push(answer("Sure."), answer("Again.", { userId: 12, answerId: 13 }));
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        typeIn(input, "Which companies are in my contacts?\nAnd more");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        typeIn(input, "Second question");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        expect(backend.rpcs).toEqual([["/llm/thread/100/update", { values: { name: "Which companies are in my contacts?" } }]]);
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Which companies are in my contacts?");
+    });
+});
+
+test("a thread without a model gets the default one when opened", async () => {
+    const backend = new FakeBackend();
+    backend.threads = [thread({ provider_id: false, model_id: false })];
+    await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+    expect(backend.rpcs).toEqual([["/llm/thread/1/update", { values: { provider_id: 1, model_id: 1 } }]]);
+});

@@ -1,0 +1,130 @@
+// Hoot tests of the chat UI inside the real web client, with mail's real Chatter.
+import { describe, expect, test } from "@odoo/hoot";
+import {
+    click,
+    contains,
+    defineMailModels,
+    openFormView,
+    start,
+    startServer,
+} from "@mail/../tests/mail_test_helpers";
+import { getService, onRpc } from "@web/../tests/web_test_helpers";
+
+describe.current.tags("desktop");
+defineMailModels();
+
+const OPTIONS = {
+    models: [{ id: 1, name: "Fake model", provider_id: 1, provider_name: "Fake", is_default: true }],
+    tools: [],
+    can_configure: true,
+};
+
+function threadData(values = {}) {
+    return {
+        id: 5, name: "About John", write_date: "2026-01-01 10:00:00", provider_id: 1,
+        model_id: 1, tool_names: [], res_model: false, res_id: false, record_name: "",
+        generation_state: "idle", generation_error: "", messages: [], ...values,
+    };
+}
+
+/** llm.thread's UI methods, answered in memory; each call is a step. */
+function mockThreads(threads, log = (step) => expect.step(step)) {
+    onRpc("llm.thread", "*", ({ method, args, kwargs }) => {
+        log(`${method} ${JSON.stringify(kwargs.res_model ? [kwargs.res_model, kwargs.res_id] : args)}`);
+        switch (method) {
+            case "llm_ui_options":
+                return OPTIONS;
+            case "llm_ui_list":
+                return threads.filter((t) => !kwargs.res_model || (t.res_model === kwargs.res_model && t.res_id === kwargs.res_id));
+            case "llm_ui_load":
+                return threads.find((t) => t.id === args[0][0]);
+            case "llm_ui_create": {
+                const created = threadData({ id: 9, name: "New conversation", res_model: kwargs.res_model, res_id: kwargs.res_id, record_name: "John" });
+                threads.unshift(created);
+                return created;
+            }
+        }
+    });
+}
+
+test("the AI button sits in the chatter top bar, after Activities, and opens the panel", async () => {
+    const pyEnv = await startServer();
+    const partnerId = pyEnv["res.partner"].create({ name: "John" });
+    mockThreads([threadData({ res_model: "res.partner", res_id: partnerId, record_name: "John" })]);
+    await start();
+    await openFormView("res.partner", partnerId);
+    await contains(".o-mail-Chatter-activity + .o_llm_chatter_button", { text: "AI" });
+    await click(".o_llm_chatter_button");
+    await contains(".o_llm_chatter_panel .o_llm_chatter_threads option", { text: "About John" });
+    await contains(".o_llm_chatter_panel .o_llm_suggestion", { count: 3 });
+    await contains(".o_llm_chatter_panel .o_llm_suggestion", { text: "Summarize John" });
+    expect.verifySteps([
+        "llm_ui_options []",
+        `llm_ui_list ["res.partner",${partnerId}]`,
+        "llm_ui_load [[5]]",
+    ]);
+    await click(".o_llm_chatter_panel .btn-close");
+    await contains(".o_llm_chatter_panel", { count: 0 });
+});
+
+test("a record without conversation starts one linked to it", async () => {
+    const pyEnv = await startServer();
+    const partnerId = pyEnv["res.partner"].create({ name: "John" });
+    mockThreads([]);
+    await start();
+    await openFormView("res.partner", partnerId);
+    await click(".o_llm_chatter_button");
+    await click(".o_llm_chatter_start_button");
+    await contains(".o_llm_chatter_panel .o_llm_composer_input");
+    expect.verifySteps([
+        "llm_ui_options []",
+        `llm_ui_list ["res.partner",${partnerId}]`,
+        `llm_ui_create ["res.partner",${partnerId}]`,
+        `llm_ui_list ["res.partner",${partnerId}]`,
+    ]);
+});
+
+test("an unsaved record is saved before the AI panel opens", async () => {
+    const pyEnv = await startServer();
+    // The test server may reload the form after the save: only the order matters here.
+    const calls = [];
+    mockThreads([], (step) => calls.push(step));
+    onRpc("res.partner", "web_save", () => {
+        calls.push("web_save");
+    });
+    await start();
+    await openFormView("res.partner");
+    await contains(".o_field_widget[name=name] input");
+    // A name, or the record cannot be saved.
+    const input = document.querySelector(".o_field_widget[name=name] input");
+    input.value = "New partner";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    await click(".o_llm_chatter_button");
+    await contains(".o_llm_chatter_panel");
+    const [partnerId] = pyEnv["res.partner"].search([["name", "=", "New partner"]]);
+    expect(calls.slice(0, 3)).toEqual(["web_save", "llm_ui_options []", `llm_ui_list ["res.partner",${partnerId}]`]);
+});
+
+test("LLM Chat shows stored answers as sanitised markdown", async () => {
+    mockThreads([
+        threadData({
+            messages: [
+                { id: 1, role: "user", text: "Hi", data: {}, date: "" },
+                {
+                    id: 2, role: "assistant", date: "",
+                    text: "**Bold** <img src=x onerror=alert(1)> [x](javascript:alert(1))",
+                    data: { usage: { input_tokens: 3, output_tokens: 4 } },
+                },
+            ],
+        }),
+    ]);
+    await start();
+    await getService("action").doAction("llm_thread.chat");
+    await click(".o_llm_thread_open", { text: "About John" });
+    await contains(".o_llm_message_assistant .o_llm_markdown strong", { text: "Bold" });
+    expect(".o_llm_message_assistant img").toHaveCount(0);
+    expect(".o_llm_message_assistant a").toHaveCount(0);
+    await contains(".o_llm_usage", { text: "3 tokens in, 4 out" });
+    expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]"]);
+});

@@ -1,0 +1,39 @@
+import { describe, expect, test } from "vitest";
+
+import { ChatterPanel } from "../../../src/ts/chatter/chatter_panel";
+import { FakeBackend, answer, fakeAction, nextRender, thread } from "../fake_backend";
+import { mountComponent } from "../helpers";
+
+const env = { services: { action: fakeAction } };
+
+describe("ChatterPanel", () => {
+    test("opens the newest thread linked to the record; others are in the picker", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [
+            thread({ id: 3, name: "Newest", res_model: "res.partner", res_id: 7, record_name: "Azure" }),
+            thread({ id: 2, name: "Older", res_model: "res.partner", res_id: 7 }),
+            thread({ id: 1, name: "Elsewhere" }),
+        ];
+        const fixture = await mountComponent(ChatterPanel, { resModel: "res.partner", resId: 7, onClose: () => {}, backend }, env);
+        await nextRender();
+        const options = [...fixture.querySelectorAll(".o_llm_chatter_threads option")].map((o) => o.textContent);
+        expect(options).toEqual(["Newest", "Older", "+ New conversation"]);
+        expect(backend.calls.find(([m]) => m === "llm_ui_list")![2]).toMatchObject({ res_model: "res.partner", res_id: 7 });
+        expect(fixture.querySelector(".o_llm_suggestion")?.textContent).toBe("Summarize Azure");
+    });
+
+    test("no thread yet: start one linked to the record, then ask", async () => {
+        const backend = new FakeBackend();
+        const fixture = await mountComponent(ChatterPanel, { resModel: "res.partner", resId: 7, onClose: () => {}, backend }, env);
+        await nextRender();
+        (fixture.querySelector(".o_llm_chatter_start_button") as HTMLButtonElement).click();
+        await nextRender();
+        expect(backend.threads[0]).toMatchObject({ res_model: "res.partner", res_id: 7 });
+        backend.scripts.push(answer("Azure is a customer."));
+        (fixture.querySelector(".o_llm_suggestion") as HTMLButtonElement).click();
+        await nextRender();
+        await nextRender();
+        expect(backend.requests[0]!.message).toBe("Summarize Azure Interior");
+        expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Azure is a customer.\n");
+    });
+});

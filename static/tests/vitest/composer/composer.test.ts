@@ -1,0 +1,81 @@
+import { beforeEach, describe, expect, test } from "vitest";
+
+import { Composer, type ComposerProps } from "../../../src/ts/composer/composer";
+import { nextRender } from "../fake_backend";
+import { mountComponent } from "../helpers";
+
+function props(values: Partial<ComposerProps> = {}) {
+    const calls: string[] = [];
+    return {
+        calls,
+        props: {
+            draftKey: "1",
+            disabled: false,
+            streaming: false,
+            onSend: (text: string) => calls.push(`send ${text}`),
+            onStop: () => calls.push("stop"),
+            ...values,
+        } as ComposerProps,
+    };
+}
+
+function key(el: Element, init: KeyboardEventInit) {
+    const event = new KeyboardEvent("keydown", { bubbles: true, cancelable: true, ...init });
+    el.dispatchEvent(event);
+    return event;
+}
+
+function type(el: HTMLTextAreaElement, value: string) {
+    el.value = value;
+    el.dispatchEvent(new InputEvent("input", { bubbles: true }));
+}
+
+describe("Composer", () => {
+    beforeEach(() => localStorage.clear());
+
+    test("Enter sends, Shift+Enter adds a line", async () => {
+        const { calls, props: p } = props();
+        const fixture = await mountComponent(Composer, p);
+        const input = fixture.querySelector("textarea")!;
+        type(input, "line one");
+        expect(key(input, { key: "Enter", shiftKey: true }).defaultPrevented).toBe(false);
+        expect(calls).toEqual([]);
+        expect(key(input, { key: "Enter" }).defaultPrevented).toBe(true);
+        expect(calls).toEqual(["send line one"]);
+        await nextRender();
+        expect(input.value).toBe("");
+        expect(document.activeElement).toBe(input);
+    });
+
+    test("blank text and a disabled composer send nothing", async () => {
+        const { calls, props: p } = props({ disabled: true });
+        const fixture = await mountComponent(Composer, p);
+        const input = fixture.querySelector("textarea")!;
+        type(input, "hello");
+        key(input, { key: "Enter" });
+        expect(calls).toEqual([]);
+        expect(fixture.querySelector<HTMLButtonElement>(".o_llm_send")!.disabled).toBe(true);
+    });
+
+    test("while streaming: a labelled Stop button, and Esc stops", async () => {
+        const { calls, props: p } = props({ streaming: true });
+        const fixture = await mountComponent(Composer, p);
+        expect(fixture.querySelector(".o_llm_send")).toBeNull();
+        const stop = fixture.querySelector<HTMLButtonElement>(".o_llm_stop")!;
+        expect(stop.getAttribute("aria-label")).toBe("Stop the answer");
+        key(fixture.querySelector("textarea")!, { key: "Escape" });
+        stop.click();
+        expect(calls).toEqual(["stop", "stop"]);
+    });
+
+    test("the draft is kept per thread", async () => {
+        const { props: p } = props();
+        const first = await mountComponent(Composer, p);
+        type(first.querySelector("textarea")!, "half-written");
+        const { props: other } = props({ draftKey: "2" });
+        const second = await mountComponent(Composer, other);
+        expect(second.querySelector("textarea")!.value).toBe("");
+        const again = await mountComponent(Composer, props().props);
+        expect(again.querySelector("textarea")!.value).toBe("half-written");
+    });
+});
