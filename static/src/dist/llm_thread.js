@@ -6351,33 +6351,81 @@ function renderMarkdown(text2) {
 }
 
 // static/src/ts/markdown/markdown_view.ts
+var FENCE = /^ {0,3}(```|~~~)/;
+function stableBoundary(text2, from) {
+  let inFence = false;
+  let boundary = from;
+  let lineStart = from;
+  for (; ; ) {
+    const lineEnd = text2.indexOf("\n", lineStart);
+    if (lineEnd === -1) {
+      return boundary;
+    }
+    const line = text2.slice(lineStart, lineEnd);
+    if (FENCE.test(line)) {
+      inFence = !inFence;
+    } else if (!inFence && !line.trim()) {
+      boundary = lineEnd + 1;
+    }
+    lineStart = lineEnd + 1;
+  }
+}
 var MarkdownView = class extends Component2 {
   static template = "llm_thread.MarkdownView";
-  static props = { text: String };
+  static props = { text: String, streaming: { type: Boolean, optional: true } };
   setup() {
     this.root = useRef2("root");
     this.frame = 0;
     this.renderedText = null;
+    this.renderedStreaming = false;
+    this.frozenLength = 0;
+    this.frozenNodes = 0;
     onMounted2(() => this.paint());
     onPatched(() => this.schedule());
     onWillUnmount(() => cancelAnimationFrame(this.frame));
   }
   schedule() {
-    if (!this.frame && this.props.text !== this.renderedText) {
+    if (!this.frame && this.isStale()) {
       this.frame = requestAnimationFrame(() => {
         this.frame = 0;
         this.paint();
       });
     }
   }
+  isStale() {
+    return this.props.text !== this.renderedText || Boolean(this.props.streaming) !== this.renderedStreaming;
+  }
   /** Renders the current text now (also what a test calls instead of waiting a frame). */
   paint() {
     const el = this.root.el;
-    if (!el || this.props.text === this.renderedText) {
+    if (!el || !this.isStale()) {
       return;
     }
-    this.renderedText = this.props.text;
-    el.innerHTML = renderMarkdown(this.props.text);
+    const { text: text2 } = this.props;
+    const streaming = Boolean(this.props.streaming);
+    const previous = this.renderedText ?? "";
+    const continues = this.renderedStreaming && text2.startsWith(previous.slice(0, this.frozenLength));
+    this.renderedText = text2;
+    this.renderedStreaming = streaming;
+    if (!streaming) {
+      el.innerHTML = renderMarkdown(text2);
+      return;
+    }
+    if (!continues) {
+      el.innerHTML = "";
+      this.frozenLength = 0;
+      this.frozenNodes = 0;
+    }
+    while (el.childNodes.length > this.frozenNodes) {
+      el.lastChild.remove();
+    }
+    const boundary = stableBoundary(text2, this.frozenLength);
+    if (boundary > this.frozenLength) {
+      el.insertAdjacentHTML("beforeend", renderMarkdown(text2.slice(this.frozenLength, boundary)));
+      this.frozenLength = boundary;
+      this.frozenNodes = el.childNodes.length;
+    }
+    el.insertAdjacentHTML("beforeend", renderMarkdown(text2.slice(this.frozenLength)));
   }
   async onClick(ev) {
     const button = ev.target.closest(".o_llm_code_copy");

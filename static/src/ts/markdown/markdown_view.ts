@@ -5,32 +5,70 @@ import { renderMarkdown } from "./markdown";
 
 export interface MarkdownViewProps {
     text: string;
+    /** The text is still growing: render it incrementally (see paint()). */
+    streaming?: boolean;
+}
+
+const FENCE = /^ {0,3}(```|~~~)/;
+
+/**
+ * The end of the last complete block of `text` after `from` (itself a block end): just after a
+ * blank line outside any code fence. What lies before it can no longer change its rendering
+ * (to within loose-list spacing, which the final full render settles).
+ */
+export function stableBoundary(text: string, from: number): number {
+    let inFence = false;
+    let boundary = from;
+    let lineStart = from;
+    for (;;) {
+        const lineEnd = text.indexOf("\n", lineStart);
+        if (lineEnd === -1) {
+            return boundary; // the last line may still grow
+        }
+        const line = text.slice(lineStart, lineEnd);
+        if (FENCE.test(line)) {
+            inFence = !inFence;
+        } else if (!inFence && !line.trim()) {
+            boundary = lineEnd + 1;
+        }
+        lineStart = lineEnd + 1;
+    }
 }
 
 /**
  * Markdown text as sanitised HTML. The HTML is written to the DOM directly, at most once per
  * animation frame: while an answer streams at hundreds of deltas a second, the markdown is
  * parsed once per frame, not once per delta, and OWL never diffs a large markup string.
+ * While streaming, only the last, unfinished block is parsed again each frame: complete blocks
+ * are rendered once and kept, so the work per frame stays small however long the answer gets.
+ * When the stream ends the whole text is rendered once more, exactly.
  */
 export class MarkdownView extends Component<MarkdownViewProps> {
     static template = "llm_thread.MarkdownView";
-    static props = { text: String };
+    static props = { text: String, streaming: { type: Boolean, optional: true } };
 
     declare root: { el: HTMLElement | null };
     declare frame: number;
     declare renderedText: string | null;
+    declare renderedStreaming: boolean;
+    /** Streaming: characters of the text rendered into the kept nodes, and how many nodes. */
+    declare frozenLength: number;
+    declare frozenNodes: number;
 
     setup(): void {
         this.root = useRef("root");
         this.frame = 0;
         this.renderedText = null;
+        this.renderedStreaming = false;
+        this.frozenLength = 0;
+        this.frozenNodes = 0;
         onMounted(() => this.paint());
         onPatched(() => this.schedule());
         onWillUnmount(() => cancelAnimationFrame(this.frame));
     }
 
     schedule(): void {
-        if (!this.frame && this.props.text !== this.renderedText) {
+        if (!this.frame && this.isStale()) {
             this.frame = requestAnimationFrame(() => {
                 this.frame = 0;
                 this.paint();
@@ -38,14 +76,46 @@ export class MarkdownView extends Component<MarkdownViewProps> {
         }
     }
 
+    isStale(): boolean {
+        return (
+            this.props.text !== this.renderedText ||
+            Boolean(this.props.streaming) !== this.renderedStreaming
+        );
+    }
+
     /** Renders the current text now (also what a test calls instead of waiting a frame). */
     paint(): void {
         const el = this.root.el;
-        if (!el || this.props.text === this.renderedText) {
+        if (!el || !this.isStale()) {
             return;
         }
-        this.renderedText = this.props.text;
-        el.innerHTML = renderMarkdown(this.props.text);
+        const { text } = this.props;
+        const streaming = Boolean(this.props.streaming);
+        const previous = this.renderedText ?? "";
+        const continues =
+            this.renderedStreaming && text.startsWith(previous.slice(0, this.frozenLength));
+        this.renderedText = text;
+        this.renderedStreaming = streaming;
+        if (!streaming) {
+            el.innerHTML = renderMarkdown(text);
+            return;
+        }
+        if (!continues) {
+            el.innerHTML = "";
+            this.frozenLength = 0;
+            this.frozenNodes = 0;
+        }
+        // Drop the previous tail, render the newly completed blocks once, then the new tail.
+        while (el.childNodes.length > this.frozenNodes) {
+            el.lastChild!.remove();
+        }
+        const boundary = stableBoundary(text, this.frozenLength);
+        if (boundary > this.frozenLength) {
+            el.insertAdjacentHTML("beforeend", renderMarkdown(text.slice(this.frozenLength, boundary)));
+            this.frozenLength = boundary;
+            this.frozenNodes = el.childNodes.length;
+        }
+        el.insertAdjacentHTML("beforeend", renderMarkdown(text.slice(this.frozenLength)));
     }
 
     async onClick(ev: MouseEvent): Promise<void> {

@@ -112,3 +112,48 @@ describe("MarkdownView", () => {
         expect(writes).toBe(1);
     });
 });
+
+describe("MarkdownView while streaming", () => {
+    test("stableBoundary: after the last blank line outside a fence", async () => {
+        const { stableBoundary } = await import("../../../src/ts/markdown/markdown_view");
+        expect(stableBoundary("a\n\nb", 0)).toBe(3);
+        expect(stableBoundary("a\n\n```\nx\n\ny\n", 0)).toBe(3);
+        expect(stableBoundary("a\n\n```\nx\n\n```\n\nz", 0)).toBe(15);
+        expect(stableBoundary("no blank line yet", 0)).toBe(0);
+    });
+
+    test("renders complete blocks once, the tail every frame, and exactly at the end", async () => {
+        const state = reactive({ text: "", streaming: true });
+        class Host extends Component {
+            static template = xml`<MarkdownView text="state.text" streaming="state.streaming"/>`;
+            static components = { MarkdownView };
+            static props = {};
+            declare state: { text: string; streaming: boolean };
+            setup() {
+                this.state = useState(state);
+            }
+        }
+        const fixture = await mountComponent(Host, {}, {});
+        const el = () => fixture.querySelector(".o_llm_markdown")!;
+        const full = "# Title\n\nFirst **para**.\n\n```js\nlet a = 1;\n\nlet b = 2;\n```\n\n- one\n- two\n\nLast words";
+        let first: Element | null = null;
+        for (let i = 1; i <= full.length; i += 7) {
+            state.text = full.slice(0, i);
+            await nextRender();
+            // Once the blank line after it has arrived, the heading is complete.
+            if (!first && i > "# Title\n\n".length) {
+                first = el().querySelector("h1");
+            }
+        }
+        state.text = full;
+        await nextRender();
+        // The heading rendered early is the very same node: never rendered again.
+        expect(el().querySelector("h1")).toBe(first);
+        expect(el().querySelector("code")?.textContent).toBe("let a = 1;\n\nlet b = 2;\n");
+        const streamed = el().innerHTML;
+        state.streaming = false;
+        await nextRender();
+        expect(el().innerHTML).toBe(renderMarkdown(full));
+        expect(streamed.replace(/\s/g, "")).toBe(renderMarkdown(full).replace(/\s/g, ""));
+    });
+});
