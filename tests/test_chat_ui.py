@@ -3,7 +3,8 @@ static/tests/tours/llm_chat_ui_tours.js, and what they leave in the database."""
 
 import threading
 
-from odoo.tests import HttpCase, tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
 from ..providers import Finish, ReasoningDelta, TextDelta, Usage
 from .fake_provider import FakeProvider, StreamedToolCall, Wait, allow_provider_requests
@@ -81,3 +82,99 @@ class TestChatUi(HttpCase):
         self.assertTrue(answer.body_json.get("stopped"))
         self.assertIn("Once upon a time", answer.body)
         self.assertNotIn("never sent", answer.body)
+
+
+@tagged("post_install", "-at_install")
+class TestChatUiMethods(TransactionCase):
+    """models/llm_thread_ui.py: every method answers for the current user's own threads."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user_a = new_test_user(cls.env, login="llm_ui_a", groups="base.group_user")
+        cls.user_b = new_test_user(cls.env, login="llm_ui_b", groups="base.group_user")
+        cls.manager = new_test_user(cls.env, login="llm_ui_manager",
+                                    groups="base.group_user,llm_thread.group_llm_manager")
+        cls.partner = cls.env["res.partner"].create({"name": "UI Partner"})
+        Thread = cls.env["llm.thread"]
+        cls.thread_a = Thread.with_user(cls.user_a).create({"name": "A's chat"})
+        cls.linked_a = Thread.with_user(cls.user_a).create({
+            "name": "A about partner", "res_model": "res.partner", "res_id": cls.partner.id})
+        cls.thread_b = Thread.with_user(cls.user_b).create({"name": "B's chat"})
+        provider = cls.env["llm.provider"].create({"name": "P", "base_url": "http://x.invalid/v1"})
+        cls.chat_model = cls.env["llm.model"].create({
+            "name": "Chat", "api_id": "chat", "provider_id": provider.id})
+        cls.env["llm.model"].create({
+            "name": "Embed", "api_id": "embed", "use": "embedding", "provider_id": provider.id})
+        inactive = cls.env["llm.provider"].create({
+            "name": "Off", "base_url": "http://y.invalid/v1", "active": False})
+        cls.env["llm.model"].create({"name": "Off model", "api_id": "off", "provider_id": inactive.id})
+
+    def as_user(self, user):
+        return self.env["llm.thread"].with_user(user)
+
+    def test_list_is_own_threads_only_even_for_managers(self):
+        names = [t["name"] for t in self.as_user(self.user_a).llm_ui_list()]
+        self.assertCountEqual(names, ["A's chat", "A about partner"])
+        self.assertEqual(self.as_user(self.manager).llm_ui_list(), [])
+
+    def test_list_by_record_and_search(self):
+        linked = self.as_user(self.user_a).llm_ui_list(res_model="res.partner",
+                                                       res_id=self.partner.id)
+        self.assertEqual([t["id"] for t in linked], [self.linked_a.id])
+        self.assertEqual(linked[0]["record_name"], "UI Partner")
+        found = self.as_user(self.user_a).llm_ui_list(search="about")
+        self.assertEqual([t["id"] for t in found], [self.linked_a.id])
+
+    def test_load_link_delete_refuse_someone_elses_thread(self):
+        for user in (self.user_a, self.manager):
+            other = self.thread_b.with_user(user)
+            with self.assertRaises(AccessError):
+                other.llm_ui_load()
+            with self.assertRaises(AccessError):
+                other.llm_ui_link("res.partner", self.partner.id)
+            with self.assertRaises(AccessError):
+                other.llm_ui_delete()
+        self.assertTrue(self.thread_b.exists())
+
+    def test_create_links_a_readable_record_with_the_default_model(self):
+        data = self.as_user(self.user_a).llm_ui_create("res.partner", self.partner.id)
+        thread = self.env["llm.thread"].browse(data["id"])
+        self.assertEqual(thread.user_id, self.user_a)
+        self.assertEqual((thread.res_model, thread.res_id), ("res.partner", self.partner.id))
+        self.assertEqual(thread.model_id, self.chat_model)
+        self.assertEqual(data["messages"], [])
+
+    def test_link_refuses_unknown_or_unreadable_records(self):
+        thread = self.thread_a.with_user(self.user_a)
+        with self.assertRaises(UserError):
+            thread.llm_ui_link("no.such.model", 1)
+        with self.assertRaises(UserError):
+            thread.llm_ui_link("res.partner", 0)
+        with self.assertRaises(AccessError):
+            thread.llm_ui_link("ir.config_parameter",
+                               self.env["ir.config_parameter"].search([], limit=1).id)
+        summary = thread.llm_ui_link("res.partner", self.partner.id)
+        self.assertEqual(summary["record_name"], "UI Partner")
+        self.assertFalse(thread.llm_ui_link(False, False)["res_model"])
+
+    def test_options_offer_active_chat_models_only(self):
+        options = self.as_user(self.user_a).llm_ui_options()
+        self.assertEqual([m["name"] for m in options["models"]], ["Chat"])
+        self.assertFalse(options["can_configure"])
+        self.assertTrue(self.as_user(self.manager).llm_ui_options()["can_configure"])
+        self.assertTrue(all({"name", "description", "writes"} <= set(t) for t in options["tools"]))
+
+    def test_readable_models_respect_access_rights(self):
+        models = {m["model"] for m in self.as_user(self.user_a).llm_ui_readable_models(limit=1000)}
+        self.assertIn("res.partner", models)
+        self.assertNotIn("ir.config_parameter", models)
+
+    def test_load_returns_messages_as_text_with_their_data(self):
+        thread = self.thread_a
+        thread.message_post(body="Hi there", llm_role="user")
+        thread._llm_create_message("assistant", "**Bold** & <tags>", {"usage": {"input_tokens": 1}})
+        data = thread.with_user(self.user_a).llm_ui_load()
+        self.assertEqual([(m["role"], m["text"]) for m in data["messages"]],
+                         [("user", "Hi there"), ("assistant", "**Bold** & <tags>")])
+        self.assertEqual(data["messages"][1]["data"], {"usage": {"input_tokens": 1}})

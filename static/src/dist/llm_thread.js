@@ -797,7 +797,7 @@ var ChatController = class {
 };
 
 // static/src/ts/conversation/conversation.ts
-import { Component as Component5, onPatched as onPatched2, useRef as useRef3, useState as useState3 } from "@odoo/owl";
+import { Component as Component5, onPatched as onPatched2, useEffect, useRef as useRef3, useState as useState3 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
 import { Component, onMounted, onWillUpdateProps, useRef, useState } from "@odoo/owl";
@@ -6526,6 +6526,7 @@ var MessageItem = class extends Component4 {
 };
 
 // static/src/ts/conversation/conversation.ts
+var BUSY_POLL_MS = 3e3;
 var Conversation = class extends Component5 {
   static template = "llm_thread.Conversation";
   static components = { Composer, MessageItem };
@@ -6542,6 +6543,16 @@ var Conversation = class extends Component5 {
     this.scroller = useRef3("scroller");
     this.composer = useRef3("composer");
     this.stick = true;
+    useEffect(
+      (busy) => {
+        if (!busy) {
+          return void 0;
+        }
+        const timer = setInterval(() => void this.model.refresh(), BUSY_POLL_MS);
+        return () => clearInterval(timer);
+      },
+      () => [this.model.busyElsewhere]
+    );
     onPatched2(() => {
       const el = this.scroller.el;
       if (el && this.stick) {
