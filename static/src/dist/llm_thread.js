@@ -6632,7 +6632,7 @@ var Conversation = class extends Component5 {
 };
 
 // static/src/ts/header/thread_header.ts
-import { Component as Component7, useState as useState5 } from "@odoo/owl";
+import { Component as Component7, useExternalListener, useRef as useRef4, useState as useState5 } from "@odoo/owl";
 import { useService as useService2 } from "@web/core/utils/hooks";
 
 // static/src/ts/record_picker/record_picker.ts
@@ -6710,6 +6710,17 @@ var ThreadHeader = class extends Component7 {
     this.controller = useState5(this.props.controller);
     this.action = useService2("action");
     this.state = useState5({ toolsOpen: false, picking: false });
+    const tools = useRef4("tools");
+    useExternalListener(window, "click", (ev) => {
+      if (this.state.toolsOpen && !tools.el?.contains(ev.target)) {
+        this.state.toolsOpen = false;
+      }
+    });
+    useExternalListener(window, "keydown", (ev) => {
+      if (ev.key === "Escape" && this.state.toolsOpen) {
+        this.state.toolsOpen = false;
+      }
+    });
   }
   get thread() {
     return this.controller.conversation.thread;

@@ -1,4 +1,4 @@
-import { Component, useState } from "@odoo/owl";
+import { Component, useExternalListener, useRef, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
 import { openRecord, recordUrl, type ActionService } from "../core/records";
@@ -28,6 +28,18 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
         this.controller = useState(this.props.controller);
         this.action = useService("action");
         this.state = useState({ toolsOpen: false, picking: false });
+        // The tools menu closes like a dropdown: a click elsewhere or Escape.
+        const tools = useRef("tools");
+        useExternalListener(window, "click", (ev: Event) => {
+            if (this.state.toolsOpen && !tools.el?.contains(ev.target as Node)) {
+                this.state.toolsOpen = false;
+            }
+        });
+        useExternalListener(window, "keydown", (ev: Event) => {
+            if ((ev as KeyboardEvent).key === "Escape" && this.state.toolsOpen) {
+                this.state.toolsOpen = false;
+            }
+        });
     }
 
     get thread() {

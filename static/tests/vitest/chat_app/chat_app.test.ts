@@ -152,3 +152,15 @@ test("a thread without a model gets the default one when opened", async () => {
     await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
     expect(backend.rpcs).toEqual([["/llm/thread/1/update", { values: { provider_id: 1, model_id: 1 } }]]);
 });
+
+test("the tools menu closes on a click elsewhere", async () => {
+    const backend = new FakeBackend();
+    backend.threads = [thread()];
+    const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+    (fixture.querySelector(".o_llm_tools_picker button") as HTMLButtonElement).click();
+    await nextRender();
+    expect(fixture.querySelector(".o_llm_tools_menu")).not.toBeNull();
+    document.body.click();
+    await nextRender();
+    expect(fixture.querySelector(".o_llm_tools_menu")).toBeNull();
+});
