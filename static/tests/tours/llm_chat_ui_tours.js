@@ -17,29 +17,36 @@ function sendSteps(text) {
     ];
 }
 
-registry.category("web_tour.tours").add("llm_thread_chat_send", {
-    url: "/odoo/llm-chat",
-    steps: () => [
-        { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
-        { content: "The empty thread suggests questions", trigger: ".o_llm_suggestion" },
-        ...sendSteps("Hello there"),
-        {
-            content: "The streamed answer is rendered as markdown",
-            trigger: ".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_markdown strong:contains(streamed)",
-        },
-        { content: "Its token usage is shown", trigger: ".o_llm_usage:contains(34 out)" },
-        {
-            content: "Reload the page",
-            trigger: ".o_llm_message_assistant .o_llm_markdown",
-            run: () => window.location.reload(),
-        },
-        {
-            content: "After the reload the same answer is there",
-            trigger: ".o_llm_message_assistant .o_llm_markdown strong:contains(streamed)",
-        },
-        { content: "with the question", trigger: ".o_llm_message_user:contains(Hello there)" },
-    ],
-});
+/** A tour of LLM > Chat that starts a new conversation, asks `question`, then runs `steps`. */
+function addChatTour(name, question, steps) {
+    registry.category("web_tour.tours").add(name, {
+        url: "/odoo/llm-chat",
+        steps: () => [
+            { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
+            { content: "The empty thread suggests questions", trigger: ".o_llm_suggestion" },
+            ...sendSteps(question),
+            ...steps,
+        ],
+    });
+}
+
+addChatTour("llm_thread_chat_send", "Hello there", [
+    {
+        content: "The streamed answer is rendered as markdown",
+        trigger: ".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_markdown strong:contains(streamed)",
+    },
+    { content: "Its token usage is shown", trigger: ".o_llm_usage:contains(34 out)" },
+    {
+        content: "Reload the page",
+        trigger: ".o_llm_message_assistant .o_llm_markdown",
+        run: () => window.location.reload(),
+    },
+    {
+        content: "After the reload the same answer is there",
+        trigger: ".o_llm_message_assistant .o_llm_markdown strong:contains(streamed)",
+    },
+    { content: "with the question", trigger: ".o_llm_message_user:contains(Hello there)" },
+]);
 
 registry.category("web_tour.tours").add("llm_thread_chatter_ask", {
     steps: () => [
@@ -57,53 +64,43 @@ registry.category("web_tour.tours").add("llm_thread_chatter_ask", {
     ],
 });
 
-registry.category("web_tour.tours").add("llm_thread_tool_card", {
-    url: "/odoo/llm-chat",
-    steps: () => [
-        { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
-        ...sendSteps("Find the contact"),
-        {
-            content: "The tool call card shows its name and arguments",
-            trigger: ".o_llm_tool_call[data-tool=search_records] .o_llm_tool_args:contains(res.partner)",
-        },
-        {
-            content: "It is done",
-            trigger: ".o_llm_tool_call[data-tool=search_records][data-status=done]",
-        },
-        {
-            content: "Open its result",
-            trigger: ".o_llm_tool_call .o_llm_tool_result summary",
-            run: "click",
-        },
-        {
-            content: "The result names the record found",
-            trigger: ".o_llm_tool_call .o_llm_tool_result pre:contains(Tour Tool Partner)",
-        },
-        {
-            content: "and links to it",
-            trigger: ".o_llm_tool_call .o_llm_tool_records a:contains(Tour Tool Partner)",
-        },
-        {
-            content: "The final answer follows",
-            trigger: ".o_llm_message_assistant:not(.o_llm_streaming):contains(I found it)",
-        },
-    ],
-});
+addChatTour("llm_thread_tool_card", "Find the contact", [
+    {
+        content: "The tool call card shows its name and arguments",
+        trigger: ".o_llm_tool_call[data-tool=search_records] .o_llm_tool_args:contains(res.partner)",
+    },
+    {
+        content: "It is done",
+        trigger: ".o_llm_tool_call[data-tool=search_records][data-status=done]",
+    },
+    {
+        content: "Open its result",
+        trigger: ".o_llm_tool_call .o_llm_tool_result summary",
+        run: "click",
+    },
+    {
+        content: "The result names the record found",
+        trigger: ".o_llm_tool_call .o_llm_tool_result pre:contains(Tour Tool Partner)",
+    },
+    {
+        content: "and links to it",
+        trigger: ".o_llm_tool_call .o_llm_tool_records a:contains(Tour Tool Partner)",
+    },
+    {
+        content: "The final answer follows",
+        trigger: ".o_llm_message_assistant:not(.o_llm_streaming):contains(I found it)",
+    },
+]);
 
-registry.category("web_tour.tours").add("llm_thread_stop", {
-    url: "/odoo/llm-chat",
-    steps: () => [
-        { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
-        ...sendSteps("Write a long story"),
-        {
-            content: "The answer starts streaming",
-            trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_markdown:contains(Once upon a time)",
-        },
-        { content: "Stop it", trigger: ".o_llm_stop", run: "click" },
-        {
-            content: "The partial answer is kept, marked stopped",
-            trigger: ".o_llm_message_assistant:not(.o_llm_streaming):has(.o_llm_stopped) .o_llm_markdown:contains(Once upon a time)",
-        },
-        { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
-    ],
-});
+addChatTour("llm_thread_stop", "Write a long story", [
+    {
+        content: "The answer starts streaming",
+        trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_markdown:contains(Once upon a time)",
+    },
+    { content: "Stop it", trigger: ".o_llm_stop", run: "click" },
+    {
+        content: "The partial answer is kept, marked stopped",
+        trigger: ".o_llm_message_assistant:not(.o_llm_streaming):has(.o_llm_stopped) .o_llm_markdown:contains(Once upon a time)",
+    },
+    { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
+]);

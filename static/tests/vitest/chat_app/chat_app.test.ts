@@ -164,3 +164,16 @@ test("the tools menu closes on a click elsewhere", async () => {
     await nextRender();
     expect(fixture.querySelector(".o_llm_tools_menu")).toBeNull();
 });
+
+test("no provider in an open thread: the notice replaces the suggestions, the composer is off", async () => {
+    const backend = new FakeBackend();
+    backend.options = { models: [], tools: [], can_configure: true };
+    backend.threads = [thread({ provider_id: false, model_id: false })];
+    const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+    expect(fixture.querySelector(".o_llm_conversation .o_llm_not_configured")?.textContent).toContain("Add one in");
+    expect(fixture.querySelector(".o_llm_suggestion")).toBeNull();
+    expect(fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!.disabled).toBe(true);
+    fakeAction.actions = [];
+    (fixture.querySelector(".o_llm_configure") as HTMLButtonElement).click();
+    expect(fakeAction.actions).toEqual(["llm_thread.action_llm_provider"]);
+});
