@@ -797,10 +797,10 @@ var ChatController = class {
 };
 
 // static/src/ts/conversation/conversation.ts
-import { Component as Component5, onPatched as onPatched2, useEffect, useRef as useRef3, useState as useState3 } from "@odoo/owl";
+import { Component as Component5, onPatched as onPatched3, useEffect, useRef as useRef3, useState as useState3 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
-import { Component, onMounted, onWillUpdateProps, useRef, useState } from "@odoo/owl";
+import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 var DRAFT_PREFIX = "llm_thread.draft.";
 function readDraft(key) {
   try {
@@ -833,10 +833,22 @@ var Composer = class extends Component {
   setup() {
     this.textarea = useRef("textarea");
     this.state = useState({ text: readDraft(this.props.draftKey) });
+    this.focusAfterPatch = false;
     onMounted(() => this.focus());
+    onPatched(() => {
+      if (this.focusAfterPatch) {
+        this.focusAfterPatch = false;
+        this.focus();
+      }
+    });
     onWillUpdateProps((next) => {
       if (next.draftKey !== this.props.draftKey) {
         this.state.text = readDraft(next.draftKey);
+        this.focusAfterPatch = true;
+      }
+      if (this.props.streaming && !next.streaming) {
+        const active = document.activeElement;
+        this.focusAfterPatch = !active || active === document.body || Boolean(active.closest(".o_llm_conversation"));
       }
       if (next.restore && next.restore !== this.props.restore) {
         this.state.text = next.restore;
@@ -882,7 +894,7 @@ var Composer = class extends Component {
 import { Component as Component4 } from "@odoo/owl";
 
 // static/src/ts/markdown/markdown_view.ts
-import { Component as Component2, onMounted as onMounted2, onPatched, onWillUnmount, useRef as useRef2 } from "@odoo/owl";
+import { Component as Component2, onMounted as onMounted2, onPatched as onPatched2, onWillUnmount, useRef as useRef2 } from "@odoo/owl";
 
 // node_modules/markdown-it/lib/common/utils.mjs
 var utils_exports = {};
@@ -6381,7 +6393,7 @@ var MarkdownView = class extends Component2 {
     this.frozenLength = 0;
     this.frozenNodes = 0;
     onMounted2(() => this.paint());
-    onPatched(() => this.schedule());
+    onPatched2(() => this.schedule());
     onWillUnmount(() => cancelAnimationFrame(this.frame));
   }
   schedule() {
@@ -6553,7 +6565,7 @@ var Conversation = class extends Component5 {
       },
       () => [this.model.busyElsewhere]
     );
-    onPatched2(() => {
+    onPatched3(() => {
       const el = this.scroller.el;
       if (el && this.stick) {
         el.scrollTop = el.scrollHeight;

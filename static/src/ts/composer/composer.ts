@@ -1,4 +1,4 @@
-import { Component, onMounted, onWillUpdateProps, useRef, useState } from "@odoo/owl";
+import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 
 import { _t } from "../core/l10n";
 
@@ -52,14 +52,30 @@ export class Composer extends Component<ComposerProps> {
 
     declare state: { text: string };
     declare textarea: { el: HTMLTextAreaElement | null };
+    declare focusAfterPatch: boolean;
 
     setup(): void {
         this.textarea = useRef("textarea");
         this.state = useState({ text: readDraft(this.props.draftKey) });
+        this.focusAfterPatch = false;
         onMounted(() => this.focus());
+        onPatched(() => {
+            if (this.focusAfterPatch) {
+                this.focusAfterPatch = false;
+                this.focus();
+            }
+        });
         onWillUpdateProps((next: ComposerProps) => {
             if (next.draftKey !== this.props.draftKey) {
                 this.state.text = readDraft(next.draftKey);
+                this.focusAfterPatch = true;
+            }
+            // The answer ended (or the Stop was honoured): back to writing, unless the user
+            // has moved focus somewhere else meanwhile.
+            if (this.props.streaming && !next.streaming) {
+                const active = document.activeElement;
+                this.focusAfterPatch =
+                    !active || active === document.body || Boolean(active.closest(".o_llm_conversation"));
             }
             if (next.restore && next.restore !== this.props.restore) {
                 this.state.text = next.restore;

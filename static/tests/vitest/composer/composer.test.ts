@@ -1,3 +1,4 @@
+import { Component, reactive, useState, xml } from "@odoo/owl";
 import { beforeEach, describe, expect, test } from "vitest";
 
 import { Composer, type ComposerProps } from "../../../src/ts/composer/composer";
@@ -77,5 +78,31 @@ describe("Composer", () => {
         expect(second.querySelector("textarea")!.value).toBe("");
         const again = await mountComponent(Composer, props().props);
         expect(again.querySelector("textarea")!.value).toBe("half-written");
+    });
+});
+
+describe("Composer focus", () => {
+    test("returns to the composer when the answer ends and when the thread changes", async () => {
+        const state = reactive({ streaming: true, key: "1" });
+        class Host extends Component {
+            static template = xml`<div class="o_llm_conversation"><button class="other">x</button>
+                <Composer draftKey="state.key" disabled="false" streaming="state.streaming" onSend="() => {}" onStop="() => {}"/></div>`;
+            static components = { Composer };
+            static props = {};
+            declare state: { streaming: boolean; key: string };
+            setup() {
+                this.state = useState(state);
+            }
+        }
+        const fixture = await mountComponent(Host, {});
+        const input = fixture.querySelector("textarea")!;
+        fixture.querySelector<HTMLButtonElement>(".other")!.focus();
+        state.streaming = false;
+        await nextRender();
+        expect(document.activeElement).toBe(input);
+        fixture.querySelector<HTMLButtonElement>(".other")!.focus();
+        state.key = "2";
+        await nextRender();
+        expect(document.activeElement).toBe(input);
     });
 });
