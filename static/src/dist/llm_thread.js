@@ -666,7 +666,7 @@ var ChatController = class {
   constructor(backend, scope = {}) {
     this.backend = backend;
     this.scope = scope;
-    this.conversation = reactive(new ConversationModel(backend));
+    this.conversation = this.newModel();
   }
   backend;
   scope;
@@ -675,9 +675,32 @@ var ChatController = class {
   activeId = null;
   options = { models: [], tools: [], can_configure: false };
   ready = false;
+  /** The open conversation (an empty one until a thread is opened). */
   conversation;
+  /**
+   * One model per thread opened here: switching threads leaves an answer that is streaming
+   * in the other one running (closing its stream would stop it on the server).
+   */
+  models = /* @__PURE__ */ new Map();
   /** Threads created here that still have no message: id -> the name they were given. */
   createdNames = /* @__PURE__ */ new Map();
+  newModel() {
+    return reactive(new ConversationModel(this.backend));
+  }
+  modelFor(id) {
+    let model = this.models.get(id);
+    if (!model) {
+      model = this.newModel();
+      this.models.set(id, model);
+    }
+    return model;
+  }
+  /** Closes every stream (the app or panel is going away). */
+  close() {
+    for (const model of this.models.values()) {
+      model.abortLocal();
+    }
+  }
   get notConfigured() {
     return this.ready && !this.options.models.length;
   }
@@ -706,7 +729,11 @@ var ChatController = class {
   }
   async open(id) {
     this.activeId = id;
-    await this.conversation.load(id);
+    const model = this.modelFor(id);
+    this.conversation = model;
+    if (!model.streaming) {
+      await model.load(id);
+    }
     const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
     if (this.conversation.thread && !this.conversation.thread.model_id && fallback) {
       await this.setModel(fallback.id);
@@ -719,7 +746,7 @@ var ChatController = class {
     });
     this.activeId = data.id;
     this.createdNames.set(data.id, data.name);
-    this.conversation.abortLocal();
+    this.conversation = this.modelFor(data.id);
     this.conversation.setThread(data);
     await this.loadList();
     return data.id;
@@ -729,10 +756,10 @@ var ChatController = class {
   }
   async remove(id) {
     await this.backend.call("llm_ui_delete", [[id]]);
+    this.models.get(id)?.abortLocal();
+    this.models.delete(id);
     if (this.activeId === id) {
-      this.conversation.abortLocal();
-      this.conversation.thread = null;
-      this.conversation.messages = [];
+      this.conversation = this.newModel();
       this.activeId = null;
     }
     await this.loadList();
@@ -6808,7 +6835,7 @@ var ChatterPanel = class extends Component8 {
         await this.controller.open(newest.id);
       }
     });
-    onWillUnmount2(() => this.controller.conversation.abortLocal());
+    onWillUnmount2(() => this.controller.close());
   }
   onSelectThread(ev) {
     const value = ev.target.value;
@@ -6960,7 +6987,7 @@ var ChatApp = class extends Component10 {
     const { context, params } = this.props.action ?? {};
     const initial = context?.active_id ?? params?.thread_id ?? null;
     onWillStart2(() => this.controller.start(initial));
-    onWillUnmount3(() => this.controller.conversation.abortLocal());
+    onWillUnmount3(() => this.controller.close());
   }
   get conversation() {
     return this.controller.conversation;

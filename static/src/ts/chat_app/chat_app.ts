@@ -54,7 +54,7 @@ export class ChatApp extends Component<ChatAppProps> {
         const { context, params } = this.props.action ?? {};
         const initial = context?.active_id ?? params?.thread_id ?? null;
         onWillStart(() => this.controller.start(initial));
-        onWillUnmount(() => this.controller.conversation.abortLocal());
+        onWillUnmount(() => this.controller.close());
     }
 
     get conversation() {

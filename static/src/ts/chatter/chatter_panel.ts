@@ -49,7 +49,7 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
                 await this.controller.open(newest.id);
             }
         });
-        onWillUnmount(() => this.controller.conversation.abortLocal());
+        onWillUnmount(() => this.controller.close());
     }
 
     onSelectThread(ev: Event): void {

@@ -20,7 +20,13 @@ export class ChatController {
     activeId: number | null = null;
     options: ChatOptions = { models: [], tools: [], can_configure: false };
     ready = false;
+    /** The open conversation (an empty one until a thread is opened). */
     conversation: ConversationModel;
+    /**
+     * One model per thread opened here: switching threads leaves an answer that is streaming
+     * in the other one running (closing its stream would stop it on the server).
+     */
+    private models = new Map<number, ConversationModel>();
     /** Threads created here that still have no message: id -> the name they were given. */
     private createdNames = new Map<number, string>();
 
@@ -28,7 +34,27 @@ export class ChatController {
         private readonly backend: ChatBackend,
         readonly scope: ChatScope = {},
     ) {
-        this.conversation = reactive(new ConversationModel(backend));
+        this.conversation = this.newModel();
+    }
+
+    private newModel(): ConversationModel {
+        return reactive(new ConversationModel(this.backend));
+    }
+
+    private modelFor(id: number): ConversationModel {
+        let model = this.models.get(id);
+        if (!model) {
+            model = this.newModel();
+            this.models.set(id, model);
+        }
+        return model;
+    }
+
+    /** Closes every stream (the app or panel is going away). */
+    close(): void {
+        for (const model of this.models.values()) {
+            model.abortLocal();
+        }
     }
 
     get notConfigured(): boolean {
@@ -63,7 +89,11 @@ export class ChatController {
 
     async open(id: number): Promise<void> {
         this.activeId = id;
-        await this.conversation.load(id);
+        const model = this.modelFor(id);
+        this.conversation = model;
+        if (!model.streaming) {
+            await model.load(id);
+        }
         // A thread made elsewhere (backend form, import) may have no model yet: give it the
         // default one rather than refusing the first message.
         const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
@@ -79,7 +109,7 @@ export class ChatController {
         });
         this.activeId = data.id;
         this.createdNames.set(data.id, data.name);
-        this.conversation.abortLocal();
+        this.conversation = this.modelFor(data.id);
         this.conversation.setThread(data);
         await this.loadList();
         return data.id;
@@ -91,10 +121,10 @@ export class ChatController {
 
     async remove(id: number): Promise<void> {
         await this.backend.call("llm_ui_delete", [[id]]);
+        this.models.get(id)?.abortLocal();
+        this.models.delete(id);
         if (this.activeId === id) {
-            this.conversation.abortLocal();
-            this.conversation.thread = null;
-            this.conversation.messages = [];
+            this.conversation = this.newModel();
             this.activeId = null;
         }
         await this.loadList();

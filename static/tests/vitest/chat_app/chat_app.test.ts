@@ -177,3 +177,46 @@ test("no provider in an open thread: the notice replaces the suggestions, the co
     (fixture.querySelector(".o_llm_configure") as HTMLButtonElement).click();
     expect(fakeAction.actions).toEqual(["llm_thread.action_llm_provider"]);
 });
+
+test("opening another thread leaves a streaming answer running; coming back shows it", async () => {
+    const backend = new FakeBackend();
+    backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
+    let finish!: () => void;
+    backend.scripts.push(async (request) => {
+        request.onEvent("message_created", { message_id: 11, role: "assistant" });
+        request.onEvent("text_delta", { message_id: 11, text: "Half" });
+        await new Promise<void>((resolve) => (finish = resolve));
+        request.onEvent("text_delta", { message_id: 11, text: " and whole" });
+        request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null });
+        // What the server has stored by then.
+        backend.threads[0]!.messages = [
+            { id: 10, role: "user", text: "Go", data: {}, date: "" },
+            { id: 11, role: "assistant", text: "Half and whole", data: {}, date: "" },
+        ];
+        request.onEvent("done", { thread_id: 1, state: "idle" });
+    });
+    const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+    const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+    typeIn(input, "Go");
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    await nextRender();
+    const open = (name: string) =>
+        [...fixture.querySelectorAll<HTMLButtonElement>(".o_llm_thread_open")].find((b) => b.textContent?.includes(name))!.click();
+    open("Two");
+    await nextRender();
+    expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Two");
+    expect(fixture.querySelector(".o_llm_message_assistant")).toBeNull();
+    expect(backend.requests[0]!.signal.aborted).toBe(false);
+    open("One");
+    await nextRender();
+    // Back while it still streams: the live answer, not a reload.
+    expect(fixture.querySelector(".o_llm_message_assistant.o_llm_streaming .o_llm_markdown")?.textContent).toBe("Half\n");
+    open("Two");
+    await nextRender();
+    finish();
+    await nextRender();
+    open("One");
+    await nextRender();
+    await nextRender();
+    expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Half and whole\n");
+});
