@@ -6419,6 +6419,8 @@ var MarkdownView = class extends Component2 {
     this.renderedStreaming = false;
     this.frozenLength = 0;
     this.frozenNodes = 0;
+    this.frozenHtml = "";
+    this.tailHtml = "";
     onMounted2(() => this.paint());
     onPatched2(() => this.schedule());
     onWillUnmount(() => cancelAnimationFrame(this.frame));
@@ -6446,25 +6448,39 @@ var MarkdownView = class extends Component2 {
     const continues = this.renderedStreaming && text2.startsWith(previous.slice(0, this.frozenLength));
     this.renderedText = text2;
     this.renderedStreaming = streaming;
-    if (!streaming) {
-      el.innerHTML = renderMarkdown(text2);
-      return;
-    }
-    if (!continues) {
+    if (continues) {
+      if (text2 !== previous) {
+        this.paintIncrement(el, text2);
+      }
+    } else if (streaming) {
       el.innerHTML = "";
       this.frozenLength = 0;
       this.frozenNodes = 0;
+      this.frozenHtml = "";
+      this.paintIncrement(el, text2);
     }
+    if (!streaming) {
+      const html = renderMarkdown(text2);
+      if (!continues || html !== this.frozenHtml + this.tailHtml) {
+        el.innerHTML = html;
+      }
+    }
+  }
+  /** Drops the previous tail, renders newly completed blocks once, then the new tail. */
+  paintIncrement(el, text2) {
     while (el.childNodes.length > this.frozenNodes) {
       el.lastChild.remove();
     }
     const boundary = stableBoundary(text2, this.frozenLength);
     if (boundary > this.frozenLength) {
-      el.insertAdjacentHTML("beforeend", renderMarkdown(text2.slice(this.frozenLength, boundary)));
+      const html = renderMarkdown(text2.slice(this.frozenLength, boundary));
+      el.insertAdjacentHTML("beforeend", html);
+      this.frozenHtml += html;
       this.frozenLength = boundary;
       this.frozenNodes = el.childNodes.length;
     }
-    el.insertAdjacentHTML("beforeend", renderMarkdown(text2.slice(this.frozenLength)));
+    this.tailHtml = renderMarkdown(text2.slice(this.frozenLength));
+    el.insertAdjacentHTML("beforeend", this.tailHtml);
   }
   async onClick(ev) {
     const button = ev.target.closest(".o_llm_code_copy");

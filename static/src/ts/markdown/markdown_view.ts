@@ -54,6 +54,9 @@ export class MarkdownView extends Component<MarkdownViewProps> {
     /** Streaming: characters of the text rendered into the kept nodes, and how many nodes. */
     declare frozenLength: number;
     declare frozenNodes: number;
+    /** Streaming: the HTML of the kept nodes and of the current tail, as rendered. */
+    declare frozenHtml: string;
+    declare tailHtml: string;
 
     setup(): void {
         this.root = useRef("root");
@@ -62,6 +65,8 @@ export class MarkdownView extends Component<MarkdownViewProps> {
         this.renderedStreaming = false;
         this.frozenLength = 0;
         this.frozenNodes = 0;
+        this.frozenHtml = "";
+        this.tailHtml = "";
         onMounted(() => this.paint());
         onPatched(() => this.schedule());
         onWillUnmount(() => cancelAnimationFrame(this.frame));
@@ -96,26 +101,43 @@ export class MarkdownView extends Component<MarkdownViewProps> {
             this.renderedStreaming && text.startsWith(previous.slice(0, this.frozenLength));
         this.renderedText = text;
         this.renderedStreaming = streaming;
-        if (!streaming) {
-            el.innerHTML = renderMarkdown(text);
-            return;
-        }
-        if (!continues) {
+        if (continues) {
+            if (text !== previous) {
+                this.paintIncrement(el, text);
+            }
+        } else if (streaming) {
             el.innerHTML = "";
             this.frozenLength = 0;
             this.frozenNodes = 0;
+            this.frozenHtml = "";
+            this.paintIncrement(el, text);
         }
-        // Drop the previous tail, render the newly completed blocks once, then the new tail.
+        if (!streaming) {
+            // The answer is complete: render it whole, exactly as after a reload. Blocks
+            // rendered one by one almost always give the same HTML; then the DOM is left
+            // alone (no second layout of a long answer at the very moment it ends).
+            const html = renderMarkdown(text);
+            if (!continues || html !== this.frozenHtml + this.tailHtml) {
+                el.innerHTML = html;
+            }
+        }
+    }
+
+    /** Drops the previous tail, renders newly completed blocks once, then the new tail. */
+    paintIncrement(el: HTMLElement, text: string): void {
         while (el.childNodes.length > this.frozenNodes) {
             el.lastChild!.remove();
         }
         const boundary = stableBoundary(text, this.frozenLength);
         if (boundary > this.frozenLength) {
-            el.insertAdjacentHTML("beforeend", renderMarkdown(text.slice(this.frozenLength, boundary)));
+            const html = renderMarkdown(text.slice(this.frozenLength, boundary));
+            el.insertAdjacentHTML("beforeend", html);
+            this.frozenHtml += html;
             this.frozenLength = boundary;
             this.frozenNodes = el.childNodes.length;
         }
-        el.insertAdjacentHTML("beforeend", renderMarkdown(text.slice(this.frozenLength)));
+        this.tailHtml = renderMarkdown(text.slice(this.frozenLength));
+        el.insertAdjacentHTML("beforeend", this.tailHtml);
     }
 
     async onClick(ev: MouseEvent): Promise<void> {

@@ -151,9 +151,35 @@ describe("MarkdownView while streaming", () => {
         expect(el().querySelector("h1")).toBe(first);
         expect(el().querySelector("code")?.textContent).toBe("let a = 1;\n\nlet b = 2;\n");
         const streamed = el().innerHTML;
+        // Rendered whole at the end; the blocks gave the same HTML, so the DOM is not touched.
+        const mutations: MutationRecord[] = [];
+        const observer = new MutationObserver((records) => mutations.push(...records));
+        observer.observe(el(), { childList: true, subtree: true, characterData: true });
         state.streaming = false;
         await nextRender();
+        observer.disconnect();
+        expect(mutations).toEqual([]);
         expect(el().innerHTML).toBe(renderMarkdown(full));
         expect(streamed.replace(/\s/g, "")).toBe(renderMarkdown(full).replace(/\s/g, ""));
+    });
+
+    test("when blocks rendered apart differ from the whole (a loose list), the end fixes it", async () => {
+        const state = reactive({ text: "- a\n\n- b", streaming: true });
+        class Host extends Component {
+            static template = xml`<MarkdownView text="state.text" streaming="state.streaming"/>`;
+            static components = { MarkdownView };
+            static props = {};
+            declare state: { text: string; streaming: boolean };
+            setup() {
+                this.state = useState(state);
+            }
+        }
+        const fixture = await mountComponent(Host, {}, {});
+        const el = fixture.querySelector(".o_llm_markdown")!;
+        expect(el.querySelectorAll("ul")).toHaveLength(2);
+        state.streaming = false;
+        await nextRender();
+        expect(el.querySelectorAll("ul")).toHaveLength(1);
+        expect(el.innerHTML).toBe(renderMarkdown("- a\n\n- b"));
     });
 });
