@@ -3,6 +3,7 @@ import { describe, expect, test } from "@odoo/hoot";
 import {
     click,
     contains,
+    insertText,
     defineMailModels,
     openFormView,
     start,
@@ -127,4 +128,56 @@ test("LLM Chat shows stored answers as sanitised markdown", async () => {
     expect(".o_llm_message_assistant a").toHaveCount(0);
     await contains(".o_llm_usage", { text: "3 tokens in, 4 out" });
     expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]"]);
+});
+
+test("LLM Chat streams an answer through the engine's SSE route", async () => {
+    mockThreads([threadData()]);
+    const events = [
+        ["message_created", { message_id: 20, role: "user" }],
+        ["message_created", { message_id: 21, role: "assistant" }],
+        ["text_delta", { message_id: 21, text: "**Hello** from" }],
+        ["text_delta", { message_id: 21, text: " the stream" }],
+        ["usage", { message_id: 21, input_tokens: 7, output_tokens: 8 }],
+        ["message_final", { message_id: 21, finish_reason: "stop", stopped: false, error: null }],
+        ["done", { thread_id: 5, state: "idle" }],
+    ];
+    onRpc(
+        "/llm/thread/5/generate",
+        async (request) => {
+            expect.step(`generate ${new URLSearchParams(await request.text()).get("message")}`);
+            const body = events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join("");
+            // Cut mid-event, as a network would.
+            const cut = Math.floor(body.length / 2);
+            return new Response(
+                new ReadableStream({
+                    start(controller) {
+                        controller.enqueue(new TextEncoder().encode(body.slice(0, cut)));
+                        controller.enqueue(new TextEncoder().encode(body.slice(cut)));
+                        controller.close();
+                    },
+                }),
+                { status: 200, headers: { "Content-Type": "text/event-stream" } }
+            );
+        },
+        { pure: true }
+    );
+    await start();
+    await getService("action").doAction("llm_thread.chat");
+    await click(".o_llm_thread_open", { text: "About John" });
+    await contains(".o_llm_composer_input");
+    await insertText(".o_llm_composer_input", "Hi Hoot");
+    await click(".o_llm_send:enabled");
+    await contains(".o_llm_message_user", { text: "Hi Hoot" });
+    await contains(".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_markdown strong", { text: "Hello" });
+    await contains(".o_llm_message_assistant .o_llm_markdown", { text: "Hello from the stream" });
+    await contains(".o_llm_usage", { text: "7 tokens in, 8 out" });
+    await contains(".o_llm_composer_input:focus");
+    expect.verifySteps([
+        "llm_ui_options []",
+        "llm_ui_list []",
+        "llm_ui_load [[5]]",
+        "generate Hi Hoot",
+        // The title of a thread created elsewhere is kept; the list is refreshed after the answer.
+        "llm_ui_list []",
+    ]);
 });
