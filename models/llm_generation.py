@@ -38,6 +38,7 @@ from datetime import timedelta
 
 import psycopg2
 from markupsafe import escape
+from psycopg2.pool import PoolError
 
 import odoo
 from odoo import api, fields, sql_db
@@ -64,6 +65,7 @@ STALE_AFTER = timedelta(seconds=120)
 TOOL_RESULT_MAX_CHARS = 20_000
 MAX_PARALLEL_TOOLS = 4
 PUMP_QUEUE_SIZE = 64
+POOL_WAIT = 15.0
 
 
 # ----------------------------------------------------------------------
@@ -122,6 +124,36 @@ def _db_slot():
                 _slots = threading.BoundedSemaphore(max(1, int(maxconn) // 2))
     with _slots:
         yield
+
+
+def _wait_for_pool_connections():
+    """Make a full connection pool wait (up to ``POOL_WAIT``) instead of failing.
+
+    Odoo's pool raises "The Connection Pool Is Full" at once. In a prefork worker (one request
+    at a time) that never happens; in the gevent process, where streams are served, a burst of
+    users starting answers together would each get an HTTP 500 while a connection frees up
+    milliseconds later. Installed in the gevent process only.
+    """
+    original = sql_db.ConnectionPool.borrow
+    if getattr(original, "llm_waits", False):
+        return
+
+    def borrow(pool, connection_info):
+        deadline = time.monotonic() + POOL_WAIT
+        while True:
+            try:
+                return original(pool, connection_info)
+            except PoolError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)  # a greenlet sleep under gevent
+
+    borrow.llm_waits = True
+    sql_db.ConnectionPool.borrow = borrow
+
+
+if odoo.evented:
+    _wait_for_pool_connections()
 
 
 _running_lock = threading.Lock()
