@@ -268,7 +268,7 @@ def bench_latency(session, odoo, model, fake_url, runs):
           f"p95 {percentile(added, 0.95):.1f} ms (fake provider's own: {baseline * 1000:.1f} ms)")
 
 
-def bench_concurrency(session, odoo, pg, model, db, counts):
+def bench_concurrency(session, odoo, pg, model, db, counts, fake):
     gevent = odoo.gevent_process()
     for count in counts:
         thread_ids = [new_thread(session, model) for _i in range(count)]
@@ -300,18 +300,24 @@ def bench_concurrency(session, odoo, pg, model, db, counts):
             thread.start()
         sampler = threading.Thread(target=sample)
         sampler.start()
+        cpu = {"odoo": sum(gevent.cpu_times()[:2]), "fake": sum(fake.cpu_times()[:2]),
+               "clients": sum(psutil.Process().cpu_times()[:2])}
         started = time.perf_counter()
         barrier.wait()
         for thread in clients:
             thread.join()
         elapsed = time.perf_counter() - started
+        cpu = {"odoo": sum(gevent.cpu_times()[:2]) - cpu["odoo"],
+               "fake": sum(fake.cpu_times()[:2]) - cpu["fake"],
+               "clients": sum(psutil.Process().cpu_times()[:2]) - cpu["clients"]}
         running.clear()
         sampler.join()
         stored = stored_answers(pg, thread_ids)
         problems = [r for r in results if r]
         print(f"{count} simultaneous streams: {count - len(problems)} complete, "
               f"{stored} answers stored whole, in {elapsed:.1f} s; peak PostgreSQL connections "
-              f"{peaks['connections']}, peak RSS {peaks['rss'] / 2**20:.0f} MiB"
+              f"{peaks['connections']}, peak RSS {peaks['rss'] / 2**20:.0f} MiB; CPU seconds: "
+              + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
               + (f"; problems: {sorted(set(problems))[:3]}" if problems else ""))
         if problems:
             break
@@ -366,7 +372,7 @@ def main():
         bench_single(session, odoo, pg, model_values)
         bench_latency(session, odoo, model_values, fake_url, options.runs)
         bench_concurrency(session, odoo, pg, model_values, config["db"],
-                          [int(n) for n in options.streams.split(",")])
+                          [int(n) for n in options.streams.split(",")], psutil.Process(fake.pid))
     finally:
         odoo.stop()
     if not options.skip_modes:
