@@ -6,3 +6,4 @@ from . import test_provider_streams
 from . import test_provider_contract
 from . import test_provider_models
 from . import test_chat_ui
+from . import test_generate_wire

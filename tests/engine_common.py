@@ -84,6 +84,8 @@ class EngineCase(HttpCase):
     """Users A and B, a thread of A's, and the engine wired to ``self.provider``."""
 
     window = 100_000
+    # False: the thread talks to its real provider record (tests of the wire path).
+    scripted = True
 
     @classmethod
     def setUpClass(cls):
@@ -97,15 +99,17 @@ class EngineCase(HttpCase):
             "name": "Scripted", "api_format": "openai", "base_url": "http://scripted.invalid/v1"})
         cls.model = cls.env["llm.model"].create({
             "name": "Scripted", "api_id": "scripted-model", "provider_id": provider.id})
+        cls.provider_record = provider
         cls.thread = cls.env["llm.thread"].with_user(cls.user_a).create({
             "name": "A's chat", "provider_id": provider.id, "model_id": cls.model.id})
 
     def setUp(self):
         super().setUp()
-        self.provider = ScriptedProvider()
-        # The one seam replaced: which provider and model the thread talks to.
-        self.patch(type(self.env["llm.thread"]), "_llm_resolve_model",
-                   lambda thread: (self.provider, "scripted-model", self.window, 256))
+        if self.scripted:
+            self.provider = ScriptedProvider()
+            # The one seam replaced: which provider and model the thread talks to.
+            self.patch(type(self.env["llm.thread"]), "_llm_resolve_model",
+                       lambda thread: (self.provider, "scripted-model", self.window, 256))
 
     def script(self, *scripts):
         self.provider.scripts.extend(scripts)
