@@ -66,6 +66,13 @@ def _model(env, model):
     return env[model]
 
 
+def _record(env, model, record_id):
+    record = _model(env, model).browse(int(record_id)).exists()
+    if not record:
+        raise ToolError(env._("%(model)s %(id)s does not exist.", model=model, id=record_id))
+    return record
+
+
 def _readable_fields(records, fields):
     """The requested (or default) fields the user may read; unknown names are an error so the
     model learns the right names instead of getting silently less data."""
@@ -116,11 +123,8 @@ def search_records(env, model, domain=(), fields=(), limit=20):
     },
 )
 def read_record(env, model, id, fields=()):  # noqa: A002 (the name the model sees)
-    records = _model(env, model)
-    record = records.browse(int(id)).exists()
-    if not record:
-        raise ToolError(env._("%(model)s %(id)s does not exist.", model=model, id=id))
-    return record.read(_readable_fields(records, fields))[0]
+    record = _record(env, model, id)
+    return record.read(_readable_fields(record, fields))[0]
 
 
 @llm_tool(
@@ -138,10 +142,7 @@ def read_record(env, model, id, fields=()):  # noqa: A002 (the name the model se
     writes=True,
 )
 def update_record(env, model, id, values):  # noqa: A002
-    records = _model(env, model)
-    record = records.browse(int(id)).exists()
-    if not record:
-        raise ToolError(env._("%(model)s %(id)s does not exist.", model=model, id=id))
+    record = _record(env, model, id)
     # write() applies ACLs, record rules and field groups, then raises AccessError.
     record.write(values)
     return {"updated": True, "id": record.id}
