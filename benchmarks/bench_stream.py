@@ -8,7 +8,8 @@ prefork mode (``--workers=2``) with its gevent port, which serves the streams.
 - CPU: CPU seconds of the Odoo process serving one whole answer;
 - DB writes: write statements (INSERT/UPDATE/DELETE, counted by statement triggers) per answer;
 - added latency: POST to first text delta at the client, minus the fake provider's own time to
-  its first delta (median of direct requests), p50 and p95 over ``--runs``;
+  its first delta (median of direct requests), p50 and p95 over ``--runs``, both timed with a
+  plain socket client;
 - concurrency: N simultaneous streams through the gevent port; every one must end with the
   whole answer streamed and stored; peak PostgreSQL connections and peak RSS while they run.
 - modes: one answer each through the threaded server, a prefork worker and the gevent port.
@@ -26,6 +27,7 @@ import threading
 import time
 import types
 from pathlib import Path
+from urllib.parse import urlencode
 
 import psutil
 import psycopg2
@@ -142,9 +144,7 @@ class Session:
 
 
 def stream(session, port, thread_id):
-    """POST a generation and read it to the end: (bytes, seconds to first text delta, events)."""
-    started = time.perf_counter()
-    first_delta = None
+    """POST a generation and read it to the end: (body bytes, events)."""
     chunks = []
     response = session.http.post(
         f"http://127.0.0.1:{port}/llm/thread/{thread_id}/generate",
@@ -152,8 +152,6 @@ def stream(session, port, thread_id):
         timeout=600)
     response.raise_for_status()
     for chunk in response.iter_content(chunk_size=None):
-        if first_delta is None and b"event: text_delta" in chunk:
-            first_delta = time.perf_counter() - started
         chunks.append(chunk)
     body = b"".join(chunks)
     events = []
@@ -161,7 +159,7 @@ def stream(session, port, thread_id):
         if frame.startswith("event: "):
             name, _sep, data = frame.partition("\ndata: ")
             events.append((name[len("event: "):], json.loads(data)))
-    return len(body), first_delta, events
+    return len(body), events
 
 
 def check_answer(events):
@@ -224,18 +222,34 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def fake_time_to_first_delta(fake_url, runs):
-    times = []
-    for _run in range(runs):
+def time_to_marker(port, path, body, marker, headers=""):
+    """Seconds from sending a POST on a new connection to the first bytes holding ``marker``,
+    read with a plain socket (no client library between the wire and the clock); the body is
+    read to its end so that no stream overlaps the next measurement."""
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         started = time.perf_counter()
-        response = requests.post(f"{fake_url}/chat/completions", stream=True, json={
-            "model": "fake-model", "stream": True, "messages": [{"role": "user", "content": "x"}]})
-        for chunk in response.iter_content(chunk_size=None):
-            if b'"content"' in chunk:
-                times.append(time.perf_counter() - started)
-                break
-        response.close()
-    return statistics.median(times)
+        sock.sendall(request)
+        received, found = b"", None
+        while chunk := sock.recv(65536):
+            received += chunk
+            if found is None and marker in received:
+                found = time.perf_counter() - started
+    if found is None:
+        raise SystemExit(f"no {marker!r} in the answer of {path}: {received[-300:]!r}")
+    return found
+
+
+def fake_time_to_first_delta(fake_url, runs):
+    port = int(fake_url.rsplit(":", 1)[1].split("/")[0])
+    body = json.dumps({"model": "fake-model", "stream": True,
+                       "messages": [{"role": "user", "content": "x"}]}).encode()
+    return statistics.median(
+        time_to_marker(port, "/v1/chat/completions", body, b'"content"',
+                       "Content-Type: application/json\r\n")
+        for _run in range(runs))
 
 
 def bench_single(session, odoo, pg, model):
@@ -243,7 +257,7 @@ def bench_single(session, odoo, pg, model):
     thread_id = new_thread(session, model)
     cpu_before = sum(gevent.cpu_times()[:2])
     with WriteCounter(pg) as writes:
-        size, _first, events = stream(session, odoo.gevent_port, thread_id)
+        size, events = stream(session, odoo.gevent_port, thread_id)
         counts = writes.counts()
     cpu = sum(gevent.cpu_times()[:2]) - cpu_before
     problem = check_answer(events)
@@ -259,11 +273,13 @@ def bench_single(session, odoo, pg, model):
 
 def bench_latency(session, odoo, model, fake_url, runs):
     baseline = fake_time_to_first_delta(fake_url, runs)
-    added = []
-    for _run in range(runs):
-        thread_id = new_thread(session, model)
-        _size, first, _events = stream(session, odoo.gevent_port, thread_id)
-        added.append((first - baseline) * 1000)
+    cookie = "; ".join(f"{name}={value}" for name, value in session.http.cookies.items())
+    headers = f"Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    body = urlencode({"csrf_token": session.csrf, "message": "Write the report."}).encode()
+    thread_ids = [new_thread(session, model) for _run in range(runs)]
+    added = [(time_to_marker(odoo.gevent_port, f"/llm/thread/{thread_id}/generate", body,
+                             b"event: text_delta", headers) - baseline) * 1000
+             for thread_id in thread_ids]
     print(f"added latency to first delta over {runs} runs: p50 {percentile(added, 0.5):.1f} ms, "
           f"p95 {percentile(added, 0.95):.1f} ms (fake provider's own: {baseline * 1000:.1f} ms)")
 
@@ -282,7 +298,7 @@ def bench_concurrency(session, odoo, pg, model, db, counts, fake):
             own = session.clone()
             barrier.wait()
             try:
-                results[index] = check_answer(stream(own, odoo.gevent_port, thread_ids[index])[2])
+                results[index] = check_answer(stream(own, odoo.gevent_port, thread_ids[index])[1])
             except Exception as exc:  # noqa: BLE001 - reported as a lost stream
                 results[index] = repr(exc)
 
@@ -340,7 +356,7 @@ def check_modes(config, model_values):
         try:
             session = Session(odoo.http_port, config["db"])
             thread_id = new_thread(session, model_values)
-            problem = check_answer(stream(session, getattr(odoo, port_of), thread_id)[2])
+            problem = check_answer(stream(session, getattr(odoo, port_of), thread_id)[1])
             print(f"mode {label}: {'ok' if not problem else problem}")
         finally:
             odoo.stop()
