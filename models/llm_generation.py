@@ -24,6 +24,7 @@ Why it is shaped this way:
   but lost track of it.
 """
 
+import itertools
 import json
 import logging
 import os
@@ -64,7 +65,7 @@ HEARTBEAT_DB_INTERVAL = 30.0
 STALE_AFTER = timedelta(seconds=120)
 TOOL_RESULT_MAX_CHARS = 20_000
 MAX_PARALLEL_TOOLS = 4
-PUMP_QUEUE_SIZE = 64
+PUMP_QUEUE_SIZE = 16
 POOL_WAIT = 15.0
 
 
@@ -401,13 +402,16 @@ class Generation:
             return env._(source, **params)
 
     def _agent_loop(self):
-        with self._env() as env:
-            thread = self._thread(env)
-            provider, model, window, reserve = thread._llm_resolve_model()
-            max_iterations = thread._llm_max_iterations()
-        for _iteration in range(max_iterations):
+        for iteration in itertools.count():
+            # One transaction per turn, the first one also resolving the model: it is on the
+            # way to the first delta.
             with self._env() as env:
                 thread = self._thread(env)
+                if not iteration:
+                    provider, model, window, reserve = thread._llm_resolve_model()
+                    max_iterations = thread._llm_max_iterations()
+                if iteration == max_iterations:
+                    break
                 messages = thread._llm_build_messages(window, reserve)
                 enabled = [n for n in thread.tool_names or () if llm_tool_registry.get_tool(n)]
             tools = llm_tool_registry.tool_specs(enabled)

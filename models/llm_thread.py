@@ -5,7 +5,7 @@ import psycopg2
 from lxml import html as lxml_html
 from markupsafe import escape
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
@@ -281,7 +281,7 @@ class LlmThread(models.Model):
         stale = busy.filtered(lambda t: llm_generation.claim_is_stale(
             self.env.cr, t.generation_owner, t.generation_heartbeat))
         stale.write({"generation_state": "error", "generation_token": False,
-                     "generation_error": _("The generation was interrupted.")})
+                     "generation_error": self.env._("The generation was interrupted.")})
         return len(stale)
 
     # ------------------------------------------------------------------
@@ -387,9 +387,10 @@ class LlmThread(models.Model):
             elif record._fields[name].type == "html":
                 value = html2plaintext(value)
             lines.append(f"- {record._fields[name].string}: {value}")
-        text = _("This conversation is about %(model)s \"%(name)s\" (model %(technical)s, id "
-                 "%(id)s):", model=self.env["ir.model"]._get(record._name).name,
-                 name=record.display_name, technical=record._name, id=record.id)
+        text = self.env._(
+            "This conversation is about %(model)s \"%(name)s\" (model %(technical)s, id %(id)s):",
+            model=self.env["ir.model"]._get(record._name).name, name=record.display_name,
+            technical=record._name, id=record.id)
         return (text + "\n" + "\n".join(lines))[:RECORD_DESCRIPTION_MAX_CHARS]
 
 
