@@ -200,6 +200,8 @@ class _Turn:
         self.message_id = None
         self.text = []
         self.reasoning = []
+        self.reasoning_started = None
+        self.reasoning_seconds = None
         self.pending_text = []
         self.pending_reasoning = []
         self.calls = []
@@ -209,6 +211,12 @@ class _Turn:
         self.dirty = False
         self.flushed_at = time.monotonic()
         self.final = False
+
+    def end_reasoning(self):
+        """The model moved on from reasoning (to text, a tool call or the end): keep how long it
+        thought, so the chat shows "Thought for N s" after a reload too."""
+        if self.reasoning_started is not None and self.reasoning_seconds is None:
+            self.reasoning_seconds = max(1, round(time.monotonic() - self.reasoning_started))
 
     @property
     def reason(self):
@@ -221,6 +229,8 @@ class _Turn:
                                   for c in self.calls]
         if self.reasoning:
             data["reasoning"] = "".join(self.reasoning)
+        if self.reasoning_seconds is not None:
+            data["reasoning_seconds"] = self.reasoning_seconds
         if self.usage:
             data["usage"] = {"input_tokens": self.usage.input_tokens,
                              "output_tokens": self.usage.output_tokens}
@@ -392,7 +402,17 @@ class Generation:
             if self._turn and not self._turn.final:
                 self._turn.error = self._error
                 self._finalise(self._turn)
-        if self._error:
+        if self.stop_reason == "lost":
+            # Another process took the thread over (this one looked dead to it): an
+            # "already generating" error rather than an end as if the user had stopped. The
+            # thread is the other generation's now, and "done" says so.
+            self._state = "generating"
+            yield event("error", code=protocol.ERROR_ALREADY_GENERATING,
+                        message=self._translate(
+                            "Another request took over this conversation, so this answer was "
+                            "stopped. The conversation shows the new answer when it ends."),
+                        message_id=self._turn and self._turn.message_id)
+        elif self._error:
             self._state = "error"
             yield event("error", code=self._error[0], message=self._error[1],
                         message_id=self._turn and self._turn.message_id)
@@ -441,16 +461,20 @@ class Generation:
                 # The turn records each event before anything is yielded: a yield may be
                 # where the client's disconnection surfaces, and what was received is kept.
                 if isinstance(item, base.TextDelta):
+                    turn.end_reasoning()
                     turn.text.append(item.text)
                     turn.pending_text.append(item.text)
                     turn.dirty = True
                     yield from self._ensure_message(turn)
                 elif isinstance(item, base.ReasoningDelta):
+                    if turn.reasoning_started is None:
+                        turn.reasoning_started = time.monotonic()
                     turn.reasoning.append(item.text)
                     turn.pending_reasoning.append(item.text)
                     turn.dirty = True
                     yield from self._ensure_message(turn)
                 elif isinstance(item, base.ToolCallEvent):
+                    turn.end_reasoning()
                     turn.calls.append(item.call)
                     yield from self._ensure_message(turn)
                     yield from self._emit_pending(turn)
@@ -571,6 +595,7 @@ class Generation:
         stopped = bool(self.stop_reason)
         if stopped:
             turn.finish_reason = self.stop_reason  # "stopped", "disconnected" or "lost"
+        turn.end_reasoning()
         with self._env() as env:
             env["mail.message"].browse(turn.message_id).write({
                 "body": escape("".join(turn.text)), "body_json": turn.data(stopped)})

@@ -26,6 +26,8 @@ DEFAULT_ANSWER_RESERVE = 1024
 RECORD_DESCRIPTION_MAX_CHARS = 4000
 RECORD_DESCRIPTION_MAX_FIELDS = 40
 BUSY_STATES = ("generating", "waiting")
+# The bus notification sent to the owner's tabs when a thread's generation state changes.
+GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state"
 
 
 class LlmBusyError(UserError):
@@ -105,6 +107,16 @@ class LlmThread(models.Model):
 
     def _get_message_create_valid_field_names(self):
         return super()._get_message_create_valid_field_names() | {"llm_role", "body_json"}
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "generation_state" in vals:
+            # Every tab showing the thread learns at once that a generation started or ended
+            # (in another tab, on another device), instead of polling.
+            for thread in self:
+                thread.user_id._bus_send(GENERATION_STATE_NOTIFICATION, {
+                    "thread_id": thread.id, "state": thread.generation_state})
+        return result
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -67,17 +67,21 @@ def answer(*chunks, usage=(12, 34)):
     return [*map(base.TextDelta, chunks), base.Usage(*usage), base.Finish("stop")]
 
 
-def parse_sse(lines):
-    """(name, payload) pairs from the lines of an SSE body."""
-    events, name = [], None
+def iter_sse(lines):
+    """(name, payload) pairs from the lines of an SSE body, each as soon as its line is read."""
+    name = None
     for line in lines:
         if isinstance(line, bytes):
             line = line.decode()
         if line.startswith("event: "):
             name = line[len("event: "):]
         elif line.startswith("data: "):
-            events.append((name, json.loads(line[len("data: "):])))
-    return events
+            yield name, json.loads(line[len("data: "):])
+
+
+def parse_sse(lines):
+    """(name, payload) pairs from the lines of an SSE body."""
+    return list(iter_sse(lines))
 
 
 class EngineCase(HttpCase):

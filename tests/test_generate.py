@@ -1,12 +1,16 @@
+import json
+
 from lxml import html as lxml_html
 
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models import llm_generation
 from ..models.llm_protocol import EVENTS
-from ..models.llm_thread import MAX_MESSAGE_CHARS, LlmBusyError
+from ..models.llm_thread import GENERATION_STATE_NOTIFICATION, MAX_MESSAGE_CHARS, LlmBusyError
 from ..providers import base
-from .engine_common import WAIT, EngineCase, Gate, answer, parse_sse
+from .engine_common import WAIT, EngineCase, Gate, answer, iter_sse, parse_sse
+
 
 MARKDOWN = "# Plan\n\n* a <b>bold</b> & *x*\n\n```py\nif a < b:\n    pass\n```\n"
 
@@ -104,6 +108,77 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual([m.body for m in self.messages(self.thread, "user")], ["<p>one</p>"],
                          "the refused request posted nothing")
         self.assertEqual(self.thread.generation_state, "idle")
+
+    def test_takeover_mid_stream_is_an_sse_error(self):
+        """A generation whose claim another process took over (it looked dead to it) ends with
+        an "already generating" SSE error, its partial answer kept."""
+        gate = Gate()
+        self.script([base.TextDelta("stale "), gate, *answer("never sent")])
+        response = self.post_generate(self.thread, "question", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        with self.registry.cursor() as cr:  # what a takeover in _llm_claim writes
+            cr.execute("UPDATE llm_thread SET generation_token = 'taken-over' WHERE id = %s",
+                       (self.thread.id,))
+        events = parse_sse(response.iter_lines())
+        self.env.invalidate_all()
+        self.assertEqual(self.names(events)[-3:], ["message_final", "error", "done"])
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "already_generating")
+        self.assertIn("took over", error["message"])
+        assistant = self.messages(self.thread, "assistant")
+        self.assertEqual(error["message_id"], assistant.id)
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "stale ")
+        self.assertEqual(assistant.body_json["finish_reason"], "lost")
+        self.assertEqual(events[-1][1]["state"], "generating", "the thread is the other's now")
+        self.assertEqual(self.thread.generation_token, "taken-over", "the new claim is untouched")
+
+    def test_reasoning_duration_is_stored(self):
+        self.script([base.ReasoningDelta("Let me think."), *answer("Done.")])
+        _response, events = self.generate(self.thread, "Think first")
+        self.assertEqual(self.names(events)[2:4], ["reasoning_delta", "text_delta"])
+        data = self.messages(self.thread, "assistant").body_json
+        self.assertEqual(data["reasoning"], "Let me think.")
+        self.assertGreaterEqual(data["reasoning_seconds"], 1)
+        loaded = self.thread.with_user(self.user_a).llm_ui_load()["messages"][-1]
+        self.assertEqual(loaded["data"]["reasoning_seconds"], data["reasoning_seconds"])
+
+    def test_state_changes_are_pushed_to_the_owner(self):
+        self.script(answer("Hi."))
+        self.generate(self.thread, "hello")
+        notifications = self.env["bus.bus"].sudo().search([], order="id")
+        channel = json.dumps([self.env.cr.dbname, "res.partner", self.user_a.partner_id.id],
+                             separators=(",", ":"))
+        states = [json.loads(n.message)["payload"] for n in notifications
+                  if n.channel == channel
+                  and json.loads(n.message)["type"] == GENERATION_STATE_NOTIFICATION]
+        self.assertEqual(states, [{"thread_id": self.thread.id, "state": "generating"},
+                                  {"thread_id": self.thread.id, "state": "idle"}])
+
+    def test_heartbeats_while_a_tool_runs(self):
+        self.patch(llm_generation, "HEARTBEAT_EVENT_INTERVAL", 0.2)
+        gate = Gate()
+        execute = llm_generation.Generation._execute_tool
+
+        def slow_tool(generation, call, enabled):
+            gate.reached.set()
+            gate.opened.wait(WAIT)
+            return execute(generation, call, enabled)
+
+        self.patch(llm_generation.Generation, "_execute_tool", slow_tool)
+        call = base.ToolCall("c1", "read_record", {"model": "res.users", "id": self.user_a.id})
+        self.script([base.ToolCallEvent(call), base.Finish("tool_calls")], answer("Found."))
+        response = self.post_generate(self.thread, "Who am I?", stream=True)
+        events = []
+        # One byte at a time: each event is seen as it arrives, not when a buffer fills up.
+        for name_payload in iter_sse(response.iter_lines(chunk_size=1)):
+            events.append(name_payload)
+            if name_payload[0] == "heartbeat" and gate.reached.is_set():
+                gate.open()  # a heartbeat came while the tool was running
+        self.assertTrue(gate.opened.is_set(), "no heartbeat while the tool ran")
+        names = self.names(events)
+        self.assertLess(names.index("tool_call_started"), names.index("heartbeat"))
+        self.assertLess(names.index("heartbeat"), names.index("tool_call_finished"))
+        self.assertEqual(names[-1], "done")
 
     def test_stop(self):
         gate = Gate()

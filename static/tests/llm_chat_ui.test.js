@@ -9,7 +9,7 @@ import {
     start,
     startServer,
 } from "@mail/../tests/mail_test_helpers";
-import { getService, onRpc } from "@web/../tests/web_test_helpers";
+import { getService, onRpc, serverState } from "@web/../tests/web_test_helpers";
 
 describe.current.tags("desktop");
 defineMailModels();
@@ -180,4 +180,25 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
         // The title of a thread created elsewhere is kept; the list is refreshed after the answer.
         "llm_ui_list []",
     ]);
+});
+
+test("LLM Chat learns over Odoo's bus that another tab's generation started and ended", async () => {
+    const pyEnv = await startServer();
+    const threads = [threadData()];
+    mockThreads(threads);
+    await start();
+    await getService("action").doAction("llm_thread.chat");
+    await click(".o_llm_thread_open", { text: "About John" });
+    await contains(".o_llm_composer_input:enabled");
+    const [partner] = pyEnv["res.partner"].read(serverState.partnerId);
+    pyEnv["bus.bus"]._sendone(partner, "llm_thread/generation_state", { thread_id: 5, state: "generating" });
+    await contains(".o_llm_composer_input:disabled");
+    threads[0].messages = [
+        { id: 1, role: "user", text: "Asked in another tab", data: {}, date: "" },
+        { id: 2, role: "assistant", text: "Answered there", data: {}, date: "" },
+    ];
+    pyEnv["bus.bus"]._sendone(partner, "llm_thread/generation_state", { thread_id: 5, state: "idle" });
+    await contains(".o_llm_composer_input:enabled");
+    await contains(".o_llm_message_assistant", { text: "Answered there" });
+    expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]", "llm_ui_load [[5]]"]);
 });

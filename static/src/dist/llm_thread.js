@@ -14,10 +14,11 @@ import { patch } from "@web/core/utils/patch";
 
 // static/src/ts/chatter/chatter_panel.ts
 import { Component as Component8, onWillStart, onWillUnmount as onWillUnmount2, useState as useState6 } from "@odoo/owl";
-import { useService as useService3 } from "@web/core/utils/hooks";
+import { useService as useService4 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/backend.ts
 import { rpc } from "@web/core/network/rpc";
+import { useService } from "@web/core/utils/hooks";
 
 // node_modules/eventsource-parser/dist/index.js
 var ParseError = class extends Error {
@@ -293,12 +294,24 @@ async function streamGeneration(request, options) {
 }
 
 // static/src/ts/core/backend.ts
+var GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
+function useChatBackend() {
+  return makeBackend({
+    orm: useService("orm"),
+    bus_service: useService("bus_service")
+  });
+}
 function makeBackend(services) {
   return {
     call: (method, args, kwargs = {}) => services.orm.call("llm.thread", method, args, kwargs),
     callModel: (model, method, args, kwargs = {}) => services.orm.call(model, method, args, kwargs),
     rpc: (route, params) => rpc(route, params),
-    startGeneration: (request) => streamGeneration(request, { csrfToken: odoo.csrf_token })
+    startGeneration: (request) => streamGeneration(request, { csrfToken: odoo.csrf_token }),
+    onGenerationState: (callback) => {
+      const listener = (change) => callback(change);
+      services.bus_service.subscribe(GENERATION_STATE_NOTIFICATION, listener);
+      return () => services.bus_service.unsubscribe(GENERATION_STATE_NOTIFICATION, listener);
+    }
   };
 }
 
@@ -324,6 +337,11 @@ function newMessage(id, role, text2 = "") {
     stopped: false,
     done: true
   };
+}
+function endReasoning(view) {
+  if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
+    view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1e3));
+  }
 }
 function recordsOf(args, result) {
   const model = typeof args["model"] === "string" ? args["model"] : "";
@@ -429,6 +447,21 @@ var ConversationModel = class {
     this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
     this.notice = "";
     this.noticeCode = "";
+  }
+  /**
+   * The thread's state changed on the server. Our own stream reports its own generation;
+   * anyone else's locks the composer until it ends, then the answer it wrote is loaded.
+   */
+  async onGenerationState(state) {
+    if (!this.thread || this.streaming) {
+      return;
+    }
+    this.thread.generation_state = state;
+    if (BUSY.includes(state)) {
+      this.busyElsewhere = true;
+    } else {
+      await this.refresh();
+    }
   }
   /** Re-reads the thread, e.g. after another tab finished. */
   async refresh() {
@@ -571,12 +604,7 @@ var ConversationModel = class {
       }
       case "text_delta": {
         const view = this.answer(payload["message_id"]);
-        if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
-          view.reasoningSeconds = Math.max(
-            1,
-            Math.round((Date.now() - view.reasoningStartedAt) / 1e3)
-          );
-        }
+        endReasoning(view);
         view.text += payload["text"];
         break;
       }
@@ -624,12 +652,7 @@ var ConversationModel = class {
         view.done = true;
         view.stopped = Boolean(payload["stopped"]);
         view.error = payload["error"] ?? "";
-        if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
-          view.reasoningSeconds = Math.max(
-            1,
-            Math.round((Date.now() - view.reasoningStartedAt) / 1e3)
-          );
-        }
+        endReasoning(view);
         break;
       }
       case "error": {
@@ -650,6 +673,7 @@ var ConversationModel = class {
         if (this.thread) {
           this.thread.generation_state = payload["state"];
         }
+        this.busyElsewhere = BUSY.includes(payload["state"]);
         this.streaming = false;
         this.stopping = false;
         this.announcement = _t("The answer is complete.");
@@ -684,6 +708,7 @@ var ChatController = class {
   models = /* @__PURE__ */ new Map();
   /** Threads created here that still have no message: id -> the name they were given. */
   createdNames = /* @__PURE__ */ new Map();
+  unsubscribe = null;
   newModel() {
     return reactive(new ConversationModel(this.backend));
   }
@@ -697,6 +722,8 @@ var ChatController = class {
   }
   /** Closes every stream (the app or panel is going away). */
   close() {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     for (const model of this.models.values()) {
       model.abortLocal();
     }
@@ -706,6 +733,9 @@ var ChatController = class {
   }
   /** Loads options and the list, then opens `threadId` (or nothing). */
   async start(threadId = null) {
+    this.unsubscribe ??= this.backend.onGenerationState(
+      (change) => this.onGenerationState(change)
+    );
     const [options] = await Promise.all([
       this.backend.call("llm_ui_options", []),
       this.loadList()
@@ -785,6 +815,10 @@ var ChatController = class {
     });
     this.applySummary(summary);
   }
+  /** A generation started or ended in one of the user's threads, maybe in another tab. */
+  onGenerationState(change) {
+    void this.models.get(change.thread_id)?.onGenerationState(change.state);
+  }
   /** Called after an answer: names and order may have changed. */
   async refreshList() {
     await this.loadList();
@@ -824,7 +858,7 @@ var ChatController = class {
 };
 
 // static/src/ts/conversation/conversation.ts
-import { Component as Component5, onPatched as onPatched3, useEffect, useRef as useRef3, useState as useState3 } from "@odoo/owl";
+import { Component as Component5, onPatched as onPatched3, useRef as useRef3, useState as useState3 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
@@ -6499,7 +6533,7 @@ var MarkdownView = class extends Component2 {
 
 // static/src/ts/message/tool_call_card.ts
 import { Component as Component3, useState as useState2 } from "@odoo/owl";
-import { useService } from "@web/core/utils/hooks";
+import { useService as useService2 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/records.ts
 function recordUrl(model, id) {
@@ -6519,7 +6553,7 @@ var ToolCallCard = class extends Component3 {
   static template = "llm_thread.ToolCallCard";
   static props = { call: Object };
   setup() {
-    this.action = useService("action");
+    this.action = useService2("action");
     this.state = useState2({ open: false });
   }
   /** Arguments as "key: value" lines; nested values as compact JSON. */
@@ -6581,7 +6615,6 @@ var MessageItem = class extends Component4 {
 };
 
 // static/src/ts/conversation/conversation.ts
-var BUSY_POLL_MS = 3e3;
 var Conversation = class extends Component5 {
   static template = "llm_thread.Conversation";
   static components = { Composer, MessageItem };
@@ -6598,16 +6631,6 @@ var Conversation = class extends Component5 {
     this.scroller = useRef3("scroller");
     this.composer = useRef3("composer");
     this.stick = true;
-    useEffect(
-      (busy) => {
-        if (!busy) {
-          return void 0;
-        }
-        const timer = setInterval(() => void this.model.refresh(), BUSY_POLL_MS);
-        return () => clearInterval(timer);
-      },
-      () => [this.model.busyElsewhere]
-    );
     onPatched3(() => {
       const el = this.scroller.el;
       if (el && this.stick) {
@@ -6688,7 +6711,7 @@ var Conversation = class extends Component5 {
 
 // static/src/ts/header/thread_header.ts
 import { Component as Component7, useExternalListener, useRef as useRef4, useState as useState5 } from "@odoo/owl";
-import { useService as useService2 } from "@web/core/utils/hooks";
+import { useService as useService3 } from "@web/core/utils/hooks";
 
 // static/src/ts/record_picker/record_picker.ts
 import { Component as Component6, useState as useState4 } from "@odoo/owl";
@@ -6763,7 +6786,7 @@ var ThreadHeader = class extends Component7 {
   static props = { controller: Object, backend: Object, compact: { type: Boolean, optional: true } };
   setup() {
     this.controller = useState5(this.props.controller);
-    this.action = useService2("action");
+    this.action = useService3("action");
     this.state = useState5({ toolsOpen: false, picking: false });
     const tools = useRef4("tools");
     useExternalListener(window, "click", (ev) => {
@@ -6836,8 +6859,8 @@ var ChatterPanel = class extends Component8 {
     backend: { type: Object, optional: true }
   };
   setup() {
-    this.backend = this.props.backend ?? makeBackend({ orm: useService3("orm") });
-    this.action = useService3("action");
+    this.backend = this.props.backend ?? useChatBackend();
+    this.action = useService4("action");
     this.controller = useState6(
       new ChatController(this.backend, {
         resModel: this.props.resModel,
@@ -6891,7 +6914,7 @@ patch(Chatter.prototype, {
 
 // static/src/ts/chat_app/chat_app.ts
 import { Component as Component10, onWillStart as onWillStart2, onWillUnmount as onWillUnmount3, useState as useState8 } from "@odoo/owl";
-import { useService as useService4 } from "@web/core/utils/hooks";
+import { useService as useService5 } from "@web/core/utils/hooks";
 
 // static/src/ts/thread_list/thread_list.ts
 import { Component as Component9, useState as useState7 } from "@odoo/owl";
@@ -6995,10 +7018,8 @@ var ChatApp = class extends Component10 {
   };
   static displayName = _t("LLM Chat");
   setup() {
-    this.backend = this.props.backend ?? makeBackend({
-      orm: useService4("orm")
-    });
-    this.action = useService4("action");
+    this.backend = this.props.backend ?? useChatBackend();
+    this.action = useService5("action");
     this.controller = useState8(new ChatController(this.backend));
     const { context, params } = this.props.action ?? {};
     const initial = context?.active_id ?? params?.thread_id ?? null;

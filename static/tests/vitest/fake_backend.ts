@@ -1,4 +1,8 @@
-import type { ChatBackend, GenerationRequest } from "../../src/ts/conversation/transport";
+import type {
+    ChatBackend,
+    GenerationRequest,
+    GenerationStateChange,
+} from "../../src/ts/conversation/transport";
 import type { ChatOptions, ThreadData, ThreadSummary } from "../../src/ts/conversation/types";
 
 export type ScriptedEvent = [string, Record<string, unknown>];
@@ -46,6 +50,8 @@ export class FakeBackend implements ChatBackend {
     requests: GenerationRequest[] = [];
     scripts: (ScriptedEvent[] | ((request: GenerationRequest) => Promise<void>))[] = [];
     nextId = 100;
+    /** Subscribers to state changes; `pushState()` plays what Odoo's bus delivers. */
+    stateListeners = new Set<(change: GenerationStateChange) => void>();
 
     async call<T>(method: string, args: unknown[], kwargs: Record<string, unknown> = {}): Promise<T> {
         this.calls.push([method, args, kwargs]);
@@ -106,6 +112,22 @@ export class FakeBackend implements ChatBackend {
             Object.assign(this.threads.find((t) => t.id === Number(match[1]))!, params["values"]);
         }
         return {} as T;
+    }
+
+    onGenerationState(callback: (change: GenerationStateChange) => void): () => void {
+        this.stateListeners.add(callback);
+        return () => this.stateListeners.delete(callback);
+    }
+
+    /** Another tab's generation changed a thread's state (the stored thread changes too). */
+    pushState(change: GenerationStateChange): void {
+        const stored = this.threads.find((t) => t.id === change.thread_id);
+        if (stored) {
+            stored.generation_state = change.state;
+        }
+        for (const listener of this.stateListeners) {
+            listener(change);
+        }
     }
 
     startGeneration = async (request: GenerationRequest): Promise<void> => {

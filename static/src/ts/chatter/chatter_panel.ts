@@ -1,7 +1,7 @@
 import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
-import { makeBackend, type OdooServices } from "../core/backend";
+import { useChatBackend } from "../core/backend";
 import { ChatController } from "../conversation/chat_controller";
 import { Conversation } from "../conversation/conversation";
 import type { ChatBackend } from "../conversation/transport";
@@ -33,8 +33,7 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
     declare action: { doAction(action: unknown): Promise<unknown> };
 
     setup(): void {
-        this.backend =
-            this.props.backend ?? makeBackend({ orm: useService("orm") as OdooServices["orm"] });
+        this.backend = this.props.backend ?? useChatBackend();
         this.action = useService("action");
         this.controller = useState(
             new ChatController(this.backend, {

@@ -1,7 +1,7 @@
 import { reactive } from "@odoo/owl";
 
 import { ConversationModel } from "./conversation_model";
-import type { ChatBackend } from "./transport";
+import type { ChatBackend, GenerationStateChange } from "./transport";
 import type { ChatOptions, ThreadSummary } from "./types";
 
 export interface ChatScope {
@@ -29,6 +29,7 @@ export class ChatController {
     private models = new Map<number, ConversationModel>();
     /** Threads created here that still have no message: id -> the name they were given. */
     private createdNames = new Map<number, string>();
+    private unsubscribe: (() => void) | null = null;
 
     constructor(
         private readonly backend: ChatBackend,
@@ -52,6 +53,8 @@ export class ChatController {
 
     /** Closes every stream (the app or panel is going away). */
     close(): void {
+        this.unsubscribe?.();
+        this.unsubscribe = null;
         for (const model of this.models.values()) {
             model.abortLocal();
         }
@@ -63,6 +66,9 @@ export class ChatController {
 
     /** Loads options and the list, then opens `threadId` (or nothing). */
     async start(threadId: number | null = null): Promise<void> {
+        this.unsubscribe ??= this.backend.onGenerationState((change) =>
+            this.onGenerationState(change),
+        );
         const [options] = await Promise.all([
             this.backend.call<ChatOptions>("llm_ui_options", []),
             this.loadList(),
@@ -152,6 +158,11 @@ export class ChatController {
             res_id: resId,
         });
         this.applySummary(summary);
+    }
+
+    /** A generation started or ended in one of the user's threads, maybe in another tab. */
+    private onGenerationState(change: GenerationStateChange): void {
+        void this.models.get(change.thread_id)?.onGenerationState(change.state);
     }
 
     /** Called after an answer: names and order may have changed. */

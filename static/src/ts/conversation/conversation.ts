@@ -1,11 +1,9 @@
-import { Component, onPatched, useEffect, useRef, useState } from "@odoo/owl";
+import { Component, onPatched, useRef, useState } from "@odoo/owl";
 
 import { Composer } from "../composer/composer";
 import { _t } from "../core/l10n";
 import { MessageItem } from "../message/message_item";
 import type { ConversationModel } from "./conversation_model";
-
-const BUSY_POLL_MS = 3000;
 
 export interface ConversationProps {
     /** A reactive ConversationModel with a thread loaded. */
@@ -45,18 +43,6 @@ export class Conversation extends Component<ConversationProps> {
         this.composer = useRef("composer");
         // Follow the answer while the user is at the bottom; leave them where they scrolled.
         this.stick = true;
-        // No push from the server about other tabs' generations: while one runs, look again
-        // every few seconds so this tab unlocks by itself when it ends.
-        useEffect(
-            (busy) => {
-                if (!busy) {
-                    return undefined;
-                }
-                const timer = setInterval(() => void this.model.refresh(), BUSY_POLL_MS);
-                return () => clearInterval(timer);
-            },
-            () => [this.model.busyElsewhere],
-        );
         onPatched(() => {
             const el = this.scroller.el;
             if (el && this.stick) {

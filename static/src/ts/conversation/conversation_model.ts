@@ -27,6 +27,13 @@ function newMessage(id: number, role: MessageView["role"], text = ""): MessageVi
     };
 }
 
+/** The model moved on from reasoning: "Thought for N s", as the server stores it. */
+function endReasoning(view: MessageView): void {
+    if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
+        view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1000));
+    }
+}
+
 /** Records a tool call touched, read from its arguments ({model, id}) and result. */
 export function recordsOf(args: Record<string, unknown>, result: string): RecordLink[] {
     const model = typeof args["model"] === "string" ? (args["model"] as string) : "";
@@ -146,6 +153,22 @@ export class ConversationModel {
         this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
         this.notice = "";
         this.noticeCode = "";
+    }
+
+    /**
+     * The thread's state changed on the server. Our own stream reports its own generation;
+     * anyone else's locks the composer until it ends, then the answer it wrote is loaded.
+     */
+    async onGenerationState(state: GenerationState): Promise<void> {
+        if (!this.thread || this.streaming) {
+            return;
+        }
+        this.thread.generation_state = state;
+        if (BUSY.includes(state)) {
+            this.busyElsewhere = true;
+        } else {
+            await this.refresh();
+        }
     }
 
     /** Re-reads the thread, e.g. after another tab finished. */
@@ -305,12 +328,7 @@ export class ConversationModel {
             }
             case "text_delta": {
                 const view = this.answer(payload["message_id"]);
-                if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
-                    view.reasoningSeconds = Math.max(
-                        1,
-                        Math.round((Date.now() - view.reasoningStartedAt) / 1000),
-                    );
-                }
+                endReasoning(view);
                 view.text += payload["text"];
                 break;
             }
@@ -358,12 +376,7 @@ export class ConversationModel {
                 view.done = true;
                 view.stopped = Boolean(payload["stopped"]);
                 view.error = payload["error"] ?? "";
-                if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
-                    view.reasoningSeconds = Math.max(
-                        1,
-                        Math.round((Date.now() - view.reasoningStartedAt) / 1000),
-                    );
-                }
+                endReasoning(view);
                 break;
             }
             case "error": {
@@ -387,6 +400,8 @@ export class ConversationModel {
                 if (this.thread) {
                     this.thread.generation_state = payload["state"];
                 }
+                // Still busy after our stream ended: another request took the thread over.
+                this.busyElsewhere = BUSY.includes(payload["state"]);
                 this.streaming = false;
                 this.stopping = false;
                 this.announcement = _t("The answer is complete.");

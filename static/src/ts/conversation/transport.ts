@@ -2,6 +2,7 @@
 // the conversation only needs "start a generation, give me its events". Tests pass a
 // scripted transport; core/backend.ts wires the real one.
 import type { GenerationRequest } from "../stream/client";
+import type { GenerationState } from "./types";
 
 export { GenerationRefused, StreamInterrupted, type GenerationRequest } from "../stream/client";
 
@@ -21,4 +22,14 @@ export interface ChatBackend {
     /** A JSON route (/llm/thread/<id>/stop, /update). */
     rpc<T>(route: string, params: Record<string, unknown>): Promise<T>;
     startGeneration: StartGeneration;
+    /**
+     * Calls `callback` whenever one of the user's threads starts or ends a generation, in any
+     * tab or device (Odoo's bus); returns the function that unsubscribes.
+     */
+    onGenerationState(callback: (change: GenerationStateChange) => void): () => void;
+}
+
+export interface GenerationStateChange {
+    thread_id: number;
+    state: GenerationState;
 }

@@ -1,14 +1,32 @@
 import { rpc } from "@web/core/network/rpc";
+import { useService } from "@web/core/utils/hooks";
 
-import type { ChatBackend } from "../conversation/transport";
+import type { ChatBackend, GenerationStateChange } from "../conversation/transport";
 import { streamGeneration } from "../stream/client";
 
 declare const odoo: { csrf_token: string };
+
+/** Sent by llm.thread.write() (GENERATION_STATE_NOTIFICATION in models/llm_thread.py). */
+export const GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
+
+type BusCallback = (payload: GenerationStateChange) => void;
 
 export interface OdooServices {
     orm: {
         call<T>(model: string, method: string, args: unknown[], kwargs?: object): Promise<T>;
     };
+    bus_service: {
+        subscribe(type: string, callback: BusCallback): void;
+        unsubscribe(type: string, callback: BusCallback): void;
+    };
+}
+
+/** The chat's backend over the services of the component being set up (a hook). */
+export function useChatBackend(): ChatBackend {
+    return makeBackend({
+        orm: useService("orm") as OdooServices["orm"],
+        bus_service: useService("bus_service") as OdooServices["bus_service"],
+    });
 }
 
 /** The chat's backend over Odoo's services: ORM calls, JSON routes and the engine's stream. */
@@ -19,5 +37,11 @@ export function makeBackend(services: OdooServices): ChatBackend {
             services.orm.call(model, method, args, kwargs),
         rpc: (route, params) => rpc(route, params),
         startGeneration: (request) => streamGeneration(request, { csrfToken: odoo.csrf_token }),
+        onGenerationState: (callback) => {
+            // A callback of our own: the bus unsubscribes by callback identity.
+            const listener: BusCallback = (change) => callback(change);
+            services.bus_service.subscribe(GENERATION_STATE_NOTIFICATION, listener);
+            return () => services.bus_service.unsubscribe(GENERATION_STATE_NOTIFICATION, listener);
+        },
     };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
+import { ChatController } from "../../../src/ts/conversation/chat_controller";
 import { FakeBackend, answer, fakeAction, nextRender, thread } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
@@ -68,6 +69,39 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("First");
         expect(fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")?.value).toBe("2");
         expect(fixture.querySelector(".o_llm_message_user")?.textContent).toBe("Stored");
+    });
+
+    test("another tab's generation locks the composer until it ends, then shows its answer", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread()];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const composer = () => fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer textarea")!;
+        expect(composer().disabled).toBe(false);
+
+        backend.pushState({ thread_id: 1, state: "generating" });
+        await nextRender();
+        expect(composer().disabled).toBe(true);
+        expect(composer().placeholder).toBe("An answer is being written in another tab…");
+
+        backend.threads[0]!.messages = [
+            { id: 5, role: "user", text: "Asked elsewhere", data: {}, date: "" },
+            { id: 6, role: "assistant", text: "Answered elsewhere", data: { reasoning: "Hm.", reasoning_seconds: 4 }, date: "" },
+        ];
+        backend.pushState({ thread_id: 1, state: "idle" });
+        await nextRender();
+        expect(composer().disabled).toBe(false);
+        expect(fixture.querySelector(".o_llm_message_assistant")?.textContent).toContain("Answered elsewhere");
+        expect(fixture.querySelector(".o_llm_message_assistant")?.textContent).toContain("Thought for 4 s");
+    });
+
+    test("listens to the bus while open, and only then", async () => {
+        const backend = new FakeBackend();
+        const controller = new ChatController(backend);
+        await controller.start();
+        await controller.start();
+        expect(backend.stateListeners.size).toBe(1);
+        controller.close();
+        expect(backend.stateListeners.size).toBe(0);
     });
 
     test("the model and tools pickers write through the update route", async () => {

@@ -132,6 +132,22 @@ describe("ConversationModel", () => {
         expect(model.canSend).toBe(false);
     });
 
+    test("a stream taken over by another request ends busy elsewhere, its partial answer kept", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push([
+            ["message_created", { message_id: 11, role: "assistant" }],
+            ["text_delta", { message_id: 11, text: "Half" }],
+            ["message_final", { message_id: 11, finish_reason: "lost", stopped: true, error: null }],
+            ["error", { code: "already_generating", message: "Another request took over.", message_id: 11 }],
+            ["done", { thread_id: 1, state: "generating" }],
+        ]);
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.messages.at(-1)).toMatchObject({ text: "Half", error: "Another request took over." });
+        expect(model.busyElsewhere).toBe(true);
+        expect(model.canSend).toBe(false);
+    });
+
     test("a thread generating in another tab is shown busy on load", async () => {
         const model = await open(new FakeBackend(), { generation_state: "generating" });
         expect(model.busyElsewhere).toBe(true);
