@@ -6,9 +6,12 @@ bounded retry of 429 / 5xx before the first event, and cancellation that closes 
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import json
+import os
 import re
 import socket
+import threading
 import time
 from contextlib import closing
 from email.utils import parsedate_to_datetime
@@ -37,6 +40,30 @@ _READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
 
 Parser = Callable[[Iterator[bytes], str], Iterator[ChatEvent]]
 
+# Connections kept alive per provider host: enough for the streams one process serves at once
+# (a gevent process serves hundreds), so none is discarded with urllib3's "pool is full".
+POOL_SIZE = 256
+
+_shared_lock = threading.Lock()
+_shared = None  # (os pid, requests.Session)
+
+
+def shared_session() -> requests.Session:
+    """The process's session, shared by every provider: calls reuse kept-alive connections
+    instead of paying a TCP and TLS handshake per model call (each turn of a tool loop is
+    one). Created after a prefork worker forks, never inherited; cookies are refused, so
+    nothing a provider sets for one user's call is sent with another's."""
+    global _shared  # noqa: PLW0603 - one per process, made on first use
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid():
+            session = requests.Session()
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=POOL_SIZE)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            _shared = (os.getpid(), session)
+        return _shared[1]
+
 
 class HttpClient:
     """The transport of one provider; ``label`` names it in error messages."""
@@ -45,7 +72,7 @@ class HttpClient:
                  session: requests.Session | None = None):
         self.config = config
         self.label = label
-        self.session = session or requests.Session()
+        self.session = session or shared_session()
 
     @property
     def timeout(self) -> tuple[float, float]:

@@ -9,6 +9,7 @@ import requests
 from odoo.tests import TransactionCase, tagged
 
 from ..providers import ProviderError
+from ..providers.base import ProviderConfig, get_provider
 from ..providers.http import error_detail, parse_retry_after
 from ..providers.streams import AnswerBuilder, SSEvent, iter_lines, iter_ndjson, iter_sse
 
@@ -32,6 +33,20 @@ def response(status, body, headers=None):
 
 @tagged("post_install", "-at_install")
 class TestProviderStreams(TransactionCase):
+
+    def test_providers_share_one_cookieless_session(self):
+        openai = get_provider(ProviderConfig(name="A", api_format="openai",
+                                             base_url="https://api.openai.com/v1", api_key="k"))
+        ollama = get_provider(ProviderConfig(name="B", api_format="ollama",
+                                             base_url="http://localhost:11434"))
+        session = openai.http.session
+        self.assertIs(ollama.http.session, session, "connections are kept alive across calls")
+        cookie = requests.cookies.create_cookie("__cf_bm", "one-users-cookie",
+                                                domain="api.openai.com")
+        request = requests.Request("GET", "https://api.openai.com/v1/models").prepare()
+        self.assertFalse(session.cookies.get_policy().set_ok(
+            cookie, requests.cookies.MockRequest(request)), "no cookie is kept between users")
+        self.assertEqual(session.get_adapter("https://api.openai.com")._pool_maxsize, 256)
 
     def test_lines_with_every_terminator_and_cut(self):
         body = b"one\ntwo\r\nthree\rfour\r\n\r\nlast"
