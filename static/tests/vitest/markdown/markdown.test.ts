@@ -113,6 +113,21 @@ describe("MarkdownView", () => {
     });
 });
 
+/** A MarkdownView fed by `state`, as a message being streamed feeds it. */
+async function mountStreaming(text: string) {
+    const state = reactive({ text, streaming: true });
+    class Host extends Component {
+        static template = xml`<MarkdownView text="state.text" streaming="state.streaming"/>`;
+        static components = { MarkdownView };
+        static props = {};
+        declare state: { text: string; streaming: boolean };
+        setup() {
+            this.state = useState(state);
+        }
+    }
+    return { state, fixture: await mountComponent(Host, {}, {}) };
+}
+
 describe("MarkdownView while streaming", () => {
     test("stableBoundary: after the last blank line outside a fence", async () => {
         const { stableBoundary } = await import("../../../src/ts/markdown/markdown_view");
@@ -123,17 +138,7 @@ describe("MarkdownView while streaming", () => {
     });
 
     test("renders complete blocks once, the tail every frame, and exactly at the end", async () => {
-        const state = reactive({ text: "", streaming: true });
-        class Host extends Component {
-            static template = xml`<MarkdownView text="state.text" streaming="state.streaming"/>`;
-            static components = { MarkdownView };
-            static props = {};
-            declare state: { text: string; streaming: boolean };
-            setup() {
-                this.state = useState(state);
-            }
-        }
-        const fixture = await mountComponent(Host, {}, {});
+        const { state, fixture } = await mountStreaming("");
         const el = () => fixture.querySelector(".o_llm_markdown")!;
         const full = "# Title\n\nFirst **para**.\n\n```js\nlet a = 1;\n\nlet b = 2;\n```\n\n- one\n- two\n\nLast words";
         let first: Element | null = null;
@@ -164,17 +169,7 @@ describe("MarkdownView while streaming", () => {
     });
 
     test("when blocks rendered apart differ from the whole (a loose list), the end fixes it", async () => {
-        const state = reactive({ text: "- a\n\n- b", streaming: true });
-        class Host extends Component {
-            static template = xml`<MarkdownView text="state.text" streaming="state.streaming"/>`;
-            static components = { MarkdownView };
-            static props = {};
-            declare state: { text: string; streaming: boolean };
-            setup() {
-                this.state = useState(state);
-            }
-        }
-        const fixture = await mountComponent(Host, {}, {});
+        const { state, fixture } = await mountStreaming("- a\n\n- b");
         const el = fixture.querySelector(".o_llm_markdown")!;
         expect(el.querySelectorAll("ul")).toHaveLength(2);
         state.streaming = false;
