@@ -265,6 +265,8 @@ class Generation:
         self._turn = None
         self._started = False
         self._released = False
+        # Whether the owner's other tabs were told that this generation runs (_sync).
+        self._announced = False
         self._state = "idle"
         self._error = None
         now = time.monotonic()
@@ -324,7 +326,13 @@ class Generation:
                 stop, token = env.cr.fetchone()
                 if token != self.token:
                     self.request_stop("lost")  # a stale-claim takeover: another run owns it
-                elif stop:
+                    return
+                if not self._announced:
+                    # Told at the first sync (within a second), not before the first delta:
+                    # the bus's notification costs a second connection and a round trip.
+                    self._thread(env)._llm_notify_state()
+                    self._announced = True
+                if stop:
                     self.request_stop("stopped")
                 elif now - self._last_heartbeat >= HEARTBEAT_DB_INTERVAL:
                     self._set_claim(env, {"generation_heartbeat": fields.Datetime.now()})
@@ -340,6 +348,8 @@ class Generation:
         """Write on the thread only while this generation still owns its claim."""
         thread = self._thread(env).filtered(lambda t: t.generation_token == self.token)
         thread.write(values)
+        if "generation_state" in values:
+            thread._llm_notify_state()
 
     def _write_claim(self, values):
         """``_set_claim`` in a transaction of its own, retried when a concurrent write on the

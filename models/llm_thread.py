@@ -108,16 +108,6 @@ class LlmThread(models.Model):
     def _get_message_create_valid_field_names(self):
         return super()._get_message_create_valid_field_names() | {"llm_role", "body_json"}
 
-    def write(self, vals):
-        result = super().write(vals)
-        if "generation_state" in vals:
-            # Every tab showing the thread learns at once that a generation started or ended
-            # (in another tab, on another device), instead of polling.
-            for thread in self:
-                thread.user_id._bus_send(GENERATION_STATE_NOTIFICATION, {
-                    "thread_id": thread.id, "state": thread.generation_state})
-        return result
-
     @api.model_create_multi
     def create(self, vals_list):
         # A conversation is always its creator's: the chat UI never opens someone else's.
@@ -280,6 +270,18 @@ class LlmThread(models.Model):
             raise LlmBusyError(self._llm_busy_message()) from None
         return token
 
+    def _llm_notify_state(self):
+        """Tell the owner's tabs (any device) the thread's generation state, so that a tab
+        showing it locks its composer while another generates and reloads when it ends.
+
+        Not sent from the claim's transaction: the bus notifies through a second database
+        connection at commit, and a request holding one connection while waiting for another
+        can exhaust the gevent process's small pool. The generation sends it from its own
+        short transactions, which ``llm_generation._db_slot`` bounds."""
+        for thread in self:
+            thread.user_id._bus_send(GENERATION_STATE_NOTIFICATION, {
+                "thread_id": thread.id, "state": thread.generation_state})
+
     def _llm_busy_message(self):
         return self.env._("This conversation is already generating an answer. Wait for it to "
                           "finish or stop it first.")
@@ -294,6 +296,7 @@ class LlmThread(models.Model):
             self.env.cr, t.generation_owner, t.generation_heartbeat))
         stale.write({"generation_state": "error", "generation_token": False,
                      "generation_error": self.env._("The generation was interrupted.")})
+        stale._llm_notify_state()
         return len(stale)
 
     # ------------------------------------------------------------------

@@ -143,6 +143,8 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(loaded["data"]["reasoning_seconds"], data["reasoning_seconds"])
 
     def test_state_changes_are_pushed_to_the_owner(self):
+        # The start is announced at the first sync: make it the first provider event.
+        self.patch(llm_generation, "STOP_POLL_INTERVAL", 0)
         self.script(answer("Hi."))
         self.generate(self.thread, "hello")
         notifications = self.env["bus.bus"].sudo().search([], order="id")
