@@ -1,12 +1,14 @@
 import json
+import os
 import subprocess
 import sys
 from unittest.mock import patch
 
-from odoo import fields, sql_db
+import odoo
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from ..models import llm_generation, llm_tool_registry
 from ..models.llm_thread import _message_tokens, estimate_tokens
@@ -200,11 +202,13 @@ class TestAccessAndLocking(EngineCase):
     @mute_logger("odoo.addons.llm_thread.models.llm_thread")
     def test_stale_lock_recovered_after_owner_killed(self):
         """A process holding a generation is killed -9: the next generate takes over."""
-        _dbname, info = sql_db.connection_info_for(self.env.cr.dbname)
+        settings = {key: config[key] for key in (
+            "addons_path", "db_host", "db_port", "db_user", "db_password")}
+        source = os.path.dirname(os.path.dirname(odoo.__file__))
         owner = subprocess.Popen(
-            [sys.executable, "-c", OWNER_PROCESS, json.dumps(info),
-             str(llm_generation.LIVENESS_NAMESPACE)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [sys.executable, "-c", OWNER_PROCESS, json.dumps(settings), self.env.cr.dbname],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": source})
         self.addCleanup(owner.kill)
         owner_pid = int(owner.stdout.readline())
         self.thread.sudo().write({
@@ -230,17 +234,18 @@ class TestAccessAndLocking(EngineCase):
         self.assertEqual(self.thread.generation_state, "idle")
 
 
-# Stands for an Odoo process that claimed a generation: it holds its liveness lock until
-# killed, exactly like llm_generation.Liveness does.
+# An Odoo process that claimed a generation: it imports Odoo and this addon, and takes its
+# liveness lock through the real llm_generation.Liveness, as generate() does; then it waits to
+# be killed.
 OWNER_PROCESS = """
-import json, sys
-import psycopg2
-connection = psycopg2.connect(**json.loads(sys.argv[1]))
-connection.autocommit = True
-cr = connection.cursor()
-cr.execute("SELECT pg_backend_pid()")
-pid = cr.fetchone()[0]
-cr.execute("SELECT pg_advisory_lock(%s, %s)", (int(sys.argv[2]), pid))
-print(pid, flush=True)
+import json, sys, types
+from odoo.modules.module import initialize_sys_path
+from odoo.tools import config
+for key, value in json.loads(sys.argv[1]).items():
+    config[key] = value
+initialize_sys_path()
+from odoo.addons.llm_thread.models import llm_generation
+registry = types.SimpleNamespace(db_name=sys.argv[2])
+print(llm_generation.Liveness.owner_key(registry), flush=True)
 sys.stdin.read()
 """
