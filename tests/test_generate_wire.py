@@ -5,28 +5,13 @@ from lxml import html as lxml_html
 from odoo.tests import tagged
 
 from ..providers import base
-from .engine_common import WAIT, EngineCase, parse_sse
-from .fake_provider import FakeProvider, Wait, allow_provider_requests
+from .engine_common import WAIT, WireCase, parse_sse
+from .fake_provider import Wait
 
 
 @tagged("post_install", "-at_install")
-class TestGenerateThroughTheWire(EngineCase):
+class TestGenerateThroughTheWire(WireCase):
     """The whole path: route, engine, the OpenAI wire module and the fake provider server."""
-
-    scripted = False
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        allow_provider_requests(cls)
-        cls.fake = FakeProvider.start(api_key="sk-test")
-        cls.addClassCleanup(cls.fake.stop)
-        cls.provider_record.write({"base_url": cls.fake.base_url("openai"), "api_key": "sk-test"})
-        cls.model.api_id = "fake-model"
-
-    def setUp(self):
-        super().setUp()
-        self.fake.reset()
 
     def test_answer_streamed_and_stored(self):
         self.fake.script("openai", [base.TextDelta("Hel"), base.TextDelta("lo **you**"),
