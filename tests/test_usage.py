@@ -229,6 +229,33 @@ class TestBudgets(UsageCase):
 
 
 @tagged("post_install", "-at_install")
+class TestUsageAccess(UsageCase):
+    """Who reads which usage lines and budgets, and who sees the reports."""
+
+    def test_users_read_their_own_lines_managers_all(self):
+        mine, theirs = self.add_usage(self.user_a, 10), self.add_usage(self.user_b, 20)
+        Usage = self.env["llm.usage"]
+        self.assertEqual(Usage.with_user(self.user_a).search([("id", "in", (mine | theirs).ids)]),
+                         mine)
+        self.assertEqual(Usage.with_user(self.admin).search([("id", "in", (mine | theirs).ids)]),
+                         mine | theirs)
+        self.assertFalse(Usage.with_user(self.user_a).has_access("write"), "lines are read-only")
+        self.assertFalse(self.env["llm.budget"].with_user(self.user_a).has_access("read"))
+
+    def test_reporting_menu_and_views(self):
+        usage_menu = self.env.ref("llm_thread.menu_llm_usage")
+        budget_menu = self.env.ref("llm_thread.menu_llm_budget")
+        for user, visible in ((self.user_a, False), (self.admin, True)):
+            menus = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
+            self.assertEqual(usage_menu.id in menus, visible, user.login)
+            self.assertEqual(budget_menu.id in menus, visible, user.login)
+        views = self.env["llm.usage"].with_user(self.admin).get_views(
+            [(False, "pivot"), (False, "graph"), (False, "list"), (False, "search")])["views"]
+        self.assertIn('interval="day"', views["pivot"]["arch"])
+        self.assertIn("model_id", views["graph"]["arch"])
+
+
+@tagged("post_install", "-at_install")
 class TestAutoModel(TransactionCase):
     """The "Auto" model: the cheapest active chat model with what the thread needs."""
 
@@ -298,3 +325,8 @@ class TestUsageTour(UsageCase, WireCase):
         self.assertEqual(len(self.fake.requests), 1, "the refused question sent no request")
         line = self.env["llm.usage"].search([("model_id.api_id", "=", "fake-model")])
         self.assertEqual((line.input_tokens, line.output_tokens), (1000, 600))
+
+    def test_usage_report(self):
+        self.add_usage(self.env.ref("base.user_admin"), 1234, cost=0.5)
+        self.start_tour("/odoo/action-llm_thread.action_llm_usage", "llm_thread_usage_report",
+                        login="admin")

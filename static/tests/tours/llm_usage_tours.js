@@ -34,3 +34,14 @@ registry.category("web_tour.tours").add("llm_thread_usage_budget", {
         { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
     ],
 });
+
+registry.category("web_tour.tours").add("llm_thread_usage_report", {
+    steps: () => [
+        { content: "The usage report opens as a pivot of users by day", trigger: ".o_pivot .o_pivot_header_cell_closed" },
+        { content: "with the tokens", trigger: ".o_pivot .o_value:contains(1,234)" },
+        { content: "Switch to the graph", trigger: ".o_switch_view.o_graph", run: "click" },
+        { content: "The graph is drawn", trigger: ".o_graph_renderer canvas" },
+        { content: "Switch to the list", trigger: ".o_switch_view.o_list", run: "click" },
+        { content: "The list shows the line and its cost", trigger: ".o_list_table .o_data_row td[name=cost]:contains(0.5)" },
+    ],
+});
