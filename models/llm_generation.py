@@ -207,7 +207,7 @@ class _Turn:
         self.usage = None
         self.estimated = False  # usage estimated: the provider sent no counts
         self.prompt_tokens = 0  # estimated, for the budget check and when usage is missing
-        self.cost = None  # (amount, currency code), once the usage line is written
+        self.billing = None  # {cost, currency, model}, once the usage line is written
         self.finish_reason = None
         self.error = None  # (code, user message)
         self.dirty = False
@@ -230,8 +230,8 @@ class _Turn:
                              "output_tokens": self.usage.output_tokens}
             if self.estimated:
                 data["usage"]["estimated"] = True
-            if self.cost:
-                data["usage"]["cost"], data["usage"]["currency"] = self.cost
+            if self.billing:
+                data["usage"].update(self.billing)
         if stopped:
             data["stopped"] = True
         if self.error:
@@ -504,7 +504,7 @@ class Generation:
                 yield event("usage", message_id=turn.message_id,
                             input_tokens=turn.usage.input_tokens,
                             output_tokens=turn.usage.output_tokens,
-                            estimated=turn.estimated, cost=turn.cost[0], currency=turn.cost[1])
+                            estimated=turn.estimated, **turn.billing)
             yield event("message_final", message_id=turn.message_id,
                         finish_reason=turn.reason,
                         stopped=bool(self.stop_reason), error=turn.error and turn.error[1])
@@ -609,7 +609,8 @@ class Generation:
                 line = env["llm.usage"]._llm_record(
                     self._thread(env), message, env["llm.model"].browse(model),
                     env["llm.provider"].browse(provider), turn.usage, turn.estimated)
-                turn.cost = (line.cost, line.currency_id.name)
+                turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
+                                "model": line.model_id.name or ""}
             message.write({"body": escape("".join(turn.text)), "body_json": turn.data(stopped)})
         turn.final = True
 

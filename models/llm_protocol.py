@@ -30,10 +30,11 @@ EVENTS = {
         "result": "string?", "error": "string?",
     },
     # ``estimated``: the provider sent no counts; ``cost`` is in ``currency`` (ISO code), the
-    # company's currency, from the model's prices.
+    # company's currency, from the model's prices; ``model``: the name of the model that
+    # answered (the "Auto" model's choice).
     "usage": {
         "message_id": "number", "input_tokens": "number", "output_tokens": "number",
-        "estimated": "boolean", "cost": "number", "currency": "string",
+        "estimated": "boolean", "cost": "number", "currency": "string", "model": "string",
     },
     # A monthly budget is at 80% or more (the call still goes ahead); before the first call.
     "budget_warning": {"message": "string"},

@@ -38,7 +38,7 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), MARKDOWN)
         self.assertEqual(assistant.body_json["usage"], {
             "input_tokens": 12, "output_tokens": 34, "cost": 0.0,  # the model has no prices
-            "currency": self.env.company.currency_id.name})
+            "currency": self.env.company.currency_id.name, "model": "Scripted"})
         self.assertEqual(assistant.body_json["finish_reason"], "stop")
         self.assertEqual(self.thread.generation_state, "idle")
         self.assertFalse(self.thread.generation_token)

@@ -27,7 +27,7 @@ class TestGenerateThroughTheWire(WireCase):
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "Hello **you**")
         self.assertEqual(assistant.body_json["usage"], {
             "input_tokens": 9, "output_tokens": 3, "cost": 0.0,
-            "currency": self.env.company.currency_id.name})
+            "currency": self.env.company.currency_id.name, "model": "Scripted"})
 
     def test_provider_refusal_is_an_sse_error(self):
         self.fake.fail("openai", 401, "Incorrect API key provided")

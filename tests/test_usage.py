@@ -79,10 +79,10 @@ class TestUsageThroughTheWire(UsageCase, WireCase):
                 self.assertEqual(usage, {
                     "message_id": assistant.id, "input_tokens": 9000, "output_tokens": 3000,
                     "estimated": False, "cost": line.cost,
-                    "currency": self.company.currency_id.name})
+                    "currency": self.company.currency_id.name, "model": "Scripted"})
                 self.assertEqual(assistant.body_json["usage"], {
                     "input_tokens": 9000, "output_tokens": 3000, "cost": line.cost,
-                    "currency": self.company.currency_id.name})
+                    "currency": self.company.currency_id.name, "model": "Scripted"})
         self.assertEqual(len(self.usage_lines()), 3, "one line per provider call")
 
     def test_usage_estimated_when_the_provider_sends_none(self):
@@ -140,8 +140,9 @@ class TestUsageThroughTheWire(UsageCase, WireCase):
                 self.thread.tool_names = tools
                 self.fake.script("openai", [base.TextDelta("Hi"), base.Usage(10, 2),
                                             base.Finish("stop")], model=expected.api_id)
-                self.generate(self.thread, "Hello")
+                _response, events = self.generate(self.thread, "Hello")
                 self.assertEqual(self.fake.requests[-1].json["model"], expected.api_id)
+                self.assertEqual(dict(events)["usage"]["model"], expected.name, "the user sees it")
                 self.assertEqual(self.usage_lines()[-1].model_id, expected)
 
     def test_hard_budget_refuses_before_any_request(self):

@@ -138,7 +138,7 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
         ["message_created", { message_id: 21, role: "assistant" }],
         ["text_delta", { message_id: 21, text: "**Hello** from" }],
         ["text_delta", { message_id: 21, text: " the stream" }],
-        ["usage", { message_id: 21, input_tokens: 7, output_tokens: 8, estimated: false, cost: 0.0012, currency: "USD" }],
+        ["usage", { message_id: 21, input_tokens: 7, output_tokens: 8, estimated: false, cost: 0.0012, currency: "USD", model: "Fast" }],
         ["message_final", { message_id: 21, finish_reason: "stop", stopped: false, error: null }],
         ["done", { thread_id: 5, state: "idle" }],
     ];
@@ -173,6 +173,7 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
     await contains(".o_llm_message_assistant .o_llm_markdown", { text: "Hello from the stream" });
     await contains(".o_llm_usage", { text: "7 tokens in, 8 out" });
     await contains(".o_llm_cost", { text: "$0.0012" });
+    await contains(".o_llm_answer_model", { text: "Fast" });
     await contains(".o_llm_budget_warning", { text: '85% of the monthly budget "Team" is used.' });
     await contains(".o_llm_composer_input:focus");
     expect.verifySteps([

@@ -214,14 +214,16 @@ var EVENT_FIELDS = {
     error: "string?"
   },
   // `estimated`: the provider sent no counts; `cost` is in `currency` (ISO code), the
-  // company's currency, from the model's prices.
+  // company's currency, from the model's prices; `model`: the name of the model that
+  // answered (the "Auto" model's choice).
   usage: {
     message_id: "number",
     input_tokens: "number",
     output_tokens: "number",
     estimated: "boolean",
     cost: "number",
-    currency: "string"
+    currency: "string",
+    model: "string"
   },
   // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
   budget_warning: { message: "string" },
@@ -329,7 +331,8 @@ function usageFrom(data) {
     output: data["output_tokens"] ?? 0,
     estimated: Boolean(data["estimated"]),
     cost: typeof data["cost"] === "number" ? data["cost"] : null,
-    currency: data["currency"] ?? ""
+    currency: data["currency"] ?? "",
+    model: data["model"] ?? ""
   };
 }
 function tokensLabel(usage) {
@@ -357,6 +360,9 @@ function totalUsage(usages) {
     total.input += usage.input;
     total.output += usage.output;
     total.estimated ||= usage.estimated;
+    if (total.model !== usage.model) {
+      total.model = "";
+    }
     if (total.cost === null || usage.cost === null || total.currency !== usage.currency) {
       total.cost = null;
     } else {

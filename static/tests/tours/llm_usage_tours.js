@@ -23,6 +23,7 @@ registry.category("web_tour.tours").add("llm_thread_usage_budget", {
             trigger: ".o_llm_message_assistant:not(.o_llm_streaming):contains(A priced answer)",
         },
         { content: "with its tokens", trigger: ".o_llm_usage:contains(600 out)" },
+        { content: "the model that answered", trigger: ".o_llm_answer_model:contains(Scripted)" },
         { content: "and its cost", trigger: ".o_llm_cost:contains(0.0)" },
         { content: "The conversation's total", trigger: ".o_llm_thread_usage:contains(600 out)" },
         ...send("And one more?"),

@@ -10,6 +10,8 @@ export interface UsageView {
     /** In `currency` (the company's, ISO code); null when the server recorded no cost. */
     cost: number | null;
     currency: string;
+    /** The name of the model that answered; "" when not recorded. */
+    model: string;
 }
 
 /** Reads a stored `body_json.usage` or a "usage" event payload; null when there is none. */
@@ -23,6 +25,7 @@ export function usageFrom(data: Record<string, any> | null | undefined): UsageVi
         estimated: Boolean(data["estimated"]),
         cost: typeof data["cost"] === "number" ? data["cost"] : null,
         currency: data["currency"] ?? "",
+        model: data["model"] ?? "",
     };
 }
 
@@ -66,6 +69,9 @@ export function totalUsage(usages: (UsageView | null)[]): UsageView | null {
         total.input += usage.input;
         total.output += usage.output;
         total.estimated ||= usage.estimated;
+        if (total.model !== usage.model) {
+            total.model = "";
+        }
         if (total.cost === null || usage.cost === null || total.currency !== usage.currency) {
             total.cost = null;
         } else {

@@ -59,6 +59,7 @@ describe("ChatApp", () => {
         );
         expect(fixture.querySelector(".o_llm_usage")?.textContent).toBe("12 tokens in, 34 out");
         expect(fixture.querySelector(".o_llm_cost")?.textContent).toBe(formatCost(0.00042, "USD"));
+        expect(fixture.querySelector(".o_llm_answer_model")?.textContent).toBe("Fast");
         expect(fixture.querySelector(".o_llm_thread_usage")?.textContent).toBe(
             `This conversation: 12 tokens in, 34 out · ${formatCost(0.00042, "USD")}`,
         );

@@ -44,7 +44,7 @@ describe("ConversationModel", () => {
             [10, "user", "Hi", true],
             [11, "assistant", "Hello **world**", true],
         ]);
-        expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34, estimated: false, cost: 0.00042, currency: "USD" });
+        expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34, estimated: false, cost: 0.00042, currency: "USD", model: "Fast" });
         expect(model.usage).toEqual(model.messages[1]!.usage);
         expect(model.streaming).toBe(false);
         expect(model.announcement).toBe("The answer is complete.");
@@ -230,7 +230,7 @@ describe("messagesFromStore", () => {
         expect(views[1]!.reasoning).toBe("hmm");
         expect(views[1]!.toolCalls[0]!.status).toBe("done");
         expect(views[1]!.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "Azure Interior" }]);
-        expect(views[2]!.usage).toEqual({ input: 5, output: 6, estimated: false, cost: null, currency: "" });
+        expect(views[2]!.usage).toEqual({ input: 5, output: 6, estimated: false, cost: null, currency: "", model: "" });
         expect(views[2]!.stopped).toBe(true);
     });
 

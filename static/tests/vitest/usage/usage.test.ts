@@ -2,16 +2,16 @@ import { describe, expect, test } from "vitest";
 
 import { formatCost, tokensLabel, totalUsage, usageFrom } from "../../../src/ts/usage/usage";
 
-const usage = (input: number, output: number, cost: number | null, currency = "USD", estimated = false) => ({
-    input, output, cost, currency, estimated,
+const usage = (input: number, output: number, cost: number | null, currency = "USD", estimated = false, model = "") => ({
+    input, output, cost, currency, estimated, model,
 });
 
 describe("usage", () => {
     test("reads stored usage and the usage event alike", () => {
         expect(usageFrom(undefined)).toBeNull();
         expect(usageFrom({ input_tokens: 9, output_tokens: 3, cost: 0.5, currency: "EUR" })).toEqual(usage(9, 3, 0.5, "EUR"));
-        expect(usageFrom({ message_id: 4, input_tokens: 9, output_tokens: 3, estimated: true, cost: 0, currency: "USD" }))
-            .toEqual(usage(9, 3, 0, "USD", true));
+        expect(usageFrom({ message_id: 4, input_tokens: 9, output_tokens: 3, estimated: true, cost: 0, currency: "USD", model: "Fast" }))
+            .toEqual(usage(9, 3, 0, "USD", true, "Fast"));
         // An answer stored before costs were recorded.
         expect(usageFrom({ input_tokens: 1, output_tokens: 2 })).toEqual(usage(1, 2, null, ""));
     });
@@ -35,5 +35,8 @@ describe("usage", () => {
         expect(totalUsage([usage(1, 2, 0.25), null, usage(3, 4, 0.5, "USD", true)])).toEqual(usage(4, 6, 0.75, "USD", true));
         expect(totalUsage([usage(1, 2, 0.25), usage(3, 4, 0.5, "EUR")])!.cost).toBeNull();
         expect(totalUsage([usage(1, 2, 0.25), usage(3, 4, null)])!.cost).toBeNull();
+        // One model named only when every answer came from it.
+        expect(totalUsage([usage(1, 2, 0.25, "USD", false, "Fast"), usage(3, 4, 0.5, "USD", false, "Fast")])!.model).toBe("Fast");
+        expect(totalUsage([usage(1, 2, 0.25, "USD", false, "Fast"), usage(3, 4, 0.5, "USD", false, "Smart")])!.model).toBe("");
     });
 });
