@@ -10,9 +10,11 @@
         "security/llm_security.xml",
         "security/ir.model.access.csv",
         "security/llm_thread_rules.xml",
+        "security/llm_usage_rules.xml",
         "views/llm_menus.xml",
         "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",
+        "views/llm_usage_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

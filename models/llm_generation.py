@@ -50,6 +50,7 @@ from ..providers import base
 from . import llm_protocol as protocol
 from . import llm_tool_registry
 from .llm_protocol import event
+from .llm_usage import estimate_output_tokens, estimate_prompt_tokens
 
 _logger = logging.getLogger(__name__)
 
@@ -206,6 +207,9 @@ class _Turn:
         self.pending_reasoning = []
         self.calls = []
         self.usage = None
+        self.estimated = False  # usage estimated: the provider sent no counts
+        self.prompt_tokens = 0  # estimated, for the budget check and when usage is missing
+        self.billing = None  # {cost, currency, model}, once the usage line is written
         self.finish_reason = None
         self.error = None  # (code, user message)
         self.dirty = False
@@ -234,6 +238,10 @@ class _Turn:
         if self.usage:
             data["usage"] = {"input_tokens": self.usage.input_tokens,
                              "output_tokens": self.usage.output_tokens}
+            if self.estimated:
+                data["usage"]["estimated"] = True
+            if self.billing:
+                data["usage"].update(self.billing)
         if stopped:
             data["stopped"] = True
         if self.error:
@@ -263,6 +271,7 @@ class Generation:
         self.client_gone = None
         self.finished = threading.Event()
         self._turn = None
+        self._records = None  # (llm.model id, llm.provider id) the usage lines refer to
         self._started = False
         self._released = False
         # Whether the owner's other tabs were told that this generation runs (_sync).
@@ -440,12 +449,22 @@ class Generation:
                 if not iteration:
                     provider, model, window, reserve = thread._llm_resolve_model()
                     max_iterations = thread._llm_max_iterations()
+                    model_record, provider_record = thread._llm_model_and_provider()
+                    self._records = (model_record.id, provider_record.id)
                 if iteration == max_iterations:
                     break
                 messages = thread._llm_build_messages(window, reserve)
                 enabled = [n for n in thread.tool_names or () if llm_tool_registry.get_tool(n)]
-            tools = llm_tool_registry.tool_specs(enabled)
-            yield from self._stream_turn(provider, model, messages, tools)
+                tools = llm_tool_registry.tool_specs(enabled)
+                # Before every call, so a tool loop cannot run past a budget either.
+                prompt_tokens = estimate_prompt_tokens(messages, tools)
+                refusal, warning = env["llm.budget"]._llm_check(
+                    env["llm.model"].browse(self._records[0]), prompt_tokens)
+            if warning and not iteration:
+                yield event("budget_warning", message=warning)
+            yield from self._stream_turn(provider, model, messages, tools,
+                                         refusal and (protocol.ERROR_BUDGET_EXCEEDED, refusal),
+                                         prompt_tokens)
             turn = self._turn
             if turn.error:
                 self._error = turn.error
@@ -463,9 +482,12 @@ class Generation:
             message.body_json = dict(message.body_json or {}, error={
                 "code": self._error[0], "message": self._error[1]})
 
-    def _stream_turn(self, provider, model, messages, tools):
+    def _stream_turn(self, provider, model, messages, tools, refusal, prompt_tokens):
+        """One model call; ``refusal`` (code, message) fails it before any request is sent."""
         turn = self._turn = _Turn()
-        stream = provider.chat(model, messages, tools, cancel=self.cancel)
+        turn.prompt_tokens = prompt_tokens
+        turn.error = refusal
+        stream = iter(()) if refusal else provider.chat(model, messages, tools, cancel=self.cancel)
         try:
             for item in self._pump(stream, turn):
                 # The turn records each event before anything is yielded: a yield may be
@@ -515,7 +537,8 @@ class Generation:
             if turn.usage:
                 yield event("usage", message_id=turn.message_id,
                             input_tokens=turn.usage.input_tokens,
-                            output_tokens=turn.usage.output_tokens)
+                            output_tokens=turn.usage.output_tokens,
+                            estimated=turn.estimated, **turn.billing)
             yield event("message_final", message_id=turn.message_id,
                         finish_reason=turn.reason,
                         stopped=bool(self.stop_reason), error=turn.error and turn.error[1])
@@ -606,9 +629,24 @@ class Generation:
         if stopped:
             turn.finish_reason = self.stop_reason  # "stopped", "disconnected" or "lost"
         turn.end_reasoning()
+        counted = turn.usage and (turn.usage.input_tokens or turn.usage.output_tokens)
+        if not counted and (turn.text or turn.reasoning or turn.calls):
+            # No counts from the provider (stopped, cut, a server ignoring include_usage or
+            # sending zeros): the call was made and produced output, so it is recorded,
+            # flagged estimated.
+            turn.usage = base.Usage(turn.prompt_tokens, estimate_output_tokens(
+                turn.text, turn.reasoning, turn.calls))
+            turn.estimated = True
         with self._env() as env:
-            env["mail.message"].browse(turn.message_id).write({
-                "body": escape("".join(turn.text)), "body_json": turn.data(stopped)})
+            message = env["mail.message"].browse(turn.message_id)
+            if turn.usage and self._records:
+                model, provider = self._records
+                line = env["llm.usage"]._llm_record(
+                    self._thread(env), message, env["llm.model"].browse(model),
+                    env["llm.provider"].browse(provider), turn.usage, turn.estimated)
+                turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
+                                "model": line.model_id.name or ""}
+            message.write({"body": escape("".join(turn.text)), "body_json": turn.data(stopped)})
         turn.final = True
 
     # -- tools -------------------------------------------------------------

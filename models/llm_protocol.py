@@ -29,7 +29,15 @@ EVENTS = {
         "message_id": "number", "call_id": "string", "name": "string",
         "result": "string?", "error": "string?",
     },
-    "usage": {"message_id": "number", "input_tokens": "number", "output_tokens": "number"},
+    # ``estimated``: the provider sent no counts; ``cost`` is in ``currency`` (ISO code), the
+    # company's currency, from the model's prices; ``model``: the name of the model that
+    # answered (the "Auto" model's choice).
+    "usage": {
+        "message_id": "number", "input_tokens": "number", "output_tokens": "number",
+        "estimated": "boolean", "cost": "number", "currency": "string", "model": "string",
+    },
+    # A monthly budget is at 80% or more (the call still goes ahead); before the first call.
+    "budget_warning": {"message": "string"},
     # The message is stored in its final form; ``error`` is the user-facing failure, if any.
     "message_final": {
         "message_id": "number", "finish_reason": "string", "stopped": "boolean",
@@ -47,6 +55,8 @@ EVENTS = {
 # Error codes of the "error" event besides the provider's error kinds (see providers.base).
 ERROR_ALREADY_GENERATING = "already_generating"
 ERROR_ITERATION_LIMIT = "iteration_limit"
+# A hard budget refused the call before any request was sent.
+ERROR_BUDGET_EXCEEDED = "budget_exceeded"
 ERROR_NOT_CONFIGURED = "not_configured"
 ERROR_INTERNAL = "internal"
 

@@ -67,6 +67,11 @@ class LlmProvider(models.Model):
     timeout = fields.Integer(
         string="Timeout (s)", default=120, required=True,
         help="Seconds without any data from the provider before a request fails.")
+    currency_id = fields.Many2one(
+        "res.currency", string="Billing Currency", required=True,
+        default=lambda self: self.env.ref("base.USD", raise_if_not_found=False),
+        help="The currency of the models' prices; usage costs are converted from it into the "
+             "company's currency.")
     model_ids = fields.One2many("llm.model", "provider_id", string="Models")
     model_count = fields.Integer(compute="_compute_model_count")
     default_model_id = fields.Many2one(

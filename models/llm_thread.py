@@ -79,6 +79,12 @@ class LlmThread(models.Model):
     # Names of the Python tools (models/llm_tool_registry.py) offered to the model.
     tool_names = fields.Json("Tools", default=lambda self: llm_tool_registry.tool_names(writes=False))
     system_prompt = fields.Text("System Prompt")
+    auto_model = fields.Boolean(
+        "Auto Model",
+        help="Before each answer, use the cheapest active chat model that has what the "
+             "conversation needs: tools when tools are enabled, vision when it has images, a "
+             "context window large enough for the history.")
+    usage_ids = fields.One2many("llm.usage", "thread_id", string="Usage")
     active = fields.Boolean(default=True)
 
     # The generation state, visible to every tab and worker. The claim (state, owner, token)
@@ -99,7 +105,7 @@ class LlmThread(models.Model):
 
     # Fields the chat UI may change through the update route; everything else is server-owned.
     _llm_client_writable = frozenset({"name", "system_prompt", "provider_id", "model_id",
-                                      "tool_names", "active"})
+                                      "tool_names", "active", "auto_model"})
 
     # ------------------------------------------------------------------
     # mail.thread
@@ -142,8 +148,7 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         if user_message_body is not None:
             self._llm_check_message_size(user_message_body)
-        if not self.model_id or not (self.provider_id or self.model_id.provider_id):
-            raise UserError(self._llm_not_configured_message())
+        self._llm_model_and_provider()  # raises UserError when there is none to talk to
         token = self._llm_claim()
         user_message = self.env["mail.message"]
         if user_message_body:
@@ -202,17 +207,57 @@ class LlmThread(models.Model):
 
         The one place that knows the fields of ``llm.provider`` / ``llm.model``.
         """
-        self.ensure_one()
-        model = self.model_id
-        provider = self.provider_id or model.provider_id
-        if not provider or not model:
-            raise UserError(self._llm_not_configured_message())
+        model, provider = self._llm_model_and_provider()
         return (
             provider._get_provider(),
             model.api_id,
             model.context_window or DEFAULT_CONTEXT_WINDOW,
             model.max_output_tokens or DEFAULT_ANSWER_RESERVE,
         )
+
+    def _llm_model_and_provider(self):
+        """(llm.model, llm.provider) records this thread talks to: its own, or the "Auto"
+        choice; raises ``UserError`` when there is none."""
+        self.ensure_one()
+        if self.auto_model:
+            model = self._llm_auto_model()
+            return model, model.provider_id
+        model = self.model_id
+        provider = self.provider_id or model.provider_id
+        if not provider or not model:
+            raise UserError(self._llm_not_configured_message())
+        return model, provider
+
+    def _llm_auto_model(self):
+        """The cheapest active chat model the user may use that has what this conversation
+        needs: tools if any is enabled, vision if a message has an image, and a context window
+        holding the system prompt, the history and the answer reserve."""
+        needs_tools = any(llm_tool_registry.get_tool(name) for name in self.tool_names or ())
+        needs_vision = any(attachment.mimetype.startswith("image/")
+                           for attachment in self._llm_history().attachment_ids)
+        prompt = estimate_tokens(self.system_prompt or "") + estimate_tokens(
+            self._llm_describe_record()) + sum(
+            _message_tokens(message) for unit in self._llm_history_units() for message in unit)
+        domain = [("use", "=", "chat"), ("provider_id.active", "=", True)]
+        if needs_tools:
+            domain.append(("supports_tools", "=", True))
+        if needs_vision:
+            domain.append(("supports_vision", "=", True))
+        candidates = self.env["llm.model"].search(domain).filtered(
+            lambda m: (m.context_window or DEFAULT_CONTEXT_WINDOW)
+            >= prompt + (m.max_output_tokens or DEFAULT_ANSWER_RESERVE))
+        if not candidates:
+            raise UserError(self.env._(
+                "No active chat model fits this conversation for the Auto model (needed: "
+                "%(needs)s, a context window of at least %(tokens)s tokens). Choose a model, "
+                "or ask an LLM manager to add one in LLM > Configuration > Models.",
+                needs=", ".join(filter(None, [
+                    needs_tools and self.env._("tools"), needs_vision and self.env._("vision"),
+                ])) or self.env._("chat"), tokens=prompt))
+        # Cheapest by the price of a typical turn (input dominates: the history is resent),
+        # then the configured order.
+        return min(candidates, key=lambda m: (m.input_price + m.output_price,
+                                              m.provider_id.sequence, m.sequence, m.id))
 
     def _llm_not_configured_message(self):
         return self.env._("Choose a provider and a model for this conversation first.")

@@ -137,6 +137,7 @@ class LlmThreadUi(models.Model):
             "write_date": self.write_date,
             "provider_id": self.provider_id.id or False,
             "model_id": self.model_id.id or False,
+            "auto_model": self.auto_model,
             "tool_names": self.tool_names or [],
             "res_model": self.res_model or False,
             "res_id": self.res_id or False,

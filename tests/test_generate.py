@@ -40,7 +40,9 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(lxml_html.fromstring(user.body).text_content(), "Make a plan")
         self.assertEqual(assistant.llm_role, "assistant")
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), MARKDOWN)
-        self.assertEqual(assistant.body_json["usage"], {"input_tokens": 12, "output_tokens": 34})
+        self.assertEqual(assistant.body_json["usage"], {
+            "input_tokens": 12, "output_tokens": 34, "cost": 0.0,  # the model has no prices
+            "currency": self.env.company.currency_id.name, "model": "Scripted"})
         self.assertEqual(assistant.body_json["finish_reason"], "stop")
         self.assertEqual(self.thread.generation_state, "idle")
         self.assertFalse(self.thread.generation_token)

@@ -5,28 +5,13 @@ from lxml import html as lxml_html
 from odoo.tests import tagged
 
 from ..providers import base
-from .engine_common import WAIT, EngineCase, parse_sse
-from .fake_provider import FakeProvider, Wait, allow_provider_requests
+from .engine_common import WAIT, WireCase, parse_sse
+from .fake_provider import Wait
 
 
 @tagged("post_install", "-at_install")
-class TestGenerateThroughTheWire(EngineCase):
+class TestGenerateThroughTheWire(WireCase):
     """The whole path: route, engine, the OpenAI wire module and the fake provider server."""
-
-    scripted = False
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        allow_provider_requests(cls)
-        cls.fake = FakeProvider.start(api_key="sk-test")
-        cls.addClassCleanup(cls.fake.stop)
-        cls.provider_record.write({"base_url": cls.fake.base_url("openai"), "api_key": "sk-test"})
-        cls.model.api_id = "fake-model"
-
-    def setUp(self):
-        super().setUp()
-        self.fake.reset()
 
     def test_answer_streamed_and_stored(self):
         self.fake.script("openai", [base.TextDelta("Hel"), base.TextDelta("lo **you**"),
@@ -40,7 +25,9 @@ class TestGenerateThroughTheWire(EngineCase):
         self.assertEqual(sent["messages"][-1], {"role": "user", "content": "Hi"})
         assistant = self.messages(self.thread, "assistant")
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "Hello **you**")
-        self.assertEqual(assistant.body_json["usage"], {"input_tokens": 9, "output_tokens": 3})
+        self.assertEqual(assistant.body_json["usage"], {
+            "input_tokens": 9, "output_tokens": 3, "cost": 0.0,
+            "currency": self.env.company.currency_id.name, "model": "Scripted"})
 
     def test_provider_refusal_is_an_sse_error(self):
         self.fake.fail("openai", 401, "Incorrect API key provided")

@@ -23,7 +23,7 @@ const OPTIONS = {
 function threadData(values = {}) {
     return {
         id: 5, name: "About John", write_date: "2026-01-01 10:00:00", provider_id: 1,
-        model_id: 1, tool_names: [], res_model: false, res_id: false, record_name: "",
+        model_id: 1, auto_model: false, tool_names: [], res_model: false, res_id: false, record_name: "",
         generation_state: "idle", generation_error: "", messages: [], ...values,
     };
 }
@@ -134,10 +134,11 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
     mockThreads([threadData()]);
     const events = [
         ["message_created", { message_id: 20, role: "user" }],
+        ["budget_warning", { message: "85% of the monthly budget \"Team\" is used." }],
         ["message_created", { message_id: 21, role: "assistant" }],
         ["text_delta", { message_id: 21, text: "**Hello** from" }],
         ["text_delta", { message_id: 21, text: " the stream" }],
-        ["usage", { message_id: 21, input_tokens: 7, output_tokens: 8 }],
+        ["usage", { message_id: 21, input_tokens: 7, output_tokens: 8, estimated: false, cost: 0.0012, currency: "USD", model: "Fast" }],
         ["message_final", { message_id: 21, finish_reason: "stop", stopped: false, error: null }],
         ["done", { thread_id: 5, state: "idle" }],
     ];
@@ -171,6 +172,9 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
     await contains(".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_markdown strong", { text: "Hello" });
     await contains(".o_llm_message_assistant .o_llm_markdown", { text: "Hello from the stream" });
     await contains(".o_llm_usage", { text: "7 tokens in, 8 out" });
+    await contains(".o_llm_cost", { text: "$0.0012" });
+    await contains(".o_llm_answer_model", { text: "Fast" });
+    await contains(".o_llm_budget_warning", { text: '85% of the monthly budget "Team" is used.' });
     await contains(".o_llm_composer_input:focus");
     expect.verifySteps([
         "llm_ui_options []",

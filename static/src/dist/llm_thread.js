@@ -214,7 +214,20 @@ var EVENT_FIELDS = {
     result: "string?",
     error: "string?"
   },
-  usage: { message_id: "number", input_tokens: "number", output_tokens: "number" },
+  // `estimated`: the provider sent no counts; `cost` is in `currency` (ISO code), the
+  // company's currency, from the model's prices; `model`: the name of the model that
+  // answered (the "Auto" model's choice).
+  usage: {
+    message_id: "number",
+    input_tokens: "number",
+    output_tokens: "number",
+    estimated: "boolean",
+    cost: "number",
+    currency: "string",
+    model: "string"
+  },
+  // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
+  budget_warning: { message: "string" },
   message_final: {
     message_id: "number",
     finish_reason: "string",
@@ -321,6 +334,57 @@ import { reactive } from "@odoo/owl";
 // static/src/ts/core/l10n.ts
 import { _t } from "@web/core/l10n/translation";
 
+// static/src/ts/usage/usage.ts
+function usageFrom(data) {
+  if (!data) {
+    return null;
+  }
+  return {
+    input: data["input_tokens"] ?? 0,
+    output: data["output_tokens"] ?? 0,
+    estimated: Boolean(data["estimated"]),
+    cost: typeof data["cost"] === "number" ? data["cost"] : null,
+    currency: data["currency"] ?? "",
+    model: data["model"] ?? ""
+  };
+}
+function tokensLabel(usage) {
+  const label = usage.estimated ? _t("about %(input)s tokens in, %(output)s out (estimated)") : _t("%(input)s tokens in, %(output)s out");
+  return label.replace("%(input)s", usage.input.toLocaleString()).replace("%(output)s", usage.output.toLocaleString());
+}
+function formatCost(amount, currency) {
+  const options = Math.abs(amount) >= 1 || amount === 0 ? { style: "currency", currency } : { style: "currency", currency, maximumSignificantDigits: 2 };
+  try {
+    return new Intl.NumberFormat(void 0, options).format(amount);
+  } catch {
+    return `${amount.toPrecision(2)} ${currency}`;
+  }
+}
+function totalUsage(usages) {
+  let total = null;
+  for (const usage of usages) {
+    if (!usage) {
+      continue;
+    }
+    if (!total) {
+      total = { ...usage };
+      continue;
+    }
+    total.input += usage.input;
+    total.output += usage.output;
+    total.estimated ||= usage.estimated;
+    if (total.model !== usage.model) {
+      total.model = "";
+    }
+    if (total.cost === null || usage.cost === null || total.currency !== usage.currency) {
+      total.cost = null;
+    } else {
+      total.cost += usage.cost;
+    }
+  }
+  return total;
+}
+
 // static/src/ts/conversation/conversation_model.ts
 var BUSY = ["generating", "waiting"];
 function newMessage(id, role, text2 = "") {
@@ -378,8 +442,7 @@ function messagesFromStore(stored) {
       const view = newMessage(message.id, "assistant", message.text);
       view.reasoning = data["reasoning"] ?? "";
       view.reasoningSeconds = data["reasoning_seconds"] ?? null;
-      const usage = data["usage"];
-      view.usage = usage ? { input: usage.input_tokens ?? 0, output: usage.output_tokens ?? 0 } : null;
+      view.usage = usageFrom(data["usage"]);
       view.error = data["error"]?.message ?? "";
       view.stopped = Boolean(data["stopped"]);
       for (const call of data["tool_calls"] ?? []) {
@@ -427,6 +490,8 @@ var ConversationModel = class {
   /** The last failure that is not tied to a message (refusal, lost connection). */
   notice = "";
   noticeCode = "";
+  /** A monthly budget is at 80% or more (the "budget_warning" event of the last answer). */
+  budgetWarning = "";
   /** Announced by the aria-live region when an answer is complete. */
   announcement = "";
   controller = null;
@@ -444,6 +509,7 @@ var ConversationModel = class {
   setThread(data) {
     this.thread = data;
     this.messages = messagesFromStore(data.messages);
+    this.budgetWarning = "";
     this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
     this.notice = "";
     this.noticeCode = "";
@@ -468,6 +534,10 @@ var ConversationModel = class {
     if (this.thread && !this.streaming) {
       await this.load(this.thread.id);
     }
+  }
+  /** Tokens and cost of the whole conversation, as far as its answers recorded them. */
+  get usage() {
+    return totalUsage(this.messages.map((message) => message.usage));
   }
   get canSend() {
     return Boolean(this.thread) && !this.streaming && !this.busyElsewhere;
@@ -512,6 +582,7 @@ var ConversationModel = class {
     this.stopping = false;
     this.notice = "";
     this.noticeCode = "";
+    this.budgetWarning = "";
     this.announcement = "";
     try {
       await this.backend.startGeneration({
@@ -641,10 +712,11 @@ var ConversationModel = class {
         break;
       }
       case "usage": {
-        this.answer(payload["message_id"]).usage = {
-          input: payload["input_tokens"],
-          output: payload["output_tokens"]
-        };
+        this.answer(payload["message_id"]).usage = usageFrom(payload);
+        break;
+      }
+      case "budget_warning": {
+        this.budgetWarning = payload["message"];
         break;
       }
       case "message_final": {
@@ -765,7 +837,8 @@ var ChatController = class {
       await model.load(id);
     }
     const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
-    if (this.conversation.thread && !this.conversation.thread.model_id && fallback) {
+    const thread = this.conversation.thread;
+    if (thread && !thread.model_id && !thread.auto_model && fallback) {
       await this.setModel(fallback.id);
     }
   }
@@ -797,7 +870,16 @@ var ChatController = class {
   async setModel(modelId) {
     const model = this.options.models.find((option) => option.id === modelId);
     if (model && this.activeId) {
-      await this.update(this.activeId, { provider_id: model.provider_id, model_id: model.id });
+      await this.update(this.activeId, {
+        provider_id: model.provider_id,
+        model_id: model.id,
+        auto_model: false
+      });
+    }
+  }
+  async setAutoModel() {
+    if (this.activeId) {
+      await this.update(this.activeId, { auto_model: true });
     }
   }
   async setTools(names) {
@@ -6607,10 +6689,12 @@ var MessageItem = class extends Component4 {
   }
   get usageLabel() {
     const usage = this.props.message.usage;
-    if (!usage) {
-      return "";
-    }
-    return _t("%(input)s tokens in, %(output)s out").replace("%(input)s", usage.input.toLocaleString()).replace("%(output)s", usage.output.toLocaleString());
+    return usage ? tokensLabel(usage) : "";
+  }
+  /** Empty when the answer has no cost (no prices on the model, or none recorded). */
+  get costLabel() {
+    const usage = this.props.message.usage;
+    return usage?.cost ? formatCost(usage.cost, usage.currency) : "";
   }
 };
 
@@ -6684,6 +6768,15 @@ var Conversation = class extends Component5 {
       return _t("No AI model is configured yet");
     }
     return void 0;
+  }
+  /** The whole conversation's tokens and cost, e.g. "1,200 tokens in, 340 out · $0.012". */
+  get usageLabel() {
+    const usage = this.model.usage;
+    if (!usage) {
+      return "";
+    }
+    const cost = usage.cost ? ` · ${formatCost(usage.cost, usage.currency)}` : "";
+    return _t("This conversation: %s").replace("%s", tokensLabel(usage) + cost);
   }
   get noticeIsRetryable() {
     return ["connection_lost", "internal"].includes(this.model.noticeCode);
@@ -6780,6 +6873,7 @@ var RecordPicker = class extends Component6 {
 };
 
 // static/src/ts/header/thread_header.ts
+var AUTO = "auto";
 var ThreadHeader = class extends Component7 {
   static template = "llm_thread.ThreadHeader";
   static components = { RecordPicker };
@@ -6821,7 +6915,8 @@ var ThreadHeader = class extends Component7 {
     return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
   }
   onModelChange(ev) {
-    void this.controller.setModel(Number(ev.target.value));
+    const value = ev.target.value;
+    void (value === AUTO ? this.controller.setAutoModel() : this.controller.setModel(Number(value)));
   }
   toolEnabled(name) {
     return Boolean(this.thread?.tool_names.includes(name));

@@ -14,6 +14,7 @@ export function thread(values: Partial<ThreadData> = {}): ThreadData {
         write_date: "2026-01-01 10:00:00",
         provider_id: 1,
         model_id: 1,
+        auto_model: false,
         tool_names: [],
         res_model: false,
         res_id: false,
@@ -151,7 +152,10 @@ export function answer(text: string, { userId = 10, answerId = 11 } = {}): Scrip
         ["message_created", { message_id: userId, role: "user" }],
         ["message_created", { message_id: answerId, role: "assistant" }],
         ...text.match(/.{1,5}/gs)!.map((piece): ScriptedEvent => ["text_delta", { message_id: answerId, text: piece }]),
-        ["usage", { message_id: answerId, input_tokens: 12, output_tokens: 34 }],
+        ["usage", {
+            message_id: answerId, input_tokens: 12, output_tokens: 34, estimated: false, cost: 0.00042,
+            currency: "USD", model: "Fast",
+        }],
         ["message_final", { message_id: answerId, finish_reason: "stop", stopped: false, error: null }],
         ["done", { thread_id: 1, state: "idle" }],
     ];

@@ -103,7 +103,8 @@ export class ChatController {
         // A thread made elsewhere (backend form, import) may have no model yet: give it the
         // default one rather than refusing the first message.
         const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
-        if (this.conversation.thread && !this.conversation.thread.model_id && fallback) {
+        const thread = this.conversation.thread;
+        if (thread && !thread.model_id && !thread.auto_model && fallback) {
             await this.setModel(fallback.id);
         }
     }
@@ -139,7 +140,17 @@ export class ChatController {
     async setModel(modelId: number): Promise<void> {
         const model = this.options.models.find((option) => option.id === modelId);
         if (model && this.activeId) {
-            await this.update(this.activeId, { provider_id: model.provider_id, model_id: model.id });
+            await this.update(this.activeId, {
+                provider_id: model.provider_id,
+                model_id: model.id,
+                auto_model: false,
+            });
+        }
+    }
+
+    async setAutoModel(): Promise<void> {
+        if (this.activeId) {
+            await this.update(this.activeId, { auto_model: true });
         }
     }
 

@@ -3,6 +3,7 @@ import { Component, onPatched, useRef, useState } from "@odoo/owl";
 import { Composer } from "../composer/composer";
 import { _t } from "../core/l10n";
 import { MessageItem } from "../message/message_item";
+import { formatCost, tokensLabel } from "../usage/usage";
 import type { ConversationModel } from "./conversation_model";
 
 export interface ConversationProps {
@@ -102,6 +103,16 @@ export class Conversation extends Component<ConversationProps> {
             return _t("No AI model is configured yet");
         }
         return undefined;
+    }
+
+    /** The whole conversation's tokens and cost, e.g. "1,200 tokens in, 340 out · $0.012". */
+    get usageLabel(): string {
+        const usage = this.model.usage;
+        if (!usage) {
+            return "";
+        }
+        const cost = usage.cost ? ` · ${formatCost(usage.cost, usage.currency)}` : "";
+        return _t("This conversation: %s").replace("%s", tokensLabel(usage) + cost);
     }
 
     get noticeIsRetryable(): boolean {

@@ -1,4 +1,5 @@
 import { _t } from "../core/l10n";
+import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import { GenerationRefused, type ChatBackend } from "./transport";
 import type {
     GenerationState,
@@ -76,10 +77,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             const view = newMessage(message.id, "assistant", message.text);
             view.reasoning = data["reasoning"] ?? "";
             view.reasoningSeconds = data["reasoning_seconds"] ?? null;
-            const usage = data["usage"];
-            view.usage = usage
-                ? { input: usage.input_tokens ?? 0, output: usage.output_tokens ?? 0 }
-                : null;
+            view.usage = usageFrom(data["usage"]);
             view.error = data["error"]?.message ?? "";
             view.stopped = Boolean(data["stopped"]);
             for (const call of data["tool_calls"] ?? []) {
@@ -129,6 +127,8 @@ export class ConversationModel {
     /** The last failure that is not tied to a message (refusal, lost connection). */
     notice = "";
     noticeCode = "";
+    /** A monthly budget is at 80% or more (the "budget_warning" event of the last answer). */
+    budgetWarning = "";
     /** Announced by the aria-live region when an answer is complete. */
     announcement = "";
     private controller: AbortController | null = null;
@@ -150,6 +150,7 @@ export class ConversationModel {
     setThread(data: ThreadData): void {
         this.thread = data;
         this.messages = messagesFromStore(data.messages);
+        this.budgetWarning = "";
         this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
         this.notice = "";
         this.noticeCode = "";
@@ -176,6 +177,11 @@ export class ConversationModel {
         if (this.thread && !this.streaming) {
             await this.load(this.thread.id);
         }
+    }
+
+    /** Tokens and cost of the whole conversation, as far as its answers recorded them. */
+    get usage(): UsageView | null {
+        return totalUsage(this.messages.map((message) => message.usage));
     }
 
     get canSend(): boolean {
@@ -228,6 +234,7 @@ export class ConversationModel {
         this.stopping = false;
         this.notice = "";
         this.noticeCode = "";
+        this.budgetWarning = "";
         this.announcement = "";
         try {
             await this.backend.startGeneration({
@@ -365,10 +372,11 @@ export class ConversationModel {
                 break;
             }
             case "usage": {
-                this.answer(payload["message_id"]).usage = {
-                    input: payload["input_tokens"],
-                    output: payload["output_tokens"],
-                };
+                this.answer(payload["message_id"]).usage = usageFrom(payload);
+                break;
+            }
+            case "budget_warning": {
+                this.budgetWarning = payload["message"];
                 break;
             }
             case "message_final": {

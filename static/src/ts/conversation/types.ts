@@ -1,4 +1,5 @@
 // Shapes the UI works with: what models/llm_thread_ui.py returns, and the messages as shown.
+import type { UsageView } from "../usage/usage";
 
 export type GenerationState = "idle" | "generating" | "waiting" | "error";
 
@@ -9,6 +10,8 @@ export interface ThreadSummary {
     write_date: string;
     provider_id: number | false;
     model_id: number | false;
+    /** The "Auto" model: the server picks the cheapest model that fits, before each answer. */
+    auto_model: boolean;
     tool_names: string[];
     res_model: string | false;
     res_id: number | false;
@@ -77,7 +80,7 @@ export interface MessageView {
     reasoningSeconds: number | null;
     reasoningStartedAt: number | null;
     toolCalls: ToolCallView[];
-    usage: { input: number; output: number } | null;
+    usage: UsageView | null;
     error: string;
     stopped: boolean;
     /** False while the answer streams. */

@@ -7,6 +7,9 @@ import type { ChatBackend } from "../conversation/transport";
 import type { ModelOption } from "../conversation/types";
 import { RecordPicker } from "../record_picker/record_picker";
 
+/** The value of the picker's "Auto" option (model ids are numbers). */
+const AUTO = "auto";
+
 export interface ThreadHeaderProps {
     controller: ChatController;
     backend: ChatBackend;
@@ -66,7 +69,10 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
     }
 
     onModelChange(ev: Event): void {
-        void this.controller.setModel(Number((ev.target as HTMLSelectElement).value));
+        const value = (ev.target as HTMLSelectElement).value;
+        void (value === AUTO
+            ? this.controller.setAutoModel()
+            : this.controller.setModel(Number(value)));
     }
 
     toolEnabled(name: string): boolean {

@@ -3,6 +3,7 @@ import { Component } from "@odoo/owl";
 import { _t } from "../core/l10n";
 import type { MessageView } from "../conversation/types";
 import { MarkdownView } from "../markdown/markdown_view";
+import { formatCost, tokensLabel } from "../usage/usage";
 import { ToolCallCard } from "./tool_call_card";
 
 export interface MessageItemProps {
@@ -30,11 +31,12 @@ export class MessageItem extends Component<MessageItemProps> {
 
     get usageLabel(): string {
         const usage = this.props.message.usage;
-        if (!usage) {
-            return "";
-        }
-        return _t("%(input)s tokens in, %(output)s out")
-            .replace("%(input)s", usage.input.toLocaleString())
-            .replace("%(output)s", usage.output.toLocaleString());
+        return usage ? tokensLabel(usage) : "";
+    }
+
+    /** Empty when the answer has no cost (no prices on the model, or none recorded). */
+    get costLabel(): string {
+        const usage = this.props.message.usage;
+        return usage?.cost ? formatCost(usage.cost, usage.currency) : "";
     }
 }

@@ -22,7 +22,20 @@ export const EVENT_FIELDS = {
         result: "string?",
         error: "string?",
     },
-    usage: { message_id: "number", input_tokens: "number", output_tokens: "number" },
+    // `estimated`: the provider sent no counts; `cost` is in `currency` (ISO code), the
+    // company's currency, from the model's prices; `model`: the name of the model that
+    // answered (the "Auto" model's choice).
+    usage: {
+        message_id: "number",
+        input_tokens: "number",
+        output_tokens: "number",
+        estimated: "boolean",
+        cost: "number",
+        currency: "string",
+        model: "string",
+    },
+    // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
+    budget_warning: { message: "string" },
     message_final: {
         message_id: "number",
         finish_reason: "string",
@@ -64,6 +77,7 @@ export type GenerationState = "idle" | "generating" | "waiting" | "error";
 export const ERROR_CODES = {
     alreadyGenerating: "already_generating",
     iterationLimit: "iteration_limit",
+    budgetExceeded: "budget_exceeded",
     notConfigured: "not_configured",
     internal: "internal",
 } as const;

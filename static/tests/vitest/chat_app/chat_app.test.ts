@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
+import { formatCost } from "../../../src/ts/usage/usage";
 import { FakeBackend, answer, fakeAction, nextRender, thread } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
@@ -58,6 +59,11 @@ describe("ChatApp", () => {
             "<p>Hello <strong>world</strong></p>\n",
         );
         expect(fixture.querySelector(".o_llm_usage")?.textContent).toBe("12 tokens in, 34 out");
+        expect(fixture.querySelector(".o_llm_cost")?.textContent).toBe(formatCost(0.00042, "USD"));
+        expect(fixture.querySelector(".o_llm_answer_model")?.textContent).toBe("Fast");
+        expect(fixture.querySelector(".o_llm_thread_usage")?.textContent).toBe(
+            `This conversation: 12 tokens in, 34 out · ${formatCost(0.00042, "USD")}`,
+        );
         expect(input.value).toBe("");
         expect(fixture.querySelector(".o_llm_messages")?.getAttribute("aria-live")).toBe("polite");
     });
@@ -104,6 +110,23 @@ describe("ChatApp", () => {
         expect(backend.stateListeners.size).toBe(0);
     });
 
+    test("the Auto model: picked and shown as picked", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ model_id: false })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        backend.rpcs.length = 0; // the default model given to a thread without one
+        const select = fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!;
+        select.value = "auto";
+        select.dispatchEvent(new Event("change"));
+        await nextRender();
+        expect(backend.rpcs).toEqual([["/llm/thread/1/update", { values: { auto_model: true } }]]);
+        expect(select.value).toBe("auto");
+        backend.threads = [thread({ model_id: false, auto_model: true })];
+        const reopened = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        expect(reopened.querySelector<HTMLSelectElement>(".o_llm_model_picker")?.value).toBe("auto");
+        expect(backend.rpcs).toHaveLength(1);
+    });
+
     test("the model and tools pickers write through the update route", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread()];
@@ -117,7 +140,7 @@ describe("ChatApp", () => {
         fixture.querySelector<HTMLInputElement>(".o_llm_tools_menu input")!.dispatchEvent(new Event("change"));
         await nextRender();
         expect(backend.rpcs).toEqual([
-            ["/llm/thread/1/update", { values: { provider_id: 1, model_id: 2 } }],
+            ["/llm/thread/1/update", { values: { provider_id: 1, model_id: 2, auto_model: false } }],
             ["/llm/thread/1/update", { values: { tool_names: ["search_records"] } }],
         ]);
         expect(fixture.querySelector(".o_llm_tools_picker .badge")?.textContent).toBe("1");
@@ -184,7 +207,7 @@ test("a thread without a model gets the default one when opened", async () => {
     const backend = new FakeBackend();
     backend.threads = [thread({ provider_id: false, model_id: false })];
     await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
-    expect(backend.rpcs).toEqual([["/llm/thread/1/update", { values: { provider_id: 1, model_id: 1 } }]]);
+    expect(backend.rpcs).toEqual([["/llm/thread/1/update", { values: { provider_id: 1, model_id: 1, auto_model: false } }]]);
 });
 
 test("the tools menu closes on a click elsewhere", async () => {

@@ -44,7 +44,8 @@ describe("ConversationModel", () => {
             [10, "user", "Hi", true],
             [11, "assistant", "Hello **world**", true],
         ]);
-        expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34 });
+        expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34, estimated: false, cost: 0.00042, currency: "USD", model: "Fast" });
+        expect(model.usage).toEqual(model.messages[1]!.usage);
         expect(model.streaming).toBe(false);
         expect(model.announcement).toBe("The answer is complete.");
     });
@@ -205,6 +206,29 @@ describe("ConversationModel", () => {
         expect(view.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "res.partner #7" }]);
         expect(view.error).toBe("Slow down");
     });
+
+    test("a budget warning is shown until the next answer; a budget refusal is the answer's error", async () => {
+        const backend = new FakeBackend();
+        const [userCreated, ...rest] = answer("Sure.");
+        backend.scripts.push([userCreated!, ["budget_warning", { message: "85% of the monthly budget" }], ...rest]);
+        backend.scripts.push([
+            ["message_created", { message_id: 20, role: "user" }],
+            ["message_created", { message_id: 21, role: "assistant" }],
+            ["message_final", { message_id: 21, finish_reason: "error", stopped: false, error: "Over budget" }],
+            ["error", { code: "budget_exceeded", message: "Over budget", message_id: 21 }],
+            ["done", { thread_id: 1, state: "error" }],
+        ]);
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.budgetWarning).toBe("85% of the monthly budget");
+        expect(model.messages.at(-1)!.text).toBe("Sure.");
+        await model.send("Again");
+        expect(model.budgetWarning).toBe("");
+        expect(model.messages.map((m) => m.id)).toEqual([10, 11, 20, 21]);
+        expect(model.messages.at(-1)!.error).toBe("Over budget");
+        expect(model.messages.at(-1)!.usage).toBeNull();
+        expect(model.notice).toBe("");
+    });
 });
 
 describe("messagesFromStore", () => {
@@ -222,7 +246,7 @@ describe("messagesFromStore", () => {
         expect(views[1]!.reasoning).toBe("hmm");
         expect(views[1]!.toolCalls[0]!.status).toBe("done");
         expect(views[1]!.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "Azure Interior" }]);
-        expect(views[2]!.usage).toEqual({ input: 5, output: 6 });
+        expect(views[2]!.usage).toEqual({ input: 5, output: 6, estimated: false, cost: null, currency: "", model: "" });
         expect(views[2]!.stopped).toBe(true);
     });
 

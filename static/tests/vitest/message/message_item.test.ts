@@ -59,10 +59,16 @@ describe("MessageItem", () => {
     test("usage, stopped, and an error with Retry", async () => {
         let retried = 0;
         const fixture = await mountComponent(MessageItem, {
-            message: message({ usage: { input: 1200, output: 34 }, stopped: true, error: "Rate limited" }),
+            message: message({
+                usage: { input: 1200, output: 34, estimated: false, cost: null, currency: "", model: "" },
+                stopped: true,
+                error: "Rate limited",
+            }),
             onRetry: () => retried++,
         }, env);
         expect(fixture.querySelector(".o_llm_usage")?.textContent).toBe(`${(1200).toLocaleString()} tokens in, 34 out`);
+        expect(fixture.querySelector(".o_llm_cost")).toBeNull();
+        expect(fixture.querySelector(".o_llm_answer_model")).toBeNull();
         expect(fixture.querySelector(".o_llm_stopped")?.textContent).toBe("Stopped");
         expect(fixture.querySelector(".o_llm_message_error [role], .o_llm_message_error")?.getAttribute("role")).toBe("alert");
         (fixture.querySelector(".o_llm_retry") as HTMLButtonElement).click();

@@ -1,0 +1,162 @@
+"""Monthly budgets, per user or per company, in tokens or money.
+
+``llm.budget._llm_check()`` runs before every provider call (``Generation._agent_loop``),
+in the transaction that builds the prompt: a hard budget that this call would exceed refuses
+it before any request leaves; from 80% on the user is warned in the chat and the LLM managers
+of the company get one message a budget and month.
+"""
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+WARNING_RATIO = 0.8
+
+
+def month_start(now):
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+class LlmBudget(models.Model):
+    _name = "llm.budget"
+    _description = "LLM Budget"
+    _inherit = ["mail.thread"]
+    _order = "company_id, scope, name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True)
+    scope = fields.Selection(
+        [("user", "One user"), ("company", "Whole company")], required=True, default="user",
+        tracking=True,
+        help="One user: counts that user's calls in the company. Whole company: counts every "
+             "call made in the company.")
+    user_id = fields.Many2one("res.users", string="User", tracking=True, ondelete="cascade")
+    company_id = fields.Many2one("res.company", string="Company", required=True,
+                                 default=lambda self: self.env.company, tracking=True)
+    unit = fields.Selection(
+        [("tokens", "Tokens"), ("money", "Money")], required=True, default="tokens",
+        tracking=True, help="Tokens: input and output tokens together. Money: the cost of the "
+                            "calls from the models' prices, in the company's currency.")
+    limit = fields.Float(string="Monthly Limit", required=True, tracking=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    hard = fields.Boolean(
+        string="Hard Limit", default=True, tracking=True,
+        help="Refuse a call that would exceed the budget. Otherwise the budget only warns.")
+    # "YYYY-MM" of the month the managers were told the budget reached 80%: once a month.
+    notified_month = fields.Char(readonly=True, copy=False)
+    consumed = fields.Float(string="Used This Month", compute="_compute_consumed",
+                            digits=(16, 4))
+    consumed_percent = fields.Float(string="Used (%)", compute="_compute_consumed")
+
+    _sql_constraints = [
+        ("limit_positive", "CHECK(\"limit\" > 0)", "A budget's limit must be positive."),
+    ]
+
+    @api.constrains("scope", "user_id")
+    def _check_user(self):
+        for budget in self:
+            if budget.scope == "user" and not budget.user_id:
+                raise ValidationError(self.env._(
+                    "The budget \"%s\" is for one user: choose the user.", budget.name))
+
+    @api.depends("scope", "user_id", "company_id", "unit", "limit")
+    def _compute_consumed(self):
+        now = fields.Datetime.now()
+        for budget in self:
+            budget.consumed = budget._llm_consumed(now)
+            budget.consumed_percent = 100 * budget.consumed / budget.limit if budget.limit else 0
+
+    def _llm_consumed(self, now):
+        """Tokens or money used by the budget's scope since the start of ``now``'s month."""
+        self.ensure_one()
+        domain = [("company_id", "=", self.company_id.id), ("date", ">=", month_start(now))]
+        if self.scope == "user":
+            domain.append(("user_id", "=", self.user_id.id))
+        field = "total_tokens" if self.unit == "tokens" else "cost"
+        [(total,)] = self.env["llm.usage"].sudo()._read_group(domain, [], [f"{field}:sum"])
+        return total or 0
+
+    def _llm_amount(self, value):
+        if self.unit == "tokens":
+            return self.env._("%s tokens", f"{round(value):,}")
+        return self.env._("%(amount)s %(currency)s", amount=f"{value:,.2f}",
+                          currency=self.currency_id.name)
+
+    @api.model
+    def _llm_check(self, model, input_tokens):
+        """Check the budgets of the current user and company before a provider call that sends
+        ``input_tokens`` (estimated) to ``model``.
+
+        Returns ``(refusal, warning)``: the message refusing the call (a hard budget this call
+        would exceed), and the warning to show the user (a budget at 80% or more), or None.
+        """
+        user, company = self.env.user, self.env.company
+        budgets = self.sudo().search([
+            ("company_id", "=", company.id),
+            "|", ("scope", "=", "company"), ("user_id", "=", user.id)])
+        if not budgets:
+            return None, None
+        now = fields.Datetime.now()
+        call_cost = self.env["llm.usage"]._llm_cost(model, input_tokens, 0, company, now)
+        warnings = []
+        for budget in budgets:
+            used = budget._llm_consumed(now)
+            projected = used + (input_tokens if budget.unit == "tokens" else call_cost)
+            if budget.hard and projected > budget.limit:
+                return budget._llm_refusal(used), None
+            if projected >= WARNING_RATIO * budget.limit:
+                warnings.append(budget._llm_warning(projected))
+                budget._llm_notify_managers(now, projected)
+        return None, " ".join(warnings) or None
+
+    def _llm_managers(self):
+        return self.env.ref("llm_thread.group_llm_manager").users.filtered(
+            lambda manager: manager.active and self.company_id in manager.company_ids
+            and not manager.share)
+
+    def _llm_refusal(self, used):
+        names = ", ".join(self._llm_managers().mapped("name")) or self.env._("an administrator")
+        return self.env._(
+            "This request would exceed the monthly budget \"%(budget)s\" (%(used)s used of "
+            "%(limit)s). It can be raised in LLM > Configuration > Budgets by an LLM manager "
+            "(%(managers)s); otherwise it renews on the first day of next month.",
+            budget=self.name, used=self._llm_amount(used), limit=self._llm_amount(self.limit),
+            managers=names)
+
+    def _llm_warning(self, projected):
+        return self.env._(
+            "%(percent)s%% of the monthly budget \"%(budget)s\" is used (%(used)s of %(limit)s).",
+            percent=min(999, round(100 * projected / self.limit)), budget=self.name,
+            used=self._llm_amount(projected), limit=self._llm_amount(self.limit))
+
+    def _llm_notify_managers(self, now, projected):
+        """Tell the company's LLM managers, once a budget and month, that it reached 80%."""
+        month = now.strftime("%Y-%m")
+        if self.notified_month == month:
+            return
+        cr = self.env.cr
+        try:
+            with cr.savepoint():
+                # Only one of two simultaneous calls crossing the threshold sends the message.
+                cr.execute("""UPDATE llm_budget SET notified_month = %s
+                               WHERE id = %s AND notified_month IS DISTINCT FROM %s
+                           RETURNING id""", (month, self.id, month))
+                claimed = cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            return  # another call is notifying right now
+        self.invalidate_recordset(["notified_month"])
+        if not claimed:
+            return
+        # Queued, not sent at commit: the generation is waiting for this transaction.
+        self.with_context(mail_notify_force_send=False).message_post(
+            body=self.env._(
+                "The monthly budget \"%(budget)s\" has reached %(percent)s%% (%(used)s of "
+                "%(limit)s). Raise it in LLM > Configuration > Budgets if needed.",
+                budget=self.name, percent=round(100 * projected / self.limit),
+                used=self._llm_amount(projected), limit=self._llm_amount(self.limit)),
+            partner_ids=self._llm_managers().partner_id.ids,
+            author_id=self.env.ref("base.partner_root").id,
+            message_type="notification",
+            subtype_xmlid="mail.mt_comment",
+        )

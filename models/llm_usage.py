@@ -1,0 +1,95 @@
+"""Token usage and cost: one ``llm.usage`` line per provider call.
+
+A line is written by the generation in the same short transaction as the assistant message's
+final write (``Generation._finalise``), so recording usage adds no database round-trip to the
+stream. Tokens are the provider's counts when it sends them; otherwise (an OpenAI-compatible
+server ignoring ``include_usage``, an answer stopped or cut before the closing frame) they are
+estimated like the context builder does and the line is flagged ``estimated``.
+
+Cost: the model's prices are per million tokens in the provider's billing currency
+(``llm.provider.currency_id``), converted into the company's currency at the call's date.
+"""
+
+import json
+
+from odoo import api, fields, models
+
+# The module, not its names: llm_thread imports the generation, which imports this module.
+from . import llm_thread
+
+
+def estimate_prompt_tokens(messages, tools):
+    """Estimated input tokens of one provider call: its messages and its tool definitions."""
+    tokens = sum(llm_thread._message_tokens(message) for message in messages)
+    if tools:
+        tokens += llm_thread.estimate_tokens(json.dumps(
+            [[tool.name, tool.description, tool.parameters] for tool in tools]))
+    return tokens
+
+
+def estimate_output_tokens(text, reasoning, calls):
+    """Estimated output tokens of an answer: its text, reasoning and tool calls."""
+    output = "".join(text) + "".join(reasoning)
+    output += "".join(call.name + json.dumps(call.arguments) for call in calls)
+    return llm_thread.estimate_tokens(output)
+
+
+class LlmUsage(models.Model):
+    _name = "llm.usage"
+    _description = "LLM Usage"
+    _order = "date desc, id desc"
+    _rec_name = "model_id"
+
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True, readonly=True)
+    user_id = fields.Many2one("res.users", string="User", required=True, index=True,
+                              ondelete="cascade", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", required=True, index=True,
+                                 ondelete="cascade", readonly=True)
+    thread_id = fields.Many2one("llm.thread", string="Conversation", index=True,
+                                ondelete="set null", readonly=True)
+    message_id = fields.Many2one("mail.message", string="Answer", index="btree_not_null",
+                                 ondelete="set null", readonly=True)
+    provider_id = fields.Many2one("llm.provider", string="Provider", ondelete="set null",
+                                  readonly=True)
+    model_id = fields.Many2one("llm.model", string="Model", ondelete="set null", readonly=True)
+    input_tokens = fields.Integer(readonly=True)
+    output_tokens = fields.Integer(readonly=True)
+    total_tokens = fields.Integer(readonly=True)
+    estimated = fields.Boolean(
+        readonly=True,
+        help="The provider sent no token counts for this call: they are estimated from the "
+             "text (about four characters a token).")
+    # Not Monetary: one call often costs a fraction of a cent, which the currency's rounding
+    # would turn into zero; the sums in the reports stay exact this way.
+    cost = fields.Float(digits=(16, 6), readonly=True,
+                        help="From the model's prices, in the company's currency.")
+    currency_id = fields.Many2one("res.currency", string="Currency", required=True,
+                                  readonly=True)
+
+    @api.model
+    def _llm_cost(self, model, input_tokens, output_tokens, company, date):
+        """The cost of a call in ``company``'s currency (unrounded)."""
+        amount = (input_tokens * model.input_price + output_tokens * model.output_price) / 1e6
+        source = model.provider_id.currency_id or company.currency_id
+        return source._convert(amount, company.currency_id, company, date, round=False)
+
+    @api.model
+    def _llm_record(self, thread, message, model, provider, usage, estimated):
+        """Write the line of one provider call, as the system (users only read theirs)."""
+        company = self.env.company
+        now = fields.Datetime.now()
+        return self.sudo().create({
+            "date": now,
+            "user_id": self.env.uid,
+            "company_id": company.id,
+            "thread_id": thread.id,
+            "message_id": message.id,
+            "provider_id": provider.id,
+            "model_id": model.id,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "total_tokens": usage.input_tokens + usage.output_tokens,
+            "estimated": estimated,
+            "cost": self._llm_cost(model, usage.input_tokens, usage.output_tokens, company, now),
+            "currency_id": company.currency_id.id,
+        })

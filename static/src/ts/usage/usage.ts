@@ -1,0 +1,82 @@
+// Token usage and cost of answers, as the server stores them (body_json.usage, see
+// models/llm_generation.py) and streams them (the "usage" event), and their labels.
+import { _t } from "../core/l10n";
+
+export interface UsageView {
+    input: number;
+    output: number;
+    /** The provider sent no counts: the tokens are estimated from the text. */
+    estimated: boolean;
+    /** In `currency` (the company's, ISO code); null when the server recorded no cost. */
+    cost: number | null;
+    currency: string;
+    /** The name of the model that answered; "" when not recorded. */
+    model: string;
+}
+
+/** Reads a stored `body_json.usage` or a "usage" event payload; null when there is none. */
+export function usageFrom(data: Record<string, any> | null | undefined): UsageView | null {
+    if (!data) {
+        return null;
+    }
+    return {
+        input: data["input_tokens"] ?? 0,
+        output: data["output_tokens"] ?? 0,
+        estimated: Boolean(data["estimated"]),
+        cost: typeof data["cost"] === "number" ? data["cost"] : null,
+        currency: data["currency"] ?? "",
+        model: data["model"] ?? "",
+    };
+}
+
+export function tokensLabel(usage: UsageView): string {
+    const label = usage.estimated
+        ? _t("about %(input)s tokens in, %(output)s out (estimated)")
+        : _t("%(input)s tokens in, %(output)s out");
+    return label
+        .replace("%(input)s", usage.input.toLocaleString())
+        .replace("%(output)s", usage.output.toLocaleString());
+}
+
+/**
+ * A cost in its currency. One answer often costs a fraction of a cent, which the currency's
+ * two decimals would show as 0.00: below 1, two significant digits are kept instead.
+ */
+export function formatCost(amount: number, currency: string): string {
+    const options: Intl.NumberFormatOptions =
+        Math.abs(amount) >= 1 || amount === 0
+            ? { style: "currency", currency }
+            : { style: "currency", currency, maximumSignificantDigits: 2 };
+    try {
+        return new Intl.NumberFormat(undefined, options).format(amount);
+    } catch {
+        // Not an ISO 4217 code Intl knows: the amount and the code as they are.
+        return `${amount.toPrecision(2)} ${currency}`;
+    }
+}
+
+/** The sum over a conversation's answers; costs add up only when they share a currency. */
+export function totalUsage(usages: (UsageView | null)[]): UsageView | null {
+    let total: UsageView | null = null;
+    for (const usage of usages) {
+        if (!usage) {
+            continue;
+        }
+        if (!total) {
+            total = { ...usage };
+            continue;
+        }
+        total.input += usage.input;
+        total.output += usage.output;
+        total.estimated ||= usage.estimated;
+        if (total.model !== usage.model) {
+            total.model = "";
+        }
+        if (total.cost === null || usage.cost === null || total.currency !== usage.currency) {
+            total.cost = null;
+        } else {
+            total.cost += usage.cost;
+        }
+    }
+    return total;
+}

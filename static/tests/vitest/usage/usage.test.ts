@@ -1,0 +1,42 @@
+import { describe, expect, test } from "vitest";
+
+import { formatCost, tokensLabel, totalUsage, usageFrom } from "../../../src/ts/usage/usage";
+
+const usage = (input: number, output: number, cost: number | null, currency = "USD", estimated = false, model = "") => ({
+    input, output, cost, currency, estimated, model,
+});
+
+describe("usage", () => {
+    test("reads stored usage and the usage event alike", () => {
+        expect(usageFrom(undefined)).toBeNull();
+        expect(usageFrom({ input_tokens: 9, output_tokens: 3, cost: 0.5, currency: "EUR" })).toEqual(usage(9, 3, 0.5, "EUR"));
+        expect(usageFrom({ message_id: 4, input_tokens: 9, output_tokens: 3, estimated: true, cost: 0, currency: "USD", model: "Fast" }))
+            .toEqual(usage(9, 3, 0, "USD", true, "Fast"));
+        // An answer stored before costs were recorded.
+        expect(usageFrom({ input_tokens: 1, output_tokens: 2 })).toEqual(usage(1, 2, null, ""));
+    });
+
+    test("estimated tokens are said to be", () => {
+        expect(tokensLabel(usage(1200, 34, null))).toBe(`${(1200).toLocaleString()} tokens in, 34 out`);
+        expect(tokensLabel(usage(5, 6, null, "USD", true))).toBe("about 5 tokens in, 6 out (estimated)");
+    });
+
+    test("fractions of a cent keep two significant digits; larger costs the currency's decimals", () => {
+        const usd = (options: Intl.NumberFormatOptions, amount: number) =>
+            new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", ...options }).format(amount);
+        expect(formatCost(0.000123, "USD")).toBe(usd({ maximumSignificantDigits: 2 }, 0.00012));
+        expect(formatCost(0.000123, "USD")).toContain("0.00012");
+        expect(formatCost(12.345, "USD")).toBe(usd({}, 12.35));
+        expect(formatCost(0.5, "NOTACODE")).toBe("0.50 NOTACODE");
+    });
+
+    test("a conversation's total adds tokens, and costs only in one currency", () => {
+        expect(totalUsage([null])).toBeNull();
+        expect(totalUsage([usage(1, 2, 0.25), null, usage(3, 4, 0.5, "USD", true)])).toEqual(usage(4, 6, 0.75, "USD", true));
+        expect(totalUsage([usage(1, 2, 0.25), usage(3, 4, 0.5, "EUR")])!.cost).toBeNull();
+        expect(totalUsage([usage(1, 2, 0.25), usage(3, 4, null)])!.cost).toBeNull();
+        // One model named only when every answer came from it.
+        expect(totalUsage([usage(1, 2, 0.25, "USD", false, "Fast"), usage(3, 4, 0.5, "USD", false, "Fast")])!.model).toBe("Fast");
+        expect(totalUsage([usage(1, 2, 0.25, "USD", false, "Fast"), usage(3, 4, 0.5, "USD", false, "Smart")])!.model).toBe("");
+    });
+});

@@ -1,0 +1,333 @@
+import json
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from ..models import llm_tool_registry
+from ..models.llm_thread import estimate_tokens
+from ..models.llm_usage import estimate_prompt_tokens
+from ..providers import base
+from .engine_common import EngineCase, WireCase, answer
+from .fake_provider import Raw
+
+
+def openai_chunk(delta, finish=None):
+    """One ``chat.completion.chunk`` as an OpenAI-compatible server frames it."""
+    return Raw("data: " + json.dumps({
+        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1735689600,
+        "model": "fake-model",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+    }) + "\n\n")
+
+
+class UsageCase(EngineCase):
+    """Prices on the thread's model; helpers reading the usage lines."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.model.write({"input_price": 2.0, "output_price": 10.0})
+        cls.company = cls.env.company
+        cls.admin = cls.env.ref("base.user_admin")
+
+    def usage_lines(self, thread=None):
+        return self.env["llm.usage"].search([("thread_id", "=", (thread or self.thread).id)],
+                                            order="id")
+
+    def add_usage(self, user, tokens, cost=0.0, date=None):
+        """A past call of ``user`` this month (or at ``date``)."""
+        return self.env["llm.usage"].sudo().create({
+            "date": date or fields.Datetime.now(), "user_id": user.id,
+            "company_id": self.company.id, "input_tokens": tokens, "output_tokens": 0,
+            "total_tokens": tokens, "cost": cost, "currency_id": self.company.currency_id.id})
+
+    def budget(self, **values):
+        return self.env["llm.budget"].create({
+            "name": "A's monthly tokens", "scope": "user", "user_id": self.user_a.id,
+            "unit": "tokens", "limit": 1000, **values})
+
+
+@tagged("post_install", "-at_install")
+class TestUsageThroughTheWire(UsageCase, WireCase):
+    """Usage lines from each provider format, through the route, the wire modules and the
+    fake provider server."""
+
+    def use_format(self, fmt):
+        self.provider_record.write({"api_format": fmt, "base_url": self.fake.base_url(fmt)})
+
+    def test_usage_recorded_from_each_format(self):
+        for fmt in ("openai", "anthropic", "ollama"):
+            with self.subTest(fmt=fmt):
+                self.use_format(fmt)
+                self.fake.script(fmt, [base.TextDelta("Hello"), base.Usage(9000, 3000),
+                                       base.Finish("stop")])
+                _response, events = self.generate(self.thread, f"Hi {fmt}")
+                line = self.usage_lines()[-1]
+                assistant = self.messages(self.thread, "assistant")[-1]
+                self.assertRecordValues(line, [{
+                    "user_id": self.user_a.id, "company_id": self.company.id,
+                    "thread_id": self.thread.id, "message_id": assistant.id,
+                    "provider_id": self.provider_record.id, "model_id": self.model.id,
+                    "input_tokens": 9000, "output_tokens": 3000, "total_tokens": 12000,
+                    "estimated": False, "currency_id": self.company.currency_id.id,
+                }])
+                # 9,000 input tokens at 2.0 and 3,000 output tokens at 10.0 a million.
+                self.assertAlmostEqual(line.cost, 0.048)
+                usage = dict(events)["usage"]
+                self.assertEqual(usage, {
+                    "message_id": assistant.id, "input_tokens": 9000, "output_tokens": 3000,
+                    "estimated": False, "cost": line.cost,
+                    "currency": self.company.currency_id.name, "model": "Scripted"})
+                self.assertEqual(assistant.body_json["usage"], {
+                    "input_tokens": 9000, "output_tokens": 3000, "cost": line.cost,
+                    "currency": self.company.currency_id.name, "model": "Scripted"})
+        self.assertEqual(len(self.usage_lines()), 3, "one line per provider call")
+
+    def test_usage_estimated_when_the_provider_sends_none(self):
+        # An OpenAI-compatible server ignoring stream_options.include_usage: no usage chunk.
+        self.use_format("openai")
+        self.fake.script("openai", [
+            openai_chunk({"role": "assistant", "content": ""}),
+            openai_chunk({"content": "Twelve chars"}),
+            openai_chunk({}, "stop"),
+            Raw("data: [DONE]\n\n"),
+        ])
+        _response, events = self.generate(self.thread, "Count these characters please")
+        line = self.usage_lines()
+        self.assertEqual(len(line), 1)
+        self.assertTrue(line.estimated)
+        self.assertEqual(line.output_tokens, estimate_tokens("Twelve chars"))
+        # The prompt as sent: the user's message and the thread's tools.
+        self.assertEqual(len(self.fake.requests[-1].json["tools"]), len(self.thread.tool_names))
+        self.assertEqual(line.input_tokens, estimate_prompt_tokens(
+            [base.ChatMessage("user", "Count these characters please")],
+            llm_tool_registry.tool_specs(self.thread.tool_names)))
+        self.assertTrue(dict(events)["usage"]["estimated"])
+        self.assertTrue(self.messages(self.thread, "assistant").body_json["usage"]["estimated"])
+
+    def test_cost_converted_into_the_company_currency(self):
+        company_currency = self.company.currency_id
+        billing = self.env.ref("base.EUR" if company_currency.name != "EUR" else "base.USD")
+        billing.active = True
+        # 1 unit of the company's currency buys 0.5 of the billing currency.
+        self.env["res.currency.rate"].create({
+            "currency_id": billing.id, "company_id": self.company.id, "rate": 0.5,
+            "name": fields.Date.today() - timedelta(days=1)})
+        company_currency.rate_ids.filtered(lambda r: r.company_id == self.company).unlink()
+        self.provider_record.currency_id = billing
+        self.use_format("openai")
+        self.fake.script("openai", [base.TextDelta("Hi"), base.Usage(1_000_000, 0),
+                                    base.Finish("stop")])
+        self.generate(self.thread, "Hello")
+        line = self.usage_lines()
+        # 1M input tokens at 2.0 of the billing currency = 4.0 of the company's.
+        self.assertAlmostEqual(line.cost, 4.0)
+        self.assertEqual(line.currency_id, company_currency)
+
+    def test_auto_model_with_and_without_tools(self):
+        self.use_format("openai")
+        Model = self.env["llm.model"]
+        cheap = Model.create({"name": "Cheap", "api_id": "cheap", "provider_id": self.provider_record.id,
+                              "input_price": 0.1, "output_price": 0.4})
+        tooled = Model.create({"name": "Tooled", "api_id": "tooled", "supports_tools": True,
+                               "provider_id": self.provider_record.id,
+                               "input_price": 0.5, "output_price": 1.5})
+        self.thread.write({"auto_model": True, "tool_names": ["search_records"]})
+        for tools, expected in ((["search_records"], tooled), ([], cheap)):
+            with self.subTest(tools=tools):
+                self.thread.tool_names = tools
+                self.fake.script("openai", [base.TextDelta("Hi"), base.Usage(10, 2),
+                                            base.Finish("stop")], model=expected.api_id)
+                _response, events = self.generate(self.thread, "Hello")
+                self.assertEqual(self.fake.requests[-1].json["model"], expected.api_id)
+                self.assertEqual(dict(events)["usage"]["model"], expected.name, "the user sees it")
+                self.assertEqual(self.usage_lines()[-1].model_id, expected)
+
+    def test_hard_budget_refuses_before_any_request(self):
+        self.use_format("openai")
+        budget = self.budget(limit=100)
+        self.add_usage(self.user_a, 99)
+        self.fake.script("openai", [base.TextDelta("never"), base.Finish("stop")])
+        response, events = self.generate(self.thread, "One more question")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.fake.requests, [], "the provider saw no request")
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "budget_exceeded")
+        self.assertIn(budget.name, error["message"])
+        self.assertIn(self.admin.name, error["message"], "it names who can raise the budget")
+        self.assertIn("LLM > Configuration > Budgets", error["message"])
+        self.assertEqual(self.names(events)[-3:], ["message_final", "error", "done"])
+        user_message, assistant = self.messages(self.thread)
+        self.assertEqual(user_message.body, "<p>One more question</p>", "the message is kept")
+        self.assertEqual(assistant.body_json["error"],
+                         {"code": "budget_exceeded", "message": error["message"]})
+        self.assertEqual(error["message_id"], assistant.id)
+        self.assertFalse(self.usage_lines(), "no call, no usage")
+        self.assertEqual(self.thread.generation_state, "error")
+
+
+@tagged("post_install", "-at_install")
+class TestBudgets(UsageCase):
+    """Budgets checked before each call (scripted provider: only the network is left out)."""
+
+    def test_warning_at_80_percent_and_managers_notified_once(self):
+        budget = self.budget(hard=False)
+        self.add_usage(self.user_a, 850)
+        for attempt in range(2):
+            self.script(answer("Sure."))
+            _response, events = self.generate(self.thread, f"Question {attempt}")
+            self.assertEqual(self.names(events)[:2], ["message_created", "budget_warning"])
+            warning = events[1][1]["message"]
+            self.assertIn(budget.name, warning)
+            self.assertIn("% of the monthly budget", warning)
+            self.assertEqual(self.text(events), "Sure.", "a warning does not stop the answer")
+        self.assertEqual(len(self.provider.requests), 2)
+        notices = budget.message_ids.filtered(
+            lambda m: m.subtype_id == self.env.ref("mail.mt_comment"))
+        self.assertEqual(len(notices), 1, "managers are notified once a month")
+        self.assertIn(self.admin.partner_id, notices.partner_ids)
+        self.assertIn(budget.name, notices.body)
+        self.assertEqual(budget.notified_month, fields.Datetime.now().strftime("%Y-%m"))
+
+    def test_no_warning_below_80_percent_nor_for_others_budgets(self):
+        self.budget(limit=1000)
+        self.budget(name="B's budget", user_id=self.user_b.id, limit=1)
+        self.add_usage(self.user_a, 100)
+        self.add_usage(self.user_a, 5000, date=fields.Datetime.now() - timedelta(days=40))
+        self.script(answer("Fine."))
+        _response, events = self.generate(self.thread, "Hi")
+        self.assertNotIn("budget_warning", self.names(events))
+        self.assertNotIn("error", self.names(events))
+        self.assertEqual(self.text(events), "Fine.")
+
+    def test_company_money_budget_counts_every_user(self):
+        self.env["llm.budget"].create({
+            "name": "Company spend", "scope": "company", "unit": "money", "limit": 5.0})
+        self.add_usage(self.user_b, 10, cost=5.0)
+        self.script(answer("never"))
+        _response, events = self.generate(self.thread, "Hi")
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "budget_exceeded")
+        self.assertIn("Company spend", error["message"])
+        self.assertEqual(self.provider.requests, [], "refused before the provider call")
+
+    def test_budget_checked_before_each_call_of_a_tool_loop(self):
+        self.budget(limit=1000)
+        self.script([base.ToolCallEvent(base.ToolCall("c1", "search_records", {
+            "model": "res.partner", "domain": [], "limit": 1})), base.Usage(990, 5),
+            base.Finish("tool_calls")], answer("never"))
+        self.thread.tool_names = ["search_records"]
+        _response, events = self.generate(self.thread, "Find a partner")
+        self.assertEqual(len(self.provider.requests), 1, "the second call was refused")
+        self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
+        self.assertEqual(len(self.usage_lines()), 1, "the first call is recorded")
+
+    def test_user_budget_needs_a_user(self):
+        with self.assertRaises(ValidationError):
+            self.env["llm.budget"].create({"name": "Nobody", "scope": "user", "limit": 10})
+
+
+@tagged("post_install", "-at_install")
+class TestUsageAccess(UsageCase):
+    """Who reads which usage lines and budgets, and who sees the reports."""
+
+    def test_users_read_their_own_lines_managers_all(self):
+        mine, theirs = self.add_usage(self.user_a, 10), self.add_usage(self.user_b, 20)
+        Usage = self.env["llm.usage"]
+        self.assertEqual(Usage.with_user(self.user_a).search([("id", "in", (mine | theirs).ids)]),
+                         mine)
+        self.assertEqual(Usage.with_user(self.admin).search([("id", "in", (mine | theirs).ids)]),
+                         mine | theirs)
+        self.assertFalse(Usage.with_user(self.user_a).has_access("write"), "lines are read-only")
+        self.assertFalse(self.env["llm.budget"].with_user(self.user_a).has_access("read"))
+
+    def test_reporting_menu_and_views(self):
+        usage_menu = self.env.ref("llm_thread.menu_llm_usage")
+        budget_menu = self.env.ref("llm_thread.menu_llm_budget")
+        for user, visible in ((self.user_a, False), (self.admin, True)):
+            menus = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
+            self.assertEqual(usage_menu.id in menus, visible, user.login)
+            self.assertEqual(budget_menu.id in menus, visible, user.login)
+        views = self.env["llm.usage"].with_user(self.admin).get_views(
+            [(False, "pivot"), (False, "graph"), (False, "list"), (False, "search")])["views"]
+        self.assertIn('interval="day"', views["pivot"]["arch"])
+        self.assertIn("model_id", views["graph"]["arch"])
+
+
+@tagged("post_install", "-at_install")
+class TestAutoModel(TransactionCase):
+    """The "Auto" model: the cheapest active chat model with what the thread needs."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["llm.model"].search([]).active = False
+        cls.user = new_test_user(cls.env, login="llm_auto", groups="base.group_user")
+        provider = cls.env["llm.provider"].create({
+            "name": "Auto", "base_url": "http://127.0.0.1:9/v1"})
+
+        def model(name, price, window, tools=False, use="chat"):
+            return cls.env["llm.model"].create({
+                "name": name, "api_id": name, "provider_id": provider.id, "use": use,
+                "input_price": price, "output_price": 2 * price, "context_window": window,
+                "max_output_tokens": 100, "supports_tools": tools})
+
+        cls.embedding = model("embed", 0.01, 100_000, use="embedding")
+        cls.cheap = model("cheap", 0.1, 1_000)
+        cls.tools = model("tools", 1.0, 1_000, tools=True)
+        cls.big = model("big", 5.0, 200_000, tools=True)
+        cls.thread = cls.env["llm.thread"].with_user(cls.user).create({
+            "name": "Auto chat", "auto_model": True, "tool_names": []})
+
+    def test_cheapest_without_tools(self):
+        self.assertEqual(self.thread._llm_model_and_provider(),
+                         (self.cheap, self.cheap.provider_id))
+
+    def test_tools_need_a_model_with_tools(self):
+        self.thread.tool_names = ["search_records"]
+        self.assertEqual(self.thread._llm_auto_model(), self.tools)
+
+    def test_long_history_needs_a_larger_window(self):
+        self.thread._llm_create_message("user", "x" * 8000)
+        self.assertEqual(self.thread._llm_auto_model(), self.big)
+
+    def test_archived_models_are_skipped(self):
+        self.cheap.active = False
+        self.assertEqual(self.thread._llm_auto_model(), self.tools)
+
+    def test_nothing_fits(self):
+        self.thread._llm_create_message("user", "x" * 1_000_000)
+        with self.assertRaises(UserError) as caught:
+            self.thread._llm_auto_model()
+        self.assertIn("context window", caught.exception.args[0])
+
+
+@tagged("post_install", "-at_install")
+class TestUsageTour(UsageCase, WireCase):
+    """Usage, cost and a budget in LLM Chat, in the browser, against the fake provider."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.provider_record.default_model_id = cls.model
+
+    def test_usage_cost_warning_and_refusal(self):
+        admin = self.env.ref("base.user_admin")
+        self.env["llm.budget"].create({"name": "Admin tokens", "scope": "user",
+                                       "user_id": admin.id, "unit": "tokens", "limit": 10_000})
+        self.env["llm.usage"].create({
+            "user_id": admin.id, "company_id": admin.company_id.id, "input_tokens": 8500,
+            "total_tokens": 8500, "currency_id": admin.company_id.currency_id.id})
+        self.fake.script("openai", [base.TextDelta("A priced answer."), base.Usage(1000, 600),
+                                    base.Finish("stop")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_usage_budget", login="admin")
+        self.assertEqual(len(self.fake.requests), 1, "the refused question sent no request")
+        line = self.env["llm.usage"].search([("model_id.api_id", "=", "fake-model")])
+        self.assertEqual((line.input_tokens, line.output_tokens), (1000, 600))
+
+    def test_usage_report(self):
+        self.add_usage(self.env.ref("base.user_admin"), 1234, cost=0.5)
+        self.start_tour("/odoo/action-llm_thread.action_llm_usage", "llm_thread_usage_report",
+                        login="admin")
