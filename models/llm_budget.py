@@ -84,9 +84,11 @@ class LlmBudget(models.Model):
                           currency=self.currency_id.name)
 
     @api.model
-    def _llm_check(self, model, input_tokens):
+    def _llm_check(self, model, input_tokens, output_tokens):
         """Check the budgets of the current user and company before a provider call that sends
-        ``input_tokens`` (estimated) to ``model``.
+        ``input_tokens`` (estimated) to ``model`` and may get ``output_tokens`` back (the answer
+        reserve: the model's Max Output Tokens, else 1,024). Counting the answer before it is
+        written keeps the last call of a month from passing a hard limit by a whole answer.
 
         Returns ``(refusal, warning)``: the message refusing the call (a hard budget this call
         would exceed), and the warning to show the user (a budget at 80% or more), or None.
@@ -98,11 +100,13 @@ class LlmBudget(models.Model):
         if not budgets:
             return None, None
         now = fields.Datetime.now()
-        call_cost = self.env["llm.usage"]._llm_cost(model, input_tokens, 0, company, now)
+        call_cost = self.env["llm.usage"]._llm_cost(model, input_tokens, output_tokens, company,
+                                                    now)
         warnings = []
         for budget in budgets:
             used = budget._llm_consumed(now)
-            projected = used + (input_tokens if budget.unit == "tokens" else call_cost)
+            call = input_tokens + output_tokens if budget.unit == "tokens" else call_cost
+            projected = used + call
             if budget.hard and projected > budget.limit:
                 return budget._llm_refusal(used), None
             if projected >= WARNING_RATIO * budget.limit:

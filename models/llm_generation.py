@@ -459,7 +459,7 @@ class Generation:
                 # Before every call, so a tool loop cannot run past a budget either.
                 prompt_tokens = estimate_prompt_tokens(messages, tools)
                 refusal, warning = env["llm.budget"]._llm_check(
-                    env["llm.model"].browse(self._records[0]), prompt_tokens)
+                    env["llm.model"].browse(self._records[0]), prompt_tokens, reserve)
             if warning and not iteration:
                 yield event("budget_warning", message=warning)
             yield from self._stream_turn(provider, model, messages, tools,

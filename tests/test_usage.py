@@ -224,6 +224,16 @@ class TestBudgets(UsageCase):
         self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
         self.assertEqual(len(self.usage_lines()), 1, "the first call is recorded")
 
+    def test_the_answer_reserve_counts_against_a_hard_budget(self):
+        # 700 used + a short prompt fits in 1,000 tokens; with the answer reserve (256 here) it
+        # does not: the call is refused rather than let its answer pass the limit.
+        self.budget(limit=1000)
+        self.add_usage(self.user_a, 700)
+        self.script(answer("never"))
+        _response, events = self.generate(self.thread, "Hi")
+        self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
+        self.assertEqual(self.provider.requests, [])
+
     def test_user_budget_needs_a_user(self):
         with self.assertRaises(ValidationError):
             self.env["llm.budget"].create({"name": "Nobody", "scope": "user", "limit": 10})
