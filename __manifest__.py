@@ -10,9 +10,12 @@
         "security/llm_security.xml",
         "security/ir.model.access.csv",
         "security/llm_thread_rules.xml",
+        "security/llm_tool_security.xml",
+        "data/llm_tool_data.xml",
         "views/llm_menus.xml",
         "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",
+        "views/llm_tool_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -3,3 +3,8 @@ from . import llm_thread
 from . import llm_thread_ui
 from . import llm_provider
 from . import llm_model
+from . import llm_tool
+from . import llm_tool_builtin
+from . import llm_tool_sql
+from . import llm_tool_approval
+from . import llm_tool_log

@@ -11,7 +11,6 @@ from odoo.tools import html2plaintext
 
 from ..providers.base import ChatMessage, ToolCall
 from . import llm_generation
-from . import llm_tool_registry
 
 _logger = logging.getLogger(__name__)
 
@@ -74,8 +73,8 @@ class LlmThread(models.Model):
     # The record the conversation is about (any model), e.g. opened from its chatter.
     res_model = fields.Char("Linked Model", index=True)
     res_id = fields.Many2oneReference("Linked Record", model_field="res_model", index=True)
-    # Names of the Python tools (models/llm_tool_registry.py) offered to the model.
-    tool_names = fields.Json("Tools", default=lambda self: llm_tool_registry.tool_names(writes=False))
+    # Names of the llm.tool records offered to the model (checked again at execution).
+    tool_names = fields.Json("Tools", default=lambda self: self.env["llm.tool"]._llm_default_names())
     system_prompt = fields.Text("System Prompt")
     active = fields.Boolean(default=True)
 
@@ -171,9 +170,7 @@ class LlmThread(models.Model):
             raise UserError(self.env._("These fields cannot be changed here: %s",
                                        ", ".join(sorted(forbidden))))
         if "tool_names" in values:
-            unknown = set(values["tool_names"] or ()) - set(llm_tool_registry.tool_names())
-            if unknown:
-                raise UserError(self.env._("Unknown tools: %s", ", ".join(sorted(unknown))))
+            self.env["llm.tool"]._llm_check_names(values["tool_names"])
         return self.write(values)
 
     # ------------------------------------------------------------------

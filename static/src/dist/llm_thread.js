@@ -213,6 +213,12 @@ var EVENT_FIELDS = {
     result: "string?",
     error: "string?"
   },
+  approval_required: {
+    message_id: "number",
+    call_id: "string",
+    name: "string",
+    preview: "object"
+  },
   usage: { message_id: "number", input_tokens: "number", output_tokens: "number" },
   message_final: {
     message_id: "number",

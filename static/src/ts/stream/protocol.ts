@@ -22,6 +22,12 @@ export const EVENT_FIELDS = {
         result: "string?",
         error: "string?",
     },
+    approval_required: {
+        message_id: "number",
+        call_id: "string",
+        name: "string",
+        preview: "object",
+    },
     usage: { message_id: "number", input_tokens: "number", output_tokens: "number" },
     message_final: {
         message_id: "number",
@@ -58,7 +64,7 @@ export type StreamEvent = { [K in EventName]: { type: K; payload: EventPayload<K
 export type MessageRole = "user" | "assistant" | "tool" | "system";
 
 /** Generation states of a thread (llm.thread.generation_state). */
-export type GenerationState = "idle" | "generating" | "waiting" | "error";
+export type GenerationState = "idle" | "generating" | "waiting" | "approval" | "error";
 
 /** Codes of the "error" event besides the provider error kinds (providers/base.py). */
 export const ERROR_CODES = {
