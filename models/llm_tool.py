@@ -132,8 +132,10 @@ class LlmTool(models.Model):
 
     @api.model
     def _llm_default_names(self):
-        """What a new thread enables: the read tools the user may use."""
-        return self._llm_available().filtered(lambda tool: tool.risk == "read").mapped("name")
+        """What a new thread enables: the read tools open to every user. Tools that change
+        data, or restricted to some groups (the SQL tool), are enabled explicitly."""
+        return self._llm_available().filtered(
+            lambda tool: tool.risk == "read" and not tool.group_ids).mapped("name")
 
     @api.model
     def _llm_check_names(self, names):

@@ -1,6 +1,7 @@
 import { _t } from "../core/l10n";
 import { GenerationRefused, type ChatBackend } from "./transport";
 import type {
+    ApprovalView,
     GenerationState,
     MessageView,
     RecordLink,
@@ -85,7 +86,14 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
                     result: "",
                     error: _t("Interrupted before the tool answered."),
                     records: [],
+                    approval: data["approvals"]?.[call.id] ?? null,
                 };
+                if (card.approval?.state === "pending") {
+                    card.status = "approval";
+                    card.error = "";
+                } else if (card.approval?.state === "expired") {
+                    card.error = _t("Not run: a new message was sent instead of a decision.");
+                }
                 calls.set(call.id, card);
                 view.toolCalls.push(card);
             }
@@ -270,6 +278,53 @@ export class ConversationModel {
         }
     }
 
+    /** Tool calls still waiting for the owner's Approve or Deny. */
+    get pendingApprovals(): number {
+        let count = 0;
+        for (const view of this.messages) {
+            count += view.toolCalls.filter((c) => c.approval?.state === "pending").length;
+        }
+        return count;
+    }
+
+    /**
+     * Records the owner's decision on a call; once no call waits any more, continues the
+     * generation: approved calls run, denied ones go back to the model, which answers.
+     */
+    async decide(callId: string, approved: boolean): Promise<void> {
+        if (!this.thread || this.streaming) {
+            return;
+        }
+        const summary = await this.backend.rpc<Record<string, { state: ApprovalView["state"] }>>(
+            `/llm/thread/${this.thread.id}/decide`,
+            { call_id: callId, approved },
+        );
+        for (const view of this.messages) {
+            for (const card of view.toolCalls) {
+                const decided = summary[card.callId];
+                if (card.approval && decided) {
+                    card.approval.state = decided.state;
+                    if (card.status === "approval" && decided.state !== "pending") {
+                        card.status = "running";
+                    }
+                }
+            }
+        }
+        if (!this.pendingApprovals) {
+            await this.generate(null);
+        }
+    }
+
+    private card(callId: string): ToolCallView | undefined {
+        for (const view of this.messages) {
+            const card = view.toolCalls.find((c) => c.callId === callId);
+            if (card) {
+                return card;
+            }
+        }
+        return undefined;
+    }
+
     private find(id: number): MessageView | undefined {
         for (let index = this.messages.length - 1; index >= 0; index--) {
             if (this.messages[index]!.id === id) {
@@ -330,7 +385,16 @@ export class ConversationModel {
                     result: "",
                     error: "",
                     records: [],
+                    approval: null,
                 });
+                break;
+            }
+            case "approval_required": {
+                const card = this.card(payload["call_id"]);
+                if (card) {
+                    card.status = "approval";
+                    card.approval = { state: "pending", preview: payload["preview"] };
+                }
                 break;
             }
             case "tool_call_finished": {
@@ -389,7 +453,10 @@ export class ConversationModel {
                 }
                 this.streaming = false;
                 this.stopping = false;
-                this.announcement = _t("The answer is complete.");
+                this.announcement =
+                    payload["state"] === "approval"
+                        ? _t("An action waits for your approval.")
+                        : _t("The answer is complete.");
                 break;
             }
             default:
