@@ -42,15 +42,18 @@ class LlmToolApproval(models.Model):
     decided_by_id = fields.Many2one("res.users", "Decided By", readonly=True)
     decided_at = fields.Datetime(readonly=True)
 
-    _sql_constraints = [("call_unique", "unique(thread_id, call_id)",
+    # Per asking message: some providers (Ollama) number calls anew at every turn.
+    _sql_constraints = [("call_unique", "unique(message_id, call_id)",
                          "A tool call is approved once.")]
 
     @api.model
     def _llm_check_approved(self, thread, call_id, tool, arguments):
         """Raise unless the thread's owner approved this very call (same tool, same
         arguments). Denied calls raise the message the model gets back."""
-        approval = self.sudo().search([("thread_id", "=", thread.id), ("call_id", "=", call_id),
-                                       ("tool_id", "=", tool.id)])
+        # The latest call of that id: the one of the answer being continued.
+        approval = self.sudo().search([("thread_id", "=", thread.id), ("call_id", "=", call_id)],
+                                      order="id desc", limit=1)
+        approval = approval.filtered(lambda a: a.tool_id == tool)
         if approval.state == "denied":
             raise ToolError(self.env._("The user denied this action."))
         if approval.state != "approved" or approval.decided_by_id != thread.user_id \
@@ -86,7 +89,7 @@ class LlmThreadApproval(models.Model):
         """Record the owner's decision on a waiting call; returns the approvals' summary."""
         self.ensure_one()
         self._llm_check_owner()
-        approval = self.approval_ids.filtered(lambda a: a.call_id == call_id)
+        approval = self.approval_ids.filtered(lambda a: a.call_id == call_id)[-1:]
         if not approval:
             raise UserError(self.env._("This conversation has no tool call %s.", call_id))
         if approval.state not in DECIDABLE:
@@ -102,7 +105,7 @@ class LlmThreadApproval(models.Model):
         call to a tool requiring approval that has no decision yet gets a pending approval."""
         self.ensure_one()
         tools = {tool.name: tool for tool in self.env["llm.tool"]._llm_enabled(self.tool_names)}
-        decided = {a.call_id: a for a in self.approval_ids}
+        decided = {a.call_id: a for a in self.approval_ids if a.message_id.id == message_id}
         waiting = []
         for call in calls:
             tool = tools.get(call.name)
@@ -140,10 +143,11 @@ class LlmThreadApproval(models.Model):
 
     def llm_ui_load(self):
         data = super().llm_ui_load()
-        approvals = self.approval_ids._llm_summary()
         for message in data["messages"]:
-            calls = message["data"].get("tool_calls") if message["role"] == "assistant" else None
-            mine = {c["id"]: approvals[c["id"]] for c in calls or () if c["id"] in approvals}
+            if message["role"] != "assistant":
+                continue
+            mine = self.approval_ids.filtered(
+                lambda a, message_id=message["id"]: a.message_id.id == message_id)._llm_summary()
             if mine:
                 message["data"] = dict(message["data"], approvals=mine)
         return data

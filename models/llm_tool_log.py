@@ -38,8 +38,8 @@ class LlmToolLog(models.Model):
 
     def _llm_record(self, thread, tool, call, result, error, duration):
         """One line for ``call`` (a providers.base.ToolCall) run by the current user."""
-        approval = thread.approval_ids.filtered(lambda a: a.call_id == call.id
-                                                and a.state == "approved")
+        approval = thread.approval_ids.filtered(lambda a: a.call_id == call.id)[-1:] \
+            .filtered(lambda a: a.state == "approved")
         return self.sudo().create({
             "user_id": self.env.uid,
             "thread_id": thread.id,

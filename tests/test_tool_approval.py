@@ -148,6 +148,25 @@ class TestApproval(EngineCase):
                 self.thread, "w1")
         self.assertEqual(self.partner.name, "Alice A")
 
+    def test_a_call_id_reused_by_a_later_answer_needs_its_own_approval(self):
+        """Ollama numbers calls anew in every answer: call_0 approved once is not call_0 of
+        the next answer, even with the same arguments."""
+        self.ask_rename("call_0", "Alice B")
+        self.decide("call_0", True)
+        self.script(answer("Renamed."))
+        self.generate(self.thread, None)
+        self.assertEqual(self.partner.name, "Alice B")
+        self.script(asks("call_0", "update_record", model="res.partner", id=self.partner.id,
+                         values={"name": "Alice B"}))
+        _response, events = self.generate(self.thread, "Once more")
+        self.assertEqual(dict(events)["approval_required"]["call_id"], "call_0")
+        self.assertEqual(events[-1][1]["state"], "approval")
+        self.assertEqual(self.thread.approval_ids.mapped("state"), ["approved", "pending"])
+        tool = self.env.ref("llm_thread.tool_update_record").with_user(self.user_a)
+        with self.assertRaises(AccessError):
+            tool._llm_execute({"model": "res.partner", "id": self.partner.id,
+                               "values": {"name": "Alice B"}}, self.thread, "call_0")
+
     def test_new_message_expires_waiting_calls(self):
         self.ask_rename()
         self.script(answer("Ok, forget it."))
