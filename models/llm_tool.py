@@ -5,6 +5,7 @@ tools their groups and company allow (``llm.thread.tool_names``, checked by ``ll
 and ``_llm_execute`` checks the same again, plus the owner's approval, at execution time.
 """
 
+import inspect
 import json
 import re
 
@@ -191,14 +192,15 @@ class LlmTool(models.Model):
             raise ToolError(self.env._("The arguments must be a JSON object."))
         if self.implementation == "server_action":
             return self._llm_run_server_action(arguments)
-        model = self.env[self.method_model]
+        method = getattr(self.env[self.method_model], self.method_name)
         try:
-            return getattr(model, self.method_name)(**arguments)
+            inspect.signature(method).bind(**arguments)
         except TypeError as exc:
             # Wrong or missing argument names: tell the model the schema it must follow.
             raise ToolError(self.env._("Invalid arguments for %(tool)s (%(error)s). Expected: "
                                        "%(schema)s", tool=self.name, error=exc,
                                        schema=self.parameters)) from None
+        return method(**arguments)
 
     def _llm_run_server_action(self, arguments):
         action = self.server_action_id
@@ -233,27 +235,34 @@ class LlmTool(models.Model):
             return preview
         model = self.env[model_name]
         preview["model"] = model._description
-        ids = arguments.get("ids") or ([arguments["id"]] if "id" in arguments else [])
-        records = model.browse([i for i in ids if isinstance(i, int)]).exists()
-        try:
-            preview["records"] = [record.display_name for record in records]
-        except AccessError:
-            preview["records"] = [f"{model._description} #{record_id}" for record_id in records.ids]
+        ids = arguments.get("ids") if "ids" in arguments else [arguments.get("id")]
+        records = model.browse([i for i in ids if isinstance(i, int)]
+                               if isinstance(ids, list) else []).exists()
+        preview["records"] = _readable(
+            lambda: records.mapped("display_name"),
+            [f"{model._description} #{record_id}" for record_id in records.ids])
         values = arguments.get("values")
         for name, new in (values.items() if isinstance(values, dict) else ()):
             field = model._fields.get(name)
             old = None
             if field and len(records) == 1:
-                try:
-                    old = _display(records, field, records[name])
-                except AccessError:
-                    old = None
+                old = _readable(lambda field=field: _display(records, field, records[field.name]))
             preview["changes"].append({
                 "field": field.string if field else name,
                 "old": old,
-                "new": _display(model, field, new) if field else _short(new),
+                "new": _readable(lambda field=field, new=new: _display(model, field, new),
+                                 _short(new)) if field else _short(new),
             })
         return preview
+
+
+def _readable(read, fallback=None):
+    """``read()``, or ``fallback`` when the user may not read it: a preview shows less, it
+    never fails (the call is then refused by the tool itself, with the real error)."""
+    try:
+        return read()
+    except AccessError:
+        return fallback
 
 
 def _short(value):

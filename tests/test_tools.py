@@ -212,6 +212,20 @@ class TestBuiltinTools(ToolCase):
             {"field": "Country", "old": "", "new": "Belgium"},
         ])
 
+        # What the user may not read is left out of the preview; it never fails.
+        self.env.invalidate_all()  # as in the generation's own transaction: nothing cached
+        hidden = self.tool("update_record", self.restricted)._llm_preview(
+            {"model": "ir.config_parameter", "id": self.parameter.id, "values": {"value": "0"}})
+        self.assertEqual(hidden["records"], [f"System Parameter #{self.parameter.id}"])
+        self.assertEqual(hidden["changes"], [{"field": "Value", "old": None, "new": "0"}])
+        odd = self.tool("delete_records", self.restricted)._llm_preview(
+            {"model": "res.partner", "ids": self.partner.id})
+        self.assertEqual(odd["records"], [])
+
+    def test_wrong_argument_names_are_explained_to_the_model(self):
+        with self.assertRaisesRegex(ToolError, "Invalid arguments for read_record .*required"):
+            self.run_tool("read_record", self.restricted, model="res.partner", record=1)
+
 
 @tagged("post_install", "-at_install")
 class TestSqlTool(ToolCase):
