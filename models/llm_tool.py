@@ -38,6 +38,11 @@ class LlmTool(models.Model):
     implementation = fields.Selection(
         [("python", "Python method"), ("server_action", "Server action")],
         required=True, default="python")
+    # The form's list of every decorated method; it sets method_model and method_name.
+    python_method = fields.Selection(
+        selection="_selection_python_method", string="Python Method",
+        compute="_compute_python_method", inverse="_inverse_python_method",
+        help="A private model method decorated with @llm_tool.")
     method_model = fields.Char(
         "Model", help="Technical name of the model holding the method, e.g. llm.tool.")
     method_name = fields.Char(
@@ -65,6 +70,21 @@ class LlmTool(models.Model):
 
     _sql_constraints = [("name_unique", "unique(name)", "A tool with this name already exists.")]
 
+    @api.model
+    def _selection_python_method(self):
+        return [(f"{model}:{method}", f"{model} / {method}")
+                for model, method in llm_tool_registry.python_methods(self.env)]
+
+    @api.depends("method_model", "method_name")
+    def _compute_python_method(self):
+        for tool in self:
+            tool.python_method = tool.method_model and tool.method_name and \
+                f"{tool.method_model}:{tool.method_name}"
+
+    def _inverse_python_method(self):
+        for tool in self.filtered("python_method"):
+            tool.method_model, tool.method_name = tool.python_method.split(":", 1)
+
     @api.depends("risk")
     def _compute_requires_approval(self):
         for tool in self:
@@ -74,6 +94,8 @@ class LlmTool(models.Model):
     def create(self, vals_list):
         # A Python tool takes its description and schema from its decorator unless given.
         for vals in vals_list:
+            if vals.get("python_method"):
+                vals["method_model"], vals["method_name"] = vals["python_method"].split(":", 1)
             if vals.get("implementation", "python") == "python" and vals.get("method_model") \
                     in self.env:
                 spec = llm_tool_registry.tool_spec_of(self.env[vals["method_model"]],

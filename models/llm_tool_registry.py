@@ -27,6 +27,8 @@ Only decorated methods can be configured, so a manager cannot expose an arbitrar
 from odoo.exceptions import UserError
 
 MARKER = "_llm_tool_spec"
+# Names of the decorated methods, to find which models carry them (python_methods()).
+_DECORATED_NAMES = set()
 
 
 class ToolError(UserError):
@@ -42,6 +44,7 @@ def llm_tool(description, parameters):
             raise ValueError(f"LLM tool method {method.__name__!r} must be private (start with "
                              "'_') so that it cannot be called over RPC without the checks")
         setattr(method, MARKER, {"description": description, "parameters": parameters})
+        _DECORATED_NAMES.add(method.__name__)
         return method
 
     return mark
@@ -51,6 +54,15 @@ def tool_spec_of(model, method_name):
     """The decorator's ``{"description", "parameters"}`` of ``model.method_name``, or None."""
     method = getattr(type(model), method_name or "", None)
     return getattr(method, MARKER, None)
+
+
+def python_methods(env):
+    """``(model, method)`` of every decorated method of every (non-abstract) model, for the
+    tool form's list of implementations."""
+    return [(model, name) for model in sorted(env.registry)
+            if not env.registry[model]._abstract
+            for name in sorted(_DECORATED_NAMES)
+            if tool_spec_of(env[model], name)]
 
 
 def model_of(env, model):

@@ -4,7 +4,7 @@ as restricted users, and the SQL tool's refusals."""
 import json
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models import llm_tool_sql
@@ -86,6 +86,22 @@ class TestToolRecords(ToolCase):
         thread.sudo().tool_names = ["sql_query"]  # forced past the enable-time check
         with self.assertRaises(AccessError):
             sql._llm_execute({"query": "SELECT 1"}, thread, "c3")
+
+    def test_managers_pick_python_methods_from_a_list(self):
+        options = dict(self.env["llm.tool"]._selection_python_method())
+        self.assertIn("llm.tool:_llm_tool_search_records", options)
+        self.assertNotIn("res.partner:unlink", options)
+        self.assertEqual(self.env.ref("llm_thread.tool_sql_query").python_method,
+                         "llm.tool:_llm_tool_sql_query")
+        with Form(self.env["llm.tool"].with_user(self.manager)) as form:
+            form.name = "count_again"
+            form.python_method = "llm.tool:_llm_tool_count_records"
+            form.risk = "read"
+        tool = form.record
+        self.assertEqual((tool.method_model, tool.method_name),
+                         ("llm.tool", "_llm_tool_count_records"))
+        self.assertIn("Count records", tool.description, "the decorator's description")
+        self.assertEqual(json.loads(tool.parameters)["required"], ["model"])
 
     def test_definition_is_validated(self):
         Tool = self.env["llm.tool"]
