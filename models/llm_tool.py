@@ -250,7 +250,10 @@ class LlmTool(models.Model):
         self.ensure_one()
         preview = {"tool": self.name, "risk": self.risk, "model": "", "records": [],
                    "changes": []}
-        model_name = arguments.get("model") if isinstance(arguments, dict) else None
+        model_name = arguments.get("model")
+        if self.implementation == "server_action":
+            # The action's model; what it changes is up to its code: its arguments are listed.
+            model_name = self.server_action_id.sudo().model_id.model
         if not isinstance(model_name, str) or model_name not in self.env:
             preview["changes"] = [{"field": key, "old": None, "new": _short(value)}
                                   for key, value in (arguments or {}).items()]
@@ -275,6 +278,9 @@ class LlmTool(models.Model):
                 "new": _readable(lambda field=field, new=new: _display(model, field, new),
                                  _short(new)) if field else _short(new),
             })
+        preview["changes"] += [{"field": key, "old": None, "new": _short(value)}
+                               for key, value in arguments.items()
+                               if key not in ("model", "id", "ids", "values")]
         return preview
 
 

@@ -133,6 +133,10 @@ class TestToolRecords(ToolCase):
             "server_action_id": action.id, "risk": "write",
             "parameters": '{"type": "object", "properties": {"ids": {"type": "array"}, '
                           '"note": {"type": "string"}}}'})
+        self.assertTrue(tool.requires_approval)
+        preview = tool.with_user(self.editor)._llm_preview({"ids": [self.partner.id], "note": "VIP"})
+        self.assertEqual((preview["model"], preview["records"], preview["changes"]),
+                         ("Contact", ["Tool Partner"], [{"field": "note", "old": None, "new": "VIP"}]))
         result = tool.with_user(self.editor)._llm_run({"ids": [self.partner.id], "note": "VIP"})
         self.assertEqual(result, {"tagged": 1})
         self.assertIn("VIP", self.partner.comment)
