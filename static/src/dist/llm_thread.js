@@ -355,6 +355,13 @@ function recordsOf(args, result) {
   }
   return links;
 }
+function expire(card) {
+  card.status = "error";
+  card.error = _t("Not run: a new message was sent instead of a decision.");
+  if (card.approval) {
+    card.approval.state = "expired";
+  }
+}
 function messagesFromStore(stored) {
   const views = [];
   const calls = /* @__PURE__ */ new Map();
@@ -386,7 +393,7 @@ function messagesFromStore(stored) {
           card.status = "approval";
           card.error = "";
         } else if (card.approval?.state === "expired") {
-          card.error = _t("Not run: a new message was sent instead of a decision.");
+          expire(card);
         }
         calls.set(call.id, card);
         view.toolCalls.push(card);
@@ -456,6 +463,9 @@ var ConversationModel = class {
     const message = text2.trim();
     if (!message || !this.canSend) {
       return;
+    }
+    for (const view of this.messages) {
+      view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
     }
     this.messages.push(newMessage(this.nextLocalId--, "user", message));
     await this.generate(message);

@@ -58,6 +58,15 @@ export function recordsOf(args: Record<string, unknown>, result: string): Record
     return links;
 }
 
+/** A call left waiting when the user wrote a new message: the server expired it. */
+function expire(card: ToolCallView): void {
+    card.status = "error";
+    card.error = _t("Not run: a new message was sent instead of a decision.");
+    if (card.approval) {
+        card.approval.state = "expired";
+    }
+}
+
 /** The turns shown for stored messages: tool results fold into their calling answer. */
 export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
     const views: MessageView[] = [];
@@ -92,7 +101,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
                     card.status = "approval";
                     card.error = "";
                 } else if (card.approval?.state === "expired") {
-                    card.error = _t("Not run: a new message was sent instead of a decision.");
+                    expire(card);
                 }
                 calls.set(call.id, card);
                 view.toolCalls.push(card);
@@ -171,6 +180,9 @@ export class ConversationModel {
         const message = text.trim();
         if (!message || !this.canSend) {
             return;
+        }
+        for (const view of this.messages) {
+            view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
         }
         this.messages.push(newMessage(this.nextLocalId--, "user", message));
         await this.generate(message);

@@ -219,6 +219,23 @@ describe("ConversationModel", () => {
         expect([card.status, card.approval?.state]).toEqual(["done", "approved"]);
         expect(model.messages.at(-1)!.text).toBe("Renamed.");
     });
+
+    test("a new message instead of a decision expires the waiting call", async () => {
+        const backend = new FakeBackend();
+        const preview = { tool: "update_record", risk: "write", model: "", records: [], changes: [] };
+        backend.threads = [thread({ generation_state: "approval" })];
+        backend.threads[0]!.messages = [{
+            id: 2, role: "assistant", text: "", date: "",
+            data: { tool_calls: [{ id: "w1", name: "update_record", arguments: {} }], approvals: { w1: { state: "pending", preview } } },
+        }];
+        const model = reactive(new ConversationModel(backend));
+        await model.load(1);
+        expect(model.pendingApprovals).toBe(1);
+        backend.scripts.push(answer("Ok."));
+        await model.send("Never mind");
+        const card = model.messages[0]!.toolCalls[0]!;
+        expect([card.status, card.approval?.state, model.pendingApprovals]).toEqual(["error", "expired", 0]);
+    });
 });
 
 describe("messagesFromStore", () => {
