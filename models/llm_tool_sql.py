@@ -28,19 +28,28 @@ DEFAULT_MAX_ROWS = 200
 MAX_CHARS = 15_000
 
 # Blanked before checking: comments, string literals (also E'' and $tag$ quoting), quoted
-# identifiers. A quoted identifier named "delete" is then not mistaken for DELETE.
+# identifiers. A quoted identifier named "delete" is then not mistaken for DELETE. Where this
+# lexer and PostgreSQL's could disagree, this one must see MORE than PostgreSQL, never less
+# (a hidden ';' would smuggle a second statement, e.g. COMMIT then a write): E'' strings end
+# where PostgreSQL ends them (backslash escapes), and only when the E starts a token
+# (abcE'\' is an identifier then a plain string); a nested /* comment */ ends early here,
+# which only shows more.
 _NOISE = re.compile(r"""
       --[^\n]*
     | /\*.*?\*/
-    | [Ee]?'(?:[^']|'')*'
+    | (?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'
+    | '(?:[^']|'')*'
     | \$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$
     | "(?:[^"]|"")*"
 """, re.VERBOSE | re.DOTALL)
-# Statements that write or act, also as data-modifying CTEs; names of the other statements
-# only ever start a statement, which the first-keyword check already refuses.
+# Statements that write or act, also as data-modifying CTEs, and transaction or session
+# control (COMMIT would end the read-only transaction, SET lift the timeout) should a second
+# statement ever get past the ';' check. Other statements can only start a query, which the
+# first-keyword check refuses.
 _FORBIDDEN_KEYWORDS = re.compile(r"""\b(
     INSERT | UPDATE | DELETE | MERGE | TRUNCATE | INTO | CREATE | ALTER | DROP | GRANT
     | REVOKE | COPY | CALL | LOCK | VACUUM | NOTIFY | LISTEN | PREPARE | EXECUTE
+    | COMMIT | ROLLBACK | ABORT | SAVEPOINT | SET | RESET
 )\b""", re.VERBOSE | re.IGNORECASE)
 _LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 # Functions with side effects or that reach outside the database, by name prefix.

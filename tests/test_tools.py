@@ -259,8 +259,8 @@ class TestSqlTool(ToolCase):
         self.assertEqual(result, {"columns": ["login"], "rows": [["admin"]], "truncated": False})
         with_cte = self.sql("WITH u AS (SELECT 1 AS one) SELECT one FROM u -- a ; comment")
         self.assertEqual(with_cte["rows"], [[1]])
-        text = self.sql("SELECT 'it''s; not -- a comment' AS t")
-        self.assertEqual(text["rows"], [["it's; not -- a comment"]])
+        text = self.sql("SELECT 'it''s; not -- a comment, 100%' AS t, E'\\'; no' AS e")
+        self.assertEqual(text["rows"], [["it's; not -- a comment, 100%", "'; no"]])
 
     def test_refused_statements(self):
         for query in [
@@ -281,6 +281,10 @@ class TestSqlTool(ToolCase):
             "SELECT pg_read_file('/etc/passwd')",
             "CREATE TABLE evil (id int)",
             "select/**/1;/**/delete from res_partner",
+            # Quoting tricks that would hide a ';' from a naive lexer, not from PostgreSQL.
+            "SELECT E'\\'' ; COMMIT; DELETE FROM res_partner; --'",
+            "SELECT 1 AS abcE'\\' ; COMMIT; DELETE FROM res_partner; --'",
+            "SELECT 1 /* /* */ ; COMMIT; DELETE FROM res_partner; */",
             "",
         ]:
             with self.subTest(query=query), self.assertRaises(ToolError):
