@@ -108,6 +108,8 @@ class LlmToolSql(models.Model):
             try:
                 cr.execute("SET TRANSACTION READ ONLY")
                 cr.execute("SET LOCAL statement_timeout = %s", (timeout,))
+                # Plain '' strings without backslash escapes, as check_select lexes them.
+                cr.execute("SET LOCAL standard_conforming_strings = on")
                 cr.execute(query, log_exceptions=False)
                 columns = [column.name for column in cr.description or ()]
                 rows = cr.fetchmany(max_rows + 1)
