@@ -93,3 +93,12 @@ class LlmThreadController(http.Controller):
             raise AccessError(request.env._("This conversation does not exist or is not yours."))
         thread.llm_update(values)
         return thread.read(sorted(thread._llm_client_writable | {"generation_state"}))[0]
+
+    @http.route("/llm/thread/<int:thread_id>/decide", type="json", auth="user", methods=["POST"])
+    def decide(self, thread_id, call_id, approved):
+        """The owner approves or denies a tool call waiting for approval; returns every
+        approval of the thread by call id. The client then continues the generation."""
+        thread = self._own_thread(thread_id)
+        if not thread:
+            raise AccessError(request.env._("This conversation does not exist or is not yours."))
+        return thread._llm_decide(call_id, bool(approved))

@@ -5,3 +5,8 @@ from . import llm_provider
 from . import llm_model
 from . import llm_usage
 from . import llm_budget
+from . import llm_tool
+from . import llm_tool_builtin
+from . import llm_tool_sql
+from . import llm_tool_approval
+from . import llm_tool_log

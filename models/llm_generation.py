@@ -48,7 +48,6 @@ from odoo.tools import config
 
 from ..providers import base
 from . import llm_protocol as protocol
-from . import llm_tool_registry
 from .llm_protocol import event
 from .llm_usage import estimate_output_tokens, estimate_prompt_tokens
 
@@ -441,6 +440,17 @@ class Generation:
             return env._(source, **params)
 
     def _agent_loop(self):
+        if not self.user_message_id:
+            # Continuing after the owner decided on calls waiting for approval: run them
+            # (denied ones answer an error) before the model is called again.
+            with self._env() as env:
+                message_id, calls = self._thread(env)._llm_calls_to_resume()
+            if calls:
+                self._turn = _Turn()  # the stored answer that asked for the calls
+                self._turn.message_id, self._turn.final = message_id, True
+                yield from self._run_tools(calls)
+                if self.stop_reason or self._state == "approval":
+                    return
         for iteration in itertools.count():
             # One transaction per turn, the first one also resolving the model: it is on the
             # way to the first delta.
@@ -454,8 +464,8 @@ class Generation:
                 if iteration == max_iterations:
                     break
                 messages = thread._llm_build_messages(window, reserve)
-                enabled = [n for n in thread.tool_names or () if llm_tool_registry.get_tool(n)]
-                tools = llm_tool_registry.tool_specs(enabled)
+                tools = [tool._llm_spec() for tool in env["llm.tool"]._llm_enabled(
+                    thread.tool_names)]
                 # Before every call, so a tool loop cannot run past a budget either.
                 prompt_tokens = estimate_prompt_tokens(messages, tools)
                 refusal, warning = env["llm.budget"]._llm_check(
@@ -471,8 +481,8 @@ class Generation:
                 return
             if self.stop_reason or not turn.calls:
                 return
-            yield from self._run_tools(turn.calls, enabled)
-            if self.stop_reason:
+            yield from self._run_tools(turn.calls)
+            if self.stop_reason or self._state == "approval":
                 return
         self._error = (protocol.ERROR_ITERATION_LIMIT, self._translate(
             "Stopped after %(count)s steps without a final answer. Ask again to let the "
@@ -651,18 +661,24 @@ class Generation:
 
     # -- tools -------------------------------------------------------------
 
-    def _run_tools(self, calls, enabled):
+    def _run_tools(self, calls):
         """Run the calls of one turn in parallel, each in its own transaction as the user;
-        identical calls (same name and arguments) run once and share the result."""
+        identical calls (same name and arguments) run once and share the result. Calls that
+        need the owner's approval wait for it: the generation then ends in "approval"."""
+        with self._env() as env:
+            waiting = self._thread(env)._llm_request_approvals(self._turn.message_id, calls)
+        waiting_ids = {call.id for call, _preview in waiting}
         groups = {}
         for call in calls:
+            if call.id in waiting_ids:
+                continue
             key = (call.name, json.dumps(call.arguments, sort_keys=True))
             groups.setdefault(key, []).append(call)
         self._write_claim({"generation_state": "waiting"})
-        pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_TOOLS, len(groups)),
+        pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_TOOLS, len(groups))),
                                   thread_name_prefix=f"llm-tool-{self.thread_id}")
         try:
-            futures = {pool.submit(self._execute_tool, group[0], enabled): group
+            futures = {pool.submit(self._execute_tool, group[0]): group
                        for group in groups.values()}
             pending = set(futures)
             while pending:
@@ -674,25 +690,41 @@ class Generation:
                 yield from self._duties()
         finally:
             pool.shutdown(wait=False)
+        if waiting:
+            self._state = "approval"
+            for call, preview in waiting:
+                yield event("approval_required", message_id=self._turn.message_id,
+                            call_id=call.id, name=call.name, preview=preview)
+            return
         self._write_claim({"generation_state": "generating"})
 
-    def _execute_tool(self, call, enabled):
-        """(result text, None) or (None, error text); runs in a pool thread."""
-        tool = llm_tool_registry.get_tool(call.name) if call.name in enabled else None
+    def _execute_tool(self, call):
+        """(result text, None) or (None, error text); runs in a pool thread. Every call that
+        reaches a configured tool is written to the audit log (llm.tool.log)."""
+        with self._env() as env:
+            thread = self._thread(env)
+            enabled = env["llm.tool"]._llm_enabled(thread.tool_names)
+            tool = enabled.filtered(lambda t: t.name == call.name)
+            names = ", ".join(enabled.mapped("name")) or "none"
         if not tool:
-            return None, f"Unknown tool {call.name!r}; available: {', '.join(enabled) or 'none'}."
+            return None, f"Unknown tool {call.name!r}; available: {names}."
+        started = time.monotonic()
+        result = error = None
         try:
             with self._env() as env:
-                result = tool.function(env, **call.arguments)
+                data = tool.with_env(env)._llm_execute(call.arguments, self._thread(env), call.id)
                 env.flush_all()  # constraint and access errors surface here, not at commit
+            result = json.dumps(data, default=str, ensure_ascii=False)
+            if len(result) > TOOL_RESULT_MAX_CHARS:
+                result = result[:TOOL_RESULT_MAX_CHARS] + " [truncated]"
         except Exception as exc:  # noqa: BLE001 - every tool failure goes back to the model
             if not isinstance(exc, UserError):
                 _logger.info("llm tool %s failed", call.name, exc_info=True)
-            return None, (exc.args[0] if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
-        text = json.dumps(result, default=str, ensure_ascii=False)
-        if len(text) > TOOL_RESULT_MAX_CHARS:
-            text = text[:TOOL_RESULT_MAX_CHARS] + " [truncated]"
-        return text, None
+            error = exc.args[0] if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        with self._env() as env:
+            env["llm.tool.log"]._llm_record(self._thread(env), tool.with_env(env), call, result,
+                                            error, time.monotonic() - started)
+        return result, error
 
     def _store_tool_result(self, call, result, error):
         data = {"tool_call_id": call.id, "name": call.name, "arguments": call.arguments}

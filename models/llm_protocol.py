@@ -29,6 +29,12 @@ EVENTS = {
         "message_id": "number", "call_id": "string", "name": "string",
         "result": "string?", "error": "string?",
     },
+    # A call that changes data waits for the owner's decision (``message_id``: the assistant
+    # message that asked); ``preview`` is what it will do (llm.tool._llm_preview). The
+    # generation then ends with the thread in the "approval" state.
+    "approval_required": {
+        "message_id": "number", "call_id": "string", "name": "string", "preview": "object",
+    },
     # ``estimated``: the provider sent no counts; ``cost`` is in ``currency`` (ISO code), the
     # company's currency, from the model's prices; ``model``: the name of the model that
     # answered (the "Auto" model's choice).

@@ -11,7 +11,6 @@ from odoo.tools import html2plaintext
 
 from ..providers.base import ChatMessage, ToolCall
 from . import llm_generation
-from . import llm_tool_registry
 
 _logger = logging.getLogger(__name__)
 
@@ -76,8 +75,8 @@ class LlmThread(models.Model):
     # The record the conversation is about (any model), e.g. opened from its chatter.
     res_model = fields.Char("Linked Model", index=True)
     res_id = fields.Many2oneReference("Linked Record", model_field="res_model", index=True)
-    # Names of the Python tools (models/llm_tool_registry.py) offered to the model.
-    tool_names = fields.Json("Tools", default=lambda self: llm_tool_registry.tool_names(writes=False))
+    # Names of the llm.tool records offered to the model (checked again at execution).
+    tool_names = fields.Json("Tools", default=lambda self: self.env["llm.tool"]._llm_default_names())
     system_prompt = fields.Text("System Prompt")
     auto_model = fields.Boolean(
         "Auto Model",
@@ -178,9 +177,7 @@ class LlmThread(models.Model):
             raise UserError(self.env._("These fields cannot be changed here: %s",
                                        ", ".join(sorted(forbidden))))
         if "tool_names" in values:
-            unknown = set(values["tool_names"] or ()) - set(llm_tool_registry.tool_names())
-            if unknown:
-                raise UserError(self.env._("Unknown tools: %s", ", ".join(sorted(unknown))))
+            self.env["llm.tool"]._llm_check_names(values["tool_names"])
         return self.write(values)
 
     # ------------------------------------------------------------------
@@ -232,7 +229,7 @@ class LlmThread(models.Model):
         """The cheapest active chat model the user may use that has what this conversation
         needs: tools if any is enabled, vision if a message has an image, and a context window
         holding the system prompt, the history and the answer reserve."""
-        needs_tools = any(llm_tool_registry.get_tool(name) for name in self.tool_names or ())
+        needs_tools = bool(self.env["llm.tool"]._llm_enabled(self.tool_names))
         needs_vision = any(attachment.mimetype.startswith("image/")
                            for attachment in self._llm_history().attachment_ids)
         prompt = estimate_tokens(self.system_prompt or "") + estimate_tokens(

@@ -8,7 +8,6 @@ to read every thread is for the backend views, not for chatting in someone's nam
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
-from . import llm_tool_registry
 from .llm_thread import message_text
 
 LIST_LIMIT = 200
@@ -53,7 +52,6 @@ class LlmThreadUi(models.Model):
         models_ = self.env["llm.model"].search(
             [("use", "=", "chat"), ("provider_id.active", "=", True)],
             order="provider_id, sequence, id")
-        registry = llm_tool_registry
         return {
             "models": [{
                 "id": model.id,
@@ -62,11 +60,7 @@ class LlmThreadUi(models.Model):
                 "provider_name": model.provider_id.name,
                 "is_default": model.is_default,
             } for model in models_],
-            "tools": [{
-                "name": name,
-                "description": registry.get_tool(name).spec.description,
-                "writes": registry.get_tool(name).writes,
-            } for name in registry.tool_names()],
+            "tools": self.env["llm.tool"]._llm_ui_options(),
             "can_configure": self.env.user.has_group("llm_thread.group_llm_manager"),
         }
 

@@ -1,79 +1,88 @@
-"""Python tools the model may call, registered with :func:`llm_tool`.
+"""The decorator that makes a model method available as the implementation of ``llm.tool``
+records, and helpers shared by the built-in tools.
 
-A tool is a function ``fn(env, **arguments)`` returning JSON-serialisable data. It always
-runs in the requesting user's environment, never with ``sudo()``: ACLs and record rules decide
-what it may read or write, exactly as if the user did it in the web client. A tool signals a
-failure the model should see by raising (``UserError``, ``AccessError``, ``ValidationError``,
-``ToolError``...); the engine sends the message back to the model as the tool's result.
+A tool implementation is a PRIVATE method of any model, decorated with :func:`llm_tool`::
 
-Issue 6 (``llm.tool``) grows this registry into records with permissions and approvals; the
-engine only depends on :func:`get_tool` and :func:`tool_specs`.
+    class SaleOrder(models.Model):
+        _inherit = "sale.order"
+
+        @llm_tool("Confirm a quotation by id.",
+                  {"type": "object", "properties": {"id": {"type": "integer"}},
+                   "required": ["id"]})
+        def _llm_tool_confirm(self, id):
+            ...
+            return {"confirmed": True}
+
+then an ``llm.tool`` record (data file or LLM > Configuration > Tools) names the model and the
+method. It is called on the model, in the requesting user's environment (never ``sudo()``),
+with the model's arguments as keyword arguments, and returns JSON-serialisable data. It
+signals a failure the model and the user should see by raising ``UserError``,
+``AccessError``, ``ValidationError`` or :class:`ToolError`.
+
+Private on purpose: ``/web/dataset/call_kw`` refuses methods starting with ``_``, so a tool
+that needs an approval can only ever run through ``llm.tool._llm_execute``, which checks it.
+Only decorated methods can be configured, so a manager cannot expose an arbitrary method.
 """
-
-from dataclasses import dataclass
-from typing import Any, Callable
 
 from odoo.exceptions import UserError
 
-from ..providers.base import ToolSpec
-
-SEARCH_LIMIT = 80
+MARKER = "_llm_tool_spec"
+# Names of the decorated methods, to find which models carry them (python_methods()).
+_DECORATED_NAMES = set()
 
 
 class ToolError(UserError):
-    """A tool refused its arguments; the message is shown to the model."""
+    """A tool refused its arguments; the message is shown to the model and the user."""
 
 
-@dataclass(frozen=True)
-class RegisteredTool:
-    spec: ToolSpec
-    function: Callable[..., Any]
-    # Tools that change data are offered only to threads that enable them explicitly.
-    writes: bool = False
+def llm_tool(description, parameters):
+    """Mark a private model method as a tool implementation. ``description`` and
+    ``parameters`` (a JSON schema) are the defaults of the ``llm.tool`` records using it."""
+
+    def mark(method):
+        if not method.__name__.startswith("_"):
+            raise ValueError(f"LLM tool method {method.__name__!r} must be private (start with "
+                             "'_') so that it cannot be called over RPC without the checks")
+        setattr(method, MARKER, {"description": description, "parameters": parameters})
+        _DECORATED_NAMES.add(method.__name__)
+        return method
+
+    return mark
 
 
-_TOOLS: dict[str, RegisteredTool] = {}
+def tool_spec_of(model, method_name):
+    """The decorator's ``{"description", "parameters"}`` of ``model.method_name``, or None."""
+    method = getattr(type(model), method_name or "", None)
+    return getattr(method, MARKER, None)
 
 
-def llm_tool(name, description, parameters, writes=False):
-    """Register ``fn(env, **arguments)`` as the tool ``name`` (``parameters``: JSON schema)."""
-
-    def register(function):
-        if name in _TOOLS:
-            raise ValueError(f"LLM tool {name!r} registered twice")
-        _TOOLS[name] = RegisteredTool(ToolSpec(name, description, parameters), function, writes)
-        return function
-
-    return register
+def python_methods(env):
+    """``(model, method)`` of every decorated method of every (non-abstract) model, for the
+    tool form's list of implementations."""
+    return [(model, name) for model in sorted(env.registry)
+            if not env.registry[model]._abstract
+            for name in sorted(_DECORATED_NAMES)
+            if tool_spec_of(env[model], name)]
 
 
-def get_tool(name):
-    return _TOOLS.get(name)
-
-
-def tool_names(writes=None):
-    """Registered names, optionally only read (``writes=False``) or write tools."""
-    return sorted(n for n, t in _TOOLS.items() if writes is None or t.writes == writes)
-
-
-def tool_specs(names):
-    return [_TOOLS[name].spec for name in names if name in _TOOLS]
-
-
-def _model(env, model):
-    if model not in env:
+def model_of(env, model):
+    if not isinstance(model, str) or model not in env:
         raise ToolError(env._("Unknown model %s.", model))
     return env[model]
 
 
-def _record(env, model, record_id):
-    record = _model(env, model).browse(int(record_id)).exists()
+def record_of(env, model, record_id):
+    try:
+        record_id = int(record_id)
+    except (TypeError, ValueError):
+        raise ToolError(env._("%s is not a record id.", record_id)) from None
+    record = model_of(env, model).browse(record_id).exists()
     if not record:
         raise ToolError(env._("%(model)s %(id)s does not exist.", model=model, id=record_id))
     return record
 
 
-def _readable_fields(records, fields):
+def readable_fields(records, fields):
     """The requested (or default) fields the user may read; unknown names are an error so the
     model learns the right names instead of getting silently less data."""
     if not fields:
@@ -85,64 +94,3 @@ def _readable_fields(records, fields):
     # check_field_access_rights raises AccessError for fields restricted by groups.
     records.check_field_access_rights("read", fields)
     return fields
-
-
-@llm_tool(
-    "search_records",
-    "Search records of an Odoo model with a domain and return the requested fields.",
-    {
-        "type": "object",
-        "properties": {
-            "model": {"type": "string", "description": "Technical model name, e.g. res.partner"},
-            "domain": {"type": "array", "description": "Odoo domain, e.g. [[\"name\", \"ilike\", \"acme\"]]",
-                       "items": {}},
-            "fields": {"type": "array", "items": {"type": "string"}},
-            "limit": {"type": "integer", "minimum": 1, "maximum": SEARCH_LIMIT},
-        },
-        "required": ["model"],
-    },
-)
-def search_records(env, model, domain=(), fields=(), limit=20):
-    records = _model(env, model)
-    fields = _readable_fields(records, fields)
-    limit = max(1, min(int(limit), SEARCH_LIMIT))
-    return records.search_read(list(domain), fields, limit=limit)
-
-
-@llm_tool(
-    "read_record",
-    "Read fields of one record of an Odoo model by id.",
-    {
-        "type": "object",
-        "properties": {
-            "model": {"type": "string"},
-            "id": {"type": "integer"},
-            "fields": {"type": "array", "items": {"type": "string"}},
-        },
-        "required": ["model", "id"],
-    },
-)
-def read_record(env, model, id, fields=()):  # noqa: A002 (the name the model sees)
-    record = _record(env, model, id)
-    return record.read(_readable_fields(record, fields))[0]
-
-
-@llm_tool(
-    "update_record",
-    "Write field values on one record of an Odoo model, with the user's own rights.",
-    {
-        "type": "object",
-        "properties": {
-            "model": {"type": "string"},
-            "id": {"type": "integer"},
-            "values": {"type": "object", "description": "Field names and new values"},
-        },
-        "required": ["model", "id", "values"],
-    },
-    writes=True,
-)
-def update_record(env, model, id, values):  # noqa: A002
-    record = _record(env, model, id)
-    # write() applies ACLs, record rules and field groups, then raises AccessError.
-    record.write(values)
-    return {"updated": True, "id": record.id}

@@ -8,3 +8,5 @@ from . import test_provider_models
 from . import test_chat_ui
 from . import test_generate_wire
 from . import test_usage
+from . import test_tools
+from . import test_tool_approval

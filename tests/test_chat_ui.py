@@ -1,6 +1,7 @@
 """The chat UI in a real browser, against the fake provider: the tours of
 static/tests/tours/llm_chat_ui_tours.js, and what they leave in the database."""
 
+import json
 import threading
 
 from odoo.exceptions import AccessError, UserError
@@ -71,6 +72,34 @@ class TestChatUi(HttpCase):
         tool_message = self.threads()._llm_history().filtered(lambda m: m.llm_role == "tool")
         self.assertEqual(tool_message.body_json["name"], "search_records")
         self.assertIn(str(partner.id), tool_message.body)
+
+    def script_rename(self, final_answer):
+        partner = self.env["res.partner"].create({"name": "Tour Approval Partner"})
+        self.fake.script("openai", [
+            StreamedToolCall("call_w", "update_record", json.dumps(
+                {"model": "res.partner", "id": partner.id, "values": {"name": "Tour Renamed"}})),
+            Usage(10, 5), Finish("tool_calls"),
+        ])
+        self.fake.script("openai", [TextDelta(final_answer), Usage(20, 4), Finish("stop")])
+        return partner
+
+    def test_tool_approval_approve(self):
+        partner = self.script_rename("Renamed it.")
+        self.start_tour("/odoo/llm-chat", "llm_thread_tool_approve", login="admin")
+        self.assertEqual(partner.name, "Tour Renamed")
+        approval = self.threads().approval_ids
+        self.assertEqual((approval.state, approval.decided_by_id), ("approved", self.env.ref("base.user_admin")))
+        log = self.env["llm.tool.log"].search([("thread_id", "=", self.threads().id)])
+        self.assertEqual((log.state, log.approved_by_id), ("done", self.env.ref("base.user_admin")))
+
+    def test_tool_approval_deny(self):
+        partner = self.script_rename("I left it as it was.")
+        self.start_tour("/odoo/llm-chat", "llm_thread_tool_deny", login="admin")
+        self.assertEqual(partner.name, "Tour Approval Partner")
+        self.assertEqual(self.threads().approval_ids.state, "denied")
+        tool_result = self.fake.requests[-1].json["messages"][-1]
+        self.assertEqual((tool_result["role"], tool_result["content"]),
+                         ("tool", "The user denied this action."))
 
     def test_stop_keeps_partial_answer(self):
         release = threading.Event()

@@ -163,10 +163,10 @@ class TestGenerateRoute(EngineCase):
         gate = Gate()
         execute = llm_generation.Generation._execute_tool
 
-        def slow_tool(generation, call, enabled):
+        def slow_tool(generation, call):
             gate.reached.set()
             gate.opened.wait(WAIT)
-            return execute(generation, call, enabled)
+            return execute(generation, call)
 
         self.patch(llm_generation.Generation, "_execute_tool", slow_tool)
         call = base.ToolCall("c1", "read_record", {"model": "res.users", "id": self.user_a.id})

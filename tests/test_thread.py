@@ -2,7 +2,6 @@ import json
 import os
 import subprocess
 import sys
-from unittest.mock import patch
 
 import odoo
 from odoo import fields
@@ -10,7 +9,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
-from ..models import llm_generation, llm_tool_registry
+from ..models import llm_generation
 from ..models.llm_thread import _message_tokens, estimate_tokens
 from ..providers import base
 from .engine_common import EngineCase, answer
@@ -48,6 +47,8 @@ class TestAgentLoop(EngineCase):
 
     def test_forbidden_write_is_fed_back_and_nothing_written(self):
         company = self.env.company
+        # Without approval (a manager's choice): the user's own rights are the safeguard.
+        self.env.ref("llm_thread.tool_update_record").requires_approval = False
         self.thread.tool_names = ["update_record"]
         self.script(asks_tools(tool_call("w1", "update_record", model="res.company",
                                          id=company.id, values={"name": "Hijacked"})),
@@ -74,21 +75,21 @@ class TestAgentLoop(EngineCase):
 
     def test_duplicate_calls_run_once_and_all_are_answered(self):
         runs = []
-        original = llm_tool_registry.get_tool("search_records")
+        Tool = type(self.env["llm.tool"])
+        original = Tool._llm_tool_search_records
 
-        def counting(env, **arguments):
+        def counting(tools, **arguments):
             runs.append(arguments)
-            return original.function(env, **arguments)
+            return original(tools, **arguments)
 
-        counted = llm_tool_registry.RegisteredTool(original.spec, counting)
+        self.patch(Tool, "_llm_tool_search_records", counting)
         search = {"model": "res.users", "domain": [["login", "=", "llm_b"]], "fields": ["login"]}
         self.script(asks_tools(tool_call("d1", "search_records", **search),
                                tool_call("d2", "search_records", **search),
                                tool_call("d3", "read_record", model="res.users",
                                          id=self.user_a.id, fields=["login"])),
                     answer("done"))
-        with patch.dict(llm_tool_registry._TOOLS, {"search_records": counted}):
-            _response, events = self.generate(self.thread, "Find llm_b twice")
+        _response, events = self.generate(self.thread, "Find llm_b twice")
         self.assertEqual(len(runs), 1, "identical calls of one turn run once")
         finished = {p["call_id"]: p for name, p in events if name == "tool_call_finished"}
         self.assertEqual(set(finished), {"d1", "d2", "d3"}, "every call gets its result")

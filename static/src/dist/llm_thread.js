@@ -214,6 +214,12 @@ var EVENT_FIELDS = {
     result: "string?",
     error: "string?"
   },
+  approval_required: {
+    message_id: "number",
+    call_id: "string",
+    name: "string",
+    preview: "object"
+  },
   // `estimated`: the provider sent no counts; `cost` is in `currency` (ISO code), the
   // company's currency, from the model's prices; `model`: the name of the model that
   // answered (the "Auto" model's choice).
@@ -431,6 +437,13 @@ function recordsOf(args, result) {
   }
   return links;
 }
+function expire(card) {
+  card.status = "error";
+  card.error = _t("Not run: a new message was sent instead of a decision.");
+  if (card.approval) {
+    card.approval.state = "expired";
+  }
+}
 function messagesFromStore(stored) {
   const views = [];
   const calls = /* @__PURE__ */ new Map();
@@ -454,8 +467,15 @@ function messagesFromStore(stored) {
           status: "error",
           result: "",
           error: _t("Interrupted before the tool answered."),
-          records: []
+          records: [],
+          approval: data["approvals"]?.[call.id] ?? null
         };
+        if (card.approval?.state === "pending") {
+          card.status = "approval";
+          card.error = "";
+        } else if (card.approval?.state === "expired") {
+          expire(card);
+        }
         calls.set(call.id, card);
         view.toolCalls.push(card);
       }
@@ -546,6 +566,9 @@ var ConversationModel = class {
     const message = text2.trim();
     if (!message || !this.canSend) {
       return;
+    }
+    for (const view of this.messages) {
+      view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
     }
     this.messages.push(newMessage(this.nextLocalId--, "user", message));
     await this.generate(message);
@@ -642,6 +665,50 @@ var ConversationModel = class {
       }
     }
   }
+  /** Tool calls still waiting for the owner's Approve or Deny. */
+  get pendingApprovals() {
+    let count = 0;
+    for (const view of this.messages) {
+      count += view.toolCalls.filter((c) => c.approval?.state === "pending").length;
+    }
+    return count;
+  }
+  /**
+   * Records the owner's decision on a call; once no call waits any more, continues the
+   * generation: approved calls run, denied ones go back to the model, which answers.
+   */
+  async decide(callId, approved) {
+    if (!this.thread || this.streaming) {
+      return;
+    }
+    const summary = await this.backend.rpc(
+      `/llm/thread/${this.thread.id}/decide`,
+      { call_id: callId, approved }
+    );
+    for (const view of this.messages) {
+      for (const card of view.toolCalls) {
+        const decided = summary[card.callId];
+        if (card.approval && decided) {
+          card.approval.state = decided.state;
+          if (card.status === "approval" && decided.state !== "pending") {
+            card.status = "running";
+          }
+        }
+      }
+    }
+    if (!this.pendingApprovals) {
+      await this.generate(null);
+    }
+  }
+  card(callId) {
+    for (const view of this.messages) {
+      const card = view.toolCalls.find((c) => c.callId === callId);
+      if (card) {
+        return card;
+      }
+    }
+    return void 0;
+  }
   find(id) {
     for (let index = this.messages.length - 1; index >= 0; index--) {
       if (this.messages[index].id === id) {
@@ -694,8 +761,17 @@ var ConversationModel = class {
           status: "running",
           result: "",
           error: "",
-          records: []
+          records: [],
+          approval: null
         });
+        break;
+      }
+      case "approval_required": {
+        const card = this.card(payload["call_id"]);
+        if (card) {
+          card.status = "approval";
+          card.approval = { state: "pending", preview: payload["preview"] };
+        }
         break;
       }
       case "tool_call_finished": {
@@ -748,7 +824,7 @@ var ConversationModel = class {
         this.busyElsewhere = BUSY.includes(payload["state"]);
         this.streaming = false;
         this.stopping = false;
-        this.announcement = _t("The answer is complete.");
+        this.announcement = payload["state"] === "approval" ? _t("An action waits for your approval.") : _t("The answer is complete.");
         break;
       }
       default:
@@ -6633,7 +6709,7 @@ function openRecord(action, link2) {
 // static/src/ts/message/tool_call_card.ts
 var ToolCallCard = class extends Component3 {
   static template = "llm_thread.ToolCallCard";
-  static props = { call: Object };
+  static props = { call: Object, onDecide: { type: Function, optional: true } };
   setup() {
     this.action = useService2("action");
     this.state = useState2({ open: false });
@@ -6648,9 +6724,21 @@ var ToolCallCard = class extends Component3 {
   get statusLabel() {
     return {
       running: _t("Running…"),
+      approval: _t("Waiting for approval"),
       done: _t("Done"),
       error: _t("Error")
     }[this.props.call.status];
+  }
+  /** "Approved by you" / "Denied" once decided, for the card's footer. */
+  get decisionLabel() {
+    const state = this.props.call.approval?.state;
+    if (state === "approved") {
+      return _t("Approved");
+    }
+    return state === "denied" ? _t("Denied") : "";
+  }
+  decide(approved) {
+    this.props.onDecide?.(this.props.call.callId, approved);
   }
   get resultText() {
     const { result } = this.props.call;
@@ -6678,7 +6766,8 @@ var MessageItem = class extends Component4 {
   static components = { MarkdownView, ToolCallCard };
   static props = {
     message: Object,
-    onRetry: { type: Function, optional: true }
+    onRetry: { type: Function, optional: true },
+    onDecide: { type: Function, optional: true }
   };
   get reasoningLabel() {
     const { reasoningSeconds, done, text: text2 } = this.props.message;
@@ -6792,6 +6881,11 @@ var Conversation = class extends Component5 {
   async retry() {
     this.stick = true;
     await this.model.retry();
+    this.props.onAnswered?.();
+  }
+  async decide(callId, approved) {
+    this.stick = true;
+    await this.model.decide(callId, approved);
     this.props.onAnswered?.();
   }
   async stop() {

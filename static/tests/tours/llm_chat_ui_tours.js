@@ -104,3 +104,58 @@ addChatTour("llm_thread_stop", "Write a long story", [
     },
     { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
 ]);
+
+/**
+ * A tour that enables update_record in a new conversation, asks for a change, then Approves
+ * (or Denies) it from the card's preview and reads the answer (tests/test_chat_ui.py).
+ */
+function addApprovalTour(name, decision, outcome, finalAnswer) {
+    registry.category("web_tour.tours").add(name, {
+        url: "/odoo/llm-chat",
+        steps: () => [
+            { content: "Start a new conversation", trigger: ".o_llm_new_conversation", run: "click" },
+            { content: "Open the tools menu", trigger: ".o_llm_tools_picker > button", run: "click" },
+            {
+                content: "Enable the tool that changes records",
+                trigger: ".o_llm_tools_menu label:contains(update_record) input:not(:checked)",
+                run: "click",
+            },
+            { content: "It is enabled", trigger: ".o_llm_tools_menu label:contains(update_record) input:checked" },
+            ...sendSteps("Rename the tour partner"),
+            {
+                content: "The call waits, previewing the record and the old and new name",
+                trigger: ".o_llm_tool_call[data-status=approval] .o_llm_approval_target:contains(Tour Approval Partner)",
+            },
+            {
+                content: "with the change",
+                trigger: ".o_llm_approval_changes li:has(del:contains(Tour Approval Partner)):has(ins:contains(Tour Renamed))",
+            },
+            { content: `${decision} it`, trigger: `.o_llm_tool_${decision.toLowerCase()}`, run: "click" },
+            outcome,
+            {
+                content: "The model answers after the decision",
+                trigger: `.o_llm_message_assistant:not(.o_llm_streaming):contains(${finalAnswer})`,
+            },
+        ],
+    });
+}
+
+addApprovalTour(
+    "llm_thread_tool_approve",
+    "Approve",
+    {
+        content: "The approved call ran",
+        trigger: ".o_llm_tool_call[data-tool=update_record][data-status=done] .o_llm_approval_decision:contains(Approved)",
+    },
+    "Renamed it",
+);
+
+addApprovalTour(
+    "llm_thread_tool_deny",
+    "Deny",
+    {
+        content: "The denied call did not run and says so",
+        trigger: ".o_llm_tool_call[data-tool=update_record][data-status=error] .o_llm_tool_error:contains(denied)",
+    },
+    "I left it as it was",
+);

@@ -32,8 +32,8 @@ export const OPTIONS: ChatOptions = {
         { id: 2, name: "Smart", provider_id: 1, provider_name: "OpenAI", is_default: false },
     ],
     tools: [
-        { name: "search_records", description: "Search records", writes: false },
-        { name: "update_record", description: "Change a record", writes: true },
+        { name: "search_records", description: "Search records", writes: false, risk: "read", requires_approval: false },
+        { name: "update_record", description: "Change a record", writes: true, risk: "write", requires_approval: true },
     ],
     can_configure: true,
 };
@@ -111,6 +111,10 @@ export class FakeBackend implements ChatBackend {
         const match = /^\/llm\/thread\/(\d+)\/update$/.exec(route);
         if (match) {
             Object.assign(this.threads.find((t) => t.id === Number(match[1]))!, params["values"]);
+        }
+        if (route.endsWith("/decide")) {
+            // The route answers with every approval of the thread by call id.
+            return { [params["call_id"] as string]: { state: params["approved"] ? "approved" : "denied" } } as T;
         }
         return {} as T;
     }

@@ -134,6 +134,12 @@ export class Conversation extends Component<ConversationProps> {
         this.props.onAnswered?.();
     }
 
+    async decide(callId: string, approved: boolean): Promise<void> {
+        this.stick = true;
+        await this.model.decide(callId, approved);
+        this.props.onAnswered?.();
+    }
+
     async stop(): Promise<void> {
         await this.model.stop();
     }

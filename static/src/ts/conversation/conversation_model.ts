@@ -2,6 +2,7 @@ import { _t } from "../core/l10n";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import { GenerationRefused, type ChatBackend } from "./transport";
 import type {
+    ApprovalView,
     GenerationState,
     MessageView,
     RecordLink,
@@ -65,6 +66,15 @@ export function recordsOf(args: Record<string, unknown>, result: string): Record
     return links;
 }
 
+/** A call left waiting when the user wrote a new message: the server expired it. */
+function expire(card: ToolCallView): void {
+    card.status = "error";
+    card.error = _t("Not run: a new message was sent instead of a decision.");
+    if (card.approval) {
+        card.approval.state = "expired";
+    }
+}
+
 /** The turns shown for stored messages: tool results fold into their calling answer. */
 export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
     const views: MessageView[] = [];
@@ -90,7 +100,14 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
                     result: "",
                     error: _t("Interrupted before the tool answered."),
                     records: [],
+                    approval: data["approvals"]?.[call.id] ?? null,
                 };
+                if (card.approval?.state === "pending") {
+                    card.status = "approval";
+                    card.error = "";
+                } else if (card.approval?.state === "expired") {
+                    expire(card);
+                }
                 calls.set(call.id, card);
                 view.toolCalls.push(card);
             }
@@ -192,6 +209,9 @@ export class ConversationModel {
         const message = text.trim();
         if (!message || !this.canSend) {
             return;
+        }
+        for (const view of this.messages) {
+            view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
         }
         this.messages.push(newMessage(this.nextLocalId--, "user", message));
         await this.generate(message);
@@ -300,6 +320,53 @@ export class ConversationModel {
         }
     }
 
+    /** Tool calls still waiting for the owner's Approve or Deny. */
+    get pendingApprovals(): number {
+        let count = 0;
+        for (const view of this.messages) {
+            count += view.toolCalls.filter((c) => c.approval?.state === "pending").length;
+        }
+        return count;
+    }
+
+    /**
+     * Records the owner's decision on a call; once no call waits any more, continues the
+     * generation: approved calls run, denied ones go back to the model, which answers.
+     */
+    async decide(callId: string, approved: boolean): Promise<void> {
+        if (!this.thread || this.streaming) {
+            return;
+        }
+        const summary = await this.backend.rpc<Record<string, { state: ApprovalView["state"] }>>(
+            `/llm/thread/${this.thread.id}/decide`,
+            { call_id: callId, approved },
+        );
+        for (const view of this.messages) {
+            for (const card of view.toolCalls) {
+                const decided = summary[card.callId];
+                if (card.approval && decided) {
+                    card.approval.state = decided.state;
+                    if (card.status === "approval" && decided.state !== "pending") {
+                        card.status = "running";
+                    }
+                }
+            }
+        }
+        if (!this.pendingApprovals) {
+            await this.generate(null);
+        }
+    }
+
+    private card(callId: string): ToolCallView | undefined {
+        for (const view of this.messages) {
+            const card = view.toolCalls.find((c) => c.callId === callId);
+            if (card) {
+                return card;
+            }
+        }
+        return undefined;
+    }
+
     private find(id: number): MessageView | undefined {
         for (let index = this.messages.length - 1; index >= 0; index--) {
             if (this.messages[index]!.id === id) {
@@ -355,7 +422,16 @@ export class ConversationModel {
                     result: "",
                     error: "",
                     records: [],
+                    approval: null,
                 });
+                break;
+            }
+            case "approval_required": {
+                const card = this.card(payload["call_id"]);
+                if (card) {
+                    card.status = "approval";
+                    card.approval = { state: "pending", preview: payload["preview"] };
+                }
                 break;
             }
             case "tool_call_finished": {
@@ -412,7 +488,10 @@ export class ConversationModel {
                 this.busyElsewhere = BUSY.includes(payload["state"]);
                 this.streaming = false;
                 this.stopping = false;
-                this.announcement = _t("The answer is complete.");
+                this.announcement =
+                    payload["state"] === "approval"
+                        ? _t("An action waits for your approval.")
+                        : _t("The answer is complete.");
                 break;
             }
             default:

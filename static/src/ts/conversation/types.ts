@@ -1,7 +1,7 @@
 // Shapes the UI works with: what models/llm_thread_ui.py returns, and the messages as shown.
 import type { UsageView } from "../usage/usage";
 
-export type GenerationState = "idle" | "generating" | "waiting" | "error";
+export type GenerationState = "idle" | "generating" | "waiting" | "approval" | "error";
 
 /** One thread as listed (llm.thread.llm_ui_list / _llm_ui_summary). */
 export interface ThreadSummary {
@@ -45,6 +45,8 @@ export interface ToolOption {
     name: string;
     description: string;
     writes: boolean;
+    risk: "read" | "write" | "destructive";
+    requires_approval: boolean;
 }
 
 export interface ChatOptions {
@@ -59,14 +61,32 @@ export interface RecordLink {
     label: string;
 }
 
+/** What a call waiting for approval will do (llm.tool._llm_preview). */
+export interface ApprovalPreview {
+    tool: string;
+    risk: string;
+    /** The model's label, e.g. "Contact"; empty when the tool is not about one model. */
+    model: string;
+    records: string[];
+    /** One line per field (or argument): old value (null: none shown) -> new value. */
+    changes: { field: string; old: string | null; new: string }[];
+}
+
+export interface ApprovalView {
+    state: "pending" | "approved" | "denied" | "expired";
+    preview: ApprovalPreview;
+}
+
 export interface ToolCallView {
     callId: string;
     name: string;
     arguments: Record<string, unknown>;
-    status: "running" | "done" | "error";
+    /** "approval": waiting for the owner's Approve or Deny. */
+    status: "running" | "approval" | "done" | "error";
     result: string;
     error: string;
     records: RecordLink[];
+    approval: ApprovalView | null;
 }
 
 /** A turn as shown: tool messages are folded into the assistant message that called them. */

@@ -10,6 +10,8 @@ export interface MessageItemProps {
     message: MessageView;
     /** Offered on a failed or interrupted answer when it is the last one. */
     onRetry?: () => void;
+    /** Approve or deny a tool call of this answer that waits for approval. */
+    onDecide?: (callId: string, approved: boolean) => void;
 }
 
 /** One turn: the user's text, or an answer with its reasoning, tool cards, usage and errors. */
@@ -19,6 +21,7 @@ export class MessageItem extends Component<MessageItemProps> {
     static props = {
         message: Object,
         onRetry: { type: Function, optional: true },
+        onDecide: { type: Function, optional: true },
     };
 
     get reasoningLabel(): string {

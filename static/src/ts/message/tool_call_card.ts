@@ -7,12 +7,14 @@ import type { RecordLink, ToolCallView } from "../conversation/types";
 
 export interface ToolCallCardProps {
     call: ToolCallView;
+    /** Approve (true) or deny (false) a call waiting for approval; absent: read-only. */
+    onDecide?: (callId: string, approved: boolean) => void;
 }
 
 /** One tool call: its name, readable arguments, state, collapsible result, records touched. */
 export class ToolCallCard extends Component<ToolCallCardProps> {
     static template = "llm_thread.ToolCallCard";
-    static props = { call: Object };
+    static props = { call: Object, onDecide: { type: Function, optional: true } };
 
     declare action: ActionService;
     declare state: { open: boolean };
@@ -33,9 +35,23 @@ export class ToolCallCard extends Component<ToolCallCardProps> {
     get statusLabel(): string {
         return {
             running: _t("Running…"),
+            approval: _t("Waiting for approval"),
             done: _t("Done"),
             error: _t("Error"),
         }[this.props.call.status];
+    }
+
+    /** "Approved by you" / "Denied" once decided, for the card's footer. */
+    get decisionLabel(): string {
+        const state = this.props.call.approval?.state;
+        if (state === "approved") {
+            return _t("Approved");
+        }
+        return state === "denied" ? _t("Denied") : "";
+    }
+
+    decide(approved: boolean): void {
+        this.props.onDecide?.(this.props.call.callId, approved);
     }
 
     get resultText(): string {

@@ -22,6 +22,12 @@ export const EVENT_FIELDS = {
         result: "string?",
         error: "string?",
     },
+    approval_required: {
+        message_id: "number",
+        call_id: "string",
+        name: "string",
+        preview: "object",
+    },
     // `estimated`: the provider sent no counts; `cost` is in `currency` (ISO code), the
     // company's currency, from the model's prices; `model`: the name of the model that
     // answered (the "Auto" model's choice).
@@ -71,7 +77,7 @@ export type StreamEvent = { [K in EventName]: { type: K; payload: EventPayload<K
 export type MessageRole = "user" | "assistant" | "tool" | "system";
 
 /** Generation states of a thread (llm.thread.generation_state). */
-export type GenerationState = "idle" | "generating" | "waiting" | "error";
+export type GenerationState = "idle" | "generating" | "waiting" | "approval" | "error";
 
 /** Codes of the "error" event besides the provider error kinds (providers/base.py). */
 export const ERROR_CODES = {

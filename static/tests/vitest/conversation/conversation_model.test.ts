@@ -229,6 +229,53 @@ describe("ConversationModel", () => {
         expect(model.messages.at(-1)!.usage).toBeNull();
         expect(model.notice).toBe("");
     });
+
+    test("a call waiting for approval: Approve records the decision, then continues", async () => {
+        const backend = new FakeBackend();
+        const preview = { tool: "update_record", risk: "write", model: "Contact", records: ["Azure"], changes: [] };
+        backend.scripts.push([
+            ["message_created", { message_id: 10, role: "user" }],
+            ["message_created", { message_id: 11, role: "assistant" }],
+            ["tool_call_started", { message_id: 11, call_id: "w1", name: "update_record", arguments: { model: "res.partner", id: 7 } }],
+            ["message_final", { message_id: 11, finish_reason: "tool_calls", stopped: false, error: null }],
+            ["approval_required", { message_id: 11, call_id: "w1", name: "update_record", preview }],
+            ["done", { thread_id: 1, state: "approval" }],
+        ]);
+        const model = await open(backend);
+        await model.send("Rename Azure");
+        const card = model.messages.at(-1)!.toolCalls[0]!;
+        expect([card.status, card.approval?.state, model.pendingApprovals]).toEqual(["approval", "pending", 1]);
+        expect(model.thread!.generation_state).toBe("approval");
+        expect(model.announcement).toBe("An action waits for your approval.");
+
+        backend.scripts.push([
+            ["message_created", { message_id: 12, role: "tool" }],
+            ["tool_call_finished", { message_id: 12, call_id: "w1", name: "update_record", result: '{"updated": true}', error: null }],
+            ...answer("Renamed.", { answerId: 13 }).slice(1),
+        ]);
+        await model.decide("w1", true);
+        expect(backend.rpcs.at(-1)).toEqual(["/llm/thread/1/decide", { call_id: "w1", approved: true }]);
+        expect(backend.requests.at(-1)!.message).toBeNull();
+        expect([card.status, card.approval?.state]).toEqual(["done", "approved"]);
+        expect(model.messages.at(-1)!.text).toBe("Renamed.");
+    });
+
+    test("a new message instead of a decision expires the waiting call", async () => {
+        const backend = new FakeBackend();
+        const preview = { tool: "update_record", risk: "write", model: "", records: [], changes: [] };
+        backend.threads = [thread({ generation_state: "approval" })];
+        backend.threads[0]!.messages = [{
+            id: 2, role: "assistant", text: "", date: "",
+            data: { tool_calls: [{ id: "w1", name: "update_record", arguments: {} }], approvals: { w1: { state: "pending", preview } } },
+        }];
+        const model = reactive(new ConversationModel(backend));
+        await model.load(1);
+        expect(model.pendingApprovals).toBe(1);
+        backend.scripts.push(answer("Ok."));
+        await model.send("Never mind");
+        const card = model.messages[0]!.toolCalls[0]!;
+        expect([card.status, card.approval?.state, model.pendingApprovals]).toEqual(["error", "expired", 0]);
+    });
 });
 
 describe("messagesFromStore", () => {
@@ -255,6 +302,21 @@ describe("messagesFromStore", () => {
             { id: 2, role: "assistant", text: "", date: "", data: { tool_calls: [{ id: "c1", name: "x", arguments: {} }] } },
         ]);
         expect(view!.toolCalls[0]!.status).toBe("error");
+    });
+
+    test("stored approvals: a pending call waits again, an expired one says why it never ran", () => {
+        const preview = { tool: "update_record", risk: "write", model: "", records: [], changes: [] };
+        const [view] = messagesFromStore([
+            {
+                id: 2, role: "assistant", text: "", date: "",
+                data: {
+                    tool_calls: [{ id: "w1", name: "update_record", arguments: {} }, { id: "w2", name: "update_record", arguments: {} }],
+                    approvals: { w1: { state: "pending", preview }, w2: { state: "expired", preview } },
+                },
+            },
+        ]);
+        expect(view!.toolCalls.map((c) => [c.status, c.approval?.state])).toEqual([["approval", "pending"], ["error", "expired"]]);
+        expect(view!.toolCalls[1]!.error).toContain("new message");
     });
 
     test("recordsOf ignores results it cannot read", () => {

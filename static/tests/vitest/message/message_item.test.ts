@@ -36,9 +36,9 @@ describe("MessageItem", () => {
                     {
                         callId: "c1", name: "read_record", arguments: { model: "res.partner", id: 7 },
                         status: "done", result: '{"name":"Azure"}', error: "",
-                        records: [{ model: "res.partner", id: 7, label: "Azure Interior" }],
+                        records: [{ model: "res.partner", id: 7, label: "Azure Interior" }], approval: null,
                     },
-                    { callId: "c2", name: "search_records", arguments: {}, status: "running", result: "", error: "", records: [] },
+                    { callId: "c2", name: "search_records", arguments: {}, status: "running", result: "", error: "", records: [], approval: null },
                 ],
             }),
         }, env);
@@ -54,6 +54,47 @@ describe("MessageItem", () => {
         link.click();
         expect(fakeAction.actions).toHaveLength(1);
         expect(running!.querySelector(".o_llm_tool_status")?.textContent?.trim()).toBe("Running…");
+    });
+
+    test("a call waiting for approval previews its changes and offers Approve and Deny", async () => {
+        const decisions: [string, boolean][] = [];
+        const waiting = {
+            callId: "w1", name: "update_record", arguments: { model: "res.partner", id: 7 },
+            status: "approval" as const, result: "", error: "", records: [],
+            approval: {
+                state: "pending" as const,
+                preview: {
+                    tool: "update_record", risk: "write", model: "Contact", records: ["Azure Interior"],
+                    changes: [{ field: "City", old: "Namur", new: "Liège" }, { field: "Phone", old: "", new: "+32" }],
+                },
+            },
+        };
+        const fixture = await mountComponent(MessageItem, {
+            message: message({ toolCalls: [waiting] }),
+            onDecide: (callId: string, approved: boolean) => decisions.push([callId, approved]),
+        }, env);
+        const card = fixture.querySelector(".o_llm_tool_call")!;
+        expect(card.querySelector(".o_llm_tool_status")?.textContent?.trim()).toBe("Waiting for approval");
+        expect(card.querySelector(".o_llm_approval_target")?.textContent).toContain("Contact");
+        expect(card.querySelector(".o_llm_approval_target")?.textContent).toContain("Azure Interior");
+        const [city, phone] = card.querySelectorAll(".o_llm_approval_changes li");
+        expect(city!.querySelector("del")?.textContent).toBe("Namur");
+        expect(city!.querySelector("ins")?.textContent).toBe("Liège");
+        expect(phone!.querySelector("del")?.textContent).toBe("∅");
+        (card.querySelector(".o_llm_tool_approve") as HTMLButtonElement).click();
+        (card.querySelector(".o_llm_tool_deny") as HTMLButtonElement).click();
+        expect(decisions).toEqual([["w1", true], ["w1", false]]);
+    });
+
+    test("a decided call shows the decision, and no buttons without onDecide", async () => {
+        const call = {
+            callId: "w1", name: "update_record", arguments: {}, status: "running" as const, result: "",
+            error: "", records: [],
+            approval: { state: "denied" as const, preview: { tool: "update_record", risk: "write", model: "", records: [], changes: [] } },
+        };
+        const fixture = await mountComponent(MessageItem, { message: message({ toolCalls: [call] }) }, env);
+        expect(fixture.querySelector(".o_llm_approval_decision")?.textContent).toBe("Denied");
+        expect(fixture.querySelector(".o_llm_tool_approve")).toBeNull();
     });
 
     test("usage, stopped, and an error with Retry", async () => {
