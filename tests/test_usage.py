@@ -5,7 +5,6 @@ from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from ..models import llm_tool_registry
 from ..models.llm_thread import estimate_tokens
 from ..models.llm_usage import estimate_prompt_tokens
 from ..providers import base
@@ -103,7 +102,8 @@ class TestUsageThroughTheWire(UsageCase, WireCase):
         self.assertEqual(len(self.fake.requests[-1].json["tools"]), len(self.thread.tool_names))
         self.assertEqual(line.input_tokens, estimate_prompt_tokens(
             [base.ChatMessage("user", "Count these characters please")],
-            llm_tool_registry.tool_specs(self.thread.tool_names)))
+            [tool._llm_spec() for tool in self.env["llm.tool"].with_user(self.user_a)._llm_enabled(
+                self.thread.tool_names)]))
         self.assertTrue(dict(events)["usage"]["estimated"])
         self.assertTrue(self.messages(self.thread, "assistant").body_json["usage"]["estimated"])
 
