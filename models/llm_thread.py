@@ -395,26 +395,34 @@ class LlmThread(models.Model):
         assistant's tool calls from their results. Calls left without a result (an
         interrupted run) are dropped: providers refuse them."""
         messages = self._llm_history()
-        answered = {m.body_json.get("tool_call_id") for m in messages
-                    if m.llm_role == "tool" and m.body_json}
-        units = []
-        open_calls = set()
+        # The results of an answer's calls are the tool messages right after it: call ids are
+        # only unique within one answer (Ollama numbers them anew each time).
+        results = {}  # assistant message id -> {call id: tool message}
+        asking = None
         for message in messages:
+            if message.llm_role == "tool" and asking:
+                results[asking.id][(message.body_json or {}).get("tool_call_id")] = message
+            elif message.llm_role != "tool":
+                asking = message
+                results[message.id] = {}
+        units = []
+        for message in messages:
+            if message.llm_role == "tool":
+                continue
             data = message.body_json or {}
             text = message_text(message)
-            if message.llm_role == "tool":
-                call_id = data.get("tool_call_id")
-                if call_id in open_calls:
-                    units[-1].append(ChatMessage("tool", text, tool_call_id=call_id,
-                                                 name=data.get("name"),
-                                                 is_error=bool(data.get("is_error"))))
-                continue
+            answered = results[message.id]
             calls = tuple(ToolCall(c["id"], c["name"], c.get("arguments") or {})
                           for c in data.get("tool_calls") or () if c["id"] in answered)
             if message.llm_role == "assistant" and not text and not calls:
                 continue  # an answer that failed before its first token
-            units.append([ChatMessage(message.llm_role, text, tool_calls=calls)])
-            open_calls = {call.id for call in calls}
+            unit = [ChatMessage(message.llm_role, text, tool_calls=calls)]
+            for call in calls:
+                result = answered[call.id]
+                unit.append(ChatMessage("tool", message_text(result), tool_call_id=call.id,
+                                        name=(result.body_json or {}).get("name"),
+                                        is_error=bool((result.body_json or {}).get("is_error"))))
+            units.append(unit)
         return units
 
     def _llm_describe_record(self):

@@ -157,6 +157,22 @@ class TestContext(EngineCase):
         roles = [m.role for unit in self.thread._llm_history_units() for m in unit]
         self.assertEqual(roles, ["user", "user"])
 
+    def test_call_ids_reused_by_a_later_answer_match_their_own_results(self):
+        """Ollama numbers calls anew in every answer: "call_0" answered once does not make a
+        later, unanswered "call_0" look answered."""
+        call = {"id": "call_0", "name": "read_record", "arguments": {}}
+        self.post("user", "q1")
+        self.post("assistant", "", tool_calls=[call])
+        self.post("tool", "first result", tool_call_id="call_0", name="read_record")
+        self.post("assistant", "a1")
+        self.post("user", "q2")
+        self.post("assistant", "", tool_calls=[call])  # interrupted: no result
+        self.post("user", "q3")
+        units = self.thread._llm_history_units()
+        self.assertEqual([[m.role for m in unit] for unit in units],
+                         [["user"], ["assistant", "tool"], ["assistant"], ["user"], ["user"]])
+        self.assertEqual(units[1][1].content, "first result")
+
     def test_linked_record_described_with_access_check(self):
         partner = self.env["res.partner"].create({"name": "Acme Corp", "city": "Liège"})
         thread = self.thread.with_user(self.user_a)
