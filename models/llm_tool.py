@@ -144,8 +144,10 @@ class LlmTool(models.Model):
     def _llm_is_allowed(self):
         """Whether the current user, in the current company, may enable and run this tool."""
         self.ensure_one()
+        # _get_group_ids() is cached per user: this runs before every model call.
         return self.active \
-            and (not self.group_ids or bool(self.group_ids & self.env.user.groups_id)) \
+            and (not self.group_ids
+                 or not set(self.group_ids.ids).isdisjoint(self.env.user._get_group_ids())) \
             and (not self.company_ids or self.env.company in self.company_ids)
 
     @api.model
