@@ -15,7 +15,7 @@ from odoo.tests import HttpCase, new_test_user
 
 from ..models import llm_generation
 from ..providers import base
-from .fake_provider import FakeProvider, allow_provider_requests
+from .fake_provider import FakeProviderCase
 
 # Bounds on waits for events that happen within milliseconds; they only stop a broken test
 # from hanging, they never decide its outcome.
@@ -154,21 +154,15 @@ class EngineCase(HttpCase):
         return [name for name, _payload in events]
 
 
-class WireCase(EngineCase):
+class WireCase(FakeProviderCase, EngineCase):
     """The whole path: the thread's provider record talks to the fake provider server (OpenAI
     format until a test changes it) through the real wire modules."""
 
     scripted = False
+    fake_api_key = "sk-test"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        allow_provider_requests(cls)
-        cls.fake = FakeProvider.start(api_key="sk-test")
-        cls.addClassCleanup(cls.fake.stop)
         cls.provider_record.write({"base_url": cls.fake.base_url("openai"), "api_key": "sk-test"})
         cls.model.api_id = "fake-model"
-
-    def setUp(self):
-        super().setUp()
-        self.fake.reset()

@@ -323,6 +323,24 @@ def refused_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
+class FakeProviderCase:
+    """Mixed into an Odoo test class: ``cls.fake``, a fake provider server started once for
+    the class (requiring ``fake_api_key``, if set) and emptied before each test."""
+
+    fake_api_key: str | None = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        allow_provider_requests(cls)
+        cls.fake = FakeProvider.start(api_key=cls.fake_api_key)
+        cls.addClassCleanup(cls.fake.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+
+
 def allow_provider_requests(test_class) -> None:
     """Let an Odoo test class's providers reach the fake; call in ``setUpClass`` after
     ``super()``.

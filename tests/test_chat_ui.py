@@ -8,18 +8,15 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
 from ..providers import Finish, ReasoningDelta, TextDelta, Usage
-from .fake_provider import FakeProvider, StreamedToolCall, Wait, allow_provider_requests
+from .fake_provider import FakeProviderCase, StreamedToolCall, Wait
 
 
 @tagged("post_install", "-at_install")
-class TestChatUi(HttpCase):
+class TestChatUi(FakeProviderCase, HttpCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        allow_provider_requests(cls)
-        cls.fake = FakeProvider.start()
-        cls.addClassCleanup(cls.fake.stop)
         cls.provider = cls.env["llm.provider"].create({
             "name": "Fake OpenAI", "api_format": "openai", "base_url": cls.fake.base_url("openai"),
         })
@@ -27,10 +24,6 @@ class TestChatUi(HttpCase):
             "name": "Fake model", "api_id": "fake-model", "provider_id": cls.provider.id,
         })
         cls.provider.default_model_id = cls.model
-
-    def setUp(self):
-        super().setUp()
-        self.fake.reset()
 
     def threads(self):
         return self.env["llm.thread"].search([("user_id", "=", self.env.ref("base.user_admin").id)])

@@ -14,9 +14,8 @@ from ..providers import (CancelToken, ChatMessage, ChatOptions, Finish, ModelInf
                          ProviderConfig, ProviderError, ReasoningDelta, RetryPolicy, TextDelta,
                          ToolCall, ToolCallEvent, ToolSpec, Usage, get_provider)
 from ..providers.openai import OpenAIProvider
-from .fake_provider import (CHAT_ROUTES, Cut, FakeProvider, Ping, Raw, StreamError,
-                            StreamedToolCall, Unresponsive, Wait, allow_provider_requests,
-                            refused_url)
+from .fake_provider import (CHAT_ROUTES, Cut, FakeProviderCase, Ping, Raw, StreamError,
+                            StreamedToolCall, Unresponsive, Wait, refused_url)
 
 WEATHER = ToolSpec("get_weather", "Weather of a city",
                    {"type": "object", "properties": {"city": {"type": "string"}},
@@ -35,7 +34,7 @@ CONVERSATION = [
 ]
 
 
-class ProviderContract:
+class ProviderContract(FakeProviderCase):
     """Mixed into one TransactionCase a format; ``fmt`` is the fake's format name."""
 
     # Odoo's loader only collects a class's own test methods unless told otherwise.
@@ -47,16 +46,10 @@ class ProviderContract:
     unknown_frame = b""
     context_error = ("", None)  # (the provider's message, its error code)
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        allow_provider_requests(cls)
-        cls.fake = FakeProvider.start(api_key="sk-test")
-        cls.addClassCleanup(cls.fake.stop)
+    fake_api_key = "sk-test"
 
     def setUp(self):
         super().setUp()
-        self.fake.reset()
         self.sleeps = []
 
     def config(self, **overrides):

@@ -8,20 +8,19 @@ from odoo.tools import mute_logger
 
 from ..models.llm_provider import _ollama_url
 from ..providers import ChatMessage, Finish, TextDelta, Usage
-from .fake_provider import FakeProvider, allow_provider_requests, refused_url
+from .fake_provider import FakeProviderCase, refused_url
 
 KEY = "sk-fake-0123456789abcd"
 
 
 @tagged("post_install", "-at_install")
-class TestProviderModels(TransactionCase):
+class TestProviderModels(FakeProviderCase, TransactionCase):
+
+    fake_api_key = KEY
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        allow_provider_requests(cls)
-        cls.fake = FakeProvider.start(api_key=KEY)
-        cls.addClassCleanup(cls.fake.stop)
         cls.manager = new_test_user(cls.env, login="llm_provider_manager",
                                     groups="base.group_user,llm_thread.group_llm_manager")
         cls.user = new_test_user(cls.env, login="llm_provider_user", groups="base.group_user")
@@ -29,10 +28,6 @@ class TestProviderModels(TransactionCase):
             "name": "Fake OpenAI", "api_format": "openai",
             "base_url": cls.fake.base_url("openai"), "api_key": KEY,
         })
-
-    def setUp(self):
-        super().setUp()
-        self.fake.reset()
 
     # Configuration -----------------------------------------------------------------------
 
