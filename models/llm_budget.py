@@ -2,7 +2,8 @@
 
 ``llm.budget._llm_check()`` runs before every provider call (``Generation._agent_loop``),
 in the transaction that builds the prompt: a hard budget that this call would exceed refuses
-it before any request leaves; from 80% on the user is warned in the chat and the LLM managers
+it before any request leaves, and a call that goes ahead is capped to the tokens the budget has
+left; from 80% on the user is warned in the chat and the LLM managers
 of the company get one message a budget and month.
 """
 
@@ -90,29 +91,39 @@ class LlmBudget(models.Model):
         reserve: the model's Max Output Tokens, else 1,024). Counting the answer before it is
         written keeps the last call of a month from passing a hard limit by a whole answer.
 
-        Returns ``(refusal, warning)``: the message refusing the call (a hard budget this call
-        would exceed), and the warning to show the user (a budget at 80% or more), or None.
+        Returns ``(refusal, warning, answer_cap)``: the message refusing the call (a hard
+        budget this call would exceed), the warning to show the user (a budget at 80% or more),
+        and the most output tokens the answer may have so that no hard budget is passed even
+        by an answer longer than the reserve (None: no hard budget limits it).
         """
         user, company = self.env.user, self.env.company
         budgets = self.sudo().search([
             ("company_id", "=", company.id),
             "|", ("scope", "=", "company"), ("user_id", "=", user.id)])
         if not budgets:
-            return None, None
+            return None, None, None
         now = fields.Datetime.now()
-        call_cost = self.env["llm.usage"]._llm_cost(model, input_tokens, output_tokens, company,
-                                                    now)
-        warnings = []
+        usage = self.env["llm.usage"]
+        input_cost = usage._llm_cost(model, input_tokens, 0, company, now)
+        output_token_cost = usage._llm_cost(model, 0, 1, company, now)
+        warnings, caps = [], []
         for budget in budgets:
             used = budget._llm_consumed(now)
-            call = input_tokens + output_tokens if budget.unit == "tokens" else call_cost
-            projected = used + call
+            if budget.unit == "tokens":
+                projected = used + input_tokens + output_tokens
+                left_for_answer = budget.limit - used - input_tokens
+            else:
+                projected = used + input_cost + output_tokens * output_token_cost
+                left_for_answer = (budget.limit - used - input_cost) / output_token_cost \
+                    if output_token_cost else None
             if budget.hard and projected > budget.limit:
-                return budget._llm_refusal(used), None
+                return budget._llm_refusal(used), None, None
+            if budget.hard and left_for_answer is not None:
+                caps.append(max(1, int(left_for_answer)))
             if projected >= WARNING_RATIO * budget.limit:
                 warnings.append(budget._llm_warning(projected))
                 budget._llm_notify_managers(now, projected)
-        return None, " ".join(warnings) or None
+        return None, " ".join(warnings) or None, min(caps, default=None)
 
     def _llm_managers(self):
         return self.env.ref("llm_thread.group_llm_manager").users.filtered(

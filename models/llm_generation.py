@@ -468,13 +468,13 @@ class Generation:
                     thread.tool_names)]
                 # Before every call, so a tool loop cannot run past a budget either.
                 prompt_tokens = estimate_prompt_tokens(messages, tools)
-                refusal, warning = env["llm.budget"]._llm_check(
+                refusal, warning, answer_cap = env["llm.budget"]._llm_check(
                     env["llm.model"].browse(self._records[0]), prompt_tokens, reserve)
             if warning and not iteration:
                 yield event("budget_warning", message=warning)
             yield from self._stream_turn(provider, model, messages, tools,
                                          refusal and (protocol.ERROR_BUDGET_EXCEEDED, refusal),
-                                         prompt_tokens)
+                                         prompt_tokens, base.ChatOptions(max_tokens=answer_cap))
             turn = self._turn
             if turn.error:
                 self._error = turn.error
@@ -492,12 +492,13 @@ class Generation:
             message.body_json = dict(message.body_json or {}, error={
                 "code": self._error[0], "message": self._error[1]})
 
-    def _stream_turn(self, provider, model, messages, tools, refusal, prompt_tokens):
+    def _stream_turn(self, provider, model, messages, tools, refusal, prompt_tokens, options):
         """One model call; ``refusal`` (code, message) fails it before any request is sent."""
         turn = self._turn = _Turn()
         turn.prompt_tokens = prompt_tokens
         turn.error = refusal
-        stream = iter(()) if refusal else provider.chat(model, messages, tools, cancel=self.cancel)
+        stream = iter(()) if refusal else provider.chat(model, messages, tools, options,
+                                                        cancel=self.cancel)
         try:
             for item in self._pump(stream, turn):
                 # The turn records each event before anything is yielded: a yield may be

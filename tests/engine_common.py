@@ -45,7 +45,8 @@ class ScriptedProvider(base.Provider):
         self.requests = []
 
     def chat(self, model, messages, tools=(), options=base.ChatOptions(), cancel=None):
-        self.requests.append({"model": model, "messages": list(messages), "tools": list(tools)})
+        self.requests.append({"model": model, "messages": list(messages), "tools": list(tools),
+                              "options": options})
         script = self.scripts.pop(0)
         return self._play(script, cancel)
 

@@ -234,6 +234,21 @@ class TestBudgets(UsageCase):
         self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
         self.assertEqual(self.provider.requests, [])
 
+    def test_the_answer_is_capped_to_what_a_hard_budget_has_left(self):
+        self.script(answer("Free."))  # 12 + 34 tokens
+        self.generate(self.thread, "No budget yet")
+        self.assertIsNone(self.provider.requests[-1]["options"].max_tokens)
+
+        self.budget(limit=2000)
+        self.add_usage(self.user_a, 500)
+        self.script(answer("Capped."))
+        _response, events = self.generate(self.thread, "Hi")
+        self.assertEqual(self.text(events), "Capped.")
+        request = self.provider.requests[-1]
+        prompt = estimate_prompt_tokens(request["messages"], request["tools"])
+        self.assertEqual(request["options"].max_tokens, 2000 - (500 + 12 + 34) - prompt,
+                         "an answer longer than the reserve cannot pass the limit either")
+
     def test_user_budget_needs_a_user(self):
         with self.assertRaises(ValidationError):
             self.env["llm.budget"].create({"name": "Nobody", "scope": "user", "limit": 10})
