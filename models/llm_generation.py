@@ -700,28 +700,31 @@ class Generation:
         self._write_claim({"generation_state": "generating"})
 
     def _execute_tool(self, call):
-        """(result text, None) or (None, error text); runs in a pool thread. Every call that
-        reaches a configured tool is written to the audit log (llm.tool.log)."""
-        with self._env() as env:
-            thread = self._thread(env)
-            enabled = env["llm.tool"]._llm_enabled(thread.tool_names)
-            tool = enabled.filtered(lambda t: t.name == call.name)
-            names = ", ".join(enabled.mapped("name")) or "none"
-        if not tool:
-            return None, f"Unknown tool {call.name!r}; available: {names}."
+        """(result text, None) or (None, error text); runs in a pool thread. Every call is
+        written to the audit log (llm.tool.log), refused ones included: a model asking for a
+        tool the user may not run is worth knowing about."""
         started = time.monotonic()
         result = error = None
-        try:
-            with self._env() as env:
-                data = tool.with_env(env)._llm_execute(call.arguments, self._thread(env), call.id)
-                env.flush_all()  # constraint and access errors surface here, not at commit
-            result = json.dumps(data, default=str, ensure_ascii=False)
-            if len(result) > TOOL_RESULT_MAX_CHARS:
-                result = result[:TOOL_RESULT_MAX_CHARS] + " [truncated]"
-        except Exception as exc:  # noqa: BLE001 - every tool failure goes back to the model
-            if not isinstance(exc, UserError):
-                _logger.info("llm tool %s failed", call.name, exc_info=True)
-            error = exc.args[0] if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        with self._env() as env:
+            enabled = env["llm.tool"]._llm_enabled(self._thread(env).tool_names)
+            tool = enabled.filtered(lambda t: t.name == call.name)
+            if not tool:
+                error = env._("Unknown tool %(tool)s; available: %(tools)s.", tool=call.name,
+                              tools=", ".join(enabled.mapped("name")) or env._("none"))
+        if tool:
+            try:
+                with self._env() as env:
+                    data = tool.with_env(env)._llm_execute(call.arguments, self._thread(env),
+                                                           call.id)
+                    env.flush_all()  # constraint and access errors surface here, not at commit
+                result = json.dumps(data, default=str, ensure_ascii=False)
+                if len(result) > TOOL_RESULT_MAX_CHARS:
+                    result = result[:TOOL_RESULT_MAX_CHARS] + " [truncated]"
+            except Exception as exc:  # noqa: BLE001 - every tool failure goes back to the model
+                if not isinstance(exc, UserError):
+                    _logger.info("llm tool %s failed", call.name, exc_info=True)
+                error = exc.args[0] if isinstance(exc, UserError) \
+                    else f"{type(exc).__name__}: {exc}"
         with self._env() as env:
             env["llm.tool.log"]._llm_record(self._thread(env), tool.with_env(env), call, result,
                                             error, time.monotonic() - started)

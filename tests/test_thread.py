@@ -72,6 +72,11 @@ class TestAgentLoop(EngineCase):
         _response, events = self.generate(self.thread, "Rename me")
         self.assertIn("Unknown tool", dict(events)["tool_call_finished"]["error"])
         self.assertNotEqual(self.user_a.partner_id.name, "X")
+        log = self.env["llm.tool.log"].search([("call_id", "=", "w1")])
+        self.assertEqual((log.tool_name, log.tool_id, log.state, log.user_id),
+                         ("update_record", self.env["llm.tool"], "error", self.user_a),
+                         "the refused call is in the audit log")
+        self.assertIn("Unknown tool", log.error)
 
     def test_duplicate_calls_run_once_and_all_are_answered(self):
         runs = []
