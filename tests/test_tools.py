@@ -73,6 +73,20 @@ class TestToolRecords(ToolCase):
         with self.assertRaises(AccessError):
             thread.llm_update({"tool_names": ["list_models"]})
 
+    def test_company_check_follows_the_current_company(self):
+        """A user of two companies runs a tool allowed in one of them only while working in
+        that one (the company switcher's current company)."""
+        here, other = self.env.company, self.env["res.company"].create({"name": "Tools Abroad"})
+        self.restricted.write({"company_ids": [(4, other.id)]})
+        self.env.ref("llm_thread.tool_list_models").company_ids = other
+        Tool = self.env["llm.tool"].with_user(self.restricted)
+
+        def available(companies):  # the first one is the current company
+            return Tool.with_context(allowed_company_ids=companies.ids)._llm_available()
+
+        self.assertNotIn("list_models", available(here + other).mapped("name"))
+        self.assertIn("list_models", available(other + here).mapped("name"))
+
     def test_execution_time_checks_groups_even_if_enabled(self):
         """A tool enabled before a manager restricted it no longer runs."""
         thread = self.env["llm.thread"].with_user(self.restricted).create({"name": "t"})
