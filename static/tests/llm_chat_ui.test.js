@@ -206,3 +206,61 @@ test("LLM Chat learns over Odoo's bus that another tab's generation started and 
     await contains(".o_llm_message_assistant", { text: "Answered there" });
     expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]", "llm_ui_load [[5]]"]);
 });
+
+test("Approve works from the chatter's AI panel: decision, then the conversation goes on", async () => {
+    const pyEnv = await startServer();
+    const partnerId = pyEnv["res.partner"].create({ name: "John" });
+    const preview = {
+        tool: "update_record", risk: "write", model: "Contact", records: ["John"],
+        changes: [{ field: "Phone", old: "", new: "+32 2 555 01 23" }],
+    };
+    mockThreads([
+        threadData({
+            res_model: "res.partner", res_id: partnerId, record_name: "John", generation_state: "approval",
+            messages: [
+                { id: 1, role: "user", text: "Set John's phone", data: {}, date: "" },
+                {
+                    id: 2, role: "assistant", text: "", date: "",
+                    data: {
+                        tool_calls: [{ id: "call_1", name: "update_record", arguments: { model: "res.partner", id: partnerId } }],
+                        approvals: { call_1: { state: "pending", preview, decided_by: "" } },
+                    },
+                },
+            ],
+        }),
+    ]);
+    onRpc("/llm/thread/5/decide", async (request) => {
+        const { params } = await request.json();
+        expect.step(`decide ${params.call_id} ${params.approved}`);
+        return { call_1: { state: "approved", preview, decided_by: "Mitchell Admin" } };
+    });
+    onRpc("/llm/thread/5/generate", async (request) => {
+        expect.step(`continue ${new URLSearchParams(await request.text()).get("message")}`);
+        const events = [
+            ["message_created", { message_id: 3, role: "tool" }],
+            ["tool_call_finished", { message_id: 3, call_id: "call_1", name: "update_record", result: '{"updated": true}', error: null }],
+            ["message_created", { message_id: 4, role: "assistant" }],
+            ["text_delta", { message_id: 4, text: "John's phone is updated." }],
+            ["message_final", { message_id: 4, finish_reason: "stop", stopped: false, error: null }],
+            ["done", { thread_id: 5, state: "idle" }],
+        ];
+        const body = events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join("");
+        return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+    }, { pure: true });
+    await start();
+    await openFormView("res.partner", partnerId);
+    await click(".o_llm_chatter_button");
+    await contains(".o_llm_chatter_panel .o_llm_tool_approve");
+    await contains(".o_llm_chatter_panel .o_llm_tool_call", { text: "+32 2 555 01 23" });
+    await click(".o_llm_chatter_panel .o_llm_tool_approve");
+    await contains(".o_llm_chatter_panel .o_llm_message_assistant", { text: "John's phone is updated." });
+    await contains(".o_llm_chatter_panel .o_llm_tool_approve", { count: 0 });
+    expect.verifySteps([
+        "llm_ui_options []",
+        `llm_ui_list ["res.partner",${partnerId}]`,
+        "llm_ui_load [[5]]",
+        "decide call_1 true",
+        "continue null",
+        `llm_ui_list ["res.partner",${partnerId}]`,
+    ]);
+});
