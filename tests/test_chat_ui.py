@@ -4,6 +4,7 @@ static/tests/tours/llm_chat_ui_tours.js, and what they leave in the database."""
 import json
 import threading
 
+from odoo import api
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
@@ -93,6 +94,35 @@ class TestChatUi(FakeProviderCase, HttpCase):
         tool_result = self.fake.requests[-1].json["messages"][-1]
         self.assertEqual((tool_result["role"], tool_result["content"]),
                          ("tool", "The user denied this action."))
+
+    def test_answer_goes_on_while_the_user_visits_a_record(self):
+        """Opening the linked record from the chat while an answer streams does not stop it:
+        the provider is held until the user is back in the chat (its second start), then
+        finishes the answer, which the chat shows as it arrives, complete and not stopped.
+        Had leaving closed the stream, the server would have stopped the answer meanwhile."""
+        partner = self.env["res.partner"].create({"name": "Navigating Contact"})
+        self.env["llm.thread"].with_user(self.env.ref("base.user_admin")).create({
+            "name": "About the tour contact", "res_model": "res.partner", "res_id": partner.id,
+            "provider_id": self.provider.id, "model_id": self.model.id})
+        back_in_chat = threading.Event()
+        self.addCleanup(back_in_chat.set)
+        Thread = type(self.env["llm.thread"])
+        ui_options = Thread.llm_ui_options
+        starts = []
+
+        def count_chat_starts(threads):
+            starts.append(True)
+            if len(starts) == 2:
+                back_in_chat.set()
+            return ui_options(threads)
+
+        self.patch(Thread, "llm_ui_options", api.model(count_chat_starts))
+        self.fake.script("openai", [TextDelta("First half, "), Wait(back_in_chat),
+                                    TextDelta("second half."), Usage(9, 4), Finish("stop")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_answer_survives_navigation", login="admin")
+        answer = self.threads()._llm_history().filtered(lambda m: m.llm_role == "assistant")
+        self.assertFalse(answer.body_json.get("stopped"))
+        self.assertIn("First half, second half.", answer.body)
 
     def test_stop_keeps_partial_answer(self):
         release = threading.Event()

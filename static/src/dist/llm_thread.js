@@ -14,11 +14,11 @@ import { patch } from "@web/core/utils/patch";
 
 // static/src/ts/chatter/chatter_panel.ts
 import { Component as Component8, onWillStart, onWillUnmount as onWillUnmount2, useState as useState6 } from "@odoo/owl";
-import { useService as useService4 } from "@web/core/utils/hooks";
+import { useService as useService3 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/backend.ts
+import { useEnv } from "@odoo/owl";
 import { rpc } from "@web/core/network/rpc";
-import { useService } from "@web/core/utils/hooks";
 
 // node_modules/eventsource-parser/dist/index.js
 var ParseError = class extends Error {
@@ -314,11 +314,15 @@ async function streamGeneration(request, options) {
 
 // static/src/ts/core/backend.ts
 var GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
+var backends = /* @__PURE__ */ new WeakMap();
 function useChatBackend() {
-  return makeBackend({
-    orm: useService("orm"),
-    bus_service: useService("bus_service")
-  });
+  const services = useEnv().services;
+  let backend = backends.get(services);
+  if (!backend) {
+    backend = makeBackend(services);
+    backends.set(services, backend);
+  }
+  return backend;
 }
 function makeBackend(services) {
   return {
@@ -334,7 +338,7 @@ function makeBackend(services) {
   };
 }
 
-// static/src/ts/conversation/chat_controller.ts
+// static/src/ts/conversation/live_conversations.ts
 import { reactive } from "@odoo/owl";
 
 // static/src/ts/core/l10n.ts
@@ -590,7 +594,7 @@ var ConversationModel = class {
       await this.refresh();
     }
   }
-  /** Forgets the stream without stopping it on the server (the component is going away). */
+  /** Forgets the stream here (the thread is being deleted, or loaded anew). */
   abortLocal() {
     this.controller?.abort();
     this.controller = null;
@@ -833,12 +837,27 @@ var ConversationModel = class {
   }
 };
 
+// static/src/ts/conversation/live_conversations.ts
+var conversations = /* @__PURE__ */ new WeakMap();
+function liveConversations(backend) {
+  let byThread = conversations.get(backend);
+  if (!byThread) {
+    byThread = /* @__PURE__ */ new Map();
+    conversations.set(backend, byThread);
+  }
+  return byThread;
+}
+function newConversation(backend) {
+  return reactive(new ConversationModel(backend));
+}
+
 // static/src/ts/conversation/chat_controller.ts
 var ChatController = class {
   constructor(backend, scope = {}) {
     this.backend = backend;
     this.scope = scope;
-    this.conversation = this.newModel();
+    this.models = liveConversations(backend);
+    this.conversation = newConversation(backend);
   }
   backend;
   scope;
@@ -850,31 +869,26 @@ var ChatController = class {
   /** The open conversation (an empty one until a thread is opened). */
   conversation;
   /**
-   * One model per thread opened here: switching threads leaves an answer that is streaming
-   * in the other one running (closing its stream would stop it on the server).
+   * One model per thread, shared with every chat view of the page: switching threads, or
+   * leaving the app, leaves an answer that is streaming running (closing its stream would
+   * stop it on the server).
    */
-  models = /* @__PURE__ */ new Map();
+  models;
   /** Threads created here that still have no message: id -> the name they were given. */
   createdNames = /* @__PURE__ */ new Map();
   unsubscribe = null;
-  newModel() {
-    return reactive(new ConversationModel(this.backend));
-  }
   modelFor(id) {
     let model = this.models.get(id);
     if (!model) {
-      model = this.newModel();
+      model = newConversation(this.backend);
       this.models.set(id, model);
     }
     return model;
   }
-  /** Closes every stream (the app or panel is going away). */
+  /** The app or panel is going away; its conversations, streaming or not, stay live. */
   close() {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    for (const model of this.models.values()) {
-      model.abortLocal();
-    }
   }
   get notConfigured() {
     return this.ready && !this.options.models.length;
@@ -938,7 +952,7 @@ var ChatController = class {
     this.models.get(id)?.abortLocal();
     this.models.delete(id);
     if (this.activeId === id) {
-      this.conversation = this.newModel();
+      this.conversation = newConversation(this.backend);
       this.activeId = null;
     }
     await this.loadList();
@@ -6691,7 +6705,7 @@ var MarkdownView = class extends Component2 {
 
 // static/src/ts/message/tool_call_card.ts
 import { Component as Component3, useState as useState2 } from "@odoo/owl";
-import { useService as useService2 } from "@web/core/utils/hooks";
+import { useService } from "@web/core/utils/hooks";
 
 // static/src/ts/core/records.ts
 function recordUrl(model, id) {
@@ -6711,7 +6725,7 @@ var ToolCallCard = class extends Component3 {
   static template = "llm_thread.ToolCallCard";
   static props = { call: Object, onDecide: { type: Function, optional: true } };
   setup() {
-    this.action = useService2("action");
+    this.action = useService("action");
     this.state = useState2({ open: false });
   }
   /** Arguments as "key: value" lines; nested values as compact JSON. */
@@ -6898,7 +6912,7 @@ var Conversation = class extends Component5 {
 
 // static/src/ts/header/thread_header.ts
 import { Component as Component7, useExternalListener, useRef as useRef4, useState as useState5 } from "@odoo/owl";
-import { useService as useService3 } from "@web/core/utils/hooks";
+import { useService as useService2 } from "@web/core/utils/hooks";
 
 // static/src/ts/record_picker/record_picker.ts
 import { Component as Component6, useState as useState4 } from "@odoo/owl";
@@ -6974,7 +6988,7 @@ var ThreadHeader = class extends Component7 {
   static props = { controller: Object, backend: Object, compact: { type: Boolean, optional: true } };
   setup() {
     this.controller = useState5(this.props.controller);
-    this.action = useService3("action");
+    this.action = useService2("action");
     this.state = useState5({ toolsOpen: false, picking: false });
     const tools = useRef4("tools");
     useExternalListener(window, "click", (ev) => {
@@ -7049,7 +7063,7 @@ var ChatterPanel = class extends Component8 {
   };
   setup() {
     this.backend = this.props.backend ?? useChatBackend();
-    this.action = useService4("action");
+    this.action = useService3("action");
     this.controller = useState6(
       new ChatController(this.backend, {
         resModel: this.props.resModel,
@@ -7103,7 +7117,8 @@ patch(Chatter.prototype, {
 
 // static/src/ts/chat_app/chat_app.ts
 import { Component as Component10, onWillStart as onWillStart2, onWillUnmount as onWillUnmount3, useState as useState8 } from "@odoo/owl";
-import { useService as useService5 } from "@web/core/utils/hooks";
+import { useService as useService4 } from "@web/core/utils/hooks";
+import { useSetupAction } from "@web/search/action_hook";
 
 // static/src/ts/thread_list/thread_list.ts
 import { Component as Component9, useState as useState7 } from "@odoo/owl";
@@ -7208,10 +7223,11 @@ var ChatApp = class extends Component10 {
   static displayName = _t("LLM Chat");
   setup() {
     this.backend = this.props.backend ?? useChatBackend();
-    this.action = useService5("action");
+    this.action = useService4("action");
     this.controller = useState8(new ChatController(this.backend));
+    useSetupAction({ getLocalState: () => ({ thread_id: this.controller.activeId }) });
     const { context, params } = this.props.action ?? {};
-    const initial = context?.active_id ?? params?.thread_id ?? null;
+    const initial = this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
     onWillStart2(() => this.controller.start(initial));
     onWillUnmount3(() => this.controller.close());
   }

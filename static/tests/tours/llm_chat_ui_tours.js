@@ -159,3 +159,29 @@ addApprovalTour(
     },
     "I left it as it was",
 );
+
+registry.category("web_tour.tours").add("llm_thread_answer_survives_navigation", {
+    url: "/odoo/llm-chat",
+    steps: () => [
+        { content: "Open the conversation about the contact", trigger: ".o_llm_thread_open:contains(About the tour contact)", run: "click" },
+        ...sendSteps("Tell me about this contact"),
+        {
+            content: "The answer starts streaming",
+            trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_markdown:contains(First half)",
+        },
+        { content: "Open the linked contact while it streams", trigger: ".o_llm_record_chip a", run: "click" },
+        {
+            content: "The contact's form is shown",
+            trigger: ".o_form_view .o_breadcrumb .active:contains(Navigating Contact)",
+        },
+        {
+            content: "Back to the chat (the provider goes on only now)",
+            trigger: ".o_breadcrumb .breadcrumb-item a:first",
+            run: "click",
+        },
+        {
+            content: "The same conversation is open, and its answer ends live: complete, not stopped",
+            trigger: ".o_llm_message_assistant:not(.o_llm_streaming):not(:has(.o_llm_stopped)) .o_llm_markdown:contains(second half)",
+        },
+    ],
+});

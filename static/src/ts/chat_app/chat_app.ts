@@ -1,5 +1,6 @@
 import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
+import { useSetupAction } from "@web/search/action_hook";
 
 import { useChatBackend } from "../core/backend";
 import { _t } from "../core/l10n";
@@ -17,6 +18,8 @@ export interface ChatAppProps {
     /** Tests inject a backend; in Odoo it is built from the services. */
     backend?: ChatBackend;
     updateActionState?: (state: Record<string, unknown>) => void;
+    /** What `getLocalState` saved when the user left for another screen (breadcrumbs). */
+    state?: { thread_id?: number | null };
 }
 
 /**
@@ -46,9 +49,13 @@ export class ChatApp extends Component<ChatAppProps> {
         this.backend = this.props.backend ?? useChatBackend();
         this.action = useService("action");
         this.controller = useState(new ChatController(this.backend));
+        // Back from another screen (a record opened from the chat) through the breadcrumbs,
+        // the same conversation is open again, an answer still streaming in it included.
+        useSetupAction({ getLocalState: () => ({ thread_id: this.controller.activeId }) });
         // `?.` on action too: OWL validates a root component's props after setup().
         const { context, params } = this.props.action ?? {};
-        const initial = context?.active_id ?? params?.thread_id ?? null;
+        const initial =
+            this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
         onWillStart(() => this.controller.start(initial));
         onWillUnmount(() => this.controller.close());
     }

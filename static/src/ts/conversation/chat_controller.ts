@@ -1,6 +1,5 @@
-import { reactive } from "@odoo/owl";
-
-import { ConversationModel } from "./conversation_model";
+import type { ConversationModel } from "./conversation_model";
+import { liveConversations, newConversation } from "./live_conversations";
 import type { ChatBackend, GenerationStateChange } from "./transport";
 import type { ChatOptions, ThreadSummary } from "./types";
 
@@ -23,10 +22,11 @@ export class ChatController {
     /** The open conversation (an empty one until a thread is opened). */
     conversation: ConversationModel;
     /**
-     * One model per thread opened here: switching threads leaves an answer that is streaming
-     * in the other one running (closing its stream would stop it on the server).
+     * One model per thread, shared with every chat view of the page: switching threads, or
+     * leaving the app, leaves an answer that is streaming running (closing its stream would
+     * stop it on the server).
      */
-    private models = new Map<number, ConversationModel>();
+    private readonly models: Map<number, ConversationModel>;
     /** Threads created here that still have no message: id -> the name they were given. */
     private createdNames = new Map<number, string>();
     private unsubscribe: (() => void) | null = null;
@@ -35,29 +35,23 @@ export class ChatController {
         private readonly backend: ChatBackend,
         readonly scope: ChatScope = {},
     ) {
-        this.conversation = this.newModel();
-    }
-
-    private newModel(): ConversationModel {
-        return reactive(new ConversationModel(this.backend));
+        this.models = liveConversations(backend);
+        this.conversation = newConversation(backend);
     }
 
     private modelFor(id: number): ConversationModel {
         let model = this.models.get(id);
         if (!model) {
-            model = this.newModel();
+            model = newConversation(this.backend);
             this.models.set(id, model);
         }
         return model;
     }
 
-    /** Closes every stream (the app or panel is going away). */
+    /** The app or panel is going away; its conversations, streaming or not, stay live. */
     close(): void {
         this.unsubscribe?.();
         this.unsubscribe = null;
-        for (const model of this.models.values()) {
-            model.abortLocal();
-        }
     }
 
     get notConfigured(): boolean {
@@ -131,7 +125,7 @@ export class ChatController {
         this.models.get(id)?.abortLocal();
         this.models.delete(id);
         if (this.activeId === id) {
-            this.conversation = this.newModel();
+            this.conversation = newConversation(this.backend);
             this.activeId = null;
         }
         await this.loadList();

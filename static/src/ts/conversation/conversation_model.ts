@@ -238,7 +238,7 @@ export class ConversationModel {
         }
     }
 
-    /** Forgets the stream without stopping it on the server (the component is going away). */
+    /** Forgets the stream here (the thread is being deleted, or loaded anew). */
     abortLocal(): void {
         this.controller?.abort();
         this.controller = null;

@@ -1,5 +1,5 @@
+import { useEnv } from "@odoo/owl";
 import { rpc } from "@web/core/network/rpc";
-import { useService } from "@web/core/utils/hooks";
 
 import type { ChatBackend, GenerationStateChange } from "../conversation/transport";
 import { streamGeneration } from "../stream/client";
@@ -21,12 +21,22 @@ export interface OdooServices {
     };
 }
 
-/** The chat's backend over the services of the component being set up (a hook). */
+const backends = new WeakMap<object, ChatBackend>();
+
+/**
+ * The web client's one chat backend (a hook). Built on the services themselves, not on
+ * `useService()`'s copies bound to the calling component: a conversation outlives the
+ * component that started it (see conversation/live_conversations.ts), and a bound call made
+ * after that component is gone would never resolve.
+ */
 export function useChatBackend(): ChatBackend {
-    return makeBackend({
-        orm: useService("orm") as OdooServices["orm"],
-        bus_service: useService("bus_service") as OdooServices["bus_service"],
-    });
+    const services = useEnv().services as OdooServices;
+    let backend = backends.get(services);
+    if (!backend) {
+        backend = makeBackend(services);
+        backends.set(services, backend);
+    }
+    return backend;
 }
 
 /** The chat's backend over Odoo's services: ORM calls, JSON routes and the engine's stream. */

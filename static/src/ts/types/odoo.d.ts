@@ -32,6 +32,12 @@ declare module "@web/core/utils/hooks" {
     export function useService(name: string): any;
 }
 
+declare module "@web/search/action_hook" {
+    /** Hooks of a client action into the action service; `getLocalState` is handed back as
+     * the `state` prop when the user returns to the action through the breadcrumbs. */
+    export function useSetupAction(params: { getLocalState?: () => Record<string, unknown> }): void;
+}
+
 declare module "@web/core/network/rpc" {
     /** A JSON-RPC call to a `type="json"` route; rejects with the server's error. */
     export function rpc<T = any>(url: string, params?: Record<string, unknown>): Promise<T>;

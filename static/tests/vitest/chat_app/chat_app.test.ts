@@ -110,6 +110,35 @@ describe("ChatApp", () => {
         expect(backend.stateListeners.size).toBe(0);
     });
 
+    test("leaving the app leaves an answer streaming; the next chat view shows it live", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread()];
+        let finish!: () => void;
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 11, role: "assistant" });
+            request.onEvent("text_delta", { message_id: 11, text: "Half" });
+            await new Promise<void>((resolve) => (finish = resolve));
+            request.onEvent("text_delta", { message_id: 11, text: " and whole" });
+            request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null });
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        const first = new ChatController(backend);
+        await first.start(1);
+        const answered = first.conversation.send("Go");
+        first.close(); // e.g. the user opened a record from a tool card
+        expect(backend.requests[0]!.signal.aborted).toBe(false);
+
+        const next = new ChatController(backend, { resModel: "res.partner", resId: 7 });
+        await next.open(1);
+        expect(next.conversation).toBe(first.conversation);
+        expect(next.conversation.streaming).toBe(true);
+        expect(backend.calls.filter(([method]) => method === "llm_ui_load")).toHaveLength(1);
+        finish();
+        await answered;
+        expect(next.conversation.messages.at(-1)!.text).toBe("Half and whole");
+        expect(next.conversation.streaming).toBe(false);
+    });
+
     test("the Auto model: picked and shown as picked", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread({ model_id: false })];
