@@ -150,6 +150,28 @@ export class FakeBackend implements ChatBackend {
     };
 }
 
+/**
+ * Scripts an answer in thread 1 that streams "Half", then holds until the returned function
+ * is called, then ends with " and whole"; the thread then stores what the server has by then.
+ */
+export function holdAnswer(backend: FakeBackend): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    backend.scripts.push(async (request) => {
+        request.onEvent("message_created", { message_id: 11, role: "assistant" });
+        request.onEvent("text_delta", { message_id: 11, text: "Half" });
+        await held;
+        request.onEvent("text_delta", { message_id: 11, text: " and whole" });
+        request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null });
+        backend.threads.find((t) => t.id === 1)!.messages = [
+            { id: 10, role: "user", text: "Go", data: {}, date: "" },
+            { id: 11, role: "assistant", text: "Half and whole", data: {}, date: "" },
+        ];
+        request.onEvent("done", { thread_id: 1, state: "idle" });
+    });
+    return release;
+}
+
 /** A plain answer as the engine streams it. */
 export function answer(text: string, { userId = 10, answerId = 11 } = {}): ScriptedEvent[] {
     return [

@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
 import { formatCost } from "../../../src/ts/usage/usage";
-import { FakeBackend, answer, fakeAction, nextRender, thread } from "../fake_backend";
+import { FakeBackend, answer, fakeAction, holdAnswer, nextRender, thread } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
 const action = { tag: "llm_thread.chat" };
@@ -113,15 +113,7 @@ describe("ChatApp", () => {
     test("leaving the app leaves an answer streaming; the next chat view shows it live", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread()];
-        let finish!: () => void;
-        backend.scripts.push(async (request) => {
-            request.onEvent("message_created", { message_id: 11, role: "assistant" });
-            request.onEvent("text_delta", { message_id: 11, text: "Half" });
-            await new Promise<void>((resolve) => (finish = resolve));
-            request.onEvent("text_delta", { message_id: 11, text: " and whole" });
-            request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null });
-            request.onEvent("done", { thread_id: 1, state: "idle" });
-        });
+        const finish = holdAnswer(backend);
         const first = new ChatController(backend);
         await first.start(1);
         const answered = first.conversation.send("Go");
@@ -267,20 +259,7 @@ test("no provider in an open thread: the notice replaces the suggestions, the co
 test("opening another thread leaves a streaming answer running; coming back shows it", async () => {
     const backend = new FakeBackend();
     backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
-    let finish!: () => void;
-    backend.scripts.push(async (request) => {
-        request.onEvent("message_created", { message_id: 11, role: "assistant" });
-        request.onEvent("text_delta", { message_id: 11, text: "Half" });
-        await new Promise<void>((resolve) => (finish = resolve));
-        request.onEvent("text_delta", { message_id: 11, text: " and whole" });
-        request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null });
-        // What the server has stored by then.
-        backend.threads[0]!.messages = [
-            { id: 10, role: "user", text: "Go", data: {}, date: "" },
-            { id: 11, role: "assistant", text: "Half and whole", data: {}, date: "" },
-        ];
-        request.onEvent("done", { thread_id: 1, state: "idle" });
-    });
+    const finish = holdAnswer(backend);
     const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
     const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
     typeIn(input, "Go");
