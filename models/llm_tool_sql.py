@@ -51,6 +51,9 @@ _FORBIDDEN_KEYWORDS = re.compile(r"""\b(
     | REVOKE | COPY | CALL | LOCK | VACUUM | NOTIFY | LISTEN | PREPARE | EXECUTE
     | COMMIT | ROLLBACK | ABORT | SAVEPOINT | SET | RESET
 )\b""", re.VERBOSE | re.IGNORECASE)
+# A quoted identifier names what its content names: "set_config"(...) calls set_config. The
+# function check reads identifiers unquoted; U&"..." (escapes inside the name) is refused.
+_UNICODE_ESCAPED = re.compile(r"(?<![\w$])U&\s", re.IGNORECASE)
 _LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 # Functions with side effects or that reach outside the database, by name prefix.
 _FORBIDDEN_FUNCTIONS = re.compile(r"""\b(
@@ -69,6 +72,9 @@ def check_select(env, query):
     if not isinstance(query, str) or not query.strip():
         raise ToolError(env._("Give one SELECT query."))
     bare = _NOISE.sub(" ", query).strip()
+    # The same, with quoted identifiers unquoted instead of blanked (for function names).
+    names = _NOISE.sub(lambda match: " %s " % match.group(0)[1:-1].replace('""', '"')
+                       if match.group(0).startswith('"') else " ", query)
     if bare.endswith(";"):
         bare = bare[:-1].rstrip()
         query = query.rstrip().rstrip(";")
@@ -83,7 +89,9 @@ def check_select(env, query):
     if keyword:
         raise ToolError(env._("Only reading SELECT queries are allowed; %s is refused.",
                               keyword.group(1).upper()))
-    function = _FORBIDDEN_FUNCTIONS.search(bare)
+    if _UNICODE_ESCAPED.search(bare):
+        raise ToolError(env._("Unicode-escaped names and strings (U&\"...\") are refused."))
+    function = _FORBIDDEN_FUNCTIONS.search(names)
     if function:
         raise ToolError(env._("The function %s is refused: it has side effects.",
                               function.group(1)))

@@ -275,6 +275,8 @@ class TestSqlTool(ToolCase):
         self.assertEqual(with_cte["rows"], [[1]])
         text = self.sql("SELECT 'it''s; not -- a comment, 100%' AS t, E'\\'; no' AS e")
         self.assertEqual(text["rows"], [["it's; not -- a comment, 100%", "'; no"]])
+        named = self.sql('SELECT 1 AS "delete", 2 AS "set_config"')
+        self.assertEqual(named["columns"], ["delete", "set_config"])
 
     def test_refused_statements(self):
         for query in [
@@ -299,6 +301,10 @@ class TestSqlTool(ToolCase):
             "SELECT E'\\'' ; COMMIT; DELETE FROM res_partner; --'",
             "SELECT 1 AS abcE'\\' ; COMMIT; DELETE FROM res_partner; --'",
             "SELECT 1 /* /* */ ; COMMIT; DELETE FROM res_partner; */",
+            # A quoted or escaped function name is the same function.
+            'SELECT "set_config"(\'statement_timeout\', \'0\', false)',
+            'SELECT pg_catalog."pg_terminate_backend"(pg_backend_pid())',
+            'SELECT U&"pg\\005fsleep"(60)',
             "",
         ]:
             with self.subTest(query=query), self.assertRaises(ToolError):
