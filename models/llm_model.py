@@ -44,6 +44,13 @@ class LlmModel(models.Model):
         ("prices_positive", "CHECK(input_price >= 0 AND output_price >= 0)", "Prices cannot be negative."),
     ]
 
+    @api.model
+    def _llm_chat_models(self):
+        """The chat models the current user may pick (record rules apply): active ones of
+        active providers, in the pickers' order."""
+        return self.search([("use", "=", "chat"), ("provider_id.active", "=", True)],
+                           order="provider_id, sequence, id")
+
     @api.depends("provider_id.default_model_id")
     def _compute_is_default(self):
         for model in self:

@@ -178,6 +178,12 @@ class LlmThread(models.Model):
                                        ", ".join(sorted(forbidden))))
         if "tool_names" in values:
             self.env["llm.tool"]._llm_check_names(values["tool_names"])
+        if values.get("model_id"):
+            model = self.env["llm.model"]._llm_chat_models().filtered(
+                lambda m: m.id == values["model_id"])
+            if not model or values.get("provider_id", model.provider_id.id) != model.provider_id.id:
+                raise UserError(self.env._(
+                    "This model is not available for chatting: pick one from the model list."))
         return self.write(values)
 
     # ------------------------------------------------------------------
@@ -235,13 +241,10 @@ class LlmThread(models.Model):
         prompt = estimate_tokens(self.system_prompt or "") + estimate_tokens(
             self._llm_describe_record()) + sum(
             _message_tokens(message) for unit in self._llm_history_units() for message in unit)
-        domain = [("use", "=", "chat"), ("provider_id.active", "=", True)]
-        if needs_tools:
-            domain.append(("supports_tools", "=", True))
-        if needs_vision:
-            domain.append(("supports_vision", "=", True))
-        candidates = self.env["llm.model"].search(domain).filtered(
-            lambda m: (m.context_window or DEFAULT_CONTEXT_WINDOW)
+        candidates = self.env["llm.model"]._llm_chat_models().filtered(
+            lambda m: (m.supports_tools or not needs_tools)
+            and (m.supports_vision or not needs_vision)
+            and (m.context_window or DEFAULT_CONTEXT_WINDOW)
             >= prompt + (m.max_output_tokens or DEFAULT_ANSWER_RESERVE))
         if not candidates:
             raise UserError(self.env._(

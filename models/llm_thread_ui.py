@@ -49,9 +49,7 @@ class LlmThreadUi(models.Model):
     @api.model
     def llm_ui_options(self):
         """What the header pickers offer, and who can configure a provider when none is."""
-        models_ = self.env["llm.model"].search(
-            [("use", "=", "chat"), ("provider_id.active", "=", True)],
-            order="provider_id, sequence, id")
+        models_ = self.env["llm.model"]._llm_chat_models()
         return {
             "models": [{
                 "id": model.id,
@@ -154,7 +152,5 @@ class LlmThreadUi(models.Model):
 
     @api.model
     def _llm_ui_default_model(self):
-        models_ = self.env["llm.model"].search(
-            [("use", "=", "chat"), ("provider_id.active", "=", True)],
-            order="provider_id, sequence, id")
+        models_ = self.env["llm.model"]._llm_chat_models()
         return models_.filtered("is_default")[:1] or models_[:1]

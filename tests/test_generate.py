@@ -2,6 +2,7 @@ import json
 
 from lxml import html as lxml_html
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -93,6 +94,19 @@ class TestGenerateRoute(EngineCase):
         self.assertIn("UserError", str(caught.exception))
         self.env.invalidate_all()
         self.assertEqual(self.thread.user_id, self.user_a)
+        # Only a chat model the user may pick, with its own provider.
+        embedding = self.env["llm.model"].create({
+            "name": "Embedder", "api_id": "embed", "use": "embedding",
+            "provider_id": self.provider_record.id})
+        other = self.env["llm.provider"].create({
+            "name": "Other", "api_format": "openai", "base_url": "http://other.invalid/v1"})
+        for values in ({"model_id": embedding.id},
+                       {"model_id": self.model.id, "provider_id": other.id}):
+            with self.subTest(values=values), \
+                    self.assertRaisesRegex(UserError, "not available for chatting"):
+                self.thread.with_user(self.user_a).llm_update(values)
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.model_id, self.model)
 
     def test_concurrent_generate_one_wins(self):
         gate = Gate()
