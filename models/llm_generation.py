@@ -49,6 +49,7 @@ from odoo.tools import config
 from ..providers import base
 from . import llm_protocol as protocol
 from .llm_protocol import event
+from .llm_tool_registry import ToolError
 from .llm_usage import estimate_output_tokens, estimate_prompt_tokens
 
 _logger = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ class Generation:
     client went away) keeps the partial answer, marked stopped, and releases the claim.
     """
 
-    def __init__(self, thread, token, user_message_id):
+    def __init__(self, thread, token, user_message_id, model, provider):
         env = thread.env
         self.registry = env.registry
         self.dbname = env.cr.dbname
@@ -270,7 +271,8 @@ class Generation:
         self.client_gone = None
         self.finished = threading.Event()
         self._turn = None
-        self._records = None  # (llm.model id, llm.provider id) the usage lines refer to
+        # The llm.model and llm.provider ids answering (generate() chose them).
+        self._records = (model.id, provider.id)
         self._started = False
         self._released = False
         # Whether the owner's other tabs were told that this generation runs (_sync).
@@ -456,11 +458,11 @@ class Generation:
             # way to the first delta.
             with self._env() as env:
                 thread = self._thread(env)
+                model_record = env["llm.model"].browse(self._records[0])
                 if not iteration:
-                    provider, model, window, reserve = thread._llm_resolve_model()
+                    provider, model, window, reserve = thread._llm_resolve_model(
+                        model_record, env["llm.provider"].browse(self._records[1]))
                     max_iterations = thread._llm_max_iterations()
-                    model_record, provider_record = thread._llm_model_and_provider()
-                    self._records = (model_record.id, provider_record.id)
                 if iteration == max_iterations:
                     break
                 messages = thread._llm_build_messages(window, reserve)
@@ -469,7 +471,7 @@ class Generation:
                 # Before every call, so a tool loop cannot run past a budget either.
                 prompt_tokens = estimate_prompt_tokens(messages, tools)
                 refusal, warning, answer_cap = env["llm.budget"]._llm_check(
-                    env["llm.model"].browse(self._records[0]), prompt_tokens, reserve)
+                    model_record, prompt_tokens, reserve)
             if warning and not iteration:
                 yield event("budget_warning", message=warning)
             yield from self._stream_turn(provider, model, messages, tools,
@@ -650,7 +652,7 @@ class Generation:
             turn.estimated = True
         with self._env() as env:
             message = env["mail.message"].browse(turn.message_id)
-            if turn.usage and self._records:
+            if turn.usage:
                 model, provider = self._records
                 line = env["llm.usage"]._llm_record(
                     self._thread(env), message, env["llm.model"].browse(model),
@@ -667,7 +669,12 @@ class Generation:
         identical calls (same name and arguments) run once and share the result. Calls that
         need the owner's approval wait for it: the generation then ends in "approval"."""
         with self._env() as env:
-            waiting = self._thread(env)._llm_request_approvals(self._turn.message_id, calls)
+            thread = self._thread(env)
+            enabled = env["llm.tool"]._llm_enabled(thread.tool_names)
+            tools = {tool.name: tool for tool in enabled}
+            tool_ids = {name: tool.id for name, tool in tools.items()}
+            available = ", ".join(tools) or None
+            waiting = thread._llm_request_approvals(self._turn.message_id, calls, tools)
         waiting_ids = {call.id for call, _preview in waiting}
         groups = {}
         for call in calls:
@@ -679,7 +686,8 @@ class Generation:
         pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_TOOLS, len(groups))),
                                   thread_name_prefix=f"llm-tool-{self.thread_id}")
         try:
-            futures = {pool.submit(self._execute_tool, group[0]): group
+            futures = {pool.submit(self._execute_tool, group[0],
+                                   tool_ids.get(group[0].name), available): group
                        for group in groups.values()}
             pending = set(futures)
             while pending:
@@ -699,35 +707,31 @@ class Generation:
             return
         self._write_claim({"generation_state": "generating"})
 
-    def _execute_tool(self, call):
-        """(result text, None) or (None, error text); runs in a pool thread. Every call is
-        written to the audit log (llm.tool.log), refused ones included: a model asking for a
-        tool the user may not run is worth knowing about."""
+    def _execute_tool(self, call, tool_id, available):
+        """(result text, None) or (None, error text); runs in a pool thread. ``tool_id``: the
+        enabled llm.tool of that name, if any (``llm.tool._llm_execute`` checks it again).
+        Every call is written to the audit log (llm.tool.log), refused ones included: a model
+        asking for a tool the user may not run is worth knowing about."""
         started = time.monotonic()
         result = error = None
+        try:
+            with self._env() as env:
+                if not tool_id:
+                    raise ToolError(env._("Unknown tool %(tool)s; available: %(tools)s.",
+                                          tool=call.name, tools=available or env._("none")))
+                data = env["llm.tool"].browse(tool_id)._llm_execute(
+                    call.arguments, self._thread(env), call.id)
+                env.flush_all()  # constraint and access errors surface here, not at commit
+            result = json.dumps(data, default=str, ensure_ascii=False)
+            if len(result) > TOOL_RESULT_MAX_CHARS:
+                result = result[:TOOL_RESULT_MAX_CHARS] + " [truncated]"
+        except Exception as exc:  # noqa: BLE001 - every tool failure goes back to the model
+            if not isinstance(exc, UserError):
+                _logger.info("llm tool %s failed", call.name, exc_info=True)
+            error = exc.args[0] if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         with self._env() as env:
-            enabled = env["llm.tool"]._llm_enabled(self._thread(env).tool_names)
-            tool = enabled.filtered(lambda t: t.name == call.name)
-            if not tool:
-                error = env._("Unknown tool %(tool)s; available: %(tools)s.", tool=call.name,
-                              tools=", ".join(enabled.mapped("name")) or env._("none"))
-        if tool:
-            try:
-                with self._env() as env:
-                    data = tool.with_env(env)._llm_execute(call.arguments, self._thread(env),
-                                                           call.id)
-                    env.flush_all()  # constraint and access errors surface here, not at commit
-                result = json.dumps(data, default=str, ensure_ascii=False)
-                if len(result) > TOOL_RESULT_MAX_CHARS:
-                    result = result[:TOOL_RESULT_MAX_CHARS] + " [truncated]"
-            except Exception as exc:  # noqa: BLE001 - every tool failure goes back to the model
-                if not isinstance(exc, UserError):
-                    _logger.info("llm tool %s failed", call.name, exc_info=True)
-                error = exc.args[0] if isinstance(exc, UserError) \
-                    else f"{type(exc).__name__}: {exc}"
-        with self._env() as env:
-            env["llm.tool.log"]._llm_record(self._thread(env), tool.with_env(env), call, result,
-                                            error, time.monotonic() - started)
+            env["llm.tool.log"]._llm_record(self._thread(env), env["llm.tool"].browse(tool_id),
+                                            call, result, error, time.monotonic() - started)
         return result, error
 
     def _store_tool_result(self, call, result, error):

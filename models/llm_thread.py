@@ -147,14 +147,15 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         if user_message_body is not None:
             self._llm_check_message_size(user_message_body)
-        self._llm_model_and_provider()  # raises UserError when there is none to talk to
+        # Chosen once per generation (the Auto model's choice included); UserError if none.
+        model, provider = self._llm_model_and_provider()
         token = self._llm_claim()
         user_message = self.env["mail.message"]
         if user_message_body:
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id)
         self.env.cr.commit()
-        return llm_generation.Generation(self, token, user_message.id)
+        return llm_generation.Generation(self, token, user_message.id, model, provider)
 
     def action_stop(self):
         """Ask the running generation to stop; it keeps its partial answer, marked stopped.
@@ -205,12 +206,12 @@ class LlmThread(models.Model):
                 length=len(body), limit=MAX_MESSAGE_CHARS,
             ))
 
-    def _llm_resolve_model(self):
-        """(provider, api model name, context window, answer reserve) of this thread.
+    def _llm_resolve_model(self, model, provider):
+        """(provider client, api model name, context window, answer reserve) for ``model`` of
+        ``provider`` (from ``_llm_model_and_provider``).
 
         The one place that knows the fields of ``llm.provider`` / ``llm.model``.
         """
-        model, provider = self._llm_model_and_provider()
         return (
             provider._get_provider(),
             model.api_id,

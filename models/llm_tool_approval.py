@@ -100,11 +100,11 @@ class LlmThreadApproval(models.Model):
                                "decided_at": fields.Datetime.now()})
         return self.approval_ids._llm_summary()
 
-    def _llm_request_approvals(self, message_id, calls):
+    def _llm_request_approvals(self, message_id, calls, tools):
         """The calls (of ``calls``) that must wait for a decision, with their previews: each
-        call to a tool requiring approval that has no decision yet gets a pending approval."""
+        call to a tool requiring approval that has no decision yet gets a pending approval.
+        ``tools``: the enabled llm.tool records by name."""
         self.ensure_one()
-        tools = {tool.name: tool for tool in self.env["llm.tool"]._llm_enabled(self.tool_names)}
         decided = {a.call_id: a for a in self.approval_ids if a.message_id.id == message_id}
         waiting = []
         for call in calls:

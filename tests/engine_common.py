@@ -115,7 +115,8 @@ class EngineCase(HttpCase):
             self.provider = ScriptedProvider()
             # The one seam replaced: which provider and model the thread talks to.
             self.patch(type(self.env["llm.thread"]), "_llm_resolve_model",
-                       lambda thread: (self.provider, "scripted-model", self.window, 256))
+                       lambda thread, model, provider: (self.provider, "scripted-model",
+                                                        self.window, 256))
 
     def script(self, *scripts):
         self.provider.scripts.extend(scripts)

@@ -177,10 +177,10 @@ class TestGenerateRoute(EngineCase):
         gate = Gate()
         execute = llm_generation.Generation._execute_tool
 
-        def slow_tool(generation, call):
+        def slow_tool(generation, *call_and_tool):
             gate.reached.set()
             gate.opened.wait(WAIT)
-            return execute(generation, call)
+            return execute(generation, *call_and_tool)
 
         self.patch(llm_generation.Generation, "_execute_tool", slow_tool)
         call = base.ToolCall("c1", "read_record", {"model": "res.users", "id": self.user_a.id})
