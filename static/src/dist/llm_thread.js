@@ -692,9 +692,9 @@ var ConversationModel = class {
     for (const view of this.messages) {
       for (const card of view.toolCalls) {
         const decided = summary[card.callId];
-        if (card.approval && decided) {
+        if (card.approval?.state === "pending" && decided) {
           card.approval.state = decided.state;
-          if (card.status === "approval" && decided.state !== "pending") {
+          if (decided.state !== "pending") {
             card.status = "running";
           }
         }
@@ -704,9 +704,10 @@ var ConversationModel = class {
       await this.generate(null);
     }
   }
+  /** The newest card of `callId`: some providers (Ollama) number calls anew per answer. */
   card(callId) {
-    for (const view of this.messages) {
-      const card = view.toolCalls.find((c) => c.callId === callId);
+    for (let index = this.messages.length - 1; index >= 0; index--) {
+      const card = this.messages[index].toolCalls.find((c) => c.callId === callId);
       if (card) {
         return card;
       }
@@ -779,15 +780,13 @@ var ConversationModel = class {
         break;
       }
       case "tool_call_finished": {
-        for (const view of this.messages) {
-          const card = view.toolCalls.find((c) => c.callId === payload["call_id"]);
-          if (card) {
-            const failed = payload["error"] !== null && payload["error"] !== void 0;
-            card.status = failed ? "error" : "done";
-            card.result = payload["result"] ?? "";
-            card.error = payload["error"] ?? "";
-            card.records = failed ? [] : recordsOf(card.arguments, card.result);
-          }
+        const card = this.card(payload["call_id"]);
+        if (card) {
+          const failed = payload["error"] !== null && payload["error"] !== void 0;
+          card.status = failed ? "error" : "done";
+          card.result = payload["result"] ?? "";
+          card.error = payload["error"] ?? "";
+          card.records = failed ? [] : recordsOf(card.arguments, card.result);
         }
         break;
       }

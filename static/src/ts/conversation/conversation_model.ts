@@ -343,10 +343,11 @@ export class ConversationModel {
         );
         for (const view of this.messages) {
             for (const card of view.toolCalls) {
+                // Only waiting cards: an older answer may have used the same call id.
                 const decided = summary[card.callId];
-                if (card.approval && decided) {
+                if (card.approval?.state === "pending" && decided) {
                     card.approval.state = decided.state;
-                    if (card.status === "approval" && decided.state !== "pending") {
+                    if (decided.state !== "pending") {
                         card.status = "running";
                     }
                 }
@@ -357,9 +358,10 @@ export class ConversationModel {
         }
     }
 
+    /** The newest card of `callId`: some providers (Ollama) number calls anew per answer. */
     private card(callId: string): ToolCallView | undefined {
-        for (const view of this.messages) {
-            const card = view.toolCalls.find((c) => c.callId === callId);
+        for (let index = this.messages.length - 1; index >= 0; index--) {
+            const card = this.messages[index]!.toolCalls.find((c) => c.callId === callId);
             if (card) {
                 return card;
             }
@@ -435,15 +437,13 @@ export class ConversationModel {
                 break;
             }
             case "tool_call_finished": {
-                for (const view of this.messages) {
-                    const card = view.toolCalls.find((c) => c.callId === payload["call_id"]);
-                    if (card) {
-                        const failed = payload["error"] !== null && payload["error"] !== undefined;
-                        card.status = failed ? "error" : "done";
-                        card.result = payload["result"] ?? "";
-                        card.error = payload["error"] ?? "";
-                        card.records = failed ? [] : recordsOf(card.arguments, card.result);
-                    }
+                const card = this.card(payload["call_id"]);
+                if (card) {
+                    const failed = payload["error"] !== null && payload["error"] !== undefined;
+                    card.status = failed ? "error" : "done";
+                    card.result = payload["result"] ?? "";
+                    card.error = payload["error"] ?? "";
+                    card.records = failed ? [] : recordsOf(card.arguments, card.result);
                 }
                 break;
             }

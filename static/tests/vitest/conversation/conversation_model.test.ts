@@ -181,6 +181,23 @@ describe("ConversationModel", () => {
         expect(model.streaming).toBe(false);
     });
 
+    test("a call id reused by a later answer (Ollama) updates only that answer's card", async () => {
+        const backend = new FakeBackend();
+        const turn = (answerId: number, toolId: number, result: string) => [
+            ["message_created", { message_id: answerId, role: "assistant" }],
+            ["tool_call_started", { message_id: answerId, call_id: "call_0", name: "read_record", arguments: {} }],
+            ["tool_call_finished", { message_id: toolId, call_id: "call_0", name: "read_record", result, error: null }],
+            ["message_final", { message_id: answerId, finish_reason: "tool_calls", stopped: false, error: null }],
+            ["done", { thread_id: 1, state: "idle" }],
+        ] as [string, Record<string, unknown>][];
+        backend.scripts.push(turn(11, 12, "first"), turn(21, 22, "second"));
+        const model = await open(backend);
+        await model.send("One");
+        await model.send("Two");
+        const results = model.messages.filter((m) => m.role === "assistant").map((m) => m.toolCalls[0]!.result);
+        expect(results).toEqual(["first", "second"]);
+    });
+
     test("reasoning, tool calls and errors of a streamed answer", async () => {
         const backend = new FakeBackend();
         backend.scripts.push([
