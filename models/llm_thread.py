@@ -354,17 +354,18 @@ class LlmThread(models.Model):
         stream tells the client; the thread is its owner's alone) in the current user's
         environment. Authored by the assistant (OdooBot) unless ``author`` is given."""
         self.ensure_one()
-        author = author or self.env.ref("base.partner_root")
+        xmlid_to_id = self.env["ir.model.data"]._xmlid_to_res_id  # cached: no query per message
         return self._message_create([{
             "body": escape(text),
             "model": self._name,
             "res_id": self.id,
             "message_type": "comment",
-            "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
-            "author_id": author.id,
-            # Given rather than computed by mail (alias and catchall lookups, a third of the
-            # create): these notes are never sent by email, so nobody replies to them.
-            "email_from": author.email_formatted,
+            "subtype_id": xmlid_to_id("mail.mt_note"),
+            "author_id": author.id if author else xmlid_to_id("base.partner_root"),
+            # Given rather than computed by mail (the author's formatted address, alias and
+            # catchall lookups: most of the create's time): these notes are never sent by
+            # email, so they need no sender address nor reply-to; the author says who wrote.
+            "email_from": False,
             "reply_to": False,
             "record_name": self.name,
             "llm_role": role,
