@@ -109,6 +109,17 @@ export class Cluster {
         asClusterOwner(join(this.bin, "pg_ctl"), ["stop", "-m", "fast", "-D", this.data], { allowFail: true });
     }
 
+    /**
+     * Runs an SQL file as the superuser, serialised with other harness processes doing the same
+     * (concurrent CREATE/ALTER ROLE fail with "tuple concurrently updated").
+     */
+    psqlFile(path, db = "postgres") {
+        run(join(this.bin, "psql"), [
+            "-h", this.socketDir, "-p", String(this.port), "-U", DB_USER, "-d", db,
+            "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", "SELECT pg_advisory_lock(54329)", "-f", path,
+        ]);
+    }
+
     psql(sql, db = "postgres") {
         return run(join(this.bin, "psql"), [
             "-h", this.socketDir, "-p", String(this.port), "-U", DB_USER, "-d", db,
