@@ -137,6 +137,12 @@ class TestSqlTool(ToolCase):
         self.assertEqual(role["rows"], [["llm_sql_reader", False, False, False, False, 0, 0]])
         self.assertEqual(llm_tool_sql.SECRET_COLUMN.search("input_tokens"), None)
 
+    def test_readme_gives_the_exact_sql_creating_the_role(self):
+        root = os.path.dirname(os.path.dirname(__file__))
+        with open(os.path.join(root, "security", "llm_sql_reader.sql"), encoding="utf-8") as sql, \
+                open(os.path.join(root, "README.md"), encoding="utf-8") as readme:
+            self.assertIn("```sql\n%s" % sql.read(), readme.read())
+
     def test_without_the_role_the_tool_says_it_is_not_set_up(self):
         for user in [None, "llm_sql_nobody"]:
             with self.subTest(user=user), patch.dict(config.options, {"llm_sql_user": user}), \
