@@ -5,19 +5,23 @@ reads, a manager) controls the query, so nothing here parses it: PostgreSQL enfo
 limit on its own side.
 
 1. One statement, a query: the text becomes the body of ``DECLARE ... CURSOR FOR <text>``,
-   sent with the extended query protocol (psycopg 3's server-side cursor). A Parse message
-   holds one command ("cannot insert multiple commands into a prepared statement"), and
-   DECLARE's grammar takes only SELECT, VALUES or TABLE, without data-modifying WITH, SELECT
-   INTO, SET, COPY, CALL or any other statement. psycopg2, which Odoo uses, only speaks the
-   simple protocol, where one string runs several statements; hence psycopg 3 (Debian's
-   python3-psycopg, or ``pip install psycopg``), used for this connection only.
+   which psycopg 3's server-side cursor sends with the extended query protocol (the tests
+   check it: a second statement is refused with PostgreSQL's own message). A Parse
+   message holds one command ("cannot insert multiple commands into a prepared statement"),
+   and DECLARE's grammar takes only SELECT, VALUES or TABLE, without data-modifying WITH,
+   SELECT INTO, SET, COPY, CALL or any other statement; the cursor also lets the server stop
+   at ``max_rows``. psycopg2, which Odoo uses, only speaks the simple protocol, where one
+   string runs several statements; calling libpq's PQexecParams through ctypes would need our
+   own result decoding. Hence psycopg 3 (Debian's python3-psycopg, or ``pip install
+   psycopg``), for this connection only.
 2. A role of its own (``llm_sql_user`` in the Odoo configuration file, see the README): not a
    superuser, owning nothing, granted SELECT on the business tables minus secrets (see
    ``_llm_sql_grant``): no write, no file, large-object or program access, no password, key or
    token. Without it configured the tool says it is not set up.
 3. Its own connection, opened for one query and closed after it without a commit (its
-   advisory locks released first): no write, lock or setting of the session survives it. Read-only mode and the timeouts are set by the
-   connection's startup options (and the role's defaults), outside the query text.
+   advisory locks released first): no write, lock or setting of the session survives it.
+   Read-only mode and the timeouts are set by the connection's startup options (and the
+   role's defaults), outside the query text.
 4. At most ``max_rows`` rows are fetched from the cursor, and the JSON returned is cut to
    ``MAX_CHARS``.
 """
