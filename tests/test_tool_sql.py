@@ -137,6 +137,21 @@ class TestSqlTool(ToolCase):
         self.assertEqual(role["rows"], [["llm_sql_reader", False, False, False, False, 0, 0]])
         self.assertEqual(llm_tool_sql.SECRET_COLUMN.search("input_tokens"), None)
 
+    def test_grants_follow_the_tables(self):
+        # In this test's transaction: what a later update of llm_thread grants and revokes.
+        cr = self.env.cr
+        cr.execute("CREATE TABLE llm_sql_new (id int, name varchar, smtp_pass varchar)")
+        cr.execute("GRANT SELECT ON ir_config_parameter TO llm_sql_reader")
+        self.env["llm.tool"]._llm_sql_grant()
+        cr.execute("""
+            SELECT has_column_privilege('llm_sql_reader', 'llm_sql_new', 'name', 'SELECT'),
+                   has_column_privilege('llm_sql_reader', 'llm_sql_new', 'smtp_pass', 'SELECT'),
+                   has_table_privilege('llm_sql_reader', 'res_partner', 'SELECT'),
+                   has_table_privilege('llm_sql_reader', 'res_partner', 'UPDATE'),
+                   has_table_privilege('llm_sql_reader', 'ir_config_parameter', 'SELECT')
+        """)
+        self.assertEqual(cr.fetchone(), (True, False, True, False, False))
+
     def test_readme_gives_the_exact_sql_creating_the_role(self):
         root = os.path.dirname(os.path.dirname(__file__))
         with open(os.path.join(root, "security", "llm_sql_reader.sql"), encoding="utf-8") as sql, \
