@@ -9,7 +9,9 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.llm_thread import MAX_ID, MAX_MESSAGE_CHARS, MAX_NAME_CHARS
+from ..providers import base
 from .engine_common import EngineCase, answer
+from .test_tool_approval import ApprovalCase, asks
 
 NOT_YOURS = "This conversation does not exist or is not yours."
 UNAVAILABLE = "This model is not available for chatting"
@@ -272,3 +274,75 @@ class TestRouteInput(RpcMixin, EngineCase):
         with self.assertRaisesMessage(ValidationError, "The system prompt is too long"):
             self.thread.with_user(self.user_a).write(
                 {"system_prompt": "x" * (MAX_MESSAGE_CHARS + 1)})
+
+
+@tagged("post_install", "-at_install")
+class TestApprovalDetails(RpcMixin, ApprovalCase):
+
+    def rename(self, call_id, name):
+        return base.ToolCallEvent(base.ToolCall(call_id, "update_record", {
+            "model": "res.partner", "id": self.partner.id, "values": {"name": name}}))
+
+    def decide(self, call_id, approved):
+        self.authenticate("llm_a", "llm_a_password_1")
+        return self.rpc(f"/llm/thread/{self.thread.id}/decide",
+                        {"call_id": call_id, "approved": approved})
+
+    def finished(self, events):
+        return {p["call_id"]: p["error"] for n, p in events if n == "tool_call_finished"}
+
+    def test_approved_is_a_boolean(self):
+        self.script(asks("w1", "update_record", model="res.partner", id=self.partner.id,
+                         values={"name": "Alice B"}))
+        self.generate(self.thread, "Rename me")
+        for approved in ("false", "true", 1, 0, None):
+            with self.subTest(approved=approved):
+                _result, error = self.decide("w1", approved)
+                self.assertRefused(error, "UserError", "Invalid value for approved")
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.approval_ids.state, "pending")
+        self.assertEqual(self.partner.name, "Alice A")
+
+    def test_identical_calls_keep_their_own_decisions(self):
+        for decisions in ((True, False), (False, True)):
+            with self.subTest(decisions=decisions):
+                self.partner.name = "Alice A"
+                self.script([self.rename("w1", "Alice B"), self.rename("w2", "Alice B"),
+                             base.Usage(5, 5), base.Finish("tool_calls")])
+                _response, events = self.generate(self.thread, "Rename her, twice")
+                self.assertEqual([p["call_id"] for n, p in events if n == "approval_required"],
+                                 ["w1", "w2"])
+                for call_id, approved in zip(("w1", "w2"), decisions):
+                    _result, error = self.decide(call_id, approved)
+                    self.assertIsNone(error)
+                self.script(answer("Done."))
+                _response, events = self.generate(self.thread, None)
+                denied = "The user denied this action."
+                self.assertEqual(self.finished(events), {
+                    call_id: None if approved else denied
+                    for call_id, approved in zip(("w1", "w2"), decisions)})
+                self.assertEqual(self.partner.name, "Alice B", "the approved call ran")
+                log = self.env["llm.tool.log"].search(
+                    [("thread_id", "=", self.thread.id), ("state", "=", "done")])
+                self.assertEqual(len(log), 1 + (decisions == (False, True)))
+
+    def test_same_call_id_twice_in_one_answer(self):
+        self.script([self.rename("w1", "Alice B"), self.rename("w1", "Alice C"),
+                     base.Usage(5, 5), base.Finish("tool_calls")])
+        _response, events = self.generate(self.thread, "Rename her")
+        self.assertNotIn("error", self.names(events))
+        self.assertEqual([p["call_id"] for n, p in events if n == "tool_call_started"],
+                         ["w1", "w1_2"])
+        self.assertEqual([p["call_id"] for n, p in events if n == "approval_required"],
+                         ["w1", "w1_2"])
+        self.assertEqual(events[-1][1]["state"], "approval")
+        self.assertIsNone(self.decide("w1", False)[1])
+        self.assertIsNone(self.decide("w1_2", True)[1])
+        self.script(answer("Renamed to Alice C."))
+        _response, events = self.generate(self.thread, None)
+        self.assertEqual(self.finished(events), {"w1": "The user denied this action.",
+                                                 "w1_2": None})
+        self.assertEqual(self.partner.name, "Alice C")
+        sent = self.provider.requests[-1]["messages"]
+        self.assertEqual([c.id for c in sent[1].tool_calls], ["w1", "w1_2"])
+        self.assertEqual([m.tool_call_id for m in sent[2:]], ["w1", "w1_2"])
