@@ -41,17 +41,22 @@ class LlmMessageTooLong(UserError):
     """The user's message exceeds MAX_MESSAGE_CHARS (HTTP 413)."""
 
 
-# What a client may send, by kind (``check_input``). JSON tells a boolean from a number, so
-# ``type() is`` does too; a NUL character is refused in any text (PostgreSQL cannot store it).
+# What a client may send, by kind (``check_input``): how the refusal names it, and the test.
+# JSON tells a boolean from a number, so ``type() is`` does too; a NUL character is refused in
+# any text (PostgreSQL cannot store it).
 INPUT_KINDS = {
-    "text": lambda value: type(value) is str and "\x00" not in value,
-    "false": lambda value: value is False or value is None,
-    "bool": lambda value: type(value) is bool,
-    "id": lambda value: type(value) is int and 0 < value <= MAX_ID,
-    "object": lambda value: type(value) is dict,
-    "names": lambda value: type(value) is list and all(
-        type(name) is str and "\x00" not in name for name in value),
+    "text": ("a text", lambda value: type(value) is str and "\x00" not in value),
+    "false": ("false", lambda value: value is False or value is None),
+    "bool": ("true or false", lambda value: type(value) is bool),
+    "id": ("a record id", lambda value: type(value) is int and 0 < value <= MAX_ID),
+    "object": ("an object", lambda value: type(value) is dict),
+    "names": ("a list of names", lambda value: type(value) is list and all(
+        type(name) is str and "\x00" not in name for name in value)),
 }
+
+
+def is_input(value, kind):
+    return INPUT_KINDS[kind][1](value)
 
 
 def check_input(env, values, kinds, required=True):
@@ -68,9 +73,10 @@ def check_input(env, values, kinds, required=True):
     if missing:
         raise UserError(env._("Missing parameters: %s.", ", ".join(missing)))
     for name, value in values.items():
-        if not any(INPUT_KINDS[kind](value) for kind in kinds[name]):
+        if not any(is_input(value, kind) for kind in kinds[name]):
+            expected = " or ".join(INPUT_KINDS[kind][0] for kind in kinds[name])
             raise UserError(env._("Invalid value for %(name)s: expected %(kinds)s.",
-                                  name=name, kinds=" or ".join(kinds[name])))
+                                  name=name, kinds=expected))
     return values
 
 
@@ -191,7 +197,7 @@ class LlmThread(models.Model):
     @api.constrains("tool_names")
     def _check_tool_names(self):
         for thread in self:
-            if not INPUT_KINDS["names"](thread.tool_names or []):
+            if not is_input(thread.tool_names or [], "names"):
                 raise ValidationError(self.env._("Tools are given as a list of tool names."))
             # Superuser writes (data files, crons) are trusted; tools run only after the
             # execution-time check anyway.
@@ -267,7 +273,7 @@ class LlmThread(models.Model):
         """The current user's own thread ``thread_id``, or an empty recordset when there is no
         such thread or it is not theirs (as ``mail.thread._get_thread_with_access``): the
         entry of every chat route. Any id a client sends is accepted, even not a number."""
-        if not INPUT_KINDS["id"](thread_id):
+        if not is_input(thread_id, "id"):
             return self.browse()
         thread = self.browse(thread_id).exists()
         return thread if thread and thread._llm_is_own() else self.browse()

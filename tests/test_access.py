@@ -93,7 +93,8 @@ class TestThreadAccess(RpcMixin, EngineCase):
                         "model_id": self.archived_model.id},
                        # a model with another provider's key
                        {"provider_id": self.foreign_provider.id, "model_id": self.model.id}):
-            with self.subTest(values=values), self.assertRaisesMessage(ValidationError, UNAVAILABLE):
+            with self.subTest(values=values), \
+                    self.assertRaisesMessage(ValidationError, UNAVAILABLE):
                 thread.write(values)
         self.assertEqual((self.thread.provider_id, self.thread.model_id),
                          (self.provider_record, self.model))
