@@ -55,7 +55,7 @@ class LlmThreadController(http.Controller):
             return _json_error(404, "not_found", request.env._(
                 "This conversation does not exist or is not yours."))
         try:
-            generation = thread.generate(message or None)
+            generation = thread._llm_generate(message or None)
         except LlmMessageTooLong as exc:
             return _json_error(413, "too_long", exc.args[0])
         except LlmBusyError as exc:

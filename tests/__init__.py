@@ -11,3 +11,6 @@ from . import test_usage
 from . import test_tools
 from . import test_tool_approval
 from . import test_generation_settings
+from . import test_assistant
+from . import test_seed_api
+from . import test_assistant_ui

@@ -4,8 +4,11 @@ import { join } from "node:path";
 import { HarnessError, say } from "./log.mjs";
 import { run } from "./proc.mjs";
 
-/** Beyond debian/control: the database server, and the browser tests' Chromium and CDP client. */
-const EXTRA_PACKAGES = ["postgresql", "chromium", "python3-websocket"];
+/**
+ * Beyond debian/control: the database server, the browser tests' Chromium and CDP client, and
+ * the markdown converter of llm_thread's message_post (external_dependencies of the manifest).
+ */
+const EXTRA_PACKAGES = ["postgresql", "chromium", "python3-websocket", "python3-markdown"];
 
 /**
  * The Depends of debian/control as a list of alternatives groups, e.g. [["python3-lxml-html-clean",
