@@ -186,8 +186,11 @@ class LlmThreadAssistant(models.Model):
 
     def _llm_tool_names(self):
         names = super()._llm_tool_names()
-        if self.assistant_id.tool_ids:
-            allowed = set(self.assistant_id.tool_ids.mapped("name"))
+        # In sudo: tools the rules hide from the user still restrict (they would otherwise
+        # read as "no restriction"); the user's own rights are checked on top.
+        tools = self.assistant_id.sudo().tool_ids
+        if tools:
+            allowed = set(tools.mapped("name"))
             names = [name for name in names if name in allowed]
         return names
 
@@ -238,14 +241,15 @@ class LlmThreadAssistant(models.Model):
                           provider_id=assistant.model_id.provider_id.id, auto_model=False)
         elif assistant.auto_model:
             values["auto_model"] = True
-        if assistant.tool_ids:
+        if assistant.sudo().tool_ids:
             values["tool_names"] = (self.env["llm.tool"]._llm_available()
-                                    & assistant.tool_ids).mapped("name")
+                                    & assistant.sudo().tool_ids).mapped("name")
         self.write(values)
 
     def llm_ui_set_assistant(self, assistant_id):
         """Pick an assistant (or none) for the user's own thread; returns its summary."""
-        self._llm_ui_check_own()
+        self.ensure_one()
+        self._llm_check_owner()
         if assistant_id is not False and type(assistant_id) is not int:
             raise UserError(self.env._("Invalid value for assistant_id: expected an id or false."))
         assistant = self.env["llm.assistant"].browse(assistant_id or [])

@@ -55,7 +55,8 @@ class LlmThreadPrompt(models.Model):
     def llm_ui_prompts(self):
         """The prompts offered in the user's own thread, each with its text filled from the
         thread's record: [{id, name, text}]."""
-        self._llm_ui_check_own()
+        self.ensure_one()
+        self._llm_check_owner()
         record = self._llm_record()
         if not record:
             return []

@@ -122,6 +122,13 @@ class TestAssistantInGeneration(AssistantData, EngineCase):
         with self.assertRaisesRegex(AccessError, "count_records is not enabled"):
             count._llm_execute({"model": "res.partner"}, self.thread.with_user(self.user_a), "c1")
 
+    def test_tools_the_user_may_not_see_still_restrict(self):
+        self.assistant.tool_ids = self.env.ref("llm_thread.tool_sql_query")  # managers only
+        self.thread.write({"assistant_id": self.assistant.id, "tool_names": ["search_records"]})
+        self.script(answer("ok"))
+        self.generate(self.thread, "Hi")
+        self.assertEqual(self.provider.requests[0]["tools"], [])
+
     def test_refused_when_the_user_may_not_use_the_assistant(self):
         self.assistant.group_ids = self.env.ref("base.group_system")
         self.thread.assistant_id = self.assistant
