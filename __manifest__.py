@@ -6,18 +6,23 @@
     "license": "LGPL-3",
     "author": "llm_thread contributors",
     "depends": ["mail"],
+    # message_post(llm_role="assistant") turns markdown into HTML, as the original module did.
+    "external_dependencies": {"python": ["markdown"]},
     "data": [
         "security/llm_security.xml",
         "security/ir.model.access.csv",
         "security/llm_thread_rules.xml",
         "security/llm_usage_rules.xml",
         "security/llm_tool_security.xml",
+        "security/llm_assistant_security.xml",
         "data/llm_tool_data.xml",
+        "data/llm_assistant_data.xml",
         "views/llm_menus.xml",
         "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",
         "views/llm_usage_views.xml",
         "views/llm_tool_views.xml",
+        "views/llm_assistant_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

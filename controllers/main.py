@@ -82,7 +82,7 @@ class LlmThreadController(http.Controller):
         except UserError as exc:
             return _json_error(400, "invalid_input", exc.args[0])
         try:
-            generation = thread.generate(message or None)
+            generation = thread._llm_generate(message or None)
         except LlmMessageTooLong as exc:
             return _json_error(413, "too_long", exc.args[0])
         except LlmBusyError as exc:

@@ -10,3 +10,6 @@ from . import llm_tool_builtin
 from . import llm_tool_sql
 from . import llm_tool_approval
 from . import llm_tool_log
+from . import llm_assistant
+from . import llm_prompt
+from . import llm_thread_seed

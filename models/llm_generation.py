@@ -2,7 +2,7 @@
 
 Why it is shaped this way:
 
-- No cursor is held while the provider is waited on. ``llm.thread.generate()`` commits the
+- No cursor is held while the provider is waited on. ``llm.thread._llm_generate()`` commits the
   claim and the user's message in the caller's transaction; from then on every database
   access is a short transaction of its own (``_env()``): create the assistant message at the
   first token, flush it at most every ``FLUSH_INTERVAL``, run a tool, finalise. A stream thus
@@ -263,7 +263,7 @@ class _Turn:
 class Generation:
     """Iterator of protocol events ``(name, payload)`` of one generation.
 
-    Created by ``llm.thread.generate()`` after the claim is committed; closing it early (the
+    Created by ``llm.thread._llm_generate()`` after the claim is committed; closing it early (the
     client went away) keeps the partial answer, marked stopped, and releases the claim.
     """
 
@@ -282,7 +282,7 @@ class Generation:
         self.client_gone = None
         self.finished = threading.Event()
         self._turn = None
-        # The llm.model and llm.provider ids answering (generate() chose them).
+        # The llm.model and llm.provider ids answering (_llm_generate() chose them).
         self._records = (model.id, provider.id)
         self._started = False
         self._released = False
@@ -477,17 +477,17 @@ class Generation:
                 if iteration == max_iterations:
                     break
                 messages = thread._llm_build_messages(window, reserve)
-                tools = [tool._llm_spec() for tool in env["llm.tool"]._llm_enabled(
-                    thread.tool_names)]
+                tools = [tool._llm_spec() for tool in thread._llm_enabled_tools()]
                 # Before every call, so a tool loop cannot run past a budget either.
                 prompt_tokens = estimate_prompt_tokens(messages, tools)
                 refusal, warning, answer_cap = env["llm.budget"]._llm_check(
                     model_record, prompt_tokens, reserve)
+                options = thread._llm_chat_options(model_record, answer_cap)
             if warning and not iteration:
                 yield event("budget_warning", message=warning)
             yield from self._stream_turn(provider, model, messages, tools,
                                          refusal and (protocol.ERROR_BUDGET_EXCEEDED, refusal),
-                                         prompt_tokens, base.ChatOptions(max_tokens=answer_cap))
+                                         prompt_tokens, options)
             turn = self._turn
             if turn.error:
                 self._error = turn.error
@@ -681,7 +681,7 @@ class Generation:
         on its own. Calls still waiting for a decision end the generation in "approval"."""
         with self._env() as env:
             thread = self._thread(env)
-            enabled = env["llm.tool"]._llm_enabled(thread.tool_names)
+            enabled = thread._llm_enabled_tools()
             tools = {tool.name: tool for tool in enabled}
             tool_ids = {name: tool.id for name, tool in tools.items()}
             decided_one_by_one = {name for name, tool in tools.items() if tool.requires_approval}

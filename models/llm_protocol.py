@@ -1,6 +1,6 @@
 """The event protocol of a generation, defined once for the Python side.
 
-``llm.thread.generate()`` yields ``(event, payload)`` pairs built with :func:`event`, and the
+``llm.thread._llm_generate()`` yields ``(event, payload)`` pairs built with :func:`event`, and the
 SSE route writes them with :func:`encode_sse`. The TypeScript side defines the same table in
 ``static/src/ts/stream/protocol.ts``; ``static/tests/vitest/stream/protocol.test.ts`` runs
 this file (``python3 models/llm_protocol.py``) and fails when the two tables differ.

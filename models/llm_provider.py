@@ -65,6 +65,13 @@ class LlmProvider(models.Model):
         string="Azure API Version",
         help="Azure OpenAI only, e.g. 2024-10-21: calls then go to the deployment URL with the "
              "api-key header, and a model's API id is its deployment name.")
+    max_tokens_param = fields.Selection(
+        [("max_completion_tokens", "max_completion_tokens"), ("max_tokens", "max_tokens")],
+        string="Answer Length Parameter",
+        help="OpenAI format only: the name the server takes for the answer's length limit. "
+             "Empty: max_completion_tokens for OpenAI and Azure OpenAI (their reasoning models "
+             "refuse the old name), max_tokens for every other server (many only know it). "
+             "Set max_completion_tokens for a compatible server that wants it, e.g. Groq.")
     timeout = fields.Integer(
         string="Timeout (s)", default=120, required=True,
         help="Seconds without any data from the provider before a request fails.")
@@ -158,6 +165,8 @@ class LlmProvider(models.Model):
             api_key=provider.api_key or "",
             extra_headers=provider._parse_extra_headers(),
             azure_api_version=(provider.azure_api_version or "").strip() if provider.api_format == "openai" else "",
+            max_tokens_param=(provider.max_tokens_param or "")
+            if provider.api_format == "openai" else "",
             timeout=float(provider.timeout),
         )
         return dataclasses.replace(config, **overrides)

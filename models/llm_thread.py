@@ -95,7 +95,10 @@ def message_text(message):
     if not message.body:
         return ""
     if message.llm_role in ("assistant", "tool"):
-        return lxml_html.fromstring(message.body).text_content()
+        # An answer posted with message_post() keeps its markdown beside the HTML body.
+        markdown = (message.body_json or {}).get("markdown")
+        return markdown if markdown is not None else \
+            lxml_html.fromstring(message.body).text_content()
     return html2plaintext(message.body)
 
 
@@ -208,8 +211,7 @@ class LlmThread(models.Model):
     # Public Python API
     # ------------------------------------------------------------------
 
-    @api.private  # returns a record, which RPC cannot send
-    def get_context(self):
+    def _llm_record(self):
         """The linked record, in the current user's environment, or ``None``."""
         self.ensure_one()
         if not self.res_model or not self.res_id or self.res_model not in self.env:
@@ -217,17 +219,17 @@ class LlmThread(models.Model):
         record = self.env[self.res_model].browse(self.res_id).exists()
         return record or None
 
-    @api.private  # an iterator to consume in-process: over RPC it would leave the thread claimed
-    def generate(self, user_message_body=None):
+    def _llm_generate(self, user_message_body=None):
         """Start a generation and return the iterator of its protocol events
-        (``(name, payload)`` pairs, see ``llm_protocol.EVENTS``).
+        (``(name, payload)`` pairs, see ``llm_protocol.EVENTS``): what the generate route
+        streams. (``generate()`` is the original module's API around it, llm_thread_seed.py.)
 
         Posts ``user_message_body`` (if any) and COMMITS the current transaction before
         returning, so the user's message survives whatever happens to the generation; the
         iterator then works with short transactions of its own and never holds this cursor.
         Raises ``LlmBusyError`` when the thread is already generating, ``UserError`` when the
         message is too long or the thread has no model it may use.
-        Not callable over RPC (``api.private``); the chat calls it through the generate route.
+        Private (not callable over RPC); the chat calls it through the generate route.
         """
         self.ensure_one()
         self._llm_check_owner()
@@ -344,7 +346,7 @@ class LlmThread(models.Model):
         """The cheapest active chat model the user may use that has what this conversation
         needs: tools if any is enabled, vision if a message has an image, and a context window
         holding the system prompt, the history and the answer reserve."""
-        needs_tools = bool(self.env["llm.tool"]._llm_enabled(self.tool_names))
+        needs_tools = bool(self._llm_enabled_tools())
         needs_vision = any(attachment.mimetype.startswith("image/")
                            for attachment in self._llm_history().attachment_ids)
         prompt = estimate_tokens(self.system_prompt or "") + estimate_tokens(
@@ -367,6 +369,15 @@ class LlmThread(models.Model):
         # then the configured order.
         return min(candidates, key=lambda m: (m.input_price + m.output_price,
                                               m.provider_id.sequence, m.sequence, m.id))
+
+    def _llm_tool_names(self):
+        """Names of the tools this conversation offers the model (its assistant may narrow
+        them, see llm_assistant.py): the one list every tool check reads."""
+        return self.tool_names or []
+
+    def _llm_enabled_tools(self):
+        """The llm.tool records the model may call now, as the current user."""
+        return self.env["llm.tool"]._llm_enabled(self._llm_tool_names())
 
     def _llm_not_configured_message(self):
         return self.env._("Choose a provider and a model for this conversation first.")
@@ -495,9 +506,10 @@ class LlmThread(models.Model):
     # ------------------------------------------------------------------
 
     def _llm_build_messages(self, context_window, answer_reserve):
-        """System prompt, linked record, then as much history as fits, newest first."""
+        """The assistant's instructions, the system prompt, the linked record, then as much
+        history as fits, newest first."""
         self.ensure_one()
-        system_parts = [self.system_prompt] if self.system_prompt else []
+        system_parts = [part for part in (self._llm_instructions(), self.system_prompt) if part]
         description = self._llm_describe_record()
         if description:
             system_parts.append(description)
@@ -550,7 +562,7 @@ class LlmThread(models.Model):
 
     def _llm_describe_record(self):
         """A compact description of the linked record with only what the user may read, or ''."""
-        record = self.get_context()
+        record = self._llm_record()
         if not record:
             return ""
         try:

@@ -115,7 +115,7 @@ class LlmThreadUi(models.Model):
 
     def _llm_ui_summary(self):
         self.ensure_one()
-        record = self.get_context()
+        record = self._llm_record()
         record_name = ""
         if record:
             try:

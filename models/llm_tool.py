@@ -144,11 +144,7 @@ class LlmTool(models.Model):
     def _llm_is_allowed(self):
         """Whether the current user, in the current company, may enable and run this tool."""
         self.ensure_one()
-        # _get_group_ids() is cached per user: this runs before every model call.
-        return self.active \
-            and (not self.group_ids
-                 or not set(self.group_ids.ids).isdisjoint(self.env.user._get_group_ids())) \
-            and (not self.company_ids or self.env.company in self.company_ids)
+        return is_allowed(self)
 
     @api.model
     def _llm_available(self):
@@ -201,7 +197,7 @@ class LlmTool(models.Model):
         owner has not given for exactly this call."""
         self.ensure_one()
         thread._llm_check_owner()
-        if not self._llm_is_allowed() or self.name not in (thread.tool_names or ()):
+        if not self._llm_is_allowed() or self.name not in thread._llm_tool_names():
             raise AccessError(self.env._("The tool %s is not enabled for you in this "
                                          "conversation.", self.name))
         if self.requires_approval:
@@ -283,6 +279,17 @@ class LlmTool(models.Model):
                                for key, value in arguments.items()
                                if key not in ("model", "id", "ids", "values")]
         return preview
+
+
+def is_allowed(record):
+    """Whether the current user, in the current company, may use ``record`` (a tool, an
+    assistant): it is active, the user is in one of its ``group_ids`` and works in one of its
+    ``company_ids`` (empty: no restriction). The record rules say the same."""
+    # _get_group_ids() is cached per user: this runs before every model call.
+    return record.active \
+        and (not record.group_ids
+             or not set(record.group_ids.ids).isdisjoint(record.env.user._get_group_ids())) \
+        and (not record.company_ids or record.env.company in record.company_ids)
 
 
 def _readable(read, fallback=None):

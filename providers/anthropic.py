@@ -16,7 +16,8 @@ from .streams import AnswerBuilder, iter_sse, loads_object
 API_VERSION = "2023-06-01"
 # The API requires max_tokens; this fits every current model's output limit.
 DEFAULT_MAX_TOKENS = 4096
-THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}  # 1024 is the API's minimum
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+MIN_THINKING_BUDGET = 1024  # the API refuses less
 FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -75,6 +76,24 @@ def in_tool_loop(messages: list[ChatMessage]) -> bool:
         if message.role == "assistant" and message.tool_calls:
             return True
     return False
+
+
+def thinking_budget(messages: list[ChatMessage], options: ChatOptions) -> int | None:
+    """The ``thinking.budget_tokens`` of a request, or None for no thinking.
+
+    Only a reasoning model thinks, and not inside a tool loop: the API then wants the signed
+    thinking blocks of the turn back, which stored messages do not keep, so that request goes
+    without thinking instead of failing. The budget must be below ``max_tokens``, which counts
+    thinking too: under a given limit (the assistant's, or what a hard budget leaves) thinking
+    gets at most half of it, and none when that half is below the API's minimum.
+    """
+    budget = options.thinking_budget or THINKING_BUDGETS.get(options.reasoning_effort or "")
+    if not budget or not options.reasoning_model or in_tool_loop(messages):
+        return None
+    budget = max(budget, MIN_THINKING_BUDGET)
+    if options.max_tokens and budget >= options.max_tokens:
+        budget = options.max_tokens // 2
+    return budget if budget >= MIN_THINKING_BUDGET else None
 
 
 def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
@@ -162,15 +181,14 @@ class AnthropicProvider(HttpProvider):
         if tools:
             body["tools"] = [{"name": tool.name, "description": tool.description,
                               "input_schema": tool.parameters} for tool in tools]
-        budget = THINKING_BUDGETS.get(options.reasoning_effort or "")
-        # Inside a tool loop the API wants the signed thinking blocks of the turn back, which
-        # stored messages do not keep: that request goes without thinking instead of failing.
-        if budget and not in_tool_loop(messages):
+        budget = thinking_budget(messages, options)
+        if budget:
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-            # The budget must be below max_tokens; thinking also refuses a temperature.
-            body["max_tokens"] = max(body["max_tokens"], budget + DEFAULT_MAX_TOKENS)
+            if not options.max_tokens:
+                body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
+            # Thinking refuses any temperature but the default (1): none is sent.
         elif options.temperature is not None:
-            body["temperature"] = options.temperature
+            body["temperature"] = min(options.temperature, 1.0)  # the API's range is 0 to 1
         return body
 
     def list_models(self) -> list[ModelInfo]:

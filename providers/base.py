@@ -55,10 +55,21 @@ class ToolSpec:
 
 @dataclass(frozen=True)
 class ChatOptions:
+    """Generation settings; each wire module maps them to its format's parameters.
+
+    ``None`` leaves a setting to the provider's default. ``max_tokens`` bounds every output
+    token of the answer, reasoning included, as every format bills them: it is the tighter of
+    the assistant's limit and what a hard budget has left. Reasoning settings only reach a
+    ``reasoning_model`` (llm.model *Reasoning*): other models would refuse them.
+    """
+
     temperature: float | None = None
     max_tokens: int | None = None
-    # "low" / "medium" / "high"; ignored by models without reasoning.
+    # "low" / "medium" / "high".
     reasoning_effort: str | None = None
+    # Tokens the model may think (Anthropic's ``thinking.budget_tokens``); None: from the effort.
+    thinking_budget: int | None = None
+    reasoning_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +225,9 @@ class ProviderConfig:
     extra_headers: dict[str, str] = field(default_factory=dict)
     # Azure OpenAI: deployment-style URL with ?api-version=... and the ``api-key`` header.
     azure_api_version: str = ""
+    # OpenAI format: the name of the answer-length parameter, "max_completion_tokens" or
+    # "max_tokens"; empty: the new name for OpenAI and Azure, the classic one elsewhere.
+    max_tokens_param: str = ""
     # Seconds: the read timeout (a stream silent that long fails), and the connect timeout
     # up to 10 s.
     timeout: float = 60.0

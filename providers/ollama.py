@@ -86,7 +86,7 @@ class OllamaProvider(HttpProvider):
             model_options["num_predict"] = options.max_tokens
         if model_options:
             body["options"] = model_options
-        if options.reasoning_effort:
+        if options.reasoning_model and (options.reasoning_effort or options.thinking_budget):
             # A boolean works on every thinking model; effort levels only on some.
             body["think"] = True
         return body

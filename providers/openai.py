@@ -168,16 +168,25 @@ class OpenAIProvider(HttpProvider):
         }
         if tools:
             body["tools"] = to_openai_tools(tools)
-        if options.temperature is not None:
+        if options.reasoning_model:
+            # OpenAI's reasoning models (o-series, gpt-5) refuse any temperature but the
+            # default; compatible servers ignore it for theirs.
+            if options.reasoning_effort:
+                body["reasoning_effort"] = options.reasoning_effort
+        elif options.temperature is not None:
             body["temperature"] = options.temperature
         if options.max_tokens:
-            # OpenAI's reasoning models refuse the deprecated "max_tokens", while many
-            # compatible servers only know it.
-            key = "max_completion_tokens" if self.official or self.azure else "max_tokens"
-            body[key] = options.max_tokens
-        if options.reasoning_effort:
-            body["reasoning_effort"] = options.reasoning_effort
+            body[self.max_tokens_param] = options.max_tokens
         return body
+
+    @property
+    def max_tokens_param(self) -> str:
+        """OpenAI's reasoning models refuse the deprecated "max_tokens", while many compatible
+        servers only know it: the provider's setting, else the new name for OpenAI and Azure
+        only."""
+        if self.config.max_tokens_param:
+            return self.config.max_tokens_param
+        return "max_completion_tokens" if self.official or self.azure else "max_tokens"
 
     def list_models(self) -> list[ModelInfo]:
         if self.azure:

@@ -12,3 +12,7 @@ from . import test_tools
 from . import test_tool_sql
 from . import test_tool_approval
 from . import test_access
+from . import test_generation_settings
+from . import test_assistant
+from . import test_seed_api
+from . import test_assistant_ui

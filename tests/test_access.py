@@ -136,7 +136,8 @@ class TestThreadAccess(RpcMixin, EngineCase):
         for user in (self.user_b, manager):
             thread = self.thread.with_user(user)
             calls = {
-                "generate": lambda thread=thread: thread.generate("hello"),
+                "_llm_generate": lambda thread=thread: thread._llm_generate("hello"),
+                "generate": lambda thread=thread: next(thread.generate("hello")),
                 "action_stop": thread.action_stop,
                 "llm_update": lambda thread=thread: thread.llm_update({"name": "mine"}),
                 "llm_ui_load": thread.llm_ui_load,

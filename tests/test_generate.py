@@ -276,7 +276,7 @@ class TestGenerateRoute(EngineCase):
         self.assertTrue(gate.reached.wait(WAIT))
         with self.assertRaises(LlmBusyError):
             with self.registry.cursor() as cr:
-                self.thread.with_env(self.thread.env(cr=cr)).generate("two")
+                self.thread.with_env(self.thread.env(cr=cr))._llm_generate("two")
         gate.open()
         self.assertEqual(parse_sse(response.iter_lines())[-1][1]["state"], "idle")
 

@@ -367,8 +367,7 @@ class TestOpenAIContract(ProviderContract, TransactionCase):
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
-                    options=ChatOptions(temperature=0.2, max_tokens=300,
-                                        reasoning_effort="low"))
+                    options=ChatOptions(temperature=0.2, max_tokens=300))
         request = self.fake.requests[0]
         self.assertEqual((request.method, request.path), ("POST", "/v1/chat/completions"))
         self.assertEqual(request.headers["authorization"], "Bearer sk-test")
@@ -376,8 +375,7 @@ class TestOpenAIContract(ProviderContract, TransactionCase):
         self.assertEqual(body["stream_options"], {"include_usage": True})
         self.assertIs(body["stream"], True)
         # A compatible server (not api.openai.com) gets the classic max_tokens.
-        self.assertEqual((body["temperature"], body["max_tokens"], body["reasoning_effort"]),
-                         (0.2, 300, "low"))
+        self.assertEqual((body["temperature"], body["max_tokens"]), (0.2, 300))
         self.assertEqual(body["tools"], [{"type": "function", "function": {
             "name": "get_weather", "description": "Weather of a city",
             "parameters": WEATHER.parameters}}])
@@ -515,7 +513,8 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
 
     def test_reasoning_effort_becomes_thinking_budget(self):
         self.stream([ReasoningDelta("Hmm"), TextDelta("ok"), Finish("stop")],
-                    options=ChatOptions(temperature=0.3, reasoning_effort="medium"))
+                    options=ChatOptions(temperature=0.3, reasoning_effort="medium",
+                                        reasoning_model=True))
         body = self.fake.requests[0].json
         self.assertEqual(body["thinking"], {"type": "enabled", "budget_tokens": 4096})
         self.assertGreater(body["max_tokens"], 4096)
@@ -525,7 +524,7 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
         """Stored messages lack the signed thinking blocks the API wants back in a tool loop."""
         messages = CONVERSATION[:5]
         self.stream([TextDelta("ok"), Finish("stop")], messages=messages,
-                    options=ChatOptions(reasoning_effort="high"))
+                    options=ChatOptions(reasoning_effort="high", reasoning_model=True))
         self.assertNotIn("thinking", self.fake.requests[0].json)
 
     def test_overload_before_first_token_is_retried(self):
@@ -583,7 +582,8 @@ class TestOllamaContract(ProviderContract, TransactionCase):
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
-                    options=ChatOptions(temperature=0.1, max_tokens=64, reasoning_effort="low"))
+                    options=ChatOptions(temperature=0.1, max_tokens=64, reasoning_effort="low",
+                                        reasoning_model=True))
         request = self.fake.requests[0]
         self.assertEqual(request.path, "/api/chat")
         # Ollama takes no key; one set goes to the authenticating proxy in front of it.

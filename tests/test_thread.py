@@ -182,7 +182,7 @@ class TestContext(EngineCase):
         partner = self.env["res.partner"].create({"name": "Acme Corp", "city": "Liège"})
         thread = self.thread.with_user(self.user_a)
         thread.write({"res_model": "res.partner", "res_id": partner.id})
-        self.assertEqual(thread.get_context(), partner.with_user(self.user_a))
+        self.assertEqual(thread._llm_record(), partner.with_user(self.user_a))
         system = thread._llm_build_messages(100_000, 256)[0]
         self.assertIn("Acme Corp", system.content)
         self.assertIn("Liège", system.content)
@@ -207,7 +207,9 @@ class TestAccessAndLocking(EngineCase):
         with self.assertRaises(AccessError):
             self.thread.with_user(manager).write({"name": "audited"})
         with self.assertRaises(AccessError):
-            self.thread.with_user(manager).generate("talking in A's name")
+            self.thread.with_user(manager)._llm_generate("talking in A's name")
+        with self.assertRaises(AccessError):
+            next(self.thread.with_user(manager).generate("talking in A's name"))
         own = self.env["llm.thread"].with_user(self.user_b).create({"name": "B's"})
         own.unlink()
         self.assertFalse(own.exists())

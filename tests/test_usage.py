@@ -337,6 +337,8 @@ class TestUsageTour(UsageCase, WireCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.provider_record.default_model_id = cls.model
+        # The budget's figures leave room for a prompt without an assistant's instructions.
+        cls.env.ref("llm_thread.assistant_odoo_helper").is_default = False
 
     def test_usage_cost_warning_and_refusal(self):
         admin = self.env.ref("base.user_admin")

@@ -6,9 +6,10 @@ import { run } from "./proc.mjs";
 
 /**
  * Beyond debian/control: the database server, psycopg 3 (the SQL tool's connection speaks the
- * extended query protocol, which psycopg2 cannot), and the browser tests' Chromium and CDP client.
+ * extended query protocol, which psycopg2 cannot), the browser tests' Chromium and CDP client, and
+ * the markdown converter of llm_thread's message_post (external_dependencies of the manifest).
  */
-const EXTRA_PACKAGES = ["postgresql", "python3-psycopg", "chromium", "python3-websocket"];
+const EXTRA_PACKAGES = ["postgresql", "python3-psycopg", "chromium", "python3-websocket", "python3-markdown"];
 
 /**
  * The Depends of debian/control as a list of alternatives groups, e.g. [["python3-lxml-html-clean",

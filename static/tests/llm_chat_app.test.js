@@ -14,7 +14,7 @@ test("the bundle registers the LLM Chat client action", () => {
 });
 
 test("LLM Chat opens in the web client", async () => {
-    onRpc("llm.thread", "llm_ui_options", () => ({ models: [], tools: [], can_configure: false }));
+    onRpc("llm.thread", "llm_ui_options", () => ({ models: [], tools: [], assistants: [], can_configure: false }));
     onRpc("llm.thread", "llm_ui_list", () => []);
     await mountWithCleanup(WebClient);
     await getService("action").doAction("llm_thread.chat");

@@ -17,13 +17,14 @@ defineMailModels();
 const OPTIONS = {
     models: [{ id: 1, name: "Fake model", provider_id: 1, provider_name: "Fake", is_default: true }],
     tools: [],
+    assistants: [],
     can_configure: true,
 };
 
 function threadData(values = {}) {
     return {
         id: 5, name: "About John", write_date: "2026-01-01 10:00:00", provider_id: 1,
-        model_id: 1, auto_model: false, tool_names: [], res_model: false, res_id: false, record_name: "",
+        model_id: 1, auto_model: false, tool_names: [], assistant_id: false, res_model: false, res_id: false, record_name: "",
         generation_state: "idle", generation_error: "", messages: [], ...values,
     };
 }
@@ -39,6 +40,8 @@ function mockThreads(threads, log = (step) => expect.step(step)) {
                 return threads.filter((t) => !kwargs.res_model || (t.res_model === kwargs.res_model && t.res_id === kwargs.res_id));
             case "llm_ui_load":
                 return threads.find((t) => t.id === args[0][0]);
+            case "llm_ui_prompts":
+                return [];
             case "llm_ui_create": {
                 const created = threadData({ id: 9, name: "New conversation", res_model: kwargs.res_model, res_id: kwargs.res_id, record_name: "John" });
                 threads.unshift(created);
@@ -63,6 +66,7 @@ test("the AI button sits in the chatter top bar, after Activities, and opens the
         "llm_ui_options []",
         `llm_ui_list ["res.partner",${partnerId}]`,
         "llm_ui_load [[5]]",
+        "llm_ui_prompts [[5]]",
     ]);
     await click(".o_llm_chatter_panel .btn-close");
     await contains(".o_llm_chatter_panel", { count: 0 });
@@ -82,6 +86,7 @@ test("a record without conversation starts one linked to it", async () => {
         `llm_ui_list ["res.partner",${partnerId}]`,
         `llm_ui_create ["res.partner",${partnerId}]`,
         `llm_ui_list ["res.partner",${partnerId}]`,
+        "llm_ui_prompts [[9]]",
     ]);
 });
 
@@ -259,6 +264,7 @@ test("Approve works from the chatter's AI panel: decision, then the conversation
         "llm_ui_options []",
         `llm_ui_list ["res.partner",${partnerId}]`,
         "llm_ui_load [[5]]",
+        "llm_ui_prompts [[5]]",
         "decide call_1 true",
         "continue null",
         `llm_ui_list ["res.partner",${partnerId}]`,

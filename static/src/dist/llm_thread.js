@@ -863,7 +863,9 @@ var ChatController = class {
   threads = [];
   search = "";
   activeId = null;
-  options = { models: [], tools: [], can_configure: false };
+  options = { models: [], tools: [], assistants: [], can_configure: false };
+  /** The prompts offered on the open thread's record (none without a record). */
+  prompts = [];
   ready = false;
   /** The open conversation (an empty one until a thread is opened). */
   conversation;
@@ -930,6 +932,40 @@ var ChatController = class {
     if (thread && !thread.model_id && !thread.auto_model && fallback) {
       await this.setModel(fallback.id);
     }
+    await this.loadPrompts();
+  }
+  /** The assistants offered in the open thread: those of its record's model, or of all. */
+  get assistants() {
+    const resModel = this.conversation.thread?.res_model;
+    return this.options.assistants.filter(
+      (assistant) => !assistant.offered_on.length || resModel && assistant.offered_on.includes(resModel)
+    );
+  }
+  get assistant() {
+    const id = this.conversation.thread?.assistant_id;
+    return this.options.assistants.find((assistant) => assistant.id === id);
+  }
+  /** What an empty conversation offers: the record's prompts, then the assistant's. */
+  get suggestions() {
+    return [
+      ...this.prompts.map((prompt) => ({ label: prompt.name, text: prompt.text })),
+      ...(this.assistant?.starter_prompts ?? []).map((text2) => ({ label: text2, text: text2 }))
+    ];
+  }
+  async setAssistant(assistantId) {
+    if (!this.activeId) {
+      return;
+    }
+    const summary = await this.backend.call(
+      "llm_ui_set_assistant",
+      [[this.activeId]],
+      { assistant_id: assistantId }
+    );
+    this.applySummary(summary);
+  }
+  async loadPrompts() {
+    const thread = this.conversation.thread;
+    this.prompts = thread?.res_model ? await this.backend.call("llm_ui_prompts", [[thread.id]]) : [];
   }
   async create() {
     const data = await this.backend.call("llm_ui_create", [], {
@@ -940,7 +976,7 @@ var ChatController = class {
     this.createdNames.set(data.id, data.name);
     this.conversation = this.modelFor(data.id);
     this.conversation.setThread(data);
-    await this.loadList();
+    await Promise.all([this.loadList(), this.loadPrompts()]);
     return data.id;
   }
   async rename(id, name) {
@@ -985,6 +1021,7 @@ var ChatController = class {
       res_id: resId
     });
     this.applySummary(summary);
+    await this.loadPrompts();
   }
   /** A generation started or ended in one of the user's threads, maybe in another tab. */
   onGenerationState(change) {
@@ -6810,7 +6847,8 @@ var Conversation = class extends Component5 {
     canConfigure: Boolean,
     onConfigure: { type: Function, optional: true },
     onAnswered: { type: Function, optional: true },
-    onFirstMessage: { type: Function, optional: true }
+    onFirstMessage: { type: Function, optional: true },
+    suggestions: { type: Array, optional: true }
   };
   setup() {
     this.model = useState3(this.props.conversation);
@@ -6831,6 +6869,12 @@ var Conversation = class extends Component5 {
     }
   }
   get suggestions() {
+    if (this.props.suggestions?.length) {
+      return this.props.suggestions;
+    }
+    return this.defaultSuggestions.map((text2) => ({ label: text2, text: text2 }));
+  }
+  get defaultSuggestions() {
     const thread = this.model.thread;
     if (thread?.res_model && thread.record_name) {
       const name = thread.record_name;
@@ -7020,6 +7064,15 @@ var ThreadHeader = class extends Component7 {
   get recordUrl() {
     const thread = this.thread;
     return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
+  }
+  onAssistantChange(ev) {
+    const value = ev.target.value;
+    void this.controller.setAssistant(value ? Number(value) : false);
+  }
+  /** The assistant sets the model: the model picker shows it and cannot change it. */
+  get modelFixed() {
+    const assistant = this.controller.assistant;
+    return Boolean(assistant && (assistant.model_id || assistant.auto_model));
   }
   onModelChange(ev) {
     const value = ev.target.value;

@@ -53,8 +53,8 @@ registry.category("web_tour.tours").add("llm_thread_chatter_ask", {
         { content: "Open the AI panel of the contact", trigger: ".o_llm_chatter_button", run: "click" },
         { content: "Start a conversation about it", trigger: ".o_llm_chatter_start_button", run: "click" },
         {
-            content: "Suggestions name the record",
-            trigger: ".o_llm_suggestion:contains(Tour Contact)",
+            content: "Suggestions are the record's prompts, filled in with its name",
+            trigger: ".o_llm_suggestion[title*='Tour Contact']",
         },
         ...sendSteps("What about this contact?"),
         {

@@ -3,7 +3,12 @@ import type {
     GenerationRequest,
     GenerationStateChange,
 } from "../../src/ts/conversation/transport";
-import type { ChatOptions, ThreadData, ThreadSummary } from "../../src/ts/conversation/types";
+import type {
+    ChatOptions,
+    PromptSuggestion,
+    ThreadData,
+    ThreadSummary,
+} from "../../src/ts/conversation/types";
 
 export type ScriptedEvent = [string, Record<string, unknown>];
 
@@ -16,6 +21,7 @@ export function thread(values: Partial<ThreadData> = {}): ThreadData {
         model_id: 1,
         auto_model: false,
         tool_names: [],
+        assistant_id: false,
         res_model: false,
         res_id: false,
         record_name: "",
@@ -35,6 +41,16 @@ export const OPTIONS: ChatOptions = {
         { name: "search_records", description: "Search records", writes: false, risk: "read", requires_approval: false },
         { name: "update_record", description: "Change a record", writes: true, risk: "write", requires_approval: true },
     ],
+    assistants: [
+        {
+            id: 1, name: "Odoo helper", description: "Answers about Odoo", model_id: false, auto_model: false,
+            offered_on: [], starter_prompts: ["What can you do for me?"],
+        },
+        {
+            id: 2, name: "Contacts helper", description: "For contacts", model_id: 2, auto_model: false,
+            offered_on: ["res.partner"], starter_prompts: [],
+        },
+    ],
     can_configure: true,
 };
 
@@ -46,6 +62,8 @@ export const OPTIONS: ChatOptions = {
 export class FakeBackend implements ChatBackend {
     threads: ThreadData[] = [];
     options: ChatOptions = OPTIONS;
+    /** What llm_ui_prompts answers for a thread linked to a record. */
+    prompts: PromptSuggestion[] = [];
     calls: [string, unknown[], Record<string, unknown>][] = [];
     rpcs: [string, Record<string, unknown>][] = [];
     requests: GenerationRequest[] = [];
@@ -92,6 +110,17 @@ export class FakeBackend implements ChatBackend {
                 t.record_name = t.res_model ? "Azure Interior" : "";
                 return summary(clone(t)) as T;
             }
+            case "llm_ui_set_assistant": {
+                const t = find();
+                const assistant = this.options.assistants.find((a) => a.id === kwargs["assistant_id"]);
+                t.assistant_id = assistant?.id ?? false;
+                if (assistant?.model_id) {
+                    t.model_id = assistant.model_id;
+                }
+                return summary(clone(t)) as T;
+            }
+            case "llm_ui_prompts":
+                return (find().res_model ? clone(this.prompts) : []) as T;
             case "llm_ui_readable_models":
                 return [{ model: "res.partner", name: "Contact" }] as T;
             default:

@@ -1,7 +1,13 @@
 import type { ConversationModel } from "./conversation_model";
 import { liveConversations, newConversation } from "./live_conversations";
 import type { ChatBackend, GenerationStateChange } from "./transport";
-import type { ChatOptions, ThreadSummary } from "./types";
+import type {
+    AssistantOption,
+    ChatOptions,
+    PromptSuggestion,
+    Suggestion,
+    ThreadSummary,
+} from "./types";
 
 export interface ChatScope {
     /** Only threads linked to this record (the chatter panel); new threads are linked to it. */
@@ -17,7 +23,9 @@ export class ChatController {
     threads: ThreadSummary[] = [];
     search = "";
     activeId: number | null = null;
-    options: ChatOptions = { models: [], tools: [], can_configure: false };
+    options: ChatOptions = { models: [], tools: [], assistants: [], can_configure: false };
+    /** The prompts offered on the open thread's record (none without a record). */
+    prompts: PromptSuggestion[] = [];
     ready = false;
     /** The open conversation (an empty one until a thread is opened). */
     conversation: ConversationModel;
@@ -101,6 +109,49 @@ export class ChatController {
         if (thread && !thread.model_id && !thread.auto_model && fallback) {
             await this.setModel(fallback.id);
         }
+        await this.loadPrompts();
+    }
+
+    /** The assistants offered in the open thread: those of its record's model, or of all. */
+    get assistants(): AssistantOption[] {
+        const resModel = this.conversation.thread?.res_model;
+        return this.options.assistants.filter(
+            (assistant) =>
+                !assistant.offered_on.length ||
+                (resModel && assistant.offered_on.includes(resModel)),
+        );
+    }
+
+    get assistant(): AssistantOption | undefined {
+        const id = this.conversation.thread?.assistant_id;
+        return this.options.assistants.find((assistant) => assistant.id === id);
+    }
+
+    /** What an empty conversation offers: the record's prompts, then the assistant's. */
+    get suggestions(): Suggestion[] {
+        return [
+            ...this.prompts.map((prompt) => ({ label: prompt.name, text: prompt.text })),
+            ...(this.assistant?.starter_prompts ?? []).map((text) => ({ label: text, text })),
+        ];
+    }
+
+    async setAssistant(assistantId: number | false): Promise<void> {
+        if (!this.activeId) {
+            return;
+        }
+        const summary = await this.backend.call<ThreadSummary>(
+            "llm_ui_set_assistant",
+            [[this.activeId]],
+            { assistant_id: assistantId },
+        );
+        this.applySummary(summary);
+    }
+
+    private async loadPrompts(): Promise<void> {
+        const thread = this.conversation.thread;
+        this.prompts = thread?.res_model
+            ? await this.backend.call<PromptSuggestion[]>("llm_ui_prompts", [[thread.id]])
+            : [];
     }
 
     async create(): Promise<number> {
@@ -112,7 +163,7 @@ export class ChatController {
         this.createdNames.set(data.id, data.name);
         this.conversation = this.modelFor(data.id);
         this.conversation.setThread(data);
-        await this.loadList();
+        await Promise.all([this.loadList(), this.loadPrompts()]);
         return data.id;
     }
 
@@ -163,6 +214,7 @@ export class ChatController {
             res_id: resId,
         });
         this.applySummary(summary);
+        await this.loadPrompts();
     }
 
     /** A generation started or ended in one of the user's threads, maybe in another tab. */

@@ -5,6 +5,7 @@ import { _t } from "../core/l10n";
 import { MessageItem } from "../message/message_item";
 import { formatCost, tokensLabel } from "../usage/usage";
 import type { ConversationModel } from "./conversation_model";
+import type { Suggestion } from "./types";
 
 export interface ConversationProps {
     /** A reactive ConversationModel with a thread loaded. */
@@ -18,6 +19,8 @@ export interface ConversationProps {
     onAnswered?: () => void;
     /** Called with the first message sent in an empty thread (to name the thread). */
     onFirstMessage?: (text: string) => void;
+    /** What an empty conversation offers (the record's prompts, the assistant's starters). */
+    suggestions?: Suggestion[];
 }
 
 /** The open conversation: messages, the states around them, and the composer. */
@@ -31,6 +34,7 @@ export class Conversation extends Component<ConversationProps> {
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
         onFirstMessage: { type: Function, optional: true },
+        suggestions: { type: Array, optional: true },
     };
 
     declare model: ConversationModel;
@@ -59,7 +63,14 @@ export class Conversation extends Component<ConversationProps> {
         }
     }
 
-    get suggestions(): string[] {
+    get suggestions(): Suggestion[] {
+        if (this.props.suggestions?.length) {
+            return this.props.suggestions;
+        }
+        return this.defaultSuggestions.map((text) => ({ label: text, text }));
+    }
+
+    private get defaultSuggestions(): string[] {
         const thread = this.model.thread;
         if (thread?.res_model && thread.record_name) {
             const name = thread.record_name;

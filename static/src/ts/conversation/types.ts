@@ -13,6 +13,8 @@ export interface ThreadSummary {
     /** The "Auto" model: the server picks the cheapest model that fits, before each answer. */
     auto_model: boolean;
     tool_names: string[];
+    /** The llm.assistant answering (its instructions, model, settings and tools), if any. */
+    assistant_id: number | false;
     res_model: string | false;
     res_id: number | false;
     record_name: string;
@@ -49,9 +51,36 @@ export interface ToolOption {
     requires_approval: boolean;
 }
 
+/** An assistant the user may pick (llm.assistant._llm_ui_option). */
+export interface AssistantOption {
+    id: number;
+    name: string;
+    description: string;
+    /** The model it answers with (the model picker then shows it, fixed); false: any. */
+    model_id: number | false;
+    auto_model: boolean;
+    /** Record models it is offered on; empty: every conversation. */
+    offered_on: string[];
+    starter_prompts: string[];
+}
+
+/** A prompt offered on the thread's record, its text filled in (llm.thread.llm_ui_prompts). */
+export interface PromptSuggestion {
+    id: number;
+    name: string;
+    text: string;
+}
+
+/** A one-click suggestion of an empty conversation: `label` shown, `text` sent. */
+export interface Suggestion {
+    label: string;
+    text: string;
+}
+
 export interface ChatOptions {
     models: ModelOption[];
     tools: ToolOption[];
+    assistants: AssistantOption[];
     can_configure: boolean;
 }
 

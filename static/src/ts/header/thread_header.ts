@@ -17,7 +17,10 @@ export interface ThreadHeaderProps {
     compact?: boolean;
 }
 
-/** Above the conversation: the model picker, the tools picker and the linked-record chip. */
+/**
+ * Above the conversation: the assistant picker, the model picker (fixed when the assistant
+ * sets the model), the tools picker and the linked-record chip.
+ */
 export class ThreadHeader extends Component<ThreadHeaderProps> {
     static template = "llm_thread.ThreadHeader";
     static components = { RecordPicker };
@@ -66,6 +69,17 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
     get recordUrl(): string {
         const thread = this.thread;
         return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
+    }
+
+    onAssistantChange(ev: Event): void {
+        const value = (ev.target as HTMLSelectElement).value;
+        void this.controller.setAssistant(value ? Number(value) : false);
+    }
+
+    /** The assistant sets the model: the model picker shows it and cannot change it. */
+    get modelFixed(): boolean {
+        const assistant = this.controller.assistant;
+        return Boolean(assistant && (assistant.model_id || assistant.auto_model));
     }
 
     onModelChange(ev: Event): void {

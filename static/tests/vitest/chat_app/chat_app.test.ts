@@ -31,7 +31,7 @@ describe("ChatApp", () => {
 
     test("no provider: says who can fix it and where", async () => {
         const backend = new FakeBackend();
-        backend.options = { models: [], tools: [], can_configure: false };
+        backend.options = { models: [], tools: [], assistants: [], can_configure: false };
         const fixture = await mountApp(backend);
         const notice = fixture.querySelector(".o_llm_not_configured")!.textContent!;
         expect(notice).toContain("No AI provider is configured yet.");
@@ -167,6 +167,30 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_tools_picker .badge")?.textContent).toBe("1");
     });
 
+    test("the assistant picker: assistants offered here, its starters, its model fixed", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ assistant_id: 1 })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const picker = fixture.querySelector<HTMLSelectElement>(".o_llm_assistant_picker")!;
+        // Not linked to a contact: the contacts' assistant is not offered.
+        expect([...picker.options].map((o) => o.textContent)).toEqual(["No assistant", "Odoo helper"]);
+        expect(picker.value).toBe("1");
+        expect([...fixture.querySelectorAll(".o_llm_suggestion")].map((b) => b.textContent)).toEqual([
+            "What can you do for me?",
+        ]);
+        expect(fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!.disabled).toBe(false);
+        backend.threads = [thread({ id: 2, res_model: "res.partner", res_id: 7, record_name: "Azure" })];
+        const linked = await mountApp(backend, { action: { ...action, context: { active_id: 2 } } });
+        const contacts = linked.querySelector<HTMLSelectElement>(".o_llm_assistant_picker")!;
+        contacts.value = "2";
+        contacts.dispatchEvent(new Event("change"));
+        await nextRender();
+        expect(backend.calls.at(-1)).toEqual(["llm_ui_set_assistant", [[2]], { assistant_id: 2 }]);
+        const model = linked.querySelector<HTMLSelectElement>(".o_llm_model_picker")!;
+        expect(model.value).toBe("2");
+        expect(model.disabled).toBe(true);
+    });
+
     test("link a record: pick a model, then a record; the chip opens it", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread()];
@@ -245,7 +269,7 @@ test("the tools menu closes on a click elsewhere", async () => {
 
 test("no provider in an open thread: the notice replaces the suggestions, the composer is off", async () => {
     const backend = new FakeBackend();
-    backend.options = { models: [], tools: [], can_configure: true };
+    backend.options = { models: [], tools: [], assistants: [], can_configure: true };
     backend.threads = [thread({ provider_id: false, model_id: false })];
     const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
     expect(fixture.querySelector(".o_llm_conversation .o_llm_not_configured")?.textContent).toContain("Add one in");

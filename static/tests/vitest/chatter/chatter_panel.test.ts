@@ -22,6 +22,24 @@ describe("ChatterPanel", () => {
         expect(fixture.querySelector(".o_llm_suggestion")?.textContent).toBe("Summarize Azure");
     });
 
+    test("the record's prompts are one-click suggestions, their text filled in", async () => {
+        const backend = new FakeBackend();
+        backend.prompts = [
+            { id: 1, name: "Summarise this record", text: "Summarise Azure Interior in a few bullet points." },
+            { id: 2, name: "What should I do next?", text: "Looking at Azure Interior, what next?" },
+        ];
+        backend.threads = [thread({ id: 3, res_model: "res.partner", res_id: 7, record_name: "Azure" })];
+        const fixture = await mountComponent(ChatterPanel, { resModel: "res.partner", resId: 7, onClose: () => {}, backend }, env);
+        await nextRender();
+        const buttons = [...fixture.querySelectorAll<HTMLButtonElement>(".o_llm_suggestion")];
+        expect(buttons.map((b) => b.textContent)).toEqual(["Summarise this record", "What should I do next?"]);
+        backend.scripts.push(answer("Three points."));
+        buttons[0]!.click();
+        await nextRender();
+        await nextRender();
+        expect(backend.requests[0]!.message).toBe("Summarise Azure Interior in a few bullet points.");
+    });
+
     test("no thread yet: start one linked to the record, then ask", async () => {
         const backend = new FakeBackend();
         const fixture = await mountComponent(ChatterPanel, { resModel: "res.partner", resId: 7, onClose: () => {}, backend }, env);

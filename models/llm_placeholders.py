@@ -1,0 +1,105 @@
+"""Placeholders in assistant instructions and prompt templates.
+
+The syntax is Odoo's inline_template (mail templates' ``{{ object.partner_id.name }}``, with
+a default after ``|||``), parsed by Odoo's own parser; but nothing is evaluated. Odoo renders
+an expression beyond a short whitelist with ``safe_eval``, which can call any method of a
+record (``sudo()`` included): mail keeps that to *Mail Template Editors*. Here a placeholder
+is a field path only, walked field by field in the current user's environment, so a template
+written by anyone (a user's private prompt too) reads nothing its reader could not read in
+the web client: a placeholder the reader may not read renders empty (or its default).
+
+Roots: ``record`` (also ``object`` and the seed's ``related_record``) is the conversation's
+linked record, ``user`` the current user, ``company`` the current company; ``related_model``
+and ``related_res_id`` are the linked record's model and id, and the seed's
+``related_record.get_field('name')`` reads like ``record.name``.
+"""
+
+import re
+
+from odoo import models
+from odoo.exceptions import AccessError, MissingError, ValidationError
+from odoo.tools import html2plaintext
+from odoo.tools.rendering_tools import parse_inline_template
+
+ROOTS = ("record", "object", "related_record", "user", "company")
+PLAIN = ("related_model", "related_res_id")
+_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+_GET_FIELD = re.compile(r"""^related_record\.get_field\(\s*(['"])(\w+)\1\s*\)$""")
+
+
+def _path(expression):
+    """The field path of a placeholder as a list of names (its root first), or None."""
+    match = _GET_FIELD.match(expression)
+    if match:
+        return ["record", match.group(2)]
+    if not _PATH.match(expression):
+        return None
+    names = expression.split(".")
+    return names if names[0] in ROOTS or (len(names) == 1 and names[0] in PLAIN) else None
+
+
+def check_placeholders(env, text):
+    """Raise a ValidationError naming the first placeholder that is not a field path."""
+    for _literal, expression, _default in parse_inline_template(text or ""):
+        if expression and _path(expression) is None:
+            raise ValidationError(env._(
+                "The placeholder {{ %(expression)s }} is not a field path. Write fields of the "
+                "linked record as {{ record.partner_id.name }}, of the user as "
+                "{{ user.name }}, of the company as {{ company.name }}; add a default with "
+                "{{ record.user_id.name ||| nobody }}.", expression=expression))
+
+
+def render(env, text, record=None):
+    """``text`` with its placeholders filled from ``record`` (may be None) as ``env``'s user."""
+    record = record or env["res.partner"].browse()  # an empty record: its paths render empty
+    roots = {"user": env.user, "company": env.company}
+    plain = {"related_model": record._name if record else "",
+             "related_res_id": str(record.id) if record else ""}
+    parts = []
+    for literal, expression, default in parse_inline_template(text or ""):
+        parts.append(literal)
+        if not expression:
+            continue
+        path = _path(expression)
+        if path is None:
+            value = ""
+        elif len(path) == 1 and path[0] in plain:
+            value = plain[path[0]]
+        else:
+            value = _read(roots.get(path[0], record), path[1:])
+        # Odoo's parser keeps the spaces before "}}" in the default.
+        parts.append(value or default.rstrip())
+    return "".join(parts)
+
+
+def _read(records, names):
+    """The value at the end of ``names`` from ``records``, as text ('' when unreadable)."""
+    try:
+        for index, name in enumerate(names):
+            field = records._fields.get(name)
+            if field is None or (index < len(names) - 1 and not field.relational) \
+                    or not field.is_accessible(records.env):
+                return ""
+            # Checked here, not left to the fetch: a value already in the transaction's cache
+            # (read by another user, or by the server) is returned without any check.
+            records.check_access("read")
+            if not field.relational:
+                return ", ".join(filter(None, (_text(record, field) for record in records)))
+            records = records.mapped(name)
+        records.check_access("read")
+        return ", ".join(records.mapped("display_name"))
+    except (AccessError, MissingError):
+        return ""
+
+
+def _text(record, field):
+    value = record[field.name]
+    if value is False or value is None:
+        return ""
+    if field.type == "selection":
+        return str(dict(field._description_selection(record.env)).get(value, value))
+    if field.type == "html":
+        return html2plaintext(value)
+    if isinstance(value, models.BaseModel):
+        return ", ".join(value.mapped("display_name"))
+    return str(value)

@@ -1,0 +1,64 @@
+"""``llm.prompt``: a reusable question with placeholders, offered as a one-click suggestion
+in the AI panel of the records it applies to ("Summarise this record").
+
+Managers keep the shared prompts; every user may keep private ones (``user_id``, record
+rules in security/llm_assistant_security.xml). Placeholders are field paths filled as the
+user asking (llm_placeholders.py), whoever wrote the prompt.
+"""
+
+from odoo import api, fields, models
+
+from . import llm_placeholders
+
+
+class LlmPrompt(models.Model):
+    _name = "llm.prompt"
+    _description = "LLM Prompt"
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, translate=True, help="The suggestion's label.")
+    text = fields.Text(
+        required=True, translate=True,
+        help="What is sent, placeholders filled from the record: {{ record.display_name }}, "
+             "{{ record.partner_id.name ||| the customer }}, {{ user.name }}.")
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    res_model_ids = fields.Many2many(
+        "ir.model", string="Applies To", ondelete="cascade",
+        help="Offered on records of these models; empty: on every record.")
+    user_id = fields.Many2one(
+        "res.users", string="Private To", index=True, ondelete="cascade",
+        default=lambda self: False if self.env.user.has_group("llm_thread.group_llm_manager")
+        else self.env.user,
+        help="Only this user sees the prompt; empty: everyone (LLM managers only).")
+
+    @api.constrains("text")
+    def _check_text(self):
+        for prompt in self:
+            llm_placeholders.check_placeholders(self.env, prompt.text)
+
+    @api.model
+    def _llm_for(self, res_model):
+        """The prompts the current user is offered on a record of ``res_model``."""
+        # ir.model, which users may not read, holds nothing secret.
+        return self.search([]).filtered(lambda prompt: not prompt.sudo().res_model_ids
+                                        or res_model in prompt.sudo().res_model_ids.mapped("model"))
+
+    def _llm_render(self, record):
+        self.ensure_one()
+        return llm_placeholders.render(self.env, self.text, record)
+
+
+class LlmThreadPrompt(models.Model):
+    _inherit = "llm.thread"
+
+    def llm_ui_prompts(self):
+        """The prompts offered in the user's own thread, each with its text filled from the
+        thread's record: [{id, name, text}]."""
+        self.ensure_one()
+        self._llm_check_owner()
+        record = self._llm_record()
+        if not record:
+            return []
+        return [{"id": prompt.id, "name": prompt.name, "text": prompt._llm_render(record)}
+                for prompt in self.env["llm.prompt"]._llm_for(record._name)]

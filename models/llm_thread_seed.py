@@ -1,0 +1,222 @@
+"""The Python API of the original ``llm_thread`` module, as its README documents it (the
+customer's first document), on top of this module's engine. See docs/seed_api.md for what
+works and the one thing kept different (the GET route).
+
+- ``create({'model': ..., 'res_id': ...})``: ``model`` is the seed's name of ``res_model``;
+- ``tool_ids``: the thread's tools as records (``tool_names`` underneath), checked as the
+  chat's Tools menu checks them;
+- ``get_context()``: ``related_record`` (a :class:`RelatedRecordProxy`), ``related_model``,
+  ``related_res_id``;
+- ``message_post(llm_role=...)``: assistant markdown becomes sanitized HTML, and tool calls and
+  results posted in the seed's shapes are stored in this module's, so they reach the model;
+- ``_generation_lock()``: the thread's claim for the duration of a block;
+- ``generate()``: the seed's dict events around the engine's.
+"""
+
+import json
+from contextlib import contextmanager
+
+import markdown
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, MissingError
+
+
+# The engine's events as the seed's event types.
+SEED_TYPES = {"message_created": "message_create", "text_delta": "message_chunk",
+              "reasoning_delta": "message_chunk", "message_final": "message_update",
+              "tool_call_finished": "message_update", "error": "error", "done": "done"}
+
+
+class RelatedRecordProxy:
+    """The linked record as the seed's templates read it: ``get_field('partner_id')`` gives
+    the customer's name, a list of names for a to-many field, the value otherwise; the
+    ``default`` when the field is unknown, empty, or not readable by the current user."""
+
+    def __init__(self, record):
+        self._record = record
+
+    def get_field(self, field_name, default=""):
+        record = self._record
+        if not record or field_name not in record._fields:
+            return default
+        try:
+            value = record[field_name]
+            if isinstance(value, models.BaseModel):
+                names = value.mapped("display_name")
+                value = (names[0] if names else default) \
+                    if record._fields[field_name].type == "many2one" else names
+        except (AccessError, MissingError):
+            return default
+        return default if value is None else value
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.get_field(name)
+
+    def __bool__(self):
+        return bool(self._record)
+
+    def __str__(self):
+        record = self._record
+        return json.dumps({"model": record._name if record else None,
+                           "id": record.id if record else None,
+                           "display_name": record.display_name if record else None})
+
+    __repr__ = __str__
+
+
+class LlmThreadSeed(models.Model):
+    _inherit = "llm.thread"
+
+    tool_ids = fields.Many2many(
+        "llm.tool", string="Tool Records", compute="_compute_tool_ids",
+        inverse="_inverse_tool_ids",
+        help="The enabled tools as records (the original module's API); stored as Tools.")
+
+    @api.depends("tool_names")
+    def _compute_tool_ids(self):
+        for thread in self:
+            names = thread.tool_names or []
+            tools = self.env["llm.tool"].search([("name", "in", names)])
+            thread.tool_ids = tools.sorted(lambda tool: names.index(tool.name))
+
+    def _inverse_tool_ids(self):
+        for thread in self:
+            # Names read in sudo: a tool the record rules hide gets the check's message.
+            names = thread.tool_ids.sudo().mapped("name")
+            self.env["llm.tool"]._llm_check_names(names)
+            thread.tool_names = names
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if "model" in vals:
+                vals.setdefault("res_model", vals.pop("model"))
+        return super().create(vals_list)
+
+    @api.private  # returns a record proxy, which RPC cannot send
+    def get_context(self, base_context=None):
+        """The seed's template context: ``thread_id``, and with a linked record
+        ``related_record`` (a :class:`RelatedRecordProxy`), ``related_model`` and
+        ``related_res_id``."""
+        self.ensure_one()
+        context = {**(base_context or {}), "thread_id": self.id}
+        record = self._llm_record()
+        if record:
+            context.update(related_record=RelatedRecordProxy(record),
+                           related_model=record._name, related_res_id=record.id)
+        return context
+
+    # ------------------------------------------------------------------
+    # Messages in the seed's shapes
+    # ------------------------------------------------------------------
+
+    @api.returns("mail.message", lambda value: value.id)
+    def message_post(self, *, llm_role=None, body_json=None, **kwargs):
+        if llm_role:
+            kwargs["llm_role"] = llm_role
+            kwargs["body_json"] = _stored_data(llm_role, body_json or {}, kwargs)
+            if llm_role in ("assistant", "tool") and not kwargs.get("author_id"):
+                # As the engine's own answers: by OdooBot, not by whoever runs the code.
+                kwargs["author_id"] = self.env.ref("base.partner_root").id
+        elif body_json is not None:
+            kwargs["body_json"] = body_json
+        return super().message_post(**kwargs)
+
+    # ------------------------------------------------------------------
+    # Generation
+    # ------------------------------------------------------------------
+
+    @contextmanager
+    def _generation_lock(self):
+        """Hold the thread's claim for the block, as a generation does: ``LlmBusyError`` when
+        one runs; released at the end, in the same transaction."""
+        self.ensure_one()
+        self._llm_check_owner()
+        token = self._llm_claim()
+        try:
+            yield self
+        finally:
+            self.filtered(lambda thread: thread.generation_token == token).write({
+                "generation_state": "idle", "generation_token": False, "generation_owner": 0,
+                "generation_stop_requested": False})
+
+    @api.private
+    def generate(self, user_message_body=None, **kwargs):
+        """The seed's generator of dict events: ``{'type': 'message_create' | 'message_chunk'
+        | 'message_update', 'message': {id, llm_role, body}}``, ``{'type': 'error', 'error':
+        message}`` and ``{'type': 'done'}``. ``body`` is the text so far (markdown, as the model
+        writes it). Lazy: nothing happens until it is iterated; then as
+        :meth:`_llm_generate` (the user's message is committed first)."""
+        self.ensure_one()
+        messages = {}
+        for name, payload in self._llm_generate(user_message_body):
+            kind = SEED_TYPES.get(name)
+            if not kind:
+                continue
+            if kind in ("error", "done"):
+                yield {"type": kind, "error": payload["message"]} if kind == "error" \
+                    else {"type": "done"}
+                continue
+            message = messages.setdefault(payload["message_id"], {
+                "id": payload["message_id"], "llm_role": payload.get("role", "assistant"),
+                "body": ""})
+            if name == "message_created" and payload["role"] == "user":
+                message["body"] = user_message_body or ""
+            elif name == "text_delta":
+                message["body"] += payload["text"]
+            elif name == "tool_call_finished":
+                message.update(llm_role="tool",
+                               body=payload["result"] if payload["error"] is None
+                               else payload["error"])
+            if name != "reasoning_delta":
+                yield {"type": kind, "message": dict(message)}
+
+
+def _stored_data(role, data, kwargs):
+    """``body_json`` as this module stores it (mail_message.py), from the seed's shapes;
+    fills ``kwargs['body']`` where the seed puts the text elsewhere."""
+    data = dict(data)
+    body = kwargs.get("body")
+    if role == "assistant":
+        if data.get("tool_calls"):
+            data["tool_calls"] = [_tool_call(call) for call in data["tool_calls"]]
+        if isinstance(body, str) and body and not isinstance(body, Markup):
+            # Markdown to HTML, then the body field's own sanitizer makes it safe; the
+            # markdown is kept for the model and the chat, which render it themselves.
+            data["markdown"] = body
+            kwargs["body"] = Markup(markdown.markdown(body, extensions=["fenced_code", "tables"]))
+    elif role == "tool" and ("function" in data or "result" in data):
+        function = data.pop("function", None)
+        if isinstance(function, dict):
+            data.setdefault("arguments", function.get("arguments"))
+            function = function.get("name")
+        data["name"] = data.get("name") or function
+        data["arguments"] = _arguments(data.get("arguments"))
+        result = data.pop("result", None)
+        if not body:
+            kwargs["body"] = escape(result if isinstance(result, str)
+                                    else json.dumps(result, default=str, ensure_ascii=False))
+    return data
+
+
+def _tool_call(call):
+    """One call of an assistant message, from the seed's (OpenAI's) shape or already ours."""
+    function = call.get("function")
+    if isinstance(function, dict):
+        return {"id": call.get("id"), "name": function.get("name"),
+                "arguments": _arguments(function.get("arguments"))}
+    return {"id": call.get("id"), "name": call.get("name"),
+            "arguments": _arguments(call.get("arguments"))}
+
+
+def _arguments(value):
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}

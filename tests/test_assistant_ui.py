@@ -1,0 +1,51 @@
+"""Assistants and prompts in a real browser, against the fake provider: the tours of
+static/tests/tours/llm_assistant_tours.js, and what reached the provider."""
+
+from odoo.tests import HttpCase, tagged
+
+from ..providers import Finish, TextDelta, Usage
+from .fake_provider import FakeProviderCase
+
+
+@tagged("post_install", "-at_install")
+class TestAssistantUi(FakeProviderCase, HttpCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        provider = cls.env["llm.provider"].create({
+            "name": "Fake OpenAI", "api_format": "openai", "base_url": cls.fake.base_url("openai"),
+        })
+        provider.default_model_id = cls.env["llm.model"].create({
+            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
+        cls.summariser = cls.env.ref("llm_thread.assistant_record_summariser")
+
+    def thread(self):
+        return self.env["llm.thread"].search(
+            [("user_id", "=", self.env.ref("base.user_admin").id)])
+
+    def test_pick_an_assistant_in_the_chat(self):
+        self.fake.script("openai", [TextDelta("Nothing is overdue."), Usage(5, 4), Finish("stop")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_assistant_chat", login="admin")
+        thread = self.thread()
+        self.assertEqual(thread.assistant_id, self.summariser)
+        sent = self.fake.requests[-1].json
+        self.assertEqual(sent["temperature"], 0.2, "the assistant's temperature")
+        self.assertIn("You summarise the Odoo record", sent["messages"][0]["content"])
+        self.assertEqual(sent["messages"][-1]["content"], "What is missing or overdue here?")
+        self.assertEqual(sorted(tool["function"]["name"] for tool in sent["tools"]),
+                         ["count_records", "read_record", "search_records"])
+
+    def test_pick_an_assistant_and_a_prompt_in_the_chatter(self):
+        partner = self.env["res.partner"].create({"name": "Tour Customer"})
+        self.fake.script("openai", [TextDelta("A fine customer."), Usage(5, 4), Finish("stop")])
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_assistant_chatter",
+                        login="admin")
+        thread = self.thread()
+        self.assertEqual((thread.res_model, thread.res_id, thread.assistant_id),
+                         ("res.partner", partner.id, self.summariser))
+        sent = self.fake.requests[-1].json
+        # The prompt's placeholders were filled from the record; the instructions' too.
+        self.assertTrue(sent["messages"][-1]["content"].startswith("Summarise Tour Customer"))
+        self.assertIn('You summarise the Odoo record "Tour Customer" (res.partner)',
+                      sent["messages"][0]["content"])
