@@ -122,8 +122,8 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         action = self.provider.action_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertEqual(action["params"]["message"],
-                         "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401). "
-                         "Check the API key in LLM > Configuration > Providers.")
+                         "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401); "
+                         "check the API key in LLM > Configuration > Providers.")
 
     def test_fetch_models_is_idempotent(self):
         ids = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "whisper-1"]
