@@ -167,7 +167,11 @@ class LlmProvider(models.Model):
 
     def _error_message(self, error):
         """``error``'s message in the user's language (its template was extracted for
-        translation from the providers package, where it is marked with ``_()``)."""
+        translation from the providers package, where it is marked with ``_()``). A problem
+        only an LLM manager can fix tells a manager where, and anyone else whom to ask."""
+        if error.ask_template and not self.env.user.has_group(MANAGER):
+            return self.env._(error.ask_template, **error.params,
+                              managers=self.env["llm.budget"]._llm_manager_names(self.env.company))
         return self.env._(error.template, **error.params)
 
     # ------------------------------------------------------------------
