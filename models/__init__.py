@@ -10,3 +10,4 @@ from . import llm_tool_builtin
 from . import llm_tool_sql
 from . import llm_tool_approval
 from . import llm_tool_log
+from . import ir_http

@@ -7,6 +7,7 @@ var __export = (target, all) => {
 
 // static/src/ts/index.ts
 import { registry } from "@web/core/registry";
+import { session } from "@web/session";
 
 // static/src/ts/chatter/chatter_patch.ts
 import { Chatter } from "@mail/chatter/web_portal/chatter";
@@ -7314,6 +7315,7 @@ var ChatApp = class extends Component10 {
 
 // static/src/ts/index.ts
 registry.category("actions").add("llm_thread.chat", ChatApp);
+registry.category("formatters").add("llm_cost", (value) => value === false ? "" : formatCost(value, session.llm_currency ?? ""));
 export {
   ChatApp,
   ChatterPanel,

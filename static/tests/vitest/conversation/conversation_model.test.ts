@@ -200,7 +200,7 @@ describe("ConversationModel", () => {
                 seen.push([model.awaitingAnswer, model.retryIn]);
                 await gate;
                 for (const event of answer("Hi there").slice(1)) {
-                    request.onEvent(event[0], event[1]);
+                    request.onEvent(event[0] as never, event[1] as never);
                     if (event[0] === "message_created") {
                         seen.push([model.awaitingAnswer, model.retryIn]);
                     }
