@@ -188,12 +188,20 @@ class LlmProvider(models.Model):
             action["params"]["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
         return action
 
+    def _notify_error(self, error):
+        """A failed call: its sentence as the title, the provider's own words under it."""
+        action = self._notify(self._error_message(error), "danger")
+        if error.detail:
+            params = action["params"]
+            params["title"], params["message"] = params["message"], error.detail
+        return action
+
     def action_test_connection(self):
         self.ensure_one()
         try:
             models_found = self._get_provider().list_models()
         except ProviderError as error:
-            return self._notify(self._error_message(error), "danger")
+            return self._notify_error(error)
         return self._notify(self.env._("Connected to %(provider)s: %(count)s models available.",
                               provider=self.name, count=len(models_found)), "success")
 
@@ -202,7 +210,7 @@ class LlmProvider(models.Model):
         try:
             created, updated = self._fetch_models()
         except ProviderError as error:
-            return self._notify(self._error_message(error), "danger")
+            return self._notify_error(error)
         return self._notify(self.env._("%(provider)s: %(created)s models added, %(updated)s updated.",
                               provider=self.name, created=created, updated=updated), "success", refresh=True)
 

@@ -121,9 +121,10 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.provider.api_key = "sk-wrong-key-0000000000"
         action = self.provider.action_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
-        self.assertEqual(action["params"]["message"],
+        self.assertEqual(action["params"]["title"],
                          "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401); "
                          "check the API key in LLM > Configuration > Providers.")
+        self.assertEqual(action["params"]["message"], "Incorrect API key provided.")
 
     def test_fetch_models_is_idempotent(self):
         ids = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "whisper-1"]
