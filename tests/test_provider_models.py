@@ -150,7 +150,8 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.fake.reply("GET", "/v1/models", 404, body="<html>404</html>")
         action = self.provider.action_fetch_models()
         self.assertEqual(action["params"]["type"], "danger")
-        self.assertIn("has nothing at", action["params"]["message"])
+        self.assertIn("has nothing at", action["params"]["title"])
+        self.assertEqual(action["params"]["message"], "<html>404</html>", "what the server said")
 
     # Models ------------------------------------------------------------------------------
 
