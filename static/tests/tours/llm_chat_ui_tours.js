@@ -108,22 +108,16 @@ addChatTour("llm_thread_stop", "Write a long story", [
 addChatTour("llm_thread_wait_and_retry", "Are you there?", [
     {
         content: "The question shows at once that its answer is awaited",
-        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_pending:contains(Waiting for the answer)",
-    },
-    { content: "Stop while nothing came yet", trigger: ".o_llm_stop", run: "click" },
-    {
-        content: "The question stays, marked stopped, with a Retry",
-        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_unanswered:contains(Stopped before the answer started) .o_llm_retry",
-        run: "click",
+        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_pending",
     },
     {
         content: "The provider limits the rate: the back-off is shown",
-        trigger: ".o_llm_pending:contains(retrying in)",
+        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_pending:contains(retrying in)",
     },
-    { content: "Stop during the back-off", trigger: ".o_llm_stop", run: "click" },
+    { content: "Stop during the back-off, before any word", trigger: ".o_llm_stop", run: "click" },
     {
-        content: "Again the question stays with a Retry",
-        trigger: ".o_llm_unanswered:contains(Stopped before the answer started) .o_llm_retry",
+        content: "The question stays, marked stopped, with a Retry",
+        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_unanswered:contains(Stopped before the answer started) .o_llm_retry",
         run: "click",
     },
     {
