@@ -13,3 +13,4 @@ from . import llm_tool_log
 from . import llm_assistant
 from . import llm_prompt
 from . import llm_thread_seed
+from . import ir_http

@@ -125,13 +125,20 @@ class LlmBudget(models.Model):
                 budget._llm_notify_managers(now, projected)
         return None, " ".join(warnings) or None, min(caps, default=None)
 
-    def _llm_managers(self):
+    def _llm_managers(self, company=None):
+        """The LLM managers of ``company`` (the budget's by default): active internal users."""
+        company = company or self.company_id
         return self.env.ref("llm_thread.group_llm_manager").users.filtered(
-            lambda manager: manager.active and self.company_id in manager.company_ids
+            lambda manager: manager.active and company in manager.company_ids
             and not manager.share)
 
+    def _llm_manager_names(self, company=None):
+        """Whom a message tells to ask for a change only an LLM manager can make."""
+        return (", ".join(self._llm_managers(company).mapped("name"))
+                or self.env._("an administrator"))
+
     def _llm_refusal(self, used):
-        names = ", ".join(self._llm_managers().mapped("name")) or self.env._("an administrator")
+        names = self._llm_manager_names()
         return self.env._(
             "This request would exceed the monthly budget \"%(budget)s\" (%(used)s used of "
             "%(limit)s). It can be raised in LLM > Configuration > Budgets by an LLM manager "

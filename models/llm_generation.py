@@ -208,11 +208,14 @@ class _Turn:
         self.pending_reasoning = []
         self.calls = []
         self.usage = None
-        self.estimated = False  # usage estimated: the provider sent no counts
+        # (input, output) the provider counted before its stream failed; None where it did not.
+        self.failed_counts = (None, None)
+        self.estimated = False  # usage estimated: the provider sent no counts, or not all
         self.prompt_tokens = 0  # estimated, for the budget check and when usage is missing
         self.billing = None  # {cost, currency, model}, once the usage line is written
         self.finish_reason = None
         self.error = None  # (code, user message)
+        self.error_detail = ""  # the provider's own words, shown folded under the message
         self.dirty = False
         self.flushed_at = time.monotonic()
         self.final = False
@@ -257,6 +260,8 @@ class _Turn:
             data["stopped"] = True
         if self.error:
             data["error"] = {"code": self.error[0], "message": self.error[1]}
+            if self.error_detail:
+                data["error"]["detail"] = self.error_detail
         return data
 
 
@@ -442,10 +447,11 @@ class Generation:
                         message=self._translate(
                             "Another request took over this conversation, so this answer was "
                             "stopped. The conversation shows the new answer when it ends."),
-                        message_id=self._turn and self._turn.message_id)
+                        detail="", message_id=self._turn and self._turn.message_id)
         elif self._error:
             self._state = "error"
             yield event("error", code=self._error[0], message=self._error[1],
+                        detail=(self._turn and self._turn.error_detail) or "",
                         message_id=self._turn and self._turn.message_id)
 
     def _translate(self, source, **params):
@@ -536,17 +542,22 @@ class Generation:
                     yield from self._emit_pending(turn)
                     yield event("tool_call_started", message_id=turn.message_id,
                                 call_id=call.id, name=call.name, arguments=call.arguments)
+                elif isinstance(item, base.Retrying):
+                    # Nothing else arrives during the back-off: say why, and for how long.
+                    yield event("retrying", seconds=item.seconds, code=item.kind)
                 elif isinstance(item, base.Usage):
                     turn.usage = item
                 elif isinstance(item, base.Finish):
                     turn.finish_reason = item.reason
                 yield from self._duties(turn)
         except base.ProviderError as exc:
+            turn.failed_counts = (exc.input_tokens, exc.output_tokens)
             if not (exc.kind == "cancelled" and self.stop_reason):
-                # The providers package keeps its message templates untranslated.
-                template = getattr(exc, "template", None)
-                message = self._translate(template, **exc.params) if template else exc.message
+                with self._env() as env:
+                    # In the user's language, and for who can fix it (llm.provider).
+                    message = env["llm.provider"]._error_message(exc)
                 turn.error = (exc.kind, message)
+                turn.error_detail = exc.detail
                 _logger.info("llm.thread %s: provider error %s: %s %s", self.thread_id,
                              exc.kind, exc.message, exc.detail)
         if self.stop_reason and turn.calls:
@@ -653,13 +664,17 @@ class Generation:
             turn.finish_reason = self.stop_reason  # "stopped", "disconnected" or "lost"
         turn.end_reasoning()
         counted = turn.usage and (turn.usage.input_tokens or turn.usage.output_tokens)
-        if not counted and (turn.text or turn.reasoning or turn.calls):
-            # No counts from the provider (stopped, cut, a server ignoring include_usage or
-            # sending zeros): the call was made and produced output, so it is recorded,
-            # flagged estimated.
-            turn.usage = base.Usage(turn.prompt_tokens, estimate_output_tokens(
-                turn.text, turn.reasoning, turn.calls))
-            turn.estimated = True
+        known_input, known_output = turn.failed_counts
+        if not counted and (turn.text or turn.reasoning or turn.calls
+                            or known_input is not None or known_output is not None):
+            # No final counts from the provider (stopped, cut, failed, a server ignoring
+            # include_usage or sending zeros): the call was made, so it is recorded. What the
+            # provider counted before failing is kept; the rest is estimated, and flagged.
+            turn.usage = base.Usage(
+                turn.prompt_tokens if known_input is None else known_input,
+                estimate_output_tokens(turn.text, turn.reasoning, turn.calls)
+                if known_output is None else known_output)
+            turn.estimated = known_input is None or known_output is None
         with self._env() as env:
             message = env["mail.message"].browse(turn.message_id)
             if turn.usage:

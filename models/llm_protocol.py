@@ -42,6 +42,9 @@ EVENTS = {
         "message_id": "number", "input_tokens": "number", "output_tokens": "number",
         "estimated": "boolean", "cost": "number", "currency": "string", "model": "string",
     },
+    # The provider asked to wait (HTTP 429) or failed (5xx) before the answer started: the
+    # request is sent again after ``seconds``; ``code`` is the error kind (rate_limit, server).
+    "retrying": {"seconds": "number", "code": "string"},
     # A monthly budget is at 80% or more (the call still goes ahead); before the first call.
     "budget_warning": {"message": "string"},
     # The message is stored in its final form; ``error`` is the user-facing failure, if any.
@@ -49,8 +52,10 @@ EVENTS = {
         "message_id": "number", "finish_reason": "string", "stopped": "boolean",
         "error": "string?",
     },
-    # ``message_id``: the message the error is recorded on, if one exists.
-    "error": {"code": "string", "message": "string", "message_id": "number?"},
+    # ``message``: one sentence for the user; ``detail``: the provider's own words, if any
+    # (shown folded under it); ``message_id``: the message the error is recorded on, if any.
+    "error": {"code": "string", "message": "string", "detail": "string",
+              "message_id": "number?"},
     # Sent while nothing else is (a tool runs, the provider is silent) so that proxies keep
     # the connection open and a vanished client is noticed.
     "heartbeat": {},

@@ -178,7 +178,11 @@ class LlmProvider(models.Model):
 
     def _error_message(self, error):
         """``error``'s message in the user's language (its template was extracted for
-        translation from the providers package, where it is marked with ``_()``)."""
+        translation from the providers package, where it is marked with ``_()``). A problem
+        only an LLM manager can fix tells a manager where, and anyone else whom to ask."""
+        if error.ask_template and not self.env.user.has_group(MANAGER):
+            return self.env._(error.ask_template, **error.params,
+                              managers=self.env["llm.budget"]._llm_manager_names(self.env.company))
         return self.env._(error.template, **error.params)
 
     # ------------------------------------------------------------------
@@ -195,6 +199,14 @@ class LlmProvider(models.Model):
             action["params"]["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
         return action
 
+    def _notify_error(self, error):
+        """A failed call: its sentence as the title, the provider's own words under it."""
+        action = self._notify(self._error_message(error), "danger")
+        if error.detail:
+            params = action["params"]
+            params["title"], params["message"] = params["message"], error.detail
+        return action
+
     def action_test_connection(self):
         self.ensure_one()
         # Sends the stored key to the provider's endpoint: for the managers of that provider.
@@ -202,7 +214,7 @@ class LlmProvider(models.Model):
         try:
             models_found = self._get_provider().list_models()
         except ProviderError as error:
-            return self._notify(self._error_message(error), "danger")
+            return self._notify_error(error)
         return self._notify(self.env._("Connected to %(provider)s: %(count)s models available.",
                               provider=self.name, count=len(models_found)), "success")
 
@@ -212,7 +224,7 @@ class LlmProvider(models.Model):
         try:
             created, updated = self._fetch_models()
         except ProviderError as error:
-            return self._notify(self._error_message(error), "danger")
+            return self._notify_error(error)
         return self._notify(self.env._("%(provider)s: %(created)s models added, %(updated)s updated.",
                               provider=self.name, created=created, updated=updated), "success", refresh=True)
 

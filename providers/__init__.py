@@ -2,11 +2,12 @@
 Ollama wire formats. Pure Python (only ``requests``); Odoo models wrap it."""
 
 from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Finish, ModelInfo,
-                   Provider, ProviderConfig, ProviderError, ReasoningDelta, RetryPolicy,
-                   TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage, get_provider)
+                   Provider, ProviderConfig, ProviderError, ReasoningDelta, Retrying,
+                   RetryPolicy, TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage,
+                   get_provider)
 
 __all__ = [
     "CancelToken", "ChatEvent", "ChatMessage", "ChatOptions", "Finish", "ModelInfo", "Provider",
-    "ProviderConfig", "ProviderError", "ReasoningDelta", "RetryPolicy", "TextDelta", "ToolCall",
-    "ToolCallEvent", "ToolSpec", "Usage", "get_provider",
+    "ProviderConfig", "ProviderError", "ReasoningDelta", "Retrying", "RetryPolicy", "TextDelta",
+    "ToolCall", "ToolCallEvent", "ToolSpec", "Usage", "get_provider",
 ]

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Iterator
 from . import errors
 from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
 from .http import HttpProvider
-from .streams import AnswerBuilder, iter_sse, loads_object
+from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
 API_VERSION = "2023-06-01"
 # The API requires max_tokens; this fits every current model's output limit.
@@ -25,7 +25,7 @@ FINISH_REASONS = {
     "max_tokens": "length",
     "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
-    "refusal": "content_filter",
+    "refusal": "refusal",
 }
 # Worth a retry while nothing was shown: the same conditions as HTTP 529 and 500.
 RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error"}
@@ -96,16 +96,17 @@ def thinking_budget(messages: list[ChatMessage], options: ChatOptions) -> int | 
     return budget if budget >= MIN_THINKING_BUDGET else None
 
 
-def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
+@parser
+def parse_stream(chunks: Iterable[bytes], answer: AnswerBuilder) -> Iterator[ChatEvent]:
     """Events of a streamed Messages answer.
 
-    ``message_start`` carries the input tokens, each content block is opened, filled by
-    deltas (``text_delta``, ``thinking_delta``, ``input_json_delta``) and closed, then
+    ``message_start`` carries the input tokens (kept if the stream fails later), each content
+    block is opened, filled by deltas (``text_delta``, ``thinking_delta``, ``input_json_delta``) and closed, then
     ``message_delta`` gives the stop reason and output tokens and ``message_stop`` ends the
     stream. A tool call is emitted when its block closes. Event types unknown here are
     skipped, as Anthropic's versioning policy asks of clients.
     """
-    answer = AnswerBuilder(label)
+    label = answer.label
     blocks: dict[int, dict[str, Any]] = {}
     input_tokens = output_tokens = 0
     stop_reason = None
@@ -140,7 +141,9 @@ def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
             # Cached prompt tokens are counted apart from "input_tokens"; all are input.
             input_tokens = sum(usage.get(key) or 0 for key in (
                 "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+            # Its output count is only the first token's: not kept if the stream fails.
             output_tokens = usage.get("output_tokens") or 0
+            answer.set_input_tokens(input_tokens)
         elif kind == "message_delta":
             stop_reason = (data.get("delta") or {}).get("stop_reason") or stop_reason
             output_tokens = (data.get("usage") or {}).get("output_tokens", output_tokens)

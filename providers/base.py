@@ -97,12 +97,23 @@ class Usage:
 
 @dataclass(frozen=True)
 class Finish:
-    """Last event of a successful stream. ``reason``: stop, length, tool_calls, content_filter."""
+    """Last event of a successful stream. ``reason``: stop, length (cut by the token limit),
+    tool_calls, content_filter, refusal (the text is the model's refusal)."""
 
     reason: str
 
 
-ChatEvent = Union[TextDelta, ReasoningDelta, ToolCallEvent, Usage, Finish]
+@dataclass(frozen=True)
+class Retrying:
+    """The request failed with ``kind`` (rate_limit, server) and is sent again after
+    ``seconds``; only before the answer's first other event, so a caller can say why nothing
+    arrives yet."""
+
+    seconds: float
+    kind: str
+
+
+ChatEvent = Union[TextDelta, ReasoningDelta, ToolCallEvent, Usage, Finish, Retrying]
 
 
 @dataclass(frozen=True)
@@ -134,19 +145,25 @@ ErrorKind = Literal[
 class ProviderError(Exception):
     """A provider failure, with a message a user can act on (never a traceback).
 
-    ``message`` names the provider and says what to do; ``detail`` keeps the provider's own
-    words (e.g. its 400 error text) for the log and for the stored error.
+    ``message`` is one sentence naming the provider and saying what to do; ``detail`` keeps the
+    provider's own words (e.g. its 400 error text) apart, for the log and for the stored error,
+    which the chat shows folded under the sentence.
 
     ``template`` and ``params`` are what ``message`` was rendered from (``template % params``):
     the Odoo layer translates the template into the user's language (see
-    ``llm.provider._error_message``). ``retryable`` and ``retry_after`` drive the bounded retry
+    ``llm.provider._error_message``). ``ask_template``, set on configuration problems, is the
+    sentence for users who cannot change the configuration: it takes a ``managers`` parameter
+    naming who can.
+
+    ``input_tokens`` and ``output_tokens`` are the counts the provider sent before a stream
+    failed (``None`` where it sent none), so that what was billed is recorded. ``retryable`` and ``retry_after`` drive the bounded retry
     of 429 / 5xx answers; a caller only sees them on the error raised after the last retry.
     """
 
     def __init__(self, provider_name: str, kind: ErrorKind, message: str, detail: str = "",
                  status: int | None = None, *, template: str = "",
                  params: dict[str, Any] | None = None, retryable: bool = False,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, ask_template: str = ""):
         super().__init__(message)
         self.provider_name = provider_name
         self.kind = kind
@@ -157,6 +174,9 @@ class ProviderError(Exception):
         self.params = params or {}
         self.retryable = retryable
         self.retry_after = retry_after
+        self.ask_template = ask_template
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
 
 
 class CancelToken:
@@ -258,9 +278,10 @@ class Provider:
 
         Lazy: the request is sent on the first ``next()``. Events come in stream order; a
         successful stream ends with at most one :class:`Usage` then exactly one
-        :class:`Finish`. Every failure, cancellation included, raises :class:`ProviderError`
-        (possibly after some events were yielded: a cut or stalled stream). 429 / 5xx answers
-        are retried per ``config.retry`` only while no event has been yielded.
+        :class:`Finish`; :class:`Retrying` events may come before anything else. Every failure,
+        cancellation included, raises :class:`ProviderError` (possibly after some events were
+        yielded: a cut or stalled stream). 429 / 5xx answers are retried per ``config.retry``
+        only while no other event has been yielded.
         """
         raise NotImplementedError
 

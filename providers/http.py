@@ -23,7 +23,7 @@ import urllib3
 
 from . import errors
 from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Provider, ProviderConfig,
-                   ProviderError, ToolSpec)
+                   ProviderError, Retrying, ToolSpec)
 
 T = TypeVar("T")
 
@@ -90,7 +90,7 @@ class HttpClient:
                         self.label, detail=f"not JSON: {errors.short(response.text)}") from None
 
         # Consumed to the end, so that the response is closed before returning.
-        (document,) = self._retrying(attempt, None)
+        (document,) = self._retrying(attempt, None, announce=False)
         return document
 
     def stream(self, url: str, *, headers: dict[str, str], body: dict[str, Any],
@@ -98,14 +98,17 @@ class HttpClient:
                params: dict[str, Any] | None = None) -> Iterator[ChatEvent]:
         """POST ``body`` and yield the events ``parse`` reads from the streamed answer."""
         return self._retrying(
-            lambda: self._stream_once(url, headers, body, parse, model, cancel, params), cancel)
+            lambda: self._stream_once(url, headers, body, parse, model, cancel, params), cancel,
+            announce=True)
 
     # Retry ------------------------------------------------------------------------------
 
-    def _retrying(self, attempt: Callable[[], Iterator[T]],
-                  cancel: CancelToken | None) -> Iterator[T]:
+    def _retrying(self, attempt: Callable[[], Iterator[T]], cancel: CancelToken | None, *,
+                  announce: bool) -> Iterator[T]:
         """Run ``attempt`` again on a retryable error while it has yielded nothing: past the
-        first event the caller already shows part of an answer, which a retry would repeat."""
+        first event the caller already shows part of an answer, which a retry would repeat.
+        ``announce`` yields a :class:`~.base.Retrying` before each wait, so that a chat can
+        say why the answer has not started yet."""
         policy = self.config.retry
         retries, waited = 0, 0.0
         while True:
@@ -129,6 +132,8 @@ class HttpClient:
                         error.retryable = False
                         raise
                     raise errors.gave_up(error, retries, waited) from None
+                if announce:
+                    yield Retrying(delay, error.kind)
                 self._sleep(delay, cancel)
                 retries += 1
                 waited += delay

@@ -12,7 +12,7 @@ from . import errors
 from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
 from .http import HttpProvider
 from .openai import to_openai_tools
-from .streams import AnswerBuilder, iter_ndjson
+from .streams import AnswerBuilder, iter_ndjson, parser
 
 
 def to_ollama_messages(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
@@ -30,12 +30,14 @@ def to_ollama_messages(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
     return result
 
 
-def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
+@parser
+def parse_stream(chunks: Iterable[bytes], answer: AnswerBuilder) -> Iterator[ChatEvent]:
     """Events of a streamed ``/api/chat`` answer: one JSON object a line, each with a piece
     of ``message`` (``content``, ``thinking``, complete ``tool_calls``); the last one has
     ``"done": true``, ``done_reason`` and the token counts ``prompt_eval_count`` (input) and
-    ``eval_count`` (output). A failure after the 200 status comes as ``{"error": "..."}``."""
-    answer = AnswerBuilder(label)
+    ``eval_count`` (output); ``done_reason`` is "length" when ``num_predict`` cut the answer. A
+    failure after the 200 status comes as ``{"error": "..."}``, without counts."""
+    label = answer.label
     calls = 0
     for line in iter_ndjson(chunks, label):
         if line.get("error"):

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 from . import errors
 from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
 from .http import HttpProvider
-from .streams import AnswerBuilder, iter_sse, loads_object
+from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
 FINISH_REASONS = {"function_call": "tool_calls"}  # the others are already ours
 # Model lists of OpenAI and Azure also hold image, audio and moderation models: not chat.
@@ -55,16 +55,18 @@ def to_openai_tools(tools: Iterable[ToolSpec]) -> list[dict[str, Any]]:
     }} for tool in tools]
 
 
-def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
+@parser
+def parse_stream(chunks: Iterable[bytes], answer: AnswerBuilder) -> Iterator[ChatEvent]:
     """Events of a streamed Chat Completions answer.
 
-    Text comes in ``delta.content``, reasoning in ``delta.reasoning_content`` (DeepSeek, vLLM)
-    or ``delta.reasoning`` (OpenRouter, Ollama); a tool call comes in fragments of
+    Text comes in ``delta.content``, a refusal in ``delta.refusal`` (shown as the answer, which
+    finishes with "refusal"), reasoning in ``delta.reasoning_content`` (DeepSeek, vLLM) or
+    ``delta.reasoning`` (OpenRouter, Ollama); a tool call comes in fragments of
     ``delta.tool_calls`` keyed by ``index`` (id and name first, then pieces of the arguments
     text) and is complete when ``finish_reason`` arrives. With ``include_usage`` a last chunk
     with empty ``choices`` carries ``usage``; ``data: [DONE]`` ends the stream.
     """
-    answer = AnswerBuilder(label)
+    label = answer.label
     calls: dict[int, dict[str, Any]] = {}
     finish = None
     done = False
@@ -73,8 +75,12 @@ def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
             done = True
             break
         chunk = loads_object(event.data, label)
+        usage = chunk.get("usage")
+        if usage:
+            answer.set_usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
         if chunk.get("error"):
-            # OpenRouter and vLLM report a failure met after the 200 status this way.
+            # OpenRouter and vLLM report a failure met after the 200 status this way
+            # (OpenRouter with the usage so far in the same chunk, read above).
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else error
             raise errors.stream_error(label, detail=errors.short(str(message)))
@@ -87,6 +93,8 @@ def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
                 yield answer.reasoning(reasoning)
             if delta.get("content"):
                 yield answer.text(delta["content"])
+            if delta.get("refusal"):
+                yield answer.refusal(delta["refusal"])
             for fragment in delta.get("tool_calls") or ():
                 call = calls.setdefault(fragment.get("index", len(calls)),
                                         {"id": "", "name": "", "arguments": []})
@@ -97,9 +105,6 @@ def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
             if choice.get("finish_reason"):
                 finish = choice["finish_reason"]
                 yield from _complete_calls(answer, calls, label)
-        usage = chunk.get("usage")
-        if usage:
-            answer.set_usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
     if not done and finish is None:
         raise errors.stream_cut(label, detail="no finish_reason and no [DONE]")
     yield from _complete_calls(answer, calls, label)

@@ -7,16 +7,18 @@
 - :func:`iter_ndjson` reads newline-delimited JSON (Ollama);
 - :class:`AnswerBuilder` turns parsed pieces into normalised events and enforces what every
   format shares: tool-call arguments are JSON objects, an answer is not empty, ``Usage`` then
-  ``Finish`` close it.
+  ``Finish`` close it, a failure keeps the counts that arrived before it (:func:`parser`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from . import errors
-from .base import ChatEvent, Finish, ReasoningDelta, TextDelta, ToolCall, ToolCallEvent, Usage
+from .base import (ChatEvent, Finish, ProviderError, ReasoningDelta, TextDelta, ToolCall,
+                   ToolCallEvent, Usage)
 
 
 def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -88,12 +90,22 @@ class AnswerBuilder:
     def __init__(self, label: str):
         self.label = label
         self.has_content = False
+        self.refused = False
         self.tool_calls = 0
         self.usage: Usage | None = None
+        # The counts received so far, None until the provider sent them.
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
 
     def text(self, text: str) -> TextDelta:
         self.has_content = self.has_content or bool(text)
         return TextDelta(text)
+
+    def refusal(self, text: str) -> TextDelta:
+        """The model's refusal (OpenAI ``delta.refusal``): shown as the answer, which then
+        finishes with the reason "refusal"."""
+        self.refused = self.refused or bool(text)
+        return self.text(text)
 
     @staticmethod
     def reasoning(text: str) -> ReasoningDelta:
@@ -119,6 +131,12 @@ class AnswerBuilder:
 
     def set_usage(self, input_tokens: int | None, output_tokens: int | None) -> None:
         self.usage = Usage(int(input_tokens or 0), int(output_tokens or 0))
+        self.input_tokens, self.output_tokens = self.usage.input_tokens, self.usage.output_tokens
+
+    def set_input_tokens(self, input_tokens: int) -> None:
+        """Input counted before the answer (Anthropic's ``message_start``): kept if the
+        stream fails before its final counts."""
+        self.input_tokens = int(input_tokens)
 
     def finish(self, reason: str) -> list[ChatEvent]:
         """The closing events; an answer with neither text nor tool call is an error."""
@@ -127,4 +145,26 @@ class AnswerBuilder:
         if self.tool_calls and reason == "stop":
             # Ollama and some OpenAI-compatible servers say "stop" after tool calls.
             reason = "tool_calls"
+        if self.refused:
+            reason = "refusal"  # OpenAI finishes a refusal with "stop"
         return ([self.usage] if self.usage else []) + [Finish(reason)]
+
+
+Parse = Callable[[Iterable[bytes], AnswerBuilder], Iterator[ChatEvent]]
+
+
+def parser(parse: Parse) -> Callable[[Iterable[bytes], str], Iterator[ChatEvent]]:
+    """A wire module's ``parse_stream(chunks, label)``, from ``parse(chunks, answer)``: a
+    :class:`~.base.ProviderError` raised while it reads (in-stream error, cut, timeout) leaves
+    carrying the counts the provider had sent, which the caller records instead of an
+    estimate: tokens a provider counted were billed."""
+
+    @functools.wraps(parse)
+    def parse_stream(chunks: Iterable[bytes], label: str) -> Iterator[ChatEvent]:
+        answer = AnswerBuilder(label)
+        try:
+            yield from parse(chunks, answer)
+        except ProviderError as error:
+            error.input_tokens, error.output_tokens = answer.input_tokens, answer.output_tokens
+            raise
+    return parse_stream

@@ -33,9 +33,12 @@ forgot a script fails clearly.
     (token counts of the closing frames), ``Finish`` (the closing frames; without it the body
     just ends: a stream cut cleanly); and :class:`StreamedToolCall` (arguments as JSON text,
     sent in ``fragments`` pieces where the format streams them; invalid JSON is sent as is);
+  - :class:`Refusal` (OpenAI's ``delta.refusal``; text in the other formats);
   - faults: :class:`Wait` (block until a ``threading.Event`` is set: slow or stalled
     streams), :class:`Cut` (drop the connection mid-body), :class:`Raw` (bytes as they are:
-    malformed JSON, unknown events), :class:`StreamError` (the format's in-stream error),
+    malformed JSON, unknown events), :class:`StreamError` (the format's in-stream error,
+    carrying the scripted ``Usage`` where the provider sends counts with it: OpenRouter's
+    error chunk, Anthropic's ``message_start`` before the ``error`` event),
     :class:`Ping` (Anthropic ``ping`` event, SSE comment for OpenAI).
 
 - :meth:`FakeProvider.fail` queues an error status with the format's own error body;
@@ -124,12 +127,20 @@ class StreamError:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """The model refusing: OpenAI streams it in ``delta.refusal`` (and still finishes with
+    "stop"); Anthropic and Ollama have no refusal field, so it is sent as text there."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Ping:
     """Anthropic's ``ping`` event; an SSE comment for OpenAI; nothing for Ollama."""
 
 
 Step = Union[TextDelta, ReasoningDelta, StreamedToolCall, Usage, Finish, Wait, Cut, Raw,
-             StreamError, Ping]
+             StreamError, Refusal, Ping]
 
 
 # Recorded requests and queued answers -----------------------------------------------------
@@ -406,13 +417,17 @@ class _Renderer:
 
     content_type = "text/event-stream; charset=utf-8"
     handlers = {TextDelta: "text", ReasoningDelta: "reasoning", StreamedToolCall: "tool_call",
-                Finish: "finish", StreamError: "stream_error", Ping: "ping"}
+                Finish: "finish", StreamError: "stream_error", Refusal: "refusal", Ping: "ping"}
 
     def __init__(self, steps: list[Step], model: str):
         self.steps = steps
         self.model = model
         # The closing frames carry the token counts, wherever the script puts them.
-        self.usage = next((step for step in steps if isinstance(step, Usage)), Usage(0, 0))
+        self.scripted_usage = next((step for step in steps if isinstance(step, Usage)), None)
+        self.usage = self.scripted_usage or Usage(0, 0)
+
+    def refusal(self, step):
+        return self.text(TextDelta(step.text))
 
     def frames(self) -> list[Any]:
         frames = self.start()
@@ -467,8 +482,18 @@ class _OpenAIRenderer(_Renderer):
                     "total_tokens": usage.input_tokens + usage.output_tokens}),
                 _sse("[DONE]")]
 
+    def refusal(self, step):
+        return [self.chunk({"refusal": step.text})]
+
     def stream_error(self, step):
-        return [_sse({"error": {"message": step.message, "type": step.type, "code": None}})]
+        # OpenRouter's mid-stream error: the error object, the choice finishing with "error"
+        # and, when counted, the usage so far, in one chunk.
+        usage = self.scripted_usage and {
+            "prompt_tokens": self.usage.input_tokens,
+            "completion_tokens": self.usage.output_tokens,
+            "total_tokens": self.usage.input_tokens + self.usage.output_tokens}
+        return [self.chunk({"content": ""}, "error", provider="Fake",
+                           error={"code": step.type, "message": step.message}, usage=usage)]
 
     def ping(self, step):
         return [b": keep-alive\n\n"]
@@ -480,7 +505,7 @@ class _AnthropicRenderer(_Renderer):
     ``message_stop``."""
 
     stop_reasons = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
-                    "content_filter": "refusal"}
+                    "content_filter": "refusal", "refusal": "refusal"}
 
     def start(self):
         self.index, self.open_kind = -1, None

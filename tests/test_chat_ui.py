@@ -135,6 +135,21 @@ class TestChatUi(FakeProviderCase, HttpCase):
         self.assertIn("Once upon a time", answer.body)
         self.assertNotIn("never sent", answer.body)
 
+    def test_waiting_back_off_and_stop_before_the_answer(self):
+        """Send shows a waiting note at once, a rate limit its back-off; Stop before any
+        token leaves the question with a Retry, which gets the answer. (The note's text before
+        the back-off is checked by static/tests/vitest/chat_app/chat_app.test.ts.)"""
+        # Stopped during the back-off, which only shows once the first request was answered:
+        # the Retry is certainly the second request.
+        self.fake.fail("openai", 429, "Rate limit reached", headers={"Retry-After": "30"})
+        self.fake.script("openai", [TextDelta("Here I am."), Usage(5, 3), Finish("stop")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_wait_and_retry", login="admin")
+        history = self.threads()._llm_history()
+        self.assertEqual(history.mapped("llm_role"), ["user", "assistant"],
+                         "one question, asked once; the stopped attempt stored nothing")
+        self.assertIn("Here I am.", history[-1].body)
+        self.assertEqual(len(self.fake.requests), 2)
+
 
 @tagged("post_install", "-at_install")
 class TestChatUiMethods(TransactionCase):

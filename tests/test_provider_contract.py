@@ -11,11 +11,11 @@ import threading
 from odoo.tests import TransactionCase, tagged
 
 from ..providers import (CancelToken, ChatMessage, ChatOptions, Finish, ModelInfo,
-                         ProviderConfig, ProviderError, ReasoningDelta, RetryPolicy, TextDelta,
-                         ToolCall, ToolCallEvent, ToolSpec, Usage, get_provider)
+                         ProviderConfig, ProviderError, ReasoningDelta, Retrying, RetryPolicy,
+                         TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage, get_provider)
 from ..providers.openai import OpenAIProvider
-from .fake_provider import (CHAT_ROUTES, Cut, FakeProviderCase, Ping, Raw, StreamError,
-                            StreamedToolCall, Unresponsive, Wait, refused_url)
+from .fake_provider import (CHAT_ROUTES, RENDERERS, Cut, FakeProviderCase, Ping, Raw, Refusal,
+                            StreamError, StreamedToolCall, Unresponsive, Wait, refused_url)
 
 WEATHER = ToolSpec("get_weather", "Weather of a city",
                    {"type": "object", "properties": {"city": {"type": "string"}},
@@ -45,6 +45,12 @@ class ProviderContract(FakeProviderCase):
     bad_frame = b""
     unknown_frame = b""
     context_error = ("", None)  # (the provider's message, its error code)
+    # How the format says an answer was cut by the token limit.
+    cut_frame = b""
+    # (input, output) counts a failure keeps, of a stream that counted 25 in and 3 out: after
+    # an in-stream error, and after a cut body.
+    counts_on_error = (None, None)
+    counts_on_cut = (None, None)
 
     fake_api_key = "sk-test"
 
@@ -69,14 +75,20 @@ class ProviderContract(FakeProviderCase):
         return list(provider.chat("fake-model", messages or [ChatMessage("user", "Hi")],
                                   tools, options, cancel))
 
-    def assertFails(self, kind, *fragments, steps=None, **overrides):
-        """The chat call fails with ``kind`` and a message holding ``fragments``."""
+    def assertFails(self, kind, *fragments, steps=None, detail=None, **overrides):
+        """The chat call fails with ``kind``, a one-sentence message holding ``fragments``
+        and, if given, the provider's own words as the error's ``detail``."""
         with self.assertRaises(ProviderError) as caught:
             self.stream(steps, **overrides)
         error = caught.exception
         self.assertEqual(error.kind, kind, error.message)
         for fragment in fragments:
             self.assertIn(fragment, error.message)
+        self.assertTrue(error.message.endswith(".") and ". " not in error.message
+                        and ".." not in error.message, f"one sentence: {error.message}")
+        if detail is not None:
+            self.assertEqual(error.detail, detail)
+            self.assertNotIn(detail, error.message)
         return error
 
     @property
@@ -117,9 +129,23 @@ class ProviderContract(FakeProviderCase):
             self.fake.script(self.fmt, steps, chunk_size=size)
             self.assertEqual(self.stream(), expected, f"chunks of {size} bytes")
 
-    def test_length_finish(self):
-        events = self.stream([TextDelta("Once upon"), Finish("length")])
-        self.assertEqual(events[-1], Finish("length"))
+    def test_cut_answer(self):
+        """An answer cut by the token limit finishes with "length", its counts kept."""
+        steps = [TextDelta("Once upon"), Usage(10, 2), Finish("length")]
+        self.assertIn(self.cut_frame, b"".join(RENDERERS[self.fmt](steps, "m").frames()))
+        self.assertEqual(self.stream(steps),
+                         [TextDelta("Once upon"), Usage(10, 2), Finish("length")])
+
+    def test_counts_kept_when_the_stream_fails(self):
+        error = self.assertFails("server", "reported an error while answering", detail="Gone",
+                                 steps=[TextDelta("Hel"), Usage(25, 3),
+                                        StreamError("Gone", "server_error")])
+        self.assertEqual((error.input_tokens, error.output_tokens), self.counts_on_error)
+
+    def test_counts_kept_when_the_stream_is_cut(self):
+        error = self.assertFails("protocol", "closed the answer before its end",
+                                 steps=[TextDelta("Hel"), Usage(25, 3), Cut()])
+        self.assertEqual((error.input_tokens, error.output_tokens), self.counts_on_cut)
 
     def test_unknown_frames_are_skipped(self):
         events = self.stream([Raw(self.unknown_frame), Ping(), TextDelta("ok"),
@@ -137,50 +163,54 @@ class ProviderContract(FakeProviderCase):
 
     def test_bad_key(self):
         self.fake.fail(self.fmt, 401, "Incorrect API key provided")
-        error = self.assertFails("auth", f"{self.label} rejected the API key (HTTP 401). "
-                                         "Check the API key in LLM > Configuration > Providers.")
+        error = self.assertFails("auth", f"{self.label} rejected the API key (HTTP 401); "
+                                         "check the API key in LLM > Configuration > Providers.",
+                                 detail="Incorrect API key provided")
         self.assertEqual(error.status, 401)
-        self.assertEqual(error.detail, "Incorrect API key provided")
+        self.assertIn("%(managers)s", error.ask_template)
 
     def test_forbidden(self):
-        self.fake.fail(self.fmt, 403, "Your key may not use this model")
-        self.assertFails("auth", "refused access (HTTP 403): Your key may not use this model")
+        self.fake.fail(self.fmt, 403, "Your key may not use this model.")
+        self.assertFails("auth", "refused access (HTTP 403); check that the API key",
+                         detail="Your key may not use this model.")
 
     def test_unknown_model(self):
         self.fake.fail(self.fmt, 404, "The model `fake-model` does not exist")
         self.assertFails("not_found", 'does not know the model "fake-model" (HTTP 404)',
-                         "The model `fake-model` does not exist", "fetch the provider's models")
+                         "fetch the provider's models",
+                         detail="The model `fake-model` does not exist")
 
     def test_wrong_base_url(self):
         self.fake.reply(*CHAT_ROUTES[self.fmt], 404,
                         body="<html><body>Not Found</body></html>")
-        self.assertFails("not_found", "has nothing at", "Check the base URL and the API format")
+        self.assertFails("not_found", "has nothing at", "check the base URL and the API format")
 
     def test_bad_request_keeps_provider_message(self):
         self.fake.fail(self.fmt, 400, "temperature: must be at most 2")
-        error = self.assertFails("bad_request", "rejected the request (HTTP 400): "
-                                                "temperature: must be at most 2")
-        self.assertEqual(error.detail, "temperature: must be at most 2")
+        self.assertFails("bad_request", "rejected the request (HTTP 400)",
+                         detail="temperature: must be at most 2")
 
     def test_context_too_long(self):
         message, code = self.context_error
         self.fake.fail(self.fmt, 400, message, code=code)
-        self.assertFails("bad_request", "the conversation is too long", message,
-                         "Start a new conversation")
+        self.assertFails("bad_request", "the conversation is too long",
+                         "start a new conversation", detail=message)
 
     def test_rate_limit_retried_honouring_retry_after(self):
         self.fake.fail(self.fmt, 429, "Rate limit reached", headers={"Retry-After": "3"})
         self.fake.fail(self.fmt, 429, "Rate limit reached")
         events = self.stream([TextDelta("at last"), Finish("stop")])
-        self.assertEqual(events[0], TextDelta("at last"))
-        # Retry-After first, then the doubling back-off of the second retry.
+        # Retry-After first, then the doubling back-off of the second retry, each announced.
+        self.assertEqual(events[:3], [Retrying(3.0, "rate_limit"), Retrying(2.0, "rate_limit"),
+                                      TextDelta("at last")])
         self.assertEqual(self.sleeps, [3.0, 2.0])
         self.assertEqual(len(self.fake.requests), 3)
 
     def test_rate_limit_gives_up_after_bounded_wait(self):
         self.fake.fail(self.fmt, 429, "Rate limit reached", times=None)
         error = self.assertFails("rate_limit", "still limiting the request rate after 4 retries "
-                                               "over 15.0 seconds (HTTP 429): Rate limit reached")
+                                               "over 15.0 seconds (HTTP 429); wait a minute",
+                                 detail="Rate limit reached")
         self.assertEqual(self.sleeps, [1.0, 2.0, 4.0, 8.0])
         self.assertFalse(error.retryable)
 
@@ -192,20 +222,22 @@ class ProviderContract(FakeProviderCase):
 
     def test_retry_after_beyond_budget_fails_at_once(self):
         self.fake.fail(self.fmt, 429, "Try tomorrow", headers={"Retry-After": "86400"})
-        self.assertFails("rate_limit", "limiting the request rate (HTTP 429): Try tomorrow")
+        self.assertFails("rate_limit", "limiting the request rate (HTTP 429); wait a minute",
+                         detail="Try tomorrow")
         self.assertEqual(self.sleeps, [])
 
     def test_server_error_retried_before_first_token(self):
         self.fake.fail(self.fmt, 503, "Service unavailable")
         self.fake.fail(self.fmt, 500, "Internal error")
         events = self.stream([TextDelta("fine"), Finish("stop")])
-        self.assertEqual(events[0], TextDelta("fine"))
+        self.assertEqual(events[:3], [Retrying(1.0, "server"), Retrying(2.0, "server"),
+                                      TextDelta("fine")])
         self.assertEqual(self.sleeps, [1.0, 2.0])
 
     def test_server_error_gives_up(self):
         self.fake.fail(self.fmt, 502, "Bad gateway", times=None)
         self.assertFails("server", "still had a server error after 4 retries", "(HTTP 502)",
-                         "Try again in a few minutes")
+                         "try again in a few minutes", detail="Bad gateway")
 
     def test_no_retry_after_first_token(self):
         self.fake.script(self.fmt, [TextDelta("Hel"), Cut()])
@@ -216,19 +248,21 @@ class ProviderContract(FakeProviderCase):
                 received.append(event)
         self.assertEqual(received, [TextDelta("Hel")])
         self.assertEqual(caught.exception.kind, "protocol")
-        self.assertIn(f"{self.label} closed the answer before its end", caught.exception.message)
+        self.assertIn(f"{self.label} closed the answer before its end; try again.",
+                      caught.exception.message)
         self.assertEqual(len(self.fake.requests), 1, "a started answer is never retried")
 
     def test_stream_error_after_text(self):
-        self.assertFails("server", "reported an error while answering: Overloaded",
-                         steps=[TextDelta("Hel"), StreamError("Overloaded")])
+        self.assertFails("server", "reported an error while answering; try again.",
+                         detail="Overloaded", steps=[TextDelta("Hel"), StreamError("Overloaded")])
         self.assertEqual(len(self.fake.requests), 1)
 
     # Malformed answers -------------------------------------------------------------------
 
     def test_malformed_frame(self):
-        self.assertFails("protocol", f"{self.label} sent a malformed answer (invalid JSON",
-                         steps=[TextDelta("a"), Raw(self.bad_frame), Finish("stop")])
+        error = self.assertFails("protocol", f"{self.label} sent a malformed answer; try again",
+                                 steps=[TextDelta("a"), Raw(self.bad_frame), Finish("stop")])
+        self.assertIn("invalid JSON", error.detail)
 
     def test_clean_end_before_finish(self):
         self.assertFails("protocol", "closed the answer before its end",
@@ -252,7 +286,7 @@ class ProviderContract(FakeProviderCase):
 
     def test_connection_refused(self):
         url = refused_url()
-        error = self.assertFails("connection", "refused the connection", "Check the base URL",
+        error = self.assertFails("connection", "refused the connection", "check the base URL",
                                  base_url=url + ("/v1" if self.fmt == "openai" else ""))
         self.assertIn("Connection refused", error.detail)
 
@@ -364,6 +398,9 @@ class TestOpenAIContract(ProviderContract, TransactionCase):
                      b'event: future\ndata: {"choices": []}\n\n')
     context_error = ("This model's maximum context length is 128000 tokens. However, your "
                      "messages resulted in 130532 tokens.", "context_length_exceeded")
+    cut_frame = b'"finish_reason": "length"'
+    # OpenRouter sends the usage so far in its error chunk; a cut body has none.
+    counts_on_error = (25, 3)
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
@@ -428,8 +465,16 @@ class TestOpenAIContract(ProviderContract, TransactionCase):
         self.assertFails("auth", "OpenAI-compatible server (Fake) rejected the API key (HTTP 401)",
                          api_key="sk-wrong")
 
+    def test_refusal_is_the_answer(self):
+        """A refusal streams in ``delta.refusal`` and finishes with "stop": it is the answer,
+        finishing with "refusal", its usage kept."""
+        events = self.stream([Refusal("I'm sorry, "), Refusal("I can't help with that."),
+                              Usage(20, 8), Finish("stop")])
+        self.assertEqual(events, [TextDelta("I'm sorry, "), TextDelta("I can't help with that."),
+                                  Usage(20, 8), Finish("refusal")])
+
     def test_compatible_server_error_chunk(self):
-        self.assertFails("server", "reported an error while answering: Upstream failed",
+        self.assertFails("server", "reported an error while answering", detail="Upstream failed",
                          steps=[StreamError("Upstream failed", "server_error")])
         self.assertEqual(len(self.fake.requests), 1, "not retried: the error may be permanent")
 
@@ -441,6 +486,8 @@ class TestAzureOpenAIContract(ProviderContract, TransactionCase):
     bad_frame = TestOpenAIContract.bad_frame
     unknown_frame = TestOpenAIContract.unknown_frame
     context_error = TestOpenAIContract.context_error
+    cut_frame = TestOpenAIContract.cut_frame
+    counts_on_error = TestOpenAIContract.counts_on_error
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")],
@@ -480,6 +527,9 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
                      b'event: content_block_start\ndata: {"type": "content_block_start", '
                      b'"index": 9, "content_block": {"type": "future_block"}}\n\n')
     context_error = ("prompt is too long: 210000 tokens > 200000 maximum", None)
+    cut_frame = b'"stop_reason": "max_tokens"'
+    # message_start counted the input; the output count comes only in message_delta.
+    counts_on_error = counts_on_cut = (25, None)
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
@@ -530,8 +580,12 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
     def test_overload_before_first_token_is_retried(self):
         self.fake.script(self.fmt, [StreamError("Overloaded", "overloaded_error")])
         events = self.stream([TextDelta("ok"), Finish("stop")])
-        self.assertEqual(events[0], TextDelta("ok"))
+        self.assertEqual(events[:2], [Retrying(1.0, "server"), TextDelta("ok")])
         self.assertEqual((self.sleeps, len(self.fake.requests)), ([1.0], 2))
+
+    def test_refusal_stop_reason(self):
+        events = self.stream([TextDelta("I can't discuss that."), Usage(9, 5), Finish("refusal")])
+        self.assertEqual(events[-2:], [Usage(9, 5), Finish("refusal")])
 
     def test_cached_tokens_count_as_input(self):
         def event(payload):
@@ -579,6 +633,7 @@ class TestOllamaContract(ProviderContract, TransactionCase):
     unknown_frame = (b'{"model": "m", "created_at": "2025-01-01T00:00:00Z", "future": 1, '
                      b'"done": false}\n')
     context_error = ("the input length exceeds the context length", None)
+    cut_frame = b'"done_reason": "length"'
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
@@ -604,4 +659,4 @@ class TestOllamaContract(ProviderContract, TransactionCase):
     def test_model_not_pulled(self):
         self.fake.fail(self.fmt, 404, 'model "fake-model" not found, try pulling it first')
         self.assertFails("not_found", 'Ollama (Fake) does not know the model "fake-model"',
-                         "try pulling it first")
+                         detail='model "fake-model" not found, try pulling it first')

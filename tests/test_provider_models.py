@@ -148,9 +148,10 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.provider.api_key = "sk-wrong-key-0000000000"
         action = self.provider.action_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
-        self.assertEqual(action["params"]["message"],
-                         "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401). "
-                         "Check the API key in LLM > Configuration > Providers.")
+        self.assertEqual(action["params"]["title"],
+                         "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401); "
+                         "check the API key in LLM > Configuration > Providers.")
+        self.assertEqual(action["params"]["message"], "Incorrect API key provided.")
 
     def test_only_its_managers_test_or_fetch_a_provider(self):
         """The buttons send the stored key to the provider's endpoint."""
@@ -190,7 +191,8 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.fake.reply("GET", "/v1/models", 404, body="<html>404</html>")
         action = self.provider.action_fetch_models()
         self.assertEqual(action["params"]["type"], "danger")
-        self.assertIn("has nothing at", action["params"]["message"])
+        self.assertIn("has nothing at", action["params"]["title"])
+        self.assertEqual(action["params"]["message"], "<html>404</html>", "what the server said")
 
     # Models ------------------------------------------------------------------------------
 

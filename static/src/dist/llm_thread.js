@@ -7,6 +7,7 @@ var __export = (target, all) => {
 
 // static/src/ts/index.ts
 import { registry } from "@web/core/registry";
+import { session } from "@web/session";
 
 // static/src/ts/chatter/chatter_patch.ts
 import { Chatter } from "@mail/chatter/web_portal/chatter";
@@ -232,6 +233,9 @@ var EVENT_FIELDS = {
     currency: "string",
     model: "string"
   },
+  // The provider asked to wait (HTTP 429) or failed (5xx) before the answer started: the
+  // request is sent again after `seconds`; `code` is the error kind (rate_limit, server).
+  retrying: { seconds: "number", code: "string" },
   // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
   budget_warning: { message: "string" },
   message_final: {
@@ -240,7 +244,8 @@ var EVENT_FIELDS = {
     stopped: "boolean",
     error: "string?"
   },
-  error: { code: "string", message: "string", message_id: "number?" },
+  // `message`: one sentence for the user; `detail`: the provider's own words, if any.
+  error: { code: "string", message: "string", detail: "string", message_id: "number?" },
   heartbeat: {},
   done: { thread_id: "number", state: "string" }
 };
@@ -408,6 +413,8 @@ function newMessage(id, role, text2 = "") {
     toolCalls: [],
     usage: null,
     error: "",
+    errorDetail: "",
+    finishReason: "",
     stopped: false,
     done: true
   };
@@ -461,6 +468,8 @@ function messagesFromStore(stored) {
       view.reasoningSeconds = data["reasoning_seconds"] ?? null;
       view.usage = usageFrom(data["usage"]);
       view.error = data["error"]?.message ?? "";
+      view.errorDetail = data["error"]?.detail ?? "";
+      view.finishReason = data["finish_reason"] ?? "";
       view.stopped = Boolean(data["stopped"]);
       for (const call of data["tool_calls"] ?? []) {
         const card = {
@@ -518,6 +527,11 @@ var ConversationModel = class {
   budgetWarning = "";
   /** Announced by the aria-live region when an answer is complete. */
   announcement = "";
+  /** Seconds left before the provider is asked again (the "retrying" event); null otherwise. */
+  retryIn = null;
+  /** Stop was pressed during the last generation (before its answer started, if none shows). */
+  stoppedBeforeAnswer = false;
+  retryTimer = null;
   controller = null;
   nextLocalId = -1;
   async load(threadId) {
@@ -566,6 +580,15 @@ var ConversationModel = class {
   get canSend() {
     return Boolean(this.thread) && !this.streaming && !this.busyElsewhere;
   }
+  /** Our stream runs and nothing shows its progress yet: no answer streams, no tool runs. */
+  get awaitingAnswer() {
+    return this.streaming && !this.messages.some((m) => !m.done || m.toolCalls.some((c) => c.status === "running"));
+  }
+  /** The last message is a stored question without an answer (stopped before it started). */
+  get unanswered() {
+    const last = this.messages.at(-1);
+    return !this.streaming && !this.busyElsewhere && !this.notice && last?.role === "user" && last.id > 0;
+  }
   async send(text2) {
     const message = text2.trim();
     if (!message || !this.canSend) {
@@ -589,6 +612,7 @@ var ConversationModel = class {
       return;
     }
     this.stopping = true;
+    this.stoppedBeforeAnswer = true;
     await this.backend.rpc(`/llm/thread/${this.thread.id}/stop`, {});
     if (this.busyElsewhere) {
       await this.refresh();
@@ -600,6 +624,27 @@ var ConversationModel = class {
     this.controller = null;
     this.streaming = false;
     this.stopping = false;
+    this.stoppedBeforeAnswer = false;
+    this.endRetry();
+  }
+  /** The provider is asked again in `seconds`: count them down for the waiting note. */
+  startRetry(seconds) {
+    this.endRetry();
+    this.retryIn = Math.max(1, Math.ceil(seconds));
+    this.retryTimer = setInterval(() => {
+      if (this.retryIn !== null && this.retryIn > 1) {
+        this.retryIn -= 1;
+      } else {
+        this.endRetry();
+      }
+    }, 1e3);
+  }
+  endRetry() {
+    if (this.retryTimer !== null) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = null;
+    }
+    this.retryIn = null;
   }
   async generate(message) {
     const thread = this.thread;
@@ -607,6 +652,7 @@ var ConversationModel = class {
     this.controller = controller;
     this.streaming = true;
     this.stopping = false;
+    this.stoppedBeforeAnswer = false;
     this.notice = "";
     this.noticeCode = "";
     this.budgetWarning = "";
@@ -639,6 +685,7 @@ var ConversationModel = class {
         this.controller = null;
         this.streaming = false;
         this.stopping = false;
+        this.endRetry();
       }
     }
   }
@@ -733,7 +780,14 @@ var ConversationModel = class {
   }
   /** Applies one protocol event (models/llm_protocol.py EVENTS). */
   onEvent(name, payload) {
+    if (name !== "heartbeat") {
+      this.endRetry();
+    }
     switch (name) {
+      case "retrying": {
+        this.startRetry(payload["seconds"]);
+        break;
+      }
       case "message_created": {
         if (payload["role"] === "user") {
           const pending = this.messages.find((m) => m.id < 0 && m.role === "user");
@@ -803,6 +857,7 @@ var ConversationModel = class {
         view.done = true;
         view.stopped = Boolean(payload["stopped"]);
         view.error = payload["error"] ?? "";
+        view.finishReason = payload["finish_reason"];
         endReasoning(view);
         break;
       }
@@ -810,6 +865,7 @@ var ConversationModel = class {
         const view = payload["message_id"] !== null && payload["message_id"] !== void 0 ? this.find(payload["message_id"]) : void 0;
         if (view) {
           view.error = payload["message"];
+          view.errorDetail = payload["detail"] ?? "";
           view.done = true;
         } else {
           this.noticeCode = payload["code"];
@@ -6924,6 +6980,11 @@ var Conversation = class extends Component5 {
     const cost = usage.cost ? ` · ${formatCost(usage.cost, usage.currency)}` : "";
     return _t("This conversation: %s").replace("%s", tokensLabel(usage) + cost);
   }
+  /** Under the question until the answer starts: waiting, or the provider's back-off. */
+  get pendingLabel() {
+    const seconds = this.model.retryIn;
+    return seconds === null ? _t("Waiting for the answer…") : _t("The provider is busy; retrying in %s s…").replace("%s", String(seconds));
+  }
   get noticeIsRetryable() {
     return ["connection_lost", "internal"].includes(this.model.noticeCode);
   }
@@ -7307,6 +7368,7 @@ var ChatApp = class extends Component10 {
 
 // static/src/ts/index.ts
 registry.category("actions").add("llm_thread.chat", ChatApp);
+registry.category("formatters").add("llm_cost", (value) => value === false ? "" : formatCost(value, session.llm_currency ?? ""));
 export {
   ChatApp,
   ChatterPanel,

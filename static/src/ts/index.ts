@@ -3,6 +3,7 @@
 // that importing a component, as the unit tests do, has no side effect; the chatter patch is
 // the one import made for its effect.
 import { registry } from "@web/core/registry";
+import { session } from "@web/session";
 
 import "./chatter/chatter_patch";
 import { ChatApp } from "./chat_app/chat_app";
@@ -14,8 +15,13 @@ import { renderMarkdown } from "./markdown/markdown";
 import { MarkdownView } from "./markdown/markdown_view";
 import { MessageItem } from "./message/message_item";
 import { ThreadList } from "./thread_list/thread_list";
+import { formatCost } from "./usage/usage";
 
 registry.category("actions").add("llm_thread.chat", ChatApp);
+// llm.usage costs in the usage report, in the company's currency (models/ir_http.py).
+registry
+    .category("formatters")
+    .add("llm_cost", (value) => (value === false ? "" : formatCost(value, session.llm_currency ?? "")));
 
 export {
     ChatApp,

@@ -105,6 +105,31 @@ addChatTour("llm_thread_stop", "Write a long story", [
     { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
 ]);
 
+addChatTour("llm_thread_wait_and_retry", "Are you there?", [
+    {
+        content: "The question shows at once that its answer is awaited",
+        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_pending",
+    },
+    {
+        content: "The provider limits the rate: the back-off is shown",
+        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_pending:contains(retrying in)",
+    },
+    { content: "Stop during the back-off, before any word", trigger: ".o_llm_stop", run: "click" },
+    {
+        content: "The question stays, marked stopped, with a Retry",
+        trigger: ".o_llm_message_user:contains(Are you there?) + .o_llm_unanswered:contains(Stopped before the answer started) .o_llm_retry",
+        run: "click",
+    },
+    {
+        content: "This time the answer comes, and the notes are gone",
+        trigger: ".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_markdown:contains(Here I am)",
+    },
+    {
+        content: "Nothing else is waiting or stopped",
+        trigger: ".o_llm_conversation:not(:has(.o_llm_pending, .o_llm_unanswered))",
+    },
+]);
+
 /**
  * A tour that enables update_record in a new conversation, asks for a change, then Approves
  * (or Denies) it from the card's preview and reads the answer (tests/test_chat_ui.py).

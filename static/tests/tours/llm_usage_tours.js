@@ -40,9 +40,10 @@ registry.category("web_tour.tours").add("llm_thread_usage_report", {
     steps: () => [
         { content: "The usage report opens as a pivot of users by day", trigger: ".o_pivot .o_pivot_header_cell_closed" },
         { content: "with the tokens", trigger: ".o_pivot .o_value:contains(1,234)" },
+        { content: "and the cost in the company's currency", trigger: ".o_pivot .o_value:contains($0.5)" },
         { content: "Switch to the graph", trigger: ".o_switch_view.o_graph", run: "click" },
         { content: "The graph is drawn", trigger: ".o_graph_renderer canvas" },
         { content: "Switch to the list", trigger: ".o_switch_view.o_list", run: "click" },
-        { content: "The list shows the line and its cost", trigger: ".o_list_table .o_data_row td[name=cost]:contains(0.5)" },
+        { content: "The list shows the line and its cost", trigger: ".o_list_table .o_data_row td[name=cost]:contains($):contains(0.5)" },
     ],
 });

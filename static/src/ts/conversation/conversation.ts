@@ -126,6 +126,14 @@ export class Conversation extends Component<ConversationProps> {
         return _t("This conversation: %s").replace("%s", tokensLabel(usage) + cost);
     }
 
+    /** Under the question until the answer starts: waiting, or the provider's back-off. */
+    get pendingLabel(): string {
+        const seconds = this.model.retryIn;
+        return seconds === null
+            ? _t("Waiting for the answer…")
+            : _t("The provider is busy; retrying in %s s…").replace("%s", String(seconds));
+    }
+
     get noticeIsRetryable(): boolean {
         return ["connection_lost", "internal"].includes(this.model.noticeCode);
     }

@@ -24,6 +24,8 @@ function newMessage(id: number, role: MessageView["role"], text = ""): MessageVi
         toolCalls: [],
         usage: null,
         error: "",
+        errorDetail: "",
+        finishReason: "",
         stopped: false,
         done: true,
     };
@@ -89,6 +91,8 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             view.reasoningSeconds = data["reasoning_seconds"] ?? null;
             view.usage = usageFrom(data["usage"]);
             view.error = data["error"]?.message ?? "";
+            view.errorDetail = data["error"]?.detail ?? "";
+            view.finishReason = data["finish_reason"] ?? "";
             view.stopped = Boolean(data["stopped"]);
             for (const call of data["tool_calls"] ?? []) {
                 const card: ToolCallView = {
@@ -148,6 +152,11 @@ export class ConversationModel {
     budgetWarning = "";
     /** Announced by the aria-live region when an answer is complete. */
     announcement = "";
+    /** Seconds left before the provider is asked again (the "retrying" event); null otherwise. */
+    retryIn: number | null = null;
+    /** Stop was pressed during the last generation (before its answer started, if none shows). */
+    stoppedBeforeAnswer = false;
+    private retryTimer: ReturnType<typeof setInterval> | null = null;
     private controller: AbortController | null = null;
     private nextLocalId = -1;
 
@@ -205,6 +214,22 @@ export class ConversationModel {
         return Boolean(this.thread) && !this.streaming && !this.busyElsewhere;
     }
 
+    /** Our stream runs and nothing shows its progress yet: no answer streams, no tool runs. */
+    get awaitingAnswer(): boolean {
+        return (
+            this.streaming &&
+            !this.messages.some((m) => !m.done || m.toolCalls.some((c) => c.status === "running"))
+        );
+    }
+
+    /** The last message is a stored question without an answer (stopped before it started). */
+    get unanswered(): boolean {
+        const last = this.messages.at(-1);
+        return (
+            !this.streaming && !this.busyElsewhere && !this.notice && last?.role === "user" && last.id > 0
+        );
+    }
+
     async send(text: string): Promise<void> {
         const message = text.trim();
         if (!message || !this.canSend) {
@@ -230,6 +255,7 @@ export class ConversationModel {
             return;
         }
         this.stopping = true;
+        this.stoppedBeforeAnswer = true;
         // Server-side stop: the provider call is cancelled and the partial answer saved; our
         // stream then ends with message_final(stopped) and done.
         await this.backend.rpc(`/llm/thread/${this.thread.id}/stop`, {});
@@ -244,6 +270,29 @@ export class ConversationModel {
         this.controller = null;
         this.streaming = false;
         this.stopping = false;
+        this.stoppedBeforeAnswer = false;
+        this.endRetry();
+    }
+
+    /** The provider is asked again in `seconds`: count them down for the waiting note. */
+    private startRetry(seconds: number): void {
+        this.endRetry();
+        this.retryIn = Math.max(1, Math.ceil(seconds));
+        this.retryTimer = setInterval(() => {
+            if (this.retryIn !== null && this.retryIn > 1) {
+                this.retryIn -= 1;
+            } else {
+                this.endRetry();
+            }
+        }, 1000);
+    }
+
+    private endRetry(): void {
+        if (this.retryTimer !== null) {
+            clearInterval(this.retryTimer);
+            this.retryTimer = null;
+        }
+        this.retryIn = null;
     }
 
     private async generate(message: string | null): Promise<void> {
@@ -252,6 +301,7 @@ export class ConversationModel {
         this.controller = controller;
         this.streaming = true;
         this.stopping = false;
+        this.stoppedBeforeAnswer = false;
         this.notice = "";
         this.noticeCode = "";
         this.budgetWarning = "";
@@ -285,6 +335,7 @@ export class ConversationModel {
                 this.controller = null;
                 this.streaming = false;
                 this.stopping = false;
+                this.endRetry();
             }
         }
     }
@@ -390,7 +441,14 @@ export class ConversationModel {
 
     /** Applies one protocol event (models/llm_protocol.py EVENTS). */
     onEvent(name: string, payload: Record<string, any>): void {
+        if (name !== "heartbeat") {
+            this.endRetry(); // anything but a heartbeat means the provider answered
+        }
         switch (name) {
+            case "retrying": {
+                this.startRetry(payload["seconds"]);
+                break;
+            }
             case "message_created": {
                 if (payload["role"] === "user") {
                     const pending = this.messages.find((m) => m.id < 0 && m.role === "user");
@@ -460,6 +518,7 @@ export class ConversationModel {
                 view.done = true;
                 view.stopped = Boolean(payload["stopped"]);
                 view.error = payload["error"] ?? "";
+                view.finishReason = payload["finish_reason"];
                 endReasoning(view);
                 break;
             }
@@ -470,6 +529,7 @@ export class ConversationModel {
                         : undefined;
                 if (view) {
                     view.error = payload["message"];
+                    view.errorDetail = payload["detail"] ?? "";
                     view.done = true;
                 } else {
                     this.noticeCode = payload["code"];

@@ -131,6 +131,10 @@ export interface MessageView {
     toolCalls: ToolCallView[];
     usage: UsageView | null;
     error: string;
+    /** The provider's own words about the error, shown folded under it. */
+    errorDetail: string;
+    /** Why the answer ended (message_final): "length" (cut by the token limit), "refusal"... */
+    finishReason: string;
     stopped: boolean;
     /** False while the answer streams. */
     done: boolean;

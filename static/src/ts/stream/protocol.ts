@@ -40,6 +40,9 @@ export const EVENT_FIELDS = {
         currency: "string",
         model: "string",
     },
+    // The provider asked to wait (HTTP 429) or failed (5xx) before the answer started: the
+    // request is sent again after `seconds`; `code` is the error kind (rate_limit, server).
+    retrying: { seconds: "number", code: "string" },
     // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
     budget_warning: { message: "string" },
     message_final: {
@@ -48,7 +51,8 @@ export const EVENT_FIELDS = {
         stopped: "boolean",
         error: "string?",
     },
-    error: { code: "string", message: "string", message_id: "number?" },
+    // `message`: one sentence for the user; `detail`: the provider's own words, if any.
+    error: { code: "string", message: "string", detail: "string", message_id: "number?" },
     heartbeat: {},
     done: { thread_id: "number", state: "string" },
 } as const;

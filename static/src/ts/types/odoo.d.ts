@@ -19,6 +19,8 @@ declare module "@web/core/registry" {
         get(key: string): T;
         /** Client actions: components mounted by the action service for an `ir.actions.client` tag. */
         category(name: "actions"): Registry<ComponentConstructor>;
+        /** Value formatters of the views, by widget name (pivot cells, graph axes). */
+        category(name: "formatters"): Registry<(value: number | false) => string>;
     }
 
     export const registry: Registry<unknown>;
@@ -55,4 +57,9 @@ declare module "@mail/chatter/web_portal/chatter" {
     export class Chatter extends Component {
         static components: Record<string, unknown>;
     }
+}
+
+declare module "@web/session" {
+    /** What the server's ir.http.session_info sent; `llm_currency` is added by this addon. */
+    export const session: { llm_currency?: string };
 }

@@ -68,6 +68,43 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_messages")?.getAttribute("aria-live")).toBe("polite");
     });
 
+    test("Send shows a waiting note under the question at once; Stop leaves it with a Retry", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread()];
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 10, role: "user" });
+            await gate;
+            request.onEvent("retrying", { seconds: 4, code: "rate_limit" });
+            await new Promise<void>((resolve) => (stopped = resolve));
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        let stopped!: () => void;
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        typeIn(input, "Hello?");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_pending")?.textContent?.trim()).toBe("Waiting for the answer…");
+        release();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_pending")?.textContent?.trim()).toBe("The provider is busy; retrying in 4 s…");
+        (fixture.querySelector(".o_llm_stop") as HTMLButtonElement).click();
+        await nextRender();
+        stopped();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_pending")).toBeNull();
+        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toBe("Hello?");
+        const note = fixture.querySelector(".o_llm_unanswered")!;
+        expect(note.textContent).toContain("Stopped before the answer started");
+        backend.scripts.push(answer("Hi").slice(1));
+        (note.querySelector(".o_llm_retry") as HTMLButtonElement).click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent?.trim()).toBe("Hi");
+        expect(fixture.querySelector(".o_llm_unanswered")).toBeNull();
+    });
+
     test("opens the thread of the action's active_id, with its model picked", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread({ id: 1, name: "First", model_id: 2, messages: [{ id: 5, role: "user", text: "Stored", data: {}, date: "" }] })];

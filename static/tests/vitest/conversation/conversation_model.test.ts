@@ -1,10 +1,11 @@
 import { reactive } from "@odoo/owl";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 
 import { ConversationModel, messagesFromStore, recordsOf } from "../../../src/ts/conversation/conversation_model";
 import { GenerationRefused, StreamInterrupted } from "../../../src/ts/conversation/transport";
 import { streamGeneration } from "../../../src/ts/stream/client";
-import { FakeBackend, answer, thread } from "../fake_backend";
+import type { MessageView } from "../../../src/ts/conversation/types";
+import { FakeBackend, answer, thread, type ScriptedEvent } from "../fake_backend";
 
 async function open(backend: FakeBackend, values = {}) {
     backend.threads = [thread(values)];
@@ -179,6 +180,105 @@ describe("ConversationModel", () => {
         const last = model.messages.at(-1)!;
         expect([last.text, last.stopped, last.done]).toEqual(["Half an ans", true, true]);
         expect(model.streaming).toBe(false);
+    });
+
+    test("waiting shows at once, the back-off counts down, the first token ends both", async () => {
+        vi.useFakeTimers();
+        try {
+            const backend = new FakeBackend();
+            let release!: () => void;
+            const gate = new Promise<void>((resolve) => (release = resolve));
+            const seen: [boolean, number | null][] = [];
+            backend.scripts.push(async (request) => {
+                seen.push([model.awaitingAnswer, model.retryIn]);
+                request.onEvent("message_created", { message_id: 10, role: "user" });
+                request.onEvent("retrying", { seconds: 3, code: "rate_limit" });
+                seen.push([model.awaitingAnswer, model.retryIn]);
+                vi.advanceTimersByTime(1000);
+                seen.push([model.awaitingAnswer, model.retryIn]);
+                request.onEvent("heartbeat", {});
+                seen.push([model.awaitingAnswer, model.retryIn]);
+                await gate;
+                for (const event of answer("Hi there").slice(1)) {
+                    request.onEvent(event[0] as never, event[1] as never);
+                    if (event[0] === "message_created") {
+                        seen.push([model.awaitingAnswer, model.retryIn]);
+                    }
+                }
+            });
+            const model = await open(backend);
+            const sending = model.send("Hello?");
+            release();
+            await sending;
+            expect(seen).toEqual([[true, null], [true, 3], [true, 2], [true, 2], [false, null]]);
+            expect(model.awaitingAnswer).toBe(false);
+            expect(vi.getTimerCount()).toBe(0);
+        } finally {
+            vi.useRealTimers();
+        }
+    });
+
+    test("Stop before the first token keeps the question, marked stopped, with a retry", async () => {
+        const backend = new FakeBackend();
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 10, role: "user" });
+            request.onEvent("retrying", { seconds: 8, code: "rate_limit" });
+            await gate; // the server cancels the back-off and ends without an answer
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        const model = await open(backend);
+        const sending = model.send("Hello?");
+        await Promise.resolve();
+        expect(model.unanswered).toBe(false);
+        await model.stop();
+        release();
+        await sending;
+        expect(model.messages.map((m) => [m.id, m.role, m.text])).toEqual([[10, "user", "Hello?"]]);
+        expect([model.unanswered, model.stoppedBeforeAnswer, model.retryIn]).toEqual([true, true, null]);
+        backend.scripts.push(answer("Hi").slice(1));
+        await model.retry();
+        expect(backend.requests[1]!.message).toBeNull();
+        expect(model.messages.at(-1)!.text).toBe("Hi");
+        expect([model.unanswered, model.stoppedBeforeAnswer]).toEqual([false, false]);
+    });
+
+    test("a refusal, a cut answer and an error's detail, streamed and stored", async () => {
+        const backend = new FakeBackend();
+        const final = (id: number, reason: string) =>
+            ["message_final", { message_id: id, finish_reason: reason, stopped: false, error: null }] as ScriptedEvent;
+        backend.scripts.push([
+            ["message_created", { message_id: 11, role: "assistant" }],
+            ["text_delta", { message_id: 11, text: "I can't help with that." }],
+            final(11, "refusal"),
+            ["message_created", { message_id: 12, role: "assistant" }],
+            ["text_delta", { message_id: 12, text: "Once upon" }],
+            final(12, "length"),
+            ["message_created", { message_id: 13, role: "assistant" }],
+            ["message_final", { message_id: 13, finish_reason: "error", stopped: false, error: "Key rejected." }],
+            ["error", { code: "auth", message: "Key rejected.", detail: "Incorrect API key provided.", message_id: 13 }],
+            ["done", { thread_id: 1, state: "error" }],
+        ]);
+        const model = await open(backend);
+        await model.send("Hi");
+        const views = (messages: MessageView[]) =>
+            messages.filter((m) => m.role === "assistant").map((m) => [m.finishReason, m.error, m.errorDetail]);
+        const expected = [
+            ["refusal", "", ""],
+            ["length", "", ""],
+            ["error", "Key rejected.", "Incorrect API key provided."],
+        ];
+        expect(views(model.messages)).toEqual(expected);
+        const stored = messagesFromStore([
+            { id: 11, role: "assistant", text: "I can't help with that.", data: { finish_reason: "refusal" }, date: "" },
+            { id: 12, role: "assistant", text: "Once upon", data: { finish_reason: "length" }, date: "" },
+            {
+                id: 13, role: "assistant", text: "", date: "",
+                data: { finish_reason: "error", error: { code: "auth", message: "Key rejected.", detail: "Incorrect API key provided." } },
+            },
+        ]);
+        expect(views(stored)).toEqual(expected);
     });
 
     test("a call id reused by a later answer (Ollama) updates only that answer's card", async () => {

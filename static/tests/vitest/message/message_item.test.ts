@@ -10,7 +10,8 @@ const env = { services: { action: fakeAction } };
 function message(values: Partial<MessageView> = {}): MessageView {
     return {
         id: 2, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
-        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", stopped: false, done: true,
+        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", errorDetail: "", finishReason: "stop",
+        stopped: false, done: true,
         ...values,
     };
 }
@@ -20,6 +21,25 @@ describe("MessageItem", () => {
         const fixture = await mountComponent(MessageItem, { message: message({ role: "user", text: "<b>hi</b>" }) }, env);
         expect(fixture.querySelector(".o_llm_user_bubble")?.textContent).toBe("<b>hi</b>");
         expect(fixture.querySelector("b")).toBeNull();
+    });
+
+    test("a refusal is marked, a cut answer says so, an error folds the provider's words", async () => {
+        const refusal = await mountComponent(MessageItem, { message: message({ text: "I can't.", finishReason: "refusal" }) }, env);
+        expect(refusal.querySelector(".o_llm_refusal .o_llm_refusal_note")?.textContent).toBe("The model refused");
+        expect(refusal.querySelector(".o_llm_cut_note")).toBeNull();
+        const cut = await mountComponent(MessageItem, { message: message({ text: "Once upon", finishReason: "length" }) }, env);
+        expect(cut.querySelector(".o_llm_cut_note")?.textContent?.trim()).toBe("Cut: the answer reached the token limit.");
+        expect(cut.querySelector(".o_llm_refusal, .o_llm_refusal_note")).toBeNull();
+        const failed = await mountComponent(MessageItem, {
+            message: message({ text: "", finishReason: "error", error: "Key rejected.", errorDetail: "Incorrect API key provided." }),
+        }, env);
+        const alert = failed.querySelector(".o_llm_message_error")!;
+        expect(alert.querySelector("span")?.textContent).toBe("Key rejected.");
+        const detail = alert.querySelector("details.o_llm_error_detail") as HTMLDetailsElement;
+        expect(detail.open).toBe(false);
+        expect(detail.textContent).toContain("Incorrect API key provided.");
+        const plain = await mountComponent(MessageItem, { message: message({ error: "Failed." }) }, env);
+        expect(plain.querySelector(".o_llm_error_detail")).toBeNull();
     });
 
     test("reasoning is collapsed with its duration", async () => {
