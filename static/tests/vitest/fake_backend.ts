@@ -35,6 +35,7 @@ export const OPTIONS: ChatOptions = {
         { name: "search_records", description: "Search records", writes: false, risk: "read", requires_approval: false },
         { name: "update_record", description: "Change a record", writes: true, risk: "write", requires_approval: true },
     ],
+    default_tool_names: ["search_records"],
     can_configure: true,
 };
 
@@ -67,7 +68,11 @@ export class FakeBackend implements ChatBackend {
                 return clone(this.options) as T;
             case "llm_ui_list":
                 return this.threads
-                    .filter((t) => !kwargs["search"] || t.name.includes(kwargs["search"] as string))
+                    // As the server: the name, or the text of a question or an answer.
+                    .filter((t) => {
+                        const search = kwargs["search"] as string;
+                        return !search || t.name.includes(search) || t.messages.some((m) => m.text.includes(search));
+                    })
                     .filter((t) => !kwargs["res_model"] || (t.res_model === kwargs["res_model"] && t.res_id === kwargs["res_id"]))
                     .map(summary) as T;
             case "llm_ui_load":
@@ -78,6 +83,7 @@ export class FakeBackend implements ChatBackend {
                     res_model: (kwargs["res_model"] as string) || false,
                     res_id: (kwargs["res_id"] as number) || false,
                     record_name: kwargs["res_model"] ? "Azure Interior" : "",
+                    ...(kwargs["values"] as Partial<ThreadData> | undefined),
                 });
                 this.threads.unshift(created);
                 return clone(created) as T;
@@ -102,6 +108,9 @@ export class FakeBackend implements ChatBackend {
     async callModel<T>(model: string, method: string): Promise<T> {
         if (model === "res.partner" && method === "name_search") {
             return [[7, "Azure Interior"]] as T;
+        }
+        if (model === "res.partner" && method === "read") {
+            return [{ id: 7, display_name: "Azure Interior" }] as T;
         }
         throw new Error(`unexpected ${model}.${method}`);
     }

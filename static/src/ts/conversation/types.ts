@@ -52,6 +52,8 @@ export interface ToolOption {
 export interface ChatOptions {
     models: ModelOption[];
     tools: ToolOption[];
+    /** The tools a new conversation starts with. */
+    default_tool_names: string[];
     can_configure: boolean;
 }
 
@@ -105,4 +107,6 @@ export interface MessageView {
     stopped: boolean;
     /** False while the answer streams. */
     done: boolean;
+    /** When it was written, as the server writes datetimes (UTC, "2026-01-01 10:00:00"). */
+    date: string;
 }
