@@ -1,11 +1,4 @@
-import {
-    Component,
-    onMounted,
-    onWillUnmount,
-    useExternalListener,
-    useRef,
-    useState,
-} from "@odoo/owl";
+import { Component, onMounted, onWillUnmount, useExternalListener, useRef, useState } from "@odoo/owl";
 
 import { Composer } from "../composer/composer";
 import { _t } from "../core/l10n";
