@@ -178,6 +178,40 @@ class TestChatUiMethods(TransactionCase):
         found = self.as_user(self.user_a).llm_ui_list(search="about")
         self.assertEqual([t["id"] for t in found], [self.linked_a.id])
 
+    def test_search_by_what_was_said(self):
+        self.thread_a._llm_create_message("assistant", "The invoice of Deco Addict is overdue.")
+        self.thread_b._llm_create_message("assistant", "Another invoice, of someone else.")
+        found = self.as_user(self.user_a).llm_ui_list(search="INVOICE")
+        self.assertEqual([t["id"] for t in found], [self.thread_a.id])
+        self.assertEqual(self.as_user(self.user_a).llm_ui_list(search="nothing like it"), [])
+
+    def test_create_with_the_drafts_choices(self):
+        """The chat creates a thread with its first message, with what the user chose before."""
+        data = self.as_user(self.user_a).llm_ui_create(values={
+            "name": "Which companies?", "auto_model": True, "tool_names": [],
+        })
+        thread = self.env["llm.thread"].browse(data["id"])
+        self.assertEqual((thread.name, thread.auto_model, thread.tool_names),
+                         ("Which companies?", True, []))
+        self.assertEqual(thread.model_id, self.chat_model)
+        with self.assertRaises(UserError):
+            self.as_user(self.user_a).llm_ui_create(values={"user_id": self.user_b.id})
+
+    def test_options_give_the_tools_a_new_thread_starts_with(self):
+        options = self.as_user(self.user_a).llm_ui_options()
+        self.assertEqual(options["default_tool_names"],
+                         self.env["llm.tool"]._llm_default_names())
+
+    def test_readable_models_list_business_models_first(self):
+        """Models behind a menu the user can open come first: for an LLM manager, LLM Usage
+        (LLM › Reporting) before Attachment, readable but in no menu of theirs."""
+        models = [m["model"] for m in
+                  self.as_user(self.manager).llm_ui_readable_models(limit=1000)]
+        self.assertLess(models.index("llm.usage"), models.index("ir.attachment"))
+        business = self.as_user(self.manager)._llm_ui_menu_models()
+        first_other = next(i for i, model in enumerate(models) if model not in business)
+        self.assertTrue(all(model not in business for model in models[first_other:]))
+
     def test_load_link_delete_refuse_someone_elses_thread(self):
         for user in (self.user_a, self.manager):
             other = self.thread_b.with_user(user)

@@ -1,5 +1,5 @@
 import { reactive } from "@odoo/owl";
-import { describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished, test } from "vitest";
 
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
@@ -334,4 +334,75 @@ test("opening another thread leaves a streaming answer running; coming back show
     await nextRender();
     await nextRender();
     expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Half and whole\n");
+});
+
+describe("ChatApp on a phone", () => {
+    test("one column at a time: the list, then the conversation with a back button", async () => {
+        ui.isSmall = true;
+        onTestFinished(() => (ui.isSmall = false));
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
+        const fixture = await mountApp(backend);
+        expect(fixture.querySelector(".o_llm_chat_app")?.classList).toContain("o_llm_chat_small");
+        expect(fixture.querySelector(".o_llm_thread_list")).not.toBeNull();
+        expect(fixture.querySelector(".o_llm_conversation")).toBeNull();
+        [...fixture.querySelectorAll<HTMLButtonElement>(".o_llm_thread_open")].find((b) => b.textContent?.includes("Two"))!.click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_thread_list")).toBeNull();
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Two");
+        (fixture.querySelector(".o_llm_back") as HTMLButtonElement).click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_conversation")).toBeNull();
+        (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("New conversation");
+        // Back to a desktop width: both columns.
+        ui.isSmall = false;
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_thread_list")).not.toBeNull();
+        expect(fixture.querySelector(".o_llm_conversation")).not.toBeNull();
+        expect(fixture.querySelector(".o_llm_back")).toBeNull();
+    });
+
+    test("a given thread opens directly", async () => {
+        ui.isSmall = true;
+        onTestFinished(() => (ui.isSmall = false));
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        expect(fixture.querySelector(".o_llm_thread_list")).toBeNull();
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("One");
+    });
+});
+
+describe("ChatApp list", () => {
+    test("marks conversations with an answer being written or an approval waiting, live", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const item = (name: string) =>
+            [...fixture.querySelectorAll(".o_llm_thread_item")].find((li) => li.textContent?.includes(name))!;
+        expect(fixture.querySelector(".o_llm_thread_generating, .o_llm_thread_approval")).toBeNull();
+        backend.pushState({ thread_id: 2, state: "generating" });
+        await nextRender();
+        expect(item("Two").querySelector(".o_llm_thread_generating")?.getAttribute("title")).toBe("An answer is being written");
+        backend.pushState({ thread_id: 2, state: "approval" });
+        await nextRender();
+        expect(item("Two").querySelector(".o_llm_thread_generating")).toBeNull();
+        expect(item("Two").querySelector(".o_llm_thread_approval")?.getAttribute("title")).toBe("An action waits for your approval");
+        expect(item("One").querySelector(".o_llm_thread_approval")).toBeNull();
+    });
+
+    test("search finds a conversation by what was said in it", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [
+            thread({ id: 1, name: "One", messages: [{ id: 5, role: "user", text: "About invoices", data: {}, date: "" }] }),
+            thread({ id: 2, name: "Two" }),
+        ];
+        const fixture = await mountApp(backend);
+        const search = fixture.querySelector<HTMLInputElement>(".o_llm_thread_search")!;
+        typeIn(search, "invoices");
+        await nextRender();
+        expect([...fixture.querySelectorAll(".o_llm_thread_open")].map((b) => b.textContent?.trim())).toEqual(["One"]);
+    });
 });
