@@ -264,3 +264,34 @@ class TestChatUiMethods(TransactionCase):
         self.assertEqual([(m["role"], m["text"]) for m in data["messages"]],
                          [("user", "Hi there"), ("assistant", "**Bold** & <tags>")])
         self.assertEqual(data["messages"][1]["data"], {"usage": {"input_tokens": 1}})
+
+
+@tagged("post_install", "-at_install")
+class TestChatLayout(HttpCase):
+    """Where a conversation opens, and the chat on a phone: the tours of
+    static/tests/tours/llm_chat_layout_tours.js, on stored conversations (nothing is sent)."""
+
+    def thread(self, name, turns, **values):
+        admin = self.env.ref("base.user_admin")
+        thread = self.env["llm.thread"].with_user(admin).create({"name": name, **values})
+        for question, answer in turns:
+            thread._llm_create_message("user", question, author=admin.partner_id)
+            thread._llm_create_message("assistant", answer)
+        return thread
+
+    def test_opens_at_the_latest_message(self):
+        partner = self.env["res.partner"].create({"name": "Layout Contact"})
+        turns = [(f"Question {i}", f"Answer {i}, long enough to take a line or two.") for i in range(15)]
+        self.thread("Long talk", [*turns, ("And finally?", "The last answer.")],
+                    res_model="res.partner", res_id=partner.id)
+        self.start_tour("/odoo/llm-chat", "llm_thread_opens_at_latest", login="admin")
+
+    def test_phone(self):
+        self.browser_size = "390x844"
+        self.touch_enabled = True
+        self.thread("Older talk", [("Hello", "Hi.")])
+        self.thread("Figures", [("Sales by region?", "| Region | Q1 revenue | Q2 revenue | Growth | Main customer |\n"
+                                 "|---|---|---|---|---|\n"
+                                 "| Europe | 120,000 EUR | 135,500 EUR | +12.9% | Azure Interior |\n"
+                                 "| North America | 98,200 EUR | 91,000 EUR | -7.3% | Deco Addict |\n")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_phone", login="admin")

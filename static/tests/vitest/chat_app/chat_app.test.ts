@@ -339,7 +339,9 @@ test("opening another thread leaves a streaming answer running; coming back show
 describe("ChatApp on a phone", () => {
     test("one column at a time: the list, then the conversation with a back button", async () => {
         ui.isSmall = true;
-        onTestFinished(() => (ui.isSmall = false));
+        onTestFinished(() => {
+            ui.isSmall = false;
+        });
         const backend = new FakeBackend();
         backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
         const fixture = await mountApp(backend);
@@ -366,7 +368,9 @@ describe("ChatApp on a phone", () => {
 
     test("a given thread opens directly", async () => {
         ui.isSmall = true;
-        onTestFinished(() => (ui.isSmall = false));
+        onTestFinished(() => {
+            ui.isSmall = false;
+        });
         const backend = new FakeBackend();
         backend.threads = [thread({ id: 1, name: "One" })];
         const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
