@@ -89,10 +89,13 @@ class LlmThreadUi(models.Model):
 
     @api.model
     def _llm_ui_menu_models(self):
-        """The models of the window actions behind the menus the user can open."""
+        """The models of the window actions behind the menus the user can open: menus they
+        may see, under parents they may see all the way up (as the web client shows them)."""
         Menu = self.env["ir.ui.menu"]
-        actions = Menu.browse(Menu._visible_menu_ids()).sudo().mapped("action")
-        return {action.res_model for action in actions
+        visible = Menu._visible_menu_ids()
+        menus = Menu.browse(visible).sudo().filtered(
+            lambda menu: all(int(id_) in visible for id_ in menu.parent_path.split("/")[:-1]))
+        return {action.res_model for action in menus.mapped("action")
                 if action and action._name == "ir.actions.act_window"}
 
     # ------------------------------------------------------------------

@@ -191,7 +191,7 @@ class TestChatUiMethods(TransactionCase):
             "name": "Which companies?", "auto_model": True, "tool_names": [],
         })
         thread = self.env["llm.thread"].browse(data["id"])
-        self.assertEqual((thread.name, thread.auto_model, thread.tool_names),
+        self.assertEqual((thread.name, thread.auto_model, thread.tool_names or []),
                          ("Which companies?", True, []))
         self.assertEqual(thread.model_id, self.chat_model)
         with self.assertRaises(UserError):

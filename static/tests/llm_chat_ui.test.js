@@ -122,8 +122,8 @@ test("LLM Chat shows stored answers as sanitised markdown", async () => {
     // The latest conversation opens by itself.
     await contains(".o_llm_thread_title", { text: "About John" });
     await contains(".o_llm_message_assistant .o_llm_markdown strong", { text: "Bold" });
-    expect(".o_llm_message_assistant img").toHaveCount(0);
-    expect(".o_llm_message_assistant a").toHaveCount(0);
+    expect(".o_llm_message_assistant .o_llm_markdown img").toHaveCount(0);
+    expect(".o_llm_message_assistant .o_llm_markdown a").toHaveCount(0);
     await contains(".o_llm_usage", { text: "3 tokens in, 4 out" });
     expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]"]);
 });
