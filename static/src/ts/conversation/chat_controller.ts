@@ -5,7 +5,7 @@ import type { ChatBackend, GenerationStateChange } from "./transport";
 import type { ChatOptions, ThreadData, ThreadSummary } from "./types";
 
 /** The id of a draft conversation, one that exists on this page only (see newDraft()). */
-export const DRAFT_ID = 0;
+const DRAFT_ID = 0;
 
 /** A thread's name from its first question, as chat apps do (the user can rename it). */
 function titleOf(text: string): string {
