@@ -174,6 +174,7 @@ class LlmAssistant(models.Model):
             "model_id": self.model_id.id or False,
             "auto_model": self.auto_model,
             "offered_on": self._llm_model_names(),
+            "is_default": self.is_default,
             "starter_prompts": [line.strip() for line in (self.starter_prompts or "").splitlines()
                                 if line.strip()],
         }
@@ -261,13 +262,23 @@ class LlmThreadAssistant(models.Model):
         return self._llm_ui_summary()
 
     @api.model
-    def llm_ui_create(self, res_model=False, res_id=False):
-        data = super().llm_ui_create(res_model, res_id)
-        assistant = self.env["llm.assistant"]._llm_default_for(res_model)
-        if not assistant:
-            return data
-        thread = self.browse(data["id"])
-        thread._llm_apply_assistant(assistant)
+    def llm_ui_create(self, res_model=False, res_id=False, values=None):
+        """As the chat's, with ``values['assistant_id']`` the assistant the draft showed
+        (false: none); without it, the default one of ``res_model``. The assistant is applied
+        before the other values, which the user chose in the draft after it."""
+        values = dict(values or {})
+        if "assistant_id" in values:
+            check_input(self.env, {"assistant_id": values["assistant_id"]},
+                        {"assistant_id": ("id", "false")})
+            assistant = self.env["llm.assistant"].browse(values.pop("assistant_id") or [])
+        else:
+            assistant = self.env["llm.assistant"]._llm_default_for(res_model)
+        thread = self.browse(super().llm_ui_create(res_model, res_id)["id"])
+        if assistant:
+            assistant._llm_check_usable(res_model)
+            thread._llm_apply_assistant(assistant)
+        if values:
+            thread.llm_update(values)
         return thread.llm_ui_load()
 
     def _llm_ui_summary(self):

@@ -52,13 +52,12 @@ class LlmPrompt(models.Model):
 class LlmThreadPrompt(models.Model):
     _inherit = "llm.thread"
 
-    def llm_ui_prompts(self):
-        """The prompts offered in the user's own thread, each with its text filled from the
-        thread's record: [{id, name, text}]."""
-        self.ensure_one()
-        self._llm_check_owner()
-        record = self._llm_record()
-        if not record:
-            return []
+    @api.model
+    def llm_ui_prompts(self, res_model, res_id):
+        """The prompts offered in a conversation about the record ``res_model``/``res_id``
+        (one the user may read; a draft's too), each with its text filled from the record:
+        [{id, name, text}]."""
+        self._llm_ui_check_record(res_model, res_id)
+        record = self.env[res_model].browse(res_id)
         return [{"id": prompt.id, "name": prompt.name, "text": prompt._llm_render(record)}
                 for prompt in self.env["llm.prompt"]._llm_for(record._name)]

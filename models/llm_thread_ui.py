@@ -22,10 +22,12 @@ class LlmThreadUi(models.Model):
 
     @api.model
     def llm_ui_list(self, search="", res_model=False, res_id=False, limit=LIST_LIMIT):
-        """The user's threads, newest first, optionally only those linked to one record."""
+        """The user's threads, newest first, optionally only those linked to one record.
+        ``search`` matches a thread's name or the text of its questions and answers."""
         domain = [("user_id", "=", self.env.uid)]
         if search:
-            domain.append(("name", "ilike", search))
+            domain += ["|", ("name", "ilike", search), ("message_ids", "any", [
+                ("llm_role", "in", ("user", "assistant")), ("body", "ilike", search)])]
         if res_model:
             domain += [("res_model", "=", res_model), ("res_id", "=", res_id)]
         threads = self.search(domain, limit=limit, order="write_date desc, id desc")
@@ -59,18 +61,23 @@ class LlmThreadUi(models.Model):
                 "is_default": model.is_default,
             } for model in models_],
             "tools": self.env["llm.tool"]._llm_ui_options(),
+            # What a new conversation starts with, shown by the chat's drafts.
+            "default_tool_names": self.env["llm.tool"]._llm_default_names(),
             "can_configure": self.env.user.has_group("llm_thread.group_llm_manager"),
         }
 
     @api.model
     def llm_ui_readable_models(self, search="", limit=20):
-        """Models the user may read, for the related-record picker."""
+        """Models the user may read, for the related-record picker: first the business ones
+        (those a menu the user can open shows), then the others, each by name."""
         domain = [("transient", "=", False), ("abstract", "=", False)] \
             if "abstract" in self.env["ir.model"]._fields else [("transient", "=", False)]
         if search:
             domain += ["|", ("name", "ilike", search), ("model", "ilike", search)]
+        business = self._llm_ui_menu_models()
+        found = self.env["ir.model"].sudo().search(domain, order="name")
         result = []
-        for model in self.env["ir.model"].sudo().search(domain, order="name"):
+        for model in sorted(found, key=lambda m: m.model not in business):
             if model.model not in self.env or self.env[model.model]._abstract:
                 continue
             if not self.env[model.model].has_access("read"):
@@ -80,21 +87,39 @@ class LlmThreadUi(models.Model):
                 break
         return result
 
+    @api.model
+    def _llm_ui_menu_models(self):
+        """The models of the window actions behind the menus the user can open: menus they
+        may see, under parents they may see all the way up (as the web client shows them)."""
+        Menu = self.env["ir.ui.menu"]
+        visible = Menu._visible_menu_ids()
+        menus = Menu.browse(visible).sudo().filtered(
+            lambda menu: all(int(id_) in visible for id_ in menu.parent_path.split("/")[:-1]))
+        return {action.res_model for action in menus.mapped("action")
+                if action and action._name == "ir.actions.act_window"}
+
     # ------------------------------------------------------------------
     # Changing
     # ------------------------------------------------------------------
 
     @api.model
-    def llm_ui_create(self, res_model=False, res_id=False):
-        """A new thread of the current user, on the default chat model, linked if asked."""
-        values = {"user_id": self.env.uid}
+    def llm_ui_create(self, res_model=False, res_id=False, values=None):
+        """A new thread of the current user, on the default chat model, linked if asked.
+
+        The chat creates a thread when its first message is sent, with what the user chose
+        meanwhile in ``values`` (the fields ``llm_update`` accepts, checked as it checks them).
+        """
+        create_values = {"user_id": self.env.uid}
         model = self._llm_ui_default_model()
         if model:
-            values.update(provider_id=model.provider_id.id, model_id=model.id)
+            create_values.update(provider_id=model.provider_id.id, model_id=model.id)
         if res_model:
             self._llm_ui_check_record(res_model, res_id)
-            values.update(res_model=res_model, res_id=res_id)
-        return self.create(values).llm_ui_load()
+            create_values.update(res_model=res_model, res_id=res_id)
+        thread = self.create(create_values)
+        if values:
+            thread.llm_update(values)
+        return thread.llm_ui_load()
 
     def llm_ui_link(self, res_model=False, res_id=False):
         """Link the thread to a record the user can read, or unlink it."""

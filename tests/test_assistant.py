@@ -284,18 +284,17 @@ class TestPrompts(AssistantData, TransactionCase):
         cls.setup_users("llm_prompt")
 
     def test_suggestions_rendered_for_the_record(self):
-        thread = self.env["llm.thread"].with_user(self.user).create({
-            "res_model": "res.partner", "res_id": self.partner.id})
-        prompts = {p["name"]: p["text"] for p in thread.llm_ui_prompts()}
+        threads = self.env["llm.thread"].with_user(self.user)
+        prompts = {p["name"]: p["text"]
+                   for p in threads.llm_ui_prompts("res.partner", self.partner.id)}
         self.assertIn("Visible Child", prompts["Summarise this record"])
         self.assertIn(f"res_id {self.partner.id}", prompts["Draft a reply to the last email"])
         self.assertIn("What should I do next?", prompts)
         only_users = self.env["llm.prompt"].create({
             "name": "Users only", "text": "x",
             "res_model_ids": [(6, 0, self.env["ir.model"]._get("res.users").ids)]})
-        self.assertNotIn(only_users.name, [p["name"] for p in thread.llm_ui_prompts()])
-        self.assertEqual(self.env["llm.thread"].with_user(self.user).create({}).llm_ui_prompts(),
-                         [], "no record: no suggestion")
+        self.assertNotIn(only_users.name, [
+            p["name"] for p in threads.llm_ui_prompts("res.partner", self.partner.id)])
 
     def test_private_prompts(self):
         Prompt = self.env["llm.prompt"]

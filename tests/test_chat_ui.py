@@ -193,6 +193,40 @@ class TestChatUiMethods(TransactionCase):
         found = self.as_user(self.user_a).llm_ui_list(search="about")
         self.assertEqual([t["id"] for t in found], [self.linked_a.id])
 
+    def test_search_by_what_was_said(self):
+        self.thread_a._llm_create_message("assistant", "The invoice of Deco Addict is overdue.")
+        self.thread_b._llm_create_message("assistant", "Another invoice, of someone else.")
+        found = self.as_user(self.user_a).llm_ui_list(search="INVOICE")
+        self.assertEqual([t["id"] for t in found], [self.thread_a.id])
+        self.assertEqual(self.as_user(self.user_a).llm_ui_list(search="nothing like it"), [])
+
+    def test_create_with_the_drafts_choices(self):
+        """The chat creates a thread with its first message, with what the user chose before."""
+        data = self.as_user(self.user_a).llm_ui_create(values={
+            "name": "Which companies?", "auto_model": True, "tool_names": [],
+        })
+        thread = self.env["llm.thread"].browse(data["id"])
+        self.assertEqual((thread.name, thread.auto_model, thread.tool_names or []),
+                         ("Which companies?", True, []))
+        self.assertEqual(thread.model_id, self.chat_model)
+        with self.assertRaises(UserError):
+            self.as_user(self.user_a).llm_ui_create(values={"user_id": self.user_b.id})
+
+    def test_options_give_the_tools_a_new_thread_starts_with(self):
+        options = self.as_user(self.user_a).llm_ui_options()
+        self.assertEqual(options["default_tool_names"],
+                         self.env["llm.tool"]._llm_default_names())
+
+    def test_readable_models_list_business_models_first(self):
+        """Models behind a menu the user can open come first: for an LLM manager, LLM Usage
+        (LLM › Reporting) before Attachment, readable but in no menu of theirs."""
+        models = [m["model"] for m in
+                  self.as_user(self.manager).llm_ui_readable_models(limit=1000)]
+        self.assertLess(models.index("llm.usage"), models.index("ir.attachment"))
+        business = self.as_user(self.manager)._llm_ui_menu_models()
+        first_other = next(i for i, model in enumerate(models) if model not in business)
+        self.assertTrue(all(model not in business for model in models[first_other:]))
+
     def test_load_link_delete_refuse_someone_elses_thread(self):
         for user in (self.user_a, self.manager):
             other = self.thread_b.with_user(user)
@@ -245,3 +279,34 @@ class TestChatUiMethods(TransactionCase):
         self.assertEqual([(m["role"], m["text"]) for m in data["messages"]],
                          [("user", "Hi there"), ("assistant", "**Bold** & <tags>")])
         self.assertEqual(data["messages"][1]["data"], {"usage": {"input_tokens": 1}})
+
+
+@tagged("post_install", "-at_install")
+class TestChatLayout(HttpCase):
+    """Where a conversation opens, and the chat on a phone: the tours of
+    static/tests/tours/llm_chat_layout_tours.js, on stored conversations (nothing is sent)."""
+
+    def thread(self, name, turns, **values):
+        admin = self.env.ref("base.user_admin")
+        thread = self.env["llm.thread"].with_user(admin).create({"name": name, **values})
+        for question, answer in turns:
+            thread._llm_create_message("user", question, author=admin.partner_id)
+            thread._llm_create_message("assistant", answer)
+        return thread
+
+    def test_opens_at_the_latest_message(self):
+        partner = self.env["res.partner"].create({"name": "Layout Contact"})
+        turns = [(f"Question {i}", f"Answer {i}, long enough to take a line or two.") for i in range(15)]
+        self.thread("Long talk", [*turns, ("And finally?", "The last answer.")],
+                    res_model="res.partner", res_id=partner.id)
+        self.start_tour("/odoo/llm-chat", "llm_thread_opens_at_latest", login="admin")
+
+    def test_phone(self):
+        self.browser_size = "390x844"
+        self.touch_enabled = True
+        self.thread("Older talk", [("Hello", "Hi.")])
+        self.thread("Figures", [("Sales by region?", "| Region | Q1 revenue | Q2 revenue | Growth | Main customer |\n"
+                                 "|---|---|---|---|---|\n"
+                                 "| Europe | 120,000 EUR | 135,500 EUR | +12.9% | Azure Interior |\n"
+                                 "| North America | 98,200 EUR | 91,000 EUR | -7.3% | Deco Addict |\n")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_phone", login="admin")

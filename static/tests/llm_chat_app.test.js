@@ -14,12 +14,13 @@ test("the bundle registers the LLM Chat client action", () => {
 });
 
 test("LLM Chat opens in the web client", async () => {
-    onRpc("llm.thread", "llm_ui_options", () => ({ models: [], tools: [], assistants: [], can_configure: false }));
+    onRpc("llm.thread", "llm_ui_options", () => ({ models: [], tools: [], default_tool_names: [], assistants: [], can_configure: false }));
     onRpc("llm.thread", "llm_ui_list", () => []);
     await mountWithCleanup(WebClient);
     await getService("action").doAction("llm_thread.chat");
     expect(".o_llm_chat_app .o_llm_thread_list").toHaveCount(1);
-    expect(".o_llm_chat_app .o_llm_chat_empty").toHaveCount(1);
+    // A new conversation, not created until its first message.
+    expect(".o_llm_chat_app .o_llm_thread_title").toHaveText("New conversation");
     // No chat model at all: the user is told who can fix it.
     expect(".o_llm_chat_app .o_llm_not_configured").toHaveText(/Ask an administrator/);
 });

@@ -17,6 +17,7 @@ defineMailModels();
 const OPTIONS = {
     models: [{ id: 1, name: "Fake model", provider_id: 1, provider_name: "Fake", is_default: true }],
     tools: [],
+    default_tool_names: [],
     assistants: [],
     can_configure: true,
 };
@@ -66,13 +67,13 @@ test("the AI button sits in the chatter top bar, after Activities, and opens the
         "llm_ui_options []",
         `llm_ui_list ["res.partner",${partnerId}]`,
         "llm_ui_load [[5]]",
-        "llm_ui_prompts [[5]]",
+        `llm_ui_prompts ["res.partner",${partnerId}]`,
     ]);
     await click(".o_llm_chatter_panel .btn-close");
     await contains(".o_llm_chatter_panel", { count: 0 });
 });
 
-test("a record without conversation starts one linked to it", async () => {
+test("a record without conversation starts one about it, created by its first message", async () => {
     const pyEnv = await startServer();
     const partnerId = pyEnv["res.partner"].create({ name: "John" });
     mockThreads([]);
@@ -81,13 +82,8 @@ test("a record without conversation starts one linked to it", async () => {
     await click(".o_llm_chatter_button");
     await click(".o_llm_chatter_start_button");
     await contains(".o_llm_chatter_panel .o_llm_composer_input");
-    expect.verifySteps([
-        "llm_ui_options []",
-        `llm_ui_list ["res.partner",${partnerId}]`,
-        `llm_ui_create ["res.partner",${partnerId}]`,
-        `llm_ui_list ["res.partner",${partnerId}]`,
-        "llm_ui_prompts [[9]]",
-    ]);
+    await contains(".o_llm_chatter_panel .o_llm_suggestion", { text: "Summarize John" });
+    expect.verifySteps(["llm_ui_options []", `llm_ui_list ["res.partner",${partnerId}]`]);
 });
 
 test("an unsaved record is saved before the AI panel opens", async () => {
@@ -127,10 +123,11 @@ test("LLM Chat shows stored answers as sanitised markdown", async () => {
     ]);
     await start();
     await getService("action").doAction("llm_thread.chat");
-    await click(".o_llm_thread_open", { text: "About John" });
+    // The latest conversation opens by itself.
+    await contains(".o_llm_thread_title", { text: "About John" });
     await contains(".o_llm_message_assistant .o_llm_markdown strong", { text: "Bold" });
-    expect(".o_llm_message_assistant img").toHaveCount(0);
-    expect(".o_llm_message_assistant a").toHaveCount(0);
+    expect(".o_llm_message_assistant .o_llm_markdown img").toHaveCount(0);
+    expect(".o_llm_message_assistant .o_llm_markdown a").toHaveCount(0);
     await contains(".o_llm_usage", { text: "3 tokens in, 4 out" });
     expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]"]);
 });
@@ -169,7 +166,8 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
     );
     await start();
     await getService("action").doAction("llm_thread.chat");
-    await click(".o_llm_thread_open", { text: "About John" });
+    // The latest conversation opens by itself.
+    await contains(".o_llm_thread_title", { text: "About John" });
     await contains(".o_llm_composer_input");
     await insertText(".o_llm_composer_input", "Hi Hoot");
     await click(".o_llm_send:enabled");
@@ -197,7 +195,8 @@ test("LLM Chat learns over Odoo's bus that another tab's generation started and 
     mockThreads(threads);
     await start();
     await getService("action").doAction("llm_thread.chat");
-    await click(".o_llm_thread_open", { text: "About John" });
+    // The latest conversation opens by itself.
+    await contains(".o_llm_thread_title", { text: "About John" });
     await contains(".o_llm_composer_input:enabled");
     const [partner] = pyEnv["res.partner"].read(serverState.partnerId);
     pyEnv["bus.bus"]._sendone(partner, "llm_thread/generation_state", { thread_id: 5, state: "generating" });
@@ -264,7 +263,7 @@ test("Approve works from the chatter's AI panel: decision, then the conversation
         "llm_ui_options []",
         `llm_ui_list ["res.partner",${partnerId}]`,
         "llm_ui_load [[5]]",
-        "llm_ui_prompts [[5]]",
+        `llm_ui_prompts ["res.partner",${partnerId}]`,
         "decide call_1 true",
         "continue null",
         `llm_ui_list ["res.partner",${partnerId}]`,

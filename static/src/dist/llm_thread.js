@@ -14,7 +14,7 @@ import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
 
 // static/src/ts/chatter/chatter_panel.ts
-import { Component as Component8, onWillStart, onWillUnmount as onWillUnmount2, useState as useState6 } from "@odoo/owl";
+import { Component as Component8, onWillStart, onWillUnmount as onWillUnmount3, useState as useState6 } from "@odoo/owl";
 import { useService as useService3 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/backend.ts
@@ -343,11 +343,48 @@ function makeBackend(services) {
   };
 }
 
+// static/src/ts/core/l10n.ts
+import { _t } from "@web/core/l10n/translation";
+
 // static/src/ts/conversation/live_conversations.ts
 import { reactive } from "@odoo/owl";
 
-// static/src/ts/core/l10n.ts
-import { _t } from "@web/core/l10n/translation";
+// static/src/ts/message/message_date.ts
+function parseServerDate(value) {
+  const date = /* @__PURE__ */ new Date(`${value.replace(" ", "T")}Z`);
+  return value && !Number.isNaN(date.getTime()) ? date : null;
+}
+function serverNow() {
+  return (/* @__PURE__ */ new Date()).toISOString().slice(0, 19).replace("T", " ");
+}
+function sameDay(a, b) {
+  return a.toDateString() === b.toDateString();
+}
+function messageDate(value, locale, now = /* @__PURE__ */ new Date()) {
+  const date = parseServerDate(value);
+  if (!date) {
+    return { label: "", title: "" };
+  }
+  const time = date.toLocaleTimeString(locale, { hour: "numeric", minute: "2-digit" });
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  let label;
+  if (sameDay(date, now)) {
+    label = _t("Today at %s").replace("%s", time);
+  } else if (sameDay(date, yesterday)) {
+    label = _t("Yesterday at %s").replace("%s", time);
+  } else {
+    label = date.toLocaleString(locale, {
+      month: "short",
+      day: "numeric",
+      year: date.getFullYear() === now.getFullYear() ? void 0 : "numeric",
+      hour: "numeric",
+      minute: "2-digit"
+    });
+  }
+  const title = date.toLocaleString(locale, { dateStyle: "short", timeStyle: "medium" });
+  return { label, title };
+}
 
 // static/src/ts/usage/usage.ts
 function usageFrom(data) {
@@ -402,7 +439,8 @@ function totalUsage(usages) {
 
 // static/src/ts/conversation/conversation_model.ts
 var BUSY = ["generating", "waiting"];
-function newMessage(id, role, text2 = "") {
+var lastKey = 0;
+function newMessage(id, role, text2 = "", date = serverNow()) {
   return {
     id,
     role,
@@ -416,7 +454,8 @@ function newMessage(id, role, text2 = "") {
     errorDetail: "",
     finishReason: "",
     stopped: false,
-    done: true
+    done: true,
+    date
   };
 }
 function endReasoning(view) {
@@ -461,9 +500,9 @@ function messagesFromStore(stored) {
   for (const message of stored) {
     const data = message.data ?? {};
     if (message.role === "user") {
-      views.push(newMessage(message.id, "user", message.text));
+      views.push(newMessage(message.id, "user", message.text, message.date));
     } else if (message.role === "assistant") {
-      const view = newMessage(message.id, "assistant", message.text);
+      const view = newMessage(message.id, "assistant", message.text, message.date);
       view.reasoning = data["reasoning"] ?? "";
       view.reasoningSeconds = data["reasoning_seconds"] ?? null;
       view.usage = usageFrom(data["usage"]);
@@ -511,6 +550,8 @@ var ConversationModel = class {
     this.backend = backend;
   }
   backend;
+  /** Tells this conversation from any other in the views' t-key, a draft's before and after it is created. */
+  key = ++lastKey;
   thread = null;
   messages = [];
   loading = false;
@@ -532,6 +573,13 @@ var ConversationModel = class {
   /** Stop was pressed during the last generation (before its answer started, if none shows). */
   stoppedBeforeAnswer = false;
   retryTimer = null;
+  /**
+   * Set on a draft (ChatController.newDraft): creates the thread on the server with the
+   * first message's text, before that message is sent.
+   */
+  createThread = null;
+  /** The draft's thread is being created: no second message meanwhile. */
+  creating = false;
   controller = null;
   nextLocalId = -1;
   async load(threadId) {
@@ -578,7 +626,7 @@ var ConversationModel = class {
     return totalUsage(this.messages.map((message) => message.usage));
   }
   get canSend() {
-    return Boolean(this.thread) && !this.streaming && !this.busyElsewhere;
+    return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating;
   }
   /** Our stream runs and nothing shows its progress yet: no answer streams, no tool runs. */
   get awaitingAnswer() {
@@ -594,11 +642,31 @@ var ConversationModel = class {
     if (!message || !this.canSend) {
       return;
     }
+    if (this.createThread && !await this.createDraft(message)) {
+      return;
+    }
     for (const view of this.messages) {
       view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
     }
     this.messages.push(newMessage(this.nextLocalId--, "user", message));
     await this.generate(message);
+  }
+  /** Creates the draft's thread; on failure, says so and gives the message back. */
+  async createDraft(message) {
+    const create = this.createThread;
+    this.creating = true;
+    try {
+      await create(message);
+      this.createThread = null;
+      return true;
+    } catch {
+      this.noticeCode = "not_created";
+      this.notice = _t("The conversation could not be created. Check your connection, then send again.");
+      this.rejectedMessage = message;
+      return false;
+    } finally {
+      this.creating = false;
+    }
   }
   /** Runs the generation again on the stored history (after an error or a lost connection). */
   async retry() {
@@ -883,7 +951,8 @@ var ConversationModel = class {
         this.busyElsewhere = BUSY.includes(payload["state"]);
         this.streaming = false;
         this.stopping = false;
-        this.announcement = payload["state"] === "approval" ? _t("An action waits for your approval.") : _t("The answer is complete.");
+        const last = this.messages.at(-1);
+        this.announcement = payload["state"] === "approval" ? _t("An action waits for your approval.") : last?.role === "assistant" && last.text ? _t("Answer: %s").replace("%s", last.text) : _t("The answer is complete.");
         break;
       }
       default:
@@ -907,6 +976,11 @@ function newConversation(backend) {
 }
 
 // static/src/ts/conversation/chat_controller.ts
+var DRAFT_ID = 0;
+function titleOf(text2) {
+  const line = text2.trim().split("\n")[0];
+  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+}
 var ChatController = class {
   constructor(backend, scope = {}) {
     this.backend = backend;
@@ -919,11 +993,17 @@ var ChatController = class {
   threads = [];
   search = "";
   activeId = null;
-  options = { models: [], tools: [], assistants: [], can_configure: false };
-  /** The prompts offered on the open thread's record (none without a record). */
+  options = {
+    models: [],
+    tools: [],
+    default_tool_names: [],
+    assistants: [],
+    can_configure: false
+  };
+  /** The prompts offered on the open conversation's record (none without a record). */
   prompts = [];
   ready = false;
-  /** The open conversation (an empty one until a thread is opened). */
+  /** The open conversation (an empty one until a thread or a draft is opened). */
   conversation;
   /**
    * One model per thread, shared with every chat view of the page: switching threads, or
@@ -931,9 +1011,9 @@ var ChatController = class {
    * stop it on the server).
    */
   models;
-  /** Threads created here that still have no message: id -> the name they were given. */
-  createdNames = /* @__PURE__ */ new Map();
   unsubscribe = null;
+  /** The display name of the scope's record. */
+  scopeName = "";
   modelFor(id) {
     let model = this.models.get(id);
     if (!model) {
@@ -955,11 +1035,15 @@ var ChatController = class {
     this.unsubscribe ??= this.backend.onGenerationState(
       (change) => this.onGenerationState(change)
     );
-    const [options] = await Promise.all([
+    const { resModel, resId } = this.scope;
+    const [options, scopeRecord] = await Promise.all([
       this.backend.call("llm_ui_options", []),
+      // Its name, for the drafts linked to it (their suggestions name it).
+      resModel && resId ? this.backend.callModel(resModel, "read", [[resId], ["display_name"]]) : [],
       this.loadList()
     ]);
     this.options = options;
+    this.scopeName = scopeRecord[0]?.display_name ?? "";
     this.ready = true;
     if (threadId && this.threads.some((thread) => thread.id === threadId)) {
       await this.open(threadId);
@@ -983,7 +1067,7 @@ var ChatController = class {
     if (!model.streaming) {
       await model.load(id);
     }
-    const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
+    const fallback = this.defaultModel;
     const thread = this.conversation.thread;
     if (thread && !thread.model_id && !thread.auto_model && fallback) {
       await this.setModel(fallback.id);
@@ -1009,6 +1093,11 @@ var ChatController = class {
     ];
   }
   async setAssistant(assistantId) {
+    const draft = this.draft;
+    if (draft) {
+      this.applyAssistantToDraft(draft, assistantId);
+      return;
+    }
     if (!this.activeId) {
       return;
     }
@@ -1019,21 +1108,91 @@ var ChatController = class {
     );
     this.applySummary(summary);
   }
+  /**
+   * A draft shows the assistant its first message will create it with: the default one
+   * of its record's model (llm.assistant._llm_default_for), or the one picked, with the
+   * model it sets (the server applies the same when it creates the thread).
+   */
+  /** As the server's llm.assistant._llm_default_for: one of the record's model first. */
+  defaultAssistant(resModel) {
+    const defaults = this.options.assistants.filter(
+      (assistant) => assistant.is_default && (!assistant.offered_on.length || resModel && assistant.offered_on.includes(resModel))
+    );
+    return defaults.find((assistant) => assistant.offered_on.length) ?? defaults[0];
+  }
+  applyAssistantToDraft(draft, assistantId) {
+    const assistant = this.options.assistants.find((option) => option.id === assistantId);
+    draft.assistant_id = assistant?.id ?? false;
+    const model = this.options.models.find((option) => option.id === assistant?.model_id);
+    if (model) {
+      Object.assign(draft, { provider_id: model.provider_id, model_id: model.id, auto_model: false });
+    } else if (assistant?.auto_model) {
+      draft.auto_model = true;
+    }
+  }
   async loadPrompts() {
     const thread = this.conversation.thread;
-    this.prompts = thread?.res_model ? await this.backend.call("llm_ui_prompts", [[thread.id]]) : [];
+    this.prompts = thread?.res_model && thread.res_id ? await this.backend.call("llm_ui_prompts", [], {
+      res_model: thread.res_model,
+      res_id: thread.res_id
+    }) : [];
   }
-  async create() {
-    const data = await this.backend.call("llm_ui_create", [], {
+  /**
+   * Opens a new conversation as a draft: it exists on this page only (the header's choices
+   * included) until its first message creates it on the server, named after that message.
+   * Clicking New again and again leaves no empty conversations behind.
+   */
+  async newDraft() {
+    const model = this.defaultModel;
+    const draft = {
+      id: DRAFT_ID,
+      name: _t("New conversation"),
+      write_date: "",
+      provider_id: model?.provider_id ?? false,
+      model_id: model?.id ?? false,
+      auto_model: false,
+      tool_names: [...this.options.default_tool_names],
+      assistant_id: false,
       res_model: this.scope.resModel ?? false,
-      res_id: this.scope.resId ?? false
+      res_id: this.scope.resId ?? false,
+      record_name: this.scopeName,
+      generation_state: "idle",
+      generation_error: "",
+      messages: []
+    };
+    this.applyAssistantToDraft(draft, this.defaultAssistant(draft.res_model)?.id ?? false);
+    const conversation = newConversation(this.backend);
+    conversation.setThread(draft);
+    conversation.createThread = (text2) => this.createFromDraft(conversation, text2);
+    this.activeId = null;
+    this.conversation = conversation;
+    await this.loadPrompts();
+  }
+  /** The draft's first message is being sent: the thread is created as the draft shows it. */
+  async createFromDraft(conversation, text2) {
+    const draft = conversation.thread;
+    const data = await this.backend.call("llm_ui_create", [], {
+      res_model: draft.res_model,
+      res_id: draft.res_id,
+      values: {
+        name: titleOf(text2),
+        provider_id: draft.provider_id,
+        model_id: draft.model_id,
+        auto_model: draft.auto_model,
+        tool_names: draft.tool_names,
+        assistant_id: draft.assistant_id
+      }
     });
-    this.activeId = data.id;
-    this.createdNames.set(data.id, data.name);
-    this.conversation = this.modelFor(data.id);
-    this.conversation.setThread(data);
-    await Promise.all([this.loadList(), this.loadPrompts()]);
-    return data.id;
+    conversation.setThread(data);
+    this.models.set(data.id, conversation);
+    if (this.conversation.key === conversation.key) {
+      this.activeId = data.id;
+    }
+    await this.loadList();
+  }
+  /** The chat model a new conversation starts with. */
+  get defaultModel() {
+    return this.options.models.find((m) => m.is_default) ?? this.options.models[0];
   }
   async rename(id, name) {
     await this.update(id, { name });
@@ -1042,33 +1201,34 @@ var ChatController = class {
     await this.backend.call("llm_ui_delete", [[id]]);
     this.models.get(id)?.abortLocal();
     this.models.delete(id);
-    if (this.activeId === id) {
-      this.conversation = newConversation(this.backend);
-      this.activeId = null;
-    }
     await this.loadList();
+    if (this.activeId === id) {
+      await this.newDraft();
+    }
   }
   async setModel(modelId) {
     const model = this.options.models.find((option) => option.id === modelId);
-    if (model && this.activeId) {
-      await this.update(this.activeId, {
-        provider_id: model.provider_id,
-        model_id: model.id,
-        auto_model: false
-      });
+    if (model) {
+      await this.updateOpen({ provider_id: model.provider_id, model_id: model.id, auto_model: false });
     }
   }
   async setAutoModel() {
-    if (this.activeId) {
-      await this.update(this.activeId, { auto_model: true });
-    }
+    await this.updateOpen({ auto_model: true });
   }
   async setTools(names) {
-    if (this.activeId) {
-      await this.update(this.activeId, { tool_names: names });
-    }
+    await this.updateOpen({ tool_names: names });
   }
-  async link(resModel, resId) {
+  /** `name`: the record's display name, shown by a draft until it is created. */
+  async link(resModel, resId, name = "") {
+    const draft = this.draft;
+    if (draft) {
+      Object.assign(draft, { res_model: resModel, res_id: resId, record_name: resModel ? name : "" });
+      if (!this.assistants.some((assistant) => assistant.id === draft.assistant_id)) {
+        this.applyAssistantToDraft(draft, this.defaultAssistant(resModel)?.id ?? false);
+      }
+      await this.loadPrompts();
+      return;
+    }
     if (!this.activeId) {
       return;
     }
@@ -1081,25 +1241,29 @@ var ChatController = class {
   }
   /** A generation started or ended in one of the user's threads, maybe in another tab. */
   onGenerationState(change) {
+    const listed = this.threads.find((thread) => thread.id === change.thread_id);
+    if (listed) {
+      listed.generation_state = change.state;
+    }
     void this.models.get(change.thread_id)?.onGenerationState(change.state);
   }
   /** Called after an answer: names and order may have changed. */
   async refreshList() {
     await this.loadList();
   }
-  /**
-   * Names a thread after its first question while it still has the name it was created
-   * with, as chat apps do (the user can rename it at any time).
-   */
-  async titleFromFirstMessage(text2) {
+  /** The open draft's thread data, if the open conversation is a draft. */
+  get draft() {
     const thread = this.conversation.thread;
-    if (!thread || this.createdNames.get(thread.id) !== thread.name) {
-      return;
+    return thread?.id === DRAFT_ID ? thread : null;
+  }
+  /** Changes the open conversation: a draft keeps the values until it is created. */
+  async updateOpen(values) {
+    const draft = this.draft;
+    if (draft) {
+      Object.assign(draft, values);
+    } else if (this.activeId) {
+      await this.update(this.activeId, values);
     }
-    const line = text2.trim().split("\n")[0];
-    const title = line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
-    this.createdNames.delete(thread.id);
-    await this.update(thread.id, { name: title });
   }
   async update(id, values) {
     await this.backend.rpc(`/llm/thread/${id}/update`, { values });
@@ -1122,7 +1286,7 @@ var ChatController = class {
 };
 
 // static/src/ts/conversation/conversation.ts
-import { Component as Component5, onPatched as onPatched3, useRef as useRef3, useState as useState3 } from "@odoo/owl";
+import { Component as Component5, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef3, useState as useState3 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
@@ -1159,8 +1323,12 @@ var Composer = class extends Component {
     this.textarea = useRef("textarea");
     this.state = useState({ text: readDraft(this.props.draftKey) });
     this.focusAfterPatch = false;
-    onMounted(() => this.focus());
+    onMounted(() => {
+      this.fitText();
+      this.focus();
+    });
     onPatched(() => {
+      this.fitText();
       if (this.focusAfterPatch) {
         this.focusAfterPatch = false;
         this.focus();
@@ -1183,6 +1351,14 @@ var Composer = class extends Component {
   get placeholderText() {
     return this.props.placeholder ?? _t("Ask anything… (Enter to send, Shift+Enter for a new line)");
   }
+  /** As tall as its text, up to the CSS max-height (then it scrolls). */
+  fitText() {
+    const el = this.textarea.el;
+    if (el) {
+      el.style.height = "auto";
+      el.style.height = `${el.scrollHeight + el.offsetHeight - el.clientHeight}px`;
+    }
+  }
   focus() {
     this.textarea.el?.focus();
   }
@@ -1194,9 +1370,6 @@ var Composer = class extends Component {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
       this.send();
-    } else if (ev.key === "Escape" && this.props.streaming) {
-      ev.preventDefault();
-      this.props.onStop();
     }
   }
   send() {
@@ -1217,6 +1390,7 @@ var Composer = class extends Component {
 
 // static/src/ts/message/message_item.ts
 import { Component as Component4 } from "@odoo/owl";
+import { user } from "@web/core/user";
 
 // static/src/ts/markdown/markdown_view.ts
 import { Component as Component2, onMounted as onMounted2, onPatched as onPatched2, onWillUnmount, useRef as useRef2 } from "@odoo/owl";
@@ -6689,6 +6863,7 @@ function renderMarkdown(text2) {
 
 // static/src/ts/markdown/markdown_view.ts
 var FENCE = /^ {0,3}(```|~~~)/;
+var COPY_FEEDBACK_MS = 2e3;
 function stableBoundary(text2, from) {
   let inFence = false;
   let boundary = from;
@@ -6792,6 +6967,7 @@ var MarkdownView = class extends Component2 {
     } catch {
       button.textContent = _t("Copy failed");
     }
+    setTimeout(() => button.textContent = _t("Copy"), COPY_FEEDBACK_MS);
   }
 };
 
@@ -6882,6 +7058,17 @@ var MessageItem = class extends Component4 {
     }
     return _t("Thought for %s s").replace("%s", String(reasoningSeconds));
   }
+  /** The author's avatar, as in Discuss (the chat's user messages are its user's). */
+  get userAvatar() {
+    return `/web/image/res.users/${user.userId}/avatar_128`;
+  }
+  get userName() {
+    return user.name;
+  }
+  /** "Today at 10:32", with the full date and time on hover. */
+  get date() {
+    return messageDate(this.props.message.date, user.lang);
+  }
   get usageLabel() {
     const usage = this.props.message.usage;
     return usage ? tokensLabel(usage) : "";
@@ -6903,26 +7090,42 @@ var Conversation = class extends Component5 {
     canConfigure: Boolean,
     onConfigure: { type: Function, optional: true },
     onAnswered: { type: Function, optional: true },
-    onFirstMessage: { type: Function, optional: true },
     suggestions: { type: Array, optional: true }
   };
   setup() {
     this.model = useState3(this.props.conversation);
     this.scroller = useRef3("scroller");
-    this.composer = useRef3("composer");
-    this.stick = true;
-    onPatched3(() => {
-      const el = this.scroller.el;
-      if (el && this.stick) {
-        el.scrollTop = el.scrollHeight;
+    this.state = useState3({ following: true });
+    const observer = new MutationObserver(() => this.follow());
+    onMounted3(() => {
+      observer.observe(this.scroller.el, { childList: true, subtree: true, characterData: true });
+      this.follow();
+    });
+    onWillUnmount2(() => observer.disconnect());
+    useExternalListener(window, "keydown", (event) => {
+      const ev = event;
+      const target = ev.target instanceof Element ? ev.target : null;
+      if (ev.key === "Escape" && !ev.defaultPrevented && this.model.streaming && !target?.closest(".modal")) {
+        ev.preventDefault();
+        void this.stop();
       }
     });
+  }
+  follow() {
+    const el = this.scroller.el;
+    if (el && this.state.following) {
+      el.scrollTop = el.scrollHeight;
+    }
   }
   onScroll() {
     const el = this.scroller.el;
     if (el) {
-      this.stick = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+      this.state.following = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     }
+  }
+  jumpToLatest() {
+    this.state.following = true;
+    this.follow();
   }
   get suggestions() {
     if (this.props.suggestions?.length) {
@@ -6989,20 +7192,17 @@ var Conversation = class extends Component5 {
     return ["connection_lost", "internal"].includes(this.model.noticeCode);
   }
   async send(text2) {
-    this.stick = true;
-    if (!this.model.messages.length && this.model.canSend) {
-      this.props.onFirstMessage?.(text2);
-    }
+    this.jumpToLatest();
     await this.model.send(text2);
     this.props.onAnswered?.();
   }
   async retry() {
-    this.stick = true;
+    this.jumpToLatest();
     await this.model.retry();
     this.props.onAnswered?.();
   }
   async decide(callId, approved) {
-    this.stick = true;
+    this.jumpToLatest();
     await this.model.decide(callId, approved);
     this.props.onAnswered?.();
   }
@@ -7015,18 +7215,26 @@ var Conversation = class extends Component5 {
 };
 
 // static/src/ts/header/thread_header.ts
-import { Component as Component7, useExternalListener, useRef as useRef4, useState as useState5 } from "@odoo/owl";
+import { Component as Component7, useExternalListener as useExternalListener2, useRef as useRef4, useState as useState5 } from "@odoo/owl";
 import { useService as useService2 } from "@web/core/utils/hooks";
 
 // static/src/ts/record_picker/record_picker.ts
 import { Component as Component6, useState as useState4 } from "@odoo/owl";
+import { useAutofocus } from "@web/core/utils/hooks";
+var lastPickerId = 0;
 var RecordPicker = class extends Component6 {
   static template = "llm_thread.RecordPicker";
   static props = { backend: Object, onPick: Function, onCancel: Function };
   setup() {
-    this.state = useState4({ model: null, query: "", models: [], records: [], error: "" });
+    this.state = useState4({ model: null, query: "", models: [], records: [], error: "", active: 0 });
     this.searchId = 0;
+    this.domId = `o_llm_record_picker_${++lastPickerId}`;
+    useAutofocus({ mobile: true });
     void this.search("");
+  }
+  /** How many options are shown. */
+  get optionCount() {
+    return this.state.model ? this.state.records.length : this.state.models.length;
   }
   get placeholder() {
     return this.state.model ? _t("Search %s…").replace("%s", this.state.model.name) : _t("Search a model (Contact, Sales Order…)");
@@ -7035,9 +7243,24 @@ var RecordPicker = class extends Component6 {
     void this.search(ev.target.value);
   }
   onKeydown(ev) {
+    const count = this.optionCount;
     if (ev.key === "Escape") {
       ev.preventDefault();
       this.props.onCancel();
+    } else if (ev.key === "ArrowDown" && count) {
+      ev.preventDefault();
+      this.state.active = (this.state.active + 1) % count;
+    } else if (ev.key === "ArrowUp" && count) {
+      ev.preventDefault();
+      this.state.active = (this.state.active - 1 + count) % count;
+    } else if (ev.key === "Enter" && count) {
+      ev.preventDefault();
+      const index = Math.min(this.state.active, count - 1);
+      if (this.state.model) {
+        this.pick(this.state.records[index]);
+      } else {
+        this.chooseModel(this.state.models[index]);
+      }
     }
   }
   /** Latest query wins: answers to older queries are dropped. */
@@ -7054,6 +7277,7 @@ var RecordPicker = class extends Component6 {
         );
         if (id === this.searchId) {
           this.state.records = records;
+          this.state.active = 0;
         }
       } else {
         const models = await this.props.backend.call(
@@ -7063,6 +7287,7 @@ var RecordPicker = class extends Component6 {
         );
         if (id === this.searchId) {
           this.state.models = models;
+          this.state.active = 0;
         }
       }
       this.state.error = "";
@@ -7095,13 +7320,14 @@ var ThreadHeader = class extends Component7 {
     this.action = useService2("action");
     this.state = useState5({ toolsOpen: false, picking: false });
     const tools = useRef4("tools");
-    useExternalListener(window, "click", (ev) => {
+    useExternalListener2(window, "click", (ev) => {
       if (this.state.toolsOpen && !tools.el?.contains(ev.target)) {
         this.state.toolsOpen = false;
       }
     });
-    useExternalListener(window, "keydown", (ev) => {
+    useExternalListener2(document, "keydown", (ev) => {
       if (ev.key === "Escape" && this.state.toolsOpen) {
+        ev.preventDefault();
         this.state.toolsOpen = false;
       }
     });
@@ -7155,9 +7381,9 @@ var ThreadHeader = class extends Component7 {
     ev.preventDefault();
     void openRecord(this.action, { model: thread.res_model, id: thread.res_id });
   }
-  async onPick(resModel, resId) {
+  async onPick(resModel, resId, name) {
     this.state.picking = false;
-    await this.controller.link(resModel, resId);
+    await this.controller.link(resModel, resId, name);
   }
   unlink() {
     void this.controller.link(false, false);
@@ -7190,18 +7416,18 @@ var ChatterPanel = class extends Component8 {
         await this.controller.open(newest.id);
       }
     });
-    onWillUnmount2(() => this.controller.close());
+    onWillUnmount3(() => this.controller.close());
   }
   onSelectThread(ev) {
     const value = ev.target.value;
     if (value === "new") {
-      void this.controller.create();
+      void this.controller.newDraft();
     } else {
       void this.controller.open(Number(value));
     }
   }
   newThread() {
-    void this.controller.create();
+    void this.controller.newDraft();
   }
   configure() {
     void this.action.doAction("llm_thread.action_llm_provider");
@@ -7229,15 +7455,16 @@ patch(Chatter.prototype, {
 });
 
 // static/src/ts/chat_app/chat_app.ts
-import { Component as Component10, onWillStart as onWillStart2, onWillUnmount as onWillUnmount3, useState as useState8 } from "@odoo/owl";
+import { Component as Component10, onWillStart as onWillStart2, onWillUnmount as onWillUnmount4, useEffect, useState as useState8 } from "@odoo/owl";
 import { useService as useService4 } from "@web/core/utils/hooks";
 import { useSetupAction } from "@web/search/action_hook";
 
 // static/src/ts/thread_list/thread_list.ts
 import { Component as Component9, useState as useState7 } from "@odoo/owl";
+import { useAutofocus as useAutofocus2 } from "@web/core/utils/hooks";
 
 // static/src/ts/thread_list/recency.ts
-function parseServerDate(value) {
+function parseServerDate2(value) {
   return /* @__PURE__ */ new Date(value.replace(" ", "T") + (value.endsWith("Z") ? "" : "Z"));
 }
 function groupByRecency(items, dateOf, now = /* @__PURE__ */ new Date()) {
@@ -7252,7 +7479,7 @@ function groupByRecency(items, dateOf, now = /* @__PURE__ */ new Date()) {
   ];
   const groups = bounds.map(([label]) => ({ label, items: [] }));
   for (const item of items) {
-    const time = parseServerDate(dateOf(item)).getTime();
+    const time = parseServerDate2(dateOf(item)).getTime();
     const index = bounds.findIndex(([, start]) => time >= start);
     groups[index === -1 ? bounds.length - 1 : index].items.push(item);
   }
@@ -7274,6 +7501,7 @@ var ThreadList = class extends Component9 {
   };
   setup() {
     this.state = useState7({ renamingId: null, renameText: "", confirmDeleteId: null });
+    useAutofocus2({ refName: "rename", selectAll: true, mobile: true });
   }
   get groups() {
     return groupByRecency(this.props.threads, (thread) => thread.write_date);
@@ -7338,28 +7566,47 @@ var ChatApp = class extends Component10 {
     this.backend = this.props.backend ?? useChatBackend();
     this.action = useService4("action");
     this.controller = useState8(new ChatController(this.backend));
+    this.ui = useState8(useService4("ui"));
     useSetupAction({ getLocalState: () => ({ thread_id: this.controller.activeId }) });
     const { context, params } = this.props.action ?? {};
     const initial = this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
-    onWillStart2(() => this.controller.start(initial));
-    onWillUnmount3(() => this.controller.close());
+    this.state = useState8({ pane: initial ? "conversation" : "list" });
+    onWillStart2(async () => {
+      await this.controller.start(initial);
+      if (!this.conversation.thread) {
+        const latest = this.controller.threads[0];
+        await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
+      }
+    });
+    onWillUnmount4(() => this.controller.close());
+    useEffect(
+      (id) => {
+        this.props.updateActionState?.({ active_id: id ?? void 0 });
+      },
+      () => [this.controller.activeId]
+    );
   }
   get conversation() {
     return this.controller.conversation;
   }
-  remember(id) {
-    this.props.updateActionState?.({ active_id: id ?? void 0 });
+  /** The columns shown: both, or on a phone the one the user is on. */
+  get shows() {
+    const small = this.ui.isSmall;
+    return {
+      list: !small || this.state.pane === "list",
+      conversation: !small || this.state.pane === "conversation"
+    };
   }
   async openThread(id) {
+    this.state.pane = "conversation";
     await this.controller.open(id);
-    this.remember(id);
   }
-  async newThread() {
-    this.remember(await this.controller.create());
+  newThread() {
+    this.state.pane = "conversation";
+    void this.controller.newDraft();
   }
-  async deleteThread(id) {
-    await this.controller.remove(id);
-    this.remember(this.controller.activeId);
+  backToList() {
+    this.state.pane = "list";
   }
   configure() {
     void this.action.doAction("llm_thread.action_llm_provider");

@@ -16,8 +16,9 @@ registry.category("web_tour.tours").add("llm_thread_chat_app", {
             trigger: ".o_llm_chat_app .o_llm_thread_list",
         },
         {
-            content: "An empty database shows the empty state",
-            trigger: ".o_llm_chat_app .o_llm_chat_empty",
+            content: "No conversation yet: a new one, ready to write",
+            trigger: ".o_llm_chat_app .o_llm_thread_title:contains(New conversation)",
         },
+        { content: "with its composer", trigger: ".o_llm_chat_app .o_llm_composer_input" },
     ],
 });

@@ -43,14 +43,15 @@ export const OPTIONS: ChatOptions = {
     ],
     assistants: [
         {
-            id: 1, name: "Odoo helper", description: "Answers about Odoo", model_id: false, auto_model: false,
+            id: 1, name: "Odoo helper", description: "Answers about Odoo", model_id: false, auto_model: false, is_default: false,
             offered_on: [], starter_prompts: ["What can you do for me?"],
         },
         {
-            id: 2, name: "Contacts helper", description: "For contacts", model_id: 2, auto_model: false,
+            id: 2, name: "Contacts helper", description: "For contacts", model_id: 2, auto_model: false, is_default: false,
             offered_on: ["res.partner"], starter_prompts: [],
         },
     ],
+    default_tool_names: ["search_records"],
     can_configure: true,
 };
 
@@ -85,7 +86,11 @@ export class FakeBackend implements ChatBackend {
                 return clone(this.options) as T;
             case "llm_ui_list":
                 return this.threads
-                    .filter((t) => !kwargs["search"] || t.name.includes(kwargs["search"] as string))
+                    // As the server: the name, or the text of a question or an answer.
+                    .filter((t) => {
+                        const search = kwargs["search"] as string;
+                        return !search || t.name.includes(search) || t.messages.some((m) => m.text.includes(search));
+                    })
                     .filter((t) => !kwargs["res_model"] || (t.res_model === kwargs["res_model"] && t.res_id === kwargs["res_id"]))
                     .map(summary) as T;
             case "llm_ui_load":
@@ -96,6 +101,7 @@ export class FakeBackend implements ChatBackend {
                     res_model: (kwargs["res_model"] as string) || false,
                     res_id: (kwargs["res_id"] as number) || false,
                     record_name: kwargs["res_model"] ? "Azure Interior" : "",
+                    ...(kwargs["values"] as Partial<ThreadData> | undefined),
                 });
                 this.threads.unshift(created);
                 return clone(created) as T;
@@ -120,7 +126,7 @@ export class FakeBackend implements ChatBackend {
                 return summary(clone(t)) as T;
             }
             case "llm_ui_prompts":
-                return (find().res_model ? clone(this.prompts) : []) as T;
+                return (kwargs["res_model"] ? clone(this.prompts) : []) as T;
             case "llm_ui_readable_models":
                 return [{ model: "res.partner", name: "Contact" }] as T;
             default:
@@ -131,6 +137,9 @@ export class FakeBackend implements ChatBackend {
     async callModel<T>(model: string, method: string): Promise<T> {
         if (model === "res.partner" && method === "name_search") {
             return [[7, "Azure Interior"]] as T;
+        }
+        if (model === "res.partner" && method === "read") {
+            return [{ id: 7, display_name: "Azure Interior" }] as T;
         }
         throw new Error(`unexpected ${model}.${method}`);
     }

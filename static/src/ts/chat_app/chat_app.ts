@@ -1,4 +1,4 @@
-import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { Component, onWillStart, onWillUnmount, useEffect, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 import { useSetupAction } from "@web/search/action_hook";
 
@@ -25,7 +25,9 @@ export interface ChatAppProps {
 /**
  * The LLM Chat client action (tag "llm_thread.chat", URL /odoo/llm-chat): the thread list on
  * the left, the open conversation with its header on the right. The open thread is kept in the
- * action state, so a reload (or a shared URL) reopens it.
+ * action state, so a reload (or a shared URL) reopens it. It opens on a ready composer: that
+ * thread, else the latest one, else a new draft. Below Odoo's small breakpoint (a phone) one
+ * column shows at a time, as in Discuss: the list, or the conversation with a back button.
  */
 export class ChatApp extends Component<ChatAppProps> {
     static template = "llm_thread.ChatApp";
@@ -44,11 +46,16 @@ export class ChatApp extends Component<ChatAppProps> {
     declare backend: ChatBackend;
     declare controller: ChatController;
     declare action: { doAction(action: unknown): Promise<unknown> };
+    /** Odoo's ui service (reactive): `isSmall` below the small breakpoint. */
+    declare ui: { isSmall: boolean };
+    /** On a phone, which column shows. */
+    declare state: { pane: "list" | "conversation" };
 
     setup(): void {
         this.backend = this.props.backend ?? useChatBackend();
         this.action = useService("action");
         this.controller = useState(new ChatController(this.backend));
+        this.ui = useState(useService("ui"));
         // Back from another screen (a record opened from the chat) through the breadcrumbs,
         // the same conversation is open again, an answer still streaming in it included.
         useSetupAction({ getLocalState: () => ({ thread_id: this.controller.activeId }) });
@@ -56,30 +63,49 @@ export class ChatApp extends Component<ChatAppProps> {
         const { context, params } = this.props.action ?? {};
         const initial =
             this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
-        onWillStart(() => this.controller.start(initial));
+        // On a phone the list comes first, unless a given thread is to be shown.
+        this.state = useState({ pane: initial ? "conversation" : "list" });
+        onWillStart(async () => {
+            await this.controller.start(initial);
+            if (!this.conversation.thread) {
+                const latest = this.controller.threads[0];
+                await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
+            }
+        });
         onWillUnmount(() => this.controller.close());
+        useEffect(
+            (id) => {
+                this.props.updateActionState?.({ active_id: id ?? undefined });
+            },
+            () => [this.controller.activeId],
+        );
     }
 
     get conversation() {
         return this.controller.conversation;
     }
 
-    private remember(id: number | null): void {
-        this.props.updateActionState?.({ active_id: id ?? undefined });
+    /** The columns shown: both, or on a phone the one the user is on. */
+    get shows(): { list: boolean; conversation: boolean } {
+        const small = this.ui.isSmall;
+        return {
+            list: !small || this.state.pane === "list",
+            conversation: !small || this.state.pane === "conversation",
+        };
     }
 
     async openThread(id: number): Promise<void> {
+        this.state.pane = "conversation";
         await this.controller.open(id);
-        this.remember(id);
     }
 
-    async newThread(): Promise<void> {
-        this.remember(await this.controller.create());
+    newThread(): void {
+        this.state.pane = "conversation";
+        void this.controller.newDraft();
     }
 
-    async deleteThread(id: number): Promise<void> {
-        await this.controller.remove(id);
-        this.remember(this.controller.activeId);
+    backToList(): void {
+        this.state.pane = "list";
     }
 
     configure(): void {

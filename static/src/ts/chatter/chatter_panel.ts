@@ -54,14 +54,14 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
     onSelectThread(ev: Event): void {
         const value = (ev.target as HTMLSelectElement).value;
         if (value === "new") {
-            void this.controller.create();
+            void this.controller.newDraft();
         } else {
             void this.controller.open(Number(value));
         }
     }
 
     newThread(): void {
-        void this.controller.create();
+        void this.controller.newDraft();
     }
 
     configure(): void {

@@ -6,7 +6,7 @@ export interface ComposerProps {
     /** Key of the draft kept for this thread (localStorage), e.g. the thread id. */
     draftKey: string;
     disabled: boolean;
-    /** This tab streams an answer: Stop replaces Send and Esc stops. */
+    /** This tab streams an answer: Stop replaces Send (Esc stops too, see Conversation). */
     streaming: boolean;
     placeholder?: string;
     onSend: (text: string) => void;
@@ -37,7 +37,7 @@ function writeDraft(key: string, text: string): void {
     }
 }
 
-/** The message box: Enter sends, Shift+Enter adds a line, Esc or Stop stops. */
+/** The message box: Enter sends, Shift+Enter adds a line, Stop stops; it grows with its text. */
 export class Composer extends Component<ComposerProps> {
     static template = "llm_thread.Composer";
     static props = {
@@ -58,8 +58,12 @@ export class Composer extends Component<ComposerProps> {
         this.textarea = useRef("textarea");
         this.state = useState({ text: readDraft(this.props.draftKey) });
         this.focusAfterPatch = false;
-        onMounted(() => this.focus());
+        onMounted(() => {
+            this.fitText();
+            this.focus();
+        });
         onPatched(() => {
+            this.fitText();
             if (this.focusAfterPatch) {
                 this.focusAfterPatch = false;
                 this.focus();
@@ -87,6 +91,15 @@ export class Composer extends Component<ComposerProps> {
         return this.props.placeholder ?? _t("Ask anything… (Enter to send, Shift+Enter for a new line)");
     }
 
+    /** As tall as its text, up to the CSS max-height (then it scrolls). */
+    fitText(): void {
+        const el = this.textarea.el;
+        if (el) {
+            el.style.height = "auto";
+            el.style.height = `${el.scrollHeight + el.offsetHeight - el.clientHeight}px`;
+        }
+    }
+
     focus(): void {
         this.textarea.el?.focus();
     }
@@ -100,9 +113,6 @@ export class Composer extends Component<ComposerProps> {
         if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
             ev.preventDefault();
             this.send();
-        } else if (ev.key === "Escape" && this.props.streaming) {
-            ev.preventDefault();
-            this.props.onStop();
         }
     }
 

@@ -1,3 +1,4 @@
+import { _t } from "../core/l10n";
 import type { ConversationModel } from "./conversation_model";
 import { liveConversations, newConversation } from "./live_conversations";
 import type { ChatBackend, GenerationStateChange } from "./transport";
@@ -6,8 +7,17 @@ import type {
     ChatOptions,
     PromptSuggestion,
     Suggestion,
+    ThreadData,
     ThreadSummary,
 } from "./types";
+/** The id of a draft conversation, one that exists on this page only (see newDraft()). */
+const DRAFT_ID = 0;
+
+/** A thread's name from its first question, as chat apps do (the user can rename it). */
+function titleOf(text: string): string {
+    const line = text.trim().split("\n")[0]!;
+    return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+}
 
 export interface ChatScope {
     /** Only threads linked to this record (the chatter panel); new threads are linked to it. */
@@ -23,11 +33,17 @@ export class ChatController {
     threads: ThreadSummary[] = [];
     search = "";
     activeId: number | null = null;
-    options: ChatOptions = { models: [], tools: [], assistants: [], can_configure: false };
-    /** The prompts offered on the open thread's record (none without a record). */
+    options: ChatOptions = {
+        models: [],
+        tools: [],
+        default_tool_names: [],
+        assistants: [],
+        can_configure: false,
+    };
+    /** The prompts offered on the open conversation's record (none without a record). */
     prompts: PromptSuggestion[] = [];
     ready = false;
-    /** The open conversation (an empty one until a thread is opened). */
+    /** The open conversation (an empty one until a thread or a draft is opened). */
     conversation: ConversationModel;
     /**
      * One model per thread, shared with every chat view of the page: switching threads, or
@@ -35,9 +51,9 @@ export class ChatController {
      * stop it on the server).
      */
     private readonly models: Map<number, ConversationModel>;
-    /** Threads created here that still have no message: id -> the name they were given. */
-    private createdNames = new Map<number, string>();
     private unsubscribe: (() => void) | null = null;
+    /** The display name of the scope's record. */
+    private scopeName = "";
 
     constructor(
         private readonly backend: ChatBackend,
@@ -71,11 +87,17 @@ export class ChatController {
         this.unsubscribe ??= this.backend.onGenerationState((change) =>
             this.onGenerationState(change),
         );
-        const [options] = await Promise.all([
+        const { resModel, resId } = this.scope;
+        const [options, scopeRecord] = await Promise.all([
             this.backend.call<ChatOptions>("llm_ui_options", []),
+            // Its name, for the drafts linked to it (their suggestions name it).
+            resModel && resId
+                ? this.backend.callModel<{ display_name: string }[]>(resModel, "read", [[resId], ["display_name"]])
+                : [],
             this.loadList(),
         ]);
         this.options = options;
+        this.scopeName = scopeRecord[0]?.display_name ?? "";
         this.ready = true;
         if (threadId && this.threads.some((thread) => thread.id === threadId)) {
             await this.open(threadId);
@@ -104,7 +126,7 @@ export class ChatController {
         }
         // A thread made elsewhere (backend form, import) may have no model yet: give it the
         // default one rather than refusing the first message.
-        const fallback = this.options.models.find((m) => m.is_default) ?? this.options.models[0];
+        const fallback = this.defaultModel;
         const thread = this.conversation.thread;
         if (thread && !thread.model_id && !thread.auto_model && fallback) {
             await this.setModel(fallback.id);
@@ -136,6 +158,11 @@ export class ChatController {
     }
 
     async setAssistant(assistantId: number | false): Promise<void> {
+        const draft = this.draft;
+        if (draft) {
+            this.applyAssistantToDraft(draft, assistantId);
+            return;
+        }
         if (!this.activeId) {
             return;
         }
@@ -147,24 +174,101 @@ export class ChatController {
         this.applySummary(summary);
     }
 
+    /**
+     * A draft shows the assistant its first message will create it with: the default one
+     * of its record's model (llm.assistant._llm_default_for), or the one picked, with the
+     * model it sets (the server applies the same when it creates the thread).
+     */
+    /** As the server's llm.assistant._llm_default_for: one of the record's model first. */
+    private defaultAssistant(resModel: string | false): AssistantOption | undefined {
+        const defaults = this.options.assistants.filter(
+            (assistant) =>
+                assistant.is_default &&
+                (!assistant.offered_on.length || (resModel && assistant.offered_on.includes(resModel))),
+        );
+        return defaults.find((assistant) => assistant.offered_on.length) ?? defaults[0];
+    }
+
+    private applyAssistantToDraft(draft: ThreadData, assistantId: number | false): void {
+        const assistant = this.options.assistants.find((option) => option.id === assistantId);
+        draft.assistant_id = assistant?.id ?? false;
+        const model = this.options.models.find((option) => option.id === assistant?.model_id);
+        if (model) {
+            Object.assign(draft, { provider_id: model.provider_id, model_id: model.id, auto_model: false });
+        } else if (assistant?.auto_model) {
+            draft.auto_model = true;
+        }
+    }
+
     private async loadPrompts(): Promise<void> {
         const thread = this.conversation.thread;
-        this.prompts = thread?.res_model
-            ? await this.backend.call<PromptSuggestion[]>("llm_ui_prompts", [[thread.id]])
+        this.prompts = thread?.res_model && thread.res_id
+            ? await this.backend.call<PromptSuggestion[]>("llm_ui_prompts", [], {
+                  res_model: thread.res_model,
+                  res_id: thread.res_id,
+              })
             : [];
     }
 
-    async create(): Promise<number> {
-        const data = await this.backend.call<ThreadSummary & { messages: [] }>("llm_ui_create", [], {
+    /**
+     * Opens a new conversation as a draft: it exists on this page only (the header's choices
+     * included) until its first message creates it on the server, named after that message.
+     * Clicking New again and again leaves no empty conversations behind.
+     */
+    async newDraft(): Promise<void> {
+        const model = this.defaultModel;
+        const draft: ThreadData = {
+            id: DRAFT_ID,
+            name: _t("New conversation"),
+            write_date: "",
+            provider_id: model?.provider_id ?? false,
+            model_id: model?.id ?? false,
+            auto_model: false,
+            tool_names: [...this.options.default_tool_names],
+            assistant_id: false,
             res_model: this.scope.resModel ?? false,
             res_id: this.scope.resId ?? false,
+            record_name: this.scopeName,
+            generation_state: "idle",
+            generation_error: "",
+            messages: [],
+        };
+        this.applyAssistantToDraft(draft, this.defaultAssistant(draft.res_model)?.id ?? false);
+        const conversation = newConversation(this.backend);
+        conversation.setThread(draft);
+        conversation.createThread = (text) => this.createFromDraft(conversation, text);
+        this.activeId = null;
+        this.conversation = conversation;
+        await this.loadPrompts();
+    }
+
+    /** The draft's first message is being sent: the thread is created as the draft shows it. */
+    private async createFromDraft(conversation: ConversationModel, text: string): Promise<void> {
+        const draft = conversation.thread!;
+        const data = await this.backend.call<ThreadData>("llm_ui_create", [], {
+            res_model: draft.res_model,
+            res_id: draft.res_id,
+            values: {
+                name: titleOf(text),
+                provider_id: draft.provider_id,
+                model_id: draft.model_id,
+                auto_model: draft.auto_model,
+                tool_names: draft.tool_names,
+                assistant_id: draft.assistant_id,
+            },
         });
-        this.activeId = data.id;
-        this.createdNames.set(data.id, data.name);
-        this.conversation = this.modelFor(data.id);
-        this.conversation.setThread(data);
-        await Promise.all([this.loadList(), this.loadPrompts()]);
-        return data.id;
+        conversation.setThread(data);
+        this.models.set(data.id, conversation);
+        // Still the open one? (Compared by key: reactive proxies of one model differ.)
+        if (this.conversation.key === conversation.key) {
+            this.activeId = data.id;
+        }
+        await this.loadList();
+    }
+
+    /** The chat model a new conversation starts with. */
+    private get defaultModel() {
+        return this.options.models.find((m) => m.is_default) ?? this.options.models[0];
     }
 
     async rename(id: number, name: string): Promise<void> {
@@ -175,37 +279,38 @@ export class ChatController {
         await this.backend.call("llm_ui_delete", [[id]]);
         this.models.get(id)?.abortLocal();
         this.models.delete(id);
-        if (this.activeId === id) {
-            this.conversation = newConversation(this.backend);
-            this.activeId = null;
-        }
         await this.loadList();
+        if (this.activeId === id) {
+            await this.newDraft();
+        }
     }
 
     async setModel(modelId: number): Promise<void> {
         const model = this.options.models.find((option) => option.id === modelId);
-        if (model && this.activeId) {
-            await this.update(this.activeId, {
-                provider_id: model.provider_id,
-                model_id: model.id,
-                auto_model: false,
-            });
+        if (model) {
+            await this.updateOpen({ provider_id: model.provider_id, model_id: model.id, auto_model: false });
         }
     }
 
     async setAutoModel(): Promise<void> {
-        if (this.activeId) {
-            await this.update(this.activeId, { auto_model: true });
-        }
+        await this.updateOpen({ auto_model: true });
     }
 
     async setTools(names: string[]): Promise<void> {
-        if (this.activeId) {
-            await this.update(this.activeId, { tool_names: names });
-        }
+        await this.updateOpen({ tool_names: names });
     }
 
-    async link(resModel: string | false, resId: number | false): Promise<void> {
+    /** `name`: the record's display name, shown by a draft until it is created. */
+    async link(resModel: string | false, resId: number | false, name = ""): Promise<void> {
+        const draft = this.draft;
+        if (draft) {
+            Object.assign(draft, { res_model: resModel, res_id: resId, record_name: resModel ? name : "" });
+            if (!this.assistants.some((assistant) => assistant.id === draft.assistant_id)) {
+                this.applyAssistantToDraft(draft, this.defaultAssistant(resModel)?.id ?? false);
+            }
+            await this.loadPrompts();
+            return;
+        }
         if (!this.activeId) {
             return;
         }
@@ -219,6 +324,10 @@ export class ChatController {
 
     /** A generation started or ended in one of the user's threads, maybe in another tab. */
     private onGenerationState(change: GenerationStateChange): void {
+        const listed = this.threads.find((thread) => thread.id === change.thread_id);
+        if (listed) {
+            listed.generation_state = change.state;
+        }
         void this.models.get(change.thread_id)?.onGenerationState(change.state);
     }
 
@@ -227,19 +336,20 @@ export class ChatController {
         await this.loadList();
     }
 
-    /**
-     * Names a thread after its first question while it still has the name it was created
-     * with, as chat apps do (the user can rename it at any time).
-     */
-    async titleFromFirstMessage(text: string): Promise<void> {
+    /** The open draft's thread data, if the open conversation is a draft. */
+    private get draft(): ThreadData | null {
         const thread = this.conversation.thread;
-        if (!thread || this.createdNames.get(thread.id) !== thread.name) {
-            return;
+        return thread?.id === DRAFT_ID ? thread : null;
+    }
+
+    /** Changes the open conversation: a draft keeps the values until it is created. */
+    private async updateOpen(values: Partial<ThreadData>): Promise<void> {
+        const draft = this.draft;
+        if (draft) {
+            Object.assign(draft, values);
+        } else if (this.activeId) {
+            await this.update(this.activeId, values);
         }
-        const line = text.trim().split("\n")[0]!;
-        const title = line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
-        this.createdNames.delete(thread.id);
-        await this.update(thread.id, { name: title });
     }
 
     private async update(id: number, values: Record<string, unknown>): Promise<void> {

@@ -1,4 +1,4 @@
-import { Component, onPatched, useRef, useState } from "@odoo/owl";
+import { Component, onMounted, onWillUnmount, useExternalListener, useRef, useState } from "@odoo/owl";
 
 import { Composer } from "../composer/composer";
 import { _t } from "../core/l10n";
@@ -17,8 +17,6 @@ export interface ConversationProps {
     onConfigure?: () => void;
     /** Called after an answer completes (the list re-sorts, names change). */
     onAnswered?: () => void;
-    /** Called with the first message sent in an empty thread (to name the thread). */
-    onFirstMessage?: (text: string) => void;
     /** What an empty conversation offers (the record's prompts, the assistant's starters). */
     suggestions?: Suggestion[];
 }
@@ -33,34 +31,56 @@ export class Conversation extends Component<ConversationProps> {
         canConfigure: Boolean,
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
-        onFirstMessage: { type: Function, optional: true },
         suggestions: { type: Array, optional: true },
     };
 
     declare model: ConversationModel;
     declare scroller: { el: HTMLElement | null };
-    declare composer: { el: HTMLElement | null };
-    declare stick: boolean;
+    /** `following`: the view stays at the latest message; false once the user scrolled up. */
+    declare state: { following: boolean };
 
     setup(): void {
         this.model = useState(this.props.conversation);
         this.scroller = useRef("scroller");
-        this.composer = useRef("composer");
-        // Follow the answer while the user is at the bottom; leave them where they scrolled.
-        this.stick = true;
-        onPatched(() => {
-            const el = this.scroller.el;
-            if (el && this.stick) {
-                el.scrollTop = el.scrollHeight;
+        this.state = useState({ following: true });
+        // Opens at the latest message and follows the answer while the user is at the bottom.
+        // A mutation observer, not onPatched: an answer's text is rendered by its own message
+        // and markdown components, whose updates never patch this one.
+        const observer = new MutationObserver(() => this.follow());
+        onMounted(() => {
+            observer.observe(this.scroller.el!, { childList: true, subtree: true, characterData: true });
+            this.follow();
+        });
+        onWillUnmount(() => observer.disconnect());
+        // Esc stops the answer wherever the focus is, unless something else used it (a menu,
+        // an input cancelling its edit, a dialog).
+        useExternalListener(window, "keydown", (event: Event) => {
+            const ev = event as KeyboardEvent;
+            const target = ev.target instanceof Element ? ev.target : null;
+            if (ev.key === "Escape" && !ev.defaultPrevented && this.model.streaming && !target?.closest(".modal")) {
+                ev.preventDefault();
+                void this.stop();
             }
         });
+    }
+
+    private follow(): void {
+        const el = this.scroller.el;
+        if (el && this.state.following) {
+            el.scrollTop = el.scrollHeight;
+        }
     }
 
     onScroll(): void {
         const el = this.scroller.el;
         if (el) {
-            this.stick = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+            this.state.following = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }
+    }
+
+    jumpToLatest(): void {
+        this.state.following = true;
+        this.follow();
     }
 
     get suggestions(): Suggestion[] {
@@ -139,22 +159,19 @@ export class Conversation extends Component<ConversationProps> {
     }
 
     async send(text: string): Promise<void> {
-        this.stick = true;
-        if (!this.model.messages.length && this.model.canSend) {
-            this.props.onFirstMessage?.(text);
-        }
+        this.jumpToLatest();
         await this.model.send(text);
         this.props.onAnswered?.();
     }
 
     async retry(): Promise<void> {
-        this.stick = true;
+        this.jumpToLatest();
         await this.model.retry();
         this.props.onAnswered?.();
     }
 
     async decide(callId: string, approved: boolean): Promise<void> {
-        this.stick = true;
+        this.jumpToLatest();
         await this.model.decide(callId, approved);
         this.props.onAnswered?.();
     }

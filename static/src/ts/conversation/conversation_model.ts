@@ -1,4 +1,5 @@
 import { _t } from "../core/l10n";
+import { serverNow } from "../message/message_date";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import { GenerationRefused, type ChatBackend } from "./transport";
 import type {
@@ -12,8 +13,9 @@ import type {
 } from "./types";
 
 const BUSY: GenerationState[] = ["generating", "waiting"];
+let lastKey = 0;
 
-function newMessage(id: number, role: MessageView["role"], text = ""): MessageView {
+function newMessage(id: number, role: MessageView["role"], text = "", date = serverNow()): MessageView {
     return {
         id,
         role,
@@ -28,6 +30,7 @@ function newMessage(id: number, role: MessageView["role"], text = ""): MessageVi
         finishReason: "",
         stopped: false,
         done: true,
+        date,
     };
 }
 
@@ -84,9 +87,9 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
     for (const message of stored) {
         const data = message.data ?? {};
         if (message.role === "user") {
-            views.push(newMessage(message.id, "user", message.text));
+            views.push(newMessage(message.id, "user", message.text, message.date));
         } else if (message.role === "assistant") {
-            const view = newMessage(message.id, "assistant", message.text);
+            const view = newMessage(message.id, "assistant", message.text, message.date);
             view.reasoning = data["reasoning"] ?? "";
             view.reasoningSeconds = data["reasoning_seconds"] ?? null;
             view.usage = usageFrom(data["usage"]);
@@ -136,6 +139,8 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
  * through the proxy and components re-render on what they read.
  */
 export class ConversationModel {
+    /** Tells this conversation from any other in the views' t-key, a draft's before and after it is created. */
+    readonly key = ++lastKey;
     thread: ThreadData | null = null;
     messages: MessageView[] = [];
     loading = false;
@@ -157,6 +162,13 @@ export class ConversationModel {
     /** Stop was pressed during the last generation (before its answer started, if none shows). */
     stoppedBeforeAnswer = false;
     private retryTimer: ReturnType<typeof setInterval> | null = null;
+    /**
+     * Set on a draft (ChatController.newDraft): creates the thread on the server with the
+     * first message's text, before that message is sent.
+     */
+    createThread: ((text: string) => Promise<void>) | null = null;
+    /** The draft's thread is being created: no second message meanwhile. */
+    creating = false;
     private controller: AbortController | null = null;
     private nextLocalId = -1;
 
@@ -211,7 +223,7 @@ export class ConversationModel {
     }
 
     get canSend(): boolean {
-        return Boolean(this.thread) && !this.streaming && !this.busyElsewhere;
+        return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating;
     }
 
     /** Our stream runs and nothing shows its progress yet: no answer streams, no tool runs. */
@@ -235,11 +247,32 @@ export class ConversationModel {
         if (!message || !this.canSend) {
             return;
         }
+        if (this.createThread && !(await this.createDraft(message))) {
+            return;
+        }
         for (const view of this.messages) {
             view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
         }
         this.messages.push(newMessage(this.nextLocalId--, "user", message));
         await this.generate(message);
+    }
+
+    /** Creates the draft's thread; on failure, says so and gives the message back. */
+    private async createDraft(message: string): Promise<boolean> {
+        const create = this.createThread!;
+        this.creating = true;
+        try {
+            await create(message);
+            this.createThread = null;
+            return true;
+        } catch {
+            this.noticeCode = "not_created";
+            this.notice = _t("The conversation could not be created. Check your connection, then send again.");
+            this.rejectedMessage = message;
+            return false;
+        } finally {
+            this.creating = false;
+        }
     }
 
     /** Runs the generation again on the stored history (after an error or a lost connection). */
@@ -548,10 +581,14 @@ export class ConversationModel {
                 this.busyElsewhere = BUSY.includes(payload["state"]);
                 this.streaming = false;
                 this.stopping = false;
+                // Once per answer, and the answer itself: the messages are no live region.
+                const last = this.messages.at(-1);
                 this.announcement =
                     payload["state"] === "approval"
                         ? _t("An action waits for your approval.")
-                        : _t("The answer is complete.");
+                        : last?.role === "assistant" && last.text
+                          ? _t("Answer: %s").replace("%s", last.text)
+                          : _t("The answer is complete.");
                 break;
             }
             default:

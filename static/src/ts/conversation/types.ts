@@ -59,6 +59,8 @@ export interface AssistantOption {
     /** The model it answers with (the model picker then shows it, fixed); false: any. */
     model_id: number | false;
     auto_model: boolean;
+    /** New conversations start with it (one offered on their record's model first). */
+    is_default: boolean;
     /** Record models it is offered on; empty: every conversation. */
     offered_on: string[];
     starter_prompts: string[];
@@ -81,6 +83,8 @@ export interface ChatOptions {
     models: ModelOption[];
     tools: ToolOption[];
     assistants: AssistantOption[];
+    /** The tools a new conversation starts with. */
+    default_tool_names: string[];
     can_configure: boolean;
 }
 
@@ -138,4 +142,6 @@ export interface MessageView {
     stopped: boolean;
     /** False while the answer streams. */
     done: boolean;
+    /** When it was written, as the server writes datetimes (UTC, "2026-01-01 10:00:00"). */
+    date: string;
 }

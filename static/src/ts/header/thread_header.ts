@@ -34,15 +34,17 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
         this.controller = useState(this.props.controller);
         this.action = useService("action");
         this.state = useState({ toolsOpen: false, picking: false });
-        // The tools menu closes like a dropdown: a click elsewhere or Escape.
+        // The tools menu closes like a dropdown: a click elsewhere or Escape (which then does
+        // nothing else: on the document, before the conversation's Esc-stops on the window).
         const tools = useRef("tools");
         useExternalListener(window, "click", (ev: Event) => {
             if (this.state.toolsOpen && !tools.el?.contains(ev.target as Node)) {
                 this.state.toolsOpen = false;
             }
         });
-        useExternalListener(window, "keydown", (ev: Event) => {
+        useExternalListener(document, "keydown", (ev: Event) => {
             if ((ev as KeyboardEvent).key === "Escape" && this.state.toolsOpen) {
+                ev.preventDefault();
                 this.state.toolsOpen = false;
             }
         });
@@ -110,9 +112,9 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
         void openRecord(this.action, { model: thread.res_model, id: thread.res_id });
     }
 
-    async onPick(resModel: string, resId: number): Promise<void> {
+    async onPick(resModel: string, resId: number, name: string): Promise<void> {
         this.state.picking = false;
-        await this.controller.link(resModel, resId);
+        await this.controller.link(resModel, resId, name);
     }
 
     unlink(): void {

@@ -11,6 +11,9 @@ export interface MarkdownViewProps {
 
 const FENCE = /^ {0,3}(```|~~~)/;
 
+/** How long a code block's copy button says "Copied" (or "Copy failed"). */
+const COPY_FEEDBACK_MS = 2000;
+
 /**
  * The end of the last complete block of `text` after `from` (itself a block end): just after a
  * blank line outside any code fence. What lies before it can no longer change its rendering
@@ -152,5 +155,7 @@ export class MarkdownView extends Component<MarkdownViewProps> {
         } catch {
             button.textContent = _t("Copy failed");
         }
+        // The outcome is a passing confirmation: the button reads "Copy" again, ready to reuse.
+        setTimeout(() => (button.textContent = _t("Copy")), COPY_FEEDBACK_MS);
     }
 }

@@ -1,9 +1,11 @@
 import { Component } from "@odoo/owl";
+import { user } from "@web/core/user";
 
 import { _t } from "../core/l10n";
 import type { MessageView } from "../conversation/types";
 import { MarkdownView } from "../markdown/markdown_view";
 import { formatCost, tokensLabel } from "../usage/usage";
+import { messageDate } from "./message_date";
 import { ToolCallCard } from "./tool_call_card";
 
 export interface MessageItemProps {
@@ -30,6 +32,20 @@ export class MessageItem extends Component<MessageItemProps> {
             return !done && !text ? _t("Thinking…") : _t("Reasoning");
         }
         return _t("Thought for %s s").replace("%s", String(reasoningSeconds));
+    }
+
+    /** The author's avatar, as in Discuss (the chat's user messages are its user's). */
+    get userAvatar(): string {
+        return `/web/image/res.users/${user.userId}/avatar_128`;
+    }
+
+    get userName(): string {
+        return user.name;
+    }
+
+    /** "Today at 10:32", with the full date and time on hover. */
+    get date(): { label: string; title: string } {
+        return messageDate(this.props.message.date, user.lang);
     }
 
     get usageLabel(): string {

@@ -1,4 +1,5 @@
 import { Component, useState } from "@odoo/owl";
+import { useAutofocus } from "@web/core/utils/hooks";
 
 import { _t } from "../core/l10n";
 import type { ChatBackend } from "../conversation/transport";
@@ -14,9 +15,12 @@ interface ModelChoice {
     name: string;
 }
 
+let lastPickerId = 0;
+
 /**
- * Two steps: a model the user can read (searched by name), then one of its records by name
- * search. Runs as the user: ACLs and record rules decide what is offered.
+ * Two steps: a model the user can read (searched by name; business models first), then one
+ * of its records by name search. Runs as the user: ACLs and record rules decide what is
+ * offered. The search box has the focus; the arrow keys move through the options, Enter picks.
  */
 export class RecordPicker extends Component<RecordPickerProps> {
     static template = "llm_thread.RecordPicker";
@@ -28,13 +32,25 @@ export class RecordPicker extends Component<RecordPickerProps> {
         models: ModelChoice[];
         records: [number, string][];
         error: string;
+        /** The option the arrow keys are on (Enter picks it). */
+        active: number;
     };
     declare searchId: number;
+    /** Prefix of the options' DOM ids (aria-activedescendant). */
+    declare domId: string;
 
     setup(): void {
-        this.state = useState({ model: null, query: "", models: [], records: [], error: "" });
+        this.state = useState({ model: null, query: "", models: [], records: [], error: "", active: 0 });
         this.searchId = 0;
+        this.domId = `o_llm_record_picker_${++lastPickerId}`;
+        // Opened by a click on "Link a record": the search box is where the user goes next.
+        useAutofocus({ mobile: true });
         void this.search("");
+    }
+
+    /** How many options are shown. */
+    get optionCount(): number {
+        return this.state.model ? this.state.records.length : this.state.models.length;
     }
 
     get placeholder(): string {
@@ -48,9 +64,24 @@ export class RecordPicker extends Component<RecordPickerProps> {
     }
 
     onKeydown(ev: KeyboardEvent): void {
+        const count = this.optionCount;
         if (ev.key === "Escape") {
             ev.preventDefault();
             this.props.onCancel();
+        } else if (ev.key === "ArrowDown" && count) {
+            ev.preventDefault();
+            this.state.active = (this.state.active + 1) % count;
+        } else if (ev.key === "ArrowUp" && count) {
+            ev.preventDefault();
+            this.state.active = (this.state.active - 1 + count) % count;
+        } else if (ev.key === "Enter" && count) {
+            ev.preventDefault();
+            const index = Math.min(this.state.active, count - 1);
+            if (this.state.model) {
+                this.pick(this.state.records[index]!);
+            } else {
+                this.chooseModel(this.state.models[index]!);
+            }
         }
     }
 
@@ -68,6 +99,7 @@ export class RecordPicker extends Component<RecordPickerProps> {
                 );
                 if (id === this.searchId) {
                     this.state.records = records;
+                    this.state.active = 0;
                 }
             } else {
                 const models = await this.props.backend.call<ModelChoice[]>(
@@ -77,6 +109,7 @@ export class RecordPicker extends Component<RecordPickerProps> {
                 );
                 if (id === this.searchId) {
                     this.state.models = models;
+                    this.state.active = 0;
                 }
             }
             this.state.error = "";

@@ -1,4 +1,5 @@
 import { Component, useState } from "@odoo/owl";
+import { useAutofocus } from "@web/core/utils/hooks";
 
 import type { ThreadSummary } from "../conversation/types";
 import { groupByRecency } from "./recency";
@@ -32,6 +33,8 @@ export class ThreadList extends Component<ThreadListProps> {
 
     setup(): void {
         this.state = useState({ renamingId: null, renameText: "", confirmDeleteId: null });
+        // The name input replaces the pencil that was clicked: it takes the focus, name selected.
+        useAutofocus({ refName: "rename", selectAll: true, mobile: true });
     }
 
     get groups() {

@@ -32,12 +32,26 @@ declare module "@web/core/utils/hooks" {
         doAction(action: unknown, options?: Record<string, unknown>): Promise<unknown>;
     };
     export function useService(name: string): any;
+    /**
+     * Focuses the element of `t-ref` `refName` (default "autofocus") whenever it appears;
+     * `selectAll` selects its text. Skipped on touch devices unless `mobile` is set.
+     */
+    export function useAutofocus(params?: {
+        refName?: string;
+        selectAll?: boolean;
+        mobile?: boolean;
+    }): { el: HTMLElement | null };
 }
 
 declare module "@web/search/action_hook" {
     /** Hooks of a client action into the action service; `getLocalState` is handed back as
      * the `state` prop when the user returns to the action through the breadcrumbs. */
     export function useSetupAction(params: { getLocalState?: () => Record<string, unknown> }): void;
+}
+
+declare module "@web/core/user" {
+    /** The signed-in user (from the session). `lang` is a BCP 47 locale, e.g. "en-US". */
+    export const user: { readonly userId: number; readonly name: string; readonly lang: string };
 }
 
 declare module "@web/core/network/rpc" {

@@ -1,4 +1,5 @@
-import { describe, expect, test } from "vitest";
+import { reactive } from "@odoo/owl";
+import { describe, expect, onTestFinished, test } from "vitest";
 
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
@@ -7,7 +8,9 @@ import { FakeBackend, answer, fakeAction, holdAnswer, nextRender, thread } from 
 import { mountComponent } from "../helpers";
 
 const action = { tag: "llm_thread.chat" };
-const env = { services: { action: fakeAction } };
+/** Odoo's ui service as the chat reads it: `isSmall` below the small breakpoint (a phone). */
+const ui = reactive({ isSmall: false });
+const env = { services: { action: fakeAction, ui } };
 
 function typeIn(el: HTMLTextAreaElement | HTMLInputElement, value: string) {
     el.value = value;
@@ -21,17 +24,63 @@ async function mountApp(backend: FakeBackend, props: Partial<ChatAppProps> = {})
 }
 
 describe("ChatApp", () => {
-    test("empty: the thread list, an empty state and a New button", async () => {
-        const fixture = await mountApp(new FakeBackend());
+    test("no conversation yet: opens on a new one, ready to write, not yet created", async () => {
+        const backend = new FakeBackend();
+        const fixture = await mountApp(backend);
         expect(fixture.querySelector(".o_llm_thread_list h2")?.textContent).toBe("Conversations");
         expect(fixture.querySelector(".o_llm_thread_list_empty")?.textContent?.trim()).toBe("No conversation yet.");
-        expect(fixture.querySelector(".o_llm_chat_empty h3")?.textContent).toBe("No conversation open");
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("New conversation");
+        expect(fixture.querySelectorAll(".o_llm_suggestion")).toHaveLength(3);
+        expect(document.activeElement).toBe(fixture.querySelector(".o_llm_composer_input"));
         expect(fixture.querySelector(".o_llm_not_configured")).toBeNull();
+        expect(backend.calls.map(([method]) => method)).not.toContain("llm_ui_create");
+    });
+
+    test("opens on the latest conversation when none is asked for", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 2, name: "Latest" }), thread({ id: 1, name: "Older" })];
+        const fixture = await mountApp(backend);
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Latest");
+        expect(document.activeElement).toBe(fixture.querySelector(".o_llm_composer_input"));
+    });
+
+    test("New three times leaves no empty conversation: the thread is created by its first message", async () => {
+        const backend = new FakeBackend();
+        const states: unknown[] = [];
+        const fixture = await mountApp(backend, { updateActionState: (s) => states.push(s) });
+        for (let i = 0; i < 3; i++) {
+            (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
+            await nextRender();
+        }
+        expect(backend.calls.map(([method]) => method)).not.toContain("llm_ui_create");
+        // The header's choices are kept by the draft, then given to the created thread.
+        const select = fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!;
+        select.value = "2";
+        select.dispatchEvent(new Event("change"));
+        await nextRender();
+        expect(backend.rpcs).toEqual([]);
+        backend.scripts.push(answer("Sure."));
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        typeIn(input, "Hi");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        await nextRender();
+        const creates = backend.calls.filter(([method]) => method === "llm_ui_create");
+        expect(creates).toEqual([["llm_ui_create", [], {
+            res_model: false, res_id: false,
+            values: { name: "Hi", provider_id: 1, model_id: 2, auto_model: false, tool_names: ["search_records"], assistant_id: false },
+        }]]);
+        expect(backend.requests[0]!.threadId).toBe(100);
+        expect(states.at(-1)).toEqual({ active_id: 100 });
+        expect(fixture.querySelectorAll(".o_llm_thread_open")).toHaveLength(1);
+        expect(fixture.querySelector(".o_llm_thread_item.active")?.textContent).toContain("Hi");
+        // The same view goes on (not remounted): the answer shows under the question.
+        expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Sure.\n");
     });
 
     test("no provider: says who can fix it and where", async () => {
         const backend = new FakeBackend();
-        backend.options = { models: [], tools: [], assistants: [], can_configure: false };
+        backend.options = { models: [], tools: [], default_tool_names: [], assistants: [], can_configure: false };
         const fixture = await mountApp(backend);
         const notice = fixture.querySelector(".o_llm_not_configured")!.textContent!;
         expect(notice).toContain("No AI provider is configured yet.");
@@ -45,7 +94,7 @@ describe("ChatApp", () => {
         const fixture = await mountApp(backend, { updateActionState: (s) => states.push(s) });
         (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
         await nextRender();
-        expect(states).toEqual([{ active_id: 100 }]);
+        expect(states).toEqual([{ active_id: undefined }]);
         expect(fixture.querySelectorAll(".o_llm_suggestion")).toHaveLength(3);
         const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
         expect(document.activeElement).toBe(input);
@@ -54,7 +103,7 @@ describe("ChatApp", () => {
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
         await nextRender();
         await nextRender();
-        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toBe("Hi");
+        expect(fixture.querySelector(".o_llm_user_bubble")?.textContent).toBe("Hi");
         expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.innerHTML).toBe(
             "<p>Hello <strong>world</strong></p>\n",
         );
@@ -65,7 +114,7 @@ describe("ChatApp", () => {
             `This conversation: 12 tokens in, 34 out · ${formatCost(0.00042, "USD")}`,
         );
         expect(input.value).toBe("");
-        expect(fixture.querySelector(".o_llm_messages")?.getAttribute("aria-live")).toBe("polite");
+        expect(states).toEqual([{ active_id: undefined }, { active_id: 100 }]);
     });
 
     test("Send shows a waiting note under the question at once; Stop leaves it with a Retry", async () => {
@@ -95,7 +144,7 @@ describe("ChatApp", () => {
         stopped();
         await nextRender();
         expect(fixture.querySelector(".o_llm_pending")).toBeNull();
-        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toBe("Hello?");
+        expect(fixture.querySelector(".o_llm_message_user .o_llm_user_bubble")?.textContent).toBe("Hello?");
         const note = fixture.querySelector(".o_llm_unanswered")!;
         expect(note.textContent).toContain("Stopped before the answer started");
         backend.scripts.push(answer("Hi").slice(1));
@@ -111,7 +160,7 @@ describe("ChatApp", () => {
         const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
         expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("First");
         expect(fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")?.value).toBe("2");
-        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toBe("Stored");
+        expect(fixture.querySelector(".o_llm_user_bubble")?.textContent).toBe("Stored");
     });
 
     test("another tab's generation locks the composer until it ends, then shows its answer", async () => {
@@ -280,7 +329,8 @@ describe("ChatApp thread names", () => {
         typeIn(input, "Second question");
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
         await nextRender();
-        expect(backend.rpcs).toEqual([["/llm/thread/100/update", { values: { name: "Which companies are in my contacts?" } }]]);
+        expect(backend.rpcs).toEqual([]);
+        expect(backend.threads.map((t) => t.name)).toEqual(["Which companies are in my contacts?"]);
         expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Which companies are in my contacts?");
     });
 });
@@ -306,7 +356,7 @@ test("the tools menu closes on a click elsewhere", async () => {
 
 test("no provider in an open thread: the notice replaces the suggestions, the composer is off", async () => {
     const backend = new FakeBackend();
-    backend.options = { models: [], tools: [], assistants: [], can_configure: true };
+    backend.options = { models: [], tools: [], default_tool_names: [], assistants: [], can_configure: true };
     backend.threads = [thread({ provider_id: false, model_id: false })];
     const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
     expect(fixture.querySelector(".o_llm_conversation .o_llm_not_configured")?.textContent).toContain("Add one in");
@@ -345,4 +395,79 @@ test("opening another thread leaves a streaming answer running; coming back show
     await nextRender();
     await nextRender();
     expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Half and whole\n");
+});
+
+describe("ChatApp on a phone", () => {
+    test("one column at a time: the list, then the conversation with a back button", async () => {
+        ui.isSmall = true;
+        onTestFinished(() => {
+            ui.isSmall = false;
+        });
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
+        const fixture = await mountApp(backend);
+        expect(fixture.querySelector(".o_llm_chat_app")?.classList).toContain("o_llm_chat_small");
+        expect(fixture.querySelector(".o_llm_thread_list")).not.toBeNull();
+        expect(fixture.querySelector(".o_llm_conversation")).toBeNull();
+        [...fixture.querySelectorAll<HTMLButtonElement>(".o_llm_thread_open")].find((b) => b.textContent?.includes("Two"))!.click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_thread_list")).toBeNull();
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Two");
+        (fixture.querySelector(".o_llm_back") as HTMLButtonElement).click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_conversation")).toBeNull();
+        (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("New conversation");
+        // Back to a desktop width: both columns.
+        ui.isSmall = false;
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_thread_list")).not.toBeNull();
+        expect(fixture.querySelector(".o_llm_conversation")).not.toBeNull();
+        expect(fixture.querySelector(".o_llm_back")).toBeNull();
+    });
+
+    test("a given thread opens directly", async () => {
+        ui.isSmall = true;
+        onTestFinished(() => {
+            ui.isSmall = false;
+        });
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        expect(fixture.querySelector(".o_llm_thread_list")).toBeNull();
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("One");
+    });
+});
+
+describe("ChatApp list", () => {
+    test("marks conversations with an answer being written or an approval waiting, live", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const item = (name: string) =>
+            [...fixture.querySelectorAll(".o_llm_thread_item")].find((li) => li.textContent?.includes(name))!;
+        expect(fixture.querySelector(".o_llm_thread_generating, .o_llm_thread_approval")).toBeNull();
+        backend.pushState({ thread_id: 2, state: "generating" });
+        await nextRender();
+        expect(item("Two").querySelector(".o_llm_thread_generating")?.getAttribute("title")).toBe("An answer is being written");
+        backend.pushState({ thread_id: 2, state: "approval" });
+        await nextRender();
+        expect(item("Two").querySelector(".o_llm_thread_generating")).toBeNull();
+        expect(item("Two").querySelector(".o_llm_thread_approval")?.getAttribute("title")).toBe("An action waits for your approval");
+        expect(item("One").querySelector(".o_llm_thread_approval")).toBeNull();
+    });
+
+    test("search finds a conversation by what was said in it", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [
+            thread({ id: 1, name: "One", messages: [{ id: 5, role: "user", text: "About invoices", data: {}, date: "" }] }),
+            thread({ id: 2, name: "Two" }),
+        ];
+        const fixture = await mountApp(backend);
+        const search = fixture.querySelector<HTMLInputElement>(".o_llm_thread_search")!;
+        typeIn(search, "invoices");
+        await nextRender();
+        expect([...fixture.querySelectorAll(".o_llm_thread_open")].map((b) => b.textContent?.trim())).toEqual(["One"]);
+    });
 });

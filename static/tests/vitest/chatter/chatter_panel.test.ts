@@ -46,11 +46,13 @@ describe("ChatterPanel", () => {
         await nextRender();
         (fixture.querySelector(".o_llm_chatter_start_button") as HTMLButtonElement).click();
         await nextRender();
-        expect(backend.threads[0]).toMatchObject({ res_model: "res.partner", res_id: 7 });
+        // A draft: created with its first message.
+        expect(backend.threads).toEqual([]);
         backend.scripts.push(answer("Azure is a customer."));
         (fixture.querySelector(".o_llm_suggestion") as HTMLButtonElement).click();
         await nextRender();
         await nextRender();
+        expect(backend.threads[0]).toMatchObject({ res_model: "res.partner", res_id: 7, name: "Summarize Azure Interior" });
         expect(backend.requests[0]!.message).toBe("Summarize Azure Interior");
         expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Azure is a customer.\n");
     });

@@ -48,7 +48,7 @@ describe("ConversationModel", () => {
         expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34, estimated: false, cost: 0.00042, currency: "USD", model: "Fast" });
         expect(model.usage).toEqual(model.messages[1]!.usage);
         expect(model.streaming).toBe(false);
-        expect(model.announcement).toBe("The answer is complete.");
+        expect(model.announcement).toBe("Answer: Hello **world**");
     });
 
     test("events split anywhere across chunk boundaries give the same answer", async () => {

@@ -11,7 +11,7 @@ function message(values: Partial<MessageView> = {}): MessageView {
     return {
         id: 2, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
         reasoningStartedAt: null, toolCalls: [], usage: null, error: "", errorDetail: "", finishReason: "stop",
-        stopped: false, done: true,
+        stopped: false, done: true, date: "",
         ...values,
     };
 }

@@ -54,12 +54,14 @@ describe("ThreadList", () => {
         expect(calls).toEqual([["open", 2], ["new"], ["search", "Be"]]);
     });
 
-    test("rename in place: Enter saves, Escape cancels", async () => {
+    test("rename in place: the name is focused and selected, Enter saves, Escape cancels", async () => {
         const { calls, props } = setup();
         const fixture = await mountComponent(ThreadList, props);
         (fixture.querySelector(".o_llm_thread_rename_button") as HTMLButtonElement).click();
         await nextRender();
         const input = fixture.querySelector<HTMLInputElement>(".o_llm_thread_rename")!;
+        expect(document.activeElement).toBe(input);
+        expect([input.selectionStart, input.selectionEnd]).toEqual([0, input.value.length]);
         input.value = "Renamed";
         input.dispatchEvent(new InputEvent("input"));
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
