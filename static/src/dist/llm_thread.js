@@ -207,12 +207,15 @@ var EVENT_FIELDS = {
     name: "string",
     arguments: "object"
   },
+  // `records`: what the call was about, [{model, id, label, changed}], named for the user;
+  // `changed` is true when the tool writes.
   tool_call_finished: {
     message_id: "number",
     call_id: "string",
     name: "string",
     result: "string?",
-    error: "string?"
+    error: "string?",
+    records: "array"
   },
   approval_required: {
     message_id: "number",
@@ -395,6 +398,26 @@ function totalUsage(usages) {
   return total;
 }
 
+// static/src/ts/conversation/record_changes.ts
+var changes = new EventTarget();
+function announceChanged(links) {
+  const changed = links.filter((link2) => link2.changed);
+  if (changed.length) {
+    changes.dispatchEvent(new CustomEvent("changed", { detail: changed }));
+  }
+}
+function onRecordChanged(target, callback) {
+  const listener = (event) => {
+    const { model, id } = target();
+    const links = event.detail;
+    if (links.some((link2) => link2.model === model && link2.id === id)) {
+      callback();
+    }
+  };
+  changes.addEventListener("changed", listener);
+  return () => changes.removeEventListener("changed", listener);
+}
+
 // static/src/ts/conversation/conversation_model.ts
 var BUSY = ["generating", "waiting"];
 function newMessage(id, role, text2 = "") {
@@ -417,29 +440,20 @@ function endReasoning(view) {
     view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1e3));
   }
 }
-function recordsOf(args, result) {
-  const model = typeof args["model"] === "string" ? args["model"] : "";
-  if (!model) {
+function linksFrom(value) {
+  if (!Array.isArray(value)) {
     return [];
   }
-  if (typeof args["id"] === "number") {
-    return [{ model, id: args["id"], label: `${model} #${args["id"]}` }];
+  return value.filter(
+    (link2) => typeof link2?.model === "string" && typeof link2.id === "number" && typeof link2.label === "string" && typeof link2.changed === "boolean"
+  );
+}
+function utf16Offset(text2, codePoints) {
+  let index = 0;
+  for (let count = 0; count < codePoints && index < text2.length; count++) {
+    index += text2.codePointAt(index) > 65535 ? 2 : 1;
   }
-  let parsed;
-  try {
-    parsed = JSON.parse(result);
-  } catch {
-    return [];
-  }
-  const rows = Array.isArray(parsed) ? parsed : Array.isArray(parsed?.records) ? parsed.records : [];
-  const links = [];
-  for (const row of rows.slice(0, 10)) {
-    if (row && typeof row === "object" && typeof row.id === "number") {
-      const { id, display_name: name } = row;
-      links.push({ model, id, label: typeof name === "string" ? name : `${model} #${id}` });
-    }
-  }
-  return links;
+  return index;
 }
 function expire(card) {
   card.status = "error";
@@ -472,7 +486,9 @@ function messagesFromStore(stored) {
           result: "",
           error: _t("Interrupted before the tool answered."),
           records: [],
-          approval: data["approvals"]?.[call.id] ?? null
+          approval: data["approvals"]?.[call.id] ?? null,
+          // Answers stored without offsets: the model wrote its text, then called.
+          textOffset: typeof call.offset === "number" ? utf16Offset(message.text, call.offset) : message.text.length
         };
         if (card.approval?.state === "pending") {
           card.status = "approval";
@@ -491,7 +507,7 @@ function messagesFromStore(stored) {
         card.status = failed ? "error" : "done";
         card.result = failed ? "" : message.text;
         card.error = failed ? message.text : "";
-        card.records = failed ? [] : recordsOf(card.arguments, message.text);
+        card.records = failed ? [] : linksFrom(data["records"]);
       }
     }
   }
@@ -767,7 +783,8 @@ var ConversationModel = class {
           result: "",
           error: "",
           records: [],
-          approval: null
+          approval: null,
+          textOffset: view.text.length
         });
         break;
       }
@@ -786,7 +803,8 @@ var ConversationModel = class {
           card.status = failed ? "error" : "done";
           card.result = payload["result"] ?? "";
           card.error = payload["error"] ?? "";
-          card.records = failed ? [] : recordsOf(card.arguments, card.result);
+          card.records = failed ? [] : linksFrom(payload["records"]);
+          announceChanged(card.records);
         }
         break;
       }
@@ -6734,13 +6752,23 @@ var ToolCallCard = class extends Component3 {
       value: typeof value === "string" ? value : JSON.stringify(value)
     }));
   }
+  /** A call the user denied is not a failure: it did what they asked (nothing). */
+  get shownStatus() {
+    const { status, approval } = this.props.call;
+    return status === "error" && approval?.state === "denied" ? "denied" : status;
+  }
   get statusLabel() {
     return {
       running: _t("Running…"),
       approval: _t("Waiting for approval"),
       done: _t("Done"),
-      error: _t("Error")
-    }[this.props.call.status];
+      error: _t("Error"),
+      denied: _t("Denied")
+    }[this.shownStatus];
+  }
+  /** The arguments as the model sent them, indented: folded under an approval's preview. */
+  get argumentsJson() {
+    return JSON.stringify(this.props.call.arguments, null, 2);
   }
   /** "Approved by you" / "Denied" once decided, for the card's footer. */
   get decisionLabel() {
@@ -6774,6 +6802,23 @@ var ToolCallCard = class extends Component3 {
 };
 
 // static/src/ts/message/message_item.ts
+function answerParts(text2, calls, done) {
+  const ordered = [...calls].sort((a, b) => a.textOffset - b.textOffset);
+  const parts = [];
+  let start = 0;
+  for (const call of ordered) {
+    const offset = Math.min(Math.max(call.textOffset, start), text2.length);
+    const last = parts.at(-1);
+    if (last && offset === start) {
+      last.calls.push(call);
+    } else {
+      parts.push({ text: text2.slice(start, offset), streaming: false, calls: [call] });
+      start = offset;
+    }
+  }
+  parts.push({ text: text2.slice(start), streaming: !done, calls: [] });
+  return parts;
+}
 var MessageItem = class extends Component4 {
   static template = "llm_thread.MessageItem";
   static components = { MarkdownView, ToolCallCard };
@@ -6782,6 +6827,10 @@ var MessageItem = class extends Component4 {
     onRetry: { type: Function, optional: true },
     onDecide: { type: Function, optional: true }
   };
+  get parts() {
+    const { text: text2, toolCalls, done } = this.props.message;
+    return answerParts(text2, toolCalls, done);
+  }
   get reasoningLabel() {
     const { reasoningSeconds, done, text: text2 } = this.props.message;
     if (reasoningSeconds === null) {
@@ -7058,6 +7107,7 @@ var ChatterPanel = class extends Component8 {
     resModel: String,
     resId: Number,
     onClose: Function,
+    onRecordChanged: { type: Function, optional: true },
     backend: { type: Object, optional: true }
   };
   setup() {
@@ -7076,7 +7126,14 @@ var ChatterPanel = class extends Component8 {
         await this.controller.open(newest.id);
       }
     });
-    onWillUnmount2(() => this.controller.close());
+    const unsubscribe = onRecordChanged(
+      () => ({ model: this.props.resModel, id: this.props.resId }),
+      () => this.props.onRecordChanged?.()
+    );
+    onWillUnmount2(() => {
+      unsubscribe();
+      this.controller.close();
+    });
   }
   onSelectThread(ev) {
     const value = ev.target.value;
@@ -7108,6 +7165,11 @@ patch(Chatter.prototype, {
       };
       void this.props.saveRecord?.();
     }
+  },
+  /** A tool call changed the record: reload the form and the messages its change posted. */
+  async onLlmRecordChanged() {
+    await this.reloadParentView?.();
+    await this.state.thread?.fetchNewMessages();
   },
   closeLlm() {
     this.state.llmOpen = false;
