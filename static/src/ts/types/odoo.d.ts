@@ -56,3 +56,8 @@ declare module "@mail/chatter/web_portal/chatter" {
         static components: Record<string, unknown>;
     }
 }
+
+declare module "@web/core/assets" {
+    /** Adds a <script> for `url` once (cached by URL); rejects when it fails to load. */
+    export function loadJS(url: string): Promise<void>;
+}
