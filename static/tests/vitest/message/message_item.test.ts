@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import type { MessageView } from "../../../src/ts/conversation/types";
+import type { MessageView, ToolCallView } from "../../../src/ts/conversation/types";
 import { MessageItem } from "../../../src/ts/message/message_item";
 import { fakeAction } from "../fake_backend";
 import { mountComponent } from "../helpers";
@@ -11,6 +11,16 @@ function message(values: Partial<MessageView> = {}): MessageView {
     return {
         id: 2, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
         reasoningStartedAt: null, toolCalls: [], usage: null, error: "", stopped: false, done: true,
+        ...values,
+    };
+}
+
+/** A call of update_record the user denied; `values` override. */
+function deniedCall(values: Partial<ToolCallView> = {}): ToolCallView {
+    return {
+        callId: "w1", name: "update_record", arguments: {}, status: "running", result: "",
+        error: "", records: [], textOffset: 0,
+        approval: { state: "denied", preview: { tool: "update_record", risk: "write", model: "", records: [], changes: [] } },
         ...values,
     };
 }
@@ -95,22 +105,13 @@ describe("MessageItem", () => {
     });
 
     test("a decided call shows the decision, and no buttons without onDecide", async () => {
-        const call = {
-            callId: "w1", name: "update_record", arguments: {}, status: "running" as const, result: "",
-            error: "", records: [], textOffset: 0,
-            approval: { state: "denied" as const, preview: { tool: "update_record", risk: "write", model: "", records: [], changes: [] } },
-        };
-        const fixture = await mountComponent(MessageItem, { message: message({ toolCalls: [call] }) }, env);
+        const fixture = await mountComponent(MessageItem, { message: message({ toolCalls: [deniedCall()] }) }, env);
         expect(fixture.querySelector(".o_llm_approval_decision")?.textContent).toBe("Denied");
         expect(fixture.querySelector(".o_llm_tool_approve")).toBeNull();
     });
 
     test("a denied call reads Denied, in a neutral badge, not as an error", async () => {
-        const call = {
-            callId: "w1", name: "update_record", arguments: {}, status: "error" as const, result: "",
-            error: "The user denied this action.", records: [], textOffset: 0,
-            approval: { state: "denied" as const, preview: { tool: "update_record", risk: "write", model: "", records: [], changes: [] } },
-        };
+        const call = deniedCall({ status: "error", error: "The user denied this action." });
         const fixture = await mountComponent(MessageItem, { message: message({ toolCalls: [call] }) }, env);
         const card = fixture.querySelector(".o_llm_tool_call")!;
         const badge = card.querySelector(".o_llm_tool_status")!;
