@@ -25,8 +25,8 @@ EVENTS = {
         "message_id": "number", "call_id": "string", "name": "string", "arguments": "object",
     },
     # ``message_id`` is the tool message holding the result; exactly one of result / error.
-    # ``records``: what the call was about, [{model, id, label}] named for the user
-    # (llm.tool._llm_touched_records), with ``changed`` true when the tool writes.
+    # ``records``: what the call was about, [{model, id, label, changed}], named for the user
+    # (llm.tool._llm_touched_records); ``changed`` is true when the tool writes.
     "tool_call_finished": {
         "message_id": "number", "call_id": "string", "name": "string",
         "result": "string?", "error": "string?", "records": "array",
