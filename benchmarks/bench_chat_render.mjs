@@ -49,6 +49,7 @@ async function buildPage(dir) {
         absWorkingDir: ROOT,
         entryPoints: ["benchmarks/bench_chat_render_page.ts"],
         bundle: true, format: "iife", target: "es2022", write: false, logLevel: "warning",
+        define: { LLM_THREAD_RICH_VERSION: JSON.stringify("bench") },
         // The fake loadJS imports the lazy renderer's source: highlighting is measured too.
         alias: { "@web/core/assets": "./static/tests/vitest/fakes/web/core/assets.ts",
                  "@web/core/utils/hooks": "./static/tests/vitest/fakes/web/core/utils/hooks.ts",

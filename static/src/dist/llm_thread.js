@@ -6947,7 +6947,7 @@ function renderMarkdown(text2) {
 
 // static/src/ts/markdown/rich.ts
 import { loadJS } from "@web/core/assets";
-var RICH_URL = "/llm_thread/static/src/dist/llm_thread_rich.js";
+var RICH_URL = `/llm_thread/static/src/dist/llm_thread_rich.js?v=${"f1e6edb3eac7"}`;
 var PENDING = ".o_llm_code code[data-language]:not([data-rich]), .o_llm_math:not([data-rich])";
 var loading = null;
 function loadRich() {

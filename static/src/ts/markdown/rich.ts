@@ -19,7 +19,8 @@ declare global {
     var llmThreadRich: RichRenderer | undefined;
 }
 
-export const RICH_URL = "/llm_thread/static/src/dist/llm_thread_rich.js";
+/** Versioned by content (build.mjs): browsers cache static files for a week. */
+export const RICH_URL = `/llm_thread/static/src/dist/llm_thread_rich.js?v=${LLM_THREAD_RICH_VERSION}`;
 
 /** Code blocks with a language and formulas not yet done. */
 const PENDING = ".o_llm_code code[data-language]:not([data-rich]), .o_llm_math:not([data-rich])";
