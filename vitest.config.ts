@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+    // Set by build.mjs from the lazy renderer's content.
+    define: { LLM_THREAD_RICH_VERSION: JSON.stringify("test") },
     resolve: {
         // Odoo provides @web/*, @mail/* and @bus/* at runtime; tests get small fakes instead. A
         // leading "/" resolves from the project root.

@@ -49,7 +49,10 @@ async function buildPage(dir) {
         absWorkingDir: ROOT,
         entryPoints: ["benchmarks/bench_chat_render_page.ts"],
         bundle: true, format: "iife", target: "es2022", write: false, logLevel: "warning",
-        alias: { "@web/core/utils/hooks": "./static/tests/vitest/fakes/web/core/utils/hooks.ts",
+        define: { LLM_THREAD_RICH_VERSION: JSON.stringify("bench") },
+        // The fake loadJS imports the lazy renderer's source: highlighting is measured too.
+        alias: { "@web/core/assets": "./static/tests/vitest/fakes/web/core/assets.ts",
+                 "@web/core/utils/hooks": "./static/tests/vitest/fakes/web/core/utils/hooks.ts",
                  "@web/core/l10n/translation": "./static/tests/vitest/fakes/web/core/l10n/translation.ts" },
     });
     const xmlDir = join(ROOT, "static/src/xml");

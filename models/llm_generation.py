@@ -207,6 +207,9 @@ class _Turn:
         self.pending_text = []
         self.pending_reasoning = []
         self.calls = []
+        # Per call, the length of the text written before it: the chat shows each call where
+        # it came in the answer.
+        self.call_offsets = []
         self.usage = None
         # (input, output) the provider counted before its stream failed; None where it did not.
         self.failed_counts = (None, None)
@@ -243,8 +246,9 @@ class _Turn:
     def data(self, stopped):
         data = {"finish_reason": self.reason}
         if self.calls:
-            data["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments}
-                                  for c in self.calls]
+            data["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments,
+                                   "offset": offset}
+                                  for c, offset in zip(self.calls, self.call_offsets)]
         if self.reasoning:
             data["reasoning"] = "".join(self.reasoning)
         if self.reasoning_seconds is not None:
@@ -537,6 +541,7 @@ class Generation:
                     yield from self._ensure_message(turn)
                 elif isinstance(item, base.ToolCallEvent):
                     turn.end_reasoning()
+                    turn.call_offsets.append(sum(map(len, turn.text)))
                     call = turn.add_call(item.call)
                     yield from self._ensure_message(turn)
                     yield from self._emit_pending(turn)
@@ -770,6 +775,8 @@ class Generation:
         with self._env() as env:
             message = self._thread(env)._llm_create_message(
                 "tool", result if error is None else error, data)
+            records = [] if error is not None else env["llm.tool"].search(
+                [("name", "=", call.name)], limit=1)._llm_touched_records(call.arguments, result)
         yield event("message_created", message_id=message.id, role="tool")
         yield event("tool_call_finished", message_id=message.id, call_id=call.id,
-                    name=call.name, result=result, error=error)
+                    name=call.name, result=result, error=error, records=records)

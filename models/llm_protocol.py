@@ -25,9 +25,11 @@ EVENTS = {
         "message_id": "number", "call_id": "string", "name": "string", "arguments": "object",
     },
     # ``message_id`` is the tool message holding the result; exactly one of result / error.
+    # ``records``: what the call was about, [{model, id, label, changed}], named for the user
+    # (llm.tool._llm_touched_records); ``changed`` is true when the tool writes.
     "tool_call_finished": {
         "message_id": "number", "call_id": "string", "name": "string",
-        "result": "string?", "error": "string?",
+        "result": "string?", "error": "string?", "records": "array",
     },
     # A call that changes data waits for the owner's decision (``message_id``: the assistant
     # message that asked); ``preview`` is what it will do (llm.tool._llm_preview). The

@@ -37,16 +37,20 @@ class LlmThreadUi(models.Model):
         """The thread and its messages, as the conversation component shows them."""
         self._llm_check_owner()
         messages = self._llm_history()
-        return {
-            **self._llm_ui_summary(),
-            "messages": [{
-                "id": message.id,
-                "role": message.llm_role,
-                "text": message_text(message),
-                "data": message.body_json or {},
-                "date": message.date,
-            } for message in messages],
-        }
+        tools = {tool.name: tool for tool in self.env["llm.tool"].with_context(
+            active_test=False).search([])}
+        result = []
+        for message in messages:
+            text = message_text(message)
+            data = message.body_json or {}
+            if message.llm_role == "tool" and not data.get("is_error"):
+                # Named now, with the reader's rights: a record renamed since shows its name.
+                data = dict(data, records=tools.get(
+                    data.get("name"), self.env["llm.tool"])._llm_touched_records(
+                        data.get("arguments") or {}, text))
+            result.append({"id": message.id, "role": message.llm_role, "text": text,
+                           "data": data, "date": message.date})
+        return {**self._llm_ui_summary(), "messages": result}
 
     @api.model
     def llm_ui_options(self):

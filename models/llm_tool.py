@@ -10,7 +10,7 @@ import json
 import re
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..providers.base import ToolSpec
 from . import llm_tool_registry
@@ -19,6 +19,8 @@ from .llm_tool_registry import ToolError
 # What OpenAI, Anthropic and Ollama all accept as a function name.
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PREVIEW_MAX_VALUE = 200
+# Links shown under a tool card whose result lists records.
+TOUCHED_MAX = 10
 
 
 class LlmTool(models.Model):
@@ -237,6 +239,41 @@ class LlmTool(models.Model):
         return result if result else {"done": True}
 
     # ------------------------------------------------------------------
+    # What a call touched
+    # ------------------------------------------------------------------
+
+    def _llm_touched_records(self, arguments, result):
+        """The records a successful call of this tool (or of an unknown one: empty ``self``)
+        was about, for the links under its card: the record of ``{model, id}`` in its
+        arguments, else the rows (with an ``id``) its JSON result lists, at most
+        ``TOUCHED_MAX``. Each is named as the current user reads it, or "<Model> #id" when they
+        may not; records that no longer exist are left out. ``changed``: the tool writes, so
+        a view showing one of them reloads it."""
+        model_name = arguments.get("model") if isinstance(arguments, dict) else None
+        if not isinstance(model_name, str) or model_name not in self.env:
+            return []
+        if isinstance(arguments.get("id"), int):
+            ids = [arguments["id"]]
+        else:
+            try:
+                parsed = json.loads(result or "")
+            except ValueError:
+                return []  # not JSON, or cut at TOOL_RESULT_MAX_CHARS
+            rows = parsed.get("records") if isinstance(parsed, dict) else parsed
+            ids = [row["id"] for row in rows if isinstance(row, dict)
+                   and isinstance(row.get("id"), int)][:TOUCHED_MAX] \
+                if isinstance(rows, list) else []
+        model = self.env[model_name]
+        changed = self[:1].risk in ("write", "destructive")
+        return [{
+            "model": model_name,
+            "id": record.id,
+            "label": _readable(lambda record=record: record.check_access("read")
+                               or record.display_name, f"{model._description} #{record.id}"),
+            "changed": changed,
+        } for record in model.browse(ids).exists()]
+
+    # ------------------------------------------------------------------
     # What an approval shows
     # ------------------------------------------------------------------
 
@@ -266,6 +303,8 @@ class LlmTool(models.Model):
         values = arguments.get("values")
         for name, new in (values.items() if isinstance(values, dict) else ()):
             field = model._fields.get(name)
+            if field and _unchanged(records, field, new):
+                continue  # already that value: approving it changes nothing
             old = None
             if field and len(records) == 1:
                 old = _readable(lambda field=field: _display(records, field, records[field.name]))
@@ -290,6 +329,19 @@ def is_allowed(record):
         and (not record.group_ids
              or not set(record.group_ids.ids).isdisjoint(record.env.user._get_group_ids())) \
         and (not record.company_ids or record.env.company in record.company_ids)
+
+
+def _unchanged(records, field, new):
+    """Whether writing ``new`` leaves ``field`` as it is on every one of ``records``, compared
+    as the ORM stores values (``1`` and ``1.0``, an id and its record are the same value). A
+    value the ORM cannot convert, or one the user may not read, counts as a change."""
+    if not records:
+        return False
+    try:
+        value = field.convert_to_record(field.convert_to_cache(new, records[:1]), records[:1])
+        return all(record[field.name] == value for record in records)
+    except (ValueError, TypeError, UserError):  # UserError: AccessError, ValidationError
+        return False
 
 
 def _readable(read, fallback=None):

@@ -13,8 +13,9 @@ class MailMessage(models.Model):
 
     # Indexed: the context builder reads a thread's messages by role on every turn.
     llm_role = fields.Selection(LLM_ROLES, string="LLM Role", index=True)
-    # Assistant messages: tool_calls [{id, name, arguments}], reasoning, usage {input_tokens,
-    # output_tokens}, finish_reason, stopped, error {code, message, detail}.
+    # Assistant messages: tool_calls [{id, name, arguments, offset: length of the text written
+    # before the call}], reasoning, usage {input_tokens, output_tokens}, finish_reason, stopped,
+    # error {code, message, detail}.
     # Tool messages: tool_call_id, name, arguments, is_error.
     # The text itself (assistant markdown, tool result) stays in ``body`` as escaped text, so
     # mail's own views, search and ``message_post(body=...)`` keep working; the client reads it

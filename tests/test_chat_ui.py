@@ -95,6 +95,26 @@ class TestChatUi(FakeProviderCase, HttpCase):
         self.assertEqual((tool_result["role"], tool_result["content"]),
                          ("tool", "The user denied this action."))
 
+    def test_change_approved_in_the_chatter_reloads_the_form(self):
+        partner = self.env["res.partner"].create({"name": "Tour Phone Contact",
+                                                  "phone": "+32 400 00 00 01"})
+        self.env["llm.thread"].with_user(self.env.ref("base.user_admin")).create({
+            "name": "About the phone", "res_model": "res.partner", "res_id": partner.id,
+            "provider_id": self.provider.id, "model_id": self.model.id,
+            "tool_names": ["read_record", "update_record"],
+        })
+        self.fake.script("openai", [
+            TextDelta("I will update the phone."),
+            StreamedToolCall("call_p", "update_record", json.dumps(
+                {"model": "res.partner", "id": partner.id,
+                 "values": {"name": "Tour Phone Contact", "phone": "+32 400 00 00 02"}})),
+            Usage(10, 5), Finish("tool_calls"),
+        ])
+        self.fake.script("openai", [TextDelta("Phone updated."), Usage(20, 4), Finish("stop")])
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_chatter_change_reloads_form",
+                        login="admin")
+        self.assertEqual(partner.phone, "+32 400 00 00 02")
+
     def test_answer_goes_on_while_the_user_visits_a_record(self):
         """Opening the linked record from the chat while an answer streams does not stop it:
         the provider is held until the user is back in the chat (its second start), then

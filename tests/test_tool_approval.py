@@ -59,6 +59,9 @@ class TestApproval(ApprovalCase):
         _response, events = self.generate(self.thread, None)
         finished = dict(events)["tool_call_finished"]
         self.assertIsNone(finished["error"])
+        # Named after the change; "changed": a form showing it reloads.
+        self.assertEqual(finished["records"], [{"model": "res.partner", "id": self.partner.id,
+                                                "label": "Alice Renamed", "changed": True}])
         self.assertEqual(self.partner.name, "Alice Renamed")
         self.assertEqual(self.text(events), "Renamed.")
         self.assertEqual(events[-1][1]["state"], "idle")
@@ -75,6 +78,18 @@ class TestApproval(ApprovalCase):
         loaded = self.thread.with_user(self.user_a).llm_ui_load()
         asked = next(m for m in loaded["messages"] if m["data"].get("tool_calls"))
         self.assertEqual(asked["data"]["approvals"]["w1"]["state"], "approved")
+        result = next(m for m in loaded["messages"] if m["role"] == "tool")
+        self.assertEqual([link["label"] for link in result["data"]["records"]], ["Alice Renamed"])
+
+    def test_a_call_is_stored_where_it_came_in_the_text(self):
+        self.script([base.TextDelta("🙂 Renaming "), base.TextDelta("it."),
+                     *asks("w1", "update_record", model="res.partner", id=self.partner.id,
+                           values={"name": "Alice B"})])
+        self.generate(self.thread, "Rename me")
+        loaded = self.thread.with_user(self.user_a).llm_ui_load()
+        asked = next(m for m in loaded["messages"] if m["data"].get("tool_calls"))
+        offset = asked["data"]["tool_calls"][0]["offset"]
+        self.assertEqual(asked["text"][:offset], "🙂 Renaming it.")
 
     def test_deny_is_fed_back_to_the_model(self):
         self.ask_rename()
@@ -83,6 +98,7 @@ class TestApproval(ApprovalCase):
         _response, events = self.generate(self.thread, None)
         finished = dict(events)["tool_call_finished"]
         self.assertEqual(finished["error"], "The user denied this action.")
+        self.assertEqual(finished["records"], [])
         fed_back = self.provider.requests[1]["messages"][-1]
         self.assertTrue(fed_back.is_error)
         self.assertEqual(fed_back.content, "The user denied this action.")

@@ -255,6 +255,49 @@ class TestBuiltinTools(ToolCase):
             {"model": "res.partner", "ids": self.partner.id})
         self.assertEqual(odd["records"], [])
 
+    def test_preview_lists_only_the_values_that_change(self):
+        preview = self.tool("update_record", self.editor)._llm_preview(
+            {"model": "res.partner", "id": self.partner.id,
+             "values": {"name": "Tool Partner", "city": "Liège", "is_company": False,
+                        "parent_id": False, "color": 0.0}})
+        self.assertEqual(preview["changes"], [{"field": "City", "old": "Namur", "new": "Liège"}])
+        # Several records: a field is left out only when it is already that value on each.
+        other = self.env["res.partner"].create({"name": "Other", "city": "Liège"})
+        both = self.tool("update_record", self.editor)._llm_preview(
+            {"model": "res.partner", "ids": [self.partner.id, other.id],
+             "values": {"city": "Liège", "comment": False}})
+        self.assertEqual(both["changes"], [{"field": "City", "old": None, "new": "Liège"}])
+        # A value the ORM cannot read as the field's type is shown, as a change.
+        odd = self.tool("update_record", self.editor)._llm_preview(
+            {"model": "res.partner", "id": self.partner.id, "values": {"color": "many"}})
+        self.assertEqual([c["field"] for c in odd["changes"]], ["Color Index"])
+
+    def test_touched_records_are_named_as_the_user_reads_them(self):
+        read = self.tool("read_record", self.restricted)
+        self.assertEqual(read._llm_touched_records(
+            {"model": "res.partner", "id": self.partner.id}, "{}"),
+            [{"model": "res.partner", "id": self.partner.id, "label": "Tool Partner",
+              "changed": False}])
+        other = self.env["res.partner"].create({"name": "Second Partner"})
+        found = json.dumps([{"id": self.partner.id}, {"id": other.id}, {"name": "no id"}])
+        self.assertEqual(
+            [link["label"] for link in self.tool("search_records", self.restricted)
+             ._llm_touched_records({"model": "res.partner"}, found)],
+            ["Tool Partner", "Second Partner"])
+        self.assertTrue(self.tool("update_record", self.editor)._llm_touched_records(
+            {"model": "res.partner", "id": self.partner.id}, "{}")[0]["changed"])
+        # A record the user may not read: its model and id, no error.
+        self.env.invalidate_all()
+        self.assertEqual(read._llm_touched_records(
+            {"model": "ir.config_parameter", "id": self.parameter.id}, "{}")[0]["label"],
+            f"System Parameter #{self.parameter.id}")
+        for arguments, result in [({"model": "res.partner"}, "not json"),
+                                  ({"model": "res.partner"}, '{"count": 3}'),
+                                  ({"model": "no.such.model", "id": 1}, "{}"),
+                                  ({"model": "res.partner", "id": 0}, "{}")]:
+            with self.subTest(arguments=arguments, result=result):
+                self.assertEqual(read._llm_touched_records(arguments, result), [])
+
     def test_wrong_argument_names_are_explained_to_the_model(self):
         with self.assertRaisesRegex(ToolError, "Invalid arguments for read_record .*required"):
             self.run_tool("read_record", self.restricted, model="res.partner", record=1)

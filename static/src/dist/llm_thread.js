@@ -208,12 +208,15 @@ var EVENT_FIELDS = {
     name: "string",
     arguments: "object"
   },
+  // `records`: what the call was about, [{model, id, label, changed}], named for the user;
+  // `changed` is true when the tool writes.
   tool_call_finished: {
     message_id: "number",
     call_id: "string",
     name: "string",
     result: "string?",
-    error: "string?"
+    error: "string?",
+    records: "array"
   },
   approval_required: {
     message_id: "number",
@@ -437,6 +440,26 @@ function totalUsage(usages) {
   return total;
 }
 
+// static/src/ts/conversation/record_changes.ts
+var changes = new EventTarget();
+function announceChanged(links) {
+  const changed = links.filter((link2) => link2.changed);
+  if (changed.length) {
+    changes.dispatchEvent(new CustomEvent("changed", { detail: changed }));
+  }
+}
+function onRecordChanged(target, callback) {
+  const listener = (event) => {
+    const { model, id } = target();
+    const links = event.detail;
+    if (links.some((link2) => link2.model === model && link2.id === id)) {
+      callback();
+    }
+  };
+  changes.addEventListener("changed", listener);
+  return () => changes.removeEventListener("changed", listener);
+}
+
 // static/src/ts/conversation/conversation_model.ts
 var BUSY = ["generating", "waiting"];
 var lastKey = 0;
@@ -463,29 +486,20 @@ function endReasoning(view) {
     view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1e3));
   }
 }
-function recordsOf(args, result) {
-  const model = typeof args["model"] === "string" ? args["model"] : "";
-  if (!model) {
+function linksFrom(value) {
+  if (!Array.isArray(value)) {
     return [];
   }
-  if (typeof args["id"] === "number") {
-    return [{ model, id: args["id"], label: `${model} #${args["id"]}` }];
+  return value.filter(
+    (link2) => typeof link2?.model === "string" && typeof link2.id === "number" && typeof link2.label === "string" && typeof link2.changed === "boolean"
+  );
+}
+function utf16Offset(text2, codePoints) {
+  let index = 0;
+  for (let count = 0; count < codePoints && index < text2.length; count++) {
+    index += text2.codePointAt(index) > 65535 ? 2 : 1;
   }
-  let parsed;
-  try {
-    parsed = JSON.parse(result);
-  } catch {
-    return [];
-  }
-  const rows = Array.isArray(parsed) ? parsed : Array.isArray(parsed?.records) ? parsed.records : [];
-  const links = [];
-  for (const row of rows.slice(0, 10)) {
-    if (row && typeof row === "object" && typeof row.id === "number") {
-      const { id, display_name: name } = row;
-      links.push({ model, id, label: typeof name === "string" ? name : `${model} #${id}` });
-    }
-  }
-  return links;
+  return index;
 }
 function expire(card) {
   card.status = "error";
@@ -520,7 +534,9 @@ function messagesFromStore(stored) {
           result: "",
           error: _t("Interrupted before the tool answered."),
           records: [],
-          approval: data["approvals"]?.[call.id] ?? null
+          approval: data["approvals"]?.[call.id] ?? null,
+          // Answers stored without offsets: the model wrote its text, then called.
+          textOffset: typeof call.offset === "number" ? utf16Offset(message.text, call.offset) : message.text.length
         };
         if (card.approval?.state === "pending") {
           card.status = "approval";
@@ -539,7 +555,7 @@ function messagesFromStore(stored) {
         card.status = failed ? "error" : "done";
         card.result = failed ? "" : message.text;
         card.error = failed ? message.text : "";
-        card.records = failed ? [] : recordsOf(card.arguments, message.text);
+        card.records = failed ? [] : linksFrom(data["records"]);
       }
     }
   }
@@ -889,7 +905,8 @@ var ConversationModel = class {
           result: "",
           error: "",
           records: [],
-          approval: null
+          approval: null,
+          textOffset: view.text.length
         });
         break;
       }
@@ -908,7 +925,8 @@ var ConversationModel = class {
           card.status = failed ? "error" : "done";
           card.result = payload["result"] ?? "";
           card.error = payload["error"] ?? "";
-          card.records = failed ? [] : recordsOf(card.arguments, card.result);
+          card.records = failed ? [] : linksFrom(payload["records"]);
+          announceChanged(card.records);
         }
         break;
       }
@@ -6832,8 +6850,339 @@ MarkdownIt.prototype.renderInline = function(src, env) {
 };
 var lib_default = MarkdownIt;
 
+// node_modules/markdown-it-footnote/index.mjs
+function render_footnote_anchor_name(tokens, idx, options, env) {
+  const n = Number(tokens[idx].meta.id + 1).toString();
+  let prefix = "";
+  if (typeof env.docId === "string") prefix = `-${env.docId}-`;
+  return prefix + n;
+}
+function render_footnote_caption(tokens, idx) {
+  let n = Number(tokens[idx].meta.id + 1).toString();
+  if (tokens[idx].meta.subId > 0) n += `:${tokens[idx].meta.subId}`;
+  return `[${n}]`;
+}
+function render_footnote_ref(tokens, idx, options, env, slf) {
+  const id = slf.rules.footnote_anchor_name(tokens, idx, options, env, slf);
+  const caption = slf.rules.footnote_caption(tokens, idx, options, env, slf);
+  let refid = id;
+  if (tokens[idx].meta.subId > 0) refid += `:${tokens[idx].meta.subId}`;
+  return `<sup class="footnote-ref"><a href="#fn${id}" id="fnref${refid}">${caption}</a></sup>`;
+}
+function render_footnote_block_open(tokens, idx, options) {
+  return (options.xhtmlOut ? '<hr class="footnotes-sep" />\n' : '<hr class="footnotes-sep">\n') + '<section class="footnotes">\n<ol class="footnotes-list">\n';
+}
+function render_footnote_block_close() {
+  return "</ol>\n</section>\n";
+}
+function render_footnote_open(tokens, idx, options, env, slf) {
+  let id = slf.rules.footnote_anchor_name(tokens, idx, options, env, slf);
+  if (tokens[idx].meta.subId > 0) id += `:${tokens[idx].meta.subId}`;
+  return `<li id="fn${id}" class="footnote-item">`;
+}
+function render_footnote_close() {
+  return "</li>\n";
+}
+function render_footnote_anchor(tokens, idx, options, env, slf) {
+  let id = slf.rules.footnote_anchor_name(tokens, idx, options, env, slf);
+  if (tokens[idx].meta.subId > 0) id += `:${tokens[idx].meta.subId}`;
+  return ` <a href="#fnref${id}" class="footnote-backref">↩︎</a>`;
+}
+function footnote_plugin(md2) {
+  const parseLinkLabel2 = md2.helpers.parseLinkLabel;
+  const isSpace2 = md2.utils.isSpace;
+  md2.renderer.rules.footnote_ref = render_footnote_ref;
+  md2.renderer.rules.footnote_block_open = render_footnote_block_open;
+  md2.renderer.rules.footnote_block_close = render_footnote_block_close;
+  md2.renderer.rules.footnote_open = render_footnote_open;
+  md2.renderer.rules.footnote_close = render_footnote_close;
+  md2.renderer.rules.footnote_anchor = render_footnote_anchor;
+  md2.renderer.rules.footnote_caption = render_footnote_caption;
+  md2.renderer.rules.footnote_anchor_name = render_footnote_anchor_name;
+  function footnote_def(state, startLine, endLine, silent) {
+    const start = state.bMarks[startLine] + state.tShift[startLine];
+    const max = state.eMarks[startLine];
+    if (start + 4 > max) return false;
+    if (state.src.charCodeAt(start) !== 91) return false;
+    if (state.src.charCodeAt(start + 1) !== 94) return false;
+    let pos;
+    for (pos = start + 2; pos < max; pos++) {
+      if (state.src.charCodeAt(pos) === 32) return false;
+      if (state.src.charCodeAt(pos) === 93) {
+        break;
+      }
+    }
+    if (pos === start + 2) return false;
+    if (pos + 1 >= max || state.src.charCodeAt(++pos) !== 58) return false;
+    if (silent) return true;
+    pos++;
+    if (!state.env.footnotes) state.env.footnotes = {};
+    if (!state.env.footnotes.refs) state.env.footnotes.refs = {};
+    const label = state.src.slice(start + 2, pos - 2);
+    state.env.footnotes.refs[`:${label}`] = -1;
+    const token_fref_o = new state.Token("footnote_reference_open", "", 1);
+    token_fref_o.meta = { label };
+    token_fref_o.level = state.level++;
+    state.tokens.push(token_fref_o);
+    const oldBMark = state.bMarks[startLine];
+    const oldTShift = state.tShift[startLine];
+    const oldSCount = state.sCount[startLine];
+    const oldParentType = state.parentType;
+    const posAfterColon = pos;
+    const initial = state.sCount[startLine] + pos - (state.bMarks[startLine] + state.tShift[startLine]);
+    let offset = initial;
+    while (pos < max) {
+      const ch = state.src.charCodeAt(pos);
+      if (isSpace2(ch)) {
+        if (ch === 9) {
+          offset += 4 - offset % 4;
+        } else {
+          offset++;
+        }
+      } else {
+        break;
+      }
+      pos++;
+    }
+    state.tShift[startLine] = pos - posAfterColon;
+    state.sCount[startLine] = offset - initial;
+    state.bMarks[startLine] = posAfterColon;
+    state.blkIndent += 4;
+    state.parentType = "footnote";
+    if (state.sCount[startLine] < state.blkIndent) {
+      state.sCount[startLine] += state.blkIndent;
+    }
+    state.md.block.tokenize(state, startLine, endLine, true);
+    state.parentType = oldParentType;
+    state.blkIndent -= 4;
+    state.tShift[startLine] = oldTShift;
+    state.sCount[startLine] = oldSCount;
+    state.bMarks[startLine] = oldBMark;
+    const token_fref_c = new state.Token("footnote_reference_close", "", -1);
+    token_fref_c.level = --state.level;
+    state.tokens.push(token_fref_c);
+    return true;
+  }
+  function footnote_inline(state, silent) {
+    const max = state.posMax;
+    const start = state.pos;
+    if (start + 2 >= max) return false;
+    if (state.src.charCodeAt(start) !== 94) return false;
+    if (state.src.charCodeAt(start + 1) !== 91) return false;
+    const labelStart = start + 2;
+    const labelEnd = parseLinkLabel2(state, start + 1);
+    if (labelEnd < 0) return false;
+    if (!silent) {
+      if (!state.env.footnotes) state.env.footnotes = {};
+      if (!state.env.footnotes.list) state.env.footnotes.list = [];
+      const footnoteId = state.env.footnotes.list.length;
+      const tokens = [];
+      state.md.inline.parse(
+        state.src.slice(labelStart, labelEnd),
+        state.md,
+        state.env,
+        tokens
+      );
+      const token = state.push("footnote_ref", "", 0);
+      token.meta = { id: footnoteId };
+      state.env.footnotes.list[footnoteId] = {
+        content: state.src.slice(labelStart, labelEnd),
+        tokens
+      };
+    }
+    state.pos = labelEnd + 1;
+    state.posMax = max;
+    return true;
+  }
+  function footnote_ref(state, silent) {
+    const max = state.posMax;
+    const start = state.pos;
+    if (start + 3 > max) return false;
+    if (!state.env.footnotes || !state.env.footnotes.refs) return false;
+    if (state.src.charCodeAt(start) !== 91) return false;
+    if (state.src.charCodeAt(start + 1) !== 94) return false;
+    let pos;
+    for (pos = start + 2; pos < max; pos++) {
+      if (state.src.charCodeAt(pos) === 32) return false;
+      if (state.src.charCodeAt(pos) === 10) return false;
+      if (state.src.charCodeAt(pos) === 93) {
+        break;
+      }
+    }
+    if (pos === start + 2) return false;
+    if (pos >= max) return false;
+    pos++;
+    const label = state.src.slice(start + 2, pos - 1);
+    if (typeof state.env.footnotes.refs[`:${label}`] === "undefined") return false;
+    if (!silent) {
+      if (!state.env.footnotes.list) state.env.footnotes.list = [];
+      let footnoteId;
+      if (state.env.footnotes.refs[`:${label}`] < 0) {
+        footnoteId = state.env.footnotes.list.length;
+        state.env.footnotes.list[footnoteId] = { label, count: 0 };
+        state.env.footnotes.refs[`:${label}`] = footnoteId;
+      } else {
+        footnoteId = state.env.footnotes.refs[`:${label}`];
+      }
+      const footnoteSubId = state.env.footnotes.list[footnoteId].count;
+      state.env.footnotes.list[footnoteId].count++;
+      const token = state.push("footnote_ref", "", 0);
+      token.meta = { id: footnoteId, subId: footnoteSubId, label };
+    }
+    state.pos = pos;
+    state.posMax = max;
+    return true;
+  }
+  function footnote_tail(state) {
+    let tokens;
+    let current;
+    let currentLabel;
+    let insideRef = false;
+    const refTokens = {};
+    if (!state.env.footnotes) {
+      return;
+    }
+    state.tokens = state.tokens.filter(function(tok) {
+      if (tok.type === "footnote_reference_open") {
+        insideRef = true;
+        current = [];
+        currentLabel = tok.meta.label;
+        return false;
+      }
+      if (tok.type === "footnote_reference_close") {
+        insideRef = false;
+        refTokens[":" + currentLabel] = current;
+        return false;
+      }
+      if (insideRef) {
+        current.push(tok);
+      }
+      return !insideRef;
+    });
+    if (!state.env.footnotes.list) {
+      return;
+    }
+    const list2 = state.env.footnotes.list;
+    state.tokens.push(new state.Token("footnote_block_open", "", 1));
+    for (let i = 0, l = list2.length; i < l; i++) {
+      const token_fo = new state.Token("footnote_open", "", 1);
+      token_fo.meta = { id: i, label: list2[i].label };
+      state.tokens.push(token_fo);
+      if (list2[i].tokens) {
+        tokens = [];
+        const token_po = new state.Token("paragraph_open", "p", 1);
+        token_po.block = true;
+        tokens.push(token_po);
+        const token_i = new state.Token("inline", "", 0);
+        token_i.children = list2[i].tokens;
+        token_i.content = list2[i].content;
+        tokens.push(token_i);
+        const token_pc = new state.Token("paragraph_close", "p", -1);
+        token_pc.block = true;
+        tokens.push(token_pc);
+      } else if (list2[i].label) {
+        tokens = refTokens[`:${list2[i].label}`];
+      }
+      if (tokens) state.tokens = state.tokens.concat(tokens);
+      let lastParagraph;
+      if (state.tokens[state.tokens.length - 1].type === "paragraph_close") {
+        lastParagraph = state.tokens.pop();
+      } else {
+        lastParagraph = null;
+      }
+      const t = list2[i].count > 0 ? list2[i].count : 1;
+      for (let j = 0; j < t; j++) {
+        const token_a = new state.Token("footnote_anchor", "", 0);
+        token_a.meta = { id: i, subId: j, label: list2[i].label };
+        state.tokens.push(token_a);
+      }
+      if (lastParagraph) {
+        state.tokens.push(lastParagraph);
+      }
+      state.tokens.push(new state.Token("footnote_close", "", -1));
+    }
+    state.tokens.push(new state.Token("footnote_block_close", "", -1));
+  }
+  md2.block.ruler.before("reference", "footnote_def", footnote_def, { alt: ["paragraph", "reference"] });
+  md2.inline.ruler.after("image", "footnote_inline", footnote_inline);
+  md2.inline.ruler.after("footnote_inline", "footnote_ref", footnote_ref);
+  md2.core.ruler.after("inline", "footnote_tail", footnote_tail);
+}
+
+// static/src/ts/markdown/plugins.ts
+var TASK = /^\[([ xX])\] /;
+function taskLists(md2) {
+  md2.core.ruler.push("llm_task_lists", (state) => {
+    const tokens = state.tokens;
+    for (let index = 2; index < tokens.length; index++) {
+      const inline2 = tokens[index];
+      const first = inline2.children?.[0];
+      const match2 = first?.type === "text" ? TASK.exec(first.content) : null;
+      if (!match2 || tokens[index - 1].type !== "paragraph_open" || tokens[index - 2].type !== "list_item_open") {
+        continue;
+      }
+      first.content = first.content.slice(match2[0].length);
+      const box = new state.Token("llm_task", "", 0);
+      box.meta = { checked: match2[1] !== " " };
+      inline2.children.unshift(box);
+      tokens[index - 2].attrJoin("class", "o_llm_task");
+    }
+  });
+  md2.renderer.rules["llm_task"] = (tokens, index) => {
+    const checked = Boolean(tokens[index].meta?.checked);
+    const icon = checked ? "fa-check-square-o" : "fa-square-o";
+    return `<span class="o_llm_task_box fa ${icon} me-1" role="checkbox" aria-checked="${checked}" aria-disabled="true"></span>`;
+  };
+}
+var MATH_DELIMITERS = [
+  ["$$", "$$", true],
+  ["\\[", "\\]", true],
+  ["\\(", "\\)", false],
+  ["$", "$", false]
+];
+function dollarEnd(src, start) {
+  const end = src.indexOf("$", start);
+  const valid = end !== -1 && !/\s/.test(src[start]) && !/[\s\\]/.test(src[end - 1]) && !/\d/.test(src[end + 1] ?? "") && !src.slice(start, end).includes("`");
+  return valid ? end : -1;
+}
+function math(state, silent) {
+  const { src, pos } = state;
+  const delimiter2 = MATH_DELIMITERS.find(([open2]) => src.startsWith(open2, pos));
+  if (!delimiter2) {
+    return false;
+  }
+  const [open, close, display] = delimiter2;
+  const start = pos + open.length;
+  const end = open === "$" ? dollarEnd(src, start) : src.indexOf(close, start);
+  if (end <= start || !src.slice(start, end).trim()) {
+    return false;
+  }
+  if (!silent) {
+    const token = state.push("llm_math", "", 0);
+    token.content = src.slice(start, end);
+    token.markup = open;
+    token.info = close;
+    token.meta = { display };
+  }
+  state.pos = end + close.length;
+  return true;
+}
+function texMath(md2) {
+  md2.inline.ruler.before("escape", "llm_math", math);
+  md2.renderer.rules["llm_math"] = (tokens, index) => {
+    const token = tokens[index];
+    const display = Boolean(token.meta?.display);
+    const escape3 = md2.utils.escapeHtml;
+    return `<span class="o_llm_math${display ? " o_llm_math_display" : ""}" data-tex="${escape3(token.content)}">${escape3(token.markup + token.content + token.info)}</span>`;
+  };
+}
+
 // static/src/ts/markdown/markdown.ts
-var md = new lib_default({ html: false, linkify: true, breaks: false, typographer: false });
+var md = new lib_default({ html: false, linkify: true, breaks: false, typographer: false }).use(footnote_plugin).use(taskLists).use(texMath);
+for (const rule of ["footnote_ref", "footnote_open"]) {
+  const render = md.renderer.rules[rule];
+  md.renderer.rules[rule] = (...args) => render(...args).replace(' id="', ' data-anchor="');
+}
 var defaultLinkOpen = md.renderer.rules.link_open ?? ((tokens, index, options, _env, self) => self.renderToken(tokens, index, options));
 md.renderer.rules.link_open = (tokens, index, options, env, self) => {
   const token = tokens[index];
@@ -6845,7 +7194,7 @@ md.renderer.rules.fence = (tokens, index) => {
   const token = tokens[index];
   const language = token.info.trim().split(/\s+/)[0] ?? "";
   const label = md.utils.escapeHtml(language || _t("text"));
-  const languageClass = language ? ` class="language-${md.utils.escapeHtml(language)}"` : "";
+  const languageClass = language ? ` class="language-${md.utils.escapeHtml(language)}" data-language="${md.utils.escapeHtml(language.toLowerCase())}"` : "";
   return `<div class="o_llm_code"><div class="o_llm_code_header"><span class="o_llm_code_lang">${label}</span><button type="button" class="o_llm_code_copy btn btn-sm btn-link" aria-label="${md.utils.escapeHtml(_t("Copy code"))}">${md.utils.escapeHtml(_t("Copy"))}</button></div><pre><code${languageClass}>${md.utils.escapeHtml(token.content)}</code></pre></div>`;
 };
 md.renderer.rules.table_open = () => `<div class="o_llm_table"><table class="table table-sm">`;
@@ -6855,10 +7204,52 @@ var PURIFY_CONFIG = {
   ADD_ATTR: ["target"],
   FORBID_TAGS: ["style", "form", "input", "iframe"]
 };
-function renderMarkdown(text2) {
-  const html = md.render(text2);
+function sanitize(html) {
   const purify = globalThis.DOMPurify;
   return purify ? purify.sanitize(html, PURIFY_CONFIG) : html;
+}
+function renderMarkdown(text2) {
+  return sanitize(md.render(text2));
+}
+
+// static/src/ts/markdown/rich.ts
+import { loadJS } from "@web/core/assets";
+var RICH_URL = `/llm_thread/static/src/dist/llm_thread_rich.js?v=${"f1e6edb3eac7"}`;
+var PENDING = ".o_llm_code code[data-language]:not([data-rich]), .o_llm_math:not([data-rich])";
+var loading = null;
+function loadRich() {
+  loading ??= loadJS(RICH_URL).then(() => {
+    if (!globalThis.llmThreadRich) {
+      throw new Error(`${RICH_URL} did not define llmThreadRich`);
+    }
+    return globalThis.llmThreadRich;
+  });
+  return loading;
+}
+async function enrich(root) {
+  if (!root.querySelector(PENDING)) {
+    return;
+  }
+  let rich;
+  try {
+    rich = await loadRich();
+  } catch {
+    loading = null;
+    return;
+  }
+  for (const node of root.querySelectorAll(PENDING)) {
+    node.dataset["rich"] = "1";
+    if (node.classList.contains("o_llm_math")) {
+      const display = node.classList.contains("o_llm_math_display");
+      node.innerHTML = sanitize(rich.math(node.dataset["tex"] ?? "", display));
+    } else {
+      const html = rich.highlight(node.textContent ?? "", node.dataset["language"] ?? "");
+      if (html !== null) {
+        node.innerHTML = sanitize(html);
+        node.classList.add("hljs");
+      }
+    }
+  }
 }
 
 // static/src/ts/markdown/markdown_view.ts
@@ -6894,6 +7285,7 @@ var MarkdownView = class extends Component2 {
     this.frozenNodes = 0;
     this.frozenHtml = "";
     this.tailHtml = "";
+    this.enriched = Promise.resolve();
     onMounted2(() => this.paint());
     onPatched2(() => this.schedule());
     onWillUnmount(() => cancelAnimationFrame(this.frame));
@@ -6937,6 +7329,7 @@ var MarkdownView = class extends Component2 {
       if (!continues || html !== this.frozenHtml + this.tailHtml) {
         el.innerHTML = html;
       }
+      this.enriched = enrich(el);
     }
   }
   /** Drops the previous tail, renders newly completed blocks once, then the new tail. */
@@ -6956,6 +7349,14 @@ var MarkdownView = class extends Component2 {
     el.insertAdjacentHTML("beforeend", this.tailHtml);
   }
   async onClick(ev) {
+    const anchor = ev.target.closest('a[href^="#fn"]');
+    if (anchor) {
+      ev.preventDefault();
+      const name = anchor.getAttribute("href").slice(1);
+      const targets = this.root.el?.querySelectorAll("[data-anchor]") ?? [];
+      [...targets].find((el) => el.dataset["anchor"] === name)?.scrollIntoView({ block: "nearest" });
+      return;
+    }
     const button = ev.target.closest(".o_llm_code_copy");
     const code2 = button?.closest(".o_llm_code")?.querySelector("code");
     if (!button || !code2) {
@@ -7003,13 +7404,23 @@ var ToolCallCard = class extends Component3 {
       value: typeof value === "string" ? value : JSON.stringify(value)
     }));
   }
+  /** A call the user denied is not a failure: it did what they asked (nothing). */
+  get shownStatus() {
+    const { status, approval } = this.props.call;
+    return status === "error" && approval?.state === "denied" ? "denied" : status;
+  }
   get statusLabel() {
     return {
       running: _t("Running…"),
       approval: _t("Waiting for approval"),
       done: _t("Done"),
-      error: _t("Error")
-    }[this.props.call.status];
+      error: _t("Error"),
+      denied: _t("Denied")
+    }[this.shownStatus];
+  }
+  /** The arguments as the model sent them, indented: folded under an approval's preview. */
+  get argumentsJson() {
+    return JSON.stringify(this.props.call.arguments, null, 2);
   }
   /** "Approved by you" / "Denied" once decided, for the card's footer. */
   get decisionLabel() {
@@ -7043,6 +7454,23 @@ var ToolCallCard = class extends Component3 {
 };
 
 // static/src/ts/message/message_item.ts
+function answerParts(text2, calls, done) {
+  const ordered = [...calls].sort((a, b) => a.textOffset - b.textOffset);
+  const parts = [];
+  let start = 0;
+  for (const call of ordered) {
+    const offset = Math.min(Math.max(call.textOffset, start), text2.length);
+    const last = parts.at(-1);
+    if (last && offset === start) {
+      last.calls.push(call);
+    } else {
+      parts.push({ text: text2.slice(start, offset), streaming: false, calls: [call] });
+      start = offset;
+    }
+  }
+  parts.push({ text: text2.slice(start), streaming: !done, calls: [] });
+  return parts;
+}
 var MessageItem = class extends Component4 {
   static template = "llm_thread.MessageItem";
   static components = { MarkdownView, ToolCallCard };
@@ -7051,6 +7479,10 @@ var MessageItem = class extends Component4 {
     onRetry: { type: Function, optional: true },
     onDecide: { type: Function, optional: true }
   };
+  get parts() {
+    const { text: text2, toolCalls, done } = this.props.message;
+    return answerParts(text2, toolCalls, done);
+  }
   get reasoningLabel() {
     const { reasoningSeconds, done, text: text2 } = this.props.message;
     if (reasoningSeconds === null) {
@@ -7398,6 +7830,7 @@ var ChatterPanel = class extends Component8 {
     resModel: String,
     resId: Number,
     onClose: Function,
+    onRecordChanged: { type: Function, optional: true },
     backend: { type: Object, optional: true }
   };
   setup() {
@@ -7416,7 +7849,14 @@ var ChatterPanel = class extends Component8 {
         await this.controller.open(newest.id);
       }
     });
-    onWillUnmount3(() => this.controller.close());
+    const unsubscribe = onRecordChanged(
+      () => ({ model: this.props.resModel, id: this.props.resId }),
+      () => this.props.onRecordChanged?.()
+    );
+    onWillUnmount3(() => {
+      unsubscribe();
+      this.controller.close();
+    });
   }
   onSelectThread(ev) {
     const value = ev.target.value;
@@ -7448,6 +7888,11 @@ patch(Chatter.prototype, {
       };
       void this.props.saveRecord?.();
     }
+  },
+  /** A tool call changed the record: reload the form and the messages its change posted. */
+  async onLlmRecordChanged() {
+    await this.reloadParentView?.();
+    await this.state.thread?.fetchNewMessages();
   },
   closeLlm() {
     this.state.llmOpen = false;

@@ -179,11 +179,40 @@ addApprovalTour(
     "llm_thread_tool_deny",
     "Deny",
     {
-        content: "The denied call did not run and says so",
-        trigger: ".o_llm_tool_call[data-tool=update_record][data-status=error] .o_llm_tool_error:contains(denied)",
+        content: "The denied call did not run and says so, as a decision, not an error",
+        trigger: ".o_llm_tool_call[data-tool=update_record][data-status=denied]:not(:has(.o_llm_tool_error)) .o_llm_tool_status:contains(Denied)",
     },
     "I left it as it was",
 );
+
+registry.category("web_tour.tours").add("llm_thread_chatter_change_reloads_form", {
+    steps: () => [
+        { content: "The form shows the old phone", trigger: ".o_field_widget[name=phone] input:value(+32 400 00 00 01)" },
+        { content: "Open the AI panel of the contact", trigger: ".o_llm_chatter_button", run: "click" },
+        ...sendSteps("Change my phone"),
+        {
+            content: "The text the model wrote before the call comes before its card",
+            trigger: ".o_llm_chatter_panel .o_llm_message_assistant .o_llm_markdown:contains(I will update the phone) + .o_llm_tool_call[data-status=approval]",
+        },
+        {
+            content: "The card compares the old and new phone",
+            trigger: ".o_llm_approval_changes li:has(del:contains(+32 400 00 00 01)):has(ins:contains(+32 400 00 00 02))",
+        },
+        { content: "Approve it", trigger: ".o_llm_chatter_panel .o_llm_tool_approve", run: "click" },
+        {
+            content: "The model answers",
+            trigger: ".o_llm_chatter_panel .o_llm_message_assistant:not(.o_llm_streaming):contains(Phone updated)",
+        },
+        {
+            content: "The form shows the new phone without a reload of the page",
+            trigger: ".o_field_widget[name=phone] input:value(+32 400 00 00 02)",
+        },
+        {
+            content: "and its chatter the change",
+            trigger: ".o-mail-Message-tracking:has(.o-mail-Message-trackingNew:contains(+32 400 00 00 02))",
+        },
+    ],
+});
 
 registry.category("web_tour.tours").add("llm_thread_answer_survives_navigation", {
     url: "/odoo/llm-chat",

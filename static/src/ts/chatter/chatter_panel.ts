@@ -4,6 +4,7 @@ import { useService } from "@web/core/utils/hooks";
 import { useChatBackend } from "../core/backend";
 import { ChatController } from "../conversation/chat_controller";
 import { Conversation } from "../conversation/conversation";
+import { onRecordChanged } from "../conversation/record_changes";
 import type { ChatBackend } from "../conversation/transport";
 import { ThreadHeader } from "../header/thread_header";
 
@@ -11,6 +12,8 @@ export interface ChatterPanelProps {
     resModel: string;
     resId: number;
     onClose: () => void;
+    /** A tool call of any conversation changed this record: the form shows it anew. */
+    onRecordChanged?: () => void;
     backend?: ChatBackend;
 }
 
@@ -25,6 +28,7 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
         resModel: String,
         resId: Number,
         onClose: Function,
+        onRecordChanged: { type: Function, optional: true },
         backend: { type: Object, optional: true },
     };
 
@@ -48,7 +52,14 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
                 await this.controller.open(newest.id);
             }
         });
-        onWillUnmount(() => this.controller.close());
+        const unsubscribe = onRecordChanged(
+            () => ({ model: this.props.resModel, id: this.props.resId }),
+            () => this.props.onRecordChanged?.(),
+        );
+        onWillUnmount(() => {
+            unsubscribe();
+            this.controller.close();
+        });
     }
 
     onSelectThread(ev: Event): void {

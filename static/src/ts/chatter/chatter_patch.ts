@@ -1,5 +1,5 @@
-// The "AI" button in every chatter's top bar. Mail's Chatter is patched, not replaced: two
-// handlers and one state key here, one xpath in static/src/xml/chatter.xml.
+// The "AI" button in every chatter's top bar. Mail's Chatter is patched, not replaced: three
+// handlers and one state key here, two xpaths in static/src/xml/chatter.xml.
 import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
 
@@ -7,8 +7,13 @@ import { ChatterPanel } from "./chatter_panel";
 
 interface ChatterLike {
     props: { saveRecord?: () => Promise<boolean> };
-    state: { thread?: { model: string; id: number | false }; llmOpen?: boolean };
+    state: {
+        thread?: { model: string; id: number | false; fetchNewMessages(): Promise<unknown> };
+        llmOpen?: boolean;
+    };
     onThreadCreated?: ((thread: unknown) => void) | null;
+    /** Mail's form chatter (mail/chatter/web/chatter_patch.js): saves, then reloads the form. */
+    reloadParentView?: () => Promise<void>;
 }
 
 Chatter.components = { ...Chatter.components, LlmChatterPanel: ChatterPanel };
@@ -27,6 +32,12 @@ patch(Chatter.prototype, {
             };
             void this.props.saveRecord?.();
         }
+    },
+
+    /** A tool call changed the record: reload the form and the messages its change posted. */
+    async onLlmRecordChanged(this: ChatterLike): Promise<void> {
+        await this.reloadParentView?.();
+        await this.state.thread?.fetchNewMessages();
     },
 
     closeLlm(this: ChatterLike): void {

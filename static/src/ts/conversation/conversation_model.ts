@@ -1,6 +1,7 @@
 import { _t } from "../core/l10n";
 import { serverNow } from "../message/message_date";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
+import { announceChanged } from "./record_changes";
 import { GenerationRefused, type ChatBackend } from "./transport";
 import type {
     ApprovalView,
@@ -41,34 +42,28 @@ function endReasoning(view: MessageView): void {
     }
 }
 
-/** Records a tool call touched, read from its arguments ({model, id}) and result. */
-export function recordsOf(args: Record<string, unknown>, result: string): RecordLink[] {
-    const model = typeof args["model"] === "string" ? (args["model"] as string) : "";
-    if (!model) {
+/** The record links of a tool result, as the server sent them (llm.tool._llm_touched_records). */
+export function linksFrom(value: unknown): RecordLink[] {
+    if (!Array.isArray(value)) {
         return [];
     }
-    if (typeof args["id"] === "number") {
-        return [{ model, id: args["id"], label: `${model} #${args["id"]}` }];
+    return value.filter(
+        (link): link is RecordLink =>
+            typeof link?.model === "string" &&
+            typeof link.id === "number" &&
+            typeof link.label === "string" &&
+            typeof link.changed === "boolean",
+    );
+}
+
+/** Where the `codePoints`-th character of `text` starts in UTF-16 units (Python counts code
+ * points, JavaScript strings UTF-16 units: they differ after an emoji). */
+export function utf16Offset(text: string, codePoints: number): number {
+    let index = 0;
+    for (let count = 0; count < codePoints && index < text.length; count++) {
+        index += text.codePointAt(index)! > 0xffff ? 2 : 1;
     }
-    let parsed: unknown;
-    try {
-        parsed = JSON.parse(result);
-    } catch {
-        return [];
-    }
-    const rows = Array.isArray(parsed)
-        ? parsed
-        : Array.isArray((parsed as { records?: unknown })?.records)
-          ? (parsed as { records: unknown[] }).records
-          : [];
-    const links: RecordLink[] = [];
-    for (const row of rows.slice(0, 10)) {
-        if (row && typeof row === "object" && typeof (row as { id?: unknown }).id === "number") {
-            const { id, display_name: name } = row as { id: number; display_name?: unknown };
-            links.push({ model, id, label: typeof name === "string" ? name : `${model} #${id}` });
-        }
-    }
-    return links;
+    return index;
 }
 
 /** A call left waiting when the user wrote a new message: the server expired it. */
@@ -108,6 +103,11 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
                     error: _t("Interrupted before the tool answered."),
                     records: [],
                     approval: data["approvals"]?.[call.id] ?? null,
+                    // Answers stored without offsets: the model wrote its text, then called.
+                    textOffset:
+                        typeof call.offset === "number"
+                            ? utf16Offset(message.text, call.offset)
+                            : message.text.length,
                 };
                 if (card.approval?.state === "pending") {
                     card.status = "approval";
@@ -126,7 +126,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
                 card.status = failed ? "error" : "done";
                 card.result = failed ? "" : message.text;
                 card.error = failed ? message.text : "";
-                card.records = failed ? [] : recordsOf(card.arguments, message.text);
+                card.records = failed ? [] : linksFrom(data["records"]);
             }
         }
     }
@@ -516,6 +516,7 @@ export class ConversationModel {
                     error: "",
                     records: [],
                     approval: null,
+                    textOffset: view.text.length,
                 });
                 break;
             }
@@ -534,7 +535,8 @@ export class ConversationModel {
                     card.status = failed ? "error" : "done";
                     card.result = payload["result"] ?? "";
                     card.error = payload["error"] ?? "";
-                    card.records = failed ? [] : recordsOf(card.arguments, card.result);
+                    card.records = failed ? [] : linksFrom(payload["records"]);
+                    announceChanged(card.records);
                 }
                 break;
             }

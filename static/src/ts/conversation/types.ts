@@ -88,10 +88,14 @@ export interface ChatOptions {
     can_configure: boolean;
 }
 
+/** A record a tool call was about (llm.tool._llm_touched_records). */
 export interface RecordLink {
     model: string;
     id: number;
+    /** Its display name, or "<Model> #id" for a record the user may not read. */
     label: string;
+    /** The tool writes: the call (may have) changed the record. */
+    changed: boolean;
 }
 
 /** What a call waiting for approval will do (llm.tool._llm_preview). */
@@ -101,7 +105,7 @@ export interface ApprovalPreview {
     /** The model's label, e.g. "Contact"; empty when the tool is not about one model. */
     model: string;
     records: string[];
-    /** One line per field (or argument): old value (null: none shown) -> new value. */
+    /** One line per field that changes (or argument): old value (null: none shown) -> new. */
     changes: { field: string; old: string | null; new: string }[];
 }
 
@@ -120,6 +124,8 @@ export interface ToolCallView {
     error: string;
     records: RecordLink[];
     approval: ApprovalView | null;
+    /** Where the call came in the answer: the length (UTF-16) of the text written before it. */
+    textOffset: number;
 }
 
 /** A turn as shown: tool messages are folded into the assistant message that called them. */

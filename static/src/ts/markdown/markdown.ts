@@ -1,12 +1,24 @@
 // Markdown of assistant answers, rendered in the browser (never on the server, where the
 // leading addon re-renders the whole answer for every token). Two layers of safety:
 // markdown-it with raw HTML off escapes any tag the model writes, and DOMPurify (Odoo's global
-// copy) cleans whatever our own renderer rules emit.
+// copy) cleans whatever our own renderer rules emit, and what the lazy renderer adds (rich.ts).
 import MarkdownIt from "markdown-it";
+import footnote from "markdown-it-footnote";
 
 import { _t } from "../core/l10n";
+import { taskLists, texMath } from "./plugins";
 
-const md = new MarkdownIt({ html: false, linkify: true, breaks: false, typographer: false });
+const md = new MarkdownIt({ html: false, linkify: true, breaks: false, typographer: false })
+    .use(footnote)
+    .use(taskLists)
+    .use(texMath);
+
+// Footnote anchors are named by data-anchor, not id: every answer numbers its notes from 1,
+// and ids would repeat on the page. MarkdownView.onClick moves between them within the answer.
+for (const rule of ["footnote_ref", "footnote_open"]) {
+    const render = md.renderer.rules[rule]!;
+    md.renderer.rules[rule] = (...args) => render(...args).replace(' id="', ' data-anchor="');
+}
 
 // markdown-it already refuses javascript:, vbscript:, file: and most data: URLs (validateLink);
 // every surviving link leaves Odoo in a new tab without handing it `window.opener`.
@@ -26,7 +38,10 @@ md.renderer.rules.fence = (tokens, index) => {
     const token = tokens[index]!;
     const language = token.info.trim().split(/\s+/)[0] ?? "";
     const label = md.utils.escapeHtml(language || _t("text"));
-    const languageClass = language ? ` class="language-${md.utils.escapeHtml(language)}"` : "";
+    // The lazy renderer highlights the code of a known data-language (rich.ts).
+    const languageClass = language
+        ? ` class="language-${md.utils.escapeHtml(language)}" data-language="${md.utils.escapeHtml(language.toLowerCase())}"`
+        : "";
     return (
         `<div class="o_llm_code">` +
         `<div class="o_llm_code_header"><span class="o_llm_code_lang">${label}</span>` +
@@ -46,10 +61,14 @@ const PURIFY_CONFIG = {
     FORBID_TAGS: ["style", "form", "input", "iframe"],
 };
 
-/** The sanitised HTML of a markdown text. */
-export function renderMarkdown(text: string): string {
-    const html = md.render(text);
+/** `html` cleaned by DOMPurify, as every answer is. */
+export function sanitize(html: string): string {
     const purify = (globalThis as { DOMPurify?: DOMPurifyLike }).DOMPurify;
     // Without DOMPurify (never in Odoo, which always loads it) markdown-it's escaping stands alone.
     return purify ? purify.sanitize(html, PURIFY_CONFIG) : html;
+}
+
+/** The sanitised HTML of a markdown text. */
+export function renderMarkdown(text: string): string {
+    return sanitize(md.render(text));
 }

@@ -2,6 +2,7 @@ import { Component, onMounted, onPatched, onWillUnmount, useRef } from "@odoo/ow
 
 import { _t } from "../core/l10n";
 import { renderMarkdown } from "./markdown";
+import { enrich } from "./rich";
 
 export interface MarkdownViewProps {
     text: string;
@@ -60,6 +61,8 @@ export class MarkdownView extends Component<MarkdownViewProps> {
     /** Streaming: the HTML of the kept nodes and of the current tail, as rendered. */
     declare frozenHtml: string;
     declare tailHtml: string;
+    /** The last enrichment of the final text (what a test awaits). */
+    declare enriched: Promise<void>;
 
     setup(): void {
         this.root = useRef("root");
@@ -70,6 +73,7 @@ export class MarkdownView extends Component<MarkdownViewProps> {
         this.frozenNodes = 0;
         this.frozenHtml = "";
         this.tailHtml = "";
+        this.enriched = Promise.resolve();
         onMounted(() => this.paint());
         onPatched(() => this.schedule());
         onWillUnmount(() => cancelAnimationFrame(this.frame));
@@ -123,6 +127,8 @@ export class MarkdownView extends Component<MarkdownViewProps> {
             if (!continues || html !== this.frozenHtml + this.tailHtml) {
                 el.innerHTML = html;
             }
+            // Highlighting and formulas once the text is final: never re-done every frame.
+            this.enriched = enrich(el);
         }
     }
 
@@ -144,6 +150,16 @@ export class MarkdownView extends Component<MarkdownViewProps> {
     }
 
     async onClick(ev: MouseEvent): Promise<void> {
+        const anchor = (ev.target as HTMLElement).closest<HTMLAnchorElement>('a[href^="#fn"]');
+        if (anchor) {
+            // A footnote or its way back, in this answer (see markdown.ts): the web client's
+            // URL is left alone.
+            ev.preventDefault();
+            const name = anchor.getAttribute("href")!.slice(1);
+            const targets = this.root.el?.querySelectorAll<HTMLElement>("[data-anchor]") ?? [];
+            [...targets].find((el) => el.dataset["anchor"] === name)?.scrollIntoView({ block: "nearest" });
+            return;
+        }
         const button = (ev.target as HTMLElement).closest<HTMLButtonElement>(".o_llm_code_copy");
         const code = button?.closest(".o_llm_code")?.querySelector("code");
         if (!button || !code) {

@@ -2,11 +2,38 @@ import { Component } from "@odoo/owl";
 import { user } from "@web/core/user";
 
 import { _t } from "../core/l10n";
-import type { MessageView } from "../conversation/types";
+import type { MessageView, ToolCallView } from "../conversation/types";
 import { MarkdownView } from "../markdown/markdown_view";
 import { formatCost, tokensLabel } from "../usage/usage";
 import { messageDate } from "./message_date";
 import { ToolCallCard } from "./tool_call_card";
+
+/** A piece of an answer: text, then the tool calls the model made right after it. */
+export interface AnswerPart {
+    text: string;
+    /** The piece still growing: the answer's last one while it streams. */
+    streaming: boolean;
+    calls: ToolCallView[];
+}
+
+/** Splits `text` at the calls' offsets: each call comes after the text written before it. */
+export function answerParts(text: string, calls: ToolCallView[], done: boolean): AnswerPart[] {
+    const ordered = [...calls].sort((a, b) => a.textOffset - b.textOffset);
+    const parts: AnswerPart[] = [];
+    let start = 0;
+    for (const call of ordered) {
+        const offset = Math.min(Math.max(call.textOffset, start), text.length);
+        const last = parts.at(-1);
+        if (last && offset === start) {
+            last.calls.push(call); // no text between this call and the previous one
+        } else {
+            parts.push({ text: text.slice(start, offset), streaming: false, calls: [call] });
+            start = offset;
+        }
+    }
+    parts.push({ text: text.slice(start), streaming: !done, calls: [] });
+    return parts;
+}
 
 export interface MessageItemProps {
     message: MessageView;
@@ -25,6 +52,11 @@ export class MessageItem extends Component<MessageItemProps> {
         onRetry: { type: Function, optional: true },
         onDecide: { type: Function, optional: true },
     };
+
+    get parts(): AnswerPart[] {
+        const { text, toolCalls, done } = this.props.message;
+        return answerParts(text, toolCalls, done);
+    }
 
     get reasoningLabel(): string {
         const { reasoningSeconds, done, text } = this.props.message;

@@ -32,13 +32,25 @@ export class ToolCallCard extends Component<ToolCallCardProps> {
         }));
     }
 
+    /** A call the user denied is not a failure: it did what they asked (nothing). */
+    get shownStatus(): ToolCallView["status"] | "denied" {
+        const { status, approval } = this.props.call;
+        return status === "error" && approval?.state === "denied" ? "denied" : status;
+    }
+
     get statusLabel(): string {
         return {
             running: _t("Running…"),
             approval: _t("Waiting for approval"),
             done: _t("Done"),
             error: _t("Error"),
-        }[this.props.call.status];
+            denied: _t("Denied"),
+        }[this.shownStatus];
+    }
+
+    /** The arguments as the model sent them, indented: folded under an approval's preview. */
+    get argumentsJson(): string {
+        return JSON.stringify(this.props.call.arguments, null, 2);
     }
 
     /** "Approved by you" / "Denied" once decided, for the card's footer. */

@@ -15,12 +15,15 @@ export const EVENT_FIELDS = {
         name: "string",
         arguments: "object",
     },
+    // `records`: what the call was about, [{model, id, label, changed}], named for the user;
+    // `changed` is true when the tool writes.
     tool_call_finished: {
         message_id: "number",
         call_id: "string",
         name: "string",
         result: "string?",
         error: "string?",
+        records: "array",
     },
     approval_required: {
         message_id: "number",
@@ -64,6 +67,7 @@ interface FieldTypes {
     string: string;
     boolean: boolean;
     object: Record<string, unknown>;
+    array: unknown[];
     "number?": number | null;
     "string?": string | null;
 }

@@ -6,3 +6,6 @@ interface DOMPurifyLike {
 }
 
 declare const DOMPurify: DOMPurifyLike;
+
+/** A hash of static/src/dist/llm_thread_rich.js, set by build.mjs (vitest: "test"). */
+declare const LLM_THREAD_RICH_VERSION: string;

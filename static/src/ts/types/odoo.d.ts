@@ -77,3 +77,8 @@ declare module "@web/session" {
     /** What the server's ir.http.session_info sent; `llm_currency` is added by this addon. */
     export const session: { llm_currency?: string };
 }
+
+declare module "@web/core/assets" {
+    /** Adds a <script> for `url` once (cached by URL); rejects when it fails to load. */
+    export function loadJS(url: string): Promise<void>;
+}

@@ -1,7 +1,10 @@
 import { describe, expect, test } from "vitest";
 
+import { Chatter } from "@mail/chatter/web_portal/chatter";
+
 import { ChatterPanel } from "../../../src/ts/chatter/chatter_panel";
-import { FakeBackend, answer, fakeAction, nextRender, thread } from "../fake_backend";
+import "../../../src/ts/chatter/chatter_patch";
+import { FakeBackend, answer, fakeAction, nextRender, thread, type ScriptedEvent } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
 const env = { services: { action: fakeAction } };
@@ -55,5 +58,41 @@ describe("ChatterPanel", () => {
         expect(backend.threads[0]).toMatchObject({ res_model: "res.partner", res_id: 7, name: "Summarize Azure Interior" });
         expect(backend.requests[0]!.message).toBe("Summarize Azure Interior");
         expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Azure is a customer.\n");
+    });
+
+    test("a tool call that changed the record reloads its form; one that only read it does not", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 3, res_model: "res.partner", res_id: 7 })];
+        let reloads = 0;
+        const fixture = await mountComponent(ChatterPanel, {
+            resModel: "res.partner", resId: 7, onClose: () => {}, onRecordChanged: () => reloads++, backend,
+        }, env);
+        await nextRender();
+        const call = (id: string, name: string, changed: boolean): ScriptedEvent[] => [
+            ["tool_call_started", { message_id: 11, call_id: id, name, arguments: { model: "res.partner", id: 7 } }],
+            ["tool_call_finished", {
+                message_id: 12, call_id: id, name, result: "{}", error: null,
+                records: [{ model: "res.partner", id: 7, label: "Azure", changed }],
+            }],
+        ];
+        const [user, assistant, ...rest] = answer("Done.");
+        backend.scripts.push([user!, assistant!, ...call("r1", "read_record", false), ...call("w1", "update_record", true), ...rest]);
+        const input = fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement;
+        input.value = "Change the phone";
+        input.dispatchEvent(new InputEvent("input", { bubbles: true }));
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        await nextRender();
+        expect(reloads).toBe(1);
+    });
+
+    test("the chatter reloads the form, then fetches the messages the change posted", async () => {
+        const steps: string[] = [];
+        const chatter = {
+            reloadParentView: async () => void steps.push("form"),
+            state: { thread: { model: "res.partner", id: 7, fetchNewMessages: async () => steps.push("messages") } },
+        };
+        await (Chatter.prototype as unknown as { onLlmRecordChanged(): Promise<void> }).onLlmRecordChanged.call(chatter);
+        expect(steps).toEqual(["form", "messages"]);
     });
 });

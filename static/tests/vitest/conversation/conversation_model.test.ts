@@ -1,7 +1,8 @@
 import { reactive } from "@odoo/owl";
 import { describe, expect, test, vi } from "vitest";
 
-import { ConversationModel, messagesFromStore, recordsOf } from "../../../src/ts/conversation/conversation_model";
+import { ConversationModel, linksFrom, messagesFromStore, utf16Offset } from "../../../src/ts/conversation/conversation_model";
+import { onRecordChanged } from "../../../src/ts/conversation/record_changes";
 import { GenerationRefused, StreamInterrupted } from "../../../src/ts/conversation/transport";
 import { streamGeneration } from "../../../src/ts/stream/client";
 import type { MessageView } from "../../../src/ts/conversation/types";
@@ -286,7 +287,7 @@ describe("ConversationModel", () => {
         const turn = (answerId: number, toolId: number, result: string) => [
             ["message_created", { message_id: answerId, role: "assistant" }],
             ["tool_call_started", { message_id: answerId, call_id: "call_0", name: "read_record", arguments: {} }],
-            ["tool_call_finished", { message_id: toolId, call_id: "call_0", name: "read_record", result, error: null }],
+            ["tool_call_finished", { message_id: toolId, call_id: "call_0", name: "read_record", result, error: null, records: [] }],
             ["message_final", { message_id: answerId, finish_reason: "tool_calls", stopped: false, error: null }],
             ["done", { thread_id: 1, state: "idle" }],
         ] as [string, Record<string, unknown>][];
@@ -304,9 +305,12 @@ describe("ConversationModel", () => {
             ["message_created", { message_id: 11, role: "assistant" }],
             ["reasoning_delta", { message_id: 11, text: "Let me look" }],
             ["tool_call_started", { message_id: 11, call_id: "c1", name: "read_record", arguments: { model: "res.partner", id: 7 } }],
-            ["tool_call_finished", { message_id: 12, call_id: "c1", name: "read_record", result: '{"name": "Azure"}', error: null }],
+            ["tool_call_finished", {
+                message_id: 12, call_id: "c1", name: "read_record", result: '{"name": "Azure"}', error: null,
+                records: [{ model: "res.partner", id: 7, label: "Azure Interior", changed: false }],
+            }],
             ["tool_call_started", { message_id: 11, call_id: "c2", name: "search_records", arguments: { model: "res.partner" } }],
-            ["tool_call_finished", { message_id: 13, call_id: "c2", name: "search_records", result: null, error: "Access denied" }],
+            ["tool_call_finished", { message_id: 13, call_id: "c2", name: "search_records", result: null, error: "Access denied", records: [] }],
             ["text_delta", { message_id: 11, text: "Done." }],
             ["error", { code: "rate_limit", message: "Slow down", message_id: 11 }],
             ["done", { thread_id: 1, state: "error" }],
@@ -320,7 +324,8 @@ describe("ConversationModel", () => {
             ["read_record", "done", '{"name": "Azure"}', ""],
             ["search_records", "error", "", "Access denied"],
         ]);
-        expect(view.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "res.partner #7" }]);
+        // The records' names come from the server, read with the user's rights.
+        expect(view.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "Azure Interior", changed: false }]);
         expect(view.error).toBe("Slow down");
     });
 
@@ -367,10 +372,21 @@ describe("ConversationModel", () => {
 
         backend.scripts.push([
             ["message_created", { message_id: 12, role: "tool" }],
-            ["tool_call_finished", { message_id: 12, call_id: "w1", name: "update_record", result: '{"updated": true}', error: null }],
+            ["tool_call_finished", {
+                message_id: 12, call_id: "w1", name: "update_record", result: '{"updated": true}', error: null,
+                records: [{ model: "res.partner", id: 7, label: "Azure", changed: true }],
+            }],
             ...answer("Renamed.", { answerId: 13 }).slice(1),
         ]);
+        const reloads: string[] = [];
+        const stopListening = [
+            onRecordChanged(() => ({ model: "res.partner", id: 7 }), () => reloads.push("Azure's form")),
+            onRecordChanged(() => ({ model: "res.partner", id: 8 }), () => reloads.push("another form")),
+        ];
         await model.decide("w1", true);
+        stopListening.forEach((stop) => stop());
+        // Only the form showing the changed record reloads.
+        expect(reloads).toEqual(["Azure's form"]);
         expect(backend.rpcs.at(-1)).toEqual(["/llm/thread/1/decide", { call_id: "w1", approved: true }]);
         expect(backend.requests.at(-1)!.message).toBeNull();
         expect([card.status, card.approval?.state]).toEqual(["done", "approved"]);
@@ -403,13 +419,16 @@ describe("messagesFromStore", () => {
                 id: 2, role: "assistant", text: "", date: "",
                 data: { reasoning: "hmm", tool_calls: [{ id: "c1", name: "search_records", arguments: { model: "res.partner" } }] },
             },
-            { id: 3, role: "tool", text: '[{"id": 7, "display_name": "Azure Interior"}]', data: { tool_call_id: "c1", name: "search_records" }, date: "" },
+            {
+                id: 3, role: "tool", text: '[{"id": 7, "display_name": "Azure"}]', date: "",
+                data: { tool_call_id: "c1", name: "search_records", records: [{ model: "res.partner", id: 7, label: "Azure Interior", changed: false }] },
+            },
             { id: 4, role: "assistant", text: "Found it.", data: { usage: { input_tokens: 5, output_tokens: 6 }, stopped: true }, date: "" },
         ]);
         expect(views.map((v) => [v.id, v.role, v.text])).toEqual([[1, "user", "Find Azure"], [2, "assistant", ""], [4, "assistant", "Found it."]]);
         expect(views[1]!.reasoning).toBe("hmm");
         expect(views[1]!.toolCalls[0]!.status).toBe("done");
-        expect(views[1]!.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "Azure Interior" }]);
+        expect(views[1]!.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "Azure Interior", changed: false }]);
         expect(views[2]!.usage).toEqual({ input: 5, output: 6, estimated: false, cost: null, currency: "", model: "" });
         expect(views[2]!.stopped).toBe(true);
     });
@@ -436,8 +455,36 @@ describe("messagesFromStore", () => {
         expect(view!.toolCalls[1]!.error).toContain("new message");
     });
 
-    test("recordsOf ignores results it cannot read", () => {
-        expect(recordsOf({ model: "res.partner" }, "not json")).toEqual([]);
-        expect(recordsOf({}, "[]")).toEqual([]);
+    test("record links keep only well-formed entries from the server", () => {
+        expect(linksFrom("not a list")).toEqual([]);
+        expect(linksFrom([{ model: "res.partner", id: "7", label: "x", changed: false }, null])).toEqual([]);
+    });
+
+    test("a call sits where it came in the text (stored offsets count code points)", () => {
+        const [view] = messagesFromStore([
+            {
+                id: 2, role: "assistant", text: "🙂 I will rename it.Done.", date: "",
+                data: { tool_calls: [{ id: "c1", name: "x", arguments: {}, offset: 19 }, { id: "c2", name: "y", arguments: {} }] },
+            },
+        ]);
+        expect(view!.text.slice(0, view!.toolCalls[0]!.textOffset)).toBe("🙂 I will rename it.");
+        // Stored before offsets were: after the text, where the model usually calls.
+        expect(view!.toolCalls[1]!.textOffset).toBe(view!.text.length);
+        expect(utf16Offset("ab", 5)).toBe(2);
+    });
+
+    test("a streamed call sits after the text received before it", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push([
+            ["message_created", { message_id: 10, role: "user" }],
+            ["message_created", { message_id: 11, role: "assistant" }],
+            ["text_delta", { message_id: 11, text: "Let me check." }],
+            ["tool_call_started", { message_id: 11, call_id: "c1", name: "read_record", arguments: {} }],
+            ["message_final", { message_id: 11, finish_reason: "tool_calls", stopped: false, error: null }],
+            ["done", { thread_id: 1, state: "idle" }],
+        ]);
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.messages.at(-1)!.toolCalls[0]!.textOffset).toBe("Let me check.".length);
     });
 });

@@ -1,8 +1,11 @@
 import createDOMPurify from "dompurify";
 import { Component, reactive, useState, xml } from "@odoo/owl";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 
+import firstPaintBundle from "../../../src/dist/llm_thread.js?raw";
+import richBundle from "../../../src/dist/llm_thread_rich.js?raw";
 import { renderMarkdown } from "../../../src/ts/markdown/markdown";
+import { enrich } from "../../../src/ts/markdown/rich";
 import { MarkdownView } from "../../../src/ts/markdown/markdown_view";
 import { mountComponent } from "../helpers";
 import { nextRender } from "../fake_backend";
@@ -73,6 +76,38 @@ describe.each([
         const root = dom('```"><img src=x onerror=alert(1)>\ncode\n```');
         expect(root.querySelector("img")).toBeNull();
         expect(handlers(root)).toEqual([]);
+    });
+
+    test("task list items show a read-only box, not a form control", () => {
+        const root = dom("- [ ] to do\n- [x] done\n- [not a task]\n\n[ ] outside a list");
+        const boxes = [...root.querySelectorAll("li.o_llm_task [role=checkbox]")];
+        expect(boxes.map((box) => box.getAttribute("aria-checked"))).toEqual(["false", "true"]);
+        expect(boxes.every((box) => box.getAttribute("aria-disabled") === "true")).toBe(true);
+        expect([...root.querySelectorAll("li")].map((li) => li.textContent)).toEqual(["to do", "done", "[not a task]"]);
+        expect(root.querySelector("input")).toBeNull();
+        expect(root.querySelector("p")?.textContent).toBe("[ ] outside a list");
+    });
+
+    test("footnotes link to their note and back, without ids", () => {
+        const root = dom("Odoo is open source[^1].\n\n[^1]: LGPL, for the community edition.");
+        const ref = root.querySelector<HTMLAnchorElement>("sup.footnote-ref a")!;
+        expect(ref.getAttribute("href")).toBe("#fn1");
+        const note = root.querySelector(`[data-anchor="fn1"]`)!;
+        expect(note.textContent).toContain("LGPL, for the community edition.");
+        const back = note.querySelector<HTMLAnchorElement>("a.footnote-backref")!;
+        expect(root.querySelector(`[data-anchor="${back.getAttribute("href")!.slice(1)}"]`)).toBe(ref);
+        expect(root.querySelector("[id]")).toBeNull();
+    });
+
+    test("TeX is kept for the renderer, escaped; prices and code are not TeX", () => {
+        const root = dom("Area $\\pi r^2$, \\(x<y\\) and\n\n$$\\frac{a}{b}$$\n\nIt costs $5 and $10. `$x$`");
+        const formulas = [...root.querySelectorAll(".o_llm_math")];
+        expect(formulas.map((f) => [f.getAttribute("data-tex"), f.classList.contains("o_llm_math_display")])).toEqual([
+            ["\\pi r^2", false], ["x<y", false], ["\\frac{a}{b}", true],
+        ]);
+        expect(formulas[1]!.textContent).toBe("\\(x<y\\)");
+        expect(root.textContent).toContain("It costs $5 and $10.");
+        expect(root.querySelector("code")?.textContent).toBe("$x$");
     });
 
     test("tables render inside a scrolling wrapper", () => {
@@ -157,14 +192,19 @@ describe("MarkdownView while streaming", () => {
         expect(el().querySelector("code")?.textContent).toBe("let a = 1;\n\nlet b = 2;\n");
         const streamed = el().innerHTML;
         // Rendered whole at the end; the blocks gave the same HTML, so the DOM is not touched.
+        // Only the code's highlighting changes, inside its <code>.
         const mutations: MutationRecord[] = [];
         const observer = new MutationObserver((records) => mutations.push(...records));
         observer.observe(el(), { childList: true, subtree: true, characterData: true });
         state.streaming = false;
         await nextRender();
+        await vi.waitFor(() => expect(el().querySelector("code.hljs")).not.toBeNull());
         observer.disconnect();
-        expect(mutations).toEqual([]);
-        expect(el().innerHTML).toBe(renderMarkdown(full));
+        expect(mutations.filter((m) => !(m.target as Element).closest?.("code"))).toEqual([]);
+        const whole = document.createElement("div");
+        whole.innerHTML = renderMarkdown(full);
+        await enrich(whole);
+        expect(el().innerHTML).toBe(whole.innerHTML);
         expect(streamed.replace(/\s/g, "")).toBe(renderMarkdown(full).replace(/\s/g, ""));
     });
 
@@ -176,5 +216,78 @@ describe("MarkdownView while streaming", () => {
         await nextRender();
         expect(el.querySelectorAll("ul")).toHaveLength(1);
         expect(el.innerHTML).toBe(renderMarkdown("- a\n\n- b"));
+    });
+});
+
+describe("highlighting and formulas, loaded on demand", () => {
+    // Fresh modules: no renderer loaded yet by the tests above.
+    let enrich: typeof import("../../../src/ts/markdown/rich").enrich;
+    let RICH_URL: string;
+    let loadedUrls: string[];
+    beforeAll(async () => {
+        (globalThis as Record<string, unknown>)["DOMPurify"] = createDOMPurify(window);
+        vi.resetModules();
+        delete (globalThis as Record<string, unknown>)["llmThreadRich"];
+        ({ enrich, RICH_URL } = await import("../../../src/ts/markdown/rich"));
+        ({ loadedUrls } = await import("../fakes/web/core/assets"));
+    });
+    afterAll(() => {
+        delete (globalThis as Record<string, unknown>)["DOMPurify"];
+    });
+
+    function rendered(markdown: string): HTMLElement {
+        const root = document.createElement("div");
+        root.innerHTML = renderMarkdown(markdown);
+        return root;
+    }
+
+    test("are not in the first-paint bundle, and not loaded for an answer without them", async () => {
+        expect(firstPaintBundle).not.toMatch(/KaTeX parse error|registerLanguage/);
+        expect(richBundle).toMatch(/KaTeX parse error/);
+        expect(richBundle).toMatch(/registerLanguage/);
+        await enrich(rendered("Plain text, `inline code` and\n\n```\nno language\n```"));
+        expect(loadedUrls).toEqual([]);
+    });
+
+    test("code of a known language is highlighted once the renderer is loaded, sanitised", async () => {
+        const root = rendered("```python\ndef f():\n    return '<img src=x onerror=alert(1)>'\n```\n\n```klingon\nqapla'\n```");
+        expect(root.querySelector(".hljs-keyword")).toBeNull();
+        await enrich(root);
+        expect(loadedUrls).toEqual([RICH_URL]);
+        const [python, unknown] = root.querySelectorAll("code");
+        expect([...python!.querySelectorAll(".hljs-keyword")].map((k) => k.textContent)).toEqual(["def", "return"]);
+        expect(python!.textContent).toBe("def f():\n    return '<img src=x onerror=alert(1)>'\n");
+        expect(root.querySelector("img")).toBeNull();
+        expect(unknown!.innerHTML).toBe("qapla'\n");
+        await enrich(root);
+        expect(loadedUrls).toEqual([RICH_URL]); // loaded once
+    });
+
+    test("formulas become MathML, sanitised; invalid or hostile TeX stays inert", async () => {
+        const root = rendered(
+            "$\\frac{a}{b}$ and $$\\href{javascript:alert(1)}{x}$$ and $\\text{<img src=x onerror=alert(1)>}$ and $\\frac{$",
+        );
+        await enrich(root);
+        const [fraction, link, text, invalid] = root.querySelectorAll(".o_llm_math");
+        expect(fraction!.querySelector("math mfrac")).not.toBeNull();
+        expect(fraction!.querySelector("annotation, semantics")).toBeNull();
+        expect(fraction!.textContent).toBe("ab");
+        expect(link!.querySelector("math[display=block]")).not.toBeNull();
+        expect(root.querySelector("a, img, [href]")).toBeNull();
+        expect(handlers(root)).toEqual([]);
+        expect(text!.textContent!.replace(/\u00a0/g, " ")).toContain("<img src=x onerror=alert(1)>");
+        expect(invalid!.textContent).toContain("\\frac{");
+    });
+
+    test("a footnote link scrolls to its note in the same answer, the URL untouched", async () => {
+        const fixture = await mountComponent(MarkdownView, { text: "See[^1].\n\n[^1]: The note." }, {});
+        const note = fixture.querySelector<HTMLElement>(`[data-anchor="fn1"]`)!;
+        let scrolled = 0;
+        note.scrollIntoView = () => void scrolled++;
+        const click = new MouseEvent("click", { bubbles: true, cancelable: true });
+        fixture.querySelector<HTMLAnchorElement>("sup a")!.dispatchEvent(click);
+        expect(click.defaultPrevented).toBe(true);
+        expect(scrolled).toBe(1);
+        expect(window.location.hash).toBe("");
     });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import type { MessageView } from "../../../src/ts/conversation/types";
+import type { MessageView, ToolCallView } from "../../../src/ts/conversation/types";
 import { MessageItem } from "../../../src/ts/message/message_item";
 import { fakeAction } from "../fake_backend";
 import { mountComponent } from "../helpers";
@@ -12,6 +12,16 @@ function message(values: Partial<MessageView> = {}): MessageView {
         id: 2, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
         reasoningStartedAt: null, toolCalls: [], usage: null, error: "", errorDetail: "", finishReason: "stop",
         stopped: false, done: true, date: "",
+        ...values,
+    };
+}
+
+/** A call of update_record the user denied; `values` override. */
+function deniedCall(values: Partial<ToolCallView> = {}): ToolCallView {
+    return {
+        callId: "w1", name: "update_record", arguments: {}, status: "running", result: "",
+        error: "", records: [], textOffset: 0,
+        approval: { state: "denied", preview: { tool: "update_record", risk: "write", model: "", records: [], changes: [] } },
         ...values,
     };
 }
@@ -56,9 +66,10 @@ describe("MessageItem", () => {
                     {
                         callId: "c1", name: "read_record", arguments: { model: "res.partner", id: 7 },
                         status: "done", result: '{"name":"Azure"}', error: "",
-                        records: [{ model: "res.partner", id: 7, label: "Azure Interior" }], approval: null,
+                        records: [{ model: "res.partner", id: 7, label: "Azure Interior", changed: false }], approval: null,
+                        textOffset: 0,
                     },
-                    { callId: "c2", name: "search_records", arguments: {}, status: "running", result: "", error: "", records: [], approval: null },
+                    { callId: "c2", name: "search_records", arguments: {}, status: "running", result: "", error: "", records: [], approval: null, textOffset: 0 },
                 ],
             }),
         }, env);
@@ -69,6 +80,7 @@ describe("MessageItem", () => {
         expect((done!.querySelector(".o_llm_tool_result") as HTMLDetailsElement).open).toBe(false);
         expect(done!.querySelector(".o_llm_tool_result pre")?.textContent).toBe('{\n  "name": "Azure"\n}');
         const link = done!.querySelector<HTMLAnchorElement>(".o_llm_tool_records a")!;
+        expect(link.textContent).toBe("Azure Interior");
         expect(link.getAttribute("href")).toBe("/odoo/res.partner/7");
         fakeAction.actions = [];
         link.click();
@@ -80,7 +92,7 @@ describe("MessageItem", () => {
         const decisions: [string, boolean][] = [];
         const waiting = {
             callId: "w1", name: "update_record", arguments: { model: "res.partner", id: 7 },
-            status: "approval" as const, result: "", error: "", records: [],
+            status: "approval" as const, result: "", error: "", records: [], textOffset: 0,
             approval: {
                 state: "pending" as const,
                 preview: {
@@ -97,6 +109,12 @@ describe("MessageItem", () => {
         expect(card.querySelector(".o_llm_tool_status")?.textContent?.trim()).toBe("Waiting for approval");
         expect(card.querySelector(".o_llm_approval_target")?.textContent).toContain("Contact");
         expect(card.querySelector(".o_llm_approval_target")?.textContent).toContain("Azure Interior");
+        // The comparison comes first; the raw arguments are folded below it.
+        const args = card.querySelector("details.o_llm_tool_args") as HTMLDetailsElement;
+        expect(args.open).toBe(false);
+        expect(JSON.parse(args.querySelector("pre")!.textContent!)).toEqual({ model: "res.partner", id: 7 });
+        expect(card.querySelector(".o_llm_approval_changes")!.compareDocumentPosition(args)).toBe(Node.DOCUMENT_POSITION_FOLLOWING);
+        expect(card.querySelector("dl.o_llm_tool_args")).toBeNull();
         const [city, phone] = card.querySelectorAll(".o_llm_approval_changes li");
         expect(city!.querySelector("del")?.textContent).toBe("Namur");
         expect(city!.querySelector("ins")?.textContent).toBe("Liège");
@@ -107,14 +125,35 @@ describe("MessageItem", () => {
     });
 
     test("a decided call shows the decision, and no buttons without onDecide", async () => {
-        const call = {
-            callId: "w1", name: "update_record", arguments: {}, status: "running" as const, result: "",
-            error: "", records: [],
-            approval: { state: "denied" as const, preview: { tool: "update_record", risk: "write", model: "", records: [], changes: [] } },
-        };
-        const fixture = await mountComponent(MessageItem, { message: message({ toolCalls: [call] }) }, env);
+        const fixture = await mountComponent(MessageItem, { message: message({ toolCalls: [deniedCall()] }) }, env);
         expect(fixture.querySelector(".o_llm_approval_decision")?.textContent).toBe("Denied");
         expect(fixture.querySelector(".o_llm_tool_approve")).toBeNull();
+    });
+
+    test("a denied call reads Denied, in a neutral badge, not as an error", async () => {
+        const call = deniedCall({ status: "error", error: "The user denied this action." });
+        const fixture = await mountComponent(MessageItem, { message: message({ toolCalls: [call] }) }, env);
+        const card = fixture.querySelector(".o_llm_tool_call")!;
+        const badge = card.querySelector(".o_llm_tool_status")!;
+        expect(badge.textContent?.trim()).toBe("Denied");
+        expect(badge.classList.contains("text-bg-danger")).toBe(false);
+        expect(badge.classList.contains("text-bg-secondary")).toBe(true);
+        expect(card.getAttribute("data-status")).toBe("denied");
+        expect(card.querySelector(".o_llm_tool_error")).toBeNull();
+    });
+
+    test("the text written before a call is shown above its card, the rest below", async () => {
+        const call = {
+            callId: "w1", name: "update_record", arguments: {}, status: "done" as const, result: "{}",
+            error: "", records: [], approval: null, textOffset: "I will update it.".length,
+        };
+        const fixture = await mountComponent(MessageItem, {
+            message: message({ text: "I will update it.\n\nIt is done.", toolCalls: [call] }),
+        }, env);
+        const order = [...fixture.querySelectorAll(".o_llm_markdown, .o_llm_tool_call")].map((el) =>
+            el.classList.contains("o_llm_tool_call") ? "card" : el.textContent!.trim(),
+        );
+        expect(order).toEqual(["I will update it.", "card", "It is done."]);
     });
 
     test("usage, stopped, and an error with Retry", async () => {
