@@ -12,12 +12,14 @@
         "security/llm_thread_rules.xml",
         "security/llm_usage_rules.xml",
         "security/llm_tool_security.xml",
+        "security/llm_feedback_rules.xml",
         "data/llm_tool_data.xml",
         "views/llm_menus.xml",
         "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",
         "views/llm_usage_views.xml",
         "views/llm_tool_views.xml",
+        "views/llm_feedback_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

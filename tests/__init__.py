@@ -12,3 +12,4 @@ from . import test_tools
 from . import test_tool_sql
 from . import test_tool_approval
 from . import test_access
+from . import test_answer_actions

@@ -18,6 +18,8 @@ export interface ThreadSummary {
     record_name: string;
     generation_state: GenerationState;
     generation_error: string;
+    /** The linked record takes notes and messages from this user (mail's composer). */
+    record_can_post?: boolean;
 }
 
 /** A stored message (llm.thread.llm_ui_load). */
@@ -27,6 +29,15 @@ export interface StoredMessage {
     text: string;
     data: Record<string, any>;
     date: string;
+    /** The ids of this message's versions, oldest first; empty when it has no other. */
+    versions?: number[];
+    feedback?: FeedbackView | null;
+}
+
+/** The user's rating of an answer (llm.feedback). */
+export interface FeedbackView {
+    rating: "up" | "down";
+    comment: string;
 }
 
 export interface ThreadData extends ThreadSummary {
@@ -105,4 +116,9 @@ export interface MessageView {
     stopped: boolean;
     /** False while the answer streams. */
     done: boolean;
+    /** The provider's finish reason once stored ("length": cut by the token limit). */
+    finishReason: string;
+    /** The ids of this message's versions (regenerated, edited), oldest first. */
+    versions: number[];
+    feedback: FeedbackView | null;
 }

@@ -11,6 +11,7 @@ function message(values: Partial<MessageView> = {}): MessageView {
     return {
         id: 2, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
         reasoningStartedAt: null, toolCalls: [], usage: null, error: "", stopped: false, done: true,
+        finishReason: "", versions: [], feedback: null,
         ...values,
     };
 }
