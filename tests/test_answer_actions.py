@@ -1,13 +1,17 @@
 """Answer actions on the real route and engine (the scripted provider records what the model
 was sent): regenerate, edit and resend, versions, continue, feedback."""
 
+import importlib.util
+import os
+
 from odoo import http
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..models.llm_generation import CONTINUE_INSTRUCTION
-from ..providers import base
+from ..providers import Finish, TextDelta, Usage, base
 from .engine_common import WAIT, EngineCase, answer, parse_sse
+from .fake_provider import FakeProviderCase
 
 Q = base.ChatMessage
 
@@ -139,6 +143,25 @@ class TestAnswerActions(EngineCase):
         self.assertEqual(len(self.messages(self.thread)), 2, "nothing stored")
         self.assertEqual(self.thread.generation_state, "idle", "the claim was not taken")
 
+    def test_migration_links_older_messages(self):
+        """Messages stored before versions have no parent: the migration chains them."""
+        self.ask("Q1", "A1")
+        self.ask("Q2", "A2")
+        messages = self.messages(self.thread)
+        self.env.cr.execute("UPDATE mail_message SET llm_parent_id = NULL WHERE id IN %s",
+                            [tuple(messages.ids)])
+        self.env.invalidate_all()
+        self.assertTrue(self.thread._llm_versions(), "unlinked, they look like versions")
+        path = os.path.join(os.path.dirname(__file__), os.pardir, "migrations", "18.0.0.2.0",
+                            "post-migrate.py")
+        spec = importlib.util.spec_from_file_location("llm_thread_post_migrate", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.0.1.0")
+        self.env.invalidate_all()
+        self.assertEqual(messages.mapped("llm_parent_id").ids, messages[:3].ids)
+        self.assertFalse(self.thread._llm_versions())
+
     def test_feedback(self):
         message = self.ask("Q1", "A1")
         self.assertEqual(self.ui("llm_ui_feedback", message.id, "up"),
@@ -161,3 +184,43 @@ class TestAnswerActions(EngineCase):
             line.with_user(manager).write({"rating": "up"})
         self.ui("llm_ui_feedback", message.id, False)
         self.assertFalse(line.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestAnswerActionsUi(FakeProviderCase, HttpCase):
+    """The tours of static/tests/tours/llm_answer_actions_tours.js, against the fake provider."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        provider = cls.env["llm.provider"].create({
+            "name": "Fake OpenAI", "api_format": "openai", "base_url": cls.fake.base_url("openai")})
+        provider.default_model_id = cls.env["llm.model"].create({
+            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
+
+    def reply(self, text):
+        self.fake.script("openai", [TextDelta(text), Usage(5, 6), Finish("stop")])
+
+    def sent(self, index):
+        return [(m["role"], m["content"]) for m in self.fake.requests[index].json["messages"]
+                if m["role"] != "system"]
+
+    def test_log_as_note_and_send_as_message(self):
+        partner = self.env["res.partner"].create({"name": "Tour Follow-up Contact"})
+        self.reply("**Call the customer on Monday** about the renewal.")
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_answer_to_chatter",
+                        login="admin")
+        note = partner.message_ids.filtered(lambda m: "Monday" in (m.body or ""))
+        self.assertEqual(len(note), 1, "one note posted, the message was discarded")
+        self.assertEqual(note.subtype_id, self.env.ref("mail.mt_note"))
+        self.assertIn("<strong>Call the customer on Monday</strong>", note.body)
+
+    def test_regenerate_switch_and_edit(self):
+        for text in ("Blue", "Green", "Apple"):
+            self.reply(text)
+        self.start_tour("/odoo/llm-chat", "llm_thread_regenerate_and_edit", login="admin")
+        self.assertEqual(self.sent(1), [("user", "Name a colour")], "regenerated without Blue")
+        self.assertEqual(self.sent(2), [("user", "Name a fruit")], "the edit replaced it all")
+        thread = self.env["llm.thread"].search([("user_id", "=", self.env.ref("base.user_admin").id)])
+        self.assertEqual([m["text"] for m in thread.llm_ui_load()["messages"]],
+                         ["Name a fruit", "Apple"])

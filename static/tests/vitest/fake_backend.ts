@@ -3,7 +3,7 @@ import type {
     GenerationRequest,
     GenerationStateChange,
 } from "../../src/ts/conversation/transport";
-import type { ChatOptions, ThreadData, ThreadSummary } from "../../src/ts/conversation/types";
+import type { ChatOptions, MessageView, ThreadData, ThreadSummary } from "../../src/ts/conversation/types";
 
 export type ScriptedEvent = [string, Record<string, unknown>];
 
@@ -22,6 +22,16 @@ export function thread(values: Partial<ThreadData> = {}): ThreadData {
         generation_state: "idle",
         generation_error: "",
         messages: [],
+        ...values,
+    };
+}
+
+/** A finished answer as the conversation shows it (id 11), with `values` changed. */
+export function messageView(values: Partial<MessageView> = {}): MessageView {
+    return {
+        id: 11, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
+        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", stopped: false, done: true,
+        finishReason: "stop", versions: [], feedback: null,
         ...values,
     };
 }

@@ -2,21 +2,11 @@ import { reactive } from "@odoo/owl";
 import { describe, expect, test, vi } from "vitest";
 
 import { ConversationModel } from "../../../src/ts/conversation/conversation_model";
-import type { MessageView } from "../../../src/ts/conversation/types";
 import { answerHtml, MessageActions, type MessageActionHandlers } from "../../../src/ts/message/message_actions";
-import { FakeBackend, answer, fakeAction, nextRender, thread } from "../fake_backend";
+import { FakeBackend, answer, fakeAction, messageView, nextRender, thread } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
 const env = { services: { action: fakeAction } };
-
-function message(values: Partial<MessageView> = {}): MessageView {
-    return {
-        id: 11, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
-        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", stopped: false, done: true,
-        finishReason: "stop", versions: [], feedback: null,
-        ...values,
-    };
-}
 
 function handlers(values: Partial<MessageActionHandlers> = {}): MessageActionHandlers {
     return {
@@ -33,7 +23,7 @@ function click(fixture: HTMLElement, selector: string): void {
 describe("MessageActions", () => {
     test("versions: '2/3' with the previous and next versions a click away", async () => {
         const actions = handlers();
-        const fixture = await mountComponent(MessageActions, { message: message({ id: 11, versions: [5, 11, 20] }), actions }, env);
+        const fixture = await mountComponent(MessageActions, { message: messageView({ id: 11, versions: [5, 11, 20] }), actions }, env);
         expect(fixture.querySelector(".o_llm_version_label")?.textContent).toBe("2/3");
         click(fixture, ".o_llm_version_prev");
         click(fixture, ".o_llm_version_next");
@@ -42,7 +32,7 @@ describe("MessageActions", () => {
 
     test("no switcher, regenerate or edit while an answer is written", async () => {
         const fixture = await mountComponent(MessageActions, {
-            message: message({ versions: [5, 11] }), actions: handlers({ idle: false }),
+            message: messageView({ versions: [5, 11] }), actions: handlers({ idle: false }),
         }, env);
         expect(fixture.querySelector(".o_llm_regenerate")).toBeNull();
         expect((fixture.querySelector(".o_llm_version_prev") as HTMLButtonElement).disabled).toBe(true);
@@ -50,7 +40,7 @@ describe("MessageActions", () => {
 
     test("a thumb rates at once, then asks for an optional comment", async () => {
         const actions = handlers();
-        const fixture = await mountComponent(MessageActions, { message: message(), actions }, env);
+        const fixture = await mountComponent(MessageActions, { message: messageView(), actions }, env);
         click(fixture, ".o_llm_rate_down");
         await nextRender();
         const input = fixture.querySelector(".o_llm_feedback_input") as HTMLInputElement;
@@ -60,7 +50,7 @@ describe("MessageActions", () => {
 
     test("Continue is offered under the last answer cut by the length limit", async () => {
         const actions = handlers();
-        const fixture = await mountComponent(MessageActions, { message: message({ finishReason: "length" }), actions }, env);
+        const fixture = await mountComponent(MessageActions, { message: messageView({ finishReason: "length" }), actions }, env);
         expect(fixture.querySelector(".o_llm_length_cut")?.textContent).toContain("cut by the length limit");
         click(fixture, ".o_llm_continue");
         expect(actions.continueAnswer).toHaveBeenCalledWith(11);
@@ -69,7 +59,7 @@ describe("MessageActions", () => {
     test("Log as note opens mail's composer on the record with the answer as HTML", async () => {
         fakeAction.actions.length = 0;
         const fixture = await mountComponent(MessageActions, {
-            message: message({ text: "**Done**\n\n```py\nx = 1\n```" }),
+            message: messageView({ text: "**Done**\n\n```py\nx = 1\n```" }),
             actions: handlers({ record: { model: "res.partner", id: 7 } }),
         }, env);
         click(fixture, ".o_llm_log_note");
@@ -84,13 +74,13 @@ describe("MessageActions", () => {
     });
 
     test("no note or message without a record the user may post on", async () => {
-        const fixture = await mountComponent(MessageActions, { message: message(), actions: handlers() }, env);
+        const fixture = await mountComponent(MessageActions, { message: messageView(), actions: handlers() }, env);
         expect(fixture.querySelector(".o_llm_log_note")).toBeNull();
     });
 
     test("edit and resend: the question in a text area, sent with Enter", async () => {
         const actions = handlers();
-        const fixture = await mountComponent(MessageActions, { message: message({ id: 10, role: "user", text: "Q1" }), actions }, env);
+        const fixture = await mountComponent(MessageActions, { message: messageView({ id: 10, role: "user", text: "Q1" }), actions }, env);
         click(fixture, ".o_llm_edit_button");
         await nextRender();
         const input = fixture.querySelector(".o_llm_edit_input") as HTMLTextAreaElement;
