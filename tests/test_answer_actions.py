@@ -221,6 +221,7 @@ class TestAnswerActionsUi(FakeProviderCase, HttpCase):
         self.start_tour("/odoo/llm-chat", "llm_thread_regenerate_and_edit", login="admin")
         self.assertEqual(self.sent(1), [("user", "Name a colour")], "regenerated without Blue")
         self.assertEqual(self.sent(2), [("user", "Name a fruit")], "the edit replaced it all")
-        thread = self.env["llm.thread"].search([("user_id", "=", self.env.ref("base.user_admin").id)])
+        admin = self.env.ref("base.user_admin")
+        thread = self.env["llm.thread"].with_user(admin).search([("user_id", "=", admin.id)])
         self.assertEqual([m["text"] for m in thread.llm_ui_load()["messages"]],
                          ["Name a fruit", "Apple"])

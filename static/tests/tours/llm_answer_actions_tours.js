@@ -25,7 +25,7 @@ registry.category("web_tour.tours").add("llm_thread_answer_to_chatter", {
         { content: "Send it as a message", trigger: ".o_llm_chatter_panel .o_llm_send_message", run: "click" },
         {
             content: "Mail's composer opens to send it, with the answer",
-            trigger: ".modal .o_mail_composer_form_view:has(.o_mail_send:contains(Send)) .note-editable:contains(Call the customer)",
+            trigger: ".modal:has(.o_mail_send:contains(Send)) .note-editable:contains(Call the customer)",
         },
         { content: "Discard it", trigger: ".modal .o_form_button_cancel, .modal button:contains(Discard)", run: "click" },
         { content: "The composer is closed", trigger: "body:not(:has(.modal .o_mail_composer_form_view))" },
