@@ -1,7 +1,7 @@
 {
     "name": "LLM Thread",
     "summary": "Conversational AI in Odoo: streamed chat, an AI button in every chatter, tool calling",
-    "version": "18.0.0.1.0",
+    "version": "18.0.0.2.0",
     "category": "Productivity",
     "license": "LGPL-3",
     "author": "llm_thread contributors",
@@ -15,6 +15,7 @@
         "security/llm_usage_rules.xml",
         "security/llm_tool_security.xml",
         "security/llm_assistant_security.xml",
+        "security/llm_feedback_rules.xml",
         "data/llm_tool_data.xml",
         "data/llm_assistant_data.xml",
         "views/llm_menus.xml",
@@ -23,6 +24,7 @@
         "views/llm_usage_views.xml",
         "views/llm_tool_views.xml",
         "views/llm_assistant_views.xml",
+        "views/llm_feedback_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

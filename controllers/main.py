@@ -8,6 +8,7 @@ from odoo.http import request
 from ..models.llm_generation import client_disconnected
 from ..models.llm_protocol import ERROR_ALREADY_GENERATING, encode_sse
 from ..models.llm_thread import LlmBusyError, LlmMessageTooLong, check_input
+from ..models.llm_thread_actions import LlmInvalidAction
 
 _logger = logging.getLogger(__name__)
 
@@ -67,22 +68,33 @@ class LlmThreadController(http.Controller):
 
     @http.route("/llm/thread/<int:thread_id>/generate", type="http", auth="user",
                 methods=["POST"], readonly=False)
-    def generate(self, thread_id, message=None, **kwargs):
+    def generate(self, thread_id, message=None, regenerate_message_id=None, edit_message_id=None,
+                 continue_message_id=None, **kwargs):
         """Stream a generation as server-sent events (see models/llm_protocol.py).
 
         The message comes in the POST body (form field ``message``), CSRF-checked by Odoo; the
         refusals that happen before streaming are JSON with an HTTP status (404 not yours,
-        409 already generating, 413 too long, 400 not configured or invalid input).
+        409 already generating, 413 too long, 400 not configured, invalid input or invalid
+        action). ``regenerate_message_id`` / ``edit_message_id`` / ``continue_message_id``: see
+        ``llm.thread.generate()``.
         """
         thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
         if not thread:
             return _json_error(404, "not_found", thread._llm_not_yours_message())
+        # Form fields are text: a message id is all digits.
+        action_ids = {name: int(value) if value.isdigit() else value for name, value in (
+            ("regenerate_message_id", regenerate_message_id),
+            ("edit_message_id", edit_message_id),
+            ("continue_message_id", continue_message_id)) if value}
         try:
             check_input(request.env, {"message": message}, {"message": ("text", "false")})
+            check_input(request.env, action_ids, dict.fromkeys(action_ids, ("id",)))
         except UserError as exc:
             return _json_error(400, "invalid_input", exc.args[0])
         try:
-            generation = thread._llm_generate(message or None)
+            generation = thread._llm_generate(message or None, **action_ids)
+        except LlmInvalidAction as exc:
+            return _json_error(400, "invalid_action", exc.args[0])
         except LlmMessageTooLong as exc:
             return _json_error(413, "too_long", exc.args[0])
         except LlmBusyError as exc:

@@ -49,6 +49,8 @@ from odoo.tools import config
 
 from ..providers import base
 from . import llm_protocol as protocol
+# The module, not its names: llm_thread imports this module.
+from . import llm_thread
 from .llm_protocol import event
 from .llm_tool_registry import ToolError
 from .llm_usage import estimate_output_tokens, estimate_prompt_tokens
@@ -69,6 +71,11 @@ TOOL_RESULT_MAX_CHARS = 20_000
 MAX_PARALLEL_TOOLS = 4
 PUMP_QUEUE_SIZE = 16
 POOL_WAIT = 15.0
+# Sent after an answer cut by the length limit when the user asks to continue it; the new
+# text is appended to the same message. An instruction rather than an assistant prefill: every
+# wire format accepts it, reasoning models included (Anthropic refuses a prefill with thinking).
+CONTINUE_INSTRUCTION = ("Your previous answer was cut off by the length limit. Continue it "
+                        "exactly where it stopped, without repeating anything or commenting.")
 
 
 # ----------------------------------------------------------------------
@@ -196,12 +203,17 @@ class _Failure:
 
 
 class _Turn:
-    """One model call: the assistant message being streamed."""
+    """One model call: the assistant message being streamed, or the stored answer it
+    continues (``message_id``, ``text`` and ``data`` of that answer)."""
 
-    def __init__(self):
-        self.message_id = None
-        self.text = []
-        self.reasoning = []
+    def __init__(self, message_id=None, text="", data=None):
+        self.message_id = message_id
+        # A continued answer's stored data: its usage is added to this call's.
+        self.previous = data or {}
+        self.text = [text] if text else []
+        self.reasoning = [self.previous["reasoning"]] if self.previous.get("reasoning") else []
+        # Parts stored before this call (not counted in its estimated output).
+        self.kept = (len(self.text), len(self.reasoning))
         self.reasoning_started = None
         self.reasoning_seconds = None
         self.pending_text = []
@@ -260,6 +272,13 @@ class _Turn:
                 data["usage"]["estimated"] = True
             if self.billing:
                 data["usage"].update(self.billing)
+            before = self.previous.get("usage")
+            if before:
+                usage = data["usage"]
+                for key in ("input_tokens", "output_tokens", "cost"):
+                    if key in usage:
+                        usage[key] += before.get(key) or 0
+                usage["estimated"] = bool(usage.get("estimated") or before.get("estimated"))
         if stopped:
             data["stopped"] = True
         if self.error:
@@ -276,7 +295,7 @@ class Generation:
     client went away) keeps the partial answer, marked stopped, and releases the claim.
     """
 
-    def __init__(self, thread, token, user_message_id, model, provider):
+    def __init__(self, thread, token, user_message_id, model, provider, continue_message_id=None):
         env = thread.env
         self.registry = env.registry
         self.dbname = env.cr.dbname
@@ -285,6 +304,9 @@ class Generation:
         self.thread_id = thread.id
         self.token = token
         self.user_message_id = user_message_id
+        # The answer the first turn appends to (Continue), as _Turn arguments once read.
+        self.continue_message_id = continue_message_id
+        self._continued = ()
         self.cancel = base.CancelToken()
         self.stop_reason = None  # "stopped" (user), "disconnected" (client gone), "lost"
         # Set by the SSE route: a callable telling whether the client went away.
@@ -487,6 +509,11 @@ class Generation:
                 if iteration == max_iterations:
                     break
                 messages = thread._llm_build_messages(window, reserve)
+                if self.continue_message_id and not iteration:
+                    continued = env["mail.message"].browse(self.continue_message_id)
+                    self._continued = (continued.id, llm_thread.message_text(continued),
+                                       continued.body_json)
+                    messages.append(base.ChatMessage("user", CONTINUE_INSTRUCTION))
                 tools = [tool._llm_spec() for tool in thread._llm_enabled_tools()]
                 # Before every call, so a tool loop cannot run past a budget either.
                 prompt_tokens = estimate_prompt_tokens(messages, tools)
@@ -517,7 +544,8 @@ class Generation:
 
     def _stream_turn(self, provider, model, messages, tools, refusal, prompt_tokens, options):
         """One model call; ``refusal`` (code, message) fails it before any request is sent."""
-        turn = self._turn = _Turn()
+        turn = self._turn = _Turn(*self._continued)
+        self._continued = ()
         turn.prompt_tokens = prompt_tokens
         turn.error = refusal
         stream = iter(()) if refusal else provider.chat(model, messages, tools, options,
@@ -670,14 +698,16 @@ class Generation:
         turn.end_reasoning()
         counted = turn.usage and (turn.usage.input_tokens or turn.usage.output_tokens)
         known_input, known_output = turn.failed_counts
-        if not counted and (turn.text or turn.reasoning or turn.calls
+        new_text, new_reasoning = turn.text[turn.kept[0]:], turn.reasoning[turn.kept[1]:]
+        if not counted and (new_text or new_reasoning or turn.calls
                             or known_input is not None or known_output is not None):
             # No final counts from the provider (stopped, cut, failed, a server ignoring
             # include_usage or sending zeros): the call was made, so it is recorded. What the
             # provider counted before failing is kept; the rest is estimated, and flagged.
+            # A continued answer counts only what this call added.
             turn.usage = base.Usage(
                 turn.prompt_tokens if known_input is None else known_input,
-                estimate_output_tokens(turn.text, turn.reasoning, turn.calls)
+                estimate_output_tokens(new_text, new_reasoning, turn.calls)
                 if known_output is None else known_output)
             turn.estimated = known_input is None or known_output is None
         with self._env() as env:

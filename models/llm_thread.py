@@ -219,10 +219,17 @@ class LlmThread(models.Model):
         record = self.env[self.res_model].browse(self.res_id).exists()
         return record or None
 
-    def _llm_generate(self, user_message_body=None):
+    def _llm_generate(self, user_message_body=None, regenerate_message_id=None,
+                      edit_message_id=None, continue_message_id=None):
         """Start a generation and return the iterator of its protocol events
         (``(name, payload)`` pairs, see ``llm_protocol.EVENTS``): what the generate route
         streams. (``generate()`` is the original module's API around it, llm_thread_seed.py.)
+
+        ``regenerate_message_id`` answers that answer's question again, ``edit_message_id``
+        replaces that question by ``user_message_body``: what they replace is kept as an
+        earlier version, out of the model's history (models/llm_thread_actions.py).
+        ``continue_message_id`` (the last answer, cut by the length limit) asks the model to
+        go on, appending to that same answer.
 
         Posts ``user_message_body`` (if any) and COMMITS the current transaction before
         returning, so the user's message survives whatever happens to the generation; the
@@ -235,15 +242,20 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         if user_message_body is not None:
             self._llm_check_message_size(user_message_body)
+        branch, continued = self._llm_check_action(
+            user_message_body, regenerate_message_id, edit_message_id, continue_message_id)
         # Chosen once per generation (the Auto model's choice included); UserError if none.
         model, provider = self._llm_model_and_provider()
         token = self._llm_claim()
+        if branch is not None:
+            self._llm_rewind(branch)
         user_message = self.env["mail.message"]
         if user_message_body:
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id)
         self.env.cr.commit()
-        return llm_generation.Generation(self, token, user_message.id, model, provider)
+        return llm_generation.Generation(self, token, user_message.id, model, provider,
+                                         continued.id)
 
     def action_stop(self):
         """Ask the running generation to stop; it keeps its partial answer, marked stopped.
@@ -489,15 +501,17 @@ class LlmThread(models.Model):
             "record_name": self.name,
             "llm_role": role,
             "body_json": data or {},
+            "llm_parent_id": self._llm_leaf().id,
         }])
 
     def _llm_history(self):
-        """The conversation's messages, oldest first. Callers have checked that the thread is
+        """The conversation's messages on its active path (no earlier versions), oldest first. Callers have checked that the thread is
         the current user's (its messages are theirs): read as superuser, since mail.message's
         per-document access filter took a fifth of the time to the first delta."""
         self.ensure_one()
         return self.env["mail.message"].sudo().search(
-            [("model", "=", self._name), ("res_id", "=", self.id), ("llm_role", "!=", False)],
+            [("model", "=", self._name), ("res_id", "=", self.id), ("llm_role", "!=", False),
+             ("llm_superseded", "=", False)],
             order="id",
         )
 

@@ -16,3 +16,4 @@ from . import test_generation_settings
 from . import test_assistant
 from . import test_seed_api
 from . import test_assistant_ui
+from . import test_answer_actions

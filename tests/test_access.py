@@ -143,6 +143,8 @@ class TestThreadAccess(RpcMixin, EngineCase):
                 "llm_ui_load": thread.llm_ui_load,
                 "llm_ui_link": thread.llm_ui_link,
                 "llm_ui_delete": thread.llm_ui_delete,
+                "llm_ui_switch_version": lambda thread=thread: thread.llm_ui_switch_version(1),
+                "llm_ui_feedback": lambda thread=thread: thread.llm_ui_feedback(1, "up"),
                 "_llm_decide": lambda thread=thread: thread._llm_decide("w1", True),
                 "_llm_execute": lambda user=user: self.env.ref(
                     "llm_thread.tool_read_record").with_user(user)._llm_execute(

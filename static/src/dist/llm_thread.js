@@ -14,8 +14,8 @@ import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
 
 // static/src/ts/chatter/chatter_panel.ts
-import { Component as Component8, onWillStart, onWillUnmount as onWillUnmount3, useState as useState6 } from "@odoo/owl";
-import { useService as useService3 } from "@web/core/utils/hooks";
+import { Component as Component9, onWillStart, onWillUnmount as onWillUnmount3, useState as useState7 } from "@odoo/owl";
+import { useService as useService4 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/backend.ts
 import { useEnv } from "@odoo/owl";
@@ -289,6 +289,9 @@ async function streamGeneration(request, options) {
   if (request.message !== null) {
     body.set("message", request.message);
   }
+  if (request.action) {
+    body.set(`${request.action.kind}_message_id`, String(request.action.messageId));
+  }
   const response = await (options.fetch ?? fetch)(`/llm/thread/${request.threadId}/generate`, {
     method: "POST",
     body,
@@ -478,7 +481,9 @@ function newMessage(id, role, text2 = "", date = serverNow()) {
     finishReason: "",
     stopped: false,
     done: true,
-    date
+    date,
+    versions: [],
+    feedback: null
   };
 }
 function endReasoning(view) {
@@ -514,9 +519,13 @@ function messagesFromStore(stored) {
   for (const message of stored) {
     const data = message.data ?? {};
     if (message.role === "user") {
-      views.push(newMessage(message.id, "user", message.text, message.date));
+      const view = newMessage(message.id, "user", message.text, message.date);
+      view.versions = message.versions ?? [];
+      views.push(view);
     } else if (message.role === "assistant") {
       const view = newMessage(message.id, "assistant", message.text, message.date);
+      view.versions = message.versions ?? [];
+      view.feedback = message.feedback ?? null;
       view.reasoning = data["reasoning"] ?? "";
       view.reasoningSeconds = data["reasoning_seconds"] ?? null;
       view.usage = usageFrom(data["usage"]);
@@ -730,7 +739,69 @@ var ConversationModel = class {
     }
     this.retryIn = null;
   }
-  async generate(message) {
+  /** Answers the question of answer `id` again; the old answer stays as a version. */
+  async regenerate(id) {
+    const index = this.messages.findIndex((view) => view.id === id);
+    let question = -1;
+    for (let i = 0; i < index; i++) {
+      question = this.messages[i].role === "user" ? i : question;
+    }
+    if (question === -1 || !this.canSend) {
+      return;
+    }
+    this.messages.splice(question + 1);
+    await this.runAction(null, { kind: "regenerate", messageId: id });
+  }
+  /** Replaces question `id` by `text` and answers it; the old one stays as a version. */
+  async editAndResend(id, text2) {
+    const message = text2.trim();
+    const index = this.messages.findIndex((view) => view.id === id);
+    if (!message || index === -1 || !this.canSend) {
+      return;
+    }
+    this.messages.splice(index, this.messages.length - index, newMessage(this.nextLocalId--, "user", message));
+    await this.runAction(message, { kind: "edit", messageId: id });
+  }
+  /** Asks the model to go on with answer `id`, cut by the length limit: same message. */
+  async continueAnswer(id) {
+    const view = this.find(id);
+    if (!view || !this.canSend) {
+      return;
+    }
+    view.done = false;
+    view.finishReason = "";
+    await this.runAction(null, { kind: "continue", messageId: id });
+  }
+  /** Shows another version of a message (the server makes it the one the model sees). */
+  async switchVersion(id) {
+    if (!this.thread || !this.canSend) {
+      return;
+    }
+    this.setThread(await this.backend.call("llm_ui_switch_version", [[this.thread.id], id]));
+  }
+  /** Rates answer `id` (null clears the rating), with an optional comment. */
+  async rate(id, rating, comment2 = "") {
+    const view = this.find(id);
+    if (!this.thread || !view) {
+      return;
+    }
+    view.feedback = await this.backend.call(
+      "llm_ui_feedback",
+      [[this.thread.id], id, rating ?? false],
+      { comment: comment2 }
+    );
+  }
+  /**
+   * Runs a regenerate / edit / continue generation, then reloads the thread: its versions
+   * and the continued answer's summed usage are the server's. A notice survives the reload.
+   */
+  async runAction(message, action) {
+    await this.generate(message, action);
+    const { notice, noticeCode, rejectedMessage } = this;
+    await this.refresh();
+    Object.assign(this, { notice, noticeCode, rejectedMessage });
+  }
+  async generate(message, action) {
     const thread = this.thread;
     const controller = new AbortController();
     this.controller = controller;
@@ -745,6 +816,7 @@ var ConversationModel = class {
       await this.backend.startGeneration({
         threadId: thread.id,
         message,
+        ...action ? { action } : {},
         signal: controller.signal,
         onEvent: (name, payload) => {
           if (this.controller === controller) {
@@ -941,6 +1013,7 @@ var ConversationModel = class {
       case "message_final": {
         const view = this.answer(payload["message_id"]);
         view.done = true;
+        view.finishReason = payload["finish_reason"];
         view.stopped = Boolean(payload["stopped"]);
         view.error = payload["error"] ?? "";
         view.finishReason = payload["finish_reason"];
@@ -1304,7 +1377,7 @@ var ChatController = class {
 };
 
 // static/src/ts/conversation/conversation.ts
-import { Component as Component5, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef3, useState as useState3 } from "@odoo/owl";
+import { Component as Component6, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef3, useState as useState4 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
@@ -1407,7 +1480,7 @@ var Composer = class extends Component {
 };
 
 // static/src/ts/message/message_item.ts
-import { Component as Component4 } from "@odoo/owl";
+import { Component as Component5 } from "@odoo/owl";
 import { user } from "@web/core/user";
 
 // static/src/ts/markdown/markdown_view.ts
@@ -7372,9 +7445,115 @@ var MarkdownView = class extends Component2 {
   }
 };
 
-// static/src/ts/message/tool_call_card.ts
+// static/src/ts/message/message_actions.ts
 import { Component as Component3, useState as useState2 } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
+function answerHtml(text2) {
+  const container = document.createElement("div");
+  container.innerHTML = renderMarkdown(text2);
+  container.querySelectorAll(".o_llm_code_copy").forEach((button) => button.remove());
+  return container.innerHTML;
+}
+var MessageActions = class extends Component3 {
+  static template = "llm_thread.MessageActions";
+  static props = { message: Object, actions: Object };
+  setup() {
+    this.state = useState2({ editing: false, editText: "", commenting: false, comment: "", copied: false });
+    this.action = useService("action");
+  }
+  get versionIndex() {
+    return this.props.message.versions.indexOf(this.props.message.id);
+  }
+  get versionLabel() {
+    return `${this.versionIndex + 1}/${this.props.message.versions.length}`;
+  }
+  showVersion(step) {
+    const id = this.props.message.versions[this.versionIndex + step];
+    if (id !== void 0) {
+      this.props.actions.switchVersion(id);
+    }
+  }
+  get canContinue() {
+    const { message, actions } = this.props;
+    return actions.idle && message.done && message.id === actions.lastId;
+  }
+  async copy() {
+    try {
+      await navigator.clipboard.writeText(this.props.message.text);
+      this.state.copied = true;
+    } catch {
+    }
+  }
+  /** Mail's own composer dialog, filled with the answer, so the user edits before posting. */
+  post(kind) {
+    const record = this.props.actions.record;
+    if (!record) {
+      return;
+    }
+    const note = kind === "note";
+    void this.action.doAction(
+      {
+        name: note ? _t("Log note") : _t("Compose Email"),
+        type: "ir.actions.act_window",
+        res_model: "mail.compose.message",
+        view_mode: "form",
+        views: [[false, "form"]],
+        target: "new",
+        context: {
+          default_body: answerHtml(this.props.message.text),
+          default_email_add_signature: false,
+          default_model: record.model,
+          default_res_ids: [record.id],
+          default_subtype_xmlid: note ? "mail.mt_note" : "mail.mt_comment"
+        }
+      },
+      // As mail's composer does: the record's chatter shows what was posted.
+      {
+        onClose: () => {
+          const store = this.env.services["mail.store"];
+          store.Thread.insert(record).fetchNewMessages();
+        }
+      }
+    );
+  }
+  startEdit() {
+    Object.assign(this.state, { editing: true, editText: this.props.message.text });
+  }
+  submitEdit() {
+    const text2 = this.state.editText.trim();
+    if (text2) {
+      this.state.editing = false;
+      this.props.actions.editAndResend(this.props.message.id, text2);
+    }
+  }
+  onEditKeydown(ev) {
+    if (ev.key === "Escape") {
+      this.state.editing = false;
+    } else if (ev.key === "Enter" && !ev.shiftKey) {
+      ev.preventDefault();
+      this.submitEdit();
+    }
+  }
+  /** A second click on the chosen thumb clears the rating; a new one asks for a comment. */
+  rate(rating) {
+    const current = this.props.message.feedback?.rating;
+    const cleared = current === rating;
+    this.state.commenting = !cleared;
+    this.state.comment = cleared ? "" : this.props.message.feedback?.comment ?? "";
+    this.props.actions.rate(this.props.message.id, cleared ? null : rating, this.state.comment);
+  }
+  submitComment() {
+    const rating = this.props.message.feedback?.rating;
+    if (rating) {
+      this.props.actions.rate(this.props.message.id, rating, this.state.comment.trim());
+    }
+    this.state.commenting = false;
+  }
+};
+
+// static/src/ts/message/tool_call_card.ts
+import { Component as Component4, useState as useState3 } from "@odoo/owl";
+import { useService as useService2 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/records.ts
 function recordUrl(model, id) {
@@ -7390,12 +7569,12 @@ function openRecord(action, link2) {
 }
 
 // static/src/ts/message/tool_call_card.ts
-var ToolCallCard = class extends Component3 {
+var ToolCallCard = class extends Component4 {
   static template = "llm_thread.ToolCallCard";
   static props = { call: Object, onDecide: { type: Function, optional: true } };
   setup() {
-    this.action = useService("action");
-    this.state = useState2({ open: false });
+    this.action = useService2("action");
+    this.state = useState3({ open: false });
   }
   /** Arguments as "key: value" lines; nested values as compact JSON. */
   get argumentLines() {
@@ -7471,13 +7650,14 @@ function answerParts(text2, calls, done) {
   parts.push({ text: text2.slice(start), streaming: !done, calls: [] });
   return parts;
 }
-var MessageItem = class extends Component4 {
+var MessageItem = class extends Component5 {
   static template = "llm_thread.MessageItem";
-  static components = { MarkdownView, ToolCallCard };
+  static components = { MarkdownView, MessageActions, ToolCallCard };
   static props = {
     message: Object,
     onRetry: { type: Function, optional: true },
-    onDecide: { type: Function, optional: true }
+    onDecide: { type: Function, optional: true },
+    actions: { type: Object, optional: true }
   };
   get parts() {
     const { text: text2, toolCalls, done } = this.props.message;
@@ -7513,7 +7693,7 @@ var MessageItem = class extends Component4 {
 };
 
 // static/src/ts/conversation/conversation.ts
-var Conversation = class extends Component5 {
+var Conversation = class extends Component6 {
   static template = "llm_thread.Conversation";
   static components = { Composer, MessageItem };
   static props = {
@@ -7525,9 +7705,9 @@ var Conversation = class extends Component5 {
     suggestions: { type: Array, optional: true }
   };
   setup() {
-    this.model = useState3(this.props.conversation);
+    this.model = useState4(this.props.conversation);
     this.scroller = useRef3("scroller");
-    this.state = useState3({ following: true });
+    this.state = useState4({ following: true });
     const observer = new MutationObserver(() => this.follow());
     onMounted3(() => {
       observer.observe(this.scroller.el, { childList: true, subtree: true, characterData: true });
@@ -7591,6 +7771,25 @@ var Conversation = class extends Component5 {
     }
     return -1;
   }
+  /** What the actions under each message may do (message/message_actions.ts). */
+  get messageActions() {
+    const model = this.model;
+    const thread = model.thread;
+    const run = (action) => {
+      this.state.following = true;
+      void action.then(() => this.props.onAnswered?.());
+    };
+    return {
+      idle: model.canSend && !this.props.notConfigured,
+      lastId: model.messages.at(-1)?.id ?? 0,
+      record: thread?.record_can_post && thread.res_model && thread.res_id ? { model: thread.res_model, id: thread.res_id } : null,
+      regenerate: (id) => run(model.regenerate(id)),
+      editAndResend: (id, text2) => run(model.editAndResend(id, text2)),
+      continueAnswer: (id) => run(model.continueAnswer(id)),
+      switchVersion: (id) => void model.switchVersion(id),
+      rate: (id, rating, comment2) => void model.rate(id, rating, comment2)
+    };
+  }
   get draftKey() {
     return String(this.model.thread?.id ?? "");
   }
@@ -7647,18 +7846,18 @@ var Conversation = class extends Component5 {
 };
 
 // static/src/ts/header/thread_header.ts
-import { Component as Component7, useExternalListener as useExternalListener2, useRef as useRef4, useState as useState5 } from "@odoo/owl";
-import { useService as useService2 } from "@web/core/utils/hooks";
+import { Component as Component8, useExternalListener as useExternalListener2, useRef as useRef4, useState as useState6 } from "@odoo/owl";
+import { useService as useService3 } from "@web/core/utils/hooks";
 
 // static/src/ts/record_picker/record_picker.ts
-import { Component as Component6, useState as useState4 } from "@odoo/owl";
+import { Component as Component7, useState as useState5 } from "@odoo/owl";
 import { useAutofocus } from "@web/core/utils/hooks";
 var lastPickerId = 0;
-var RecordPicker = class extends Component6 {
+var RecordPicker = class extends Component7 {
   static template = "llm_thread.RecordPicker";
   static props = { backend: Object, onPick: Function, onCancel: Function };
   setup() {
-    this.state = useState4({ model: null, query: "", models: [], records: [], error: "", active: 0 });
+    this.state = useState5({ model: null, query: "", models: [], records: [], error: "", active: 0 });
     this.searchId = 0;
     this.domId = `o_llm_record_picker_${++lastPickerId}`;
     useAutofocus({ mobile: true });
@@ -7743,14 +7942,14 @@ var RecordPicker = class extends Component6 {
 
 // static/src/ts/header/thread_header.ts
 var AUTO = "auto";
-var ThreadHeader = class extends Component7 {
+var ThreadHeader = class extends Component8 {
   static template = "llm_thread.ThreadHeader";
   static components = { RecordPicker };
   static props = { controller: Object, backend: Object, compact: { type: Boolean, optional: true } };
   setup() {
-    this.controller = useState5(this.props.controller);
-    this.action = useService2("action");
-    this.state = useState5({ toolsOpen: false, picking: false });
+    this.controller = useState6(this.props.controller);
+    this.action = useService3("action");
+    this.state = useState6({ toolsOpen: false, picking: false });
     const tools = useRef4("tools");
     useExternalListener2(window, "click", (ev) => {
       if (this.state.toolsOpen && !tools.el?.contains(ev.target)) {
@@ -7823,7 +8022,7 @@ var ThreadHeader = class extends Component7 {
 };
 
 // static/src/ts/chatter/chatter_panel.ts
-var ChatterPanel = class extends Component8 {
+var ChatterPanel = class extends Component9 {
   static template = "llm_thread.ChatterPanel";
   static components = { Conversation, ThreadHeader };
   static props = {
@@ -7835,8 +8034,8 @@ var ChatterPanel = class extends Component8 {
   };
   setup() {
     this.backend = this.props.backend ?? useChatBackend();
-    this.action = useService3("action");
-    this.controller = useState6(
+    this.action = useService4("action");
+    this.controller = useState7(
       new ChatController(this.backend, {
         resModel: this.props.resModel,
         resId: this.props.resId
@@ -7900,12 +8099,12 @@ patch(Chatter.prototype, {
 });
 
 // static/src/ts/chat_app/chat_app.ts
-import { Component as Component10, onWillStart as onWillStart2, onWillUnmount as onWillUnmount4, useEffect, useState as useState8 } from "@odoo/owl";
-import { useService as useService4 } from "@web/core/utils/hooks";
+import { Component as Component11, onWillStart as onWillStart2, onWillUnmount as onWillUnmount4, useEffect, useState as useState9 } from "@odoo/owl";
+import { useService as useService5 } from "@web/core/utils/hooks";
 import { useSetupAction } from "@web/search/action_hook";
 
 // static/src/ts/thread_list/thread_list.ts
-import { Component as Component9, useState as useState7 } from "@odoo/owl";
+import { Component as Component10, useState as useState8 } from "@odoo/owl";
 import { useAutofocus as useAutofocus2 } from "@web/core/utils/hooks";
 
 // static/src/ts/thread_list/recency.ts
@@ -7932,7 +8131,7 @@ function groupByRecency(items, dateOf, now = /* @__PURE__ */ new Date()) {
 }
 
 // static/src/ts/thread_list/thread_list.ts
-var ThreadList = class extends Component9 {
+var ThreadList = class extends Component10 {
   static template = "llm_thread.ThreadList";
   static props = {
     threads: Array,
@@ -7945,7 +8144,7 @@ var ThreadList = class extends Component9 {
     onDelete: Function
   };
   setup() {
-    this.state = useState7({ renamingId: null, renameText: "", confirmDeleteId: null });
+    this.state = useState8({ renamingId: null, renameText: "", confirmDeleteId: null });
     useAutofocus2({ refName: "rename", selectAll: true, mobile: true });
   }
   get groups() {
@@ -7994,7 +8193,7 @@ var ThreadList = class extends Component9 {
 };
 
 // static/src/ts/chat_app/chat_app.ts
-var ChatApp = class extends Component10 {
+var ChatApp = class extends Component11 {
   static template = "llm_thread.ChatApp";
   static components = { Conversation, ThreadHeader, ThreadList };
   static props = {
@@ -8009,13 +8208,13 @@ var ChatApp = class extends Component10 {
   static displayName = _t("LLM Chat");
   setup() {
     this.backend = this.props.backend ?? useChatBackend();
-    this.action = useService4("action");
-    this.controller = useState8(new ChatController(this.backend));
-    this.ui = useState8(useService4("ui"));
+    this.action = useService5("action");
+    this.controller = useState9(new ChatController(this.backend));
+    this.ui = useState9(useService5("ui"));
     useSetupAction({ getLocalState: () => ({ thread_id: this.controller.activeId }) });
     const { context, params } = this.props.action ?? {};
     const initial = this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
-    this.state = useState8({ pane: initial ? "conversation" : "list" });
+    this.state = useState9({ pane: initial ? "conversation" : "list" });
     onWillStart2(async () => {
       await this.controller.start(initial);
       if (!this.conversation.thread) {

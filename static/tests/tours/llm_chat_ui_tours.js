@@ -2,7 +2,7 @@
 import { registry } from "@web/core/registry";
 
 /** Types `text` in the composer and sends it with Enter, as a user does. */
-function sendSteps(text) {
+export function sendSteps(text) {
     return [
         {
             content: "Type the question",

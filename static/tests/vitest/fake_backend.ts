@@ -5,6 +5,7 @@ import type {
 } from "../../src/ts/conversation/transport";
 import type {
     ChatOptions,
+    MessageView,
     PromptSuggestion,
     ThreadData,
     ThreadSummary,
@@ -28,6 +29,16 @@ export function thread(values: Partial<ThreadData> = {}): ThreadData {
         generation_state: "idle",
         generation_error: "",
         messages: [],
+        ...values,
+    };
+}
+
+/** A finished answer as the conversation shows it (id 11), with `values` changed. */
+export function messageView(values: Partial<MessageView> = {}): MessageView {
+    return {
+        id: 11, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
+        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", errorDetail: "", stopped: false,
+        done: true, finishReason: "stop", date: "", versions: [], feedback: null,
         ...values,
     };
 }

@@ -2,6 +2,7 @@ import { Component, onMounted, onWillUnmount, useExternalListener, useRef, useSt
 
 import { Composer } from "../composer/composer";
 import { _t } from "../core/l10n";
+import type { MessageActionHandlers } from "../message/message_actions";
 import { MessageItem } from "../message/message_item";
 import { formatCost, tokensLabel } from "../usage/usage";
 import type { ConversationModel } from "./conversation_model";
@@ -116,6 +117,29 @@ export class Conversation extends Component<ConversationProps> {
             }
         }
         return -1;
+    }
+
+    /** What the actions under each message may do (message/message_actions.ts). */
+    get messageActions(): MessageActionHandlers {
+        const model = this.model;
+        const thread = model.thread;
+        const run = (action: Promise<void>): void => {
+            this.state.following = true;
+            void action.then(() => this.props.onAnswered?.());
+        };
+        return {
+            idle: model.canSend && !this.props.notConfigured,
+            lastId: model.messages.at(-1)?.id ?? 0,
+            record:
+                thread?.record_can_post && thread.res_model && thread.res_id
+                    ? { model: thread.res_model, id: thread.res_id }
+                    : null,
+            regenerate: (id) => run(model.regenerate(id)),
+            editAndResend: (id, text) => run(model.editAndResend(id, text)),
+            continueAnswer: (id) => run(model.continueAnswer(id)),
+            switchVersion: (id) => void model.switchVersion(id),
+            rate: (id, rating, comment) => void model.rate(id, rating, comment),
+        };
     }
 
     get draftKey(): string {

@@ -2,9 +2,10 @@ import { _t } from "../core/l10n";
 import { serverNow } from "../message/message_date";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import { announceChanged } from "./record_changes";
-import { GenerationRefused, type ChatBackend } from "./transport";
+import { GenerationRefused, type ChatBackend, type GenerationRequest } from "./transport";
 import type {
     ApprovalView,
+    FeedbackView,
     GenerationState,
     MessageView,
     RecordLink,
@@ -32,6 +33,8 @@ function newMessage(id: number, role: MessageView["role"], text = "", date = ser
         stopped: false,
         done: true,
         date,
+        versions: [],
+        feedback: null,
     };
 }
 
@@ -82,9 +85,13 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
     for (const message of stored) {
         const data = message.data ?? {};
         if (message.role === "user") {
-            views.push(newMessage(message.id, "user", message.text, message.date));
+            const view = newMessage(message.id, "user", message.text, message.date);
+            view.versions = message.versions ?? [];
+            views.push(view);
         } else if (message.role === "assistant") {
             const view = newMessage(message.id, "assistant", message.text, message.date);
+            view.versions = message.versions ?? [];
+            view.feedback = message.feedback ?? null;
             view.reasoning = data["reasoning"] ?? "";
             view.reasoningSeconds = data["reasoning_seconds"] ?? null;
             view.usage = usageFrom(data["usage"]);
@@ -328,7 +335,75 @@ export class ConversationModel {
         this.retryIn = null;
     }
 
-    private async generate(message: string | null): Promise<void> {
+    /** Answers the question of answer `id` again; the old answer stays as a version. */
+    async regenerate(id: number): Promise<void> {
+        const index = this.messages.findIndex((view) => view.id === id);
+        let question = -1;
+        for (let i = 0; i < index; i++) {
+            question = this.messages[i]!.role === "user" ? i : question;
+        }
+        if (question === -1 || !this.canSend) {
+            return;
+        }
+        this.messages.splice(question + 1);
+        await this.runAction(null, { kind: "regenerate", messageId: id });
+    }
+
+    /** Replaces question `id` by `text` and answers it; the old one stays as a version. */
+    async editAndResend(id: number, text: string): Promise<void> {
+        const message = text.trim();
+        const index = this.messages.findIndex((view) => view.id === id);
+        if (!message || index === -1 || !this.canSend) {
+            return;
+        }
+        this.messages.splice(index, this.messages.length - index, newMessage(this.nextLocalId--, "user", message));
+        await this.runAction(message, { kind: "edit", messageId: id });
+    }
+
+    /** Asks the model to go on with answer `id`, cut by the length limit: same message. */
+    async continueAnswer(id: number): Promise<void> {
+        const view = this.find(id);
+        if (!view || !this.canSend) {
+            return;
+        }
+        view.done = false;
+        view.finishReason = "";
+        await this.runAction(null, { kind: "continue", messageId: id });
+    }
+
+    /** Shows another version of a message (the server makes it the one the model sees). */
+    async switchVersion(id: number): Promise<void> {
+        if (!this.thread || !this.canSend) {
+            return;
+        }
+        this.setThread(await this.backend.call<ThreadData>("llm_ui_switch_version", [[this.thread.id], id]));
+    }
+
+    /** Rates answer `id` (null clears the rating), with an optional comment. */
+    async rate(id: number, rating: FeedbackView["rating"] | null, comment = ""): Promise<void> {
+        const view = this.find(id);
+        if (!this.thread || !view) {
+            return;
+        }
+        view.feedback = await this.backend.call<FeedbackView | null>(
+            "llm_ui_feedback",
+            [[this.thread.id], id, rating ?? false],
+            { comment },
+        );
+    }
+
+    /**
+     * Runs a regenerate / edit / continue generation, then reloads the thread: its versions
+     * and the continued answer's summed usage are the server's. A notice survives the reload.
+     */
+    private async runAction(message: string | null, action: GenerationRequest["action"]): Promise<void> {
+        await this.generate(message, action);
+        const { notice, noticeCode, rejectedMessage } = this;
+        await this.refresh();
+        Object.assign(this, { notice, noticeCode, rejectedMessage });
+    }
+
+    private async generate(message: string | null, action?: GenerationRequest["action"]): Promise<void> {
         const thread = this.thread!;
         const controller = new AbortController();
         this.controller = controller;
@@ -343,6 +418,7 @@ export class ConversationModel {
             await this.backend.startGeneration({
                 threadId: thread.id,
                 message,
+                ...(action ? { action } : {}),
                 signal: controller.signal,
                 onEvent: (name, payload) => {
                     if (this.controller === controller) {
@@ -551,6 +627,7 @@ export class ConversationModel {
             case "message_final": {
                 const view = this.answer(payload["message_id"]);
                 view.done = true;
+                view.finishReason = payload["finish_reason"];
                 view.stopped = Boolean(payload["stopped"]);
                 view.error = payload["error"] ?? "";
                 view.finishReason = payload["finish_reason"];

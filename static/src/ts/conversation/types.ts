@@ -20,6 +20,8 @@ export interface ThreadSummary {
     record_name: string;
     generation_state: GenerationState;
     generation_error: string;
+    /** The linked record takes notes and messages from this user (mail's composer). */
+    record_can_post?: boolean;
 }
 
 /** A stored message (llm.thread.llm_ui_load). */
@@ -29,6 +31,15 @@ export interface StoredMessage {
     text: string;
     data: Record<string, any>;
     date: string;
+    /** The ids of this message's versions, oldest first; empty when it has no other. */
+    versions?: number[];
+    feedback?: FeedbackView | null;
+}
+
+/** The user's rating of an answer (llm.feedback). */
+export interface FeedbackView {
+    rating: "up" | "down";
+    comment: string;
 }
 
 export interface ThreadData extends ThreadSummary {
@@ -150,4 +161,7 @@ export interface MessageView {
     done: boolean;
     /** When it was written, as the server writes datetimes (UTC, "2026-01-01 10:00:00"). */
     date: string;
+    /** The ids of this message's versions (regenerated, edited), oldest first. */
+    versions: number[];
+    feedback: FeedbackView | null;
 }

@@ -6,6 +6,7 @@ import type { MessageView, ToolCallView } from "../conversation/types";
 import { MarkdownView } from "../markdown/markdown_view";
 import { formatCost, tokensLabel } from "../usage/usage";
 import { messageDate } from "./message_date";
+import { MessageActions, type MessageActionHandlers } from "./message_actions";
 import { ToolCallCard } from "./tool_call_card";
 
 /** A piece of an answer: text, then the tool calls the model made right after it. */
@@ -41,16 +42,19 @@ export interface MessageItemProps {
     onRetry?: () => void;
     /** Approve or deny a tool call of this answer that waits for approval. */
     onDecide?: (callId: string, approved: boolean) => void;
+    /** Copy, regenerate, edit, versions, feedback...: the conversation's answer actions. */
+    actions?: MessageActionHandlers;
 }
 
 /** One turn: the user's text, or an answer with its reasoning, tool cards, usage and errors. */
 export class MessageItem extends Component<MessageItemProps> {
     static template = "llm_thread.MessageItem";
-    static components = { MarkdownView, ToolCallCard };
+    static components = { MarkdownView, MessageActions, ToolCallCard };
     static props = {
         message: Object,
         onRetry: { type: Function, optional: true },
         onDecide: { type: Function, optional: true },
+        actions: { type: Object, optional: true },
     };
 
     get parts(): AnswerPart[] {

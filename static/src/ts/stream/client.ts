@@ -9,9 +9,16 @@ export interface GenerationRequest {
     threadId: number;
     /** The user's message; null re-runs the generation on the stored history. */
     message: string | null;
+    /** Regenerate an answer, edit a question (with `message`), or continue a cut answer. */
+    action?: GenerationAction;
     signal: AbortSignal;
     /** Called for every protocol event, in order. */
     onEvent(name: EventName, payload: EventPayload<EventName>): void;
+}
+
+export interface GenerationAction {
+    kind: "regenerate" | "edit" | "continue";
+    messageId: number;
 }
 
 export interface StreamOptions {
@@ -67,6 +74,9 @@ export async function streamGeneration(
     const body = new URLSearchParams({ csrf_token: options.csrfToken });
     if (request.message !== null) {
         body.set("message", request.message);
+    }
+    if (request.action) {
+        body.set(`${request.action.kind}_message_id`, String(request.action.messageId));
     }
     const response = await (options.fetch ?? fetch)(`/llm/thread/${request.threadId}/generate`, {
         method: "POST",

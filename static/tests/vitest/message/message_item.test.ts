@@ -2,18 +2,13 @@ import { describe, expect, test } from "vitest";
 
 import type { MessageView, ToolCallView } from "../../../src/ts/conversation/types";
 import { MessageItem } from "../../../src/ts/message/message_item";
-import { fakeAction } from "../fake_backend";
+import { fakeAction, messageView } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
 const env = { services: { action: fakeAction } };
 
 function message(values: Partial<MessageView> = {}): MessageView {
-    return {
-        id: 2, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
-        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", errorDetail: "", finishReason: "stop",
-        stopped: false, done: true, date: "",
-        ...values,
-    };
+    return messageView({ id: 2, ...values });
 }
 
 /** A call of update_record the user denied; `values` override. */

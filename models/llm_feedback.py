@@ -1,0 +1,56 @@
+"""Thumbs up or down on an answer, with an optional comment: one line per answer and user,
+reported per model in LLM > Reporting > Feedback."""
+
+from odoo import api, fields, models
+
+
+class LlmFeedback(models.Model):
+    _name = "llm.feedback"
+    _description = "LLM Answer Feedback"
+    _order = "create_date desc, id desc"
+    _rec_name = "message_id"
+
+    message_id = fields.Many2one("mail.message", string="Answer", required=True, index=True,
+                                 ondelete="cascade", readonly=True)
+    thread_id = fields.Many2one("llm.thread", string="Conversation", index=True,
+                                ondelete="cascade", readonly=True)
+    user_id = fields.Many2one("res.users", string="User", required=True, index=True,
+                              ondelete="cascade", readonly=True,
+                              default=lambda self: self.env.user)
+    company_id = fields.Many2one("res.company", string="Company", required=True, index=True,
+                                 readonly=True, default=lambda self: self.env.company)
+    model_id = fields.Many2one("llm.model", string="Model", ondelete="set null", readonly=True,
+                               help="The model that wrote the answer.")
+    rating = fields.Selection([("up", "Good answer"), ("down", "Bad answer")], required=True)
+    comment = fields.Text()
+    # For the pivot: each line counts once, on its side.
+    up_count = fields.Integer("Good", compute="_compute_counts", store=True)
+    down_count = fields.Integer("Bad", compute="_compute_counts", store=True)
+
+    _sql_constraints = [
+        ("message_user_unique", "unique(message_id, user_id)",
+         "An answer is rated once per user: change the rating instead."),
+    ]
+
+    @api.depends("rating")
+    def _compute_counts(self):
+        for line in self:
+            line.up_count = line.rating == "up"
+            line.down_count = line.rating == "down"
+
+    @api.model
+    def _llm_rate(self, thread, message, rating, comment):
+        """Set, change or (``rating`` False) clear the user's rating of ``message``, an answer
+        of ``thread``; returns ``{rating, comment}`` or None."""
+        line = self.search([("message_id", "=", message.id), ("user_id", "=", self.env.uid)])
+        if not rating:
+            line.unlink()
+            return None
+        values = {"rating": rating, "comment": comment or False}
+        if line:
+            line.write(values)
+        else:
+            usage = self.env["llm.usage"].search([("message_id", "=", message.id)], limit=1)
+            line = self.create(dict(values, message_id=message.id, thread_id=thread.id,
+                                    model_id=usage.model_id.id))
+        return {"rating": line.rating, "comment": line.comment or ""}

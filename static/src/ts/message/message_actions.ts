@@ -1,0 +1,166 @@
+import { Component, useState } from "@odoo/owl";
+import { useService } from "@web/core/utils/hooks";
+
+import { _t } from "../core/l10n";
+import type { FeedbackView, MessageView } from "../conversation/types";
+import type { ActionService } from "../core/records";
+import { renderMarkdown } from "../markdown/markdown";
+
+/** What the conversation lets the actions under a message do (conversation.ts). */
+export interface MessageActionHandlers {
+    /** No answer is being written here or elsewhere: actions that start one are offered. */
+    idle: boolean;
+    /** The id of the conversation's last message (only it can be continued). */
+    lastId: number;
+    /** The linked record, when the user may post on it (notes, messages). */
+    record: { model: string; id: number } | null;
+    regenerate(id: number): void;
+    editAndResend(id: number, text: string): void;
+    continueAnswer(id: number): void;
+    switchVersion(id: number): void;
+    rate(id: number, rating: FeedbackView["rating"] | null, comment: string): void;
+}
+
+interface MailStore {
+    Thread: { insert(data: { model: string; id: number }): { fetchNewMessages(): void } };
+}
+
+/**
+ * The HTML of an answer for a note or an email: its markdown rendered, without the chat's
+ * own controls (the code blocks' copy buttons).
+ */
+export function answerHtml(text: string): string {
+    const container = document.createElement("div");
+    container.innerHTML = renderMarkdown(text);
+    container.querySelectorAll(".o_llm_code_copy").forEach((button) => button.remove());
+    return container.innerHTML;
+}
+
+export interface MessageActionsProps {
+    message: MessageView;
+    actions: MessageActionHandlers;
+}
+
+/**
+ * Under an answer: copy, log as note / send as message on the linked record, regenerate,
+ * thumbs up or down with a comment, Continue when the length limit cut it. Under a question:
+ * edit and resend. Under both: the switcher between versions ("‹ 2/2 ›").
+ */
+export class MessageActions extends Component<MessageActionsProps> {
+    static template = "llm_thread.MessageActions";
+    static props = { message: Object, actions: Object };
+
+    declare state: {
+        editing: boolean;
+        editText: string;
+        commenting: boolean;
+        comment: string;
+        copied: boolean;
+    };
+    declare action: ActionService;
+
+    setup(): void {
+        this.state = useState({ editing: false, editText: "", commenting: false, comment: "", copied: false });
+        this.action = useService("action");
+    }
+
+    get versionIndex(): number {
+        return this.props.message.versions.indexOf(this.props.message.id);
+    }
+
+    get versionLabel(): string {
+        return `${this.versionIndex + 1}/${this.props.message.versions.length}`;
+    }
+
+    showVersion(step: number): void {
+        const id = this.props.message.versions[this.versionIndex + step];
+        if (id !== undefined) {
+            this.props.actions.switchVersion(id);
+        }
+    }
+
+    get canContinue(): boolean {
+        const { message, actions } = this.props;
+        return actions.idle && message.done && message.id === actions.lastId;
+    }
+
+    async copy(): Promise<void> {
+        try {
+            await navigator.clipboard.writeText(this.props.message.text);
+            this.state.copied = true;
+        } catch {
+            // No clipboard permission (an insecure origin): nothing was copied, say nothing.
+        }
+    }
+
+    /** Mail's own composer dialog, filled with the answer, so the user edits before posting. */
+    post(kind: "note" | "message"): void {
+        const record = this.props.actions.record;
+        if (!record) {
+            return;
+        }
+        const note = kind === "note";
+        void this.action.doAction(
+            {
+                name: note ? _t("Log note") : _t("Compose Email"),
+                type: "ir.actions.act_window",
+                res_model: "mail.compose.message",
+                view_mode: "form",
+                views: [[false, "form"]],
+                target: "new",
+                context: {
+                    default_body: answerHtml(this.props.message.text),
+                    default_email_add_signature: false,
+                    default_model: record.model,
+                    default_res_ids: [record.id],
+                    default_subtype_xmlid: note ? "mail.mt_note" : "mail.mt_comment",
+                },
+            },
+            // As mail's composer does: the record's chatter shows what was posted.
+            {
+                onClose: () => {
+                    const store = (this.env.services as Record<string, unknown>)["mail.store"] as MailStore;
+                    store.Thread.insert(record).fetchNewMessages();
+                },
+            },
+        );
+    }
+
+    startEdit(): void {
+        Object.assign(this.state, { editing: true, editText: this.props.message.text });
+    }
+
+    submitEdit(): void {
+        const text = this.state.editText.trim();
+        if (text) {
+            this.state.editing = false;
+            this.props.actions.editAndResend(this.props.message.id, text);
+        }
+    }
+
+    onEditKeydown(ev: KeyboardEvent): void {
+        if (ev.key === "Escape") {
+            this.state.editing = false;
+        } else if (ev.key === "Enter" && !ev.shiftKey) {
+            ev.preventDefault();
+            this.submitEdit();
+        }
+    }
+
+    /** A second click on the chosen thumb clears the rating; a new one asks for a comment. */
+    rate(rating: FeedbackView["rating"]): void {
+        const current = this.props.message.feedback?.rating;
+        const cleared = current === rating;
+        this.state.commenting = !cleared;
+        this.state.comment = cleared ? "" : (this.props.message.feedback?.comment ?? "");
+        this.props.actions.rate(this.props.message.id, cleared ? null : rating, this.state.comment);
+    }
+
+    submitComment(): void {
+        const rating = this.props.message.feedback?.rating;
+        if (rating) {
+            this.props.actions.rate(this.props.message.id, rating, this.state.comment.trim());
+        }
+        this.state.commenting = false;
+    }
+}

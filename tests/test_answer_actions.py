@@ -1,0 +1,227 @@
+"""Answer actions on the real route and engine (the scripted provider records what the model
+was sent): regenerate, edit and resend, versions, continue, feedback."""
+
+import importlib.util
+import os
+
+from odoo import http
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from ..models.llm_generation import CONTINUE_INSTRUCTION
+from ..providers import Finish, TextDelta, Usage, base
+from .engine_common import WAIT, EngineCase, answer, parse_sse
+from .fake_provider import FakeProviderCase
+
+Q = base.ChatMessage
+
+
+def A(text):
+    return base.ChatMessage("assistant", text)
+
+
+@tagged("post_install", "-at_install")
+class TestAnswerActions(EngineCase):
+
+    def act(self, message=None, **action):
+        """POST the generate route with an action (``regenerate_message_id=...``)."""
+        self.env.flush_all()
+        self.authenticate("llm_a", "llm_a_password_1")
+        data = {"csrf_token": http.Request.csrf_token(self), **action}
+        if message is not None:
+            data["message"] = message
+        response = self.opener.post(f"{self.base_url()}/llm/thread/{self.thread.id}/generate",
+                                    data=data, timeout=WAIT)
+        self.env.invalidate_all()
+        return response, parse_sse(response.text.splitlines()) if response.ok else []
+
+    def ask(self, question, reply):
+        self.script(answer(reply))
+        response, _events = self.act(question)
+        self.assertEqual(response.status_code, 200)
+        return self.messages(self.thread, "assistant")[-1]
+
+    def sent(self, index=-1):
+        """What the model was sent in its ``index``th call, system prompt aside."""
+        return [m for m in self.provider.requests[index]["messages"] if m.role != "system"]
+
+    def ui(self, method, *args, **kwargs):
+        return getattr(self.thread.with_user(self.user_a), method)(*args, **kwargs)
+
+    def test_regenerate_replaces_the_answer_in_the_history(self):
+        self.ask("Q1", "A1")
+        first = self.ask("Q2", "A2")
+        self.script(answer("A2 again"))
+        response, events = self.act(regenerate_message_id=first.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.sent(), [Q("user", "Q1"), A("A1"), Q("user", "Q2")],
+                         "the replaced answer is not sent to the model")
+        self.assertNotIn("user", [p["role"] for n, p in events if n == "message_created"],
+                         "no new question")
+        second = self.messages(self.thread, "assistant")[-1]
+        self.assertEqual(self.text(events, second.id), "A2 again")
+        self.assertTrue(first.llm_superseded, "the old answer is an earlier version")
+        self.assertEqual(second.llm_parent_id, first.llm_parent_id)
+        loaded = {m["id"]: m for m in self.ui("llm_ui_load")["messages"]}
+        self.assertNotIn(first.id, loaded)
+        self.assertEqual(loaded[second.id]["versions"], [first.id, second.id])
+
+        # The conversation goes on from the new version...
+        self.ask("Q3", "A3")
+        self.assertEqual(self.sent()[-2:], [A("A2 again"), Q("user", "Q3")])
+        # ... and switching back to the first version brings its history back, for the model
+        # too; switching forward again restores what followed the second version.
+        data = self.ui("llm_ui_switch_version", first.id)
+        self.assertEqual([m["text"] for m in data["messages"]], ["Q1", "A1", "Q2", "A2"])
+        self.ask("Q4", "A4")
+        self.assertEqual(self.sent(), [Q("user", "Q1"), A("A1"), Q("user", "Q2"), A("A2"),
+                                       Q("user", "Q4")])
+        data = self.ui("llm_ui_switch_version", second.id)
+        self.assertEqual([m["text"] for m in data["messages"]],
+                         ["Q1", "A1", "Q2", "A2 again", "Q3", "A3"])
+
+    def test_edit_and_resend(self):
+        self.ask("Q1", "A1")
+        question = self.messages(self.thread, "user")[-1]
+        self.ask("Q2", "A2")
+        self.script(answer("A1 for the edit"))
+        response, events = self.act("Q1 edited", edit_message_id=question.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.sent(), [Q("user", "Q1 edited")],
+                         "the replaced question and what followed are not sent")
+        edited = self.messages(self.thread, "user")[-1]
+        self.assertEqual(events[0][1], {"message_id": edited.id, "role": "user"})
+        history = self.thread._llm_history()
+        self.assertEqual(history.mapped("llm_role"), ["user", "assistant"])
+        loaded = self.ui("llm_ui_load")["messages"]
+        self.assertEqual([m["text"] for m in loaded], ["Q1 edited", "A1 for the edit"])
+        self.assertEqual(loaded[0]["versions"], [question.id, edited.id])
+        # The earlier version is still there, with its whole follow-up.
+        data = self.ui("llm_ui_switch_version", question.id)
+        self.assertEqual([m["text"] for m in data["messages"]], ["Q1", "A1", "Q2", "A2"])
+
+    def test_continue_appends_to_the_same_answer(self):
+        self.script([base.TextDelta("The first half, "), base.Usage(10, 4),
+                     base.Finish("length")])
+        self.act("Write a long text")
+        cut = self.messages(self.thread, "assistant")
+        self.assertEqual(cut.body_json["finish_reason"], "length")
+        self.script(answer("and the second half.", usage=(20, 5)))
+        response, events = self.act(continue_message_id=cut.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.sent(), [Q("user", "Write a long text"), A("The first half, "),
+                                       Q("user", CONTINUE_INSTRUCTION)])
+        self.assertEqual(self.messages(self.thread, "assistant"), cut, "no new message")
+        self.assertNotIn("message_created", self.names(events))
+        self.assertEqual(self.text(events, cut.id), "and the second half.")
+        self.assertEqual(self.thread._llm_history().mapped("llm_role"),
+                         ["user", "assistant"])
+        loaded = self.ui("llm_ui_load")["messages"][-1]
+        self.assertEqual(loaded["text"], "The first half, and the second half.")
+        self.assertEqual(cut.body_json["finish_reason"], "stop")
+        self.assertEqual((cut.body_json["usage"]["input_tokens"],
+                          cut.body_json["usage"]["output_tokens"]), (30, 9), "both calls")
+        lines = self.env["llm.usage"].search([("message_id", "=", cut.id)], order="id")
+        self.assertEqual(lines.mapped("output_tokens"), [4, 5], "a usage line per call")
+
+    def test_invalid_actions_are_refused(self):
+        done = self.ask("Q1", "A1")
+        question = self.messages(self.thread, "user")[-1]
+        other = self.env["llm.thread"].with_user(self.user_b).create({"name": "B's"})
+        foreign = other._llm_create_message("assistant", "B's answer")
+        for action, code in [
+            ({"continue_message_id": done.id}, "invalid_action"),  # finished: nothing to continue
+            ({"regenerate_message_id": foreign.id}, "invalid_action"),  # another conversation's
+            ({"regenerate_message_id": question.id}, "invalid_action"),  # a question
+            ({"edit_message_id": question.id}, "invalid_action"),  # an edit sends a message
+            ({"regenerate_message_id": "x"}, "invalid_input"),
+        ]:
+            with self.subTest(action=action):
+                response, _events = self.act(**action)
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json()["error"]["code"], code)
+        self.assertEqual(len(self.messages(self.thread)), 2, "nothing stored")
+        self.assertEqual(self.thread.generation_state, "idle", "the claim was not taken")
+
+    def test_migration_links_older_messages(self):
+        """Messages stored before versions have no parent: the migration chains them."""
+        self.ask("Q1", "A1")
+        self.ask("Q2", "A2")
+        messages = self.messages(self.thread)
+        self.env.cr.execute("UPDATE mail_message SET llm_parent_id = NULL WHERE id IN %s",
+                            [tuple(messages.ids)])
+        self.env.invalidate_all()
+        self.assertTrue(self.thread._llm_versions(), "unlinked, they look like versions")
+        path = os.path.join(os.path.dirname(__file__), os.pardir, "migrations", "18.0.0.2.0",
+                            "post-migrate.py")
+        spec = importlib.util.spec_from_file_location("llm_thread_post_migrate", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.0.1.0")
+        self.env.invalidate_all()
+        self.assertEqual(messages.mapped("llm_parent_id").ids, messages[:3].ids)
+        self.assertFalse(self.thread._llm_versions())
+
+    def test_feedback(self):
+        message = self.ask("Q1", "A1")
+        self.assertEqual(self.ui("llm_ui_feedback", message.id, "up"),
+                         {"rating": "up", "comment": ""})
+        self.ui("llm_ui_feedback", message.id, "down", "Wrong figures")
+        line = self.env["llm.feedback"].search([("message_id", "=", message.id)])
+        self.assertEqual((line.rating, line.comment, line.model_id, line.user_id),
+                         ("down", "Wrong figures", self.model, self.user_a))
+        self.assertEqual(self.ui("llm_ui_load")["messages"][-1]["feedback"],
+                         {"rating": "down", "comment": "Wrong figures"})
+        # Users see their own ratings only; LLM managers read everyone's.
+        Feedback = self.env["llm.feedback"]
+        self.assertFalse(Feedback.with_user(self.user_b).search([]))
+        with self.assertRaises(AccessError):
+            line.with_user(self.user_b).read(["rating"])
+        manager = new_test_user(self.env, login="llm_feedback_manager",
+                                groups="base.group_user,llm_thread.group_llm_manager")
+        self.assertEqual(Feedback.with_user(manager).search([]), line)
+        with self.assertRaises(AccessError):
+            line.with_user(manager).write({"rating": "up"})
+        self.ui("llm_ui_feedback", message.id, False)
+        self.assertFalse(line.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestAnswerActionsUi(FakeProviderCase, HttpCase):
+    """The tours of static/tests/tours/llm_answer_actions_tours.js, against the fake provider."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        provider = cls.env["llm.provider"].create({
+            "name": "Fake OpenAI", "api_format": "openai", "base_url": cls.fake.base_url("openai")})
+        provider.default_model_id = cls.env["llm.model"].create({
+            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
+
+    def reply(self, text):
+        self.fake.script("openai", [TextDelta(text), Usage(5, 6), Finish("stop")])
+
+    def sent(self, index):
+        return [(m["role"], m["content"]) for m in self.fake.requests[index].json["messages"]
+                if m["role"] != "system"]
+
+    def test_log_as_note_and_send_as_message(self):
+        partner = self.env["res.partner"].create({"name": "Tour Follow-up Contact"})
+        self.reply("**Call the customer on Monday** about the renewal.")
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_answer_to_chatter",
+                        login="admin")
+        note = partner.message_ids.filtered(lambda m: "Monday" in (m.body or ""))
+        self.assertEqual(len(note), 1, "one note posted, the message was discarded")
+        self.assertEqual(note.subtype_id, self.env.ref("mail.mt_note"))
+        self.assertIn("<strong>Call the customer on Monday</strong>", note.body)
+
+    def test_regenerate_switch_and_edit(self):
+        for text in ("Blue", "Green", "Apple"):
+            self.reply(text)
+        self.start_tour("/odoo/llm-chat", "llm_thread_regenerate_and_edit", login="admin")
+        self.assertEqual(self.sent(1), [("user", "Name a colour")], "regenerated without Blue")
+        self.assertEqual(self.sent(2), [("user", "Name a fruit")], "the edit replaced it all")
+        admin = self.env.ref("base.user_admin")
+        thread = self.env["llm.thread"].with_user(admin).search([("user_id", "=", admin.id)])
+        self.assertEqual([m["text"] for m in thread.llm_ui_load()["messages"]],
+                         ["Name a fruit", "Apple"])
