@@ -68,6 +68,8 @@ TOOL_RESULT_MAX_CHARS = 20_000
 MAX_PARALLEL_TOOLS = 4
 PUMP_QUEUE_SIZE = 16
 POOL_WAIT = 15.0
+# body_json finish reason of an answer whose process died before its final write.
+FINISH_INTERRUPTED = "interrupted"
 
 
 # ----------------------------------------------------------------------
@@ -226,8 +228,13 @@ class _Turn:
     def reason(self):
         return self.finish_reason or ("error" if self.error else "stop")
 
-    def data(self, stopped):
-        data = {"finish_reason": self.reason}
+    def data(self, stopped, partial=False):
+        """The message's ``body_json``. ``partial``: a save on the way (the first token, the
+        flushes), marked interrupted, which it is if the process dies before the final write
+        replaces it (kill -9, a crash, a restart)."""
+        data = {"finish_reason": FINISH_INTERRUPTED if partial else self.reason}
+        if partial:
+            data["interrupted"] = True
         if self.calls:
             data["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments}
                                   for c in self.calls]
@@ -330,7 +337,7 @@ class Generation:
                     env.cr.execute(
                         "UPDATE mail_message SET body = %s, body_json = %s WHERE id = %s",
                         (Markup("<p>%s</p>") % "".join(turn.text),
-                         json.dumps(turn.data(False)), turn.message_id))
+                         json.dumps(turn.data(False, partial=True)), turn.message_id))
                 env.cr.execute("""SELECT generation_stop_requested, generation_token
                                     FROM llm_thread WHERE id = %s""", (self.thread_id,))
                 stop, token = env.cr.fetchone()
@@ -603,8 +610,12 @@ class Generation:
     def _ensure_message(self, turn):
         if turn.message_id:
             return
+        # Created with what was received so far (the first token): what the user sees is in the
+        # database from the start, not only from the first flush.
         with self._env() as env:
-            turn.message_id = self._thread(env)._llm_create_message("assistant").id
+            turn.message_id = self._thread(env)._llm_create_message(
+                "assistant", "".join(turn.text), turn.data(False, partial=True)).id
+        turn.dirty = False
         turn.flushed_at = time.monotonic()
         yield event("message_created", message_id=turn.message_id, role="assistant")
 

@@ -332,6 +332,14 @@ class LlmThread(models.Model):
         return self.env._("This conversation is already generating an answer. Wait for it to "
                           "finish or stop it first.")
 
+    def _register_hook(self):
+        """At every start of a server process (its registry load): a process that was killed
+        or crashed left its claims behind; their liveness locks died with it, so they are
+        released now rather than at the next cron run, minutes later. The answers they were
+        writing are already stored marked interrupted (``llm_generation._Turn.data``)."""
+        super()._register_hook()
+        self._cron_clear_stale_generations()
+
     @api.model
     def _cron_clear_stale_generations(self):
         """Reset threads left generating by a process that died, so the UI never shows a

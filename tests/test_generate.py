@@ -219,6 +219,29 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(self.thread.generation_state, "idle")
         self.assertFalse(self.thread.generation_stop_requested)
 
+    def test_partial_answer_stored_from_the_first_token_marked_interrupted(self):
+        """What the user saw is in the database from the first delta on, marked interrupted
+        until the final write: a process killed before its first flush loses nothing shown,
+        and an answer cut by a crash never reads as complete."""
+        gate = Gate()
+        self.script([base.TextDelta("first words"), gate, *answer(" and the rest")])
+        response = self.post_generate(self.thread, "question", stream=True)
+        events = iter_sse(response.iter_lines())
+        self.assertEqual(next(name for name, _payload in events if name == "text_delta"),
+                         "text_delta")
+        self.env.invalidate_all()
+        assistant = self.messages(self.thread, "assistant")
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "first words")
+        self.assertEqual(assistant.body_json["finish_reason"], "interrupted")
+        self.assertTrue(assistant.body_json["interrupted"])
+        gate.open()
+        self.assertEqual(list(events)[-1][0], "done")
+        self.env.invalidate_all()
+        self.assertEqual(assistant.body_json["finish_reason"], "stop")
+        self.assertNotIn("interrupted", assistant.body_json)
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(),
+                         "first words and the rest")
+
     def test_client_disconnect_saves_partial(self):
         gate = Gate()
         self.script([base.TextDelta("half an "), gate, *answer("answer")])

@@ -409,6 +409,7 @@ function newMessage(id, role, text2 = "") {
     usage: null,
     error: "",
     stopped: false,
+    interrupted: false,
     done: true
   };
 }
@@ -462,6 +463,7 @@ function messagesFromStore(stored) {
       view.usage = usageFrom(data["usage"]);
       view.error = data["error"]?.message ?? "";
       view.stopped = Boolean(data["stopped"]);
+      view.interrupted = Boolean(data["interrupted"]);
       for (const call of data["tool_calls"] ?? []) {
         const card = {
           callId: call.id,
@@ -535,6 +537,10 @@ var ConversationModel = class {
     this.messages = messagesFromStore(data.messages);
     this.budgetWarning = "";
     this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
+    const last = this.messages.at(-1);
+    if (last && this.busyElsewhere) {
+      last.interrupted = false;
+    }
     this.notice = "";
     this.noticeCode = "";
   }

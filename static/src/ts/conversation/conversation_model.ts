@@ -25,6 +25,7 @@ function newMessage(id: number, role: MessageView["role"], text = ""): MessageVi
         usage: null,
         error: "",
         stopped: false,
+        interrupted: false,
         done: true,
     };
 }
@@ -90,6 +91,8 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             view.usage = usageFrom(data["usage"]);
             view.error = data["error"]?.message ?? "";
             view.stopped = Boolean(data["stopped"]);
+            // Saved on the way (llm_generation._Turn.data) and never finalised.
+            view.interrupted = Boolean(data["interrupted"]);
             for (const call of data["tool_calls"] ?? []) {
                 const card: ToolCallView = {
                     callId: call.id,
@@ -169,6 +172,10 @@ export class ConversationModel {
         this.messages = messagesFromStore(data.messages);
         this.budgetWarning = "";
         this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
+        const last = this.messages.at(-1);
+        if (last && this.busyElsewhere) {
+            last.interrupted = false; // saved on the way: still being written elsewhere
+        }
         this.notice = "";
         this.noticeCode = "";
     }

@@ -103,6 +103,8 @@ export interface MessageView {
     usage: UsageView | null;
     error: string;
     stopped: boolean;
+    /** Cut by the death of the server process writing it (a crash, kill -9, a restart). */
+    interrupted: boolean;
     /** False while the answer streams. */
     done: boolean;
 }

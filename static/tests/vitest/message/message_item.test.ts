@@ -10,8 +10,8 @@ const env = { services: { action: fakeAction } };
 function message(values: Partial<MessageView> = {}): MessageView {
     return {
         id: 2, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
-        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", stopped: false, done: true,
-        ...values,
+        reasoningStartedAt: null, toolCalls: [], usage: null, error: "", stopped: false,
+        interrupted: false, done: true, ...values,
     };
 }
 
@@ -20,6 +20,17 @@ describe("MessageItem", () => {
         const fixture = await mountComponent(MessageItem, { message: message({ role: "user", text: "<b>hi</b>" }) }, env);
         expect(fixture.querySelector(".o_llm_user_bubble")?.textContent).toBe("<b>hi</b>");
         expect(fixture.querySelector("b")).toBeNull();
+    });
+
+    test("an interrupted answer says so, apart from a stopped one, and offers Retry", async () => {
+        let retried = 0;
+        const fixture = await mountComponent(MessageItem, {
+            message: message({ interrupted: true }), onRetry: () => retried++,
+        }, env);
+        expect(fixture.querySelector(".o_llm_interrupted")?.textContent).toBe("Interrupted");
+        expect(fixture.querySelector(".o_llm_stopped")).toBeNull();
+        fixture.querySelector<HTMLButtonElement>(".o_llm_retry")!.click();
+        expect(retried).toBe(1);
     });
 
     test("reasoning is collapsed with its duration", async () => {
