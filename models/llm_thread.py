@@ -25,6 +25,8 @@ DEFAULT_ANSWER_RESERVE = 1024
 RECORD_DESCRIPTION_MAX_CHARS = 4000
 RECORD_DESCRIPTION_MAX_FIELDS = 40
 BUSY_STATES = ("generating", "waiting")
+# A conversation named after its first message gets at most this many characters of it.
+TITLE_MAX_CHARS = 60
 # The bus notification sent to the owner's tabs when a thread's generation state changes.
 GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state"
 
@@ -152,10 +154,21 @@ class LlmThread(models.Model):
         token = self._llm_claim()
         user_message = self.env["mail.message"]
         if user_message_body:
+            self._llm_name_after(user_message_body)
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id)
         self.env.cr.commit()
         return llm_generation.Generation(self, token, user_message.id, model, provider)
+
+    def _llm_name_after(self, text):
+        """Name a conversation that still has its default name after its first message, as
+        chat apps do. In the send's own transaction: written apart by the client, the name
+        and the claim raced on the thread's row and the claim lost ("already generating")."""
+        if self.name != self._fields["name"].default(self) or self._llm_history():
+            return
+        line = text.strip().split("\n")[0]
+        self.name = line if len(line) <= TITLE_MAX_CHARS else \
+            line[:TITLE_MAX_CHARS - 3].rstrip() + "…"
 
     def action_stop(self):
         """Ask the running generation to stop; it keeps its partial answer, marked stopped.
@@ -278,7 +291,8 @@ class LlmThread(models.Model):
         across workers and servers, and lasts only for this short transaction; the persisted
         claim then carries the lock through the whole answer without holding a connection.
         A claim whose owning process died (its liveness lock is gone) or whose heartbeat is
-        too old is stale and taken over.
+        too old is stale and taken over. Raises ``SerializationFailure`` when the thread was
+        written since this transaction began (a request is retried on it).
         """
         self.ensure_one()
         cr = self.env.cr
@@ -289,8 +303,12 @@ class LlmThread(models.Model):
                 if not cr.fetchone()[0]:
                     raise LlmBusyError(self._llm_busy_message())
                 # Read from the table, not the cache: another worker may just have committed.
+                # Locking the row now, the claim's write below cannot fail to serialize: a
+                # write committed since this transaction's snapshot (a rename, a model change)
+                # fails here instead, without the "bad query" ERROR line a failed write logs.
                 cr.execute("""SELECT generation_state, generation_owner, generation_heartbeat
-                                FROM llm_thread WHERE id = %s""", (self.id,))
+                                FROM llm_thread WHERE id = %s FOR NO KEY UPDATE""", (self.id,),
+                           log_exceptions=False)
                 state, owner, heartbeat = cr.fetchone()
                 if state in BUSY_STATES:
                     if not llm_generation.claim_is_stale(cr, owner, heartbeat):
@@ -311,9 +329,11 @@ class LlmThread(models.Model):
                 })
                 self.flush_recordset()
         except psycopg2.errors.SerializationFailure:
-            # Another worker claimed it after this transaction's snapshot was taken.
+            # The thread changed since this transaction began: not "already generating".
+            # Odoo retries a request on this error in a new transaction (the second worker
+            # of a real race then sees the claim and answers 409).
             self.invalidate_recordset()
-            raise LlmBusyError(self._llm_busy_message()) from None
+            raise
         return token
 
     def _llm_notify_state(self):

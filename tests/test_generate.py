@@ -125,6 +125,53 @@ class TestGenerateRoute(EngineCase):
                          "the refused request posted nothing")
         self.assertEqual(self.thread.generation_state, "idle")
 
+    def test_first_message_names_the_thread_in_the_same_transaction(self):
+        """A conversation with its default name is named after its first message by the send
+        itself: a second write of the thread by the client raced with the claim (409)."""
+        Thread = self.env["llm.thread"].with_user(self.user_a)
+        values = {"provider_id": self.provider_record.id, "model_id": self.model.id}
+        short, long_, named = Thread.create([values, values, {**values, "name": "Kept"}])
+        self.assertEqual(short.name, "New conversation")
+        self.script(answer("a"), answer("b"), answer("c"), answer("d"))
+        self.generate(short, "  Which companies are in my contacts?\nAnd their cities")
+        self.assertEqual(short.name, "Which companies are in my contacts?")
+        self.assertEqual(self.messages(short, "user").record_name, short.name)
+        self.generate(long_, "x" * 70)
+        self.assertEqual(long_.name, "x" * 57 + "…")
+        self.generate(named, "Not a title")
+        self.assertEqual(named.name, "Kept", "a name given by the user is kept")
+        short.name = "New conversation"
+        self.generate(short, "A later message")
+        self.assertEqual(short.name, "New conversation", "only the first message names it")
+
+    def test_serialization_failure_at_the_claim_is_retried_not_refused(self):
+        """A write of the thread committed after the send's transaction began (a rename in
+        another request) makes the claim fail to serialize: the send is retried by Odoo in a
+        new transaction, quietly, instead of answering "already generating" (409) about a
+        conversation nobody generates in. In the test, the failure is PostgreSQL's own error,
+        raised at the claim on the request's connection (all requests share the test's
+        transaction, so a real concurrent commit cannot happen here)."""
+        owner_key = llm_generation.Liveness.owner_key
+        conflicts = []
+
+        def conflict_once(registry):
+            if not conflicts:
+                conflicts.append(True)
+                self.env.cr.execute("""DO $$ BEGIN RAISE EXCEPTION 'could not serialize access
+                    due to concurrent update' USING ERRCODE = 'serialization_failure'; END $$""",
+                                    log_exceptions=False)
+            return owner_key(registry)
+
+        self.patch(llm_generation.Liveness, "owner_key", conflict_once)
+        self.script(answer("Hello."))
+        with self.assertNoLogs(level="WARNING"):
+            response, events = self.generate(self.thread, "hi")
+        self.assertEqual(conflicts, [True])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.text(events), "Hello.")
+        self.assertEqual(len(self.messages(self.thread, "user")), 1, "posted once")
+        self.assertEqual(self.thread.generation_state, "idle")
+
     def test_takeover_mid_stream_is_an_sse_error(self):
         """A generation whose claim another process took over (it looked dead to it) ends with
         an "already generating" SSE error, its partial answer kept."""

@@ -879,8 +879,11 @@ var ChatController = class {
    * stop it on the server).
    */
   models;
-  /** Threads created here that still have no message: id -> the name they were given. */
-  createdNames = /* @__PURE__ */ new Map();
+  /**
+   * Threads created here that still have no message. The server names a thread after its
+   * first message, in the send's own transaction: the list is reloaded once it started.
+   */
+  unnamed = /* @__PURE__ */ new Set();
   unsubscribe = null;
   modelFor(id) {
     let model = this.models.get(id);
@@ -919,6 +922,11 @@ var ChatController = class {
       res_model: this.scope.resModel ?? false,
       res_id: this.scope.resId ?? false
     });
+    const open = this.conversation.thread;
+    const listed = open && this.threads.find((t) => t.id === open.id);
+    if (listed) {
+      open.name = listed.name;
+    }
   }
   async setSearch(search) {
     this.search = search;
@@ -943,7 +951,7 @@ var ChatController = class {
       res_id: this.scope.resId ?? false
     });
     this.activeId = data.id;
-    this.createdNames.set(data.id, data.name);
+    this.unnamed.add(data.id);
     this.conversation = this.modelFor(data.id);
     this.conversation.setThread(data);
     await this.loadList();
@@ -994,25 +1002,14 @@ var ChatController = class {
   }
   /** A generation started or ended in one of the user's threads, maybe in another tab. */
   onGenerationState(change) {
+    if (this.unnamed.delete(change.thread_id)) {
+      void this.loadList();
+    }
     void this.models.get(change.thread_id)?.onGenerationState(change.state);
   }
   /** Called after an answer: names and order may have changed. */
   async refreshList() {
     await this.loadList();
-  }
-  /**
-   * Names a thread after its first question while it still has the name it was created
-   * with, as chat apps do (the user can rename it at any time).
-   */
-  async titleFromFirstMessage(text2) {
-    const thread = this.conversation.thread;
-    if (!thread || this.createdNames.get(thread.id) !== thread.name) {
-      return;
-    }
-    const line = text2.trim().split("\n")[0];
-    const title = line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
-    this.createdNames.delete(thread.id);
-    await this.update(thread.id, { name: title });
   }
   async update(id, values) {
     await this.backend.rpc(`/llm/thread/${id}/update`, { values });
@@ -6815,8 +6812,7 @@ var Conversation = class extends Component5 {
     notConfigured: Boolean,
     canConfigure: Boolean,
     onConfigure: { type: Function, optional: true },
-    onAnswered: { type: Function, optional: true },
-    onFirstMessage: { type: Function, optional: true }
+    onAnswered: { type: Function, optional: true }
   };
   setup() {
     this.model = useState3(this.props.conversation);
@@ -6891,9 +6887,6 @@ var Conversation = class extends Component5 {
   }
   async send(text2) {
     this.stick = true;
-    if (!this.model.messages.length && this.model.canSend) {
-      this.props.onFirstMessage?.(text2);
-    }
     await this.model.send(text2);
     this.props.onAnswered?.();
   }

@@ -27,8 +27,11 @@ export class ChatController {
      * stop it on the server).
      */
     private readonly models: Map<number, ConversationModel>;
-    /** Threads created here that still have no message: id -> the name they were given. */
-    private createdNames = new Map<number, string>();
+    /**
+     * Threads created here that still have no message. The server names a thread after its
+     * first message, in the send's own transaction: the list is reloaded once it started.
+     */
+    private unnamed = new Set<number>();
     private unsubscribe: (() => void) | null = null;
 
     constructor(
@@ -80,6 +83,12 @@ export class ChatController {
             res_model: this.scope.resModel ?? false,
             res_id: this.scope.resId ?? false,
         });
+        // The open thread's name too: the server may have named it after its first message.
+        const open = this.conversation.thread;
+        const listed = open && this.threads.find((t) => t.id === open.id);
+        if (listed) {
+            open.name = listed.name;
+        }
     }
 
     async setSearch(search: string): Promise<void> {
@@ -109,7 +118,7 @@ export class ChatController {
             res_id: this.scope.resId ?? false,
         });
         this.activeId = data.id;
-        this.createdNames.set(data.id, data.name);
+        this.unnamed.add(data.id);
         this.conversation = this.modelFor(data.id);
         this.conversation.setThread(data);
         await this.loadList();
@@ -167,27 +176,15 @@ export class ChatController {
 
     /** A generation started or ended in one of the user's threads, maybe in another tab. */
     private onGenerationState(change: GenerationStateChange): void {
+        if (this.unnamed.delete(change.thread_id)) {
+            void this.loadList();
+        }
         void this.models.get(change.thread_id)?.onGenerationState(change.state);
     }
 
     /** Called after an answer: names and order may have changed. */
     async refreshList(): Promise<void> {
         await this.loadList();
-    }
-
-    /**
-     * Names a thread after its first question while it still has the name it was created
-     * with, as chat apps do (the user can rename it at any time).
-     */
-    async titleFromFirstMessage(text: string): Promise<void> {
-        const thread = this.conversation.thread;
-        if (!thread || this.createdNames.get(thread.id) !== thread.name) {
-            return;
-        }
-        const line = text.trim().split("\n")[0]!;
-        const title = line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
-        this.createdNames.delete(thread.id);
-        await this.update(thread.id, { name: title });
     }
 
     private async update(id: number, values: Record<string, unknown>): Promise<void> {

@@ -16,8 +16,6 @@ export interface ConversationProps {
     onConfigure?: () => void;
     /** Called after an answer completes (the list re-sorts, names change). */
     onAnswered?: () => void;
-    /** Called with the first message sent in an empty thread (to name the thread). */
-    onFirstMessage?: (text: string) => void;
 }
 
 /** The open conversation: messages, the states around them, and the composer. */
@@ -30,7 +28,6 @@ export class Conversation extends Component<ConversationProps> {
         canConfigure: Boolean,
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
-        onFirstMessage: { type: Function, optional: true },
     };
 
     declare model: ConversationModel;
@@ -121,9 +118,6 @@ export class Conversation extends Component<ConversationProps> {
 
     async send(text: string): Promise<void> {
         this.stick = true;
-        if (!this.model.messages.length && this.model.canSend) {
-            this.props.onFirstMessage?.(text);
-        }
         await this.model.send(text);
         this.props.onAnswered?.();
     }

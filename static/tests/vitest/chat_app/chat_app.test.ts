@@ -206,21 +206,31 @@ describe("ChatApp", () => {
 });
 
 describe("ChatApp thread names", () => {
-    test("a new thread is named after its first question", async () => {
+    test("a new thread is named by the server after its first question, without a write of its own", async () => {
+        // Written by the client, the name raced with the send's claim on the thread's row.
         const backend = new FakeBackend();
         const fixture = await mountApp(backend);
         (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
         await nextRender();
-        backend.scripts.push(answer("Sure."), answer("Again.", { userId: 12, answerId: 13 }));
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        backend.scripts.push(async (request) => {
+            // The server named it in the send's transaction, then announced the generation.
+            backend.threads.find((t) => t.id === 100)!.name = "Which companies are in my contacts?";
+            backend.pushState({ thread_id: 100, state: "generating" });
+            await held;
+            for (const [name, payload] of answer("Sure.")) {
+                request.onEvent(name as never, payload as never);
+            }
+        });
         const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
         typeIn(input, "Which companies are in my contacts?\nAnd more");
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
         await nextRender();
-        typeIn(input, "Second question");
-        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-        await nextRender();
-        expect(backend.rpcs).toEqual([["/llm/thread/100/update", { values: { name: "Which companies are in my contacts?" } }]]);
         expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Which companies are in my contacts?");
+        release();
+        await nextRender();
+        expect(backend.rpcs).toEqual([]);
     });
 });
 
