@@ -572,7 +572,8 @@ var ConversationModel = class {
   get canSend() {
     return Boolean(this.thread) && !this.streaming && !this.busyElsewhere;
   }
-  async send(text2) {
+  /** `onStored`: called once the server stored the message (the stream's first event). */
+  async send(text2, onStored) {
     const message = text2.trim();
     if (!message || !this.canSend) {
       return;
@@ -581,7 +582,7 @@ var ConversationModel = class {
       view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
     }
     this.messages.push(newMessage(this.nextLocalId--, "user", message));
-    await this.generate(message);
+    await this.generate(message, onStored);
   }
   /** Runs the generation again on the stored history (after an error or a lost connection). */
   async retry() {
@@ -607,7 +608,7 @@ var ConversationModel = class {
     this.streaming = false;
     this.stopping = false;
   }
-  async generate(message) {
+  async generate(message, onStored) {
     const thread = this.thread;
     const controller = new AbortController();
     this.controller = controller;
@@ -625,6 +626,10 @@ var ConversationModel = class {
         onEvent: (name, payload) => {
           if (this.controller === controller) {
             this.onEvent(name, payload);
+            const stored = name === "message_created" && payload.role === "user";
+            if (stored) {
+              onStored?.();
+            }
           }
         }
       });
@@ -879,11 +884,6 @@ var ChatController = class {
    * stop it on the server).
    */
   models;
-  /**
-   * Threads created here that still have no message. The server names a thread after its
-   * first message, in the send's own transaction: the list is reloaded once it started.
-   */
-  unnamed = /* @__PURE__ */ new Set();
   unsubscribe = null;
   modelFor(id) {
     let model = this.models.get(id);
@@ -951,7 +951,6 @@ var ChatController = class {
       res_id: this.scope.resId ?? false
     });
     this.activeId = data.id;
-    this.unnamed.add(data.id);
     this.conversation = this.modelFor(data.id);
     this.conversation.setThread(data);
     await this.loadList();
@@ -1002,12 +1001,12 @@ var ChatController = class {
   }
   /** A generation started or ended in one of the user's threads, maybe in another tab. */
   onGenerationState(change) {
-    if (this.unnamed.delete(change.thread_id)) {
-      void this.loadList();
-    }
     void this.models.get(change.thread_id)?.onGenerationState(change.state);
   }
-  /** Called after an answer: names and order may have changed. */
+  /**
+   * Called after an answer, and once the first message of a thread is stored (the server
+   * names the thread after it): names and order may have changed.
+   */
   async refreshList() {
     await this.loadList();
   }
@@ -6812,7 +6811,8 @@ var Conversation = class extends Component5 {
     notConfigured: Boolean,
     canConfigure: Boolean,
     onConfigure: { type: Function, optional: true },
-    onAnswered: { type: Function, optional: true }
+    onAnswered: { type: Function, optional: true },
+    onFirstStored: { type: Function, optional: true }
   };
   setup() {
     this.model = useState3(this.props.conversation);
@@ -6887,7 +6887,8 @@ var Conversation = class extends Component5 {
   }
   async send(text2) {
     this.stick = true;
-    await this.model.send(text2);
+    const first = !this.model.messages.length;
+    await this.model.send(text2, first ? () => this.props.onFirstStored?.() : void 0);
     this.props.onAnswered?.();
   }
   async retry() {

@@ -27,11 +27,6 @@ export class ChatController {
      * stop it on the server).
      */
     private readonly models: Map<number, ConversationModel>;
-    /**
-     * Threads created here that still have no message. The server names a thread after its
-     * first message, in the send's own transaction: the list is reloaded once it started.
-     */
-    private unnamed = new Set<number>();
     private unsubscribe: (() => void) | null = null;
 
     constructor(
@@ -118,7 +113,6 @@ export class ChatController {
             res_id: this.scope.resId ?? false,
         });
         this.activeId = data.id;
-        this.unnamed.add(data.id);
         this.conversation = this.modelFor(data.id);
         this.conversation.setThread(data);
         await this.loadList();
@@ -176,13 +170,13 @@ export class ChatController {
 
     /** A generation started or ended in one of the user's threads, maybe in another tab. */
     private onGenerationState(change: GenerationStateChange): void {
-        if (this.unnamed.delete(change.thread_id)) {
-            void this.loadList();
-        }
         void this.models.get(change.thread_id)?.onGenerationState(change.state);
     }
 
-    /** Called after an answer: names and order may have changed. */
+    /**
+     * Called after an answer, and once the first message of a thread is stored (the server
+     * names the thread after it): names and order may have changed.
+     */
     async refreshList(): Promise<void> {
         await this.loadList();
     }

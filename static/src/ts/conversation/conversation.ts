@@ -16,6 +16,9 @@ export interface ConversationProps {
     onConfigure?: () => void;
     /** Called after an answer completes (the list re-sorts, names change). */
     onAnswered?: () => void;
+    /** Called once the first message of an empty thread is stored: the server named the
+     * thread after it. */
+    onFirstStored?: () => void;
 }
 
 /** The open conversation: messages, the states around them, and the composer. */
@@ -28,6 +31,7 @@ export class Conversation extends Component<ConversationProps> {
         canConfigure: Boolean,
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
+        onFirstStored: { type: Function, optional: true },
     };
 
     declare model: ConversationModel;
@@ -118,7 +122,8 @@ export class Conversation extends Component<ConversationProps> {
 
     async send(text: string): Promise<void> {
         this.stick = true;
-        await this.model.send(text);
+        const first = !this.model.messages.length;
+        await this.model.send(text, first ? () => this.props.onFirstStored?.() : undefined);
         this.props.onAnswered?.();
     }
 

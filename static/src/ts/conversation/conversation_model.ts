@@ -1,5 +1,6 @@
 import { _t } from "../core/l10n";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
+import type { EventPayload } from "../stream/protocol";
 import { GenerationRefused, type ChatBackend } from "./transport";
 import type {
     ApprovalView,
@@ -212,7 +213,8 @@ export class ConversationModel {
         return Boolean(this.thread) && !this.streaming && !this.busyElsewhere;
     }
 
-    async send(text: string): Promise<void> {
+    /** `onStored`: called once the server stored the message (the stream's first event). */
+    async send(text: string, onStored?: () => void): Promise<void> {
         const message = text.trim();
         if (!message || !this.canSend) {
             return;
@@ -221,7 +223,7 @@ export class ConversationModel {
             view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
         }
         this.messages.push(newMessage(this.nextLocalId--, "user", message));
-        await this.generate(message);
+        await this.generate(message, onStored);
     }
 
     /** Runs the generation again on the stored history (after an error or a lost connection). */
@@ -253,7 +255,7 @@ export class ConversationModel {
         this.stopping = false;
     }
 
-    private async generate(message: string | null): Promise<void> {
+    private async generate(message: string | null, onStored?: () => void): Promise<void> {
         const thread = this.thread!;
         const controller = new AbortController();
         this.controller = controller;
@@ -271,6 +273,11 @@ export class ConversationModel {
                 onEvent: (name, payload) => {
                     if (this.controller === controller) {
                         this.onEvent(name, payload);
+                        const stored = name === "message_created"
+                            && (payload as EventPayload<"message_created">).role === "user";
+                        if (stored) {
+                            onStored?.();
+                        }
                     }
                 },
             });

@@ -215,11 +215,12 @@ describe("ChatApp thread names", () => {
         let release!: () => void;
         const held = new Promise<void>((resolve) => (release = resolve));
         backend.scripts.push(async (request) => {
-            // The server named it in the send's transaction, then announced the generation.
+            // The server named it in the send's own transaction, before the stream began.
             backend.threads.find((t) => t.id === 100)!.name = "Which companies are in my contacts?";
-            backend.pushState({ thread_id: 100, state: "generating" });
+            const [stored, ...rest] = answer("Sure.");
+            request.onEvent(stored![0] as never, stored![1] as never);
             await held;
-            for (const [name, payload] of answer("Sure.")) {
+            for (const [name, payload] of rest) {
                 request.onEvent(name as never, payload as never);
             }
         });
@@ -227,6 +228,7 @@ describe("ChatApp thread names", () => {
         typeIn(input, "Which companies are in my contacts?\nAnd more");
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
         await nextRender();
+        // Shown while the answer is still being written.
         expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Which companies are in my contacts?");
         release();
         await nextRender();
