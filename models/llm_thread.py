@@ -198,7 +198,16 @@ class LlmThread(models.Model):
             if not model or values.get("provider_id", model.provider_id.id) != model.provider_id.id:
                 raise UserError(self.env._(
                     "This model is not available for chatting: pick one from the model list."))
+        self._llm_lock_rows()
         return self.write(values)
+
+    def _llm_lock_rows(self):
+        """Lock the threads' rows for this transaction before writing them. A write committed
+        by another request since the transaction began (a send claiming the thread, a rename)
+        then fails here, with the ``SerializationFailure`` Odoo retries a request on, and
+        without the "bad query" ERROR line a failed write logs."""
+        self.env.cr.execute("SELECT id FROM llm_thread WHERE id IN %s FOR NO KEY UPDATE",
+                            (tuple(self.ids),), log_exceptions=False)
 
     # ------------------------------------------------------------------
     # Checks
@@ -302,13 +311,10 @@ class LlmThread(models.Model):
                            (llm_generation.LOCK_NAMESPACE, self.id))
                 if not cr.fetchone()[0]:
                     raise LlmBusyError(self._llm_busy_message())
+                self._llm_lock_rows()  # the claim's write below cannot fail to serialize
                 # Read from the table, not the cache: another worker may just have committed.
-                # Locking the row now, the claim's write below cannot fail to serialize: a
-                # write committed since this transaction's snapshot (a rename, a model change)
-                # fails here instead, without the "bad query" ERROR line a failed write logs.
                 cr.execute("""SELECT generation_state, generation_owner, generation_heartbeat
-                                FROM llm_thread WHERE id = %s FOR NO KEY UPDATE""", (self.id,),
-                           log_exceptions=False)
+                                FROM llm_thread WHERE id = %s""", (self.id,))
                 state, owner, heartbeat = cr.fetchone()
                 if state in BUSY_STATES:
                     if not llm_generation.claim_is_stale(cr, owner, heartbeat):
