@@ -7,7 +7,7 @@ from odoo.http import request
 
 from ..models.llm_generation import client_disconnected
 from ..models.llm_protocol import ERROR_ALREADY_GENERATING, encode_sse
-from ..models.llm_thread import LlmBusyError, LlmMessageTooLong
+from ..models.llm_thread import LlmBusyError, LlmMessageTooLong, check_input
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +23,36 @@ def _json_error(status, code, message):
                                       status=status)
 
 
+def _thread_route(action, **inputs):
+    """Declare the JSON route ``/llm/thread/<id>/<action>`` for the thread's owner: the one
+    place that checks what the chat's JSON routes receive. The endpoint is called with the
+    thread (through the ownership gate) and its parameters, checked against ``inputs``
+    (name -> kinds, see ``llm_thread.check_input``).
+
+    Every refusal is a ``UserError`` (``AccessError`` for someone else's thread), which the
+    web client shows in a dialog. Odoo logs those at WARNING unless the exception says
+    otherwise (``loglevel``, odoo/http.py): a user's bad request is not a server problem, so
+    they are logged at INFO."""
+    def decorator(endpoint):
+        # The route takes any parameter, so that an unexpected one is refused here, clearly,
+        # instead of being dropped by Odoo with a warning.
+        def route(self, thread_id, **params):
+            try:
+                thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
+                if not thread:
+                    raise AccessError(request.env["llm.thread"]._llm_not_yours_message())
+                result = endpoint(self, thread, **check_input(request.env, params, inputs))
+                request.env.flush_all()  # constraints fail here, not at the commit
+                return result
+            except UserError as exc:
+                exc.loglevel = logging.INFO
+                raise
+        route.__name__, route.__doc__ = endpoint.__name__, endpoint.__doc__
+        return http.route(f"/llm/thread/<int:thread_id>/{action}", type="json", auth="user",
+                          methods=["POST"])(route)
+    return decorator
+
+
 def _sse(generation):
     """The SSE body. Closing it (the server does when the client went away) closes the
     generation, which saves the partial answer and releases the thread."""
@@ -35,12 +65,6 @@ def _sse(generation):
 
 class LlmThreadController(http.Controller):
 
-    def _own_thread(self, thread_id):
-        """The current user's thread, whoever they are (managers included): the chat only
-        ever acts on its user's own conversations. ``None`` when it is someone else's."""
-        return request.env["llm.thread"].search(
-            [("id", "=", thread_id), ("user_id", "=", request.env.uid)])
-
     @http.route("/llm/thread/<int:thread_id>/generate", type="http", auth="user",
                 methods=["POST"], readonly=False)
     def generate(self, thread_id, message=None, **kwargs):
@@ -48,12 +72,15 @@ class LlmThreadController(http.Controller):
 
         The message comes in the POST body (form field ``message``), CSRF-checked by Odoo; the
         refusals that happen before streaming are JSON with an HTTP status (404 not yours,
-        409 already generating, 413 too long, 400 not configured).
+        409 already generating, 413 too long, 400 not configured or invalid input).
         """
-        thread = self._own_thread(thread_id)
+        thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
         if not thread:
-            return _json_error(404, "not_found", request.env._(
-                "This conversation does not exist or is not yours."))
+            return _json_error(404, "not_found", thread._llm_not_yours_message())
+        try:
+            check_input(request.env, {"message": message}, {"message": ("text", "false")})
+        except UserError as exc:
+            return _json_error(400, "invalid_input", exc.args[0])
         try:
             generation = thread.generate(message or None)
         except LlmMessageTooLong as exc:
@@ -77,28 +104,19 @@ class LlmThreadController(http.Controller):
         return http.Response(_sse(generation), status=200, headers=SSE_HEADERS,
                              mimetype="text/event-stream", direct_passthrough=True)
 
-    @http.route("/llm/thread/<int:thread_id>/stop", type="json", auth="user", methods=["POST"])
-    def stop(self, thread_id):
+    @_thread_route("stop")
+    def stop(self, thread):
         """Stop the thread's generation, wherever it runs; returns whether one was running."""
-        thread = self._own_thread(thread_id)
-        if not thread:
-            raise AccessError(request.env._("This conversation does not exist or is not yours."))
         return {"stopping": thread.action_stop()}
 
-    @http.route("/llm/thread/<int:thread_id>/update", type="json", auth="user", methods=["POST"])
-    def update(self, thread_id, values):
+    @_thread_route("update", values=("object",))
+    def update(self, thread, values):
         """Write the whitelisted fields (``llm.thread._llm_client_writable``)."""
-        thread = self._own_thread(thread_id)
-        if not thread:
-            raise AccessError(request.env._("This conversation does not exist or is not yours."))
         thread.llm_update(values)
-        return thread.read(sorted(thread._llm_client_writable | {"generation_state"}))[0]
+        return thread.read(sorted(set(thread._llm_client_writable) | {"generation_state"}))[0]
 
-    @http.route("/llm/thread/<int:thread_id>/decide", type="json", auth="user", methods=["POST"])
-    def decide(self, thread_id, call_id, approved):
+    @_thread_route("decide", call_id=("text",), approved=("bool",))
+    def decide(self, thread, call_id, approved):
         """The owner approves or denies a tool call waiting for approval; returns every
         approval of the thread by call id. The client then continues the generation."""
-        thread = self._own_thread(thread_id)
-        if not thread:
-            raise AccessError(request.env._("This conversation does not exist or is not yours."))
-        return thread._llm_decide(call_id, bool(approved))
+        return thread._llm_decide(call_id, approved)

@@ -24,6 +24,7 @@ Why it is shaped this way:
   but lost track of it.
 """
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -217,6 +218,16 @@ class _Turn:
         self.dirty = False
         self.flushed_at = time.monotonic()
         self.final = False
+
+    def add_call(self, call):
+        """Record ``call`` under an id unique in this answer, and return it: a provider
+        repeating an id would otherwise give two calls one approval and one result."""
+        taken = {known.id for known in self.calls}
+        if call.id in taken:
+            call = dataclasses.replace(call, id=next(
+                f"{call.id}_{n}" for n in itertools.count(2) if f"{call.id}_{n}" not in taken))
+        self.calls.append(call)
+        return call
 
     def end_reasoning(self):
         """The model moved on from reasoning (to text, a tool call or the end): keep how long it
@@ -527,12 +538,11 @@ class Generation:
                     yield from self._ensure_message(turn)
                 elif isinstance(item, base.ToolCallEvent):
                     turn.end_reasoning()
-                    turn.calls.append(item.call)
+                    call = turn.add_call(item.call)
                     yield from self._ensure_message(turn)
                     yield from self._emit_pending(turn)
                     yield event("tool_call_started", message_id=turn.message_id,
-                                call_id=item.call.id, name=item.call.name,
-                                arguments=item.call.arguments)
+                                call_id=call.id, name=call.name, arguments=call.arguments)
                 elif isinstance(item, base.Usage):
                     turn.usage = item
                 elif isinstance(item, base.Finish):
@@ -677,13 +687,15 @@ class Generation:
 
     def _run_tools(self, calls):
         """Run the calls of one turn in parallel, each in its own transaction as the user;
-        identical calls (same name and arguments) run once and share the result. Calls that
-        need the owner's approval wait for it: the generation then ends in "approval"."""
+        identical calls (same name and arguments) run once and share the result, except calls
+        needing the owner's approval: each has its own decision, so each runs (or is denied)
+        on its own. Calls still waiting for a decision end the generation in "approval"."""
         with self._env() as env:
             thread = self._thread(env)
             enabled = env["llm.tool"]._llm_enabled(thread.tool_names)
             tools = {tool.name: tool for tool in enabled}
             tool_ids = {name: tool.id for name, tool in tools.items()}
+            decided_one_by_one = {name for name, tool in tools.items() if tool.requires_approval}
             available = ", ".join(tools) or None
             waiting = thread._llm_request_approvals(self._turn.message_id, calls, tools)
         waiting_ids = {call.id for call, _preview in waiting}
@@ -692,6 +704,8 @@ class Generation:
             if call.id in waiting_ids:
                 continue
             key = (call.name, json.dumps(call.arguments, sort_keys=True))
+            if call.name in decided_one_by_one:
+                key += (call.id,)
             groups.setdefault(key, []).append(call)
         self._write_claim({"generation_state": "waiting"})
         pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_TOOLS, len(groups))),

@@ -48,9 +48,10 @@ class LlmProvider(models.Model):
         help="OpenAI format: the URL up to and including the version, e.g. https://api.openai.com/v1; "
              "Azure OpenAI: the resource URL, e.g. https://my-resource.openai.azure.com. "
              "Anthropic: https://api.anthropic.com. Ollama: http://localhost:11434.")
-    # The key itself never goes to the browser: the form edits it through the write-only
-    # ``api_key_input`` and shows ``api_key_hint``; only server code reads it (in sudo).
-    api_key = fields.Char(string="API Key", groups=MANAGER, copy=False)
+    # The key itself never goes to the browser, not even to managers: ``groups="."`` makes it
+    # readable and writable in sudo only (server code). The form edits it through the
+    # write-only ``api_key_input`` and shows ``api_key_hint``.
+    api_key = fields.Char(string="API Key", groups=".", copy=False)
     api_key_input = fields.Char(
         string="New API Key", compute="_compute_api_key_input", inverse="_inverse_api_key_input",
         groups=MANAGER,
@@ -99,16 +100,17 @@ class LlmProvider(models.Model):
         self.api_key_input = False
 
     def _inverse_api_key_input(self):
+        # Only managers write api_key_input (its groups), on providers their rules let them write.
         for provider in self:
             if provider.api_key_input:
-                provider.api_key = provider.api_key_input.strip()
+                provider.sudo().api_key = provider.api_key_input.strip()
         # Write-only: the typed key must not stay readable from the cache either.
         self.invalidate_recordset(["api_key_input"])
 
     @api.depends("api_key")
     def _compute_api_key_hint(self):
         for provider in self:
-            key = provider.api_key or ""
+            key = provider.sudo().api_key or ""
             # Enough to tell two keys apart, too little to use one.
             provider.api_key_hint = f"…{key[-4:]}" if len(key) >= 12 else ("•" * 4 if key else False)
 
@@ -186,6 +188,8 @@ class LlmProvider(models.Model):
 
     def action_test_connection(self):
         self.ensure_one()
+        # Sends the stored key to the provider's endpoint: for the managers of that provider.
+        self.check_access("write")
         try:
             models_found = self._get_provider().list_models()
         except ProviderError as error:
@@ -195,6 +199,7 @@ class LlmProvider(models.Model):
 
     def action_fetch_models(self):
         self.ensure_one()
+        self.check_access("write")
         try:
             created, updated = self._fetch_models()
         except ProviderError as error:

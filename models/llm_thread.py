@@ -6,7 +6,7 @@ from lxml import html as lxml_html
 from markupsafe import escape
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 
 from ..providers.base import ChatMessage, ToolCall
@@ -17,6 +17,10 @@ _logger = logging.getLogger(__name__)
 # A message longer than this is refused with a clear error (about 25k tokens: more than most
 # models answer usefully, far less than a request worth streaming to a provider by mistake).
 MAX_MESSAGE_CHARS = 100_000
+# A conversation's name is a title: the chat shortens it to 60 characters.
+MAX_NAME_CHARS = 500
+# PostgreSQL's integer ids: a larger id from a client is refused, never sent to the database.
+MAX_ID = 2**31 - 1
 DEFAULT_MAX_ITERATIONS = 8
 DEFAULT_CONTEXT_WINDOW = 8192
 # Tokens kept free for the answer when the model does not say how long its answers may be.
@@ -37,6 +41,45 @@ class LlmBusyError(UserError):
 
 class LlmMessageTooLong(UserError):
     """The user's message exceeds MAX_MESSAGE_CHARS (HTTP 413)."""
+
+
+# What a client may send, by kind (``check_input``): how the refusal names it, and the test.
+# JSON tells a boolean from a number, so ``type() is`` does too; a NUL character is refused in
+# any text (PostgreSQL cannot store it).
+INPUT_KINDS = {
+    "text": ("a text", lambda value: type(value) is str and "\x00" not in value),
+    "false": ("false", lambda value: value is False or value is None),
+    "bool": ("true or false", lambda value: type(value) is bool),
+    "id": ("a record id", lambda value: type(value) is int and 0 < value <= MAX_ID),
+    "object": ("an object", lambda value: type(value) is dict),
+    "names": ("a list of names", lambda value: type(value) is list and all(
+        type(name) is str and "\x00" not in name for name in value)),
+}
+
+
+def is_input(value, kind):
+    return INPUT_KINDS[kind][1](value)
+
+
+def check_input(env, values, kinds, required=True):
+    """Refuse client input that does not have the expected shape, with a ``UserError`` naming
+    the parameter (the web client shows it): ``values`` must be a dict whose keys are among
+    ``kinds`` (name -> tuple of ``INPUT_KINDS`` names), all of them when ``required``, each
+    value of one of its kinds. The one check of what the chat's routes and RPCs receive."""
+    if type(values) is not dict:
+        raise UserError(env._("Expected an object of named values."))
+    unknown = sorted(set(values) - set(kinds))
+    if unknown:
+        raise UserError(env._("Unexpected parameters: %s.", ", ".join(map(str, unknown))))
+    missing = [name for name in kinds if required and name not in values]
+    if missing:
+        raise UserError(env._("Missing parameters: %s.", ", ".join(missing)))
+    for name, value in values.items():
+        if not any(is_input(value, kind) for kind in kinds[name]):
+            expected = " or ".join(INPUT_KINDS[kind][0] for kind in kinds[name])
+            raise UserError(env._("Invalid value for %(name)s: expected %(kinds)s.",
+                                  name=name, kinds=expected))
+    return values
 
 
 def estimate_tokens(text):
@@ -104,9 +147,13 @@ class LlmThread(models.Model):
     generation_stop_requested = fields.Boolean(readonly=True, copy=False)
     generation_error = fields.Text("Last Error", readonly=True, copy=False)
 
-    # Fields the chat UI may change through the update route; everything else is server-owned.
-    _llm_client_writable = frozenset({"name", "system_prompt", "provider_id", "model_id",
-                                      "tool_names", "active", "auto_model"})
+    # Fields the chat UI may change through the update route, with the kinds of value each
+    # takes (``check_input``); everything else is server-owned.
+    _llm_client_writable = {
+        "name": ("text",), "system_prompt": ("text", "false"), "provider_id": ("id", "false"),
+        "model_id": ("id", "false"), "tool_names": ("names",), "active": ("bool",),
+        "auto_model": ("bool",),
+    }
 
     # ------------------------------------------------------------------
     # mail.thread
@@ -123,10 +170,47 @@ class LlmThread(models.Model):
                 vals["user_id"] = self.env.uid
         return super().create(vals_list)
 
+    def write(self, vals):
+        # The owner is who may decide on the conversation's tool calls: handing a thread (and
+        # a call waiting in it) to someone else would make them approve what they never asked.
+        if "user_id" in vals and any(thread.user_id.id != vals["user_id"] for thread in self):
+            raise UserError(self.env._("The owner of a conversation cannot change."))
+        return super().write(vals)
+
+    @api.constrains("name", "system_prompt")
+    def _check_text_sizes(self):
+        for thread in self:
+            if len(thread.name or "") > MAX_NAME_CHARS:
+                raise ValidationError(self.env._(
+                    "A conversation's name is at most %s characters.", MAX_NAME_CHARS))
+            if len(thread.system_prompt or "") > MAX_MESSAGE_CHARS:
+                raise ValidationError(self.env._(
+                    "The system prompt is too long (%(length)s characters; the limit is "
+                    "%(limit)s).", length=len(thread.system_prompt), limit=MAX_MESSAGE_CHARS))
+
+    @api.constrains("provider_id", "model_id")
+    def _check_model(self):
+        for thread in self.filtered("model_id"):
+            thread._llm_check_model(thread.model_id, thread.provider_id)
+        for thread in self.filtered(lambda t: t.provider_id and not t.model_id):
+            if thread.provider_id not in self.env["llm.model"]._llm_chat_models().provider_id:
+                raise ValidationError(self._llm_model_unavailable_message())
+
+    @api.constrains("tool_names")
+    def _check_tool_names(self):
+        for thread in self:
+            if not is_input(thread.tool_names or [], "names"):
+                raise ValidationError(self.env._("Tools are given as a list of tool names."))
+            # Superuser writes (data files, crons) are trusted; tools run only after the
+            # execution-time check anyway.
+            if not self.env.su:
+                self.env["llm.tool"]._llm_check_names(thread.tool_names)
+
     # ------------------------------------------------------------------
     # Public Python API
     # ------------------------------------------------------------------
 
+    @api.private  # returns a record, which RPC cannot send
     def get_context(self):
         """The linked record, in the current user's environment, or ``None``."""
         self.ensure_one()
@@ -135,6 +219,7 @@ class LlmThread(models.Model):
         record = self.env[self.res_model].browse(self.res_id).exists()
         return record or None
 
+    @api.private  # an iterator to consume in-process: over RPC it would leave the thread claimed
     def generate(self, user_message_body=None):
         """Start a generation and return the iterator of its protocol events
         (``(name, payload)`` pairs, see ``llm_protocol.EVENTS``).
@@ -143,7 +228,8 @@ class LlmThread(models.Model):
         returning, so the user's message survives whatever happens to the generation; the
         iterator then works with short transactions of its own and never holds this cursor.
         Raises ``LlmBusyError`` when the thread is already generating, ``UserError`` when the
-        message is too long or the thread has no model.
+        message is too long or the thread has no model it may use.
+        Not callable over RPC (``api.private``); the chat calls it through the generate route.
         """
         self.ensure_one()
         self._llm_check_owner()
@@ -184,20 +270,11 @@ class LlmThread(models.Model):
         return bool(busy)
 
     def llm_update(self, values):
-        """Write the fields the chat UI may change; refuses any other."""
+        """Write the fields the chat UI may change; refuses any other, and values of the wrong
+        kind. The model, the tools and the sizes are checked by the constraints, whatever
+        the path."""
         self._llm_check_owner()
-        forbidden = set(values) - self._llm_client_writable
-        if forbidden:
-            raise UserError(self.env._("These fields cannot be changed here: %s",
-                                       ", ".join(sorted(forbidden))))
-        if "tool_names" in values:
-            self.env["llm.tool"]._llm_check_names(values["tool_names"])
-        if values.get("model_id"):
-            model = self.env["llm.model"]._llm_chat_models().filtered(
-                lambda m: m.id == values["model_id"])
-            if not model or values.get("provider_id", model.provider_id.id) != model.provider_id.id:
-                raise UserError(self.env._(
-                    "This model is not available for chatting: pick one from the model list."))
+        check_input(self.env, values, self._llm_client_writable, required=False)
         self._llm_lock_rows()
         return self.write(values)
 
@@ -213,12 +290,30 @@ class LlmThread(models.Model):
     # Checks
     # ------------------------------------------------------------------
 
+    @api.model
+    def _llm_get_thread_with_access(self, thread_id):
+        """The current user's own thread ``thread_id``, or an empty recordset when there is no
+        such thread or it is not theirs (as ``mail.thread._get_thread_with_access``): the
+        entry of every chat route. Any id a client sends is accepted, even not a number."""
+        if not is_input(thread_id, "id"):
+            return self.browse()
+        thread = self.browse(thread_id).exists()
+        return thread if thread and thread._llm_is_own() else self.browse()
+
     def _llm_check_owner(self):
+        """Raise ``AccessError`` unless every thread of ``self`` is the current user's: the
+        one gate of every chat operation (routes, UI methods, the generation, tools)."""
+        if not self._llm_is_own():
+            raise AccessError(self._llm_not_yours_message())
+
+    def _llm_is_own(self):
         """Chat operations are for the thread's owner only, managers included: reading every
         thread in the backend is an audit right, not a right to talk in someone's name."""
-        self.check_access("write")
-        if any(thread.user_id != self.env.user for thread in self):
-            raise AccessError(self.env._("This conversation belongs to another user."))
+        return bool(self) and self.has_access("write") \
+            and all(thread.user_id.id == self.env.uid for thread in self)
+
+    def _llm_not_yours_message(self):
+        return self.env._("This conversation does not exist or is not yours.")
 
     def _llm_check_message_size(self, body):
         if len(body) > MAX_MESSAGE_CHARS:
@@ -249,10 +344,23 @@ class LlmThread(models.Model):
             model = self._llm_auto_model()
             return model, model.provider_id
         model = self.model_id
-        provider = self.provider_id or model.provider_id
-        if not provider or not model:
+        if not model:
             raise UserError(self._llm_not_configured_message())
-        return model, provider
+        # Again at every answer: the model or its provider may have been archived, or moved
+        # to another company, since the thread was set on them.
+        self._llm_check_model(model, self.provider_id)
+        return model, model.provider_id
+
+    def _llm_check_model(self, model, provider):
+        """Raise ``ValidationError`` unless ``model`` is an active chat model of an active
+        provider that the current user may use (their companies), and of ``provider`` when
+        one is given: the one check of what a conversation may talk to."""
+        if model not in self.env["llm.model"]._llm_chat_models() \
+                or (provider and model.provider_id != provider):
+            raise ValidationError(self._llm_model_unavailable_message())
+
+    def _llm_model_unavailable_message(self):
+        return self.env._("This model is not available for chatting: pick one from the model list.")
 
     def _llm_auto_model(self):
         """The cheapest active chat model the user may use that has what this conversation

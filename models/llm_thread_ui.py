@@ -8,7 +8,7 @@ to read every thread is for the backend views, not for chatting in someone's nam
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
-from .llm_thread import message_text
+from .llm_thread import check_input, message_text
 
 LIST_LIMIT = 200
 
@@ -33,7 +33,7 @@ class LlmThreadUi(models.Model):
 
     def llm_ui_load(self):
         """The thread and its messages, as the conversation component shows them."""
-        self._llm_ui_check_own()
+        self._llm_check_owner()
         messages = self._llm_history()
         return {
             **self._llm_ui_summary(),
@@ -98,14 +98,14 @@ class LlmThreadUi(models.Model):
 
     def llm_ui_link(self, res_model=False, res_id=False):
         """Link the thread to a record the user can read, or unlink it."""
-        self._llm_ui_check_own()
+        self._llm_check_owner()
         if res_model:
             self._llm_ui_check_record(res_model, res_id)
         self.write({"res_model": res_model or False, "res_id": res_id or False})
         return self._llm_ui_summary()
 
     def llm_ui_delete(self):
-        self._llm_ui_check_own()
+        self._llm_check_owner()
         self.unlink()
         return True
 
@@ -138,14 +138,12 @@ class LlmThreadUi(models.Model):
             "generation_error": self.generation_error or "",
         }
 
-    def _llm_ui_check_own(self):
-        if not self or any(thread.user_id != self.env.user for thread in self):
-            raise AccessError(self.env._("This conversation does not exist or is not yours."))
-
     def _llm_ui_check_record(self, res_model, res_id):
+        check_input(self.env, {"res_model": res_model, "res_id": res_id},
+                    {"res_model": ("text",), "res_id": ("id",)})
         if res_model not in self.env:
             raise UserError(self.env._("Unknown model %s.", res_model))
-        record = self.env[res_model].browse(int(res_id or 0)).exists()
+        record = self.env[res_model].browse(res_id).exists()
         if not record:
             raise UserError(self.env._("This record does not exist."))
         record.check_access("read")

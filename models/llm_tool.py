@@ -1,7 +1,7 @@
 """``llm.tool``: an action the model may ask for, with who may use it and how risky it is.
 
 Managers configure tools (LLM > Configuration > Tools); a user enables on a thread only the
-tools their groups and company allow (``llm.thread.tool_names``, checked by ``llm_update``),
+tools their groups and company allow (``llm.thread.tool_names``, checked on every write),
 and ``_llm_execute`` checks the same again, plus the owner's approval, at execution time.
 """
 
@@ -200,11 +200,10 @@ class LlmTool(models.Model):
         runs. Refuses a tool the user may not use, or one that needs an approval the thread's
         owner has not given for exactly this call."""
         self.ensure_one()
+        thread._llm_check_owner()
         if not self._llm_is_allowed() or self.name not in (thread.tool_names or ()):
             raise AccessError(self.env._("The tool %s is not enabled for you in this "
                                          "conversation.", self.name))
-        if thread.user_id != self.env.user:
-            raise AccessError(self.env._("This conversation belongs to another user."))
         if self.requires_approval:
             self.env["llm.tool.approval"]._llm_check_approved(thread, call_id, self, arguments)
         return self._llm_run(arguments)

@@ -9,4 +9,6 @@ from . import test_chat_ui
 from . import test_generate_wire
 from . import test_usage
 from . import test_tools
+from . import test_tool_sql
 from . import test_tool_approval
+from . import test_access

@@ -28,6 +28,13 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
             "name": "Fake OpenAI", "api_format": "openai",
             "base_url": cls.fake.base_url("openai"), "api_key": KEY,
         })
+        cls.portal = new_test_user(cls.env, login="llm_provider_portal",
+                                   groups="base.group_portal")
+        values = {"api_format": "openai", "base_url": cls.fake.base_url("openai"), "api_key": KEY}
+        cls.foreign = cls.env["llm.provider"].create({
+            **values, "name": "Theirs",
+            "company_id": cls.env["res.company"].create({"name": "Providers Elsewhere"}).id})
+        cls.archived = cls.env["llm.provider"].create({**values, "name": "Old", "active": False})
 
     # Configuration -----------------------------------------------------------------------
 
@@ -82,6 +89,25 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
                          "reading every field leaves the key out")
         self.assertFalse(set(secret_fields) & set(provider.fields_get()))
 
+    def test_the_key_is_write_only_for_managers_too(self):
+        self.provider.extra_headers = '{"X-Title": "Odoo"}'
+        provider = self.provider.with_user(self.manager)
+        with self.assertRaises(AccessError):
+            provider.read(["api_key"])
+        with self.assertRaises(AccessError):
+            provider.search_read([("id", "=", provider.id)], ["api_key"])
+        with self.assertRaises(AccessError):
+            provider.web_read({"api_key": {}})
+        with self.assertRaises(AccessError):
+            provider.write({"api_key": "sk-typed-elsewhere"})
+        with self.assertRaises(AccessError):
+            provider.search([("api_key", "=", KEY)])
+        self.assertNotIn(KEY, str(provider.read()))
+        self.assertNotIn("api_key", provider.fields_get())
+        # The extra headers are configuration managers read and edit (the README says so).
+        self.assertEqual(provider.read(["extra_headers"])[0]["extra_headers"],
+                         '{"X-Title": "Odoo"}')
+
     def test_user_chats_through_the_provider(self):
         """The key is read on the server side for the user, who never sees it."""
         self.fake.script("openai", [TextDelta("Hi"), Finish("stop")])
@@ -105,10 +131,11 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
     def test_key_input_replaces_the_key(self):
         provider = self.provider.with_user(self.manager)
         provider.api_key_input = "  sk-new-key-000000009999 "
-        self.assertEqual(provider.api_key, "sk-new-key-000000009999")
+        self.assertEqual(self.provider.api_key, "sk-new-key-000000009999")
         self.assertFalse(provider.api_key_input, "write-only")
         provider.api_key_input = False
-        self.assertEqual(provider.api_key, "sk-new-key-000000009999", "an empty input keeps it")
+        self.assertEqual(self.provider.api_key, "sk-new-key-000000009999",
+                         "an empty input keeps it")
 
     # Buttons -----------------------------------------------------------------------------
 
@@ -124,6 +151,20 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertEqual(action["params"]["message"],
                          "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401). "
                          "Check the API key in LLM > Configuration > Providers.")
+
+    def test_only_its_managers_test_or_fetch_a_provider(self):
+        """The buttons send the stored key to the provider's endpoint."""
+        for user, provider in ((self.user, self.provider), (self.portal, self.provider),
+                               (self.portal, self.archived), (self.manager, self.foreign)):
+            for action in ("action_test_connection", "action_fetch_models"):
+                with self.subTest(user=user.login, provider=provider.name, action=action), \
+                        self.assertRaises(AccessError):
+                    getattr(provider.with_user(user), action)()
+        self.assertFalse(self.fake.requests, "the key was never sent")
+        self.fake.models("openai", ["gpt-4o"], times=2)
+        for provider in (self.provider, self.archived):
+            action = provider.with_user(self.manager).action_test_connection()
+            self.assertEqual(action["params"]["type"], "success", provider.name)
 
     def test_fetch_models_is_idempotent(self):
         ids = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "whisper-1"]

@@ -15,8 +15,7 @@ def asks(call_id, name, **arguments):
             base.Finish("tool_calls")]
 
 
-@tagged("post_install", "-at_install")
-class TestApproval(EngineCase):
+class ApprovalCase(EngineCase):
 
     @classmethod
     def setUpClass(cls):
@@ -25,6 +24,10 @@ class TestApproval(EngineCase):
         cls.user_a.groups_id += cls.env.ref("base.group_partner_manager")
         cls.partner = cls.env["res.partner"].create({"name": "Alice A"})
         cls.thread.tool_names = ["read_record", "update_record"]
+
+
+@tagged("post_install", "-at_install")
+class TestApproval(ApprovalCase):
 
     def decide(self, call_id, approved, login="llm_a", thread=None):
         self.authenticate(login, f"{login}_password_1")

@@ -4,8 +4,11 @@ import { join } from "node:path";
 import { HarnessError, say } from "./log.mjs";
 import { run } from "./proc.mjs";
 
-/** Beyond debian/control: the database server, and the browser tests' Chromium and CDP client. */
-const EXTRA_PACKAGES = ["postgresql", "chromium", "python3-websocket"];
+/**
+ * Beyond debian/control: the database server, psycopg 3 (the SQL tool's connection speaks the
+ * extended query protocol, which psycopg2 cannot), and the browser tests' Chromium and CDP client.
+ */
+const EXTRA_PACKAGES = ["postgresql", "python3-psycopg", "chromium", "python3-websocket"];
 
 /**
  * The Depends of debian/control as a list of alternatives groups, e.g. [["python3-lxml-html-clean",

@@ -1,5 +1,7 @@
 // Everything needed to run Odoo 18 with this addon: source, packages, cluster, template, command.
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, readlinkSync, createWriteStream } from "node:fs";
+import {
+    cpSync, existsSync, mkdirSync, rmSync, symlinkSync, readlinkSync, createWriteStream, readFileSync, writeFileSync, renameSync,
+} from "node:fs";
 import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -20,6 +22,8 @@ export class OdooEnvironment {
         ensureDebianPackages(source.src);
         const cluster = new Cluster();
         cluster.acquire();
+        // The SQL tool's role (README, "sql_query"), as an administrator creates it in production.
+        cluster.psqlFile(join(ADDON_DIR, "security", "llm_sql_reader.sql"));
         return new OdooEnvironment(source, cluster);
     }
 
@@ -27,6 +31,7 @@ export class OdooEnvironment {
         this.source = source;
         this.cluster = cluster;
         this.addonsPath = [...source.addonsPaths, exposeCheckout()].join(",");
+        this.configFile = writeOdooConfig();
     }
 
     close() {
@@ -38,6 +43,7 @@ export class OdooEnvironment {
         return [
             join(this.source.src, "odoo-bin"),
             ...(command ? [command] : []),
+            `--config=${this.configFile}`,
             `--addons-path=${this.addonsPath}`,
             ...this.cluster.odooArgs,
             `--data-dir=${ODOO_DATA_DIR}`,
@@ -120,6 +126,22 @@ export class OdooEnvironment {
     hasDatabase(db) {
         return this.cluster.databases().includes(db);
     }
+}
+
+/**
+ * The options odoo-bin only reads from a configuration file: the SQL tool's role (trusted by the
+ * private cluster, so no password). Replaced in one step, and only when it changes: other harness
+ * processes may be reading it.
+ */
+function writeOdooConfig() {
+    const path = join(CACHE_DIR, "odoo.conf");
+    const text = "[options]\nllm_sql_user = llm_sql_reader\n";
+    if (!existsSync(path) || readFileSync(path, "utf8") !== text) {
+        mkdirSync(CACHE_DIR, { recursive: true });
+        writeFileSync(`${path}.${process.pid}`, text);
+        renameSync(`${path}.${process.pid}`, path);
+    }
+    return path;
 }
 
 /**

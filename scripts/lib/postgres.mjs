@@ -8,6 +8,7 @@ import { run } from "./proc.mjs";
 
 export const DB_USER = "odoo"; // Odoo refuses to run as the "postgres" role.
 const PORT = Number(process.env.LLM_THREAD_PG_PORT || 54329);
+const SETUP_LOCK = 0x4c4c5352; // "LLSR": advisory-lock key serialising cluster-wide setup
 const IS_ROOT = process.getuid?.() === 0;
 // PostgreSQL never runs as root: as root, the cluster runs as Debian's "postgres" account.
 const OS_USER = IS_ROOT ? "postgres" : null;
@@ -109,11 +110,23 @@ export class Cluster {
         asClusterOwner(join(this.bin, "pg_ctl"), ["stop", "-m", "fast", "-D", this.data], { allowFail: true });
     }
 
-    psql(sql, db = "postgres") {
+    /** psql as the superuser on ``db``, stopping at the first error; ``args`` say what to run. */
+    runPsql(db, args) {
         return run(join(this.bin, "psql"), [
-            "-h", this.socketDir, "-p", String(this.port), "-U", DB_USER, "-d", db,
-            "-v", "ON_ERROR_STOP=1", "-At", "-c", sql,
-        ]).stdout.trim();
+            "-h", this.socketDir, "-p", String(this.port), "-U", DB_USER, "-d", db, "-v", "ON_ERROR_STOP=1", "-At", ...args,
+        ]);
+    }
+
+    /**
+     * Runs an SQL file, one harness process at a time (concurrent CREATE/ALTER ROLE fail with
+     * "tuple concurrently updated"): the session lock lasts as long as this psql.
+     */
+    psqlFile(path, db = "postgres") {
+        this.runPsql(db, ["-q", "-c", `SELECT pg_advisory_lock(${SETUP_LOCK})`, "-f", path]);
+    }
+
+    psql(sql, db = "postgres") {
+        return this.runPsql(db, ["-c", sql]).stdout.trim();
     }
 
     databases() {

@@ -22,7 +22,7 @@ export interface StreamOptions {
 }
 
 /** The server refused to start: HTTP status with a JSON `{error: {code, message}}`
- *  (404 not yours, 409 already generating, 413 too long, 400 not configured). */
+ *  (404 not yours, 409 already generating, 413 too long, 400 not configured or invalid input). */
 export class GenerationRefused extends Error {
     constructor(
         readonly code: string,

@@ -1,0 +1,349 @@
+"""Who may do what with a conversation and a provider, and what the routes answer to bad
+input: through the real routes (JSON-RPC and the SSE route), the real ORM and PostgreSQL."""
+
+import json
+from contextlib import contextmanager
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from ..models.llm_thread import MAX_ID, MAX_MESSAGE_CHARS, MAX_NAME_CHARS
+from ..providers import base
+from .engine_common import EngineCase, answer
+from .test_tool_approval import ApprovalCase, asks
+
+NOT_YOURS = "This conversation does not exist or is not yours."
+UNAVAILABLE = "This model is not available for chatting"
+
+
+class RpcMixin:
+    """JSON-RPC calls that return the error the web client gets instead of raising."""
+
+    def rpc(self, route, params):
+        """(result, error): ``error`` is ``{"name", "message"}`` of the exception, or None."""
+        response = self.url_open(route, data=json.dumps({
+            "jsonrpc": "2.0", "method": "call", "id": 0, "params": params}).encode(),
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(response.status_code, 200, route)
+        body = response.json()
+        error = body.get("error")
+        return body.get("result"), error and {"name": error["data"]["name"],
+                                              "message": error["data"]["message"]}
+
+    def call_kw(self, model, method, args, kwargs=None):
+        return self.rpc(f"/web/dataset/call_kw/{model}/{method}", {
+            "model": model, "method": method, "args": args, "kwargs": kwargs or {}})
+
+    @contextmanager
+    def assertRaisesMessage(self, exception, message):
+        """Odoo's ``assertRaises`` (it rolls back what the failed call left in the cache),
+        checking the message too."""
+        with self.assertRaises(exception) as caught:
+            yield
+        self.assertIn(message, str(caught.exception))
+
+    def assertRefused(self, error, name, message):
+        self.assertTrue(error, "refused")
+        self.assertEqual(error["name"], f"odoo.exceptions.{name}")
+        self.assertIn(message, error["message"])
+
+
+@tagged("post_install", "-at_install")
+class TestThreadAccess(RpcMixin, EngineCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # A provider of another company, and an archived one, each with a chat model.
+        cls.other_company = cls.env["res.company"].create({"name": "Elsewhere Ltd"})
+        cls.foreign_provider = cls.env["llm.provider"].create({
+            "name": "Foreign", "api_format": "openai", "base_url": "http://foreign.invalid/v1",
+            "company_id": cls.other_company.id})
+        cls.foreign_model = cls.env["llm.model"].create({
+            "name": "Foreign model", "api_id": "foreign", "provider_id": cls.foreign_provider.id})
+        cls.archived_provider = cls.env["llm.provider"].create({
+            "name": "Archived", "api_format": "openai", "base_url": "http://archived.invalid/v1"})
+        cls.archived_model = cls.env["llm.model"].create({
+            "name": "Archived model", "api_id": "archived",
+            "provider_id": cls.archived_provider.id})
+        cls.archived_provider.active = False
+
+    def update(self, values, login="llm_a"):
+        self.authenticate(login, f"{login}_password_1")
+        return self.rpc(f"/llm/thread/{self.thread.id}/update", {"values": values})
+
+    # Provider and model -----------------------------------------------------------------
+
+    def test_update_with_only_a_provider_is_checked(self):
+        for provider in (self.foreign_provider, self.archived_provider):
+            with self.subTest(provider=provider.name), self.assertNoLogs(level="WARNING"):
+                _result, error = self.update({"provider_id": provider.id})
+                self.assertRefused(error, "ValidationError", UNAVAILABLE)
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.provider_id, self.provider_record)
+
+    def test_orm_write_of_a_model_the_user_may_not_use(self):
+        thread = self.thread.with_user(self.user_a)
+        for values in ({"provider_id": self.foreign_provider.id,
+                        "model_id": self.foreign_model.id},
+                       {"model_id": self.foreign_model.id},
+                       {"provider_id": self.archived_provider.id},
+                       {"provider_id": self.archived_provider.id,
+                        "model_id": self.archived_model.id},
+                       # a model with another provider's key
+                       {"provider_id": self.foreign_provider.id, "model_id": self.model.id}):
+            with self.subTest(values=values), \
+                    self.assertRaisesMessage(ValidationError, UNAVAILABLE):
+                thread.write(values)
+        self.assertEqual((self.thread.provider_id, self.thread.model_id),
+                         (self.provider_record, self.model))
+
+    def test_archiving_stops_conversations_already_set_on_them(self):
+        for record in (self.model, self.provider_record):
+            with self.subTest(archived=record._name):
+                self.script(answer("never"))
+                record.active = False
+                response = self.post_generate(self.thread, "hello")
+                record.active = True
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json()["error"]["code"], "not_configured")
+                self.assertIn(UNAVAILABLE, response.json()["error"]["message"])
+                self.assertEqual(len(self.provider.scripts), 1, "the provider was not called")
+                self.provider.scripts.clear()
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.generation_state, "idle")
+
+    # The owner --------------------------------------------------------------------------
+
+    @mute_logger("odoo.http")
+    def test_owner_never_changes(self):
+        self.authenticate("llm_a", "llm_a_password_1")
+        _result, error = self.call_kw("llm.thread", "write",
+                                      [[self.thread.id], {"user_id": self.user_b.id}])
+        self.assertRefused(error, "UserError", "owner of a conversation cannot change")
+        with self.assertRaises(UserError):
+            self.thread.sudo().write({"user_id": self.user_b.id})
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.user_id, self.user_a)
+        self.assertFalse(self.env["llm.thread"].with_user(self.user_b).llm_ui_list())
+
+    def test_one_gate_one_message(self):
+        """Every way into someone else's conversation ends at the same gate, with the same
+        message, managers included."""
+        manager = new_test_user(self.env, login="llm_m", password="llm_m_password_1",
+                                groups="base.group_user,llm_thread.group_llm_manager")
+        for user in (self.user_b, manager):
+            thread = self.thread.with_user(user)
+            calls = {
+                "generate": lambda thread=thread: thread.generate("hello"),
+                "action_stop": thread.action_stop,
+                "llm_update": lambda thread=thread: thread.llm_update({"name": "mine"}),
+                "llm_ui_load": thread.llm_ui_load,
+                "llm_ui_link": thread.llm_ui_link,
+                "llm_ui_delete": thread.llm_ui_delete,
+                "_llm_decide": lambda thread=thread: thread._llm_decide("w1", True),
+                "_llm_execute": lambda user=user: self.env.ref(
+                    "llm_thread.tool_read_record").with_user(user)._llm_execute(
+                    {"model": "res.users", "id": user.id}, self.thread.with_user(user), "c1"),
+            }
+            for name, call in calls.items():
+                with self.subTest(user=user.login, method=name), \
+                        self.assertRaisesMessage(AccessError, NOT_YOURS):
+                    call()
+            login = user.login
+            self.authenticate(login, f"{login}_password_1")
+            with self.assertNoLogs(level="WARNING"):
+                response = self.post_generate(self.thread, "hello", login=login)
+                self.assertEqual(response.status_code, 404)
+                self.assertEqual(response.json()["error"]["message"], NOT_YOURS)
+                for route, params in (("stop", {}), ("update", {"values": {"name": "x"}}),
+                                      ("decide", {"call_id": "w1", "approved": True})):
+                    _result, error = self.rpc(f"/llm/thread/{self.thread.id}/{route}", params)
+                    self.assertRefused(error, "AccessError", NOT_YOURS)
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.name, "A's chat")
+
+    # RPC entry points -------------------------------------------------------------------
+
+    @mute_logger("odoo.http")
+    def test_python_api_is_not_reachable_over_rpc(self):
+        self.script(answer("never"))
+        self.authenticate("llm_a", "llm_a_password_1")
+        for method, args in (("generate", [[self.thread.id], "hello"]),
+                             ("get_context", [[self.thread.id]])):
+            with self.subTest(method=method):
+                _result, error = self.call_kw("llm.thread", method, args)
+                self.assertRefused(error, "AccessError", "cannot be called remotely")
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.generation_state, "idle", "the thread is not left claimed")
+        self.assertFalse(self.messages(self.thread))
+        # The route is the way in.
+        _response, events = self.generate(self.thread, "hello")
+        self.assertEqual(self.text(events), "never")
+
+    # Tools ------------------------------------------------------------------------------
+
+    def test_tool_names_are_checked_on_every_write(self):
+        thread = self.thread.with_user(self.user_a)
+        with self.assertRaisesMessage(AccessError, "sql_query"):
+            thread.write({"tool_names": ["read_record", "sql_query"]})
+        with self.assertRaises(AccessError):
+            self.env["llm.thread"].with_user(self.user_a).create(
+                {"name": "t", "tool_names": ["sql_query"]})
+        for bad in ([None], "read_record", [["read_record"]]):
+            with self.subTest(tool_names=bad), self.assertRaises(ValidationError):
+                thread.write({"tool_names": bad})
+        thread.write({"tool_names": ["read_record"]})
+        self.assertEqual(self.thread.tool_names, ["read_record"])
+
+
+@tagged("post_install", "-at_install")
+class TestRouteInput(RpcMixin, EngineCase):
+    """Bad input to every route is a clear refusal, logged at INFO at most."""
+
+    def test_json_routes_refuse_bad_input(self):
+        self.authenticate("llm_a", "llm_a_password_1")
+        thread = f"/llm/thread/{self.thread.id}"
+        huge = f"/llm/thread/{MAX_ID + 1}"
+        cases = [
+            (f"{huge}/stop", {}, "AccessError", NOT_YOURS),
+            (f"{huge}/update", {"values": {"name": "x"}}, "AccessError", NOT_YOURS),
+            (f"{huge}/decide", {"call_id": "w1", "approved": True}, "AccessError", NOT_YOURS),
+            (f"/llm/thread/{2**63}/stop", {}, "AccessError", NOT_YOURS),
+            (f"{thread}/update", {}, "UserError", "Missing parameters: values"),
+            (f"{thread}/update", {"values": ["name"]}, "UserError", "Invalid value for values"),
+            (f"{thread}/update", {"values": None}, "UserError", "Invalid value for values"),
+            (f"{thread}/update", {"values": {}, "other": 1}, "UserError",
+             "Unexpected parameters: other"),
+            (f"{thread}/update", {"values": {"tool_names": [None]}}, "UserError",
+             "Invalid value for tool_names"),
+            (f"{thread}/update", {"values": {"tool_names": None}}, "UserError",
+             "Invalid value for tool_names"),
+            (f"{thread}/update", {"values": {"name": "a\x00b"}}, "UserError",
+             "Invalid value for name"),
+            (f"{thread}/update", {"values": {"name": 42}}, "UserError", "Invalid value for name"),
+            (f"{thread}/update", {"values": {"provider_id": 2**40}}, "UserError",
+             "Invalid value for provider_id"),
+            (f"{thread}/update", {"values": {"model_id": "1"}}, "UserError",
+             "Invalid value for model_id"),
+            (f"{thread}/update", {"values": {"active": "false"}}, "UserError",
+             "Invalid value for active"),
+            (f"{thread}/update", {"values": {"user_id": self.user_b.id}}, "UserError",
+             "Unexpected parameters: user_id"),
+            (f"{thread}/update", {"values": {"name": "x" * (MAX_NAME_CHARS + 1)}},
+             "ValidationError", f"at most {MAX_NAME_CHARS}"),
+            (f"{thread}/update", {"values": {"system_prompt": "x" * (MAX_MESSAGE_CHARS + 1)}},
+             "ValidationError", "The system prompt is too long"),
+            (f"{thread}/stop", {"now": True}, "UserError", "Unexpected parameters: now"),
+            (f"{thread}/decide", {"approved": True}, "UserError", "Missing parameters: call_id"),
+            (f"{thread}/decide", {"call_id": 7, "approved": True}, "UserError",
+             "Invalid value for call_id"),
+            (f"{thread}/decide", {"call_id": "w1", "approved": "false"}, "UserError",
+             "Invalid value for approved"),
+            (f"{thread}/decide", {"call_id": "w1", "approved": None}, "UserError",
+             "Invalid value for approved"),
+        ]
+        with self.assertNoLogs(level="WARNING"):
+            for route, params, name, message in cases:
+                with self.subTest(route=route, params=str(params)[:60]):
+                    _result, error = self.rpc(route, params)
+                    self.assertRefused(error, name, message)
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.name, "A's chat")
+        self.assertFalse(self.thread.system_prompt)
+        # Good input still passes.
+        result, error = self.rpc(f"{thread}/update", {"values": {
+            "name": "Renamed", "system_prompt": False, "active": True}})
+        self.assertIsNone(error)
+        self.assertEqual(result["name"], "Renamed")
+
+    def test_generate_route_refuses_bad_input(self):
+        self.script(answer("never"))
+        with self.assertNoLogs(level="WARNING"):
+            response = self.post_generate(self.thread.browse(MAX_ID + 1), "hello")
+            self.assertEqual(response.status_code, 404)
+            self.assertEqual(response.json()["error"], {"code": "not_found",
+                                                        "message": NOT_YOURS})
+            response = self.post_generate(self.thread, "nul \x00 inside")
+            self.assertEqual(response.status_code, 400)
+            self.assertEqual(response.json()["error"]["code"], "invalid_input")
+        self.assertFalse(self.messages(self.thread))
+        self.assertEqual(len(self.provider.scripts), 1, "the provider was not called")
+
+    def test_system_prompt_size_is_limited_on_every_path(self):
+        with self.assertRaisesMessage(ValidationError, "The system prompt is too long"):
+            self.thread.with_user(self.user_a).write(
+                {"system_prompt": "x" * (MAX_MESSAGE_CHARS + 1)})
+
+
+@tagged("post_install", "-at_install")
+class TestApprovalDetails(RpcMixin, ApprovalCase):
+
+    def rename(self, call_id, name):
+        return base.ToolCallEvent(base.ToolCall(call_id, "update_record", {
+            "model": "res.partner", "id": self.partner.id, "values": {"name": name}}))
+
+    def decide(self, call_id, approved):
+        self.authenticate("llm_a", "llm_a_password_1")
+        return self.rpc(f"/llm/thread/{self.thread.id}/decide",
+                        {"call_id": call_id, "approved": approved})
+
+    def finished(self, events):
+        return {p["call_id"]: p["error"] for n, p in events if n == "tool_call_finished"}
+
+    def test_approved_is_a_boolean(self):
+        self.script(asks("w1", "update_record", model="res.partner", id=self.partner.id,
+                         values={"name": "Alice B"}))
+        self.generate(self.thread, "Rename me")
+        for approved in ("false", "true", 1, 0, None):
+            with self.subTest(approved=approved):
+                _result, error = self.decide("w1", approved)
+                self.assertRefused(error, "UserError", "Invalid value for approved")
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.approval_ids.state, "pending")
+        self.assertEqual(self.partner.name, "Alice A")
+
+    def test_identical_calls_keep_their_own_decisions(self):
+        for decisions in ((True, False), (False, True)):
+            with self.subTest(decisions=decisions):
+                self.partner.name = "Alice A"
+                self.script([self.rename("w1", "Alice B"), self.rename("w2", "Alice B"),
+                             base.Usage(5, 5), base.Finish("tool_calls")])
+                _response, events = self.generate(self.thread, "Rename her, twice")
+                self.assertEqual([p["call_id"] for n, p in events if n == "approval_required"],
+                                 ["w1", "w2"])
+                for call_id, approved in zip(("w1", "w2"), decisions):
+                    _result, error = self.decide(call_id, approved)
+                    self.assertIsNone(error)
+                self.script(answer("Done."))
+                _response, events = self.generate(self.thread, None)
+                denied = "The user denied this action."
+                self.assertEqual(self.finished(events), {
+                    call_id: None if approved else denied
+                    for call_id, approved in zip(("w1", "w2"), decisions)})
+                self.assertEqual(self.partner.name, "Alice B", "the approved call ran")
+                log = self.env["llm.tool.log"].search(
+                    [("thread_id", "=", self.thread.id), ("state", "=", "done")])
+                self.assertEqual(len(log), 1 + (decisions == (False, True)))
+
+    def test_same_call_id_twice_in_one_answer(self):
+        self.script([self.rename("w1", "Alice B"), self.rename("w1", "Alice C"),
+                     base.Usage(5, 5), base.Finish("tool_calls")])
+        _response, events = self.generate(self.thread, "Rename her")
+        self.assertNotIn("error", self.names(events))
+        self.assertEqual([p["call_id"] for n, p in events if n == "tool_call_started"],
+                         ["w1", "w1_2"])
+        self.assertEqual([p["call_id"] for n, p in events if n == "approval_required"],
+                         ["w1", "w1_2"])
+        self.assertEqual(events[-1][1]["state"], "approval")
+        self.assertIsNone(self.decide("w1", False)[1])
+        self.assertIsNone(self.decide("w1_2", True)[1])
+        self.script(answer("Renamed to Alice C."))
+        _response, events = self.generate(self.thread, None)
+        self.assertEqual(self.finished(events), {"w1": "The user denied this action.",
+                                                 "w1_2": None})
+        self.assertEqual(self.partner.name, "Alice C")
+        sent = self.provider.requests[-1]["messages"]
+        self.assertEqual([c.id for c in sent[1].tool_calls], ["w1", "w1_2"])
+        self.assertEqual([m.tool_call_id for m in sent[2:]], ["w1", "w1_2"])
