@@ -11,7 +11,9 @@ prefork mode (``--workers=2``) with its gevent port, which serves the streams.
   its first delta (median of direct requests), p50 and p95 over ``--runs``, both timed with a
   plain socket client;
 - concurrency: N simultaneous streams through the gevent port; every one must end with the
-  whole answer streamed and stored; peak PostgreSQL connections and peak RSS while they run.
+  whole answer streamed and stored; peak PostgreSQL connections and peak RSS while they run;
+  then ``--threaded-streams`` simultaneous streams through the threaded server
+  (``--workers=0``, Odoo's default pool of 64 connections), the same figures.
 - modes: one answer each through the threaded server, a prefork worker and the gevent port.
 """
 
@@ -90,13 +92,13 @@ def wait_for_port(port, process, timeout=120):
 class Odoo:
     """One Odoo server for the benchmark database."""
 
-    def __init__(self, config, workers):
+    def __init__(self, config, workers, maxconn=2):
         self.http_port, self.gevent_port = free_port(), free_port()
         args = [*config["odoo"], f"--http-port={self.http_port}",
                 f"--gevent-port={self.gevent_port}", f"--workers={workers}",
                 # The gevent process's pool: with the liveness connection and the workers'
                 # few, PostgreSQL sees at most 20 connections from this server.
-                "--db_maxconn_gevent=15", "--db_maxconn=2", "--limit-time-real=600"]
+                "--db_maxconn_gevent=15", f"--db_maxconn={maxconn}", "--limit-time-real=600"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         wait_for_port(self.http_port, self.process)
         if workers:
@@ -284,8 +286,8 @@ def bench_latency(session, odoo, model, fake_url, runs):
           f"p95 {percentile(added, 0.95):.1f} ms (fake provider's own: {baseline * 1000:.1f} ms)")
 
 
-def bench_concurrency(session, odoo, pg, model, db, counts, fake):
-    gevent = odoo.gevent_process()
+def bench_concurrency(session, server, port, pg, model, db, counts, fake, label):
+    """``counts`` simultaneous streams on ``port``, served by the process ``server``."""
     for count in counts:
         thread_ids = [new_thread(session, model) for _i in range(count)]
         results = [None] * count
@@ -298,7 +300,7 @@ def bench_concurrency(session, odoo, pg, model, db, counts, fake):
             own = session.clone()
             barrier.wait()
             try:
-                results[index] = check_answer(stream(own, odoo.gevent_port, thread_ids[index])[1])
+                results[index] = check_answer(stream(own, port, thread_ids[index])[1])
             except Exception as exc:  # noqa: BLE001 - reported as a lost stream
                 results[index] = repr(exc)
 
@@ -308,7 +310,7 @@ def bench_concurrency(session, odoo, pg, model, db, counts, fake):
                     cr.execute("SELECT count(*) FROM pg_stat_activity "
                                "WHERE datname = %s AND pid <> pg_backend_pid()", (db,))
                     peaks["connections"] = max(peaks["connections"], cr.fetchone()[0])
-                    peaks["rss"] = max(peaks["rss"], gevent.memory_info().rss)
+                    peaks["rss"] = max(peaks["rss"], server.memory_info().rss)
                     time.sleep(0.02)
 
         clients = [threading.Thread(target=client, args=(i,)) for i in range(count)]
@@ -316,25 +318,26 @@ def bench_concurrency(session, odoo, pg, model, db, counts, fake):
             thread.start()
         sampler = threading.Thread(target=sample)
         sampler.start()
-        cpu = {"odoo": sum(gevent.cpu_times()[:2]), "fake": sum(fake.cpu_times()[:2]),
+        cpu = {"odoo": sum(server.cpu_times()[:2]), "fake": sum(fake.cpu_times()[:2]),
                "clients": sum(psutil.Process().cpu_times()[:2])}
         started = time.perf_counter()
         barrier.wait()
         for thread in clients:
             thread.join()
         elapsed = time.perf_counter() - started
-        cpu = {"odoo": sum(gevent.cpu_times()[:2]) - cpu["odoo"],
+        cpu = {"odoo": sum(server.cpu_times()[:2]) - cpu["odoo"],
                "fake": sum(fake.cpu_times()[:2]) - cpu["fake"],
                "clients": sum(psutil.Process().cpu_times()[:2]) - cpu["clients"]}
         running.clear()
         sampler.join()
         stored = stored_answers(pg, thread_ids)
         problems = [r for r in results if r]
-        print(f"{count} simultaneous streams: {count - len(problems)} complete, "
+        print(f"{count} simultaneous streams ({label}): {count - len(problems)} complete, "
+              f"{len(problems)} failed, "
               f"{stored} answers stored whole, in {elapsed:.1f} s; peak PostgreSQL connections "
               f"{peaks['connections']}, peak RSS {peaks['rss'] / 2**20:.0f} MiB; CPU seconds: "
               + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
-              + (f"; problems: {sorted(set(problems))[:3]}" if problems else ""))
+              + (f"; problems: {sorted(set(problems))[:3]}" if problems else ""), flush=True)
         if problems:
             break
 
@@ -369,6 +372,7 @@ def main():
     parser.add_argument("config")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--streams", default="50,100,200")
+    parser.add_argument("--threaded-streams", default="100")
     parser.add_argument("--skip-modes", action="store_true")
     options = parser.parse_args()
     config = json.loads(options.config)
@@ -387,10 +391,23 @@ def main():
         stream(session, odoo.gevent_port, new_thread(session, model_values))  # warm-up
         bench_single(session, odoo, pg, model_values)
         bench_latency(session, odoo, model_values, fake_url, options.runs)
-        bench_concurrency(session, odoo, pg, model_values, config["db"],
-                          [int(n) for n in options.streams.split(",")], psutil.Process(fake.pid))
+        bench_concurrency(session, odoo.gevent_process(), odoo.gevent_port, pg, model_values,
+                          config["db"], [int(n) for n in options.streams.split(",")],
+                          psutil.Process(fake.pid), "gevent port")
     finally:
         odoo.stop()
+    if options.threaded_streams:
+        # Odoo's default pool (db_maxconn 64), as `npm start` or a small deployment runs it.
+        odoo = Odoo(config, workers=0, maxconn=64)
+        try:
+            session = Session(odoo.http_port, config["db"])
+            stream(session, odoo.http_port, new_thread(session, model_values))  # warm-up
+            bench_concurrency(session, psutil.Process(odoo.process.pid), odoo.http_port, pg,
+                              model_values, config["db"],
+                              [int(n) for n in options.threaded_streams.split(",")],
+                              psutil.Process(fake.pid), "threaded server")
+        finally:
+            odoo.stop()
     if not options.skip_modes:
         check_modes(config, model_values)
     fake.stdin.close()

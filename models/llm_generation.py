@@ -76,6 +76,8 @@ POOL_WAIT = 15.0
 # wire format accepts it, reasoning models included (Anthropic refuses a prefill with thinking).
 CONTINUE_INSTRUCTION = ("Your previous answer was cut off by the length limit. Continue it "
                         "exactly where it stopped, without repeating anything or commenting.")
+# body_json finish reason of an answer whose process died before its final write.
+FINISH_INTERRUPTED = "interrupted"
 
 
 # ----------------------------------------------------------------------
@@ -140,9 +142,10 @@ def _wait_for_pool_connections():
     """Make a full connection pool wait (up to ``POOL_WAIT``) instead of failing.
 
     Odoo's pool raises "The Connection Pool Is Full" at once. In a prefork worker (one request
-    at a time) that never happens; in the gevent process, where streams are served, a burst of
-    users starting answers together would each get an HTTP 500 while a connection frees up
-    milliseconds later. Installed in the gevent process only.
+    at a time) that never happens; in the gevent process and in the threaded server
+    (``--workers=0``), where many streams share one pool, a burst of users starting answers
+    together would each get an HTTP 500, or lose an answer mid-way, while a connection frees up
+    milliseconds later (threaded, 100 streams: up to 27 failed).
     """
     original = sql_db.ConnectionPool.borrow
     if getattr(original, "llm_waits", False):
@@ -162,8 +165,7 @@ def _wait_for_pool_connections():
     sql_db.ConnectionPool.borrow = borrow
 
 
-if odoo.evented:
-    _wait_for_pool_connections()
+_wait_for_pool_connections()  # a no-op in a prefork worker, whose pool is never full
 
 
 _running_lock = threading.Lock()
@@ -255,8 +257,13 @@ class _Turn:
     def reason(self):
         return self.finish_reason or ("error" if self.error else "stop")
 
-    def data(self, stopped):
-        data = {"finish_reason": self.reason}
+    def data(self, stopped, partial=False):
+        """The message's ``body_json``. ``partial``: a save on the way (the first token, the
+        flushes), marked interrupted, which it is if the process dies before the final write
+        replaces it (kill -9, a crash, a restart)."""
+        data = {"finish_reason": FINISH_INTERRUPTED if partial else self.reason}
+        if partial:
+            data["interrupted"] = True
         if self.calls:
             data["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments,
                                    "offset": offset}
@@ -372,7 +379,7 @@ class Generation:
                     env.cr.execute(
                         "UPDATE mail_message SET body = %s, body_json = %s WHERE id = %s",
                         (Markup("<p>%s</p>") % "".join(turn.text),
-                         json.dumps(turn.data(False)), turn.message_id))
+                         json.dumps(turn.data(False, partial=True)), turn.message_id))
                 env.cr.execute("""SELECT generation_stop_requested, generation_token
                                     FROM llm_thread WHERE id = %s""", (self.thread_id,))
                 stop, token = env.cr.fetchone()
@@ -657,8 +664,12 @@ class Generation:
     def _ensure_message(self, turn):
         if turn.message_id:
             return
+        # Created with what was received so far (the first token): what the user sees is in the
+        # database from the start, not only from the first flush.
         with self._env() as env:
-            turn.message_id = self._thread(env)._llm_create_message("assistant").id
+            turn.message_id = self._thread(env)._llm_create_message(
+                "assistant", "".join(turn.text), turn.data(False, partial=True)).id
+        turn.dirty = False
         turn.flushed_at = time.monotonic()
         yield event("message_created", message_id=turn.message_id, role="assistant")
 

@@ -29,6 +29,8 @@ DEFAULT_ANSWER_RESERVE = 1024
 RECORD_DESCRIPTION_MAX_CHARS = 4000
 RECORD_DESCRIPTION_MAX_FIELDS = 40
 BUSY_STATES = ("generating", "waiting")
+# A conversation named after its first message gets at most this many characters of it.
+TITLE_MAX_CHARS = 60
 # The bus notification sent to the owner's tabs when a thread's generation state changes.
 GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state"
 
@@ -251,11 +253,22 @@ class LlmThread(models.Model):
             self._llm_rewind(branch)
         user_message = self.env["mail.message"]
         if user_message_body:
+            self._llm_name_after(user_message_body)
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id)
         self.env.cr.commit()
         return llm_generation.Generation(self, token, user_message.id, model, provider,
                                          continued.id)
+
+    def _llm_name_after(self, text):
+        """Name a conversation that still has its default name after its first message, as
+        chat apps do. In the send's own transaction: written apart by the client, the name
+        and the claim raced on the thread's row and the claim lost ("already generating")."""
+        if self.name != self._fields["name"].default(self) or self._llm_history():
+            return
+        line = text.strip().split("\n")[0]
+        self.name = line if len(line) <= TITLE_MAX_CHARS else \
+            line[:TITLE_MAX_CHARS - 3].rstrip() + "…"
 
     def action_stop(self):
         """Ask the running generation to stop; it keeps its partial answer, marked stopped.
@@ -276,7 +289,16 @@ class LlmThread(models.Model):
         the path."""
         self._llm_check_owner()
         check_input(self.env, values, self._llm_client_writable, required=False)
+        self._llm_lock_rows()
         return self.write(values)
+
+    def _llm_lock_rows(self):
+        """Lock the threads' rows for this transaction before writing them. A write committed
+        by another request since the transaction began (a send claiming the thread, a rename)
+        then fails here, with the ``SerializationFailure`` Odoo retries a request on, and
+        without the "bad query" ERROR line a failed write logs."""
+        self.env.cr.execute("SELECT id FROM llm_thread WHERE id IN %s FOR NO KEY UPDATE",
+                            (tuple(self.ids),), log_exceptions=False)
 
     # ------------------------------------------------------------------
     # Checks
@@ -409,7 +431,8 @@ class LlmThread(models.Model):
         across workers and servers, and lasts only for this short transaction; the persisted
         claim then carries the lock through the whole answer without holding a connection.
         A claim whose owning process died (its liveness lock is gone) or whose heartbeat is
-        too old is stale and taken over.
+        too old is stale and taken over. Raises ``SerializationFailure`` when the thread was
+        written since this transaction began (a request is retried on it).
         """
         self.ensure_one()
         cr = self.env.cr
@@ -419,6 +442,7 @@ class LlmThread(models.Model):
                            (llm_generation.LOCK_NAMESPACE, self.id))
                 if not cr.fetchone()[0]:
                     raise LlmBusyError(self._llm_busy_message())
+                self._llm_lock_rows()  # the claim's write below cannot fail to serialize
                 # Read from the table, not the cache: another worker may just have committed.
                 cr.execute("""SELECT generation_state, generation_owner, generation_heartbeat
                                 FROM llm_thread WHERE id = %s""", (self.id,))
@@ -442,9 +466,11 @@ class LlmThread(models.Model):
                 })
                 self.flush_recordset()
         except psycopg2.errors.SerializationFailure:
-            # Another worker claimed it after this transaction's snapshot was taken.
+            # The thread changed since this transaction began: not "already generating".
+            # Odoo retries a request on this error in a new transaction (the second worker
+            # of a real race then sees the claim and answers 409).
             self.invalidate_recordset()
-            raise LlmBusyError(self._llm_busy_message()) from None
+            raise
         return token
 
     def _llm_notify_state(self):
@@ -462,6 +488,14 @@ class LlmThread(models.Model):
     def _llm_busy_message(self):
         return self.env._("This conversation is already generating an answer. Wait for it to "
                           "finish or stop it first.")
+
+    def _register_hook(self):
+        """At every start of a server process (its registry load): a process that was killed
+        or crashed left its claims behind; their liveness locks died with it, so they are
+        released now rather than at the next cron run, minutes later. The answers they were
+        writing are already stored marked interrupted (``llm_generation._Turn.data``)."""
+        super()._register_hook()
+        self._cron_clear_stale_generations()
 
     @api.model
     def _cron_clear_stale_generations(self):

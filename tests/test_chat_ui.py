@@ -144,6 +144,25 @@ class TestChatUi(FakeProviderCase, HttpCase):
         self.assertFalse(answer.body_json.get("stopped"))
         self.assertIn("First half, second half.", answer.body)
 
+    def test_leaving_and_coming_back_mid_answer_shows_it_streaming(self):
+        """In the same tab, another conversation or another menu while an answer streams,
+        then back: the answer still streams there (this tab owns it), never "being written in
+        another tab" with the composer locked until it ends."""
+        admin = self.env.ref("base.user_admin")
+        older = self.env["llm.thread"].with_user(admin).create({
+            "name": "An older conversation", "provider_id": self.provider.id,
+            "model_id": self.model.id})
+        older._llm_create_message("user", "Earlier question", author=admin.partner_id)
+        release = threading.Event()
+        self.addCleanup(release.set)
+        self.fake.script("openai", [TextDelta("First half, "), Wait(release),
+                                    TextDelta("never sent"), Finish("stop")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_leave_and_come_back", login="admin")
+        answer = self.threads().filtered(lambda t: t != older)._llm_history().filtered(
+            lambda m: m.llm_role == "assistant")
+        self.assertEqual(answer.body_json.get("finish_reason"), "stopped")
+        self.assertIn("First half", answer.body)
+
     def test_stop_keeps_partial_answer(self):
         release = threading.Event()
         self.addCleanup(release.set)

@@ -125,6 +125,53 @@ class TestGenerateRoute(EngineCase):
                          "the refused request posted nothing")
         self.assertEqual(self.thread.generation_state, "idle")
 
+    def test_first_message_names_the_thread_in_the_same_transaction(self):
+        """A conversation with its default name is named after its first message by the send
+        itself: a second write of the thread by the client raced with the claim (409)."""
+        Thread = self.env["llm.thread"].with_user(self.user_a)
+        values = {"provider_id": self.provider_record.id, "model_id": self.model.id}
+        short, long_, named = Thread.create([values, values, {**values, "name": "Kept"}])
+        self.assertEqual(short.name, "New conversation")
+        self.script(answer("a"), answer("b"), answer("c"), answer("d"))
+        self.generate(short, "  Which companies are in my contacts?\nAnd their cities")
+        self.assertEqual(short.name, "Which companies are in my contacts?")
+        self.assertEqual(self.messages(short, "user").record_name, short.name)
+        self.generate(long_, "x" * 70)
+        self.assertEqual(long_.name, "x" * 57 + "…")
+        self.generate(named, "Not a title")
+        self.assertEqual(named.name, "Kept", "a name given by the user is kept")
+        short.name = "New conversation"
+        self.generate(short, "A later message")
+        self.assertEqual(short.name, "New conversation", "only the first message names it")
+
+    def test_serialization_failure_at_the_claim_is_retried_not_refused(self):
+        """A write of the thread committed after the send's transaction began (a rename in
+        another request) makes the claim fail to serialize: the send is retried by Odoo in a
+        new transaction, quietly, instead of answering "already generating" (409) about a
+        conversation nobody generates in. In the test, the failure is PostgreSQL's own error,
+        raised at the claim on the request's connection (all requests share the test's
+        transaction, so a real concurrent commit cannot happen here)."""
+        owner_key = llm_generation.Liveness.owner_key
+        conflicts = []
+
+        def conflict_once(registry):
+            if not conflicts:
+                conflicts.append(True)
+                self.env.cr.execute("""DO $$ BEGIN RAISE EXCEPTION 'could not serialize access
+                    due to concurrent update' USING ERRCODE = 'serialization_failure'; END $$""",
+                                    log_exceptions=False)
+            return owner_key(registry)
+
+        self.patch(llm_generation.Liveness, "owner_key", conflict_once)
+        self.script(answer("Hello."))
+        with self.assertNoLogs(level="WARNING"):
+            response, events = self.generate(self.thread, "hi")
+        self.assertEqual(conflicts, [True])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.text(events), "Hello.")
+        self.assertEqual(len(self.messages(self.thread, "user")), 1, "posted once")
+        self.assertEqual(self.thread.generation_state, "idle")
+
     def test_takeover_mid_stream_is_an_sse_error(self):
         """A generation whose claim another process took over (it looked dead to it) ends with
         an "already generating" SSE error, its partial answer kept."""
@@ -218,6 +265,29 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(assistant.body_json["finish_reason"], "stopped")
         self.assertEqual(self.thread.generation_state, "idle")
         self.assertFalse(self.thread.generation_stop_requested)
+
+    def test_partial_answer_stored_from_the_first_token_marked_interrupted(self):
+        """What the user saw is in the database from the first delta on, marked interrupted
+        until the final write: a process killed before its first flush loses nothing shown,
+        and an answer cut by a crash never reads as complete."""
+        gate = Gate()
+        self.script([base.TextDelta("first words"), gate, *answer(" and the rest")])
+        response = self.post_generate(self.thread, "question", stream=True)
+        events = iter_sse(response.iter_lines())
+        self.assertEqual(next(name for name, _payload in events if name == "text_delta"),
+                         "text_delta")
+        self.env.invalidate_all()
+        assistant = self.messages(self.thread, "assistant")
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "first words")
+        self.assertEqual(assistant.body_json["finish_reason"], "interrupted")
+        self.assertTrue(assistant.body_json["interrupted"])
+        gate.open()
+        self.assertEqual(list(events)[-1][0], "done")
+        self.env.invalidate_all()
+        self.assertEqual(assistant.body_json["finish_reason"], "stop")
+        self.assertNotIn("interrupted", assistant.body_json)
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(),
+                         "first words and the rest")
 
     def test_client_disconnect_saves_partial(self):
         gate = Gate()

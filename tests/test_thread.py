@@ -223,9 +223,10 @@ class TestAccessAndLocking(EngineCase):
             cr, alive, now - llm_generation.STALE_AFTER * 2), "heartbeat too old")
         self.assertTrue(llm_generation.claim_is_stale(cr, 0, now))
 
-    @mute_logger("odoo.addons.llm_thread.models.llm_thread")
-    def test_stale_lock_recovered_after_owner_killed(self):
-        """A process holding a generation is killed -9: the next generate takes over."""
+    def claim_for_a_killed_process(self):
+        """Claims the thread for another Odoo process (its liveness lock taken through the
+        real ``Liveness``), checks the claim holds while it lives, then kills it -9 and waits
+        until PostgreSQL has ended its session."""
         settings = {key: config[key] for key in (
             "addons_path", "db_host", "db_port", "db_user", "db_password")}
         source = os.path.dirname(os.path.dirname(odoo.__file__))
@@ -239,7 +240,7 @@ class TestAccessAndLocking(EngineCase):
             "generation_state": "generating", "generation_owner": owner_pid,
             "generation_heartbeat": fields.Datetime.now(), "generation_token": "dead-process",
         })
-        self.script(answer("never"))
+        self.script(answer("never"))  # not used while the owner lives
         busy, _events = self.generate(self.thread, "while it lives")
         self.assertEqual(busy.status_code, 409, "a live owner keeps its claim")
 
@@ -252,10 +253,30 @@ class TestAccessAndLocking(EngineCase):
                    (llm_generation.LIVENESS_NAMESPACE, owner_pid) * 2)
         cr.execute("RESET lock_timeout")
 
+    @mute_logger("odoo.addons.llm_thread.models.llm_thread")
+    def test_stale_lock_recovered_after_owner_killed(self):
+        """A process holding a generation is killed -9: the next generate takes over."""
+        self.claim_for_a_killed_process()
         response, events = self.generate(self.thread, "after the crash")
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.text(events), "never")
         self.assertEqual(self.thread.generation_state, "idle")
+
+    def test_server_start_releases_the_claims_of_a_killed_process(self):
+        """Restarted after a kill -9, the server releases the dead process's claims as its
+        registry loads (``_register_hook``), not minutes later with the cron: the other tabs
+        are told, and their composer unlocks."""
+        self.claim_for_a_killed_process()
+        self.env["bus.bus"].search([]).unlink()
+        self.env["llm.thread"]._register_hook()
+        self.env.invalidate_all()
+        self.assertEqual(self.thread.generation_state, "error")
+        self.assertEqual(self.thread.generation_error, "The generation was interrupted.")
+        self.assertFalse(self.thread.generation_token)
+        self.env.cr.precommit.run()  # the bus notification is queued for the commit
+        notified = [json.loads(n.message) for n in self.env["bus.bus"].search([])]
+        self.assertIn({"type": "llm_thread/generation_state",
+                       "payload": {"thread_id": self.thread.id, "state": "error"}}, notified)
 
 
 # An Odoo process that claimed a generation: it imports Odoo and this addon, and takes its

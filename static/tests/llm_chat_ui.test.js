@@ -184,7 +184,9 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
         "llm_ui_list []",
         "llm_ui_load [[5]]",
         "generate Hi Hoot",
-        // The title of a thread created elsewhere is kept; the list is refreshed after the answer.
+        // The client writes no title (the server names a thread after its first message); the
+        // list is reloaded once that message is stored, and again after the answer.
+        "llm_ui_list []",
         "llm_ui_list []",
     ]);
 });

@@ -480,6 +480,7 @@ function newMessage(id, role, text2 = "", date = serverNow()) {
     errorDetail: "",
     finishReason: "",
     stopped: false,
+    interrupted: false,
     done: true,
     date,
     versions: [],
@@ -533,6 +534,7 @@ function messagesFromStore(stored) {
       view.errorDetail = data["error"]?.detail ?? "";
       view.finishReason = data["finish_reason"] ?? "";
       view.stopped = Boolean(data["stopped"]);
+      view.interrupted = Boolean(data["interrupted"]);
       for (const call of data["tool_calls"] ?? []) {
         const card = {
           callId: call.id,
@@ -599,8 +601,8 @@ var ConversationModel = class {
   stoppedBeforeAnswer = false;
   retryTimer = null;
   /**
-   * Set on a draft (ChatController.newDraft): creates the thread on the server with the
-   * first message's text, before that message is sent.
+   * Set on a draft (ChatController.newDraft): creates the thread on the server before its
+   * first message is sent (the server names it after that message).
    */
   createThread = null;
   /** The draft's thread is being created: no second message meanwhile. */
@@ -622,6 +624,10 @@ var ConversationModel = class {
     this.messages = messagesFromStore(data.messages);
     this.budgetWarning = "";
     this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
+    const last = this.messages.at(-1);
+    if (last && this.busyElsewhere) {
+      last.interrupted = false;
+    }
     this.notice = "";
     this.noticeCode = "";
   }
@@ -662,7 +668,8 @@ var ConversationModel = class {
     const last = this.messages.at(-1);
     return !this.streaming && !this.busyElsewhere && !this.notice && last?.role === "user" && last.id > 0;
   }
-  async send(text2) {
+  /** `onStored`: called once the server stored the message (the stream's first event). */
+  async send(text2, onStored) {
     const message = text2.trim();
     if (!message || !this.canSend) {
       return;
@@ -674,14 +681,14 @@ var ConversationModel = class {
       view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
     }
     this.messages.push(newMessage(this.nextLocalId--, "user", message));
-    await this.generate(message);
+    await this.generate(message, { onStored });
   }
   /** Creates the draft's thread; on failure, says so and gives the message back. */
   async createDraft(message) {
     const create = this.createThread;
     this.creating = true;
     try {
-      await create(message);
+      await create();
       this.createThread = null;
       return true;
     } catch {
@@ -796,12 +803,13 @@ var ConversationModel = class {
    * and the continued answer's summed usage are the server's. A notice survives the reload.
    */
   async runAction(message, action) {
-    await this.generate(message, action);
+    await this.generate(message, { action });
     const { notice, noticeCode, rejectedMessage } = this;
     await this.refresh();
     Object.assign(this, { notice, noticeCode, rejectedMessage });
   }
-  async generate(message, action) {
+  /** `onStored`: called once the server stored the user's message (the stream's first event). */
+  async generate(message, { action, onStored } = {}) {
     const thread = this.thread;
     const controller = new AbortController();
     this.controller = controller;
@@ -821,6 +829,10 @@ var ConversationModel = class {
         onEvent: (name, payload) => {
           if (this.controller === controller) {
             this.onEvent(name, payload);
+            const stored = name === "message_created" && payload.role === "user";
+            if (stored) {
+              onStored?.();
+            }
           }
         }
       });
@@ -1068,10 +1080,6 @@ function newConversation(backend) {
 
 // static/src/ts/conversation/chat_controller.ts
 var DRAFT_ID = 0;
-function titleOf(text2) {
-  const line = text2.trim().split("\n")[0];
-  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
-}
 var ChatController = class {
   constructor(backend, scope = {}) {
     this.backend = backend;
@@ -1146,6 +1154,11 @@ var ChatController = class {
       res_model: this.scope.resModel ?? false,
       res_id: this.scope.resId ?? false
     });
+    const open = this.conversation.thread;
+    const listed = open && this.threads.find((t) => t.id === open.id);
+    if (listed) {
+      open.name = listed.name;
+    }
   }
   async setSearch(search) {
     this.search = search;
@@ -1254,19 +1267,18 @@ var ChatController = class {
     this.applyAssistantToDraft(draft, this.defaultAssistant(draft.res_model)?.id ?? false);
     const conversation = newConversation(this.backend);
     conversation.setThread(draft);
-    conversation.createThread = (text2) => this.createFromDraft(conversation, text2);
+    conversation.createThread = () => this.createFromDraft(conversation);
     this.activeId = null;
     this.conversation = conversation;
     await this.loadPrompts();
   }
   /** The draft's first message is being sent: the thread is created as the draft shows it. */
-  async createFromDraft(conversation, text2) {
+  async createFromDraft(conversation) {
     const draft = conversation.thread;
     const data = await this.backend.call("llm_ui_create", [], {
       res_model: draft.res_model,
       res_id: draft.res_id,
       values: {
-        name: titleOf(text2),
         provider_id: draft.provider_id,
         model_id: draft.model_id,
         auto_model: draft.auto_model,
@@ -1338,9 +1350,17 @@ var ChatController = class {
     }
     void this.models.get(change.thread_id)?.onGenerationState(change.state);
   }
-  /** Called after an answer: names and order may have changed. */
+  /**
+   * Called after an answer, and once the first message of a thread is stored (the server
+   * names the thread after it): names and order may have changed.
+   */
   async refreshList() {
     await this.loadList();
+    const open = this.conversation.thread;
+    const listed = open && this.threads.find((thread) => thread.id === open.id);
+    if (open && listed) {
+      open.name = listed.name;
+    }
   }
   /** The open draft's thread data, if the open conversation is a draft. */
   get draft() {
@@ -7702,7 +7722,8 @@ var Conversation = class extends Component6 {
     canConfigure: Boolean,
     onConfigure: { type: Function, optional: true },
     onAnswered: { type: Function, optional: true },
-    suggestions: { type: Array, optional: true }
+    suggestions: { type: Array, optional: true },
+    onFirstStored: { type: Function, optional: true }
   };
   setup() {
     this.model = useState4(this.props.conversation);
@@ -7824,7 +7845,8 @@ var Conversation = class extends Component6 {
   }
   async send(text2) {
     this.jumpToLatest();
-    await this.model.send(text2);
+    const first = !this.model.messages.length;
+    await this.model.send(text2, first ? () => this.props.onFirstStored?.() : void 0);
     this.props.onAnswered?.();
   }
   async retry() {

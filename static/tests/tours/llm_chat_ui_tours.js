@@ -239,3 +239,58 @@ registry.category("web_tour.tours").add("llm_thread_answer_survives_navigation",
         },
     ],
 });
+
+/** Back on the conversation whose answer streams in this tab: the live answer, not a lock. */
+function backOnTheStreamingAnswer(content) {
+    return [
+        {
+            content: `${content}: open the streaming conversation again`,
+            trigger: ".o_llm_thread_open:contains(Tell me a long story)",
+            run: "click",
+        },
+        {
+            // A model loaded anew would show the stored answer as done, and the composer
+            // locked with "An answer is being written in another tab".
+            content: `${content}: its answer still streams here, with this tab's Stop`,
+            trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_markdown:contains(First half)",
+        },
+        { content: `${content}: Stop is offered`, trigger: ".o_llm_stop" },
+    ];
+}
+
+addChatTour("llm_thread_leave_and_come_back", "Tell me a long story", [
+    {
+        content: "The answer starts streaming",
+        trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_markdown:contains(First half)",
+    },
+    {
+        content: "Open another conversation meanwhile",
+        trigger: ".o_llm_thread_open:contains(An older conversation)",
+        run: "click",
+    },
+    { content: "It is shown, ready", trigger: ".o_llm_user_bubble:contains(Earlier question)" },
+    ...backOnTheStreamingAnswer("Back from another conversation"),
+    {
+        content: "Open the Configuration menu",
+        trigger: "[data-menu-xmlid='llm_thread.menu_llm_configuration']",
+        run: "click",
+    },
+    {
+        content: "Go to another screen: the conversations list",
+        trigger: "[data-menu-xmlid='llm_thread.menu_llm_threads']",
+        run: "click",
+    },
+    { content: "The list view is shown", trigger: ".o_list_view" },
+    {
+        content: "Back to the chat through its menu",
+        trigger: "[data-menu-xmlid='llm_thread.menu_llm_chat']",
+        run: "click",
+    },
+    ...backOnTheStreamingAnswer("Back from another menu"),
+    { content: "Stop it", trigger: ".o_llm_stop", run: "click" },
+    {
+        content: "The partial answer is kept, marked stopped",
+        trigger: ".o_llm_message_assistant:not(.o_llm_streaming):has(.o_llm_stopped) .o_llm_markdown:contains(First half)",
+    },
+    { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
+]);

@@ -38,7 +38,7 @@ export function messageView(values: Partial<MessageView> = {}): MessageView {
     return {
         id: 11, role: "assistant", text: "Answer", reasoning: "", reasoningSeconds: null,
         reasoningStartedAt: null, toolCalls: [], usage: null, error: "", errorDetail: "", stopped: false,
-        done: true, finishReason: "stop", date: "", versions: [], feedback: null,
+        interrupted: false, done: true, finishReason: "stop", date: "", versions: [], feedback: null,
         ...values,
     };
 }
@@ -186,6 +186,11 @@ export class FakeBackend implements ChatBackend {
 
     startGeneration = async (request: GenerationRequest): Promise<void> => {
         this.requests.push(request);
+        // As the server: a new conversation is named after its first message.
+        const named = this.threads.find((t) => t.id === request.threadId);
+        if (named && request.message && !named.messages.length && named.name === "New conversation") {
+            named.name = request.message.trim().split("\n")[0]!;
+        }
         const script = this.scripts.shift();
         if (!script) {
             throw new Error("no scripted generation");

@@ -13,12 +13,6 @@ import type {
 /** The id of a draft conversation, one that exists on this page only (see newDraft()). */
 const DRAFT_ID = 0;
 
-/** A thread's name from its first question, as chat apps do (the user can rename it). */
-function titleOf(text: string): string {
-    const line = text.trim().split("\n")[0]!;
-    return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
-}
-
 export interface ChatScope {
     /** Only threads linked to this record (the chatter panel); new threads are linked to it. */
     resModel?: string;
@@ -110,6 +104,12 @@ export class ChatController {
             res_model: this.scope.resModel ?? false,
             res_id: this.scope.resId ?? false,
         });
+        // The open thread's name too: the server may have named it after its first message.
+        const open = this.conversation.thread;
+        const listed = open && this.threads.find((t) => t.id === open.id);
+        if (listed) {
+            open.name = listed.name;
+        }
     }
 
     async setSearch(search: string): Promise<void> {
@@ -236,20 +236,19 @@ export class ChatController {
         this.applyAssistantToDraft(draft, this.defaultAssistant(draft.res_model)?.id ?? false);
         const conversation = newConversation(this.backend);
         conversation.setThread(draft);
-        conversation.createThread = (text) => this.createFromDraft(conversation, text);
+        conversation.createThread = () => this.createFromDraft(conversation);
         this.activeId = null;
         this.conversation = conversation;
         await this.loadPrompts();
     }
 
     /** The draft's first message is being sent: the thread is created as the draft shows it. */
-    private async createFromDraft(conversation: ConversationModel, text: string): Promise<void> {
+    private async createFromDraft(conversation: ConversationModel): Promise<void> {
         const draft = conversation.thread!;
         const data = await this.backend.call<ThreadData>("llm_ui_create", [], {
             res_model: draft.res_model,
             res_id: draft.res_id,
             values: {
-                name: titleOf(text),
                 provider_id: draft.provider_id,
                 model_id: draft.model_id,
                 auto_model: draft.auto_model,
@@ -331,9 +330,18 @@ export class ChatController {
         void this.models.get(change.thread_id)?.onGenerationState(change.state);
     }
 
-    /** Called after an answer: names and order may have changed. */
+    /**
+     * Called after an answer, and once the first message of a thread is stored (the server
+     * names the thread after it): names and order may have changed.
+     */
     async refreshList(): Promise<void> {
         await this.loadList();
+        // The server names a conversation after its first message (llm.thread._llm_name_after).
+        const open = this.conversation.thread;
+        const listed = open && this.threads.find((thread) => thread.id === open.id);
+        if (open && listed) {
+            open.name = listed.name;
+        }
     }
 
     /** The open draft's thread data, if the open conversation is a draft. */

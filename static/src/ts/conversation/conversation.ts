@@ -20,6 +20,9 @@ export interface ConversationProps {
     onAnswered?: () => void;
     /** What an empty conversation offers (the record's prompts, the assistant's starters). */
     suggestions?: Suggestion[];
+    /** Called once the first message of an empty thread is stored: the server named the
+     * thread after it. */
+    onFirstStored?: () => void;
 }
 
 /** The open conversation: messages, the states around them, and the composer. */
@@ -33,6 +36,7 @@ export class Conversation extends Component<ConversationProps> {
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
         suggestions: { type: Array, optional: true },
+        onFirstStored: { type: Function, optional: true },
     };
 
     declare model: ConversationModel;
@@ -184,7 +188,8 @@ export class Conversation extends Component<ConversationProps> {
 
     async send(text: string): Promise<void> {
         this.jumpToLatest();
-        await this.model.send(text);
+        const first = !this.model.messages.length;
+        await this.model.send(text, first ? () => this.props.onFirstStored?.() : undefined);
         this.props.onAnswered?.();
     }
 

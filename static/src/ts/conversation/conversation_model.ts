@@ -1,6 +1,7 @@
 import { _t } from "../core/l10n";
 import { serverNow } from "../message/message_date";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
+import type { EventPayload } from "../stream/protocol";
 import { announceChanged } from "./record_changes";
 import { GenerationRefused, type ChatBackend, type GenerationRequest } from "./transport";
 import type {
@@ -31,6 +32,7 @@ function newMessage(id: number, role: MessageView["role"], text = "", date = ser
         errorDetail: "",
         finishReason: "",
         stopped: false,
+        interrupted: false,
         done: true,
         date,
         versions: [],
@@ -99,6 +101,8 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             view.errorDetail = data["error"]?.detail ?? "";
             view.finishReason = data["finish_reason"] ?? "";
             view.stopped = Boolean(data["stopped"]);
+            // Saved on the way (llm_generation._Turn.data) and never finalised.
+            view.interrupted = Boolean(data["interrupted"]);
             for (const call of data["tool_calls"] ?? []) {
                 const card: ToolCallView = {
                     callId: call.id,
@@ -170,10 +174,10 @@ export class ConversationModel {
     stoppedBeforeAnswer = false;
     private retryTimer: ReturnType<typeof setInterval> | null = null;
     /**
-     * Set on a draft (ChatController.newDraft): creates the thread on the server with the
-     * first message's text, before that message is sent.
+     * Set on a draft (ChatController.newDraft): creates the thread on the server before its
+     * first message is sent (the server names it after that message).
      */
-    createThread: ((text: string) => Promise<void>) | null = null;
+    createThread: (() => Promise<void>) | null = null;
     /** The draft's thread is being created: no second message meanwhile. */
     creating = false;
     private controller: AbortController | null = null;
@@ -197,6 +201,10 @@ export class ConversationModel {
         this.messages = messagesFromStore(data.messages);
         this.budgetWarning = "";
         this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
+        const last = this.messages.at(-1);
+        if (last && this.busyElsewhere) {
+            last.interrupted = false; // saved on the way: still being written elsewhere
+        }
         this.notice = "";
         this.noticeCode = "";
     }
@@ -249,7 +257,8 @@ export class ConversationModel {
         );
     }
 
-    async send(text: string): Promise<void> {
+    /** `onStored`: called once the server stored the message (the stream's first event). */
+    async send(text: string, onStored?: () => void): Promise<void> {
         const message = text.trim();
         if (!message || !this.canSend) {
             return;
@@ -261,7 +270,7 @@ export class ConversationModel {
             view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
         }
         this.messages.push(newMessage(this.nextLocalId--, "user", message));
-        await this.generate(message);
+        await this.generate(message, { onStored });
     }
 
     /** Creates the draft's thread; on failure, says so and gives the message back. */
@@ -269,7 +278,7 @@ export class ConversationModel {
         const create = this.createThread!;
         this.creating = true;
         try {
-            await create(message);
+            await create();
             this.createThread = null;
             return true;
         } catch {
@@ -397,13 +406,17 @@ export class ConversationModel {
      * and the continued answer's summed usage are the server's. A notice survives the reload.
      */
     private async runAction(message: string | null, action: GenerationRequest["action"]): Promise<void> {
-        await this.generate(message, action);
+        await this.generate(message, { action });
         const { notice, noticeCode, rejectedMessage } = this;
         await this.refresh();
         Object.assign(this, { notice, noticeCode, rejectedMessage });
     }
 
-    private async generate(message: string | null, action?: GenerationRequest["action"]): Promise<void> {
+    /** `onStored`: called once the server stored the user's message (the stream's first event). */
+    private async generate(
+        message: string | null,
+        { action, onStored }: { action?: GenerationRequest["action"]; onStored?: (() => void) | undefined } = {},
+    ): Promise<void> {
         const thread = this.thread!;
         const controller = new AbortController();
         this.controller = controller;
@@ -423,6 +436,11 @@ export class ConversationModel {
                 onEvent: (name, payload) => {
                     if (this.controller === controller) {
                         this.onEvent(name, payload);
+                        const stored = name === "message_created"
+                            && (payload as EventPayload<"message_created">).role === "user";
+                        if (stored) {
+                            onStored?.();
+                        }
                     }
                 },
             });

@@ -157,6 +157,8 @@ export interface MessageView {
     /** Why the answer ended (message_final): "length" (cut by the token limit), "refusal"... */
     finishReason: string;
     stopped: boolean;
+    /** Cut by the death of the server process writing it (a crash, kill -9, a restart). */
+    interrupted: boolean;
     /** False while the answer streams. */
     done: boolean;
     /** When it was written, as the server writes datetimes (UTC, "2026-01-01 10:00:00"). */

@@ -68,7 +68,7 @@ describe("ChatApp", () => {
         const creates = backend.calls.filter(([method]) => method === "llm_ui_create");
         expect(creates).toEqual([["llm_ui_create", [], {
             res_model: false, res_id: false,
-            values: { name: "Hi", provider_id: 1, model_id: 2, auto_model: false, tool_names: ["search_records"], assistant_id: false },
+            values: { provider_id: 1, model_id: 2, auto_model: false, tool_names: ["search_records"], assistant_id: false },
         }]]);
         expect(backend.requests[0]!.threadId).toBe(100);
         expect(states.at(-1)).toEqual({ active_id: 100 });
@@ -316,22 +316,33 @@ describe("ChatApp", () => {
 });
 
 describe("ChatApp thread names", () => {
-    test("a new thread is named after its first question", async () => {
+    test("a new thread is named by the server after its first question, without a write of its own", async () => {
+        // Written by the client, the name raced with the send's claim on the thread's row.
         const backend = new FakeBackend();
         const fixture = await mountApp(backend);
         (fixture.querySelector(".o_llm_new_conversation") as HTMLButtonElement).click();
         await nextRender();
-        backend.scripts.push(answer("Sure."), answer("Again.", { userId: 12, answerId: 13 }));
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        backend.scripts.push(async (request) => {
+            // The server named it in the send's own transaction, before the stream began.
+            backend.threads.find((t) => t.id === 100)!.name = "Which companies are in my contacts?";
+            const [stored, ...rest] = answer("Sure.");
+            request.onEvent(stored![0] as never, stored![1] as never);
+            await held;
+            for (const [name, payload] of rest) {
+                request.onEvent(name as never, payload as never);
+            }
+        });
         const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
         typeIn(input, "Which companies are in my contacts?\nAnd more");
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
         await nextRender();
-        typeIn(input, "Second question");
-        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        // Shown while the answer is still being written.
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Which companies are in my contacts?");
+        release();
         await nextRender();
         expect(backend.rpcs).toEqual([]);
-        expect(backend.threads.map((t) => t.name)).toEqual(["Which companies are in my contacts?"]);
-        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Which companies are in my contacts?");
     });
 });
 

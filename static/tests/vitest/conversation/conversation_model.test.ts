@@ -433,6 +433,21 @@ describe("messagesFromStore", () => {
         expect(views[2]!.stopped).toBe(true);
     });
 
+    test("an answer its server died writing reads as interrupted, unless still being written", async () => {
+        const [view] = messagesFromStore([
+            { id: 2, role: "assistant", text: "Half", date: "", data: { finish_reason: "interrupted", interrupted: true } },
+        ]);
+        expect([view!.interrupted, view!.stopped]).toEqual([true, false]);
+        const messages = [
+            { id: 1, role: "user" as const, text: "q", data: {}, date: "" },
+            { id: 2, role: "assistant" as const, text: "Half", data: { interrupted: true }, date: "" },
+        ];
+        const generating = await open(new FakeBackend(), { generation_state: "generating", messages });
+        expect([generating.busyElsewhere, generating.messages[1]!.interrupted]).toEqual([true, false]);
+        const cut = await open(new FakeBackend(), { generation_state: "error", messages });
+        expect(cut.messages[1]!.interrupted).toBe(true);
+    });
+
     test("a call without a stored result reads as interrupted", () => {
         const [view] = messagesFromStore([
             { id: 2, role: "assistant", text: "", date: "", data: { tool_calls: [{ id: "c1", name: "x", arguments: {} }] } },

@@ -34,7 +34,7 @@ test("a message shows its author's avatar and its date, as in Discuss", async ()
     const message = {
         id: 2, role: "user" as const, text: "Hi", reasoning: "", reasoningSeconds: null, reasoningStartedAt: null,
         toolCalls: [], usage: null, error: "", errorDetail: "", finishReason: "", stopped: false, done: true,
-        versions: [], feedback: null,
+        interrupted: false, versions: [], feedback: null,
         date: serverDate(new Date()),
     };
     const env = { services: { action: fakeAction } };

@@ -47,6 +47,17 @@ describe("MessageItem", () => {
         expect(plain.querySelector(".o_llm_error_detail")).toBeNull();
     });
 
+    test("an interrupted answer says so, apart from a stopped one, and offers Retry", async () => {
+        let retried = 0;
+        const fixture = await mountComponent(MessageItem, {
+            message: message({ interrupted: true }), onRetry: () => retried++,
+        }, env);
+        expect(fixture.querySelector(".o_llm_interrupted")?.textContent).toBe("Interrupted");
+        expect(fixture.querySelector(".o_llm_stopped")).toBeNull();
+        fixture.querySelector<HTMLButtonElement>(".o_llm_retry")!.click();
+        expect(retried).toBe(1);
+    });
+
     test("reasoning is collapsed with its duration", async () => {
         const fixture = await mountComponent(MessageItem, { message: message({ reasoning: "Because", reasoningSeconds: 4 }) }, env);
         const details = fixture.querySelector("details.o_llm_reasoning") as HTMLDetailsElement;
