@@ -175,6 +175,9 @@ class LlmAssistant(models.Model):
             "auto_model": self.auto_model,
             "offered_on": self._llm_model_names(),
             "is_default": self.is_default,
+            # The tools it gives a conversation (_llm_apply_assistant): a draft shows them.
+            "tool_names": (self.env["llm.tool"]._llm_available()
+                           & self.sudo().tool_ids).mapped("name"),
             "starter_prompts": [line.strip() for line in (self.starter_prompts or "").splitlines()
                                 if line.strip()],
         }

@@ -131,7 +131,7 @@ class LlmThreadActions(models.Model):
 
     def _llm_ui_summary(self):
         summary = super()._llm_ui_summary()
-        record = self.get_context()
+        record = self._llm_record()
         summary["record_can_post"] = bool(record) and self._llm_can_post_on(record)
         return summary
 

@@ -83,7 +83,11 @@ test("a record without conversation starts one about it, created by its first me
     await click(".o_llm_chatter_start_button");
     await contains(".o_llm_chatter_panel .o_llm_composer_input");
     await contains(".o_llm_chatter_panel .o_llm_suggestion", { text: "Summarize John" });
-    expect.verifySteps(["llm_ui_options []", `llm_ui_list ["res.partner",${partnerId}]`]);
+    expect.verifySteps([
+        "llm_ui_options []",
+        `llm_ui_list ["res.partner",${partnerId}]`,
+        `llm_ui_prompts ["res.partner",${partnerId}]`,
+    ]);
 });
 
 test("an unsaved record is saved before the AI panel opens", async () => {

@@ -1227,6 +1227,9 @@ var ChatController = class {
   applyAssistantToDraft(draft, assistantId) {
     const assistant = this.options.assistants.find((option) => option.id === assistantId);
     draft.assistant_id = assistant?.id ?? false;
+    if (assistant?.tool_names.length) {
+      draft.tool_names = [...assistant.tool_names];
+    }
     const model = this.options.models.find((option) => option.id === assistant?.model_id);
     if (model) {
       Object.assign(draft, { provider_id: model.provider_id, model_id: model.id, auto_model: false });

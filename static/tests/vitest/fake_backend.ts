@@ -54,11 +54,11 @@ export const OPTIONS: ChatOptions = {
     ],
     assistants: [
         {
-            id: 1, name: "Odoo helper", description: "Answers about Odoo", model_id: false, auto_model: false, is_default: false,
+            id: 1, name: "Odoo helper", description: "Answers about Odoo", model_id: false, auto_model: false, is_default: false, tool_names: [],
             offered_on: [], starter_prompts: ["What can you do for me?"],
         },
         {
-            id: 2, name: "Contacts helper", description: "For contacts", model_id: 2, auto_model: false, is_default: false,
+            id: 2, name: "Contacts helper", description: "For contacts", model_id: 2, auto_model: false, is_default: false, tool_names: [],
             offered_on: ["res.partner"], starter_prompts: [],
         },
     ],

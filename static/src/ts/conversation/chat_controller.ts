@@ -192,6 +192,9 @@ export class ChatController {
     private applyAssistantToDraft(draft: ThreadData, assistantId: number | false): void {
         const assistant = this.options.assistants.find((option) => option.id === assistantId);
         draft.assistant_id = assistant?.id ?? false;
+        if (assistant?.tool_names.length) {
+            draft.tool_names = [...assistant.tool_names];
+        }
         const model = this.options.models.find((option) => option.id === assistant?.model_id);
         if (model) {
             Object.assign(draft, { provider_id: model.provider_id, model_id: model.id, auto_model: false });

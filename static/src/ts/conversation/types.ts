@@ -72,6 +72,8 @@ export interface AssistantOption {
     auto_model: boolean;
     /** New conversations start with it (one offered on their record's model first). */
     is_default: boolean;
+    /** The tools it enables (those the user may use); empty: it leaves the tools as they are. */
+    tool_names: string[];
     /** Record models it is offered on; empty: every conversation. */
     offered_on: string[];
     starter_prompts: string[];
