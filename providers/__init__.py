@@ -1,12 +1,12 @@
 """Provider layer of llm_thread: one interface (:mod:`.base`) over the OpenAI, Anthropic and
 Ollama wire formats. Pure Python (only ``requests``); Odoo models wrap it."""
 
-from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Finish, ModelInfo,
+from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Embeddings, Finish, ModelInfo,
                    Provider, ProviderConfig, ProviderError, ReasoningDelta, RetryPolicy,
                    TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage, get_provider)
 
 __all__ = [
-    "CancelToken", "ChatEvent", "ChatMessage", "ChatOptions", "Finish", "ModelInfo", "Provider",
+    "CancelToken", "ChatEvent", "ChatMessage", "ChatOptions", "Embeddings", "Finish", "ModelInfo", "Provider",
     "ProviderConfig", "ProviderError", "ReasoningDelta", "RetryPolicy", "TextDelta", "ToolCall",
     "ToolCallEvent", "ToolSpec", "Usage", "get_provider",
 ]

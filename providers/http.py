@@ -93,6 +93,21 @@ class HttpClient:
         (document,) = self._retrying(attempt, None)
         return document
 
+    def post_json(self, url: str, *, headers: dict[str, str], body: dict[str, Any],
+                  model: str = "", params: dict[str, Any] | None = None) -> Any:
+        """POST ``body`` and return the JSON answer (embeddings), with the bounded retry."""
+        def attempt() -> Iterator[Any]:
+            with self._send("POST", url, headers=headers, json_body=body, params=params,
+                            model=model) as response:
+                try:
+                    yield response.json()
+                except ValueError:
+                    raise errors.malformed(
+                        self.label, detail=f"not JSON: {errors.short(response.text)}") from None
+
+        (document,) = self._retrying(attempt, None)
+        return document
+
     def stream(self, url: str, *, headers: dict[str, str], body: dict[str, Any],
                parse: Parser, model: str, cancel: CancelToken | None = None,
                params: dict[str, Any] | None = None) -> Iterator[ChatEvent]:

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { HarnessError, say } from "./log.mjs";
 import { run } from "./proc.mjs";
 
-/** Beyond debian/control: the database server, and the browser tests' Chromium and CDP client. */
-const EXTRA_PACKAGES = ["postgresql", "chromium", "python3-websocket"];
+/** Beyond debian/control: the database server, the browser tests' Chromium and CDP client, and
+ * numpy for the knowledge search's exact vector scoring. */
+const EXTRA_PACKAGES = ["postgresql", "chromium", "python3-websocket", "python3-numpy"];
 
 /**
  * The Depends of debian/control as a list of alternatives groups, e.g. [["python3-lxml-html-clean",
