@@ -5,19 +5,21 @@
     "category": "Productivity",
     "license": "LGPL-3",
     "author": "llm_thread contributors",
-    "depends": ["mail"],
+    "depends": ["mail", "attachment_indexation"],
     "data": [
         "security/llm_security.xml",
         "security/ir.model.access.csv",
         "security/llm_thread_rules.xml",
         "security/llm_usage_rules.xml",
         "security/llm_tool_security.xml",
+        "security/llm_knowledge_rules.xml",
         "data/llm_tool_data.xml",
         "views/llm_menus.xml",
         "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",
         "views/llm_usage_views.xml",
         "views/llm_tool_views.xml",
+        "views/llm_knowledge_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

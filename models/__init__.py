@@ -10,3 +10,7 @@ from . import llm_tool_builtin
 from . import llm_tool_sql
 from . import llm_tool_approval
 from . import llm_tool_log
+from . import llm_knowledge_source
+from . import llm_knowledge_chunk
+from . import llm_knowledge_search
+from . import llm_knowledge_search_wizard

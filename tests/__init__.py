@@ -11,3 +11,4 @@ from . import test_usage
 from . import test_tools
 from . import test_tool_approval
 from . import test_knowledge_embeddings
+from . import test_knowledge

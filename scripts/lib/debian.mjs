@@ -5,8 +5,9 @@ import { HarnessError, say } from "./log.mjs";
 import { run } from "./proc.mjs";
 
 /** Beyond debian/control: the database server, the browser tests' Chromium and CDP client, and
- * numpy for the knowledge search's exact vector scoring. */
-const EXTRA_PACKAGES = ["postgresql", "chromium", "python3-websocket", "python3-numpy"];
+ * the knowledge sources' numpy (exact vector scoring) and pdfminer (PDF text, through Odoo's
+ * attachment_indexation). */
+const EXTRA_PACKAGES = ["postgresql", "chromium", "python3-websocket", "python3-numpy", "python3-pdfminer"];
 
 /**
  * The Depends of debian/control as a list of alternatives groups, e.g. [["python3-lxml-html-clean",
