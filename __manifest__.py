@@ -14,6 +14,7 @@
         "security/llm_tool_security.xml",
         "security/llm_knowledge_rules.xml",
         "data/llm_tool_data.xml",
+        "data/llm_knowledge_data.xml",
         "views/llm_menus.xml",
         "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",

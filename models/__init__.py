@@ -14,3 +14,5 @@ from . import llm_knowledge_source
 from . import llm_knowledge_chunk
 from . import llm_knowledge_search
 from . import llm_knowledge_search_wizard
+from . import llm_knowledge_thread
+from . import llm_knowledge_tool

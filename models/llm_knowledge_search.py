@@ -26,6 +26,11 @@ CANDIDATES = 50  # best chunks taken from each ranking before fusion
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 DEFAULT_LIMIT = 6
 DEFAULT_TOKEN_BUDGET = 2000
+# Below this cosine similarity a chunk is not relevant, however close it is among the others:
+# without a floor, vector search always "finds" something and "sources only" could never say
+# "I don't know". Tunable per database (models differ in how they spread similarities).
+MIN_SIMILARITY_PARAM = "llm_thread.knowledge_min_similarity"
+DEFAULT_MIN_SIMILARITY = 0.3
 
 
 class ExactVectorIndex:
@@ -178,7 +183,9 @@ class LlmKnowledgeSearch(models.AbstractModel):
             for source in group:
                 ranking.extend(ExactVectorIndex.top_k(self.env.cr, source.id,
                                                       source.vector_version, vector, CANDIDATES))
-        ranking.sort(key=lambda row: -row[1])
+        floor = float(self.env["ir.config_parameter"].sudo().get_param(
+            MIN_SIMILARITY_PARAM, DEFAULT_MIN_SIMILARITY))
+        ranking = sorted((row for row in ranking if row[1] >= floor), key=lambda row: -row[1])
         return ranking[:CANDIDATES], " ".join(notes)
 
 

@@ -12,3 +12,4 @@ from . import test_tools
 from . import test_tool_approval
 from . import test_knowledge_embeddings
 from . import test_knowledge
+from . import test_knowledge_chat

@@ -58,7 +58,7 @@ class TestToolRecords(ToolCase):
         self.assertIn("sql_query", Tool.with_user(self.manager)._llm_available().mapped("name"))
         thread = self.env["llm.thread"].with_user(self.restricted).create({"name": "t"})
         self.assertEqual(thread.tool_names, ["search_records", "read_record", "count_records",
-                                             "list_models", "list_fields"],
+                                             "list_models", "list_fields", "search_knowledge"],
                          "a new thread enables the read tools its user may use")
         with self.assertRaises(AccessError):
             thread.llm_update({"tool_names": ["search_records", "sql_query"]})
