@@ -32,6 +32,17 @@ DEFAULT_TOKEN_BUDGET = 2000
 MIN_SIMILARITY_PARAM = "llm_thread.knowledge_min_similarity"
 DEFAULT_MIN_SIMILARITY = 0.3
 
+# (language, query, operator, language, source ids, language, limit) -> (chunk id, rank).
+# The operator joins the query's words: "&" (all of them), else "|" (any).
+TEXT_RANKING_SQL = """
+    WITH q AS (SELECT replace(plainto_tsquery(%s::regconfig, %s)::text, ' & ', %s) AS text)
+    SELECT c.id, ts_rank_cd(c.content_tsv, to_tsquery(%s::regconfig, q.text))
+      FROM llm_knowledge_chunk c, q
+     WHERE q.text <> '' AND c.source_id = ANY(%s)
+       AND c.content_tsv @@ to_tsquery(%s::regconfig, q.text)
+     ORDER BY 2 DESC, c.id LIMIT %s
+"""
+
 
 class ExactVectorIndex:
     """Exact cosine similarity over one source's vectors, held in this process's memory as
@@ -141,21 +152,20 @@ class LlmKnowledgeSearch(models.AbstractModel):
         return result
 
     def _llm_text_ranking(self, query, sources):
-        """``(chunk id, ts_rank_cd)`` of the full-text matches, any word of the query
-        matching (questions rarely share all their words with the answer)."""
+        """``(chunk id, ts_rank_cd)`` of the full-text matches: chunks with all the words of
+        the query, or, when there are not enough of those, with any of them (questions
+        rarely share all their words with the answer). All first, because ranking every
+        chunk holding one common word of a large corpus is what costs."""
         ranking = []
         for language in set(sources.mapped("language")):
             ids = sources.filtered(lambda s, lang=language: s.language == lang).ids
-            self.env.cr.execute("""
-                WITH q AS (SELECT replace(plainto_tsquery(%s::regconfig, %s)::text,
-                                          ' & ', ' | ') AS text)
-                SELECT c.id, ts_rank_cd(c.content_tsv, to_tsquery(%s::regconfig, q.text))
-                  FROM llm_knowledge_chunk c, q
-                 WHERE q.text <> '' AND c.source_id = ANY(%s)
-                   AND c.content_tsv @@ to_tsquery(%s::regconfig, q.text)
-                 ORDER BY 2 DESC, c.id LIMIT %s
-            """, [language, query, language, ids, language, CANDIDATES])
-            ranking.extend(self.env.cr.fetchall())
+            for operator in (" & ", " | "):
+                self.env.cr.execute(TEXT_RANKING_SQL, [language, query, operator, language,
+                                                       ids, language, CANDIDATES])
+                rows = self.env.cr.fetchall()
+                if len(rows) >= CANDIDATES or operator == " | ":
+                    break
+            ranking.extend(rows)
         ranking.sort(key=lambda row: -row[1])
         return ranking[:CANDIDATES]
 
