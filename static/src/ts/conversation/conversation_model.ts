@@ -1,8 +1,10 @@
 import { _t } from "../core/l10n";
+import { citationsFrom, citedIn } from "../message/citations";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import { GenerationRefused, type ChatBackend } from "./transport";
 import type {
     ApprovalView,
+    CitationView,
     GenerationState,
     MessageView,
     RecordLink,
@@ -79,12 +81,15 @@ function expire(card: ToolCallView): void {
 export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
     const views: MessageView[] = [];
     const calls = new Map<string, ToolCallView>();
+    let citations: CitationView[] = [];
     for (const message of stored) {
         const data = message.data ?? {};
         if (message.role === "user") {
             views.push(newMessage(message.id, "user", message.text));
+            citations = citationsFrom(data["knowledge"]);
         } else if (message.role === "assistant") {
             const view = newMessage(message.id, "assistant", message.text);
+            view.citations = citedIn(message.text, citations);
             view.reasoning = data["reasoning"] ?? "";
             view.reasoningSeconds = data["reasoning_seconds"] ?? null;
             view.usage = usageFrom(data["usage"]);

@@ -89,6 +89,16 @@ export interface ToolCallView {
     approval: ApprovalView | null;
 }
 
+/** A passage of a knowledge source that an answer cites as [n]. */
+export interface CitationView {
+    n: number;
+    label: string;
+    /** Opens the source: the record, the file (at its page), the URL. */
+    url: string;
+    /** The passage, shown on hover. */
+    quote: string;
+}
+
 /** A turn as shown: tool messages are folded into the assistant message that called them. */
 export interface MessageView {
     /** The stored id; negative while a user message waits for the server's. */
@@ -105,4 +115,6 @@ export interface MessageView {
     stopped: boolean;
     /** False while the answer streams. */
     done: boolean;
+    /** Answers: the knowledge passages they cite (from the question's stored citations). */
+    citations?: CitationView[];
 }
