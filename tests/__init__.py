@@ -13,3 +13,4 @@ from . import test_tool_approval
 from . import test_knowledge_embeddings
 from . import test_knowledge
 from . import test_knowledge_chat
+from . import test_knowledge_ui
