@@ -145,8 +145,8 @@ def measure(connection, size, dims, queries, rng):
             text = " ".join(words(rng, 3))
             t0 = time.perf_counter()
             for operator in (" & ", " | "):  # as LlmKnowledgeSearch._llm_text_ranking
-                cr.execute(TEXT_RANKING_SQL, ["english", text, operator, "english", [1],
-                                              "english", CANDIDATES])
+                cr.execute(TEXT_RANKING_SQL, ["english", "english", text, operator, [1],
+                                              CANDIDATES])
                 text_hits = cr.fetchall()
                 if len(text_hits) >= CANDIDATES:
                     break

@@ -32,15 +32,20 @@ DEFAULT_TOKEN_BUDGET = 2000
 MIN_SIMILARITY_PARAM = "llm_thread.knowledge_min_similarity"
 DEFAULT_MIN_SIMILARITY = 0.3
 
-# (language, query, operator, language, source ids, language, limit) -> (chunk id, rank).
-# The operator joins the query's words: "&" (all of them), else "|" (any).
-TEXT_RANKING_SQL = """
-    WITH q AS (SELECT replace(plainto_tsquery(%s::regconfig, %s)::text, ' & ', %s) AS text)
-    SELECT c.id, ts_rank_cd(c.content_tsv, to_tsquery(%s::regconfig, q.text))
-      FROM llm_knowledge_chunk c, q
-     WHERE q.text <> '' AND c.source_id = ANY(%s)
-       AND c.content_tsv @@ to_tsquery(%s::regconfig, q.text)
-     ORDER BY 2 DESC, c.id LIMIT %s
+# (language, language, query, operator, source ids, limit) -> (chunk id, rank).
+# The operator joins the query's words: "&" (all of them), else "|" (any). At most
+# MATCH_CAP matching chunks are ranked: ranking reads every candidate's tsvector, and a common
+# word matches a large part of a big corpus (vector search still ranks the whole corpus).
+MATCH_CAP = 2000
+TEXT_RANKING_SQL = f"""
+    WITH q AS (SELECT to_tsquery(%s::regconfig, replace(
+                   plainto_tsquery(%s::regconfig, %s)::text, ' & ', %s)) AS query),
+         matches AS (SELECT c.id, c.content_tsv FROM llm_knowledge_chunk c, q
+                      WHERE numnode(q.query) > 0 AND c.source_id = ANY(%s)
+                        AND c.content_tsv @@ q.query
+                      LIMIT {MATCH_CAP})
+    SELECT m.id, ts_rank_cd(m.content_tsv, q.query) FROM matches m, q
+     ORDER BY 2 DESC, m.id LIMIT %s
 """
 
 
@@ -160,8 +165,8 @@ class LlmKnowledgeSearch(models.AbstractModel):
         for language in set(sources.mapped("language")):
             ids = sources.filtered(lambda s, lang=language: s.language == lang).ids
             for operator in (" & ", " | "):
-                self.env.cr.execute(TEXT_RANKING_SQL, [language, query, operator, language,
-                                                       ids, language, CANDIDATES])
+                self.env.cr.execute(TEXT_RANKING_SQL, [language, language, query, operator,
+                                                       ids, CANDIDATES])
                 rows = self.env.cr.fetchall()
                 if len(rows) >= CANDIDATES or operator == " | ":
                     break
