@@ -9,6 +9,16 @@ class LlmToolKnowledge(models.Model):
     _inherit = "llm.tool"
 
     @api.model
+    def _llm_default_names(self):
+        """New conversations enable search_knowledge only when their user has knowledge
+        sources to search: otherwise it would only cost prompt tokens."""
+        names = super()._llm_default_names()
+        if "search_knowledge" in names and not self.env["llm.knowledge.source"].search_count(
+                [], limit=1):
+            names = [name for name in names if name != "search_knowledge"]
+        return names
+
+    @api.model
     @llm_tool("Search the company's knowledge sources (documents, records) for passages "
               "relevant to a question. Cite a passage you use with its source label.",
               {"type": "object", "properties": {

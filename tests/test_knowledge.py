@@ -8,6 +8,7 @@ import zipfile
 from datetime import timedelta
 
 from odoo import Command
+from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from .fake_embeddings import OPENAI_PATH
@@ -25,6 +26,21 @@ Refunds are paid back to the original card within seven days after the parcel ar
 
 Parcels leave the warehouse every weekday at noon.
 """
+
+
+def policies_source(env, fake):
+    """A file source "Policies" (RETURNS_MD as policy.md) embedded by the fake provider."""
+    provider = env["llm.provider"].create({
+        "name": "Fake embeddings", "api_format": "openai", "base_url": fake.base_url("openai")})
+    embedder = env["llm.model"].create({
+        "name": "Embed", "api_id": "embed-model", "provider_id": provider.id,
+        "use": "embedding"})
+    policy = env["ir.attachment"].create({
+        "name": "policy.md", "mimetype": "text/markdown",
+        "datas": base64.b64encode(RETURNS_MD.encode())})
+    return env["llm.knowledge.source"].create({
+        "name": "Policies", "embedding_model_id": embedder.id,
+        "attachment_ids": [Command.set(policy.ids)]})
 
 
 class KnowledgeCase(FakeProviderCase, TransactionCase):
@@ -220,6 +236,16 @@ class TestKnowledgeFiles(KnowledgeCase):
         result, chunks = self.search("refunds")
         self.assertEqual(chunks[0].heading, "Returns > Refunds")
         self.assertIn("Vector search is off", result.vector_note)
+
+    def test_provider_without_embeddings_is_refused(self):
+        claude = self.env["llm.model"].create({
+            "name": "Claude", "api_id": "claude-sonnet-4-5", "use": "embedding",
+            "provider_id": self.env["llm.provider"].create({
+                "name": "Claude", "api_format": "anthropic",
+                "base_url": "https://api.anthropic.com"}).id})
+        with self.assertRaisesRegex(ValidationError, "Claude has no embeddings API"):
+            self.file_source("Notes", self.attachment("n.txt", "Words.", "text/plain"),
+                             embedding_model_id=claude.id)
 
     def test_language_stemming(self):
         source = self.file_source("Politique", self.attachment(

@@ -2,14 +2,12 @@
 instructions in the prompt, citations stored, "sources only", access per user, and the
 search_knowledge tool."""
 
-import base64
-
 from odoo import Command
 from odoo.tests import tagged
 
 from .engine_common import EngineCase, answer
 from .fake_provider import FakeProviderCase
-from .test_knowledge import RETURNS_MD
+from .test_knowledge import policies_source
 
 
 @tagged("post_install", "-at_install")
@@ -18,18 +16,8 @@ class TestKnowledgeChat(FakeProviderCase, EngineCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        embedder_provider = cls.env["llm.provider"].create({
-            "name": "Fake embeddings", "api_format": "openai",
-            "base_url": cls.fake.base_url("openai")})
-        embedder = cls.env["llm.model"].create({
-            "name": "Embed", "api_id": "embed-model", "provider_id": embedder_provider.id,
-            "use": "embedding"})
-        policy = cls.env["ir.attachment"].create({
-            "name": "policy.md", "mimetype": "text/markdown",
-            "datas": base64.b64encode(RETURNS_MD.encode())})
-        cls.policies = cls.env["llm.knowledge.source"].create({
-            "name": "Policies", "embedding_model_id": embedder.id,
-            "attachment_ids": [Command.set(policy.ids)]})
+        cls.policies = policies_source(cls.env, cls.fake)
+        embedder = cls.policies.embedding_model_id
         # Conversations are readable by their owner only: a record source over them holds
         # chunks only their owner may get.
         cls.env["llm.thread"].with_user(cls.user_a).create({"name": "Okapi sanctuary budget"})
@@ -84,6 +72,14 @@ class TestKnowledgeChat(FakeProviderCase, EngineCase):
         self.assertEqual(Tool.with_user(self.user_b)._llm_tool_search_knowledge("okapi"), [])
         found = Tool.with_user(self.user_a)._llm_tool_search_knowledge("okapi")
         self.assertEqual(found[0]["heading"], "Okapi sanctuary budget")
+
+    def test_new_conversations_enable_the_tool_when_there_are_sources(self):
+        Thread = self.env["llm.thread"]
+        self.assertIn("search_knowledge", Thread.with_user(self.user_a).create(
+            {"name": "t"}).tool_names)
+        self.env["llm.knowledge.source"].search([]).active = False
+        self.assertNotIn("search_knowledge", Thread.with_user(self.user_a).create(
+            {"name": "t"}).tool_names)
 
     def test_no_sources_no_retrieval(self):
         self.script(answer("Hi."))

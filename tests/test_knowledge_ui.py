@@ -1,13 +1,11 @@
 """Citations in the chat, in a real browser: static/tests/tours/llm_knowledge_tours.js."""
 
-import base64
-
 from odoo import Command
 from odoo.tests import HttpCase, tagged
 
 from ..providers import Finish, TextDelta, Usage
 from .fake_provider import FakeProviderCase
-from .test_knowledge import RETURNS_MD
+from .test_knowledge import policies_source
 
 
 @tagged("post_install", "-at_install")
@@ -19,15 +17,8 @@ class TestKnowledgeUi(FakeProviderCase, HttpCase):
         chat = self.env["llm.model"].create({
             "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
         provider.default_model_id = chat
-        embedder = self.env["llm.model"].create({
-            "name": "Embed", "api_id": "embed-model", "provider_id": provider.id,
-            "use": "embedding"})
-        policy = self.env["ir.attachment"].create({
-            "name": "policy.md", "mimetype": "text/markdown",
-            "datas": base64.b64encode(RETURNS_MD.encode())})
-        source = self.env["llm.knowledge.source"].create({
-            "name": "Policies", "embedding_model_id": embedder.id,
-            "attachment_ids": [Command.set(policy.ids)]})
+        source = policies_source(self.env, self.fake)
+        policy = source.attachment_ids
         self.env["llm.knowledge.source"]._cron_index()
         admin = self.env.ref("base.user_admin")
         thread = self.env["llm.thread"].with_user(admin).create({
