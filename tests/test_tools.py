@@ -1,5 +1,5 @@
 """llm.tool: the records, who may enable and run them, the built-in tools through the real ORM
-as restricted users (the SQL tool: test_tool_sql.py)."""
+as restricted users, and the SQL tool's refusals."""
 
 import json
 
@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..models import llm_tool_sql
 from ..models.llm_tool_registry import ToolError, llm_tool
 
 BUILT_IN = ["search_records", "read_record", "count_records", "list_models", "list_fields",
@@ -258,3 +259,81 @@ class TestBuiltinTools(ToolCase):
     def test_wrong_argument_names_are_explained_to_the_model(self):
         with self.assertRaisesRegex(ToolError, "Invalid arguments for read_record .*required"):
             self.run_tool("read_record", self.restricted, model="res.partner", record=1)
+
+
+@tagged("post_install", "-at_install")
+class TestSqlTool(ToolCase):
+
+    def sql(self, query, user=None):
+        return self.run_tool("sql_query", user or self.manager, query=query)
+
+    def test_select_returns_columns_and_rows(self):
+        # Its own connection: it sees committed data (not this test's transaction).
+        result = self.sql("SELECT login FROM res_users WHERE login = 'admin';")
+        self.assertEqual(result, {"columns": ["login"], "rows": [["admin"]], "truncated": False})
+        with_cte = self.sql("WITH u AS (SELECT 1 AS one) SELECT one FROM u -- a ; comment")
+        self.assertEqual(with_cte["rows"], [[1]])
+        text = self.sql("SELECT 'it''s; not -- a comment, 100%' AS t, E'\\'; no' AS e")
+        self.assertEqual(text["rows"], [["it's; not -- a comment, 100%", "'; no"]])
+        named = self.sql('SELECT 1 AS "delete", 2 AS "set_config"')
+        self.assertEqual(named["columns"], ["delete", "set_config"])
+
+    def test_refused_statements(self):
+        for query in [
+            "INSERT INTO res_partner (name) VALUES ('x')",
+            "UPDATE res_partner SET name = 'x'",
+            "DELETE FROM res_partner",
+            "WITH d AS (DELETE FROM res_partner RETURNING id) SELECT * FROM d",
+            "WITH u AS (UPDATE res_partner SET name = 'x' RETURNING id) SELECT count(*) FROM u",
+            "SELECT * FROM res_partner FOR UPDATE",
+            "SELECT id FROM res_partner FOR NO KEY UPDATE",
+            "SELECT id FROM res_partner FOR SHARE",
+            "SELECT set_config('statement_timeout', '0', false)",
+            "SELECT 1; SELECT 2",
+            "SELECT 1; DROP TABLE res_partner",
+            "SELECT * INTO evil FROM res_partner",
+            "SELECT pg_advisory_lock(1)",
+            "SELECT nextval('res_partner_id_seq')",
+            "SELECT pg_read_file('/etc/passwd')",
+            "CREATE TABLE evil (id int)",
+            "select/**/1;/**/delete from res_partner",
+            # Quoting tricks that would hide a ';' from a naive lexer, not from PostgreSQL.
+            "SELECT E'\\'' ; COMMIT; DELETE FROM res_partner; --'",
+            "SELECT 1 AS abcE'\\' ; COMMIT; DELETE FROM res_partner; --'",
+            "SELECT 1 /* /* */ ; COMMIT; DELETE FROM res_partner; */",
+            # A quoted or escaped function name is the same function.
+            'SELECT "set_config"(\'statement_timeout\', \'0\', false)',
+            'SELECT pg_catalog."pg_terminate_backend"(pg_backend_pid())',
+            'SELECT U&"pg\\005fsleep"(60)',
+            "",
+        ]:
+            with self.subTest(query=query), self.assertRaises(ToolError):
+                self.sql(query)
+        self.assertTrue(self.partner.exists())
+
+    def test_read_only_transaction_refuses_what_the_text_check_would_miss(self):
+        self.patch(llm_tool_sql, "check_select", lambda env, query: query)
+        with self.assertRaisesRegex(ToolError, "read-only transaction"):
+            self.sql("WITH d AS (DELETE FROM res_partner WHERE id = %s RETURNING id) "
+                     "SELECT * FROM d" % self.partner.id)
+        self.assertTrue(self.partner.exists())
+
+    def test_timeout_row_cap_and_size_cap(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("llm_thread.sql_timeout_ms", "200")
+        params.set_param("llm_thread.sql_max_rows", "50")
+        with self.assertRaisesRegex(ToolError, "cancelled after 200 ms"):
+            self.sql("SELECT pg_sleep(30)")
+        rows = self.sql("SELECT generate_series(1, 1000) AS n")
+        self.assertEqual(len(rows["rows"]), 50)
+        self.assertTrue(rows["truncated"])
+        big = self.sql("SELECT repeat('x', 2000) FROM generate_series(1, 50)")
+        self.assertLessEqual(len(json.dumps(big)), llm_tool_sql.MAX_CHARS)
+        self.assertTrue(big["truncated"])
+        self.assertTrue(big["rows"])
+
+    def test_managers_only_by_default(self):
+        thread = self.env["llm.thread"].with_user(self.restricted).create({"name": "t"})
+        thread.sudo().tool_names = ["sql_query"]
+        with self.assertRaises(AccessError):
+            self.tool("sql_query", self.restricted)._llm_execute({"query": "SELECT 1"}, thread, "c")
