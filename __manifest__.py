@@ -5,7 +5,7 @@
     "category": "Productivity",
     "license": "LGPL-3",
     "author": "llm_thread contributors",
-    "depends": ["mail"],
+    "depends": ["mail", "attachment_indexation"],
     # message_post(llm_role="assistant") turns markdown into HTML, as the original module did.
     "external_dependencies": {"python": ["markdown"]},
     "data": [
@@ -16,8 +16,10 @@
         "security/llm_tool_security.xml",
         "security/llm_assistant_security.xml",
         "security/llm_feedback_rules.xml",
+        "security/llm_knowledge_rules.xml",
         "data/llm_tool_data.xml",
         "data/llm_assistant_data.xml",
+        "data/llm_knowledge_data.xml",
         "views/llm_menus.xml",
         "views/llm_provider_views.xml",
         "views/llm_thread_views.xml",
@@ -25,6 +27,7 @@
         "views/llm_tool_views.xml",
         "views/llm_assistant_views.xml",
         "views/llm_feedback_views.xml",
+        "views/llm_knowledge_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -16,3 +16,9 @@ from . import llm_assistant
 from . import llm_prompt
 from . import llm_thread_seed
 from . import ir_http
+from . import llm_knowledge_source
+from . import llm_knowledge_chunk
+from . import llm_knowledge_search
+from . import llm_knowledge_search_wizard
+from . import llm_knowledge_thread
+from . import llm_knowledge_tool

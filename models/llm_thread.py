@@ -561,6 +561,9 @@ class LlmThread(models.Model):
         description = self._llm_describe_record()
         if description:
             system_parts.append(description)
+        knowledge = self._llm_knowledge_block()  # llm_knowledge_thread.py
+        if knowledge:
+            system_parts.append(knowledge)
         system = [ChatMessage("system", "\n\n".join(system_parts))] if system_parts else []
         budget = context_window - answer_reserve - sum(estimate_tokens(m.content) for m in system)
         units = self._llm_history_units()

@@ -129,6 +129,14 @@ class ModelInfo:
     use: Literal["chat", "embedding"] = "chat"
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    """The answer of :meth:`Provider.embed`: one vector per input text, in input order."""
+
+    vectors: list[list[float]]
+    input_tokens: int = 0
+
+
 ErrorKind = Literal[
     "connection",  # refused, unknown host
     "timeout",  # connect or read timeout, stalled stream
@@ -287,6 +295,34 @@ class Provider:
 
     def list_models(self) -> list[ModelInfo]:
         """The provider's model list; raises :class:`ProviderError`."""
+        raise NotImplementedError
+
+    #: Whether the API has an embeddings endpoint (Anthropic has none).
+    supports_embeddings = False
+    #: Texts sent in one embeddings request; :meth:`embed` splits longer lists.
+    embed_batch_size = 64
+
+    def embed(self, model: str, texts: list[str], dimensions: int | None = None) -> Embeddings:
+        """Vectors of ``texts`` from the embedding ``model``, in batches of
+        ``embed_batch_size``; ``dimensions`` asks for shortened vectors where the API takes it.
+        Raises :class:`ProviderError` (the provider's own faults, or no embeddings at all)."""
+        if not self.supports_embeddings:
+            from . import errors
+            raise errors.no_embeddings(self.label)
+        vectors: list[list[float]] = []
+        tokens = 0
+        for start in range(0, len(texts), self.embed_batch_size):
+            batch = texts[start:start + self.embed_batch_size]
+            result = self._embed_batch(model, batch, dimensions)
+            if len(result.vectors) != len(batch):
+                from . import errors
+                raise errors.malformed(self.label, detail=(
+                    f"{len(result.vectors)} embeddings for {len(batch)} texts"))
+            vectors.extend(result.vectors)
+            tokens += result.input_tokens
+        return Embeddings(vectors, tokens)
+
+    def _embed_batch(self, model: str, texts: list[str], dimensions: int | None) -> Embeddings:
         raise NotImplementedError
 
 

@@ -147,6 +147,11 @@ _STREAM_ERROR = _("%(provider)s reported an error while answering; try again.")
 stream_error = _builder("server", _STREAM_ERROR)
 stream_overloaded = _builder("server", _STREAM_ERROR, retryable=True)
 
+# Embeddings
+no_embeddings = _builder("bad_request", _(
+    "%(provider)s has no embeddings API. Choose an embedding model of an OpenAI-compatible or "
+    "Ollama provider for the knowledge sources."))
+
 
 def gave_up(error: ProviderError, retries: int, waited: float) -> ProviderError:
     """``error`` after the bounded retries, no longer retryable."""

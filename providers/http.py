@@ -81,8 +81,17 @@ class HttpClient:
     def get_json(self, url: str, *, headers: dict[str, str],
                  params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document (model lists), with the bounded retry."""
+        return self._json("GET", url, headers=headers, params=params)
+
+    def post_json(self, url: str, *, headers: dict[str, str], body: dict[str, Any],
+                  model: str = "", params: dict[str, Any] | None = None) -> Any:
+        """POST ``body`` and return the JSON answer (embeddings), with the bounded retry."""
+        return self._json("POST", url, headers=headers, params=params, json_body=body,
+                          model=model)
+
+    def _json(self, method: str, url: str, **send: Any) -> Any:
         def attempt() -> Iterator[Any]:
-            with self._send("GET", url, headers=headers, params=params) as response:
+            with self._send(method, url, **send) as response:
                 try:
                     yield response.json()
                 except ValueError:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from . import errors
-from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
+from .base import ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec
 from .http import HttpProvider
-from .openai import to_openai_tools
+from .openai import embedding_vector, to_openai_tools
 from .streams import AnswerBuilder, iter_ndjson, parser
 
 
@@ -93,6 +93,16 @@ class OllamaProvider(HttpProvider):
             body["think"] = True
         return body
 
+    supports_embeddings = True
+
+    def _embed_batch(self, model: str, texts: list[str], dimensions: int | None) -> Embeddings:
+        body = {"model": model, "input": texts}
+        if dimensions:
+            body["dimensions"] = dimensions
+        return parse_embeddings(self.http.post_json(f"{self._base()}/api/embed",
+                                                    headers=self._headers(), body=body,
+                                                    model=model), self.label)
+
     def list_models(self) -> list[ModelInfo]:
         data = self.http.get_json(f"{self._base()}/api/tags", headers=self._headers())
         if not isinstance(data, dict) or not isinstance(data.get("models"), list):
@@ -102,3 +112,13 @@ class OllamaProvider(HttpProvider):
             display_name=item["name"],
             use="embedding" if "embed" in item["name"].lower() else "chat",
         ) for item in data["models"] if isinstance(item, dict) and item.get("name")]
+
+
+def parse_embeddings(document: Any, label: str) -> Embeddings:
+    """``/api/embed`` answer: ``embeddings`` is one vector a text, in input order;
+    ``prompt_eval_count`` counts the input tokens."""
+    vectors = document.get("embeddings") if isinstance(document, dict) else None
+    if not isinstance(vectors, list):
+        raise errors.malformed(label, detail="the embeddings answer has no \"embeddings\" array")
+    return Embeddings([embedding_vector(vector, label) for vector in vectors],
+                      int(document.get("prompt_eval_count") or 0))

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import quote, urlsplit
 
 from . import errors
-from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
+from .base import ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec
 from .http import HttpProvider
 from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
@@ -193,6 +193,20 @@ class OpenAIProvider(HttpProvider):
             return self.config.max_tokens_param
         return "max_completion_tokens" if self.official or self.azure else "max_tokens"
 
+    supports_embeddings = True
+
+    def _embed_batch(self, model: str, texts: list[str], dimensions: int | None) -> Embeddings:
+        if self.azure:
+            url = f"{self._base()}/openai/deployments/{quote(model, safe='')}/embeddings"
+        else:
+            url = f"{self._base()}/embeddings"
+        body = {"model": model, "input": texts, "encoding_format": "float"}
+        if dimensions:
+            body["dimensions"] = dimensions  # text-embedding-3 models and some compatibles
+        return parse_embeddings(self.http.post_json(url, headers=self._headers(), body=body,
+                                                    params=self._params(), model=model),
+                                self.label)
+
     def list_models(self) -> list[ModelInfo]:
         if self.azure:
             # Azure lists the models the resource can deploy; chat calls take a deployment
@@ -238,3 +252,23 @@ def _model_info(item: Any) -> ModelInfo | None:
         capabilities=frozenset(capabilities),
         use="embedding" if embedding else "chat",
     )
+
+
+def parse_embeddings(document: Any, label: str) -> Embeddings:
+    """``/embeddings`` answer: ``data`` holds ``{"index", "embedding"}`` objects (put back in
+    input order by ``index``), ``usage.prompt_tokens`` counts the input."""
+    items = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise errors.malformed(label, detail="the embeddings answer has no \"data\" array")
+    ordered = sorted(items, key=lambda item: item.get("index", 0) if isinstance(item, dict) else 0)
+    vectors = [embedding_vector(item.get("embedding") if isinstance(item, dict) else None, label)
+               for item in ordered]
+    usage = document.get("usage") or {}
+    return Embeddings(vectors, int(usage.get("prompt_tokens") or 0))
+
+
+def embedding_vector(value: Any, label: str) -> list[float]:
+    if not isinstance(value, list) or not value or not all(
+            isinstance(number, (int, float)) for number in value):
+        raise errors.malformed(label, detail="an embedding is not a list of numbers")
+    return value

@@ -17,3 +17,7 @@ from . import test_assistant
 from . import test_seed_api
 from . import test_assistant_ui
 from . import test_answer_actions
+from . import test_knowledge_embeddings
+from . import test_knowledge
+from . import test_knowledge_chat
+from . import test_knowledge_ui

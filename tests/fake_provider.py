@@ -44,6 +44,8 @@ forgot a script fails clearly.
 - :meth:`FakeProvider.fail` queues an error status with the format's own error body;
 - :meth:`FakeProvider.models` queues the format's model list;
 - :meth:`FakeProvider.reply` queues any answer for any route (pagination, HTML pages...).
+- Embeddings routes answer by themselves with deterministic vectors; see
+  :mod:`.fake_embeddings`.
 
 ``FakeProvider.start(api_key="sk-test")`` checks the key where the provider looks for it
 (``Authorization: Bearer``, Azure's ``api-key``, Anthropic's ``x-api-key``) and answers 401 with
@@ -77,6 +79,7 @@ from typing import Any, Union
 from urllib.parse import parse_qsl, urlsplit
 
 from ..providers.base import Finish, ReasoningDelta, TextDelta, Usage
+from .fake_embeddings import embeddings_answer, is_embeddings_path
 
 CREATED = 1735689600  # fixed timestamps keep the frames reproducible
 CREATED_AT = "2025-01-01T00:00:00.000000Z"
@@ -670,6 +673,10 @@ class _Handler(BaseHTTPRequestHandler):
             fake._received.notify_all()
         try:
             answer = self._check(fake, record) or fake._take(self.command, url.path)
+            if answer is None and is_embeddings_path(url.path):
+                status, document = embeddings_answer(url.path, parsed)
+                answer = _Answer(status=status, headers={"Content-Type": "application/json"},
+                                 body=json.dumps(document).encode())
             if answer is None:
                 answer = _Answer(status=501, headers={"Content-Type": "application/json"},
                                  body=json.dumps({"error": {

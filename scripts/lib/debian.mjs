@@ -6,10 +6,15 @@ import { run } from "./proc.mjs";
 
 /**
  * Beyond debian/control: the database server, psycopg 3 (the SQL tool's connection speaks the
- * extended query protocol, which psycopg2 cannot), the browser tests' Chromium and CDP client, and
- * the markdown converter of llm_thread's message_post (external_dependencies of the manifest).
+ * extended query protocol, which psycopg2 cannot), the browser tests' Chromium and CDP client,
+ * the markdown converter of llm_thread's message_post (external_dependencies of the manifest),
+ * and the knowledge sources' numpy (exact vector scoring) and pdfminer (PDF text, through Odoo's
+ * attachment_indexation).
  */
-const EXTRA_PACKAGES = ["postgresql", "python3-psycopg", "chromium", "python3-websocket", "python3-markdown"];
+const EXTRA_PACKAGES = [
+    "postgresql", "python3-psycopg", "chromium", "python3-websocket", "python3-markdown",
+    "python3-numpy", "python3-pdfminer",
+];
 
 /**
  * The Depends of debian/control as a list of alternatives groups, e.g. [["python3-lxml-html-clean",

@@ -392,6 +392,32 @@ function messageDate(value, locale, now = /* @__PURE__ */ new Date()) {
   return { label, title };
 }
 
+// static/src/ts/message/citations.ts
+function citationsFrom(value) {
+  if (!Array.isArray(value)) {
+    return [];
+  }
+  const citations = [];
+  for (const item of value) {
+    if (typeof item !== "object" || item === null) {
+      continue;
+    }
+    const entry = item;
+    if (typeof entry["n"] === "number" && typeof entry["label"] === "string") {
+      citations.push({
+        n: entry["n"],
+        label: entry["label"],
+        url: typeof entry["url"] === "string" ? entry["url"] : "",
+        quote: typeof entry["quote"] === "string" ? entry["quote"] : ""
+      });
+    }
+  }
+  return citations;
+}
+function citedIn(text2, citations) {
+  return citations.filter((citation) => text2.includes(`[${citation.n}]`));
+}
+
 // static/src/ts/usage/usage.ts
 function usageFrom(data) {
   if (!data) {
@@ -517,16 +543,19 @@ function expire(card) {
 function messagesFromStore(stored) {
   const views = [];
   const calls = /* @__PURE__ */ new Map();
+  let citations = [];
   for (const message of stored) {
     const data = message.data ?? {};
     if (message.role === "user") {
       const view = newMessage(message.id, "user", message.text, message.date);
       view.versions = message.versions ?? [];
       views.push(view);
+      citations = citationsFrom(data["knowledge"]);
     } else if (message.role === "assistant") {
       const view = newMessage(message.id, "assistant", message.text, message.date);
       view.versions = message.versions ?? [];
       view.feedback = message.feedback ?? null;
+      view.citations = citedIn(message.text, citations);
       view.reasoning = data["reasoning"] ?? "";
       view.reasoningSeconds = data["reasoning_seconds"] ?? null;
       view.usage = usageFrom(data["usage"]);

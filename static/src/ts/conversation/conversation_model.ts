@@ -1,5 +1,6 @@
 import { _t } from "../core/l10n";
 import { serverNow } from "../message/message_date";
+import { citationsFrom, citedIn } from "../message/citations";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import type { EventPayload } from "../stream/protocol";
 import { announceChanged } from "./record_changes";
@@ -7,6 +8,7 @@ import { GenerationRefused, type ChatBackend, type GenerationRequest } from "./t
 import type {
     ApprovalView,
     FeedbackView,
+    CitationView,
     GenerationState,
     MessageView,
     RecordLink,
@@ -84,16 +86,19 @@ function expire(card: ToolCallView): void {
 export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
     const views: MessageView[] = [];
     const calls = new Map<string, ToolCallView>();
+    let citations: CitationView[] = [];
     for (const message of stored) {
         const data = message.data ?? {};
         if (message.role === "user") {
             const view = newMessage(message.id, "user", message.text, message.date);
             view.versions = message.versions ?? [];
             views.push(view);
+            citations = citationsFrom(data["knowledge"]);
         } else if (message.role === "assistant") {
             const view = newMessage(message.id, "assistant", message.text, message.date);
             view.versions = message.versions ?? [];
             view.feedback = message.feedback ?? null;
+            view.citations = citedIn(message.text, citations);
             view.reasoning = data["reasoning"] ?? "";
             view.reasoningSeconds = data["reasoning_seconds"] ?? null;
             view.usage = usageFrom(data["usage"]);

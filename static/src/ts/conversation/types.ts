@@ -141,6 +141,16 @@ export interface ToolCallView {
     textOffset: number;
 }
 
+/** A passage of a knowledge source that an answer cites as [n]. */
+export interface CitationView {
+    n: number;
+    label: string;
+    /** Opens the source: the record, the file (at its page), the URL. */
+    url: string;
+    /** The passage, shown on hover. */
+    quote: string;
+}
+
 /** A turn as shown: tool messages are folded into the assistant message that called them. */
 export interface MessageView {
     /** The stored id; negative while a user message waits for the server's. */
@@ -168,4 +178,6 @@ export interface MessageView {
     /** The ids of this message's versions (regenerated, edited), oldest first. */
     versions: number[];
     feedback: FeedbackView | null;
+    /** Answers: the knowledge passages they cite (from the question's stored citations). */
+    citations?: CitationView[];
 }

@@ -412,6 +412,22 @@ describe("ConversationModel", () => {
 });
 
 describe("messagesFromStore", () => {
+    test("an answer cites the passages its question was given, by number, after a reload", () => {
+        const knowledge = [
+            { n: 1, label: "policy.md", url: "/web/content/4", quote: "Returns within 30 days." },
+            { n: 2, label: "Azure Interior", url: "/odoo/res.partner/7", quote: "Supplier" },
+            { n: "3", label: "malformed" },
+        ];
+        const views = messagesFromStore([
+            { id: 1, role: "user", text: "Returns?", data: { knowledge }, date: "" },
+            { id: 2, role: "assistant", text: "Within 30 days [1].", data: {}, date: "" },
+            { id: 3, role: "user", text: "Thanks", data: {}, date: "" },
+            { id: 4, role: "assistant", text: "You are welcome [1].", data: {}, date: "" },
+        ]);
+        expect(views[1]!.citations).toEqual([knowledge[0]]);
+        expect(views[3]!.citations).toEqual([]);
+    });
+
     test("tool results fold into the answer that called them, as after a reload", () => {
         const views = messagesFromStore([
             { id: 1, role: "user", text: "Find Azure", data: {}, date: "" },

@@ -58,6 +58,21 @@ describe("MessageItem", () => {
         expect(retried).toBe(1);
     });
 
+    test("cited knowledge passages are numbered chips opening their source, quoting on hover", async () => {
+        const fixture = await mountComponent(MessageItem, {
+            message: message({
+                text: "Refunds take a week [2].",
+                citations: [{ n: 2, label: "policy.pdf, page 3", url: "/web/content/5#page=3", quote: "Refunds are paid within seven days." }],
+            }),
+        }, env);
+        const chip = fixture.querySelector<HTMLAnchorElement>(".o_llm_citations a.o_llm_citation")!;
+        expect(chip.querySelector(".o_llm_citation_number")?.textContent).toBe("2");
+        expect(chip.textContent).toContain("policy.pdf, page 3");
+        expect(chip.getAttribute("href")).toBe("/web/content/5#page=3");
+        expect(chip.getAttribute("title")).toBe("Refunds are paid within seven days.");
+        expect(chip.getAttribute("target")).toBe("_blank");
+    });
+
     test("reasoning is collapsed with its duration", async () => {
         const fixture = await mountComponent(MessageItem, { message: message({ reasoning: "Because", reasoningSeconds: 4 }) }, env);
         const details = fixture.querySelector("details.o_llm_reasoning") as HTMLDetailsElement;

@@ -1,0 +1,229 @@
+"""Hybrid search over the knowledge chunks, in PostgreSQL and this process: full-text search
+(the chunks' language-aware ``tsvector``) and exact vector similarity, fused by reciprocal
+rank fusion, then filtered by what the asking user may read, within a token budget.
+
+The vector side is :class:`ExactVectorIndex`, the only code that knows how vectors are
+scored: an approximate index (an HNSW extension, a separate server) would replace it behind
+the same ``top_k``. See docs/knowledge.md for when a deployment outgrows exact search.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import numpy
+
+from odoo import api, models
+from odoo.exceptions import AccessError
+
+from ..providers import ProviderError
+
+_logger = logging.getLogger(__name__)
+
+CANDIDATES = 50  # best chunks taken from each ranking before fusion
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
+DEFAULT_LIMIT = 6
+DEFAULT_TOKEN_BUDGET = 2000
+# Below this cosine similarity a chunk is not relevant, however close it is among the others:
+# without a floor, vector search always "finds" something and "sources only" could never say
+# "I don't know". Tunable per database (models differ in how they spread similarities).
+MIN_SIMILARITY_PARAM = "llm_thread.knowledge_min_similarity"
+DEFAULT_MIN_SIMILARITY = 0.3
+
+# (language, language, query, operator, source ids, limit) -> (chunk id, rank).
+# The operator joins the query's words: "&" (all of them), else "|" (any). At most
+# MATCH_CAP matching chunks are ranked: ranking reads every candidate's tsvector, and a common
+# word matches a large part of a big corpus (vector search still ranks the whole corpus).
+MATCH_CAP = 2000
+TEXT_RANKING_SQL = f"""
+    WITH q AS (SELECT to_tsquery(%s::regconfig, replace(
+                   plainto_tsquery(%s::regconfig, %s)::text, ' & ', %s)) AS query),
+         matches AS (SELECT c.id, c.content_tsv FROM llm_knowledge_chunk c, q
+                      WHERE numnode(q.query) > 0 AND c.source_id = ANY(%s)
+                        AND c.content_tsv @@ q.query
+                      LIMIT {MATCH_CAP})
+    SELECT m.id, ts_rank_cd(m.content_tsv, q.query) FROM matches m, q
+     ORDER BY 2 DESC, m.id LIMIT %s
+"""
+
+
+class ExactVectorIndex:
+    """Exact cosine similarity over one source's vectors, held in this process's memory as
+    one float32 matrix of normalised rows (4 bytes x dimensions a chunk), loaded from the
+    database once and again when the source's ``vector_version`` changes."""
+
+    _cache: dict[tuple[str, int], tuple[int, numpy.ndarray, numpy.ndarray]] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def top_k(cls, cr, source_id: int, version: int, query: numpy.ndarray,
+              k: int) -> list[tuple[int, float]]:
+        """``(chunk id, cosine similarity)`` of the ``k`` chunks closest to ``query``."""
+        ids, matrix = cls._matrix(cr, source_id, version)
+        if not len(ids) or matrix.shape[1] != query.shape[0]:
+            return []
+        scores = matrix @ (query / (numpy.linalg.norm(query) or 1.0))
+        k = min(k, len(ids))
+        best = numpy.argpartition(-scores, k - 1)[:k]
+        best = best[numpy.argsort(-scores[best])]
+        return [(int(ids[i]), float(scores[i])) for i in best]
+
+    @classmethod
+    def _matrix(cls, cr, source_id, version):
+        key = (cr.dbname, source_id)
+        cached = cls._cache.get(key)
+        if cached and cached[0] == version:
+            return cached[1], cached[2]
+        cr.execute("SELECT id, embedding FROM llm_knowledge_chunk WHERE source_id = %s "
+                   "AND embedding IS NOT NULL ORDER BY id", [source_id])
+        rows = cr.fetchall()
+        ids = numpy.fromiter((row[0] for row in rows), dtype=numpy.int64, count=len(rows))
+        if rows:
+            matrix = numpy.frombuffer(b"".join(bytes(row[1]) for row in rows), dtype="<f4")
+            matrix = matrix.reshape(len(rows), -1).copy()
+            norms = numpy.linalg.norm(matrix, axis=1, keepdims=True)
+            matrix /= numpy.where(norms == 0, 1, norms)
+        else:
+            matrix = numpy.zeros((0, 0), dtype="<f4")
+        with cls._lock:
+            cls._cache[key] = (version, ids, matrix)
+        return ids, matrix
+
+    @classmethod
+    def memory_bytes(cls) -> int:
+        return sum(entry[2].nbytes + entry[1].nbytes for entry in cls._cache.values())
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    score: float = 0.0
+    text_rank: int | None = None  # 1-based rank in the full-text results
+    text_score: float | None = None
+    vector_rank: int | None = None
+    similarity: float | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list = field(default_factory=list)  # Hit, best first
+    # Why vector search did not take part, for the search box ("" when it did).
+    vector_note: str = ""
+
+
+class LlmKnowledgeSearch(models.AbstractModel):
+    _name = "llm.knowledge.search"
+    _description = "LLM Knowledge Search"
+
+    @api.model
+    def _llm_search(self, query, sources=None, limit=DEFAULT_LIMIT,
+                    token_budget=DEFAULT_TOKEN_BUDGET):
+        """The chunks of ``sources`` (default: every source) best matching ``query`` that the
+        current user may read, best first, at most ``limit`` and ``token_budget`` tokens."""
+        query = (query or "").strip()
+        Source = self.env["llm.knowledge.source"]
+        # The user's own search: record rules keep the sources of other companies and groups
+        # and the memory of other users out.
+        domain = [("state", "in", ("ready", "indexing"))]
+        if sources is not None:
+            domain.append(("id", "in", sources.ids))
+        sources = Source.search(domain)
+        result = SearchResult()
+        if not query or not sources:
+            return result
+        fused = {}
+        for rank, (chunk_id, score) in enumerate(self._llm_text_ranking(query, sources), 1):
+            fused[chunk_id] = Hit(chunk_id, 1 / (RRF_K + rank), rank, score)
+        vector_ranking, result.vector_note = self._llm_vector_ranking(query, sources)
+        for rank, (chunk_id, similarity) in enumerate(vector_ranking, 1):
+            hit = fused.setdefault(chunk_id, Hit(chunk_id))
+            hit.score += 1 / (RRF_K + rank)
+            hit.vector_rank, hit.similarity = rank, similarity
+        ranked = sorted(fused.values(), key=lambda hit: (-hit.score, hit.chunk_id))
+        chunks = self.env["llm.knowledge.chunk"].sudo().browse([hit.chunk_id for hit in ranked])
+        readable = set(chunks._llm_readable_by(self.env).ids)
+        budget = token_budget
+        for hit, chunk in zip(ranked, chunks):
+            if chunk.id not in readable:
+                continue
+            if result.hits and chunk.token_count > budget:
+                break
+            result.hits.append(hit)
+            budget -= chunk.token_count
+            if len(result.hits) >= limit:
+                break
+        return result
+
+    def _llm_text_ranking(self, query, sources):
+        """``(chunk id, ts_rank_cd)`` of the full-text matches: chunks with all the words of
+        the query, or, when there are not enough of those, with any of them (questions
+        rarely share all their words with the answer). All first, because ranking every
+        chunk holding one common word of a large corpus is what costs."""
+        ranking = []
+        for language in set(sources.mapped("language")):
+            ids = sources.filtered(lambda s, lang=language: s.language == lang).ids
+            for operator in (" & ", " | "):
+                self.env.cr.execute(TEXT_RANKING_SQL, [language, language, query, operator,
+                                                       ids, CANDIDATES])
+                rows = self.env.cr.fetchall()
+                if len(rows) >= CANDIDATES or operator == " | ":
+                    break
+            ranking.extend(rows)
+        ranking.sort(key=lambda row: -row[1])
+        return ranking[:CANDIDATES]
+
+    def _llm_vector_ranking(self, query, sources):
+        """``([(chunk id, similarity)], note)``: the query embedded once per embedding model
+        (and size) of ``sources``, each source's vectors scored exactly."""
+        with_model = sources.sudo().filtered("embedding_model_id")
+        if not with_model:
+            return [], self.env._("Vector search is off: no source has an embedding model. "
+                                  "Choose one on the sources to also search by meaning.")
+        ranking, notes = [], []
+        groups = {}
+        for source in with_model:
+            groups.setdefault((source.embedding_model_id, source.embedding_dimensions),
+                              []).append(source)
+        for (model, dimensions), group in groups.items():
+            try:
+                vector = model.provider_id._get_provider().embed(
+                    model.api_id, [query], dimensions or None).vectors[0]
+            except ProviderError as error:
+                # Full text still answers; the search box shows why vectors did not.
+                notes.append(model.provider_id._error_message(error))
+                continue
+            vector = numpy.asarray(vector, dtype="<f4")
+            for source in group:
+                ranking.extend(ExactVectorIndex.top_k(self.env.cr, source.id,
+                                                      source.vector_version, vector, CANDIDATES))
+        floor = float(self.env["ir.config_parameter"].sudo().get_param(
+            MIN_SIMILARITY_PARAM, DEFAULT_MIN_SIMILARITY))
+        ranking = sorted((row for row in ranking if row[1] >= floor), key=lambda row: -row[1])
+        return ranking[:CANDIDATES], " ".join(notes)
+
+
+class LlmKnowledgeChunkAccess(models.Model):
+    _inherit = "llm.knowledge.chunk"
+
+    def _llm_readable_by(self, env):
+        """The chunks the user of ``env`` may read: a record's chunks only while that user may
+        read the record now (access rights and record rules, checked at every search); other
+        chunks follow their source, already filtered by the source's rules."""
+        readable = self.filtered(lambda chunk: not chunk.res_model)
+        by_model = {}
+        for chunk in self - readable:
+            by_model.setdefault(chunk.res_model, set()).add(chunk.res_id)
+        allowed = set()
+        for model_name, ids in by_model.items():
+            if model_name not in env:
+                continue
+            records = env[model_name].with_context(active_test=False)
+            try:
+                records.check_access("read")
+            except AccessError:
+                continue
+            allowed.update((model_name, rid) for rid in records.search([("id", "in", list(ids))]).ids)
+        return readable | (self - readable).filtered(
+            lambda chunk: (chunk.res_model, chunk.res_id) in allowed)

@@ -1,0 +1,381 @@
+"""Knowledge sources: indexing of each file kind and of records, background indexing
+(checksums, resume, errors, re-index on change), hybrid search and access scoping, with the
+fake provider's embeddings over real HTTP."""
+
+import base64
+import io
+import zipfile
+from datetime import timedelta
+
+from odoo import Command
+from odoo.exceptions import ValidationError
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from .fake_embeddings import OPENAI_PATH
+from .fake_provider import FakeProviderCase, error_body
+
+RETURNS_MD = """# Returns
+
+Customers may return any product within 30 days of delivery.
+
+## Refunds
+
+Refunds are paid back to the original card within seven days after the parcel arrives.
+
+# Shipping
+
+Parcels leave the warehouse every weekday at noon.
+"""
+
+
+def policies_source(env, fake):
+    """A file source "Policies" (RETURNS_MD as policy.md) embedded by the fake provider."""
+    provider = env["llm.provider"].create({
+        "name": "Fake embeddings", "api_format": "openai", "base_url": fake.base_url("openai")})
+    embedder = env["llm.model"].create({
+        "name": "Embed", "api_id": "embed-model", "provider_id": provider.id,
+        "use": "embedding"})
+    policy = env["ir.attachment"].create({
+        "name": "policy.md", "mimetype": "text/markdown",
+        "datas": base64.b64encode(RETURNS_MD.encode())})
+    return env["llm.knowledge.source"].create({
+        "name": "Policies", "embedding_model_id": embedder.id,
+        "attachment_ids": [Command.set(policy.ids)]})
+
+
+class KnowledgeCase(FakeProviderCase, TransactionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.provider = cls.env["llm.provider"].create({
+            "name": "Fake", "api_format": "openai", "base_url": cls.fake.base_url("openai"),
+            "company_id": False})
+        cls.embedder = cls.env["llm.model"].create({
+            "name": "Embed", "api_id": "embed-model", "provider_id": cls.provider.id,
+            "use": "embedding"})
+
+    def attachment(self, name, data, mimetype):
+        if isinstance(data, str):
+            data = data.encode()
+        return self.env["ir.attachment"].create({
+            "name": name, "datas": base64.b64encode(data), "mimetype": mimetype})
+
+    def file_source(self, name, *attachments, **values):
+        return self.env["llm.knowledge.source"].create({
+            "name": name, "kind": "file", "embedding_model_id": self.embedder.id,
+            "attachment_ids": [Command.set([a.id for a in attachments])], **values})
+
+    def index(self, **kwargs):
+        self.env["llm.knowledge.source"]._cron_index(**kwargs)
+
+    def embedded_texts(self):
+        return [text for request in self.fake.requests if request.path == OPENAI_PATH
+                for text in request.json["input"]]
+
+    def search(self, query, user=None, **kwargs):
+        env = self.env(user=user) if user else self.env
+        result = env["llm.knowledge.search"]._llm_search(query, **kwargs)
+        chunks = self.env["llm.knowledge.chunk"].browse([hit.chunk_id for hit in result.hits])
+        return result, chunks
+
+
+@tagged("post_install", "-at_install")
+class TestKnowledgeFiles(KnowledgeCase):
+
+    def test_markdown_sections_and_vectors(self):
+        source = self.file_source("Policies", self.attachment("policy.md", RETURNS_MD,
+                                                              "text/markdown"))
+        self.assertEqual(source.state, "queued")
+        self.index()
+        self.assertEqual(source.state, "ready", source.index_error)
+        self.assertEqual(source.chunk_ids.mapped("heading"),
+                         ["Returns", "Returns > Refunds", "Shipping"])
+        self.assertTrue(all(source.chunk_ids.mapped("has_embedding")))
+        self.assertEqual(source.progress_done, 3)
+        result, chunks = self.search("How long until refunds are paid back?")
+        self.assertEqual(chunks[0].heading, "Returns > Refunds")
+        self.assertTrue(result.hits[0].text_rank and result.hits[0].vector_rank)
+        self.assertEqual(chunks[0]._llm_citation()["url"],
+                         f"/web/content/{chunks[0].attachment_id.id}")
+
+    def test_html(self):
+        page = ("<html><body><h1>Warranty</h1><p>Two years on every <b>bicycle</b>.</p>"
+                "<script>tracking()</script><h2>Exclusions</h2><ul><li>Punctures</li></ul>"
+                "</body></html>")
+        source = self.file_source("Site", self.attachment("warranty.html", page, "text/html"))
+        self.index()
+        self.assertEqual([(c.heading, c.content) for c in source.chunk_ids],
+                         [("Warranty", "Two years on every bicycle."),
+                          ("Warranty > Exclusions", "Punctures")])
+
+    def test_pdf_pages(self):
+        from reportlab.pdfgen import canvas
+        buffer = io.BytesIO()
+        pdf = canvas.Canvas(buffer)
+        pdf.drawString(72, 720, "Opening hours are nine to five.")
+        pdf.showPage()
+        pdf.drawString(72, 720, "The helpdesk answers within four hours.")
+        pdf.showPage()
+        pdf.save()
+        source = self.file_source("Handbook", self.attachment(
+            "handbook.pdf", buffer.getvalue(), "application/pdf"))
+        self.index()
+        self.assertEqual(source.state, "ready", source.index_error)
+        chunk = source.chunk_ids.filtered(lambda c: "helpdesk" in c.content)
+        self.assertEqual(chunk.page, 2)
+        self.assertEqual(chunk._llm_citation()["url"],
+                         f"/web/content/{chunk.attachment_id.id}#page=2")
+        _result, found = self.search("helpdesk answer time")
+        self.assertEqual(found[0], chunk)
+
+    def test_office_documents(self):
+        def zipped(files):
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for name, text in files.items():
+                    archive.writestr(name, text)
+            return buffer.getvalue()
+
+        docx = zipped({"word/document.xml": (
+            '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            "<w:body><w:p><w:r><w:t>Expense reports are due monthly.</w:t></w:r></w:p>"
+            "</w:body></w:document>")})
+        xlsx = zipped({"xl/sharedStrings.xml": (
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            "<si><t>Mileage rate per kilometre</t></si></sst>")})
+        odt = zipped({"content.xml": (
+            '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+            "<text:p>Meal allowance is capped.</text:p></office:text></office:body>"
+            "</office:document-content>")})
+        source = self.file_source("Expenses", self.attachment(
+            "expenses.docx", docx,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            self.attachment("rates.xlsx", xlsx,
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            self.attachment("meals.odt", odt, "application/vnd.oasis.opendocument.text"))
+        self.index()
+        self.assertEqual(source.state, "ready", source.index_error)
+        texts = " ".join(source.chunk_ids.mapped("content"))
+        for words in ("Expense reports are due monthly.", "Mileage rate per kilometre",
+                      "Meal allowance is capped."):
+            self.assertIn(words, texts)
+
+    def test_unreadable_file_is_an_error_with_its_reason(self):
+        broken = self.file_source("Scan", self.attachment("scan.pdf", b"%PDF-1.4 garbage",
+                                                          "application/pdf"))
+        fine = self.file_source("Fine", self.attachment("fine.txt", "Plain words.",
+                                                        "text/plain"))
+        self.index()
+        self.assertEqual(broken.state, "error")
+        self.assertIn("No text could be read from scan.pdf", broken.index_error)
+        self.assertEqual(fine.state, "ready")
+
+    def test_unchanged_text_is_not_embedded_again(self):
+        source = self.file_source("Policies", self.attachment("policy.md", RETURNS_MD,
+                                                              "text/markdown"))
+        self.index()
+        self.assertEqual(len(self.embedded_texts()), 3)
+        self.fake.reset()
+        source.action_index()
+        self.index()
+        self.assertEqual(self.embedded_texts(), [])
+        self.assertEqual(source.state, "ready")
+        # One section changed: only its chunk is embedded again.
+        source.attachment_ids.raw = RETURNS_MD.replace("noon", "ten").encode()
+        source.action_index()
+        self.index()
+        self.assertEqual(len(self.embedded_texts()), 1)
+        self.assertIn("ten", self.embedded_texts()[0])
+        self.assertEqual(len(source.chunk_ids), 3)
+
+    def test_new_embedding_model_embeds_everything_again(self):
+        source = self.file_source("Policies", self.attachment("policy.md", RETURNS_MD,
+                                                              "text/markdown"))
+        self.index()
+        self.fake.reset()
+        source.embedding_dimensions = 16
+        self.assertEqual(source.state, "queued")
+        self.index()
+        self.assertEqual(len(self.embedded_texts()), 3)
+        self.assertEqual(self.fake.requests[-1].json["dimensions"], 16)
+
+    def test_crash_mid_indexing_resumes(self):
+        text = "\n\n".join(f"# Section {n}\n\nFact number {n} about widgets." for n in range(100))
+        source = self.file_source("Big", self.attachment("big.md", text, "text/markdown"))
+        self.index(max_batches=1)  # the process stops after one committed batch
+        self.assertEqual(source.state, "indexing")
+        self.assertEqual(source.status, "Indexing 64/100")
+        self.fake.reset()
+        self.index()
+        self.assertEqual(source.state, "ready")
+        self.assertEqual(len(self.embedded_texts()), 36)
+        self.assertTrue(all(source.chunk_ids.mapped("has_embedding")))
+
+    def test_provider_failure_then_retry(self):
+        self.fake.reply("POST", OPENAI_PATH, 401, json_body=error_body(
+            "openai", 401, "Incorrect API key provided.", "invalid_api_key"))
+        failing = self.file_source("A", self.attachment("a.txt", "Alpha text.", "text/plain"))
+        self.index()
+        self.assertEqual(failing.state, "error")
+        self.assertIn("rejected the API key", failing.index_error)
+        self.assertEqual(failing.status, f"Error: {failing.index_error}")
+        failing.action_index()
+        self.index()
+        self.assertEqual(failing.state, "ready")
+
+    def test_full_text_only_without_embedding_model(self):
+        source = self.file_source("Plain", self.attachment("policy.md", RETURNS_MD,
+                                                           "text/markdown"),
+                                  embedding_model_id=False)
+        self.assertIn("vector search is off", source.embedding_note)
+        self.index()
+        self.assertEqual(source.state, "ready")
+        self.assertEqual(self.embedded_texts(), [])
+        result, chunks = self.search("refunds")
+        self.assertEqual(chunks[0].heading, "Returns > Refunds")
+        self.assertIn("Vector search is off", result.vector_note)
+
+    def test_provider_without_embeddings_is_refused(self):
+        claude = self.env["llm.model"].create({
+            "name": "Claude", "api_id": "claude-sonnet-4-5", "use": "embedding",
+            "provider_id": self.env["llm.provider"].create({
+                "name": "Claude", "api_format": "anthropic",
+                "base_url": "https://api.anthropic.com"}).id})
+        with self.assertRaisesRegex(ValidationError, "Claude has no embeddings API"):
+            self.file_source("Notes", self.attachment("n.txt", "Words.", "text/plain"),
+                             embedding_model_id=claude.id)
+
+    def test_language_stemming(self):
+        source = self.file_source("Politique", self.attachment(
+            "politique.md", "# Retours\n\nLes clients retournent les produits en magasin.",
+            "text/markdown"), language="french", embedding_model_id=False)
+        self.index()
+        _result, chunks = self.search("retourner un produit")
+        self.assertEqual(chunks, source.chunk_ids)
+
+    def test_hybrid_ranking_fuses_both(self):
+        source = self.file_source("Mixed", self.attachment("mixed.md", (
+            "# Bikes\n\nOur bicycles have a two year warranty.\n\n"
+            "# Lamps\n\nLamps ship with spare bulbs.\n\n"
+            "# Racks\n\nThe bicycles racks hold two bicycles."), "text/markdown"))
+        self.index()
+        result, chunks = self.search("bicycles warranty")
+        self.assertEqual(chunks[0].heading, "Bikes")
+        top = result.hits[0]
+        self.assertEqual((top.text_rank, top.vector_rank), (1, 1))
+        self.assertGreater(top.score, result.hits[1].score)
+        self.assertNotIn("Lamps", chunks.mapped("heading")[:2])
+        self.assertEqual(len(source.chunk_ids), 3)
+
+    def test_token_budget(self):
+        self.file_source("Policies", self.attachment("policy.md", RETURNS_MD, "text/markdown"))
+        self.index()
+        result, chunks = self.search("refunds returns shipping", token_budget=30)
+        self.assertEqual(len(chunks), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestKnowledgeAccess(KnowledgeCase):
+    """User A and user B, in two companies: B never gets what only A may read, whether the
+    chunk comes from a record, a file source of A's company or a group's file source."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_a = cls.env.company
+        cls.company_b = cls.env["res.company"].create({"name": "Company B"})
+        cls.user_a = new_test_user(cls.env, "know_a", groups="base.group_user",
+                                   company_id=cls.company_a.id)
+        cls.user_b = new_test_user(cls.env, "know_b", groups="base.group_user",
+                                   company_id=cls.company_b.id)
+        cls.partner_a = cls.env["res.partner"].create({
+            "name": "Zebra Supplies", "company_id": cls.company_a.id,
+            "comment": "<p>Zebra Supplies ships our secret gearbox oil.</p>"})
+        cls.partner_b = cls.env["res.partner"].create({
+            "name": "Yak Trading", "company_id": cls.company_b.id,
+            "comment": "<p>Yak Trading sells gearbox oil too.</p>"})
+
+    def record_source(self, model, field_names, domain="[]", **values):
+        ir_model = self.env["ir.model"]._get(model)
+        return self.env["llm.knowledge.source"].create({
+            "name": model, "kind": "record", "model_id": ir_model.id, "domain": domain,
+            "embedding_model_id": self.embedder.id,
+            "field_ids": [Command.set(ir_model.field_id.filtered(
+                lambda f: f.name in field_names).ids)], **values})
+
+    def test_record_source(self):
+        source = self.record_source("res.partner", ["name", "comment"],
+                                    f"[('id', 'in', {[self.partner_a.id, self.partner_b.id]})]")
+        self.index()
+        self.assertEqual(source.state, "ready", source.index_error)
+        chunk = source.chunk_ids.filtered(lambda c: c.res_id == self.partner_a.id)
+        self.assertEqual(chunk.heading, "Zebra Supplies")
+        self.assertEqual(chunk.content, "Notes: Zebra Supplies ships our secret gearbox oil."
+                                        "\n\nName: Zebra Supplies")
+        self.assertEqual(chunk._llm_citation()["url"], f"/odoo/res.partner/{self.partner_a.id}")
+
+    def age(self, source):
+        """As if ``source`` was indexed a minute ago and its records written before that (a
+        test runs in one transaction, where every write_date is the same instant)."""
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE res_partner SET write_date = write_date - interval '2 min' "
+                            "WHERE id IN %s", [(self.partner_a.id, self.partner_b.id)])
+        self.env.invalidate_all()
+        source.indexed_at -= timedelta(minutes=1)
+
+    def test_changed_records_are_indexed_again(self):
+        source = self.record_source("res.partner", ["name", "comment"],
+                                    "[('name', 'in', ('Zebra Supplies', 'Yak Trading'))]")
+        self.index()
+        self.assertEqual(len(source.chunk_ids), 2)
+        self.age(source)
+        self.fake.reset()
+        self.index()  # nothing changed: the source is not even read again
+        self.assertEqual(source.state, "ready")
+        self.assertEqual(self.embedded_texts(), [])
+        self.partner_b.comment = "<p>Yak Trading now sells bicycle chains.</p>"
+        self.index()
+        self.assertEqual(len(self.embedded_texts()), 1)
+        self.assertIn("bicycle chains", self.embedded_texts()[0])
+        self.assertEqual(source.state, "ready")
+        self.age(source)
+        self.partner_a.name = "Zebra Logistics"  # leaves the domain
+        self.index()
+        self.assertEqual(source.chunk_ids.mapped("res_id"), [self.partner_b.id])
+
+    def test_record_chunks_follow_record_rules(self):
+        self.record_source("res.partner", ["name", "comment"],
+                           f"[('id', 'in', {[self.partner_a.id, self.partner_b.id]})]")
+        self.index()
+        _result, for_a = self.search("gearbox oil", self.user_a)
+        _result, for_b = self.search("gearbox oil", self.user_b)
+        self.assertEqual(for_a.mapped("res_id"), [self.partner_a.id])
+        self.assertEqual(for_b.mapped("res_id"), [self.partner_b.id])
+        # Checked at query time: A loses the record, A loses its chunk without re-indexing.
+        self.partner_a.company_id = self.company_b
+        _result, for_a = self.search("gearbox oil", self.user_a)
+        self.assertFalse(for_a)
+
+    def test_own_records_only(self):
+        # Conversations are readable by their owner only (record rule llm.thread own).
+        self.env["llm.thread"].with_user(self.user_a).create({"name": "Plans for the okapi"})
+        self.record_source("llm.thread", ["name"])
+        self.index()
+        self.assertEqual(len(self.search("okapi", self.user_a)[1]), 1)
+        self.assertFalse(self.search("okapi", self.user_b)[1])
+
+    def test_file_sources_follow_companies_and_groups(self):
+        self.file_source("Company A only", self.attachment(
+            "a.md", "Our walrus policy for company A.", "text/markdown"),
+            company_ids=[Command.set(self.company_a.ids)])
+        group = self.env["res.groups"].create({"name": "Walrus keepers"})
+        self.file_source("Keepers only", self.attachment(
+            "k.md", "The walrus feeding guide.", "text/markdown"),
+            group_ids=[Command.set(group.ids)])
+        self.index()
+        self.assertEqual(len(self.search("walrus", self.user_a)[1]), 1)
+        self.assertFalse(self.search("walrus", self.user_b)[1])
+        self.user_b.groups_id = [Command.link(group.id)]
+        self.assertEqual(self.search("walrus", self.user_b)[1].heading, "k.md")

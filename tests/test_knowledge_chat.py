@@ -1,0 +1,89 @@
+"""Knowledge in conversations, through the real generate route: passages and citation
+instructions in the prompt, citations stored, "sources only", access per user, and the
+search_knowledge tool."""
+
+from odoo import Command
+from odoo.tests import tagged
+
+from .engine_common import EngineCase, answer
+from .fake_provider import FakeProviderCase
+from .test_knowledge import policies_source
+
+
+@tagged("post_install", "-at_install")
+class TestKnowledgeChat(FakeProviderCase, EngineCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.policies = policies_source(cls.env, cls.fake)
+        embedder = cls.policies.embedding_model_id
+        # Conversations are readable by their owner only: a record source over them holds
+        # chunks only their owner may get.
+        cls.env["llm.thread"].with_user(cls.user_a).create({"name": "Okapi sanctuary budget"})
+        cls.conversations = cls.env["llm.knowledge.source"].create({
+            "name": "Conversations", "kind": "record", "embedding_model_id": embedder.id,
+            "model_id": cls.env["ir.model"]._get("llm.thread").id,
+            "field_ids": [Command.set(cls.env["ir.model.fields"]._get("llm.thread", "name").ids)]})
+        cls.env["llm.knowledge.source"]._cron_index()
+        cls.thread_b = cls.env["llm.thread"].with_user(cls.user_b).create({
+            "name": "B's chat", "provider_id": cls.model.provider_id.id,
+            "model_id": cls.model.id})
+
+    def system_prompt(self):
+        return self.provider.requests[-1]["messages"][0].content
+
+    def test_passages_and_citations(self):
+        self.thread.knowledge_source_ids = self.policies
+        self.script(answer("Within seven days [1]."))
+        self.generate(self.thread, "How long until refunds are paid back?")
+        system = self.system_prompt()
+        self.assertIn("Cite the passages you use", system)
+        self.assertIn("[1] policy.md - Returns > Refunds\nRefunds are paid back", system)
+        user = self.messages(self.thread, "user")
+        citation = user.body_json["knowledge"][0]
+        self.assertEqual(citation["n"], 1)
+        self.assertEqual(citation["label"], "policy.md")
+        self.assertTrue(citation["url"].startswith("/web/content/"))
+        self.assertTrue(citation["quote"].startswith("Refunds are paid back"))
+
+    def test_sources_only_says_it_does_not_know(self):
+        self.thread.write({"knowledge_source_ids": [Command.set(self.policies.ids)],
+                           "knowledge_sources_only": True})
+        self.script(answer("I do not know."))
+        self.generate(self.thread, "Which planet is the largest?")
+        self.assertIn("Say that you do not know because the sources do not cover it",
+                      self.system_prompt())
+        self.assertEqual(self.messages(self.thread, "user").body_json["knowledge"], [])
+
+    def test_other_users_records_never_reach_the_chat_or_the_tool(self):
+        sources = self.policies | self.conversations
+        self.thread.knowledge_source_ids = sources
+        self.script(answer("Noted [1]."))
+        self.generate(self.thread, "okapi sanctuary")
+        self.assertIn("Okapi sanctuary budget", self.system_prompt())
+        self.thread_b.write({"knowledge_source_ids": [Command.set(sources.ids)],
+                             "knowledge_sources_only": True})
+        self.script(answer("I do not know."))
+        self.generate(self.thread_b, "okapi sanctuary", login="llm_b")
+        self.assertNotIn("Okapi", self.system_prompt())
+        self.assertIn("do not know", self.system_prompt())
+        Tool = self.env["llm.tool"]
+        self.assertEqual(Tool.with_user(self.user_b)._llm_tool_search_knowledge("okapi"), [])
+        found = Tool.with_user(self.user_a)._llm_tool_search_knowledge("okapi")
+        self.assertEqual(found[0]["heading"], "Okapi sanctuary budget")
+
+    def test_new_conversations_enable_the_tool_when_there_are_sources(self):
+        Thread = self.env["llm.thread"]
+        self.assertIn("search_knowledge", Thread.with_user(self.user_a).create(
+            {"name": "t"}).tool_names)
+        self.env["llm.knowledge.source"].search([]).active = False
+        self.assertNotIn("search_knowledge", Thread.with_user(self.user_a).create(
+            {"name": "t"}).tool_names)
+
+    def test_no_sources_no_retrieval(self):
+        self.script(answer("Hi."))
+        self.generate(self.thread, "refunds")
+        self.assertNotIn("knowledge sources", self.system_prompt() if self.provider.requests[-1][
+            "messages"][0].role == "system" else "")
+        self.assertNotIn("knowledge", self.messages(self.thread, "user").body_json or {})
