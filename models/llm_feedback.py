@@ -1,5 +1,5 @@
 """Thumbs up or down on an answer, with an optional comment: one line per answer and user,
-reported per model in LLM > Reporting > Feedback."""
+reported per model and assistant in LLM > Reporting > Feedback."""
 
 from odoo import api, fields, models
 
@@ -21,6 +21,9 @@ class LlmFeedback(models.Model):
                                  readonly=True, default=lambda self: self.env.company)
     model_id = fields.Many2one("llm.model", string="Model", ondelete="set null", readonly=True,
                                help="The model that wrote the answer.")
+    assistant_id = fields.Many2one("llm.assistant", string="Assistant", ondelete="set null",
+                                   readonly=True, index="btree_not_null",
+                                   help="The conversation's assistant when the answer was rated.")
     rating = fields.Selection([("up", "Good answer"), ("down", "Bad answer")], required=True)
     comment = fields.Text()
     # For the pivot: each line counts once, on its side.
@@ -52,5 +55,6 @@ class LlmFeedback(models.Model):
         else:
             usage = self.env["llm.usage"].search([("message_id", "=", message.id)], limit=1)
             line = self.create(dict(values, message_id=message.id, thread_id=thread.id,
-                                    model_id=usage.model_id.id))
+                                    model_id=usage.model_id.id,
+                                    assistant_id=thread.assistant_id.id))
         return {"rating": line.rating, "comment": line.comment or ""}

@@ -164,12 +164,16 @@ class TestAnswerActions(EngineCase):
 
     def test_feedback(self):
         message = self.ask("Q1", "A1")
+        # Reported per assistant too: the conversation's, when the answer is rated.
+        self.thread.assistant_id = self.env["llm.assistant"].create(
+            {"name": "Feedback assistant", "instructions": "Be brief."})
         self.assertEqual(self.ui("llm_ui_feedback", message.id, "up"),
                          {"rating": "up", "comment": ""})
         self.ui("llm_ui_feedback", message.id, "down", "Wrong figures")
         line = self.env["llm.feedback"].search([("message_id", "=", message.id)])
-        self.assertEqual((line.rating, line.comment, line.model_id, line.user_id),
-                         ("down", "Wrong figures", self.model, self.user_a))
+        self.assertEqual(
+            (line.rating, line.comment, line.model_id, line.assistant_id, line.user_id),
+            ("down", "Wrong figures", self.model, self.thread.assistant_id, self.user_a))
         self.assertEqual(self.ui("llm_ui_load")["messages"][-1]["feedback"],
                          {"rating": "down", "comment": "Wrong figures"})
         # Users see their own ratings only; LLM managers read everyone's.
