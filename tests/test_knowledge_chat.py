@@ -47,6 +47,16 @@ class TestKnowledgeChat(FakeProviderCase, EngineCase):
         self.assertTrue(citation["url"].startswith("/web/content/"))
         self.assertTrue(citation["quote"].startswith("Refunds are paid back"))
 
+    def test_the_assistants_sources_are_searched_too(self):
+        self.thread.assistant_id = self.env["llm.assistant"].create({
+            "name": "Support", "knowledge_source_ids": [Command.set(self.policies.ids)],
+            "knowledge_sources_only": True})
+        self.script(answer("Within seven days [1]."))
+        self.generate(self.thread, "How long until refunds are paid back?")
+        system = self.system_prompt()
+        self.assertIn("[1] policy.md - Returns > Refunds\nRefunds are paid back", system)
+        self.assertIn("Answer only from these passages", system)
+
     def test_sources_only_says_it_does_not_know(self):
         self.thread.write({"knowledge_source_ids": [Command.set(self.policies.ids)],
                            "knowledge_sources_only": True})
