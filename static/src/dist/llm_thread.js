@@ -423,13 +423,14 @@ function usageFrom(data) {
   if (!data) {
     return null;
   }
+  const { input_tokens, output_tokens, estimated, cost, currency, model } = data;
   return {
-    input: data["input_tokens"] ?? 0,
-    output: data["output_tokens"] ?? 0,
-    estimated: Boolean(data["estimated"]),
-    cost: typeof data["cost"] === "number" ? data["cost"] : null,
-    currency: data["currency"] ?? "",
-    model: data["model"] ?? ""
+    input: typeof input_tokens === "number" ? input_tokens : 0,
+    output: typeof output_tokens === "number" ? output_tokens : 0,
+    estimated: Boolean(estimated),
+    cost: typeof cost === "number" ? cost : null,
+    currency: typeof currency === "string" ? currency : "",
+    model: typeof model === "string" ? model : ""
   };
 }
 function tokensLabel(usage) {
@@ -589,7 +590,7 @@ function messagesFromStore(stored) {
       }
       views.push(view);
     } else if (message.role === "tool") {
-      const card = calls.get(data["tool_call_id"]);
+      const card = data.tool_call_id === void 0 ? void 0 : calls.get(data.tool_call_id);
       if (card) {
         const failed = Boolean(data["is_error"]);
         card.status = failed ? "error" : "done";

@@ -137,7 +137,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             }
             views.push(view);
         } else if (message.role === "tool") {
-            const card = calls.get(data["tool_call_id"]);
+            const card = data.tool_call_id === undefined ? undefined : calls.get(data.tool_call_id);
             if (card) {
                 const failed = Boolean(data["is_error"]);
                 card.status = failed ? "error" : "done";
