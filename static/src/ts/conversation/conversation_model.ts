@@ -4,7 +4,7 @@ import { citationsFrom, citedIn } from "../message/citations";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import type { EventPayload, StreamEvent } from "../stream/protocol";
 import { announceChanged } from "./record_changes";
-import { GenerationRefused, type ChatBackend, type GenerationRequest } from "./transport";
+import { GenerationRefused, type ChatBackend, type GenerationRequest } from "../core/transport";
 import type {
     ApprovalPreview,
     ApprovalView,

@@ -1,7 +1,9 @@
 // Shapes the UI works with: what models/llm_thread_ui.py returns, and the messages as shown.
+import type { GenerationState } from "../stream/protocol";
 import type { UsageView } from "../usage/usage";
 
-export type GenerationState = "idle" | "generating" | "waiting" | "approval" | "error";
+// Declared once, with the protocol; the views import it from here with the other shapes.
+export type { GenerationState };
 
 /** One thread as listed (llm.thread.llm_ui_list / _llm_ui_summary). */
 export interface ThreadSummary {
