@@ -53,7 +53,8 @@ async function buildPage(dir) {
         // The fake loadJS imports the lazy renderer's source: highlighting is measured too.
         alias: { "@web/core/assets": "./static/tests/vitest/fakes/web/core/assets.ts",
                  "@web/core/utils/hooks": "./static/tests/vitest/fakes/web/core/utils/hooks.ts",
-                 "@web/core/l10n/translation": "./static/tests/vitest/fakes/web/core/l10n/translation.ts" },
+                 "@web/core/l10n/translation": "./static/tests/vitest/fakes/web/core/l10n/translation.ts",
+                 "@web/core/user": "./static/tests/vitest/fakes/web/core/user.ts" },
     });
     // The templates sit beside their components, as the manifest's static/src/ts/**/*.xml glob loads them.
     const xmlDir = join(ROOT, "static/src/ts");
