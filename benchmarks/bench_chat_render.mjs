@@ -53,10 +53,13 @@ async function buildPage(dir) {
         // The fake loadJS imports the lazy renderer's source: highlighting is measured too.
         alias: { "@web/core/assets": "./static/tests/vitest/fakes/web/core/assets.ts",
                  "@web/core/utils/hooks": "./static/tests/vitest/fakes/web/core/utils/hooks.ts",
-                 "@web/core/l10n/translation": "./static/tests/vitest/fakes/web/core/l10n/translation.ts" },
+                 "@web/core/l10n/translation": "./static/tests/vitest/fakes/web/core/l10n/translation.ts",
+                 "@web/core/user": "./static/tests/vitest/fakes/web/core/user.ts" },
     });
-    const xmlDir = join(ROOT, "static/src/xml");
-    const xml = readdirSync(xmlDir).filter((f) => f.endsWith(".xml")).map((f) => readFileSync(join(xmlDir, f), "utf8"));
+    // The templates sit beside their components, as the manifest's static/src/ts/**/*.xml glob loads them.
+    const xmlDir = join(ROOT, "static/src/ts");
+    const xml = readdirSync(xmlDir, { recursive: true }).filter((f) => f.endsWith(".xml")).sort()
+        .map((f) => readFileSync(join(xmlDir, f), "utf8"));
     const html = `<!doctype html><html><head><meta charset="utf-8"></head><body><div id="root" style="height:800px;overflow:auto"></div>
 <script>window.XML_FILES = ${JSON.stringify(xml).replace(/</g, "\\u003c")};</script>
 <script>${result.outputFiles[0].text.replace(/<\/script/gi, "<\\/script")}</script></body></html>`;

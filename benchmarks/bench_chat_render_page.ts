@@ -6,7 +6,7 @@ import createDOMPurify from "dompurify";
 
 import { Conversation } from "../static/src/ts/conversation/conversation";
 import { ConversationModel } from "../static/src/ts/conversation/conversation_model";
-import type { ChatBackend, GenerationRequest } from "../static/src/ts/conversation/transport";
+import type { ChatBackend, GenerationRequest } from "../static/src/ts/core/transport";
 import { MarkdownView } from "../static/src/ts/markdown/markdown_view";
 
 declare const XML_FILES: string[];

@@ -423,13 +423,14 @@ function usageFrom(data) {
   if (!data) {
     return null;
   }
+  const { input_tokens, output_tokens, estimated, cost, currency, model } = data;
   return {
-    input: data["input_tokens"] ?? 0,
-    output: data["output_tokens"] ?? 0,
-    estimated: Boolean(data["estimated"]),
-    cost: typeof data["cost"] === "number" ? data["cost"] : null,
-    currency: data["currency"] ?? "",
-    model: data["model"] ?? ""
+    input: typeof input_tokens === "number" ? input_tokens : 0,
+    output: typeof output_tokens === "number" ? output_tokens : 0,
+    estimated: Boolean(estimated),
+    cost: typeof cost === "number" ? cost : null,
+    currency: typeof currency === "string" ? currency : "",
+    model: typeof model === "string" ? model : ""
   };
 }
 function tokensLabel(usage) {
@@ -589,7 +590,7 @@ function messagesFromStore(stored) {
       }
       views.push(view);
     } else if (message.role === "tool") {
-      const card = calls.get(data["tool_call_id"]);
+      const card = data.tool_call_id === void 0 ? void 0 : calls.get(data.tool_call_id);
       if (card) {
         const failed = Boolean(data["is_error"]);
         card.status = failed ? "error" : "done";
@@ -857,7 +858,7 @@ var ConversationModel = class {
         signal: controller.signal,
         onEvent: (name, payload) => {
           if (this.controller === controller) {
-            this.onEvent(name, payload);
+            this.onEvent({ type: name, payload });
             const stored = name === "message_created" && payload.role === "user";
             if (stored) {
               onStored?.();
@@ -976,44 +977,44 @@ var ConversationModel = class {
     return view;
   }
   /** Applies one protocol event (models/llm_protocol.py EVENTS). */
-  onEvent(name, payload) {
-    if (name !== "heartbeat") {
+  onEvent(event) {
+    if (event.type !== "heartbeat") {
       this.endRetry();
     }
-    switch (name) {
+    switch (event.type) {
       case "retrying": {
-        this.startRetry(payload["seconds"]);
+        this.startRetry(event.payload.seconds);
         break;
       }
       case "message_created": {
-        if (payload["role"] === "user") {
+        if (event.payload.role === "user") {
           const pending = this.messages.find((m) => m.id < 0 && m.role === "user");
           if (pending) {
-            pending.id = payload["message_id"];
+            pending.id = event.payload.message_id;
           }
-        } else if (payload["role"] === "assistant") {
-          this.answer(payload["message_id"]).done = false;
+        } else if (event.payload.role === "assistant") {
+          this.answer(event.payload.message_id).done = false;
         }
         break;
       }
       case "text_delta": {
-        const view = this.answer(payload["message_id"]);
+        const view = this.answer(event.payload.message_id);
         endReasoning(view);
-        view.text += payload["text"];
+        view.text += event.payload.text;
         break;
       }
       case "reasoning_delta": {
-        const view = this.answer(payload["message_id"]);
+        const view = this.answer(event.payload.message_id);
         view.reasoningStartedAt ??= Date.now();
-        view.reasoning += payload["text"];
+        view.reasoning += event.payload.text;
         break;
       }
       case "tool_call_started": {
-        const view = this.answer(payload["message_id"]);
+        const view = this.answer(event.payload.message_id);
         view.toolCalls.push({
-          callId: payload["call_id"],
-          name: payload["name"],
-          arguments: payload["arguments"] ?? {},
+          callId: event.payload.call_id,
+          name: event.payload.name,
+          arguments: event.payload.arguments ?? {},
           status: "running",
           result: "",
           error: "",
@@ -1024,52 +1025,53 @@ var ConversationModel = class {
         break;
       }
       case "approval_required": {
-        const card = this.card(payload["call_id"]);
+        const card = this.card(event.payload.call_id);
         if (card) {
           card.status = "approval";
-          card.approval = { state: "pending", preview: payload["preview"] };
+          const preview = event.payload.preview;
+          card.approval = { state: "pending", preview };
         }
         break;
       }
       case "tool_call_finished": {
-        const card = this.card(payload["call_id"]);
+        const card = this.card(event.payload.call_id);
         if (card) {
-          const failed = payload["error"] !== null && payload["error"] !== void 0;
+          const failed = event.payload.error !== null && event.payload.error !== void 0;
           card.status = failed ? "error" : "done";
-          card.result = payload["result"] ?? "";
-          card.error = payload["error"] ?? "";
-          card.records = failed ? [] : linksFrom(payload["records"]);
+          card.result = event.payload.result ?? "";
+          card.error = event.payload.error ?? "";
+          card.records = failed ? [] : linksFrom(event.payload.records);
           announceChanged(card.records);
         }
         break;
       }
       case "usage": {
-        this.answer(payload["message_id"]).usage = usageFrom(payload);
+        this.answer(event.payload.message_id).usage = usageFrom(event.payload);
         break;
       }
       case "budget_warning": {
-        this.budgetWarning = payload["message"];
+        this.budgetWarning = event.payload.message;
         break;
       }
       case "message_final": {
-        const view = this.answer(payload["message_id"]);
+        const view = this.answer(event.payload.message_id);
         view.done = true;
-        view.finishReason = payload["finish_reason"];
-        view.stopped = Boolean(payload["stopped"]);
-        view.error = payload["error"] ?? "";
-        view.finishReason = payload["finish_reason"];
+        view.finishReason = event.payload.finish_reason;
+        view.stopped = Boolean(event.payload.stopped);
+        view.error = event.payload.error ?? "";
+        view.finishReason = event.payload.finish_reason;
         endReasoning(view);
         break;
       }
       case "error": {
-        const view = payload["message_id"] !== null && payload["message_id"] !== void 0 ? this.find(payload["message_id"]) : void 0;
+        const view = event.payload.message_id !== null && event.payload.message_id !== void 0 ? this.find(event.payload.message_id) : void 0;
         if (view) {
-          view.error = payload["message"];
-          view.errorDetail = payload["detail"] ?? "";
+          view.error = event.payload.message;
+          view.errorDetail = event.payload.detail ?? "";
           view.done = true;
         } else {
-          this.noticeCode = payload["code"];
-          this.notice = payload["message"];
+          this.noticeCode = event.payload.code;
+          this.notice = event.payload.message;
         }
         break;
       }
@@ -1077,14 +1079,15 @@ var ConversationModel = class {
         for (const view of this.messages) {
           view.done = true;
         }
+        const state = event.payload.state;
         if (this.thread) {
-          this.thread.generation_state = payload["state"];
+          this.thread.generation_state = state;
         }
-        this.busyElsewhere = BUSY.includes(payload["state"]);
+        this.busyElsewhere = BUSY.includes(state);
         this.streaming = false;
         this.stopping = false;
         const last = this.messages.at(-1);
-        this.announcement = payload["state"] === "approval" ? _t("An action waits for your approval.") : last?.role === "assistant" && last.text ? _t("Answer: %s").replace("%s", last.text) : _t("The answer is complete.");
+        this.announcement = state === "approval" ? _t("An action waits for your approval.") : last?.role === "assistant" && last.text ? _t("Answer: %s").replace("%s", last.text) : _t("The answer is complete.");
         break;
       }
       default:

@@ -2,7 +2,7 @@ import type {
     ChatBackend,
     GenerationRequest,
     GenerationStateChange,
-} from "../../src/ts/conversation/transport";
+} from "../../src/ts/core/transport";
 import type {
     ChatOptions,
     MessageView,

@@ -1,8 +1,8 @@
 import { App, type ComponentConstructor } from "@odoo/owl";
 import { onTestFinished } from "vitest";
 
-// The XML files the manifest gives Odoo (static/src/xml/**/*.xml), read as text by Vite.
-const xmlFiles = import.meta.glob<string>("../../src/xml/**/*.xml", {
+// The XML files the manifest gives Odoo (static/src/ts/**/*.xml), read as text by Vite.
+const xmlFiles = import.meta.glob<string>("../../src/ts/**/*.xml", {
     query: "?raw",
     import: "default",
     eager: true,

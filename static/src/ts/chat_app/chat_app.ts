@@ -6,7 +6,7 @@ import { useChatBackend } from "../core/backend";
 import { _t } from "../core/l10n";
 import { ChatController } from "../conversation/chat_controller";
 import { Conversation } from "../conversation/conversation";
-import type { ChatBackend } from "../conversation/transport";
+import type { ChatBackend } from "../core/transport";
 import { ThreadHeader } from "../header/thread_header";
 import { ThreadList } from "../thread_list/thread_list";
 

@@ -5,7 +5,7 @@ import { useChatBackend } from "../core/backend";
 import { ChatController } from "../conversation/chat_controller";
 import { Conversation } from "../conversation/conversation";
 import { onRecordChanged } from "../conversation/record_changes";
-import type { ChatBackend } from "../conversation/transport";
+import type { ChatBackend } from "../core/transport";
 import { ThreadHeader } from "../header/thread_header";
 
 export interface ChatterPanelProps {

@@ -1,5 +1,5 @@
 // The "AI" button in every chatter's top bar. Mail's Chatter is patched, not replaced: three
-// handlers and one state key here, two xpaths in static/src/xml/chatter.xml.
+// handlers and one state key here, two xpaths in chatter_patch.xml beside this file.
 import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
 

@@ -1,7 +1,7 @@
 import { _t } from "../core/l10n";
 import type { ConversationModel } from "./conversation_model";
 import { liveConversations, newConversation } from "./live_conversations";
-import type { ChatBackend, GenerationStateChange } from "./transport";
+import type { ChatBackend, GenerationStateChange } from "../core/transport";
 import type {
     AssistantOption,
     ChatOptions,

@@ -2,10 +2,11 @@ import { _t } from "../core/l10n";
 import { serverNow } from "../message/message_date";
 import { citationsFrom, citedIn } from "../message/citations";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
-import type { EventPayload } from "../stream/protocol";
+import type { EventPayload, StreamEvent } from "../stream/protocol";
 import { announceChanged } from "./record_changes";
-import { GenerationRefused, type ChatBackend, type GenerationRequest } from "./transport";
+import { GenerationRefused, type ChatBackend, type GenerationRequest } from "../core/transport";
 import type {
+    ApprovalPreview,
     ApprovalView,
     FeedbackView,
     CitationView,
@@ -136,7 +137,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             }
             views.push(view);
         } else if (message.role === "tool") {
-            const card = calls.get(data["tool_call_id"]);
+            const card = data.tool_call_id === undefined ? undefined : calls.get(data.tool_call_id);
             if (card) {
                 const failed = Boolean(data["is_error"]);
                 card.status = failed ? "error" : "done";
@@ -440,7 +441,9 @@ export class ConversationModel {
                 signal: controller.signal,
                 onEvent: (name, payload) => {
                     if (this.controller === controller) {
-                        this.onEvent(name, payload);
+                        // The client pairs each name with its payload (stream/client.ts); as one
+                        // union, onEvent can narrow on it.
+                        this.onEvent({ type: name, payload } as StreamEvent);
                         const stored = name === "message_created"
                             && (payload as EventPayload<"message_created">).role === "user";
                         if (stored) {
@@ -572,44 +575,45 @@ export class ConversationModel {
     }
 
     /** Applies one protocol event (models/llm_protocol.py EVENTS). */
-    onEvent(name: string, payload: Record<string, any>): void {
-        if (name !== "heartbeat") {
+    onEvent(event: StreamEvent): void {
+        if (event.type !== "heartbeat") {
             this.endRetry(); // anything but a heartbeat means the provider answered
         }
-        switch (name) {
+        // Each case narrows `payload` to its event's fields (stream/protocol.ts).
+        switch (event.type) {
             case "retrying": {
-                this.startRetry(payload["seconds"]);
+                this.startRetry(event.payload.seconds);
                 break;
             }
             case "message_created": {
-                if (payload["role"] === "user") {
+                if (event.payload.role === "user") {
                     const pending = this.messages.find((m) => m.id < 0 && m.role === "user");
                     if (pending) {
-                        pending.id = payload["message_id"];
+                        pending.id = event.payload.message_id;
                     }
-                } else if (payload["role"] === "assistant") {
-                    this.answer(payload["message_id"]).done = false;
+                } else if (event.payload.role === "assistant") {
+                    this.answer(event.payload.message_id).done = false;
                 }
                 break;
             }
             case "text_delta": {
-                const view = this.answer(payload["message_id"]);
+                const view = this.answer(event.payload.message_id);
                 endReasoning(view);
-                view.text += payload["text"];
+                view.text += event.payload.text;
                 break;
             }
             case "reasoning_delta": {
-                const view = this.answer(payload["message_id"]);
+                const view = this.answer(event.payload.message_id);
                 view.reasoningStartedAt ??= Date.now();
-                view.reasoning += payload["text"];
+                view.reasoning += event.payload.text;
                 break;
             }
             case "tool_call_started": {
-                const view = this.answer(payload["message_id"]);
+                const view = this.answer(event.payload.message_id);
                 view.toolCalls.push({
-                    callId: payload["call_id"],
-                    name: payload["name"],
-                    arguments: payload["arguments"] ?? {},
+                    callId: event.payload.call_id,
+                    name: event.payload.name,
+                    arguments: event.payload.arguments ?? {},
                     status: "running",
                     result: "",
                     error: "",
@@ -620,55 +624,57 @@ export class ConversationModel {
                 break;
             }
             case "approval_required": {
-                const card = this.card(payload["call_id"]);
+                const card = this.card(event.payload.call_id);
                 if (card) {
                     card.status = "approval";
-                    card.approval = { state: "pending", preview: payload["preview"] };
+                    // The table types it as an object; its shape is llm.tool._llm_preview's.
+                    const preview = event.payload.preview as unknown as ApprovalPreview;
+                    card.approval = { state: "pending", preview };
                 }
                 break;
             }
             case "tool_call_finished": {
-                const card = this.card(payload["call_id"]);
+                const card = this.card(event.payload.call_id);
                 if (card) {
-                    const failed = payload["error"] !== null && payload["error"] !== undefined;
+                    const failed = event.payload.error !== null && event.payload.error !== undefined;
                     card.status = failed ? "error" : "done";
-                    card.result = payload["result"] ?? "";
-                    card.error = payload["error"] ?? "";
-                    card.records = failed ? [] : linksFrom(payload["records"]);
+                    card.result = event.payload.result ?? "";
+                    card.error = event.payload.error ?? "";
+                    card.records = failed ? [] : linksFrom(event.payload.records);
                     announceChanged(card.records);
                 }
                 break;
             }
             case "usage": {
-                this.answer(payload["message_id"]).usage = usageFrom(payload);
+                this.answer(event.payload.message_id).usage = usageFrom(event.payload);
                 break;
             }
             case "budget_warning": {
-                this.budgetWarning = payload["message"];
+                this.budgetWarning = event.payload.message;
                 break;
             }
             case "message_final": {
-                const view = this.answer(payload["message_id"]);
+                const view = this.answer(event.payload.message_id);
                 view.done = true;
-                view.finishReason = payload["finish_reason"];
-                view.stopped = Boolean(payload["stopped"]);
-                view.error = payload["error"] ?? "";
-                view.finishReason = payload["finish_reason"];
+                view.finishReason = event.payload.finish_reason;
+                view.stopped = Boolean(event.payload.stopped);
+                view.error = event.payload.error ?? "";
+                view.finishReason = event.payload.finish_reason;
                 endReasoning(view);
                 break;
             }
             case "error": {
                 const view =
-                    payload["message_id"] !== null && payload["message_id"] !== undefined
-                        ? this.find(payload["message_id"])
+                    event.payload.message_id !== null && event.payload.message_id !== undefined
+                        ? this.find(event.payload.message_id)
                         : undefined;
                 if (view) {
-                    view.error = payload["message"];
-                    view.errorDetail = payload["detail"] ?? "";
+                    view.error = event.payload.message;
+                    view.errorDetail = event.payload.detail ?? "";
                     view.done = true;
                 } else {
-                    this.noticeCode = payload["code"];
-                    this.notice = payload["message"];
+                    this.noticeCode = event.payload.code;
+                    this.notice = event.payload.message;
                 }
                 break;
             }
@@ -676,17 +682,19 @@ export class ConversationModel {
                 for (const view of this.messages) {
                     view.done = true;
                 }
+                // The table types it as a string; its values are llm.thread's generation states.
+                const state = event.payload.state as GenerationState;
                 if (this.thread) {
-                    this.thread.generation_state = payload["state"];
+                    this.thread.generation_state = state;
                 }
                 // Still busy after our stream ended: another request took the thread over.
-                this.busyElsewhere = BUSY.includes(payload["state"]);
+                this.busyElsewhere = BUSY.includes(state);
                 this.streaming = false;
                 this.stopping = false;
                 // Once per answer, and the answer itself: the messages are no live region.
                 const last = this.messages.at(-1);
                 this.announcement =
-                    payload["state"] === "approval"
+                    state === "approval"
                         ? _t("An action waits for your approval.")
                         : last?.role === "assistant" && last.text
                           ? _t("Answer: %s").replace("%s", last.text)

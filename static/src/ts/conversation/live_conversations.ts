@@ -1,7 +1,7 @@
 import { reactive } from "@odoo/owl";
 
 import { ConversationModel } from "./conversation_model";
-import type { ChatBackend } from "./transport";
+import type { ChatBackend } from "../core/transport";
 
 const conversations = new WeakMap<ChatBackend, Map<number, ConversationModel>>();
 

@@ -1,7 +1,9 @@
 // Shapes the UI works with: what models/llm_thread_ui.py returns, and the messages as shown.
+import type { GenerationState } from "../stream/protocol";
 import type { UsageView } from "../usage/usage";
 
-export type GenerationState = "idle" | "generating" | "waiting" | "approval" | "error";
+// Declared once, with the protocol; the views import it from here with the other shapes.
+export type { GenerationState };
 
 /** One thread as listed (llm.thread.llm_ui_list / _llm_ui_summary). */
 export interface ThreadSummary {
@@ -29,11 +31,40 @@ export interface StoredMessage {
     id: number;
     role: "user" | "assistant" | "tool" | "system";
     text: string;
-    data: Record<string, any>;
+    data: StoredBody;
     date: string;
     /** The ids of this message's versions, oldest first; empty when it has no other. */
     versions?: number[];
     feedback?: FeedbackView | null;
+}
+
+/**
+ * A stored message's body_json, as the engine writes it (llm_generation `_Turn.data` for an
+ * answer, `_store_tool_result` for a tool result), with the `approvals` that llm_tool_approval
+ * merges in and a question's `knowledge` (llm_knowledge_thread). Every key is optional: which
+ * are there depends on the role and on how far the turn got.
+ */
+export interface StoredBody {
+    /** A question's sources (llm_knowledge_thread); citationsFrom() checks each one. */
+    knowledge?: unknown;
+    reasoning?: string;
+    reasoning_seconds?: number | null;
+    /** usageFrom() reads it. */
+    usage?: Record<string, unknown> | null;
+    error?: { code?: string; message?: string; detail?: string } | null;
+    finish_reason?: string;
+    stopped?: boolean;
+    interrupted?: boolean;
+    /** `offset`: where the call came in the answer, in code points (older answers have none). */
+    tool_calls?: { id: string; name: string; arguments?: Record<string, unknown> | null; offset?: number }[];
+    approvals?: Record<string, ApprovalView>;
+    /** A tool result's call, and what was called with what. */
+    tool_call_id?: string;
+    name?: string;
+    arguments?: Record<string, unknown>;
+    is_error?: boolean;
+    /** linksFrom() checks each one. */
+    records?: unknown;
 }
 
 /** The user's rating of an answer (llm.feedback). */

@@ -1,7 +1,7 @@
 import { useEnv } from "@odoo/owl";
 import { rpc } from "@web/core/network/rpc";
 
-import type { ChatBackend, GenerationStateChange } from "../conversation/transport";
+import type { ChatBackend, GenerationStateChange } from "./transport";
 import { streamGeneration } from "../stream/client";
 
 declare const odoo: { csrf_token: string };

@@ -1,5 +1,3 @@
-import type { RecordLink } from "../conversation/types";
-
 /** Pretty URL of a record's form in Odoo 18 (/odoo/<model>/<id>). */
 export function recordUrl(model: string, id: number): string {
     return `/odoo/${encodeURIComponent(model)}/${id}`;
@@ -10,7 +8,7 @@ export interface ActionService {
 }
 
 /** Opens a record's form in the current web client, keeping the breadcrumb. */
-export function openRecord(action: ActionService, link: Pick<RecordLink, "model" | "id">) {
+export function openRecord(action: ActionService, link: { model: string; id: number }) {
     return action.doAction({
         type: "ir.actions.act_window",
         res_model: link.model,

@@ -3,7 +3,7 @@ import { useService } from "@web/core/utils/hooks";
 
 import { openRecord, recordUrl, type ActionService } from "../core/records";
 import type { ChatController } from "../conversation/chat_controller";
-import type { ChatBackend } from "../conversation/transport";
+import type { ChatBackend } from "../core/transport";
 import type { ModelOption } from "../conversation/types";
 import { RecordPicker } from "../record_picker/record_picker";
 

@@ -2,7 +2,7 @@ import { Component, useState } from "@odoo/owl";
 import { useAutofocus } from "@web/core/utils/hooks";
 
 import { _t } from "../core/l10n";
-import type { ChatBackend } from "../conversation/transport";
+import type { ChatBackend } from "../core/transport";
 
 export interface RecordPickerProps {
     backend: ChatBackend;

@@ -15,17 +15,18 @@ export interface UsageView {
 }
 
 /** Reads a stored `body_json.usage` or a "usage" event payload; null when there is none. */
-export function usageFrom(data: Record<string, any> | null | undefined): UsageView | null {
+export function usageFrom(data: Record<string, unknown> | null | undefined): UsageView | null {
     if (!data) {
         return null;
     }
+    const { input_tokens, output_tokens, estimated, cost, currency, model } = data;
     return {
-        input: data["input_tokens"] ?? 0,
-        output: data["output_tokens"] ?? 0,
-        estimated: Boolean(data["estimated"]),
-        cost: typeof data["cost"] === "number" ? data["cost"] : null,
-        currency: data["currency"] ?? "",
-        model: data["model"] ?? "",
+        input: typeof input_tokens === "number" ? input_tokens : 0,
+        output: typeof output_tokens === "number" ? output_tokens : 0,
+        estimated: Boolean(estimated),
+        cost: typeof cost === "number" ? cost : null,
+        currency: typeof currency === "string" ? currency : "",
+        model: typeof model === "string" ? model : "",
     };
 }
 

@@ -70,7 +70,7 @@ describe("Conversation scrolling", () => {
         await nextRender();
         expect(atBottom()).toBe(true);
         // A delta only re-renders the answer's own components, not the conversation.
-        controller.conversation.onEvent("text_delta", { message_id: 11, text: "\n\nMore\n\nand more" });
+        controller.conversation.onEvent({ type: "text_delta", payload: { message_id: 11, text: "\n\nMore\n\nand more" } });
         await nextRender();
         await nextRender();
         expect(atBottom()).toBe(true);

@@ -3,7 +3,7 @@ import { describe, expect, test, vi } from "vitest";
 
 import { ConversationModel, linksFrom, messagesFromStore, utf16Offset } from "../../../src/ts/conversation/conversation_model";
 import { onRecordChanged } from "../../../src/ts/conversation/record_changes";
-import { GenerationRefused, StreamInterrupted } from "../../../src/ts/conversation/transport";
+import { GenerationRefused, StreamInterrupted } from "../../../src/ts/core/transport";
 import { streamGeneration } from "../../../src/ts/stream/client";
 import type { MessageView } from "../../../src/ts/conversation/types";
 import { FakeBackend, answer, thread, type ScriptedEvent } from "../fake_backend";

@@ -1,8 +1,9 @@
 // The seam between the conversation and the engine's stream client (static/src/ts/stream/):
 // the conversation only needs "start a generation, give me its events". Tests pass a
-// scripted transport; core/backend.ts wires the real one.
+// scripted transport; backend.ts wires the real one. It lives here, below conversation/,
+// so that backend.ts implements it without importing upward.
 import type { GenerationRequest } from "../stream/client";
-import type { GenerationState } from "./types";
+import type { GenerationState } from "../stream/protocol";
 
 export { GenerationRefused, StreamInterrupted, type GenerationRequest } from "../stream/client";
 
