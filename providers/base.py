@@ -325,14 +325,3 @@ class Provider:
     def _embed_batch(self, model: str, texts: list[str], dimensions: int | None) -> Embeddings:
         raise NotImplementedError
 
-
-def get_provider(config: ProviderConfig) -> Provider:
-    """The wire module for ``config.api_format``."""
-    from . import anthropic, ollama, openai
-
-    classes = {
-        "openai": openai.OpenAIProvider,
-        "anthropic": anthropic.AnthropicProvider,
-        "ollama": ollama.OllamaProvider,
-    }
-    return classes[config.api_format](config)
