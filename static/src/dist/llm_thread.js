@@ -975,7 +975,7 @@ var ConversationModel = class {
     }
     return view;
   }
-  /** Applies one protocol event (models/llm_protocol.py EVENTS). */
+  /** Applies one protocol event (engine/protocol.py EVENTS). */
   onEvent(name, payload) {
     if (name !== "heartbeat") {
       this.endRetry();
