@@ -21,6 +21,13 @@ LIVENESS_NAMESPACE = 0x4C4C4D50  # "LLMP": one key per live process running gene
 STALE_AFTER = timedelta(seconds=120)
 
 
+def try_lock(cr, thread_id):
+    """Take the advisory lock of a thread's claim until the end of the transaction; False when
+    another transaction holds it."""
+    cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, thread_id))
+    return cr.fetchone()[0]
+
+
 class Liveness:
     """One autocommit connection per process and database, holding the session advisory
     lock ``(LIVENESS_NAMESPACE, its backend pid)`` for as long as the process lives."""

@@ -405,7 +405,7 @@ class LlmThread(models.Model):
     def _llm_claim(self):
         """Mark the thread generating for this process, or raise ``LlmBusyError``.
 
-        ``pg_try_advisory_xact_lock(namespace, thread id)`` makes the check-and-set atomic
+        ``claim.try_lock`` (an advisory lock per thread) makes the check-and-set atomic
         across workers and servers, and lasts only for this short transaction; the persisted
         claim then carries the lock through the whole answer without holding a connection.
         A claim whose owning process died (its liveness lock is gone) or whose heartbeat is
@@ -416,9 +416,7 @@ class LlmThread(models.Model):
         cr = self.env.cr
         try:
             with cr.savepoint(flush=False):
-                cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                           (claim.LOCK_NAMESPACE, self.id))
-                if not cr.fetchone()[0]:
+                if not claim.try_lock(cr, self.id):
                     raise LlmBusyError(self._llm_busy_message())
                 self._llm_lock_rows()  # the claim's write below cannot fail to serialize
                 # Read from the table, not the cache: another worker may just have committed.
