@@ -5,8 +5,8 @@ from odoo import http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
-from ..models.llm_generation import client_disconnected
-from ..models.llm_protocol import ERROR_ALREADY_GENERATING, encode_sse
+from ..engine.protocol import ERROR_ALREADY_GENERATING, encode_sse
+from ..engine.runtime import client_disconnected
 from ..models.llm_thread import LlmBusyError, LlmMessageTooLong, check_input
 from ..models.llm_thread_actions import LlmInvalidAction
 
@@ -70,7 +70,7 @@ class LlmThreadController(http.Controller):
                 methods=["POST"], readonly=False)
     def generate(self, thread_id, message=None, regenerate_message_id=None, edit_message_id=None,
                  continue_message_id=None, **kwargs):
-        """Stream a generation as server-sent events (see models/llm_protocol.py).
+        """Stream a generation as server-sent events (see engine/protocol.py).
 
         The message comes in the POST body (form field ``message``), CSRF-checked by Odoo; the
         refusals that happen before streaming are JSON with an HTTP status (404 not yours,

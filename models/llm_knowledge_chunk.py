@@ -41,7 +41,7 @@ class LlmKnowledgeChunk(models.Model):
     @api.depends("content", "heading")
     def _compute_token_count(self):
         for chunk in self:
-            # About four characters per token, as llm_thread.estimate_tokens.
+            # About four characters per token, as engine.tokens.estimate_tokens.
             chunk.token_count = (len(chunk.content or "") + len(chunk.heading or "")) // 4 + 4
 
     def _compute_has_embedding(self):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lxml import html as lxml_html
 
-# About four characters per token (see llm_thread.estimate_tokens).
+# About four characters per token (see engine.tokens.estimate_tokens).
 CHARS_PER_TOKEN = 4
 CHUNK_TOKENS = 350
 OVERLAP_TOKENS = 40

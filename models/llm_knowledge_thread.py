@@ -8,7 +8,7 @@ reload, and a regenerated answer (same user message) gets them again.
 
 from odoo import fields, models
 
-from .llm_thread import message_text
+from ..engine.turn import message_text
 
 QUOTE_CHARS = 300
 

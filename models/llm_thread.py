@@ -1,16 +1,16 @@
-import json
 import logging
 import uuid
 import psycopg2
-from lxml import html as lxml_html
 from markupsafe import escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 
+from ..engine import claim, generation, runtime
+from ..engine.tokens import estimate_tokens, message_tokens
+from ..engine.turn import message_text
 from ..providers.base import ChatMessage, ToolCall
-from . import llm_generation
 
 _logger = logging.getLogger(__name__)
 
@@ -82,28 +82,6 @@ def check_input(env, values, kinds, required=True):
     return values
 
 
-def estimate_tokens(text):
-    # About four characters per token for English and code with the common BPE vocabularies;
-    # the margin left by DEFAULT_ANSWER_RESERVE absorbs the error.
-    return len(text) // 4 + 4
-
-
-def message_text(message):
-    """The text of a stored thread message.
-
-    Assistant and tool messages store their raw text escaped in ``body``, which reads back
-    exactly with ``text_content()``; user messages may be any HTML posted from a chatter.
-    """
-    if not message.body:
-        return ""
-    if message.llm_role in ("assistant", "tool"):
-        # An answer posted with message_post() keeps its markdown beside the HTML body.
-        markdown = (message.body_json or {}).get("markdown")
-        return markdown if markdown is not None else \
-            lxml_html.fromstring(message.body).text_content()
-    return html2plaintext(message.body)
-
-
 class LlmThread(models.Model):
     _name = "llm.thread"
     _description = "LLM Conversation"
@@ -135,7 +113,7 @@ class LlmThread(models.Model):
     active = fields.Boolean(default=True)
 
     # The generation state, visible to every tab and worker. The claim (state, owner, token)
-    # replaces a lock held for the whole answer: see llm_generation.claim_thread().
+    # replaces a lock held for the whole answer: see _llm_claim().
     generation_state = fields.Selection(
         [("idle", "Idle"), ("generating", "Generating"), ("waiting", "Waiting for tools"),
          ("error", "Error")],
@@ -144,7 +122,7 @@ class LlmThread(models.Model):
     generation_user_id = fields.Many2one("res.users", "Generating For", readonly=True, copy=False)
     generation_started_at = fields.Datetime("Generating Since", readonly=True, copy=False)
     generation_heartbeat = fields.Datetime(readonly=True, copy=False)
-    # Backend pid of the generating process's liveness connection (llm_generation.Liveness).
+    # Backend pid of the generating process's liveness connection (engine.claim.Liveness).
     generation_owner = fields.Integer(readonly=True, copy=False)
     generation_token = fields.Char(readonly=True, copy=False)
     generation_stop_requested = fields.Boolean(readonly=True, copy=False)
@@ -224,7 +202,7 @@ class LlmThread(models.Model):
     def _llm_generate(self, user_message_body=None, regenerate_message_id=None,
                       edit_message_id=None, continue_message_id=None):
         """Start a generation and return the iterator of its protocol events
-        (``(name, payload)`` pairs, see ``llm_protocol.EVENTS``): what the generate route
+        (``(name, payload)`` pairs, see ``engine.protocol.EVENTS``): what the generate route
         streams. (``generate()`` is the original module's API around it, llm_thread_seed.py.)
 
         ``regenerate_message_id`` answers that answer's question again, ``edit_message_id``
@@ -257,7 +235,7 @@ class LlmThread(models.Model):
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id)
         self.env.cr.commit()
-        return llm_generation.Generation(self, token, user_message.id, model, provider,
+        return generation.Generation(self, token, user_message.id, model, provider,
                                          continued.id)
 
     def _llm_name_after(self, text):
@@ -280,7 +258,7 @@ class LlmThread(models.Model):
         busy = self.filtered(lambda t: t.generation_state in BUSY_STATES)
         busy.generation_stop_requested = True
         for thread in busy:
-            llm_generation.cancel_local(self.env.cr.dbname, thread.id, "stopped")
+            runtime.cancel_local(self.env.cr.dbname, thread.id, "stopped")
         return bool(busy)
 
     def llm_update(self, values):
@@ -385,7 +363,7 @@ class LlmThread(models.Model):
                            for attachment in self._llm_history().attachment_ids)
         prompt = estimate_tokens(self.system_prompt or "") + estimate_tokens(
             self._llm_describe_record()) + sum(
-            _message_tokens(message) for unit in self._llm_history_units() for message in unit)
+            message_tokens(message) for unit in self._llm_history_units() for message in unit)
         candidates = self.env["llm.model"]._llm_chat_models().filtered(
             lambda m: (m.supports_tools or not needs_tools)
             and (m.supports_vision or not needs_vision)
@@ -427,7 +405,7 @@ class LlmThread(models.Model):
     def _llm_claim(self):
         """Mark the thread generating for this process, or raise ``LlmBusyError``.
 
-        ``pg_try_advisory_xact_lock(namespace, thread id)`` makes the check-and-set atomic
+        ``claim.try_lock`` (an advisory lock per thread) makes the check-and-set atomic
         across workers and servers, and lasts only for this short transaction; the persisted
         claim then carries the lock through the whole answer without holding a connection.
         A claim whose owning process died (its liveness lock is gone) or whose heartbeat is
@@ -438,9 +416,7 @@ class LlmThread(models.Model):
         cr = self.env.cr
         try:
             with cr.savepoint(flush=False):
-                cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                           (llm_generation.LOCK_NAMESPACE, self.id))
-                if not cr.fetchone()[0]:
+                if not claim.try_lock(cr, self.id):
                     raise LlmBusyError(self._llm_busy_message())
                 self._llm_lock_rows()  # the claim's write below cannot fail to serialize
                 # Read from the table, not the cache: another worker may just have committed.
@@ -448,7 +424,7 @@ class LlmThread(models.Model):
                                 FROM llm_thread WHERE id = %s""", (self.id,))
                 state, owner, heartbeat = cr.fetchone()
                 if state in BUSY_STATES:
-                    if not llm_generation.claim_is_stale(cr, owner, heartbeat):
+                    if not claim.claim_is_stale(cr, owner, heartbeat):
                         raise LlmBusyError(self._llm_busy_message())
                     _logger.warning("llm.thread %s: clearing a stale generation (owner %s, "
                                     "heartbeat %s)", self.id, owner, heartbeat)
@@ -459,7 +435,7 @@ class LlmThread(models.Model):
                     "generation_user_id": self.env.uid,
                     "generation_started_at": now,
                     "generation_heartbeat": now,
-                    "generation_owner": llm_generation.Liveness.owner_key(self.env.registry),
+                    "generation_owner": claim.Liveness.owner_key(self.env.registry),
                     "generation_token": token,
                     "generation_stop_requested": False,
                     "generation_error": False,
@@ -480,7 +456,7 @@ class LlmThread(models.Model):
         Not sent from the claim's transaction: the bus notifies through a second database
         connection at commit, and a request holding one connection while waiting for another
         can exhaust the gevent process's small pool. The generation sends it from its own
-        short transactions, which ``llm_generation._db_slot`` bounds."""
+        short transactions, which ``engine.runtime.db_slot`` bounds."""
         for thread in self:
             thread.user_id._bus_send(GENERATION_STATE_NOTIFICATION, {
                 "thread_id": thread.id, "state": thread.generation_state})
@@ -493,7 +469,7 @@ class LlmThread(models.Model):
         """At every start of a server process (its registry load): a process that was killed
         or crashed left its claims behind; their liveness locks died with it, so they are
         released now rather than at the next cron run, minutes later. The answers they were
-        writing are already stored marked interrupted (``llm_generation._Turn.data``)."""
+        writing are already stored marked interrupted (``engine.turn.Turn.data``)."""
         super()._register_hook()
         self._cron_clear_stale_generations()
 
@@ -503,7 +479,7 @@ class LlmThread(models.Model):
         conversation stuck in "generating"."""
         busy = self.sudo().with_context(active_test=False).search(
             [("generation_state", "in", BUSY_STATES)])
-        stale = busy.filtered(lambda t: llm_generation.claim_is_stale(
+        stale = busy.filtered(lambda t: claim.claim_is_stale(
             self.env.cr, t.generation_owner, t.generation_heartbeat))
         stale.write({"generation_state": "error", "generation_token": False,
                      "generation_error": self.env._("The generation was interrupted.")})
@@ -569,7 +545,7 @@ class LlmThread(models.Model):
         units = self._llm_history_units()
         kept = []
         for unit in reversed(units):
-            cost = sum(_message_tokens(message) for message in unit)
+            cost = sum(message_tokens(message) for message in unit)
             if kept and cost > budget:
                 break
             kept[:0] = unit
@@ -643,10 +619,3 @@ class LlmThread(models.Model):
             model=self.env["ir.model"]._get(record._name).name, name=record.display_name,
             technical=record._name, id=record.id)
         return (text + "\n" + "\n".join(lines))[:RECORD_DESCRIPTION_MAX_CHARS]
-
-
-def _message_tokens(message):
-    tokens = estimate_tokens(message.content)
-    for call in message.tool_calls:
-        tokens += estimate_tokens(call.name + json.dumps(call.arguments))
-    return tokens

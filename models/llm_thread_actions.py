@@ -11,7 +11,7 @@ so switching back to an earlier version also brings back what followed it.
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
-from . import llm_generation
+from ..engine import claim
 from .llm_thread import BUSY_STATES, LlmBusyError, check_input
 
 
@@ -179,7 +179,5 @@ class LlmThreadActions(models.Model):
     def _llm_check_idle(self):
         """Versions change only between answers: a running generation owns the path."""
         self.invalidate_recordset(["generation_state"])
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                            (llm_generation.LOCK_NAMESPACE, self.id))
-        if not self.env.cr.fetchone()[0] or self.generation_state in BUSY_STATES:
+        if not claim.try_lock(self.env.cr, self.id) or self.generation_state in BUSY_STATES:
             raise LlmBusyError(self._llm_busy_message())

@@ -8,7 +8,8 @@ to read every thread is for the backend views, not for chatting in someone's nam
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
-from .llm_thread import check_input, message_text
+from ..engine.turn import message_text
+from .llm_thread import check_input
 
 LIST_LIMIT = 200
 

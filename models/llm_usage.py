@@ -10,28 +10,7 @@ Cost: the model's prices are per million tokens in the provider's billing curren
 (``llm.provider.currency_id``), converted into the company's currency at the call's date.
 """
 
-import json
-
 from odoo import api, fields, models
-
-# The module, not its names: llm_thread imports the generation, which imports this module.
-from . import llm_thread
-
-
-def estimate_prompt_tokens(messages, tools):
-    """Estimated input tokens of one provider call: its messages and its tool definitions."""
-    tokens = sum(llm_thread._message_tokens(message) for message in messages)
-    if tools:
-        tokens += llm_thread.estimate_tokens(json.dumps(
-            [[tool.name, tool.description, tool.parameters] for tool in tools]))
-    return tokens
-
-
-def estimate_output_tokens(text, reasoning, calls):
-    """Estimated output tokens of an answer: its text, reasoning and tool calls."""
-    output = "".join(text) + "".join(reasoning)
-    output += "".join(call.name + json.dumps(call.arguments) for call in calls)
-    return llm_thread.estimate_tokens(output)
 
 
 class LlmUsage(models.Model):

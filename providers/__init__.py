@@ -3,8 +3,8 @@ Ollama wire formats. Pure Python (only ``requests``); Odoo models wrap it."""
 
 from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Embeddings, Finish,
                    ModelInfo, Provider, ProviderConfig, ProviderError, ReasoningDelta, Retrying,
-                   RetryPolicy, TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage,
-                   get_provider)
+                   RetryPolicy, TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage)
+from .registry import get_provider
 
 __all__ = [
     "CancelToken", "ChatEvent", "ChatMessage", "ChatOptions", "Embeddings", "Finish",

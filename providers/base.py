@@ -299,40 +299,10 @@ class Provider:
 
     #: Whether the API has an embeddings endpoint (Anthropic has none).
     supports_embeddings = False
-    #: Texts sent in one embeddings request; :meth:`embed` splits longer lists.
-    embed_batch_size = 64
 
     def embed(self, model: str, texts: list[str], dimensions: int | None = None) -> Embeddings:
-        """Vectors of ``texts`` from the embedding ``model``, in batches of
-        ``embed_batch_size``; ``dimensions`` asks for shortened vectors where the API takes it.
-        Raises :class:`ProviderError` (the provider's own faults, or no embeddings at all)."""
-        if not self.supports_embeddings:
-            from . import errors
-            raise errors.no_embeddings(self.label)
-        vectors: list[list[float]] = []
-        tokens = 0
-        for start in range(0, len(texts), self.embed_batch_size):
-            batch = texts[start:start + self.embed_batch_size]
-            result = self._embed_batch(model, batch, dimensions)
-            if len(result.vectors) != len(batch):
-                from . import errors
-                raise errors.malformed(self.label, detail=(
-                    f"{len(result.vectors)} embeddings for {len(batch)} texts"))
-            vectors.extend(result.vectors)
-            tokens += result.input_tokens
-        return Embeddings(vectors, tokens)
-
-    def _embed_batch(self, model: str, texts: list[str], dimensions: int | None) -> Embeddings:
+        """Vectors of ``texts`` from the embedding ``model``; ``dimensions`` asks for shortened
+        vectors where the API takes it. Raises :class:`ProviderError` (the provider's own
+        faults, or no embeddings at all)."""
         raise NotImplementedError
 
-
-def get_provider(config: ProviderConfig) -> Provider:
-    """The wire module for ``config.api_format``."""
-    from . import anthropic, ollama, openai
-
-    classes = {
-        "openai": openai.OpenAIProvider,
-        "anthropic": anthropic.AnthropicProvider,
-        "ollama": ollama.OllamaProvider,
-    }
-    return classes[config.api_format](config)

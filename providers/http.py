@@ -22,8 +22,8 @@ import requests
 import urllib3
 
 from . import errors
-from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Provider, ProviderConfig,
-                   ProviderError, Retrying, ToolSpec)
+from .base import (CancelToken, ChatEvent, ChatMessage, ChatOptions, Embeddings, Provider,
+                   ProviderConfig, ProviderError, Retrying, ToolSpec)
 
 T = TypeVar("T")
 
@@ -297,6 +297,28 @@ class HttpProvider(Provider):
 
     def _params(self) -> dict[str, str] | None:
         return None
+
+    #: Texts sent in one embeddings request; :meth:`embed` splits longer lists.
+    embed_batch_size = 64
+
+    def embed(self, model: str, texts: list[str], dimensions: int | None = None) -> Embeddings:
+        """In batches of ``embed_batch_size``."""
+        if not self.supports_embeddings:
+            raise errors.no_embeddings(self.label)
+        vectors: list[list[float]] = []
+        tokens = 0
+        for start in range(0, len(texts), self.embed_batch_size):
+            batch = texts[start:start + self.embed_batch_size]
+            result = self._embed_batch(model, batch, dimensions)
+            if len(result.vectors) != len(batch):
+                raise errors.malformed(self.label, detail=(
+                    f"{len(result.vectors)} embeddings for {len(batch)} texts"))
+            vectors.extend(result.vectors)
+            tokens += result.input_tokens
+        return Embeddings(vectors, tokens)
+
+    def _embed_batch(self, model: str, texts: list[str], dimensions: int | None) -> Embeddings:
+        raise NotImplementedError
 
     def _base(self) -> str:
         return self.config.base_url.rstrip("/")

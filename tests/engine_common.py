@@ -13,7 +13,7 @@ import threading
 from odoo import http
 from odoo.tests import HttpCase, new_test_user
 
-from ..models import llm_generation
+from ..engine import runtime
 from ..providers import base
 from .fake_provider import FakeProviderCase
 
@@ -139,7 +139,7 @@ class EngineCase(HttpCase):
 
     def running(self, thread):
         """The Generation object serving ``thread`` in this process."""
-        return llm_generation._running[(self.env.cr.dbname, thread.id)]
+        return runtime.running[(self.env.cr.dbname, thread.id)]
 
     def messages(self, thread, role=None):
         domain = [("model", "=", "llm.thread"), ("res_id", "=", thread.id),

@@ -8,7 +8,7 @@ from odoo import http
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..models.llm_generation import CONTINUE_INSTRUCTION
+from ..engine.generation import CONTINUE_INSTRUCTION
 from ..providers import Finish, TextDelta, Usage, base
 from .engine_common import WAIT, EngineCase, answer, parse_sse
 from .fake_provider import FakeProviderCase

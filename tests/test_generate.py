@@ -6,8 +6,8 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models import llm_generation
-from ..models.llm_protocol import EVENTS
+from ..engine import claim, generation
+from ..engine.protocol import EVENTS
 from ..models.llm_thread import GENERATION_STATE_NOTIFICATION, MAX_MESSAGE_CHARS, LlmBusyError
 from ..providers import base
 from .engine_common import WAIT, EngineCase, Gate, answer, iter_sse, parse_sse
@@ -151,7 +151,7 @@ class TestGenerateRoute(EngineCase):
         conversation nobody generates in. In the test, the failure is PostgreSQL's own error,
         raised at the claim on the request's connection (all requests share the test's
         transaction, so a real concurrent commit cannot happen here)."""
-        owner_key = llm_generation.Liveness.owner_key
+        owner_key = claim.Liveness.owner_key
         conflicts = []
 
         def conflict_once(registry):
@@ -162,7 +162,7 @@ class TestGenerateRoute(EngineCase):
                                     log_exceptions=False)
             return owner_key(registry)
 
-        self.patch(llm_generation.Liveness, "owner_key", conflict_once)
+        self.patch(claim.Liveness, "owner_key", conflict_once)
         self.script(answer("Hello."))
         with self.assertNoLogs(level="WARNING"):
             response, events = self.generate(self.thread, "hi")
@@ -207,7 +207,7 @@ class TestGenerateRoute(EngineCase):
 
     def test_state_changes_are_pushed_to_the_owner(self):
         # The start is announced at the first sync: make it the first provider event.
-        self.patch(llm_generation, "STOP_POLL_INTERVAL", 0)
+        self.patch(generation, "STOP_POLL_INTERVAL", 0)
         self.script(answer("Hi."))
         self.generate(self.thread, "hello")
         notifications = self.env["bus.bus"].sudo().search([], order="id")
@@ -220,16 +220,16 @@ class TestGenerateRoute(EngineCase):
                                   {"thread_id": self.thread.id, "state": "idle"}])
 
     def test_heartbeats_while_a_tool_runs(self):
-        self.patch(llm_generation, "HEARTBEAT_EVENT_INTERVAL", 0.2)
+        self.patch(generation, "HEARTBEAT_EVENT_INTERVAL", 0.2)
         gate = Gate()
-        execute = llm_generation.Generation._execute_tool
+        execute = generation.Generation._execute_tool
 
-        def slow_tool(generation, *call_and_tool):
+        def slow_tool(running, *call_and_tool):
             gate.reached.set()
             gate.opened.wait(WAIT)
-            return execute(generation, *call_and_tool)
+            return execute(running, *call_and_tool)
 
-        self.patch(llm_generation.Generation, "_execute_tool", slow_tool)
+        self.patch(generation.Generation, "_execute_tool", slow_tool)
         call = base.ToolCall("c1", "read_record", {"model": "res.users", "id": self.user_a.id})
         self.script([base.ToolCallEvent(call), base.Finish("tool_calls")], answer("Found."))
         response = self.post_generate(self.thread, "Who am I?", stream=True)

@@ -8,8 +8,7 @@ import requests
 
 from odoo.tests import TransactionCase, tagged
 
-from ..providers import ProviderError
-from ..providers.base import ProviderConfig, get_provider
+from ..providers import ProviderConfig, ProviderError, get_provider
 from ..providers.http import error_detail, parse_retry_after
 from ..providers.streams import AnswerBuilder, SSEvent, iter_lines, iter_ndjson, iter_sse
 

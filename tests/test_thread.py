@@ -9,8 +9,8 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
-from ..models import llm_generation
-from ..models.llm_thread import _message_tokens, estimate_tokens
+from ..engine import claim
+from ..engine.tokens import estimate_tokens, message_tokens
 from ..providers import base
 from .engine_common import EngineCase, answer
 
@@ -142,7 +142,7 @@ class TestContext(EngineCase):
         self.post("tool", "z" * 400, tool_call_id="t1", name="read_record")
         self.post("assistant", "final")
         self.post("user", "newest")
-        cost = [sum(_message_tokens(m) for m in unit) for unit in thread._llm_history_units()]
+        cost = [sum(message_tokens(m) for m in unit) for unit in thread._llm_history_units()]
         reserve, system = 256, estimate_tokens("Be brief.")
         messages = thread._llm_build_messages(reserve + system + sum(cost[-4:]), reserve)
         self.assertEqual(messages[0], base.ChatMessage("system", "Be brief."))
@@ -216,12 +216,12 @@ class TestAccessAndLocking(EngineCase):
 
     def test_claim_staleness(self):
         cr = self.env.cr
-        alive = llm_generation.Liveness.owner_key(self.registry)
+        alive = claim.Liveness.owner_key(self.registry)
         now = fields.Datetime.now()
-        self.assertFalse(llm_generation.claim_is_stale(cr, alive, now))
-        self.assertTrue(llm_generation.claim_is_stale(
-            cr, alive, now - llm_generation.STALE_AFTER * 2), "heartbeat too old")
-        self.assertTrue(llm_generation.claim_is_stale(cr, 0, now))
+        self.assertFalse(claim.claim_is_stale(cr, alive, now))
+        self.assertTrue(claim.claim_is_stale(
+            cr, alive, now - claim.STALE_AFTER * 2), "heartbeat too old")
+        self.assertTrue(claim.claim_is_stale(cr, 0, now))
 
     def claim_for_a_killed_process(self):
         """Claims the thread for another Odoo process (its liveness lock taken through the
@@ -250,7 +250,7 @@ class TestAccessAndLocking(EngineCase):
         cr = self.env.cr
         cr.execute("SET lock_timeout = '20s'")
         cr.execute("SELECT pg_advisory_lock(%s, %s), pg_advisory_unlock(%s, %s)",
-                   (llm_generation.LIVENESS_NAMESPACE, owner_pid) * 2)
+                   (claim.LIVENESS_NAMESPACE, owner_pid) * 2)
         cr.execute("RESET lock_timeout")
 
     @mute_logger("odoo.addons.llm_thread.models.llm_thread")
@@ -280,7 +280,7 @@ class TestAccessAndLocking(EngineCase):
 
 
 # An Odoo process that claimed a generation: it imports Odoo and this addon, and takes its
-# liveness lock through the real llm_generation.Liveness, as generate() does; then it waits to
+# liveness lock through the real claim.Liveness, as generate() does; then it waits to
 # be killed.
 OWNER_PROCESS = """
 import json, sys, types
@@ -289,8 +289,8 @@ from odoo.tools import config
 for key, value in json.loads(sys.argv[1]).items():
     config[key] = value
 initialize_sys_path()
-from odoo.addons.llm_thread.models import llm_generation
+from odoo.addons.llm_thread.engine import claim
 registry = types.SimpleNamespace(db_name=sys.argv[2])
-print(llm_generation.Liveness.owner_key(registry), flush=True)
+print(claim.Liveness.owner_key(registry), flush=True)
 sys.stdin.read()
 """

@@ -5,8 +5,7 @@ from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from ..models.llm_thread import estimate_tokens
-from ..models.llm_usage import estimate_prompt_tokens
+from ..engine.tokens import estimate_prompt_tokens, estimate_tokens
 from ..providers import base
 from .engine_common import EngineCase, WireCase, answer
 from .fake_provider import Raw

@@ -976,7 +976,7 @@ var ConversationModel = class {
     }
     return view;
   }
-  /** Applies one protocol event (models/llm_protocol.py EVENTS). */
+  /** Applies one protocol event (engine/protocol.py EVENTS). */
   onEvent(event) {
     if (event.type !== "heartbeat") {
       this.endRetry();

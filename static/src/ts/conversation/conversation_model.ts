@@ -107,7 +107,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             view.errorDetail = data["error"]?.detail ?? "";
             view.finishReason = data["finish_reason"] ?? "";
             view.stopped = Boolean(data["stopped"]);
-            // Saved on the way (llm_generation._Turn.data) and never finalised.
+            // Saved on the way (engine/turn.py Turn.data) and never finalised.
             view.interrupted = Boolean(data["interrupted"]);
             for (const call of data["tool_calls"] ?? []) {
                 const card: ToolCallView = {
@@ -574,7 +574,7 @@ export class ConversationModel {
         return view;
     }
 
-    /** Applies one protocol event (models/llm_protocol.py EVENTS). */
+    /** Applies one protocol event (engine/protocol.py EVENTS). */
     onEvent(event: StreamEvent): void {
         if (event.type !== "heartbeat") {
             this.endRetry(); // anything but a heartbeat means the provider answered

@@ -1,5 +1,5 @@
 // The event protocol of a generation, defined once for the TypeScript side. The Python side
-// defines the same table in models/llm_protocol.py; static/tests/vitest/stream/protocol.test.ts
+// defines the same table in engine/protocol.py; static/tests/vitest/stream/protocol.test.ts
 // runs that file and fails when the two differ.
 //
 // Every event is a delta: text arrives once, in order, and the client appends it.

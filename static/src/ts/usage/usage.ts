@@ -1,5 +1,5 @@
 // Token usage and cost of answers, as the server stores them (body_json.usage, see
-// models/llm_generation.py) and streams them (the "usage" event), and their labels.
+// engine/generation.py) and streams them (the "usage" event), and their labels.
 import { _t } from "../core/l10n";
 
 export interface UsageView {

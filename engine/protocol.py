@@ -3,7 +3,7 @@
 ``llm.thread._llm_generate()`` yields ``(event, payload)`` pairs built with :func:`event`, and the
 SSE route writes them with :func:`encode_sse`. The TypeScript side defines the same table in
 ``static/src/ts/stream/protocol.ts``; ``static/tests/vitest/stream/protocol.test.ts`` runs
-this file (``python3 models/llm_protocol.py``) and fails when the two tables differ.
+this file (``python3 engine/protocol.py``) and fails when the two tables differ.
 
 Every event is a delta: text arrives once, in order, never re-sent, so the bytes on the wire
 grow with the answer's length, not with its square.

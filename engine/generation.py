@@ -9,56 +9,41 @@ Why it is shaped this way:
   uses a connection a few milliseconds per half second, which is what lets one gevent process
   serve hundreds of streams with a small pool.
 - Those short transactions go through a per-process semaphore sized from the pool
-  (``_db_slot``): under load a stream waits a few milliseconds for a slot instead of failing
-  with Odoo's "connection pool is full".
+  (``runtime.db_slot``): under load a stream waits a few milliseconds for a slot instead of
+  failing with Odoo's "connection pool is full".
 - The provider is read in a pump thread (a greenlet under gevent) feeding a queue, so the
   consumer wakes up on its own even when the provider is silent: to send heartbeats, to notice
   a vanished client, to poll the persisted stop flag.
 - Deltas are coalesced: the first one goes out at once (latency), later ones at most every
   ``EMIT_INTERVAL`` (bytes and CPU stay proportional to the answer).
-- The "lock" over a whole generation is a persisted claim (state, owner, token) taken under a
-  transaction-scoped advisory lock; see ``llm.thread._llm_claim``. The owner is the backend
-  pid of a per-process liveness connection holding a session advisory lock, so any process
-  can tell at once that the owner of a claim died (its lock is gone), without a heartbeat
-  timeout; a heartbeat older than ``STALE_AFTER`` also frees a claim whose process is alive
-  but lost track of it.
+- The "lock" over a whole generation is a persisted claim (state, owner, token): see
+  :mod:`.claim`.
+- This package never imports ``models/``: it reaches Odoo records through the environments
+  it opens (``env["llm.thread"]`` ...).
 """
 
-import dataclasses
 import itertools
 import json
 import logging
-import os
 import queue
-import select
-import socket
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from datetime import timedelta
 
 import psycopg2
 from markupsafe import Markup, escape
-from psycopg2.pool import PoolError
 
-import odoo
-from odoo import api, fields, sql_db
+from odoo import api, fields
 from odoo.exceptions import UserError
-from odoo.tools import config
 
 from ..providers import base
-from . import llm_protocol as protocol
-# The module, not its names: llm_thread imports this module.
-from . import llm_thread
-from .llm_protocol import event
-from .llm_tool_registry import ToolError
-from .llm_usage import estimate_output_tokens, estimate_prompt_tokens
+from . import protocol, runtime
+from .protocol import event
+from .tokens import estimate_output_tokens, estimate_prompt_tokens
+from .turn import Turn, message_text
 
 _logger = logging.getLogger(__name__)
-
-LOCK_NAMESPACE = 0x4C4C4D54  # "LLMT": advisory-lock keys of llm.thread claims
-LIVENESS_NAMESPACE = 0x4C4C4D50  # "LLMP": one key per live process running generations
 
 EMIT_INTERVAL = 0.03
 FLUSH_INTERVAL = 0.5
@@ -66,135 +51,16 @@ TICK_INTERVAL = 0.25
 STOP_POLL_INTERVAL = 1.0
 HEARTBEAT_EVENT_INTERVAL = 10.0
 HEARTBEAT_DB_INTERVAL = 30.0
-STALE_AFTER = timedelta(seconds=120)
 TOOL_RESULT_MAX_CHARS = 20_000
 MAX_PARALLEL_TOOLS = 4
 PUMP_QUEUE_SIZE = 16
-POOL_WAIT = 15.0
 # Sent after an answer cut by the length limit when the user asks to continue it; the new
 # text is appended to the same message. An instruction rather than an assistant prefill: every
 # wire format accepts it, reasoning models included (Anthropic refuses a prefill with thinking).
 CONTINUE_INSTRUCTION = ("Your previous answer was cut off by the length limit. Continue it "
                         "exactly where it stopped, without repeating anything or commenting.")
-# body_json finish reason of an answer whose process died before its final write.
-FINISH_INTERRUPTED = "interrupted"
 
-
-# ----------------------------------------------------------------------
-# Process-wide state: liveness connection, database slots, running generations
-# ----------------------------------------------------------------------
-
-class Liveness:
-    """One autocommit connection per process and database, holding the session advisory
-    lock ``(LIVENESS_NAMESPACE, its backend pid)`` for as long as the process lives."""
-
-    _lock = threading.Lock()
-    _connections = {}  # dbname -> (os pid, connection, backend pid)
-
-    @classmethod
-    def owner_key(cls, registry):
-        with cls._lock:
-            entry = cls._connections.get(registry.db_name)
-            if entry and entry[0] == os.getpid() and not entry[1].closed:
-                return entry[2]
-            _dbname, info = sql_db.connection_info_for(registry.db_name)
-            connection = psycopg2.connect(**info)
-            connection.autocommit = True
-            with connection.cursor() as cr:
-                cr.execute("SELECT pg_backend_pid()")
-                backend_pid = cr.fetchone()[0]
-                cr.execute("SELECT pg_advisory_lock(%s, %s)", (LIVENESS_NAMESPACE, backend_pid))
-            cls._connections[registry.db_name] = (os.getpid(), connection, backend_pid)
-            return backend_pid
-
-
-def claim_is_stale(cr, owner, heartbeat):
-    """Whether a generating claim may be taken over: its heartbeat is too old, or the process
-    that made it is gone (nobody holds its liveness lock any more)."""
-    if not owner or not heartbeat or fields.Datetime.now() - heartbeat > STALE_AFTER:
-        return True
-    cr.execute("""
-        SELECT 1 FROM pg_locks
-         WHERE locktype = 'advisory' AND granted AND classid = %s AND objid = %s
-           AND objsubid = 2
-           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    """, (LIVENESS_NAMESPACE, owner))
-    return not cr.fetchone()
-
-
-_slots_lock = threading.Lock()
-_slots = None
-
-
-@contextmanager
-def _db_slot():
-    global _slots  # noqa: PLW0603 - created lazily: the configuration is read after import
-    if _slots is None:
-        with _slots_lock:
-            if _slots is None:
-                maxconn = (odoo.evented and config["db_maxconn_gevent"]) or config["db_maxconn"]
-                _slots = threading.BoundedSemaphore(max(1, int(maxconn) // 2))
-    with _slots:
-        yield
-
-
-def _wait_for_pool_connections():
-    """Make a full connection pool wait (up to ``POOL_WAIT``) instead of failing.
-
-    Odoo's pool raises "The Connection Pool Is Full" at once. In a prefork worker (one request
-    at a time) that never happens; in the gevent process and in the threaded server
-    (``--workers=0``), where many streams share one pool, a burst of users starting answers
-    together would each get an HTTP 500, or lose an answer mid-way, while a connection frees up
-    milliseconds later (threaded, 100 streams: up to 27 failed).
-    """
-    original = sql_db.ConnectionPool.borrow
-    if getattr(original, "llm_waits", False):
-        return
-
-    def borrow(pool, connection_info):
-        deadline = time.monotonic() + POOL_WAIT
-        while True:
-            try:
-                return original(pool, connection_info)
-            except PoolError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.005)  # a greenlet sleep under gevent
-
-    borrow.llm_waits = True
-    sql_db.ConnectionPool.borrow = borrow
-
-
-_wait_for_pool_connections()  # a no-op in a prefork worker, whose pool is never full
-
-
-_running_lock = threading.Lock()
-_running = {}  # (dbname, thread id) -> Generation running in this process
-
-
-def cancel_local(dbname, thread_id, reason):
-    with _running_lock:
-        generation = _running.get((dbname, thread_id))
-    if generation:
-        generation.request_stop(reason)
-
-
-def client_disconnected(sock):
-    """Whether the peer closed ``sock``: it polls readable and a peek reads end-of-file.
-    Never blocks; a TLS socket (no MSG_PEEK) reports False and relies on failed writes."""
-    try:
-        readable, _w, _x = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-    except ValueError:
-        return False
-    except OSError:
-        return True
-
-
-# ----------------------------------------------------------------------
-# One generation
-# ----------------------------------------------------------------------
-
+# The pump's queue items besides provider events.
 _END = object()
 _TICK = object()
 
@@ -202,97 +68,6 @@ _TICK = object()
 class _Failure:
     def __init__(self, exc):
         self.exc = exc
-
-
-class _Turn:
-    """One model call: the assistant message being streamed, or the stored answer it
-    continues (``message_id``, ``text`` and ``data`` of that answer)."""
-
-    def __init__(self, message_id=None, text="", data=None):
-        self.message_id = message_id
-        # A continued answer's stored data: its usage is added to this call's.
-        self.previous = data or {}
-        self.text = [text] if text else []
-        self.reasoning = [self.previous["reasoning"]] if self.previous.get("reasoning") else []
-        # Parts stored before this call (not counted in its estimated output).
-        self.kept = (len(self.text), len(self.reasoning))
-        self.reasoning_started = None
-        self.reasoning_seconds = None
-        self.pending_text = []
-        self.pending_reasoning = []
-        self.calls = []
-        # Per call, the length of the text written before it: the chat shows each call where
-        # it came in the answer.
-        self.call_offsets = []
-        self.usage = None
-        # (input, output) the provider counted before its stream failed; None where it did not.
-        self.failed_counts = (None, None)
-        self.estimated = False  # usage estimated: the provider sent no counts, or not all
-        self.prompt_tokens = 0  # estimated, for the budget check and when usage is missing
-        self.billing = None  # {cost, currency, model}, once the usage line is written
-        self.finish_reason = None
-        self.error = None  # (code, user message)
-        self.error_detail = ""  # the provider's own words, shown folded under the message
-        self.dirty = False
-        self.flushed_at = time.monotonic()
-        self.final = False
-
-    def add_call(self, call):
-        """Record ``call`` under an id unique in this answer, and return it: a provider
-        repeating an id would otherwise give two calls one approval and one result."""
-        taken = {known.id for known in self.calls}
-        if call.id in taken:
-            call = dataclasses.replace(call, id=next(
-                f"{call.id}_{n}" for n in itertools.count(2) if f"{call.id}_{n}" not in taken))
-        self.calls.append(call)
-        return call
-
-    def end_reasoning(self):
-        """The model moved on from reasoning (to text, a tool call or the end): keep how long it
-        thought, so the chat shows "Thought for N s" after a reload too."""
-        if self.reasoning_started is not None and self.reasoning_seconds is None:
-            self.reasoning_seconds = max(1, round(time.monotonic() - self.reasoning_started))
-
-    @property
-    def reason(self):
-        return self.finish_reason or ("error" if self.error else "stop")
-
-    def data(self, stopped, partial=False):
-        """The message's ``body_json``. ``partial``: a save on the way (the first token, the
-        flushes), marked interrupted, which it is if the process dies before the final write
-        replaces it (kill -9, a crash, a restart)."""
-        data = {"finish_reason": FINISH_INTERRUPTED if partial else self.reason}
-        if partial:
-            data["interrupted"] = True
-        if self.calls:
-            data["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments,
-                                   "offset": offset}
-                                  for c, offset in zip(self.calls, self.call_offsets)]
-        if self.reasoning:
-            data["reasoning"] = "".join(self.reasoning)
-        if self.reasoning_seconds is not None:
-            data["reasoning_seconds"] = self.reasoning_seconds
-        if self.usage:
-            data["usage"] = {"input_tokens": self.usage.input_tokens,
-                             "output_tokens": self.usage.output_tokens}
-            if self.estimated:
-                data["usage"]["estimated"] = True
-            if self.billing:
-                data["usage"].update(self.billing)
-            before = self.previous.get("usage")
-            if before:
-                usage = data["usage"]
-                for key in ("input_tokens", "output_tokens", "cost"):
-                    if key in usage:
-                        usage[key] += before.get(key) or 0
-                usage["estimated"] = bool(usage.get("estimated") or before.get("estimated"))
-        if stopped:
-            data["stopped"] = True
-        if self.error:
-            data["error"] = {"code": self.error[0], "message": self.error[1]}
-            if self.error_detail:
-                data["error"]["detail"] = self.error_detail
-        return data
 
 
 class Generation:
@@ -311,7 +86,7 @@ class Generation:
         self.thread_id = thread.id
         self.token = token
         self.user_message_id = user_message_id
-        # The answer the first turn appends to (Continue), as _Turn arguments once read.
+        # The answer the first turn appends to (Continue), as Turn arguments once read.
         self.continue_message_id = continue_message_id
         self._continued = ()
         self.cancel = base.CancelToken()
@@ -334,8 +109,8 @@ class Generation:
         self._last_poll = now
         self._last_heartbeat = now
         self._events = self._run_guarded()
-        with _running_lock:
-            _running[(self.dbname, self.thread_id)] = self
+        with runtime.running_lock:
+            runtime.running[(self.dbname, self.thread_id)] = self
 
     def __iter__(self):
         return self
@@ -358,7 +133,7 @@ class Generation:
 
     @contextmanager
     def _env(self):
-        with _db_slot(), self.registry.cursor() as cr:
+        with runtime.db_slot(), self.registry.cursor() as cr:
             yield api.Environment(cr, self.uid, self.context)
 
     def _thread(self, env):
@@ -435,9 +210,9 @@ class Generation:
                 "generation_stop_requested": False,
             })
         finally:
-            with _running_lock:
-                if _running.get((self.dbname, self.thread_id)) is self:
-                    del _running[(self.dbname, self.thread_id)]
+            with runtime.running_lock:
+                if runtime.running.get((self.dbname, self.thread_id)) is self:
+                    del runtime.running[(self.dbname, self.thread_id)]
             self.finished.set()
 
     # -- the run ---------------------------------------------------------
@@ -498,7 +273,7 @@ class Generation:
             with self._env() as env:
                 message_id, calls = self._thread(env)._llm_calls_to_resume()
             if calls:
-                self._turn = _Turn()  # the stored answer that asked for the calls
+                self._turn = Turn()  # the stored answer that asked for the calls
                 self._turn.message_id, self._turn.final = message_id, True
                 yield from self._run_tools(calls)
                 if self.stop_reason or self._state == "approval":
@@ -518,7 +293,7 @@ class Generation:
                 messages = thread._llm_build_messages(window, reserve)
                 if self.continue_message_id and not iteration:
                     continued = env["mail.message"].browse(self.continue_message_id)
-                    self._continued = (continued.id, llm_thread.message_text(continued),
+                    self._continued = (continued.id, message_text(continued),
                                        continued.body_json)
                     messages.append(base.ChatMessage("user", CONTINUE_INSTRUCTION))
                 tools = [tool._llm_spec() for tool in thread._llm_enabled_tools()]
@@ -551,7 +326,7 @@ class Generation:
 
     def _stream_turn(self, provider, model, messages, tools, refusal, prompt_tokens, options):
         """One model call; ``refusal`` (code, message) fails it before any request is sent."""
-        turn = self._turn = _Turn(*self._continued)
+        turn = self._turn = Turn(*self._continued)
         self._continued = ()
         turn.prompt_tokens = prompt_tokens
         turn.error = refusal
@@ -792,7 +567,7 @@ class Generation:
         try:
             with self._env() as env:
                 if not tool_id:
-                    raise ToolError(env._("Unknown tool %(tool)s; available: %(tools)s.",
+                    raise UserError(env._("Unknown tool %(tool)s; available: %(tools)s.",
                                           tool=call.name, tools=available or env._("none")))
                 data = env["llm.tool"].browse(tool_id)._llm_execute(
                     call.arguments, self._thread(env), call.id)

@@ -1,0 +1,34 @@
+"""Token estimates, where a provider gives no counts: the context builder's budget, and usage
+lines of calls the provider did not count (see ``llm.usage``)."""
+
+import json
+
+
+def estimate_tokens(text):
+    # About four characters per token for English and code with the common BPE vocabularies;
+    # the margin left by the answer reserve (llm.thread) absorbs the error.
+    return len(text) // 4 + 4
+
+
+def message_tokens(message):
+    """Estimated tokens of a ``ChatMessage``: its text and its tool calls."""
+    tokens = estimate_tokens(message.content)
+    for call in message.tool_calls:
+        tokens += estimate_tokens(call.name + json.dumps(call.arguments))
+    return tokens
+
+
+def estimate_prompt_tokens(messages, tools):
+    """Estimated input tokens of one provider call: its messages and its tool definitions."""
+    tokens = sum(message_tokens(message) for message in messages)
+    if tools:
+        tokens += estimate_tokens(json.dumps(
+            [[tool.name, tool.description, tool.parameters] for tool in tools]))
+    return tokens
+
+
+def estimate_output_tokens(text, reasoning, calls):
+    """Estimated output tokens of an answer: its text, reasoning and tool calls."""
+    output = "".join(text) + "".join(reasoning)
+    output += "".join(call.name + json.dumps(call.arguments) for call in calls)
+    return estimate_tokens(output)
