@@ -39,8 +39,8 @@ export interface StoredMessage {
 }
 
 /**
- * A stored message's body_json, as the engine writes it (llm_generation `_Turn.data` for an
- * answer, `_store_tool_result` for a tool result), with the `approvals` that llm_tool_approval
+ * A stored message's body_json, as the engine writes it (engine/turn.py `Turn.data` for an
+ * answer, engine/generation.py `_store_tool_result` for a tool result), with the `approvals` that llm_tool_approval
  * merges in and a question's `knowledge` (llm_knowledge_thread). Every key is optional: which
  * are there depends on the role and on how far the turn got.
  */
