@@ -165,7 +165,9 @@ class LlmAssistant(models.Model):
             reasoning_model=bool(model.supports_reasoning),
         )
 
-    def _llm_ui_option(self):
+    def _llm_ui_option(self, available_tools):
+        """The picker's entry; ``available_tools``: the llm.tool records the user may enable
+        (read once for all the assistants listed)."""
         self.ensure_one()
         return {
             "id": self.id,
@@ -176,8 +178,7 @@ class LlmAssistant(models.Model):
             "offered_on": self._llm_model_names(),
             "is_default": self.is_default,
             # The tools it gives a conversation (_llm_apply_assistant): a draft shows them.
-            "tool_names": (self.env["llm.tool"]._llm_available()
-                           & self.sudo().tool_ids).mapped("name"),
+            "tool_names": (available_tools & self.sudo().tool_ids).mapped("name"),
             "starter_prompts": [line.strip() for line in (self.starter_prompts or "").splitlines()
                                 if line.strip()],
         }
@@ -289,6 +290,7 @@ class LlmThreadAssistant(models.Model):
 
     @api.model
     def llm_ui_options(self):
+        available_tools = self.env["llm.tool"]._llm_available()
         return dict(super().llm_ui_options(), assistants=[
-            assistant._llm_ui_option() for assistant in self.env["llm.assistant"].search([])
-            if assistant._llm_is_allowed()])
+            assistant._llm_ui_option(available_tools)
+            for assistant in self.env["llm.assistant"].search([]) if assistant._llm_is_allowed()])
