@@ -54,14 +54,32 @@ def _thread_route(action, **inputs):
     return decorator
 
 
-def _sse(generation):
-    """The SSE body. Closing it (the server does when the client went away) closes the
-    generation, which saves the partial answer and releases the thread."""
-    try:
-        for name, payload in generation:
-            yield encode_sse(name, payload)
-    finally:
-        generation.close()
+def _sse_response(events):
+    """A streamed response of ``events`` ((event id, name, payload), ...), each sent at once.
+    Closing it (the server does when the viewer went away) only detaches the viewer: the run
+    goes on (engine/run.py)."""
+    sock = _socket()
+    if sock is not None:
+        # Each event must leave at once: with Nagle's algorithm a small write waits for
+        # the client's (delayed, ~40 ms) acknowledgement of the previous one.
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (a unix socket behind a proxy): nothing to tune
+    body = (encode_sse(name, payload, event_id) for event_id, name, payload in events)
+    return http.Response(body, status=200, headers=SSE_HEADERS,
+                         mimetype="text/event-stream", direct_passthrough=True)
+
+
+def _socket():
+    return request.httprequest.environ.get("socket") \
+        or request.httprequest.environ.get("werkzeug.socket")
+
+
+def _viewer_gone():
+    """A callable telling whether this request's client went away (never blocks)."""
+    sock = _socket()
+    return (lambda: client_disconnected(sock)) if sock is not None else None
 
 
 class LlmThreadController(http.Controller):
@@ -70,13 +88,15 @@ class LlmThreadController(http.Controller):
                 methods=["POST"], readonly=False)
     def generate(self, thread_id, message=None, regenerate_message_id=None, edit_message_id=None,
                  continue_message_id=None, **kwargs):
-        """Stream a generation as server-sent events (see engine/protocol.py).
+        """Start a generation and follow it as server-sent events (see engine/protocol.py);
+        the generation is a run on the server (engine/run.py): a viewer leaving stops nothing,
+        and ``/stream`` attaches again.
 
         The message comes in the POST body (form field ``message``), CSRF-checked by Odoo; the
         refusals that happen before streaming are JSON with an HTTP status (404 not yours,
         409 already generating, 413 too long, 400 not configured, invalid input or invalid
         action). ``regenerate_message_id`` / ``edit_message_id`` / ``continue_message_id``: see
-        ``llm.thread.generate()``.
+        ``llm.thread._llm_prepare_run()``.
         """
         thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
         if not thread:
@@ -92,7 +112,7 @@ class LlmThreadController(http.Controller):
         except UserError as exc:
             return _json_error(400, "invalid_input", exc.args[0])
         try:
-            generation = thread._llm_generate(message or None, **action_ids)
+            run = thread._llm_generate(message or None, **action_ids)
         except LlmInvalidAction as exc:
             return _json_error(400, "invalid_action", exc.args[0])
         except LlmMessageTooLong as exc:
@@ -103,18 +123,22 @@ class LlmThreadController(http.Controller):
             return _json_error(403, "forbidden", exc.args[0])
         except UserError as exc:
             return _json_error(400, "not_configured", exc.args[0])
-        sock = request.httprequest.environ.get("socket") \
-            or request.httprequest.environ.get("werkzeug.socket")
-        if sock is not None:
-            generation.client_gone = lambda: client_disconnected(sock)
-            # Each event must leave at once: with Nagle's algorithm a small write waits for
-            # the client's (delayed, ~40 ms) acknowledgement of the previous one.
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass  # not TCP (a unix socket behind a proxy): nothing to tune
-        return http.Response(_sse(generation), status=200, headers=SSE_HEADERS,
-                             mimetype="text/event-stream", direct_passthrough=True)
+        return _sse_response(run.follow(gone=_viewer_gone()))
+
+    @http.route("/llm/thread/<int:thread_id>/stream", type="http", auth="user",
+                methods=["GET"], readonly=True)
+    def stream(self, thread_id, **kwargs):
+        """Follow the thread's generation as server-sent events, wherever it runs: what it
+        produced so far (compacted: the text so far in one event), then live, up to ``done``.
+        With ``Last-Event-ID`` (the header, or the ``last_event_id`` parameter) only what came
+        after that event; ``done`` at once when nothing runs (the stored messages are
+        complete). Any number of viewers, in any tab or device; leaving stops nothing."""
+        thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
+        if not thread:
+            return _json_error(404, "not_found", thread._llm_not_yours_message())
+        last_event_id = request.httprequest.headers.get("Last-Event-ID") \
+            or kwargs.get("last_event_id")
+        return _sse_response(thread._llm_follow(last_event_id, gone=_viewer_gone()))
 
     @_thread_route("stop")
     def stop(self, thread):

@@ -12,8 +12,10 @@ Why it is shaped this way:
   (``runtime.db_slot``): under load a stream waits a few milliseconds for a slot instead of
   failing with Odoo's "connection pool is full".
 - The provider is read in a pump thread (a greenlet under gevent) feeding a queue, so the
-  consumer wakes up on its own even when the provider is silent: to send heartbeats, to notice
-  a vanished client, to poll the persisted stop flag.
+  consumer wakes up on its own even when the provider is silent: to save the partial answer
+  and to poll the persisted stop flag.
+- It is driven by its run (:mod:`.run`), in a thread of its own: viewers come and go, the
+  generation goes on.
 - Deltas are coalesced: the first one goes out at once (latency), later ones at most every
   ``EMIT_INTERVAL`` (bytes and CPU stay proportional to the answer).
 - The "lock" over a whole generation is a persisted claim (state, owner, token): see
@@ -73,8 +75,8 @@ class _Failure:
 class Generation:
     """Iterator of protocol events ``(name, payload)`` of one generation.
 
-    Created by ``llm.thread._llm_generate()`` after the claim is committed; closing it early (the
-    client went away) keeps the partial answer, marked stopped, and releases the claim.
+    Created by ``llm.thread._llm_start()`` with the claim; driven by its :class:`.run.Run`.
+    Closing it early keeps the partial answer, marked stopped, and releases the claim.
     """
 
     def __init__(self, thread, token, user_message_id, model, provider, continue_message_id=None):
@@ -90,10 +92,7 @@ class Generation:
         self.continue_message_id = continue_message_id
         self._continued = ()
         self.cancel = base.CancelToken()
-        self.stop_reason = None  # "stopped" (user), "disconnected" (client gone), "lost"
-        # Set by the SSE route: a callable telling whether the client went away.
-        self.client_gone = None
-        self.finished = threading.Event()
+        self.stop_reason = None  # "stopped" (the user), "lost" (another process took over)
         self._turn = None
         # The llm.model and llm.provider ids answering (_llm_generate() chose them).
         self._records = (model.id, provider.id)
@@ -105,12 +104,9 @@ class Generation:
         self._error = None
         now = time.monotonic()
         self._last_emit = 0.0
-        self._last_check = now
         self._last_poll = now
         self._last_heartbeat = now
         self._events = self._run_guarded()
-        with runtime.running_lock:
-            runtime.running[(self.dbname, self.thread_id)] = self
 
     def __iter__(self):
         return self
@@ -155,6 +151,8 @@ class Generation:
                         "UPDATE mail_message SET body = %s, body_json = %s WHERE id = %s",
                         (Markup("<p>%s</p>") % "".join(turn.text),
                          json.dumps(turn.data(False, partial=True)), turn.message_id))
+                    self._thread(env)._llm_answer_progress(
+                        env["mail.message"].browse(turn.message_id), False)
                 env.cr.execute("""SELECT generation_stop_requested, generation_token
                                     FROM llm_thread WHERE id = %s""", (self.thread_id,))
                 stop, token = env.cr.fetchone()
@@ -201,19 +199,13 @@ class Generation:
         if self._released:
             return
         self._released = True
-        try:
-            self._write_claim({
-                "generation_state": self._state,
-                "generation_error": self._error and self._error[1],
-                "generation_token": False,
-                "generation_owner": 0,
-                "generation_stop_requested": False,
-            })
-        finally:
-            with runtime.running_lock:
-                if runtime.running.get((self.dbname, self.thread_id)) is self:
-                    del runtime.running[(self.dbname, self.thread_id)]
-            self.finished.set()
+        self._write_claim({
+            "generation_state": self._state,
+            "generation_error": self._error and self._error[1],
+            "generation_token": False,
+            "generation_owner": 0,
+            "generation_stop_requested": False,
+        })
 
     # -- the run ---------------------------------------------------------
 
@@ -222,8 +214,8 @@ class Generation:
         try:
             yield from self._run()
         except GeneratorExit:
-            # The server closed us: the client went away mid-stream.
-            self.request_stop("disconnected")
+            # Closed before its end (its run's process is shutting down): kept as stopped.
+            self.request_stop("stopped")
             if self._turn and not self._turn.final:
                 self._finalise(self._turn)
             raise
@@ -442,8 +434,11 @@ class Generation:
         # Created with what was received so far (the first token): what the user sees is in the
         # database from the start, not only from the first flush.
         with self._env() as env:
-            turn.message_id = self._thread(env)._llm_create_message(
-                "assistant", "".join(turn.text), turn.data(False, partial=True)).id
+            thread = self._thread(env)
+            message = thread._llm_create_message(
+                "assistant", "".join(turn.text), turn.data(False, partial=True))
+            thread._llm_answer_progress(message, False)
+            turn.message_id = message.id
         turn.dirty = False
         turn.flushed_at = time.monotonic()
         yield event("message_created", message_id=turn.message_id, role="assistant")
@@ -464,10 +459,6 @@ class Generation:
         if turn and (turn.pending_text or turn.pending_reasoning) \
                 and now - self._last_emit >= EMIT_INTERVAL:
             yield from self._emit_pending(turn)
-        if self.client_gone and now - self._last_check >= TICK_INTERVAL:
-            self._last_check = now
-            if self.client_gone():
-                self.request_stop("disconnected")
         if turn and turn.dirty and now - turn.flushed_at >= FLUSH_INTERVAL:
             self._sync(turn)
         elif now - self._last_poll >= STOP_POLL_INTERVAL:
@@ -480,7 +471,7 @@ class Generation:
         """Store the message in its final form: one write per answer."""
         stopped = bool(self.stop_reason)
         if stopped:
-            turn.finish_reason = self.stop_reason  # "stopped", "disconnected" or "lost"
+            turn.finish_reason = self.stop_reason  # "stopped" or "lost"
         turn.end_reasoning()
         counted = turn.usage and (turn.usage.input_tokens or turn.usage.output_tokens)
         known_input, known_output = turn.failed_counts
@@ -506,6 +497,7 @@ class Generation:
                 turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
                                 "model": line.model_id.name or ""}
             message.write({"body": escape("".join(turn.text)), "body_json": turn.data(stopped)})
+            self._thread(env)._llm_answer_progress(message, True)
         turn.final = True
 
     # -- tools -------------------------------------------------------------

@@ -59,7 +59,7 @@ EVENTS = {
     "error": {"code": "string", "message": "string", "detail": "string",
               "message_id": "number?"},
     # Sent while nothing else is (a tool runs, the provider is silent) so that proxies keep
-    # the connection open and a vanished client is noticed.
+    # the connection open and a vanished viewer is noticed.
     "heartbeat": {},
     # Always the last event. ``state`` is the thread's generation state afterwards.
     "done": {"thread_id": "number", "state": "string"},
@@ -83,10 +83,12 @@ def event(name, /, **payload):
     return name, payload
 
 
-def encode_sse(name, payload):
-    """The SSE frame of one event, as bytes."""
+def encode_sse(name, payload, event_id=None):
+    """The SSE frame of one event, as bytes; ``event_id`` is what a reconnecting client sends
+    back as ``Last-Event-ID`` (``<run tag>:<sequence>``, engine/run.py)."""
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return f"event: {name}\ndata: {data}\n\n".encode()
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {name}\ndata: {data}\n\n".encode()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 - A stream's short transactions go through a per-process semaphore sized from the pool
   (``db_slot``): under load a stream waits a few milliseconds for a slot instead of failing
   with Odoo's "connection pool is full".
-- ``running``: the generations of this process, so that a stop request reaches one at once.
+- ``runs``: the runs of this process (:class:`.run.Run`), running or just finished, so that a
+  stop request reaches one at once and viewers attach to it.
 """
 
 import select
@@ -67,15 +68,33 @@ def _wait_for_pool_connections():
 _wait_for_pool_connections()  # a no-op in a prefork worker, whose pool is never full
 
 
-running_lock = threading.Lock()
-running = {}  # (dbname, thread id) -> Generation running in this process
+# How long a finished run stays in ``runs``, so that a viewer reconnecting just after the end
+# (a network blip at the last events) still gets the exact tail instead of a reload.
+KEEP_FINISHED = 60.0
+
+runs_lock = threading.Lock()
+runs = {}  # (dbname, thread id) -> the thread's latest Run in this process
+
+
+def register_run(run):
+    """Make ``run`` the thread's current run here; forget runs finished long enough ago."""
+    now = time.monotonic()
+    with runs_lock:
+        for key, other in list(runs.items()):
+            if other.ended and now - other.ended_at > KEEP_FINISHED:
+                del runs[key]
+        runs[(run.dbname, run.thread_id)] = run
+
+
+def current_run(dbname, thread_id):
+    with runs_lock:
+        return runs.get((dbname, thread_id))
 
 
 def cancel_local(dbname, thread_id, reason):
-    with running_lock:
-        generation = running.get((dbname, thread_id))
-    if generation:
-        generation.request_stop(reason)
+    run = current_run(dbname, thread_id)
+    if run and not run.ended:
+        run.request_stop(reason)
 
 
 def client_disconnected(sock):

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 
-from ..engine import claim, generation, runtime
+from ..engine import claim, generation, run, runtime
 from ..engine.tokens import estimate_tokens, message_tokens
 from ..engine.turn import message_text
 from ..providers.base import ChatMessage, ToolCall
@@ -199,11 +199,32 @@ class LlmThread(models.Model):
         record = self.env[self.res_model].browse(self.res_id).exists()
         return record or None
 
-    def _llm_generate(self, user_message_body=None, regenerate_message_id=None,
-                      edit_message_id=None, continue_message_id=None):
-        """Start a generation and return the iterator of its protocol events
-        (``(name, payload)`` pairs, see ``engine.protocol.EVENTS``): what the generate route
-        streams. (``generate()`` is the original module's API around it, llm_thread_seed.py.)
+    def _llm_start(self, user_message_body=None, **actions):
+        """Start a generation as a server-side run and return it (``engine.run.Run``): the
+        Python API for code with no browser (a server action, an automation, a cron, live
+        chat). Returns at once; ``run.wait()`` waits for the end (after a commit).
+
+        Does not commit: the run begins when the current transaction commits, and never if it
+        rolls back. The run goes on to its end whoever watches (only ``action_stop()`` stops
+        it); when it ends, ``_llm_run_finished()`` is called. ``actions``: see
+        :meth:`_llm_prepare_run`.
+        """
+        return run.Run(self._llm_prepare_run(user_message_body, **actions),
+                       wait_for_commit=True).start()
+
+    def _llm_generate(self, user_message_body=None, **actions):
+        """Start a generation as :meth:`_llm_start` does, but COMMIT first: the chat's send,
+        where the user's message must be saved before the answer starts, whatever happens to
+        it. Returns the run; iterating it gives its protocol events (``(name, payload)``, see
+        ``engine.protocol.EVENTS``) from the start; the generate route streams them.
+        (``generate()`` is the original module's API around it, llm_thread_seed.py.)"""
+        prepared = self._llm_prepare_run(user_message_body, **actions)
+        self.env.cr.commit()
+        return run.Run(prepared).start()
+
+    def _llm_prepare_run(self, user_message_body=None, regenerate_message_id=None,
+                         edit_message_id=None, continue_message_id=None):
+        """Check, claim the thread and post the user's message; the generation to run.
 
         ``regenerate_message_id`` answers that answer's question again, ``edit_message_id``
         replaces that question by ``user_message_body``: what they replace is kept as an
@@ -211,12 +232,9 @@ class LlmThread(models.Model):
         ``continue_message_id`` (the last answer, cut by the length limit) asks the model to
         go on, appending to that same answer.
 
-        Posts ``user_message_body`` (if any) and COMMITS the current transaction before
-        returning, so the user's message survives whatever happens to the generation; the
-        iterator then works with short transactions of its own and never holds this cursor.
         Raises ``LlmBusyError`` when the thread is already generating, ``UserError`` when the
-        message is too long or the thread has no model it may use.
-        Private (not callable over RPC); the chat calls it through the generate route.
+        message is too long or the thread has no model it may use. Private (not callable over
+        RPC).
         """
         self.ensure_one()
         self._llm_check_owner()
@@ -234,9 +252,18 @@ class LlmThread(models.Model):
             self._llm_name_after(user_message_body)
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id)
-        self.env.cr.commit()
         return generation.Generation(self, token, user_message.id, model, provider,
-                                         continued.id)
+                                     continued.id)
+
+    def _llm_run_finished(self):
+        """Called once when a run of this thread has ended and released it, in a transaction
+        of its own, as the run's user: extensions act on the result here (deliver it, post it
+        elsewhere). ``generation_state`` tells how it ended."""
+
+    def _llm_answer_progress(self, message, final):
+        """Called with the assistant ``message`` being written: at its creation, at each save
+        (at most every half second) and, ``final``, at its last write; in the engine's short
+        transaction, so keep it cheap. Extensions mirror an answer while it is written."""
 
     def _llm_name_after(self, text):
         """Name a conversation that still has its default name after its first message, as
@@ -260,6 +287,20 @@ class LlmThread(models.Model):
         for thread in busy:
             runtime.cancel_local(self.env.cr.dbname, thread.id, "stopped")
         return bool(busy)
+
+    def _llm_follow(self, last_event_id=None, gone=None):
+        """The events of the thread's generation for one more viewer, as ``(event id, name,
+        payload)``: see ``engine.run.EventLog.follow``; after ``last_event_id`` when it is an
+        event of the run still known here (a reconnect), else from the run's start; only
+        ``done`` when nothing runs. ``gone``: whether the viewer went away."""
+        self.ensure_one()
+        self._llm_check_owner()
+        tag, after = run.parse_event_id(last_event_id)
+        log = runtime.current_run(self.env.cr.dbname, self.id)
+        if log is not None and (not log.ended or log.tag == tag):
+            return log.follow(after if log.tag == tag else 0, gone)
+        return iter([(None, "done", {"thread_id": self.id,
+                                     "state": self.generation_state or "idle"})])
 
     def llm_update(self, values):
         """Write the fields the chat UI may change; refuses any other, and values of the wrong

@@ -10,7 +10,7 @@ works and the one thing kept different (the GET route).
 - ``message_post(llm_role=...)``: assistant markdown becomes sanitized HTML, and tool calls and
   results posted in the seed's shapes are stored in this module's, so they reach the model;
 - ``_generation_lock()``: the thread's claim for the duration of a block;
-- ``generate()``: the seed's dict events around the engine's.
+- ``generate()``: the seed's dict events around the engine's run.
 """
 
 import json
@@ -146,14 +146,31 @@ class LlmThreadSeed(models.Model):
 
     @api.private
     def generate(self, user_message_body=None, **kwargs):
-        """The seed's generator of dict events: ``{'type': 'message_create' | 'message_chunk'
-        | 'message_update', 'message': {id, llm_role, body}}``, ``{'type': 'error', 'error':
-        message}`` and ``{'type': 'done'}``. ``body`` is the text so far (markdown, as the model
-        writes it). Lazy: nothing happens until it is iterated; then as
-        :meth:`_llm_generate` (the user's message is committed first)."""
+        """Start an answer (as the chat's send: the user's message is committed first) and
+        return a :class:`SeedRun` at once: the answer is written on the server whether or not
+        anyone reads it. Iterating the handle gives the seed's dict events from the start:
+        ``{'type': 'message_create' | 'message_chunk' | 'message_update', 'message': {id,
+        llm_role, body}}``, ``{'type': 'error', 'error': message}`` and ``{'type': 'done'}``
+        (``body``: the text so far, markdown as the model writes it); ``wait()`` waits for the
+        end and returns the thread's state."""
         self.ensure_one()
+        return SeedRun(self._llm_generate(user_message_body), user_message_body)
+
+
+class SeedRun:
+    """A run seen through the original module's event shapes."""
+
+    def __init__(self, run, user_message_body):
+        self.run = run
+        self.user_message_body = user_message_body
+
+    def wait(self, timeout=None):
+        """The thread's generation state once the answer ended (None after ``timeout``)."""
+        return self.run.wait(timeout)
+
+    def __iter__(self):
         messages = {}
-        for name, payload in self._llm_generate(user_message_body):
+        for name, payload in self.run:
             kind = SEED_TYPES.get(name)
             if not kind:
                 continue
@@ -165,7 +182,7 @@ class LlmThreadSeed(models.Model):
                 "id": payload["message_id"], "llm_role": payload.get("role", "assistant"),
                 "body": ""})
             if name == "message_created" and payload["role"] == "user":
-                message["body"] = user_message_body or ""
+                message["body"] = self.user_message_body or ""
             elif name == "text_delta":
                 message["body"] += payload["text"]
             elif name == "tool_call_finished":

@@ -77,13 +77,13 @@ class LlmThreadApproval(models.Model):
     approval_ids = fields.One2many("llm.tool.approval", "thread_id", "Tool Approvals",
                                    readonly=True)
 
-    def _llm_generate(self, user_message_body=None, **actions):
+    def _llm_prepare_run(self, user_message_body=None, **actions):
         # A new message (or a regenerate, an edit) instead of a decision: the calls waiting are
         # dropped (the history leaves out calls without a result) and can no longer be approved.
         if user_message_body or any(actions.values()):
             self._llm_check_owner()
             self.approval_ids.filtered(lambda a: a.state == "pending").sudo().state = "expired"
-        return super()._llm_generate(user_message_body, **actions)
+        return super()._llm_prepare_run(user_message_body, **actions)
 
     def _llm_decide(self, call_id, approved):
         """Record the owner's decision on a waiting call; returns the approvals' summary."""

@@ -111,12 +111,22 @@ class EngineCase(HttpCase):
 
     def setUp(self):
         super().setUp()
+        # A run outlives its viewers: a test that stopped reading must not end (and roll back
+        # the cursor every run shares in test mode) while one still writes.
+        self.addCleanup(self.wait_for_runs)
         if self.scripted:
             self.provider = ScriptedProvider()
             # The one seam replaced: which provider and model the thread talks to.
             self.patch(type(self.env["llm.thread"]), "_llm_resolve_model",
                        lambda thread, model, provider: (self.provider, "scripted-model",
                                                         self.window, 256))
+
+    def wait_for_runs(self):
+        with runtime.runs_lock:
+            runs = [run for (dbname, _id), run in runtime.runs.items()
+                    if dbname == self.env.cr.dbname]
+        for run in runs:
+            self.assertTrue(run.finished.wait(WAIT), f"the run of thread {run.thread_id} ended")
 
     def script(self, *scripts):
         self.provider.scripts.extend(scripts)
@@ -138,8 +148,8 @@ class EngineCase(HttpCase):
         return response, events
 
     def running(self, thread):
-        """The Generation object serving ``thread`` in this process."""
-        return runtime.running[(self.env.cr.dbname, thread.id)]
+        """The run of ``thread`` in this process (engine.run.Run)."""
+        return runtime.current_run(self.env.cr.dbname, thread.id)
 
     def messages(self, thread, role=None):
         domain = [("model", "=", "llm.thread"), ("res_id", "=", thread.id),

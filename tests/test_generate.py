@@ -289,20 +289,27 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(),
                          "first words and the rest")
 
-    def test_client_disconnect_saves_partial(self):
+    def test_closed_tab_does_not_stop_the_answer(self):
+        """The only tab closes mid-answer: the answer is still written to its end, and a tab
+        opened later finds it complete (the stream route says nothing runs any more)."""
         gate = Gate()
         self.script([base.TextDelta("half an "), gate, *answer("answer")])
         response = self.post_generate(self.thread, "question", stream=True)
         self.assertTrue(gate.reached.wait(WAIT))
-        generation = self.running(self.thread)
+        run = self.running(self.thread)
         response.close()  # a browser tab closing: the server sees the connection end
-        self.assertTrue(generation.finished.wait(WAIT))
+        gate.open()
+        self.assertEqual(run.wait(WAIT), "idle")
         self.env.invalidate_all()
         assistant = self.messages(self.thread, "assistant")
-        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "half an ")
-        self.assertEqual(assistant.body_json["finish_reason"], "disconnected")
-        self.assertTrue(assistant.body_json["stopped"])
+        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(),
+                         "half an answer")
+        self.assertEqual(assistant.body_json["finish_reason"], "stop")
+        self.assertFalse(assistant.body_json.get("stopped"))
         self.assertEqual(self.thread.generation_state, "idle")
+        response = self.url_open(f"/llm/thread/{self.thread.id}/stream")
+        self.assertEqual(parse_sse(response.text.splitlines()),
+                         [("done", {"thread_id": self.thread.id, "state": "idle"})])
 
     def test_provider_faults_surface_as_sse_errors(self):
         kinds = ["connection", "timeout", "auth", "not_found", "bad_request", "rate_limit",

@@ -30,7 +30,11 @@ class TestSeedApi(EngineCase):
     @contextmanager
     def seed_env(self):
         """An environment of user A on a cursor of its own, as a request or a job has: the
-        seed's generate() commits (the user's message is saved before the answer)."""
+        seed's generate() commits (the user's message is saved before the answer).
+
+        The events are read after the block: the answer is written by a run in a thread of
+        its own, and in test mode every cursor shares one connection under one lock, which
+        the block holds (in production a request reads them with its cursor open)."""
         self.env.flush_all()
         with self.registry.cursor() as cr:
             yield api.Environment(cr, self.user_a.id, {})
@@ -132,16 +136,17 @@ class TestSeedApi(EngineCase):
         printed = []
         with self.seed_env() as env:
             thread = env["llm.thread"].browse(self.thread.id)
-            # As in "Generation".
-            for event in thread.generate(user_message_body="What's my order status?"):
-                if event['type'] == 'message_create':
-                    printed.append(("New message:", event['message']))
-                elif event['type'] == 'message_chunk':
-                    printed.append(("Chunk received",))
-                elif event['type'] == 'message_update':
-                    printed.append(("Final message:", event['message']))
-                elif event['type'] == 'error':
-                    printed.append(("Error:", event['error']))
+            events = thread.generate(user_message_body="What's my order status?")
+        # As in "Generation".
+        for event in events:
+            if event['type'] == 'message_create':
+                printed.append(("New message:", event['message']))
+            elif event['type'] == 'message_chunk':
+                printed.append(("Chunk received",))
+            elif event['type'] == 'message_update':
+                printed.append(("Final message:", event['message']))
+            elif event['type'] == 'error':
+                printed.append(("Error:", event['error']))
         user, assistant = self.messages(self.thread)
         self.assertEqual(printed[0], ("New message:", {
             "id": user.id, "llm_role": "user", "body": "What's my order status?"}))
@@ -161,10 +166,11 @@ class TestSeedApi(EngineCase):
             })
             # As in "Programmatic Chat".
             thread.message_post(body="Analyze this data: ...", llm_role="user")
-            for event in thread.generate():
-                if event['type'] == 'message_update':
-                    response = event['message']['body']
-                    break
+            events = thread.generate()
+        for event in events:
+            if event['type'] == 'message_update':
+                response = event['message']['body']
+                break
         self.assertEqual(response, "Looks fine.")
         self.assertEqual(self.provider.requests[0]["messages"][-1],
                          base.ChatMessage("user", "Analyze this data: ..."))
@@ -173,6 +179,7 @@ class TestSeedApi(EngineCase):
         self.script([base.TextDelta("Half"), base.ProviderError(
             "Scripted", "server", "Scripted had a server error.")])
         with self.seed_env() as env:
-            events = list(env["llm.thread"].browse(self.thread.id).generate("Hi"))
+            run = env["llm.thread"].browse(self.thread.id).generate("Hi")
+        events = list(run)
         self.assertIn({"type": "error", "error": "Scripted had a server error."}, events)
         self.assertEqual(events[-1], {"type": "done"})
