@@ -319,6 +319,15 @@ class Generation:
     def _stream_turn(self, provider, model, messages, tools, refusal, prompt_tokens, options):
         """One model call; ``refusal`` (code, message) fails it before any request is sent."""
         turn = self._turn = Turn(*self._continued)
+        if self._continued:
+            # The answer continued, from its start: a viewer (this one, or one attaching
+            # later, after a reload) rebuilds it from the log, whatever it showed before.
+            yield event("message_created", message_id=turn.message_id, role="assistant")
+            if turn.reasoning:
+                yield event("reasoning_delta", message_id=turn.message_id,
+                            text="".join(turn.reasoning))
+            if turn.text:
+                yield event("text_delta", message_id=turn.message_id, text="".join(turn.text))
         self._continued = ()
         turn.prompt_tokens = prompt_tokens
         turn.error = refusal

@@ -72,6 +72,7 @@ class EventLog:
         self.thread_id = thread_id
         self.tag = tag
         self.events = []  # (seq, name, payload), seq increasing from 1
+        self.viewers = 0  # how many followed it (the benchmark's and the tests' figure)
         self.ended = False
         self.ended_at = None
         self.changed = threading.Condition()
@@ -119,6 +120,9 @@ class EventLog:
         a heartbeat after ``HEARTBEAT_INTERVAL`` of silence, up to ``done``. ``gone()``: whether
         the viewer went away, checked every ``GONE_CHECK`` while nothing happens."""
         last_sent = time.monotonic()
+        with self.changed:
+            self.viewers += 1
+            self.changed.notify_all()
         while True:
             with self.changed:
                 batch = self.since(after)

@@ -23,3 +23,4 @@ from . import test_knowledge_chat
 from . import test_knowledge_ui
 from . import test_import_graph
 from . import test_runs
+from . import test_runs_ui

@@ -12,8 +12,8 @@ from ..providers import Finish, ReasoningDelta, TextDelta, Usage
 from .fake_provider import FakeProviderCase, StreamedToolCall, Wait
 
 
-@tagged("post_install", "-at_install")
-class TestChatUi(FakeProviderCase, HttpCase):
+class ChatUiCase(FakeProviderCase, HttpCase):
+    """The admin's chat in a browser, its provider the fake OpenAI server."""
 
     @classmethod
     def setUpClass(cls):
@@ -28,6 +28,10 @@ class TestChatUi(FakeProviderCase, HttpCase):
 
     def threads(self):
         return self.env["llm.thread"].search([("user_id", "=", self.env.ref("base.user_admin").id)])
+
+
+@tagged("post_install", "-at_install")
+class TestChatUi(ChatUiCase):
 
     def test_chat_send_and_reload(self):
         self.fake.script("openai", [

@@ -298,15 +298,30 @@ async function streamGeneration(request, options) {
     signal: request.signal,
     headers: { Accept: "text/event-stream" }
   });
+  await readEvents(response, request);
+}
+async function followGeneration(request, options) {
+  const headers = { Accept: "text/event-stream" };
+  if (request.lastEventId) {
+    headers["Last-Event-ID"] = request.lastEventId;
+  }
+  const response = await (options.fetch ?? fetch)(`/llm/thread/${request.threadId}/stream`, {
+    method: "GET",
+    signal: request.signal,
+    headers
+  });
+  await readEvents(response, request);
+}
+async function readEvents(response, request) {
   if (!response.ok || !response.body) {
     throw await refusal(response);
   }
   let done = false;
   const parser = createParser({
-    onEvent: ({ event, data }) => {
+    onEvent: ({ event, data, id }) => {
       if (event && isEventName(event)) {
         done ||= event === "done";
-        request.onEvent(event, JSON.parse(data));
+        request.onEvent(event, JSON.parse(data), id);
       }
     }
   });
@@ -341,6 +356,7 @@ function makeBackend(services) {
     callModel: (model, method, args, kwargs = {}) => services.orm.call(model, method, args, kwargs),
     rpc: (route, params) => rpc(route, params),
     startGeneration: (request) => streamGeneration(request, { csrfToken: odoo.csrf_token }),
+    followGeneration: (request) => followGeneration(request, {}),
     onGenerationState: (callback) => {
       const listener = (change) => callback(change);
       services.bus_service.subscribe(GENERATION_STATE_NOTIFICATION, listener);
@@ -492,6 +508,7 @@ function onRecordChanged(target, callback) {
 
 // static/src/ts/conversation/conversation_model.ts
 var BUSY = ["generating", "waiting"];
+var RECONNECT_DELAYS_MS = [250, 1e3, 2e3, 4e3, 8e3];
 var lastKey = 0;
 function newMessage(id, role, text2 = "", date = serverNow()) {
   return {
@@ -518,6 +535,21 @@ function endReasoning(view) {
   if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
     view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1e3));
   }
+}
+function restart(view) {
+  Object.assign(view, {
+    text: "",
+    reasoning: "",
+    reasoningSeconds: null,
+    reasoningStartedAt: null,
+    toolCalls: [],
+    usage: null,
+    error: "",
+    errorDetail: "",
+    finishReason: "",
+    stopped: false,
+    interrupted: false
+  });
 }
 function linksFrom(value) {
   if (!Array.isArray(value)) {
@@ -612,11 +644,11 @@ var ConversationModel = class {
   thread = null;
   messages = [];
   loading = false;
-  /** This tab streams an answer. */
+  /** This tab follows an answer being written (its own, or one started elsewhere). */
   streaming = false;
   /** Stop was asked; the server finishes the message, marked stopped. */
   stopping = false;
-  /** Another tab or device is generating in this thread. */
+  /** Another tab or device is generating in this thread and this tab could not follow it. */
   busyElsewhere = false;
   /** The last failure that is not tied to a message (refusal, lost connection). */
   notice = "";
@@ -638,8 +670,11 @@ var ConversationModel = class {
   /** The draft's thread is being created: no second message meanwhile. */
   creating = false;
   controller = null;
+  /** The id of the last stream event applied: a reconnect resumes after it. */
+  lastEventId = null;
   nextLocalId = -1;
-  async load(threadId) {
+  /** `follow`: follow the answer being written, if any (not when a follow just ended). */
+  async load(threadId, { follow = true } = {}) {
     this.abortLocal();
     this.loading = true;
     try {
@@ -647,6 +682,9 @@ var ConversationModel = class {
       this.setThread(data);
     } finally {
       this.loading = false;
+    }
+    if (follow && this.thread && BUSY.includes(this.thread.generation_state)) {
+      void this.follow();
     }
   }
   setThread(data) {
@@ -663,7 +701,7 @@ var ConversationModel = class {
   }
   /**
    * The thread's state changed on the server. Our own stream reports its own generation;
-   * anyone else's locks the composer until it ends, then the answer it wrote is loaded.
+   * anyone else's (another tab, a device, an automation) is followed live from here.
    */
   async onGenerationState(state) {
     if (!this.thread || this.streaming) {
@@ -671,15 +709,36 @@ var ConversationModel = class {
     }
     this.thread.generation_state = state;
     if (BUSY.includes(state)) {
-      this.busyElsewhere = true;
+      await this.follow();
     } else {
       await this.refresh();
     }
   }
+  /**
+   * Follows the thread's running generation: what it wrote so far, then live, until it
+   * ends; then the thread is read again (versions, dates and citations are the server's).
+   */
+  async follow() {
+    if (!this.thread || this.streaming) {
+      return;
+    }
+    const controller = this.beginStream();
+    this.lastEventId = null;
+    try {
+      await this.followAfterLoss(controller, false);
+    } finally {
+      this.endStream(controller);
+    }
+    if (this.controller === null && !controller.signal.aborted) {
+      const { notice, noticeCode } = this;
+      await this.refresh({ follow: false });
+      Object.assign(this, { notice, noticeCode });
+    }
+  }
   /** Re-reads the thread, e.g. after another tab finished. */
-  async refresh() {
+  async refresh({ follow = true } = {}) {
     if (this.thread && !this.streaming) {
-      await this.load(this.thread.id);
+      await this.load(this.thread.id, { follow });
     }
   }
   /** Tokens and cost of the whole conversation, as far as its answers recorded them. */
@@ -841,33 +900,22 @@ var ConversationModel = class {
   /** `onStored`: called once the server stored the user's message (the stream's first event). */
   async generate(message, { action, onStored } = {}) {
     const thread = this.thread;
-    const controller = new AbortController();
-    this.controller = controller;
-    this.streaming = true;
-    this.stopping = false;
-    this.stoppedBeforeAnswer = false;
-    this.notice = "";
-    this.noticeCode = "";
-    this.budgetWarning = "";
-    this.announcement = "";
+    const controller = this.beginStream();
+    this.lastEventId = null;
     try {
       await this.backend.startGeneration({
         threadId: thread.id,
         message,
         ...action ? { action } : {},
         signal: controller.signal,
-        onEvent: (name, payload) => {
-          if (this.controller === controller) {
-            this.onEvent({ type: name, payload });
-            const stored = name === "message_created" && payload.role === "user";
-            if (stored) {
-              onStored?.();
-            }
+        onEvent: this.eventHandler(controller, (name, payload) => {
+          if (name === "message_created" && payload.role === "user") {
+            onStored?.();
           }
-        }
+        })
       });
       if (this.controller === controller && this.streaming) {
-        this.lostConnection();
+        await this.connectionLost(controller);
       }
     } catch (error2) {
       if (this.controller !== controller || controller.signal.aborted) {
@@ -876,14 +924,90 @@ var ConversationModel = class {
       if (error2 instanceof GenerationRefused) {
         this.refused(error2, message);
       } else {
-        this.lostConnection();
+        await this.connectionLost(controller);
       }
     } finally {
-      if (this.controller === controller) {
-        this.controller = null;
-        this.streaming = false;
-        this.stopping = false;
-        this.endRetry();
+      this.endStream(controller);
+    }
+  }
+  /** The stream broke mid-answer: the answer goes on on the server, so follow it again
+   * from the last event seen; with nothing seen (the send itself failed), say so. */
+  async connectionLost(controller) {
+    if (this.lastEventId === null) {
+      this.lostConnection();
+    } else {
+      await this.followAfterLoss(controller, true);
+    }
+  }
+  beginStream() {
+    const controller = new AbortController();
+    this.controller = controller;
+    this.streaming = true;
+    this.busyElsewhere = false;
+    this.stopping = false;
+    this.stoppedBeforeAnswer = false;
+    this.notice = "";
+    this.noticeCode = "";
+    this.budgetWarning = "";
+    this.announcement = "";
+    return controller;
+  }
+  endStream(controller) {
+    if (this.controller === controller) {
+      this.controller = null;
+      this.streaming = false;
+      this.stopping = false;
+      this.endRetry();
+    }
+  }
+  /** The stream's events for this model while `controller` is the current stream. */
+  eventHandler(controller, then) {
+    return (name, payload, id) => {
+      if (this.controller !== controller) {
+        return;
+      }
+      if (id) {
+        this.lastEventId = id;
+      }
+      this.onEvent({ type: name, payload });
+      then?.(name, payload);
+    };
+  }
+  /**
+   * Follows the running generation from the last event seen; a lost connection is retried
+   * after each of RECONNECT_DELAYS_MS (`lost`: it was lost once already), then said lost.
+   */
+  async followAfterLoss(controller, lost) {
+    for (let failures = lost ? 1 : 0; ; failures++) {
+      if (failures) {
+        const delay = RECONNECT_DELAYS_MS[failures - 1];
+        if (delay === void 0) {
+          this.lostConnection();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.controller !== controller || controller.signal.aborted) {
+          return;
+        }
+      }
+      try {
+        await this.backend.followGeneration({
+          threadId: this.thread.id,
+          lastEventId: this.lastEventId,
+          signal: controller.signal,
+          onEvent: this.eventHandler(controller)
+        });
+        if (this.controller !== controller || !this.streaming) {
+          return;
+        }
+      } catch (error2) {
+        if (this.controller !== controller || controller.signal.aborted) {
+          return;
+        }
+        if (error2 instanceof GenerationRefused) {
+          this.refused(error2, null);
+          return;
+        }
       }
     }
   }
@@ -993,6 +1117,10 @@ var ConversationModel = class {
             pending.id = event.payload.message_id;
           }
         } else if (event.payload.role === "assistant") {
+          const known = this.find(event.payload.message_id);
+          if (known) {
+            restart(known);
+          }
           this.answer(event.payload.message_id).done = false;
         }
         break;

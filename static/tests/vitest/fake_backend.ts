@@ -1,5 +1,6 @@
 import type {
     ChatBackend,
+    FollowRequest,
     GenerationRequest,
     GenerationStateChange,
 } from "../../src/ts/core/transport";
@@ -80,6 +81,10 @@ export class FakeBackend implements ChatBackend {
     rpcs: [string, Record<string, unknown>][] = [];
     requests: GenerationRequest[] = [];
     scripts: (ScriptedEvent[] | ((request: GenerationRequest) => Promise<void>))[] = [];
+    /** Follows of a running generation (a reload, another tab's answer), one per call; with
+     * none scripted, the server's answer when nothing runs: "done" with the thread's state. */
+    follows: (ScriptedEvent[] | ((request: FollowRequest) => Promise<void>))[] = [];
+    followRequests: FollowRequest[] = [];
     nextId = 100;
     /** Subscribers to state changes; `pushState()` plays what Odoo's bus delivers. */
     stateListeners = new Set<(change: GenerationStateChange) => void>();
@@ -199,6 +204,18 @@ export class FakeBackend implements ChatBackend {
             return script(request);
         }
         for (const [name, payload] of script) {
+            request.onEvent(name as never, payload as never);
+        }
+    };
+
+    followGeneration = async (request: FollowRequest): Promise<void> => {
+        this.followRequests.push(request);
+        const script = this.follows.shift();
+        if (typeof script === "function") {
+            return script(request);
+        }
+        const state = this.threads.find((t) => t.id === request.threadId)?.generation_state ?? "idle";
+        for (const [name, payload] of script ?? [["done", { thread_id: request.threadId, state }]]) {
             request.onEvent(name as never, payload as never);
         }
     };

@@ -19,6 +19,8 @@ import type {
 } from "./types";
 
 const BUSY: GenerationState[] = ["generating", "waiting"];
+/** Waits before following again after the connection dropped mid-answer (then: give up). */
+const RECONNECT_DELAYS_MS = [250, 1000, 2000, 4000, 8000];
 let lastKey = 0;
 
 function newMessage(id: number, role: MessageView["role"], text = "", date = serverNow()): MessageView {
@@ -48,6 +50,23 @@ function endReasoning(view: MessageView): void {
     if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
         view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1000));
     }
+}
+
+/** Empties a shown answer that a stream is about to rebuild from its start. */
+function restart(view: MessageView): void {
+    Object.assign(view, {
+        text: "",
+        reasoning: "",
+        reasoningSeconds: null,
+        reasoningStartedAt: null,
+        toolCalls: [],
+        usage: null,
+        error: "",
+        errorDetail: "",
+        finishReason: "",
+        stopped: false,
+        interrupted: false,
+    });
 }
 
 /** The record links of a tool result, as the server sent them (llm.tool._llm_touched_records). */
@@ -161,11 +180,11 @@ export class ConversationModel {
     thread: ThreadData | null = null;
     messages: MessageView[] = [];
     loading = false;
-    /** This tab streams an answer. */
+    /** This tab follows an answer being written (its own, or one started elsewhere). */
     streaming = false;
     /** Stop was asked; the server finishes the message, marked stopped. */
     stopping = false;
-    /** Another tab or device is generating in this thread. */
+    /** Another tab or device is generating in this thread and this tab could not follow it. */
     busyElsewhere = false;
     /** The last failure that is not tied to a message (refusal, lost connection). */
     notice = "";
@@ -187,11 +206,14 @@ export class ConversationModel {
     /** The draft's thread is being created: no second message meanwhile. */
     creating = false;
     private controller: AbortController | null = null;
+    /** The id of the last stream event applied: a reconnect resumes after it. */
+    private lastEventId: string | null = null;
     private nextLocalId = -1;
 
     constructor(private readonly backend: ChatBackend) {}
 
-    async load(threadId: number): Promise<void> {
+    /** `follow`: follow the answer being written, if any (not when a follow just ended). */
+    async load(threadId: number, { follow = true } = {}): Promise<void> {
         this.abortLocal();
         this.loading = true;
         try {
@@ -199,6 +221,10 @@ export class ConversationModel {
             this.setThread(data);
         } finally {
             this.loading = false;
+        }
+        if (follow && this.thread && BUSY.includes(this.thread.generation_state)) {
+            // Being written (a reload mid-answer, another tab's question): follow it live.
+            void this.follow();
         }
     }
 
@@ -217,7 +243,7 @@ export class ConversationModel {
 
     /**
      * The thread's state changed on the server. Our own stream reports its own generation;
-     * anyone else's locks the composer until it ends, then the answer it wrote is loaded.
+     * anyone else's (another tab, a device, an automation) is followed live from here.
      */
     async onGenerationState(state: GenerationState): Promise<void> {
         if (!this.thread || this.streaming) {
@@ -225,16 +251,40 @@ export class ConversationModel {
         }
         this.thread.generation_state = state;
         if (BUSY.includes(state)) {
-            this.busyElsewhere = true;
+            await this.follow();
         } else {
             await this.refresh();
         }
     }
 
+    /**
+     * Follows the thread's running generation: what it wrote so far, then live, until it
+     * ends; then the thread is read again (versions, dates and citations are the server's).
+     */
+    async follow(): Promise<void> {
+        if (!this.thread || this.streaming) {
+            return;
+        }
+        const controller = this.beginStream();
+        this.lastEventId = null;
+        try {
+            await this.followAfterLoss(controller, false);
+        } finally {
+            this.endStream(controller);
+        }
+        if (this.controller === null && !controller.signal.aborted) {
+            // Still busy after the follow ended: a generation this tab cannot follow (another
+            // request took the thread over); the bus tells when it ends.
+            const { notice, noticeCode } = this;
+            await this.refresh({ follow: false });
+            Object.assign(this, { notice, noticeCode });
+        }
+    }
+
     /** Re-reads the thread, e.g. after another tab finished. */
-    async refresh(): Promise<void> {
+    async refresh({ follow = true } = {}): Promise<void> {
         if (this.thread && !this.streaming) {
-            await this.load(this.thread.id);
+            await this.load(this.thread.id, { follow });
         }
     }
 
@@ -424,37 +474,22 @@ export class ConversationModel {
         { action, onStored }: { action?: GenerationRequest["action"]; onStored?: (() => void) | undefined } = {},
     ): Promise<void> {
         const thread = this.thread!;
-        const controller = new AbortController();
-        this.controller = controller;
-        this.streaming = true;
-        this.stopping = false;
-        this.stoppedBeforeAnswer = false;
-        this.notice = "";
-        this.noticeCode = "";
-        this.budgetWarning = "";
-        this.announcement = "";
+        const controller = this.beginStream();
+        this.lastEventId = null;
         try {
             await this.backend.startGeneration({
                 threadId: thread.id,
                 message,
                 ...(action ? { action } : {}),
                 signal: controller.signal,
-                onEvent: (name, payload) => {
-                    if (this.controller === controller) {
-                        // The client pairs each name with its payload (stream/client.ts); as one
-                        // union, onEvent can narrow on it.
-                        this.onEvent({ type: name, payload } as StreamEvent);
-                        const stored = name === "message_created"
-                            && (payload as EventPayload<"message_created">).role === "user";
-                        if (stored) {
-                            onStored?.();
-                        }
+                onEvent: this.eventHandler(controller, (name, payload) => {
+                    if (name === "message_created" && (payload as EventPayload<"message_created">).role === "user") {
+                        onStored?.();
                     }
-                },
+                }),
             });
             if (this.controller === controller && this.streaming) {
-                // The body ended without "done": the server went away mid-answer.
-                this.lostConnection();
+                await this.connectionLost(controller); // the body ended without "done"
             }
         } catch (error) {
             if (this.controller !== controller || controller.signal.aborted) {
@@ -463,14 +498,100 @@ export class ConversationModel {
             if (error instanceof GenerationRefused) {
                 this.refused(error, message);
             } else {
-                this.lostConnection();
+                await this.connectionLost(controller);
             }
         } finally {
-            if (this.controller === controller) {
-                this.controller = null;
-                this.streaming = false;
-                this.stopping = false;
-                this.endRetry();
+            this.endStream(controller);
+        }
+    }
+
+    /** The stream broke mid-answer: the answer goes on on the server, so follow it again
+     * from the last event seen; with nothing seen (the send itself failed), say so. */
+    private async connectionLost(controller: AbortController): Promise<void> {
+        if (this.lastEventId === null) {
+            this.lostConnection();
+        } else {
+            await this.followAfterLoss(controller, true);
+        }
+    }
+
+    private beginStream(): AbortController {
+        const controller = new AbortController();
+        this.controller = controller;
+        this.streaming = true;
+        this.busyElsewhere = false;
+        this.stopping = false;
+        this.stoppedBeforeAnswer = false;
+        this.notice = "";
+        this.noticeCode = "";
+        this.budgetWarning = "";
+        this.announcement = "";
+        return controller;
+    }
+
+    private endStream(controller: AbortController): void {
+        if (this.controller === controller) {
+            this.controller = null;
+            this.streaming = false;
+            this.stopping = false;
+            this.endRetry();
+        }
+    }
+
+    /** The stream's events for this model while `controller` is the current stream. */
+    private eventHandler(
+        controller: AbortController,
+        then?: (name: string, payload: unknown) => void,
+    ): GenerationRequest["onEvent"] {
+        return (name, payload, id) => {
+            if (this.controller !== controller) {
+                return;
+            }
+            if (id) {
+                this.lastEventId = id;
+            }
+            // The client pairs each name with its payload (stream/client.ts); as one union,
+            // onEvent can narrow on it.
+            this.onEvent({ type: name, payload } as StreamEvent);
+            then?.(name, payload);
+        };
+    }
+
+    /**
+     * Follows the running generation from the last event seen; a lost connection is retried
+     * after each of RECONNECT_DELAYS_MS (`lost`: it was lost once already), then said lost.
+     */
+    private async followAfterLoss(controller: AbortController, lost: boolean): Promise<void> {
+        for (let failures = lost ? 1 : 0; ; failures++) {
+            if (failures) {
+                const delay = RECONNECT_DELAYS_MS[failures - 1];
+                if (delay === undefined) {
+                    this.lostConnection();
+                    return;
+                }
+                await new Promise((resolve) => setTimeout(resolve, delay));
+                if (this.controller !== controller || controller.signal.aborted) {
+                    return;
+                }
+            }
+            try {
+                await this.backend.followGeneration({
+                    threadId: this.thread!.id,
+                    lastEventId: this.lastEventId,
+                    signal: controller.signal,
+                    onEvent: this.eventHandler(controller),
+                });
+                if (this.controller !== controller || !this.streaming) {
+                    return; // "done" came
+                }
+            } catch (error) {
+                if (this.controller !== controller || controller.signal.aborted) {
+                    return;
+                }
+                if (error instanceof GenerationRefused) {
+                    this.refused(error, null);
+                    return;
+                }
             }
         }
     }
@@ -592,6 +713,12 @@ export class ConversationModel {
                         pending.id = event.payload.message_id;
                     }
                 } else if (event.payload.role === "assistant") {
+                    // A message this tab already shows (loaded while it was being written, or
+                    // continued): the events that follow rebuild it from its start.
+                    const known = this.find(event.payload.message_id);
+                    if (known) {
+                        restart(known);
+                    }
                     this.answer(event.payload.message_id).done = false;
                 }
                 break;

@@ -2,7 +2,7 @@ import { useEnv } from "@odoo/owl";
 import { rpc } from "@web/core/network/rpc";
 
 import type { ChatBackend, GenerationStateChange } from "./transport";
-import { streamGeneration } from "../stream/client";
+import { followGeneration, streamGeneration } from "../stream/client";
 
 declare const odoo: { csrf_token: string };
 
@@ -47,6 +47,7 @@ export function makeBackend(services: OdooServices): ChatBackend {
             services.orm.call(model, method, args, kwargs),
         rpc: (route, params) => rpc(route, params),
         startGeneration: (request) => streamGeneration(request, { csrfToken: odoo.csrf_token }),
+        followGeneration: (request) => followGeneration(request, {}),
         onGenerationState: (callback) => {
             // A callback of our own: the bus unsubscribes by callback identity.
             const listener: BusCallback = (change) => callback(change);

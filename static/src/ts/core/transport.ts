@@ -1,14 +1,22 @@
 // The seam between the conversation and the engine's stream client (static/src/ts/stream/):
-// the conversation only needs "start a generation, give me its events". Tests pass a
+// the conversation only needs "start a generation, or follow the running one, give me its
+// events". Tests pass a
 // scripted transport; backend.ts wires the real one. It lives here, below conversation/,
 // so that backend.ts implements it without importing upward.
-import type { GenerationRequest } from "../stream/client";
+import type { FollowRequest, GenerationRequest } from "../stream/client";
 import type { GenerationState } from "../stream/protocol";
 
-export { GenerationRefused, StreamInterrupted, type GenerationRequest } from "../stream/client";
+export {
+    GenerationRefused,
+    StreamInterrupted,
+    type FollowRequest,
+    type GenerationRequest,
+} from "../stream/client";
 
 /** Resolves after "done"; rejects with GenerationRefused, StreamInterrupted or a network error. */
 export type StartGeneration = (request: GenerationRequest) => Promise<void>;
+/** Follows the thread's running generation; the same outcomes. */
+export type FollowGeneration = (request: FollowRequest) => Promise<void>;
 
 export interface ChatBackend {
     /** An `llm.thread` method call (orm.call). */
@@ -23,6 +31,7 @@ export interface ChatBackend {
     /** A JSON route (/llm/thread/<id>/stop, /update). */
     rpc<T>(route: string, params: Record<string, unknown>): Promise<T>;
     startGeneration: StartGeneration;
+    followGeneration: FollowGeneration;
     /**
      * Calls `callback` whenever one of the user's threads starts or ends a generation, in any
      * tab or device (Odoo's bus); returns the function that unsubscribes.

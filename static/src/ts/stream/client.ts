@@ -1,19 +1,30 @@
-// The stream client of POST /llm/thread/<id>/generate: fetch() with the message in the form
-// body (never the URL) and the CSRF token, the body read as server-sent events with
-// eventsource-parser. EventSource is not used: it can only GET.
+// The stream clients of a thread's generation, which runs on the server whoever watches it:
+// POST /llm/thread/<id>/generate starts one and follows it (fetch() with the message in the
+// form body, never the URL, and the CSRF token); GET /llm/thread/<id>/stream follows the one
+// running (a reload, another tab), from the start or after the last event seen
+// (Last-Event-ID). Bodies are read as server-sent events with eventsource-parser; EventSource
+// is not used: it can only GET, and it reconnects on its own where the conversation decides.
 import { createParser } from "eventsource-parser";
 
 import { type EventName, type EventPayload, isEventName } from "./protocol";
 
-export interface GenerationRequest {
+interface StreamRequest {
     threadId: number;
+    signal: AbortSignal;
+    /** Called for every protocol event, in order; `id` is the event's id, if it has one. */
+    onEvent(name: EventName, payload: EventPayload<EventName>, id?: string): void;
+}
+
+export interface GenerationRequest extends StreamRequest {
     /** The user's message; null re-runs the generation on the stored history. */
     message: string | null;
     /** Regenerate an answer, edit a question (with `message`), or continue a cut answer. */
     action?: GenerationAction;
-    signal: AbortSignal;
-    /** Called for every protocol event, in order. */
-    onEvent(name: EventName, payload: EventPayload<EventName>): void;
+}
+
+export interface FollowRequest extends StreamRequest {
+    /** The id of the last event this viewer saw: only what came after it is sent. */
+    lastEventId: string | null;
 }
 
 export interface GenerationAction {
@@ -65,7 +76,7 @@ async function refusal(response: Response): Promise<GenerationRefused> {
 /**
  * Start a generation and deliver its events until "done". Resolves after "done"; rejects with
  * GenerationRefused, StreamInterrupted, or the fetch's own error (an AbortError when
- * `signal` aborts: the server notices the closed connection and keeps the partial answer).
+ * `signal` aborts: the viewer leaves, the answer goes on on the server).
  */
 export async function streamGeneration(
     request: GenerationRequest,
@@ -84,16 +95,40 @@ export async function streamGeneration(
         signal: request.signal,
         headers: { Accept: "text/event-stream" },
     });
+    await readEvents(response, request);
+}
+
+/**
+ * Follow the thread's running generation until "done" (at once when none runs): what it wrote
+ * so far, then live. Same outcomes as `streamGeneration`.
+ */
+export async function followGeneration(
+    request: FollowRequest,
+    options: Pick<StreamOptions, "fetch">,
+): Promise<void> {
+    const headers: Record<string, string> = { Accept: "text/event-stream" };
+    if (request.lastEventId) {
+        headers["Last-Event-ID"] = request.lastEventId;
+    }
+    const response = await (options.fetch ?? fetch)(`/llm/thread/${request.threadId}/stream`, {
+        method: "GET",
+        signal: request.signal,
+        headers,
+    });
+    await readEvents(response, request);
+}
+
+async function readEvents(response: Response, request: StreamRequest): Promise<void> {
     if (!response.ok || !response.body) {
         throw await refusal(response);
     }
     let done = false;
     const parser = createParser({
-        onEvent: ({ event, data }) => {
+        onEvent: ({ event, data, id }) => {
             // Unknown events come from a newer server: skipping them keeps this client working.
             if (event && isEventName(event)) {
                 done ||= event === "done";
-                request.onEvent(event, JSON.parse(data));
+                request.onEvent(event, JSON.parse(data), id);
             }
         },
     });
@@ -109,4 +144,3 @@ export async function streamGeneration(
         throw new StreamInterrupted();
     }
 }
-

@@ -151,10 +151,88 @@ describe("ConversationModel", () => {
         expect(model.canSend).toBe(false);
     });
 
-    test("a thread generating in another tab is shown busy on load", async () => {
-        const model = await open(new FakeBackend(), { generation_state: "generating" });
-        expect(model.busyElsewhere).toBe(true);
+    test("a thread generating where this tab cannot follow it is shown busy on load", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend, { generation_state: "generating" });
+        await vi.waitFor(() => expect(backend.followRequests).toHaveLength(1));
+        // The stream route said "done" while the thread stays busy: nothing here to follow.
+        await vi.waitFor(() => expect(model.busyElsewhere).toBe(true));
         expect(model.canSend).toBe(false);
+        expect(backend.followRequests).toHaveLength(1);
+    });
+
+    test("a reload mid-answer follows it: the text so far once, then live, nothing doubled", async () => {
+        const backend = new FakeBackend();
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        backend.follows.push(async (request) => {
+            expect(request.lastEventId).toBeNull();
+            // The replay: the answer loaded with its last saved text starts again from here.
+            request.onEvent("message_created", { message_id: 10, role: "user" }, "r:1");
+            request.onEvent("message_created", { message_id: 11, role: "assistant" }, "r:2");
+            request.onEvent("text_delta", { message_id: 11, text: "Half an " }, "r:5");
+            await held;
+            request.onEvent("text_delta", { message_id: 11, text: "answer" }, "r:6");
+            request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null }, "r:7");
+            backend.threads[0]!.generation_state = "idle";
+            backend.threads[0]!.messages[1]!.text = "Half an answer";
+            request.onEvent("done", { thread_id: 1, state: "idle" }, "r:8");
+        });
+        const model = await open(backend, {
+            generation_state: "generating",
+            messages: [
+                { id: 10, role: "user", text: "Go", data: {}, date: "" },
+                // Saved half a second ago, marked interrupted until its final write.
+                { id: 11, role: "assistant", text: "Half", data: { finish_reason: "interrupted", interrupted: true }, date: "" },
+            ],
+        });
+        await vi.waitFor(() => expect(model.messages[1]!.text).toBe("Half an "));
+        expect(model.streaming).toBe(true);
+        expect(model.messages[1]).toMatchObject({ done: false, interrupted: false });
+        release();
+        await vi.waitFor(() => expect(model.streaming).toBe(false));
+        await vi.waitFor(() => expect(model.messages[1]).toMatchObject({ text: "Half an answer", done: true }));
+        expect(model.messages).toHaveLength(2);
+        expect(model.canSend).toBe(true);
+    });
+
+    test("a lost connection mid-answer follows again from the last event, nothing lost or doubled", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 10, role: "user" }, "r:1");
+            request.onEvent("message_created", { message_id: 11, role: "assistant" }, "r:2");
+            request.onEvent("text_delta", { message_id: 11, text: "Half" }, "r:3");
+            throw new StreamInterrupted();
+        });
+        backend.follows.push(async (request) => {
+            expect(request.lastEventId).toBe("r:3");
+            request.onEvent("text_delta", { message_id: 11, text: " and whole" }, "r:4");
+            request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null }, "r:5");
+            request.onEvent("done", { thread_id: 1, state: "idle" }, "r:6");
+        });
+        const model = await open(backend);
+        await model.send("Go");
+        expect(model.messages.map((m) => [m.id, m.text, m.done])).toEqual([
+            [10, "Go", true],
+            [11, "Half and whole", true],
+        ]);
+        expect(model.notice).toBe("");
+        expect(backend.followRequests).toHaveLength(1);
+    });
+
+    test("another tab's answer is followed live when the bus says it started", async () => {
+        // (ChatController passes the bus's generation states to the open conversation.)
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        backend.follows.push([
+            ["message_created", { message_id: 20, role: "user" }],
+            ["message_created", { message_id: 21, role: "assistant" }],
+            ["text_delta", { message_id: 21, text: "From the other tab" }],
+        ]);
+        backend.threads[0]!.generation_state = "generating";
+        void model.onGenerationState("generating");
+        await vi.waitFor(() => expect(model.messages.at(-1)?.text).toBe("From the other tab"));
+        expect(model.streaming).toBe(true);
     });
 
     test("stop asks the server and the stream ends with the partial answer marked stopped", async () => {
