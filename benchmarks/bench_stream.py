@@ -158,6 +158,8 @@ def stream(session, port, thread_id):
     body = b"".join(chunks)
     events = []
     for frame in body.decode().split("\n\n"):
+        if frame.startswith("id: "):
+            frame = frame.partition("\n")[2]
         if frame.startswith("event: "):
             name, _sep, data = frame.partition("\ndata: ")
             events.append((name[len("event: "):], json.loads(data)))

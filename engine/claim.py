@@ -51,16 +51,29 @@ class Liveness:
             cls._connections[registry.db_name] = (os.getpid(), connection, backend_pid)
             return backend_pid
 
+    @classmethod
+    def connection(cls, registry):
+        """(backend pid, connection) of this process's liveness connection to the database,
+        made if needed; the hub listens on it (:mod:`.hub`)."""
+        backend_pid = cls.owner_key(registry)
+        with cls._lock:
+            return backend_pid, cls._connections[registry.db_name][1]
+
 
 def claim_is_stale(cr, owner, heartbeat):
     """Whether a generating claim may be taken over: its heartbeat is too old, or the process
     that made it is gone (nobody holds its liveness lock any more)."""
     if not owner or not heartbeat or fields.Datetime.now() - heartbeat > STALE_AFTER:
         return True
+    return not owner_alive(cr, owner)
+
+
+def owner_alive(cr, owner):
+    """Whether the process whose liveness connection has backend pid ``owner`` lives."""
     cr.execute("""
         SELECT 1 FROM pg_locks
          WHERE locktype = 'advisory' AND granted AND classid = %s AND objid = %s
            AND objsubid = 2
            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
     """, (LIVENESS_NAMESPACE, owner))
-    return not cr.fetchone()
+    return bool(cr.fetchone())

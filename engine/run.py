@@ -162,8 +162,8 @@ class Run(EventLog):
         self.token = generation.token
         self.wait_for_commit = wait_for_commit
         self.finished = threading.Event()
-        # Relays to other processes' viewers (hub.Hub.relay), set when one watches.
-        self.relays = []
+        # Relays to other processes' viewers by process (hub.Hub._answer_watch).
+        self.relays = {}
 
     def start(self):
         runtime.register_run(self)
@@ -185,9 +185,13 @@ class Run(EventLog):
         return last[2]["state"] if last and last[1] == "done" else None
 
     def append(self, name, payload, seq=None):
-        seq = super().append(name, payload, seq)
-        for relay in self.relays:
-            relay(self, [(seq, name, payload)])
+        with self.changed:
+            seq = super().append(name, payload, seq)
+            if name not in _NOT_LOGGED:
+                # Under the log's lock, as the hub's answer to a new watcher: each relayed
+                # event comes after that answer, never before it.
+                for relay in self.relays.values():
+                    relay(self, [(seq, name, payload)])
         return seq
 
     def _execute(self):

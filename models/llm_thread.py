@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 
-from ..engine import claim, generation, run, runtime
+from ..engine import claim, generation, hub, run, runtime
 from ..engine.tokens import estimate_tokens, message_tokens
 from ..engine.turn import message_text
 from ..providers.base import ChatMessage, ToolCall
@@ -286,6 +286,9 @@ class LlmThread(models.Model):
         busy.generation_stop_requested = True
         for thread in busy:
             runtime.cancel_local(self.env.cr.dbname, thread.id, "stopped")
+            # With the flag's commit: the server running it (another one, maybe) stops it at
+            # once instead of at its next read of the flag.
+            hub.notify(self.env.cr, {"k": "stop", "t": thread.id})
         return bool(busy)
 
     def _llm_follow(self, last_event_id=None, gone=None):
@@ -297,6 +300,14 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         tag, after = run.parse_event_id(last_event_id)
         log = runtime.current_run(self.env.cr.dbname, self.id)
+        if log is None or (log.ended and log.tag != tag):
+            # Not (or no longer) running here: maybe on another server (engine/hub.py).
+            self.env.cr.execute("SELECT generation_state, generation_owner FROM llm_thread "
+                                "WHERE id = %s", (self.id,))
+            state, owner = self.env.cr.fetchone()
+            log = None
+            if state in BUSY_STATES and owner and owner != self._llm_owner_key():
+                log = hub.Hub.of(self.env.registry).mirror(self.id, owner, tag)
         if log is not None and (not log.ended or log.tag == tag):
             return log.follow(after if log.tag == tag else 0, gone)
         return iter([(None, "done", {"thread_id": self.id,
@@ -476,7 +487,7 @@ class LlmThread(models.Model):
                     "generation_user_id": self.env.uid,
                     "generation_started_at": now,
                     "generation_heartbeat": now,
-                    "generation_owner": claim.Liveness.owner_key(self.env.registry),
+                    "generation_owner": self._llm_owner_key(),
                     "generation_token": token,
                     "generation_stop_requested": False,
                     "generation_error": False,
@@ -489,6 +500,13 @@ class LlmThread(models.Model):
             self.invalidate_recordset()
             raise
         return token
+
+    def _llm_owner_key(self):
+        """This process's key as a claim's owner; its hub listens from now on, so that viewers
+        and Stop on other servers reach the runs of this one (engine/hub.py)."""
+        key = claim.Liveness.owner_key(self.env.registry)
+        hub.Hub.of(self.env.registry)
+        return key
 
     def _llm_notify_state(self):
         """Tell the owner's tabs (any device) the thread's generation state, so that a tab

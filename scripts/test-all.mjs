@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: type-check, vitest, then the Odoo tier; ends with one "N passed, N failed" line
+// `npm test`: type-check, vitest, the Odoo tier, then the multi-server tier; ends with one "N passed, N failed" line
 // summing every tier, and exits non-zero if anything failed.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -52,6 +52,12 @@ step("Odoo tier (Python tests, Hoot tests, tours) on Odoo 18", "node", [
 ]);
 const odoo = readJson(odooJson);
 tiers.push({ name: "odoo", passed: odoo?.passed ?? 0, failed: odoo ? odoo.failed : 1, hoot: odoo?.hoot });
+const processesJson = join(work, "processes.json");
+step("Multi-server tier (two Odoo servers on one database, a server killed)", "node", [
+    "scripts/test-processes.mjs", "--summary", processesJson,
+]);
+const processes = readJson(processesJson);
+tiers.push({ name: "processes", passed: processes?.passed ?? 0, failed: processes ? processes.failed : 1 });
 rmSync(work, { recursive: true, force: true });
 
 console.log("\n=== summary");

@@ -2,6 +2,7 @@
 import {
     cpSync, existsSync, mkdirSync, rmSync, symlinkSync, readlinkSync, createWriteStream, readFileSync, writeFileSync, renameSync,
 } from "node:fs";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -176,4 +177,36 @@ export function freePort() {
             server.close(() => resolvePort(port));
         });
     });
+}
+
+/**
+ * Runs the Python script `script` (a path in the addon) against a fresh database with the
+ * addon installed, made from the template and dropped afterwards: the benchmarks and the
+ * multi-server tests, which start Odoo servers of their own. The script gets the odoo-bin
+ * command line, the database and its PostgreSQL access as JSON, then `args`; resolves to its
+ * exit code.
+ */
+export async function runWithAddonDatabase(label, script, args) {
+    const env = OdooEnvironment.open();
+    const db = `${ADDON_NAME}_${label}_${process.pid}`;
+    try {
+        env.copyDatabase(await env.ensureTemplate(), db);
+        say(`installing ${ADDON_NAME} in ${db}`);
+        const install = await env.runOdoo(db, [
+            `--init=${ADDON_NAME}`, "--stop-after-init", "--max-cron-threads=0", "--log-level=warn",
+            `--http-port=${await freePort()}`,
+        ], { logName: db });
+        if (install.code !== 0) throw new HarnessError(`installing failed; see ${install.logPath}`);
+        const config = {
+            odoo: [PYTHON, ...env.odooArgs(db, ["--max-cron-threads=0", "--log-level=warn"])],
+            db,
+            pg: { host: env.cluster.socketDir, port: env.cluster.port, user: "odoo" },
+        };
+        const child = spawn(PYTHON, [join(ADDON_DIR, script), JSON.stringify(config), ...args],
+            { stdio: "inherit" });
+        return await new Promise((resolveCode) => child.on("exit", (c) => resolveCode(c ?? 1)));
+    } finally {
+        env.dropDatabase(db);
+        env.close();
+    }
 }
