@@ -10,8 +10,12 @@ prefork mode (``--workers=2``) with its gevent port, which serves the streams.
 - added latency: POST to first text delta at the client, minus the fake provider's own time to
   its first delta (median of direct requests), p50 and p95 over ``--runs``, both timed with a
   plain socket client;
-- concurrency: N simultaneous streams through the gevent port; every one must end with the
-  whole answer streamed and stored; peak PostgreSQL connections and peak RSS while they run;
+- re-attach: a viewer leaves mid-answer and a new one attaches (a reload): GET /stream to the
+  event holding the text so far, p50 and p95;
+- concurrency: N simultaneous generations through the gevent port, first with no viewer
+  (started, then left at once), then each with a viewer; every one must end with the whole
+  answer stored (and streamed); peak PostgreSQL connections, peak RSS and RSS per generation
+  while they run;
   then ``--threaded-streams`` simultaneous streams through the threaded server
   (``--workers=0``, Odoo's default pool of 64 connections), the same figures.
 - modes: one answer each through the threaded server, a prefork worker and the gevent port.
@@ -226,11 +230,12 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def time_to_marker(port, path, body, marker, headers=""):
-    """Seconds from sending a POST on a new connection to the first bytes holding ``marker``,
-    read with a plain socket (no client library between the wire and the clock); the body is
-    read to its end so that no stream overlaps the next measurement."""
-    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}"
+def time_to_marker(port, path, body, marker, headers="", method="POST", required=True):
+    """Seconds from sending a request on a new connection to the first bytes holding
+    ``marker``, read with a plain socket (no client library between the wire and the clock);
+    the body is read to its end so that no stream overlaps the next measurement. None when
+    the marker never came and it is not ``required``."""
+    request = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -241,7 +246,7 @@ def time_to_marker(port, path, body, marker, headers=""):
             received += chunk
             if found is None and marker in received:
                 found = time.perf_counter() - started
-    if found is None:
+    if found is None and required:
         raise SystemExit(f"no {marker!r} in the answer of {path}: {received[-300:]!r}")
     return found
 
@@ -288,8 +293,55 @@ def bench_latency(session, odoo, model, fake_url, runs):
           f"p95 {percentile(added, 0.95):.1f} ms (fake provider's own: {baseline * 1000:.1f} ms)")
 
 
-def bench_concurrency(session, server, port, pg, model, db, counts, fake, label):
-    """``counts`` simultaneous streams on ``port``, served by the process ``server``."""
+def bench_reattach(session, odoo, model, runs):
+    """A reload mid-answer: the generation goes on with no viewer, and a new viewer attaches
+    (GET /stream); the time to the event holding the text so far, p50 and p95."""
+    cookie = "; ".join(f"{name}={value}" for name, value in session.http.cookies.items())
+    times = []
+    for _run in range(runs):
+        thread_id = new_thread(session, model)
+        response = session.http.post(
+            f"http://127.0.0.1:{odoo.gevent_port}/llm/thread/{thread_id}/generate",
+            data={"csrf_token": session.csrf, "message": "Write the report."}, stream=True,
+            timeout=600)
+        for line in response.iter_lines():
+            if line.startswith(b"event: text_delta"):
+                break
+        response.close()  # the tab reloads
+        seconds = time_to_marker(odoo.gevent_port, f"/llm/thread/{thread_id}/stream", b"",
+                                 b"event: text_delta", f"Cookie: {cookie}\r\n", method="GET",
+                                 required=False)
+        if seconds is not None:  # None: the answer ended before the viewer came back
+            times.append(seconds * 1000)
+    print(f"re-attach (a reload mid-answer) to the text so far over {len(times)} runs: "
+          f"p50 {percentile(times, 0.5):.1f} ms, p95 {percentile(times, 0.95):.1f} ms")
+
+
+def start_detached(session, port, thread_id):
+    """POST a generation and leave at its first event, as a tab closed right after the send."""
+    response = session.http.post(
+        f"http://127.0.0.1:{port}/llm/thread/{thread_id}/generate",
+        data={"csrf_token": session.csrf, "message": "Write the report."}, stream=True,
+        timeout=600)
+    response.raise_for_status()
+    next(response.iter_lines())
+    response.close()
+
+
+def wait_until_ended(pg, thread_ids, timeout=600):
+    deadline = time.monotonic() + timeout
+    with pg.cursor() as cr:
+        while time.monotonic() < deadline:
+            cr.execute("""SELECT count(*) FROM llm_thread WHERE id = ANY(%s)
+                           AND generation_state IN ('generating', 'waiting')""", (thread_ids,))
+            if not cr.fetchone()[0]:
+                return
+            time.sleep(0.05)
+
+
+def bench_concurrency(session, server, port, pg, model, db, counts, fake, label, viewers=True):
+    """``counts`` simultaneous streams on ``port``, served by the process ``server``; without
+    ``viewers``, generations started and left at once (written with nobody watching)."""
     for count in counts:
         thread_ids = [new_thread(session, model) for _i in range(count)]
         results = [None] * count
@@ -302,7 +354,10 @@ def bench_concurrency(session, server, port, pg, model, db, counts, fake, label)
             own = session.clone()
             barrier.wait()
             try:
-                results[index] = check_answer(stream(own, port, thread_ids[index])[1])
+                if viewers:
+                    results[index] = check_answer(stream(own, port, thread_ids[index])[1])
+                else:
+                    start_detached(own, port, thread_ids[index])
             except Exception as exc:  # noqa: BLE001 - reported as a lost stream
                 results[index] = repr(exc)
 
@@ -322,10 +377,13 @@ def bench_concurrency(session, server, port, pg, model, db, counts, fake, label)
         sampler.start()
         cpu = {"odoo": sum(server.cpu_times()[:2]), "fake": sum(fake.cpu_times()[:2]),
                "clients": sum(psutil.Process().cpu_times()[:2])}
+        rss_before = server.memory_info().rss
         started = time.perf_counter()
         barrier.wait()
         for thread in clients:
             thread.join()
+        if not viewers:
+            wait_until_ended(pg, thread_ids)
         elapsed = time.perf_counter() - started
         cpu = {"odoo": sum(server.cpu_times()[:2]) - cpu["odoo"],
                "fake": sum(fake.cpu_times()[:2]) - cpu["fake"],
@@ -334,10 +392,13 @@ def bench_concurrency(session, server, port, pg, model, db, counts, fake, label)
         sampler.join()
         stored = stored_answers(pg, thread_ids)
         problems = [r for r in results if r]
-        print(f"{count} simultaneous streams ({label}): {count - len(problems)} complete, "
+        kind = "streams" if viewers else "generations with no viewer"
+        print(f"{count} simultaneous {kind} ({label}): {count - len(problems)} complete, "
               f"{len(problems)} failed, "
               f"{stored} answers stored whole, in {elapsed:.1f} s; peak PostgreSQL connections "
-              f"{peaks['connections']}, peak RSS {peaks['rss'] / 2**20:.0f} MiB; CPU seconds: "
+              f"{peaks['connections']}, peak RSS {peaks['rss'] / 2**20:.0f} MiB "
+              f"({(peaks['rss'] - rss_before) / count / 2**10:.0f} KiB per generation); "
+              "CPU seconds: "
               + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
               + (f"; problems: {sorted(set(problems))[:3]}" if problems else ""), flush=True)
         if problems:
@@ -393,9 +454,12 @@ def main():
         stream(session, odoo.gevent_port, new_thread(session, model_values))  # warm-up
         bench_single(session, odoo, pg, model_values)
         bench_latency(session, odoo, model_values, fake_url, options.runs)
-        bench_concurrency(session, odoo.gevent_process(), odoo.gevent_port, pg, model_values,
-                          config["db"], [int(n) for n in options.streams.split(",")],
-                          psutil.Process(fake.pid), "gevent port")
+        bench_reattach(session, odoo, model_values, options.runs)
+        for viewers in (False, True):
+            bench_concurrency(session, odoo.gevent_process(), odoo.gevent_port, pg,
+                              model_values, config["db"],
+                              [int(n) for n in options.streams.split(",")],
+                              psutil.Process(fake.pid), "gevent port", viewers)
     finally:
         odoo.stop()
     if options.threaded_streams:

@@ -510,34 +510,8 @@ function onRecordChanged(target, callback) {
 var BUSY = ["generating", "waiting"];
 var RECONNECT_DELAYS_MS = [250, 1e3, 2e3, 4e3, 8e3];
 var lastKey = 0;
-function newMessage(id, role, text2 = "", date = serverNow()) {
+function blankContent() {
   return {
-    id,
-    role,
-    text: text2,
-    reasoning: "",
-    reasoningSeconds: null,
-    reasoningStartedAt: null,
-    toolCalls: [],
-    usage: null,
-    error: "",
-    errorDetail: "",
-    finishReason: "",
-    stopped: false,
-    interrupted: false,
-    done: true,
-    date,
-    versions: [],
-    feedback: null
-  };
-}
-function endReasoning(view) {
-  if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
-    view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1e3));
-  }
-}
-function restart(view) {
-  Object.assign(view, {
     text: "",
     reasoning: "",
     reasoningSeconds: null,
@@ -549,7 +523,18 @@ function restart(view) {
     finishReason: "",
     stopped: false,
     interrupted: false
-  });
+  };
+}
+function newMessage(id, role, text2 = "", date = serverNow()) {
+  return { id, role, ...blankContent(), text: text2, done: true, date, versions: [], feedback: null };
+}
+function endReasoning(view) {
+  if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
+    view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1e3));
+  }
+}
+function restart(view) {
+  Object.assign(view, blankContent());
 }
 function linksFrom(value) {
   if (!Array.isArray(value)) {

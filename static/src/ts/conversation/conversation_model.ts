@@ -23,38 +23,9 @@ const BUSY: GenerationState[] = ["generating", "waiting"];
 const RECONNECT_DELAYS_MS = [250, 1000, 2000, 4000, 8000];
 let lastKey = 0;
 
-function newMessage(id: number, role: MessageView["role"], text = "", date = serverNow()): MessageView {
+/** What a stream writes into a message, empty. */
+function blankContent() {
     return {
-        id,
-        role,
-        text,
-        reasoning: "",
-        reasoningSeconds: null,
-        reasoningStartedAt: null,
-        toolCalls: [],
-        usage: null,
-        error: "",
-        errorDetail: "",
-        finishReason: "",
-        stopped: false,
-        interrupted: false,
-        done: true,
-        date,
-        versions: [],
-        feedback: null,
-    };
-}
-
-/** The model moved on from reasoning: "Thought for N s", as the server stores it. */
-function endReasoning(view: MessageView): void {
-    if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
-        view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1000));
-    }
-}
-
-/** Empties a shown answer that a stream is about to rebuild from its start. */
-function restart(view: MessageView): void {
-    Object.assign(view, {
         text: "",
         reasoning: "",
         reasoningSeconds: null,
@@ -66,7 +37,23 @@ function restart(view: MessageView): void {
         finishReason: "",
         stopped: false,
         interrupted: false,
-    });
+    };
+}
+
+function newMessage(id: number, role: MessageView["role"], text = "", date = serverNow()): MessageView {
+    return { id, role, ...blankContent(), text, done: true, date, versions: [], feedback: null };
+}
+
+/** The model moved on from reasoning: "Thought for N s", as the server stores it. */
+function endReasoning(view: MessageView): void {
+    if (view.reasoningStartedAt !== null && view.reasoningSeconds === null) {
+        view.reasoningSeconds = Math.max(1, Math.round((Date.now() - view.reasoningStartedAt) / 1000));
+    }
+}
+
+/** Empties a shown answer that a stream is about to rebuild from its start. */
+function restart(view: MessageView): void {
+    Object.assign(view, blankContent());
 }
 
 /** The record links of a tool result, as the server sent them (llm.tool._llm_touched_records). */
