@@ -1,4 +1,5 @@
-"""The event protocol of a generation, defined once for the Python side.
+"""The protocol of a generation, defined once for the Python side: its events, error codes,
+the thread's states, the bus notification and the keys of stored messages' ``body_json``.
 
 ``llm.thread._llm_generate()`` yields ``(event, payload)`` pairs built with :func:`event`, and the
 SSE route writes them with :func:`encode_sse`. The TypeScript side defines the same table in
@@ -72,6 +73,27 @@ ERROR_ITERATION_LIMIT = "iteration_limit"
 ERROR_BUDGET_EXCEEDED = "budget_exceeded"
 ERROR_NOT_CONFIGURED = "not_configured"
 ERROR_INTERNAL = "internal"
+ERROR_CODES = (ERROR_ALREADY_GENERATING, ERROR_ITERATION_LIMIT, ERROR_BUDGET_EXCEEDED,
+               ERROR_NOT_CONFIGURED, ERROR_INTERNAL)
+
+# A thread's generation states (llm.thread.generation_state): "approval" is a run that ended
+# with calls waiting for the owner's decision (llm_tool_approval).
+GENERATION_STATES = ("idle", "generating", "waiting", "approval", "error")
+# The states in which a run holds the thread's claim.
+BUSY_STATES = ("generating", "waiting")
+# Odoo's bus notification to the owner's tabs when a thread's state changes:
+# ``{"thread_id", "state"}`` (llm.thread._llm_notify_state).
+GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state"
+
+# The keys of a stored message's ``body_json``. An answer's: engine/turn.py ``Turn.data``
+# (finish_reason ... usage), ``approvals`` merged by llm_tool_approval; a tool result's:
+# engine/generation.py ``_store_tool_result`` (tool_call_id ... is_error, records); a
+# question's: ``knowledge``, its sources (llm_knowledge_thread).
+STORED_BODY_KEYS = (
+    "finish_reason", "interrupted", "stopped", "error", "tool_calls", "reasoning",
+    "reasoning_seconds", "usage", "approvals", "tool_call_id", "name", "arguments", "is_error",
+    "records", "knowledge",
+)
 
 
 def event(name, /, **payload):
@@ -92,4 +114,8 @@ def encode_sse(name, payload, event_id=None):
 
 
 if __name__ == "__main__":
-    print(json.dumps(EVENTS, indent=1, sort_keys=True))
+    print(json.dumps({
+        "events": EVENTS, "error_codes": ERROR_CODES, "generation_states": GENERATION_STATES,
+        "busy_states": BUSY_STATES, "notification": GENERATION_STATE_NOTIFICATION,
+        "stored_body_keys": sorted(STORED_BODY_KEYS),
+    }, indent=1, sort_keys=True))

@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 
 from ..engine import claim, generation, hub, run, runtime
+from ..engine.protocol import BUSY_STATES, GENERATION_STATE_NOTIFICATION
 from ..engine.tokens import estimate_tokens, message_tokens
 from ..engine.turn import message_text
 from ..providers.base import ChatMessage, ToolCall
@@ -28,11 +29,8 @@ DEFAULT_ANSWER_RESERVE = 1024
 # The linked record's description is capped so it never crowds out the conversation.
 RECORD_DESCRIPTION_MAX_CHARS = 4000
 RECORD_DESCRIPTION_MAX_FIELDS = 40
-BUSY_STATES = ("generating", "waiting")
 # A conversation named after its first message gets at most this many characters of it.
 TITLE_MAX_CHARS = 60
-# The bus notification sent to the owner's tabs when a thread's generation state changes.
-GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state"
 
 
 class LlmBusyError(UserError):

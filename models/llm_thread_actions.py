@@ -12,7 +12,8 @@ from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
 from ..engine import claim
-from .llm_thread import BUSY_STATES, LlmBusyError, check_input
+from ..engine.protocol import BUSY_STATES
+from .llm_thread import LlmBusyError, check_input
 
 
 class LlmInvalidAction(UserError):

@@ -7,8 +7,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..engine import claim, generation
-from ..engine.protocol import EVENTS
-from ..models.llm_thread import GENERATION_STATE_NOTIFICATION, MAX_MESSAGE_CHARS, LlmBusyError
+from ..engine.protocol import EVENTS, GENERATION_STATE_NOTIFICATION, STORED_BODY_KEYS
+from ..models.llm_thread import MAX_MESSAGE_CHARS, LlmBusyError
 from ..providers import base
 from .engine_common import WAIT, EngineCase, Gate, answer, iter_sse, parse_sse
 
@@ -45,6 +45,7 @@ class TestGenerateRoute(EngineCase):
             "input_tokens": 12, "output_tokens": 34, "cost": 0.0,  # the model has no prices
             "currency": self.env.company.currency_id.name, "model": "Scripted"})
         self.assertEqual(assistant.body_json["finish_reason"], "stop")
+        self.assertLessEqual(assistant.body_json.keys(), set(STORED_BODY_KEYS))
         self.assertEqual(self.thread.generation_state, "idle")
         self.assertFalse(self.thread.generation_token)
         # The model saw the user's message.

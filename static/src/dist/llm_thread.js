@@ -252,6 +252,8 @@ var EVENT_FIELDS = {
   heartbeat: {},
   done: { thread_id: "number", state: "string" }
 };
+var BUSY_STATES = ["generating", "waiting"];
+var GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
 function isEventName(name) {
   return Object.hasOwn(EVENT_FIELDS, name);
 }
@@ -339,7 +341,6 @@ async function readEvents(response, request) {
 }
 
 // static/src/ts/core/backend.ts
-var GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
 var backends = /* @__PURE__ */ new WeakMap();
 function useChatBackend() {
   const services = useEnv().services;
@@ -507,7 +508,6 @@ function onRecordChanged(target, callback) {
 }
 
 // static/src/ts/conversation/conversation_model.ts
-var BUSY = ["generating", "waiting"];
 var RECONNECT_DELAYS_MS = [250, 1e3, 2e3, 4e3, 8e3];
 var lastKey = 0;
 function blankContent() {
@@ -668,7 +668,7 @@ var ConversationModel = class {
     } finally {
       this.loading = false;
     }
-    if (follow && this.thread && BUSY.includes(this.thread.generation_state)) {
+    if (follow && this.thread && BUSY_STATES.includes(this.thread.generation_state)) {
       void this.follow();
     }
   }
@@ -676,7 +676,7 @@ var ConversationModel = class {
     this.thread = data;
     this.messages = messagesFromStore(data.messages);
     this.budgetWarning = "";
-    this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
+    this.busyElsewhere = !this.streaming && BUSY_STATES.includes(data.generation_state);
     const last = this.messages.at(-1);
     if (last && this.busyElsewhere) {
       last.interrupted = false;
@@ -693,7 +693,7 @@ var ConversationModel = class {
       return;
     }
     this.thread.generation_state = state;
-    if (BUSY.includes(state)) {
+    if (BUSY_STATES.includes(state)) {
       await this.follow();
     } else {
       await this.refresh();
@@ -1196,7 +1196,7 @@ var ConversationModel = class {
         if (this.thread) {
           this.thread.generation_state = state;
         }
-        this.busyElsewhere = BUSY.includes(state);
+        this.busyElsewhere = BUSY_STATES.includes(state);
         this.streaming = false;
         this.stopping = false;
         const last = this.messages.at(-1);

@@ -2,7 +2,7 @@ import { _t } from "../core/l10n";
 import { serverNow } from "../message/message_date";
 import { citationsFrom, citedIn } from "../message/citations";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
-import type { EventPayload, StreamEvent } from "../stream/protocol";
+import { BUSY_STATES, type EventPayload, type StreamEvent } from "../stream/protocol";
 import { announceChanged } from "./record_changes";
 import { GenerationRefused, type ChatBackend, type GenerationRequest } from "../core/transport";
 import type {
@@ -18,7 +18,6 @@ import type {
     ToolCallView,
 } from "./types";
 
-const BUSY: GenerationState[] = ["generating", "waiting"];
 /** Waits before following again after the connection dropped mid-answer (then: give up). */
 const RECONNECT_DELAYS_MS = [250, 1000, 2000, 4000, 8000];
 let lastKey = 0;
@@ -209,7 +208,7 @@ export class ConversationModel {
         } finally {
             this.loading = false;
         }
-        if (follow && this.thread && BUSY.includes(this.thread.generation_state)) {
+        if (follow && this.thread && BUSY_STATES.includes(this.thread.generation_state)) {
             // Being written (a reload mid-answer, another tab's question): follow it live.
             void this.follow();
         }
@@ -219,7 +218,7 @@ export class ConversationModel {
         this.thread = data;
         this.messages = messagesFromStore(data.messages);
         this.budgetWarning = "";
-        this.busyElsewhere = !this.streaming && BUSY.includes(data.generation_state);
+        this.busyElsewhere = !this.streaming && BUSY_STATES.includes(data.generation_state);
         const last = this.messages.at(-1);
         if (last && this.busyElsewhere) {
             last.interrupted = false; // saved on the way: still being written elsewhere
@@ -237,7 +236,7 @@ export class ConversationModel {
             return;
         }
         this.thread.generation_state = state;
-        if (BUSY.includes(state)) {
+        if (BUSY_STATES.includes(state)) {
             await this.follow();
         } else {
             await this.refresh();
@@ -802,7 +801,7 @@ export class ConversationModel {
                     this.thread.generation_state = state;
                 }
                 // Still busy after our stream ended: another request took the thread over.
-                this.busyElsewhere = BUSY.includes(state);
+                this.busyElsewhere = BUSY_STATES.includes(state);
                 this.streaming = false;
                 this.stopping = false;
                 // Once per answer, and the answer itself: the messages are no live region.

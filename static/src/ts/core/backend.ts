@@ -3,11 +3,10 @@ import { rpc } from "@web/core/network/rpc";
 
 import type { ChatBackend, GenerationStateChange } from "./transport";
 import { followGeneration, streamGeneration } from "../stream/client";
+import { GENERATION_STATE_NOTIFICATION } from "../stream/protocol";
 
 declare const odoo: { csrf_token: string };
 
-/** Sent by llm.thread.write() (GENERATION_STATE_NOTIFICATION in models/llm_thread.py). */
-export const GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
 
 type BusCallback = (payload: GenerationStateChange) => void;
 

@@ -1,4 +1,4 @@
-import type { CitationView } from "../conversation/types";
+import type { CitationView } from "./types";
 
 /** The citations stored on a user message (`body_json.knowledge`, see
  * models/llm_knowledge_thread.py), keeping only well-formed entries. */

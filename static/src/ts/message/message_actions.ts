@@ -2,7 +2,7 @@ import { Component, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
 import { _t } from "../core/l10n";
-import type { FeedbackView, MessageView } from "../conversation/types";
+import type { FeedbackView, MessageView } from "./types";
 import type { ActionService } from "../core/records";
 import { renderMarkdown } from "../markdown/markdown";
 

@@ -2,7 +2,7 @@ import { Component } from "@odoo/owl";
 import { user } from "@web/core/user";
 
 import { _t } from "../core/l10n";
-import type { MessageView, ToolCallView } from "../conversation/types";
+import type { MessageView, ToolCallView } from "./types";
 import { MarkdownView } from "../markdown/markdown_view";
 import { formatCost, tokensLabel } from "../usage/usage";
 import { messageDate } from "./message_date";

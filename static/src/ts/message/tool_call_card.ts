@@ -3,7 +3,7 @@ import { useService } from "@web/core/utils/hooks";
 
 import { _t } from "../core/l10n";
 import { openRecord, recordUrl, type ActionService } from "../core/records";
-import type { RecordLink, ToolCallView } from "../conversation/types";
+import type { RecordLink, ToolCallView } from "./types";
 
 export interface ToolCallCardProps {
     call: ToolCallView;

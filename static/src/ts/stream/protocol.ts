@@ -85,7 +85,21 @@ export type StreamEvent = { [K in EventName]: { type: K; payload: EventPayload<K
 export type MessageRole = "user" | "assistant" | "tool" | "system";
 
 /** Generation states of a thread (llm.thread.generation_state). */
-export type GenerationState = "idle" | "generating" | "waiting" | "approval" | "error";
+export const GENERATION_STATES = ["idle", "generating", "waiting", "approval", "error"] as const;
+export type GenerationState = (typeof GENERATION_STATES)[number];
+
+/** The states in which a run holds the thread's claim. */
+export const BUSY_STATES: readonly GenerationState[] = ["generating", "waiting"];
+
+/** Odoo's bus notification of a thread's new state: `{thread_id, state}`. */
+export const GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
+
+/** The keys of a stored message's body_json (conversation/types.ts `StoredBody` types them). */
+export const STORED_BODY_KEYS = [
+    "finish_reason", "interrupted", "stopped", "error", "tool_calls", "reasoning",
+    "reasoning_seconds", "usage", "approvals", "tool_call_id", "name", "arguments", "is_error",
+    "records", "knowledge",
+] as const;
 
 /** Codes of the "error" event besides the provider error kinds (providers/base.py). */
 export const ERROR_CODES = {
