@@ -195,26 +195,59 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
     ]);
 });
 
-test("LLM Chat learns over Odoo's bus that another tab's generation started and ended", async () => {
+test("LLM Chat follows live, over Odoo's bus, an answer another tab started", async () => {
     const pyEnv = await startServer();
     const threads = [threadData()];
     mockThreads(threads);
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    const frame = (id, name, data) => `id: r:${id}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    onRpc(
+        "/llm/thread/5/stream",
+        async (request) => {
+            expect.step(`stream ${request.headers.get("Last-Event-ID")}`);
+            const encoder = new TextEncoder();
+            return new Response(
+                new ReadableStream({
+                    async start(controller) {
+                        controller.enqueue(encoder.encode(
+                            frame(1, "message_created", { message_id: 1, role: "user" }) +
+                            frame(2, "message_created", { message_id: 2, role: "assistant" }) +
+                            frame(3, "text_delta", { message_id: 2, text: "Answered" })
+                        ));
+                        await held;
+                        threads[0].messages = [
+                            { id: 1, role: "user", text: "Asked in another tab", data: {}, date: "" },
+                            { id: 2, role: "assistant", text: "Answered there", data: {}, date: "" },
+                        ];
+                        threads[0].generation_state = "idle";
+                        controller.enqueue(encoder.encode(
+                            frame(4, "text_delta", { message_id: 2, text: " there" }) +
+                            frame(5, "message_final", { message_id: 2, finish_reason: "stop", stopped: false, error: null }) +
+                            frame(6, "done", { thread_id: 5, state: "idle" })
+                        ));
+                        controller.close();
+                    },
+                }),
+                { status: 200, headers: { "Content-Type": "text/event-stream" } }
+            );
+        },
+        { pure: true }
+    );
     await start();
     await getService("action").doAction("llm_thread.chat");
     // The latest conversation opens by itself.
     await contains(".o_llm_thread_title", { text: "About John" });
     await contains(".o_llm_composer_input:enabled");
     const [partner] = pyEnv["res.partner"].read(serverState.partnerId);
+    threads[0].generation_state = "generating";
     pyEnv["bus.bus"]._sendone(partner, "llm_thread/generation_state", { thread_id: 5, state: "generating" });
-    await contains(".o_llm_composer_input:disabled");
-    threads[0].messages = [
-        { id: 1, role: "user", text: "Asked in another tab", data: {}, date: "" },
-        { id: 2, role: "assistant", text: "Answered there", data: {}, date: "" },
-    ];
-    pyEnv["bus.bus"]._sendone(partner, "llm_thread/generation_state", { thread_id: 5, state: "idle" });
-    await contains(".o_llm_composer_input:enabled");
-    await contains(".o_llm_message_assistant", { text: "Answered there" });
-    expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]", "llm_ui_load [[5]]"]);
+    await contains(".o_llm_message_assistant.o_llm_streaming", { text: "Answered" });
+    await contains(".o_llm_stop");
+    release();
+    await contains(".o_llm_message_assistant:not(.o_llm_streaming)", { text: "Answered there" });
+    await contains(".o_llm_send");
+    expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]", "stream null", "llm_ui_load [[5]]"]);
 });
 
 test("Approve works from the chatter's AI panel: decision, then the conversation goes on", async () => {
