@@ -9,6 +9,7 @@ from ..engine.protocol import ERROR_ALREADY_GENERATING, encode_sse
 from ..engine.runtime import client_disconnected
 from ..models.llm_thread import LlmBusyError, LlmMessageTooLong, check_input
 from ..models.llm_thread_actions import LlmInvalidAction
+from ..models.llm_thread_attachments import LlmAttachmentError
 
 _logger = logging.getLogger(__name__)
 
@@ -69,14 +70,15 @@ class LlmThreadController(http.Controller):
     @http.route("/llm/thread/<int:thread_id>/generate", type="http", auth="user",
                 methods=["POST"], readonly=False)
     def generate(self, thread_id, message=None, regenerate_message_id=None, edit_message_id=None,
-                 continue_message_id=None, **kwargs):
+                 continue_message_id=None, attachment_ids=None, **kwargs):
         """Stream a generation as server-sent events (see engine/protocol.py).
 
         The message comes in the POST body (form field ``message``), CSRF-checked by Odoo; the
         refusals that happen before streaming are JSON with an HTTP status (404 not yours,
         409 already generating, 413 too long, 400 not configured, invalid input or invalid
         action). ``regenerate_message_id`` / ``edit_message_id`` / ``continue_message_id``: see
-        ``llm.thread.generate()``.
+        ``llm.thread.generate()``. ``attachment_ids``: comma-separated ids of the uploads the
+        message carries (400 ``invalid_attachment`` when refused, a model without vision too).
         """
         thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
         if not thread:
@@ -86,17 +88,23 @@ class LlmThreadController(http.Controller):
             ("regenerate_message_id", regenerate_message_id),
             ("edit_message_id", edit_message_id),
             ("continue_message_id", continue_message_id)) if value}
+        attachments = [int(value) if value.isdigit() else value
+                       for value in (attachment_ids or "").split(",") if value]
         try:
             check_input(request.env, {"message": message}, {"message": ("text", "false")})
             check_input(request.env, action_ids, dict.fromkeys(action_ids, ("id",)))
+            check_input(request.env, {"attachment_ids": attachments}, {"attachment_ids": ("ids",)})
         except UserError as exc:
             return _json_error(400, "invalid_input", exc.args[0])
         try:
-            generation = thread._llm_generate(message or None, **action_ids)
+            generation = thread._llm_generate(message or None, attachment_ids=attachments,
+                                              **action_ids)
         except LlmInvalidAction as exc:
             return _json_error(400, "invalid_action", exc.args[0])
         except LlmMessageTooLong as exc:
             return _json_error(413, "too_long", exc.args[0])
+        except LlmAttachmentError as exc:
+            return _json_error(400, "invalid_attachment", exc.args[0])
         except LlmBusyError as exc:
             return _json_error(409, ERROR_ALREADY_GENERATING, exc.args[0])
         except AccessError as exc:
@@ -115,6 +123,25 @@ class LlmThreadController(http.Controller):
                 pass  # not TCP (a unix socket behind a proxy): nothing to tune
         return http.Response(_sse(generation), status=200, headers=SSE_HEADERS,
                              mimetype="text/event-stream", direct_passthrough=True)
+
+    @http.route("/llm/thread/<int:thread_id>/attachment", type="http", auth="user",
+                methods=["POST"])
+    def attach(self, thread_id, ufile=None, **kwargs):
+        """Upload a file (form field ``ufile``, CSRF-checked by Odoo) for the owner's next
+        message: JSON ``{id, name, mimetype}``, or ``{error: {code, message}}`` with 404 (not
+        yours) or 400 (no file, type, size, unreadable: see llm_thread_attachments.py).
+        Not mail's upload route: that one lets whoever may post on the thread upload to it,
+        this one only the owner, and checks what a model can read."""
+        thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
+        if not thread:
+            return _json_error(404, "not_found", thread._llm_not_yours_message())
+        if not hasattr(ufile, "read"):
+            return _json_error(400, "invalid_input", request.env._("Choose a file to attach."))
+        try:
+            return request.make_json_response(
+                thread._llm_attach(ufile.filename or "file", ufile.read()))
+        except LlmAttachmentError as exc:
+            return _json_error(400, "invalid_attachment", exc.args[0])
 
     @_thread_route("stop")
     def stop(self, thread):

@@ -28,12 +28,39 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a user message.
+
+    An image (``mimetype`` image/png, jpeg, gif or webp) has ``data``, the base64 of its bytes,
+    and goes as the format's image part. Any other file has ``text``, what Odoo's text
+    extraction read from it, and goes as text; a PDF also has ``data``, for the formats that
+    read PDFs themselves (Anthropic's ``document`` block).
+    """
+
+    name: str
+    mimetype: str
+    data: str = ""
+    text: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        return self.mimetype.startswith("image/")
+
+
+def attachment_text(attachment: Attachment) -> str:
+    """A file's text as the formats without a document input get it: named, so the model
+    can tell the files of a message apart and refer to them."""
+    return f"[File: {attachment.name}]\n{attachment.text}"
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     """One stored thread message in provider-neutral form.
 
     - ``assistant`` messages may carry ``tool_calls`` (and empty ``content``);
     - ``tool`` messages answer one call: ``tool_call_id`` and ``name`` are set, ``content`` is
-      the result serialised as text (JSON for structured results), ``is_error`` marks failures.
+      the result serialised as text (JSON for structured results), ``is_error`` marks failures;
+    - ``user`` messages may carry ``attachments`` (images, files).
     """
 
     role: Role
@@ -42,6 +69,7 @@ class ChatMessage:
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
