@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from . import errors
 from .base import (ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec,
-                   attachment_text)
+                   attachment_text, known_vision)
 from .http import HttpProvider
 from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
@@ -259,7 +259,8 @@ def _model_info(item: Any) -> ModelInfo | None:
     capabilities = {cap for cap, present in (
         ("tools", "tools" in supported),
         ("reasoning", "reasoning" in supported),
-        ("vision", "image" in modalities),
+        # OpenRouter lists input modalities; OpenAI's list only ids: known names then.
+        ("vision", "image" in modalities if modalities else known_vision(api_id)),
     ) if present}
     top = item.get("top_provider") or {}
     return ModelInfo(

@@ -161,6 +161,17 @@ class TestAttachments(WireCase):
 
     # Vision -------------------------------------------------------------------------------
 
+    def test_vision_set_for_known_models_when_fetched(self):
+        for fmt, ids, seeing in (
+                ("openai", ["gpt-4o-mini", "gpt-3.5-turbo", "o3-mini"], {"gpt-4o-mini"}),
+                ("ollama", ["llava:7b", "llama3.2:3b", "gemma3:4b"], {"llava:7b", "gemma3:4b"})):
+            with self.subTest(fmt=fmt):
+                self.use_format(fmt)
+                self.fake.models(fmt, ids)
+                self.provider_record._fetch_models()
+                models = self.provider_record.model_ids.filtered(lambda m: m.api_id in ids)
+                self.assertEqual(set(models.filtered("supports_vision").mapped("api_id")), seeing)
+
     def test_model_without_vision_is_refused_before_any_call(self):
         self.model.supports_vision = False
         image = self.attach("photo.png", png())
