@@ -1,9 +1,11 @@
 // Shapes the UI works with: what models/llm_thread_ui.py returns, and the messages as shown.
+import type { AttachmentView } from "../core/transport";
 import type { GenerationState } from "../stream/protocol";
 import type { UsageView } from "../usage/usage";
 
-// Declared once, with the protocol; the views import it from here with the other shapes.
-export type { GenerationState };
+// Declared once, with the protocol or the transport; the views import them from here with
+// the other shapes.
+export type { AttachmentView, GenerationState };
 
 /** One thread as listed (llm.thread.llm_ui_list / _llm_ui_summary). */
 export interface ThreadSummary {
@@ -36,6 +38,8 @@ export interface StoredMessage {
     /** The ids of this message's versions, oldest first; empty when it has no other. */
     versions?: number[];
     feedback?: FeedbackView | null;
+    /** The files and images sent with a question (llm_thread_attachments.py). */
+    attachments?: AttachmentView[];
 }
 
 /**
@@ -211,4 +215,6 @@ export interface MessageView {
     feedback: FeedbackView | null;
     /** Answers: the knowledge passages they cite (from the question's stored citations). */
     citations?: CitationView[];
+    /** Questions: the files and images sent with them. */
+    attachments?: AttachmentView[];
 }
