@@ -10,13 +10,13 @@ from PIL import Image
 from reportlab.pdfgen import canvas
 
 from odoo import http
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from ..engine.tokens import IMAGE_TOKENS, estimate_tokens, message_tokens
 from ..models.llm_thread_attachments import MAX_ATTACHMENTS, MAX_IMAGE_BYTES
 from ..providers import base
 from .engine_common import WAIT, WireCase
-from .fake_provider import FakeProviderCase, content_error
+from .fake_provider import content_error
 
 NOTES = "# Notes\n\nThe café opens at nine."
 
@@ -266,21 +266,11 @@ class TestAttachments(WireCase):
             [{"id": image, "name": "photo.png", "mimetype": "image/png"}], []])
 
 
-@tagged("post_install", "-at_install")
-class TestAttachmentsUi(FakeProviderCase, HttpCase):
-    """The tour of static/tests/tours/llm_attachments_tours.js, against the fake provider."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        provider = cls.env["llm.provider"].create({
-            "name": "Fake OpenAI", "api_format": "openai", "base_url": cls.fake.base_url("openai")})
-        provider.default_model_id = cls.env["llm.model"].create({
-            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id,
-            "supports_vision": True})
+    # The chat -----------------------------------------------------------------------------
 
     def test_paste_an_image_and_send_it(self):
         self.fake.script("openai", [base.TextDelta("A red square."), base.Finish("stop")])
+        # The tour of static/tests/tours/llm_attachments_tours.js.
         self.start_tour("/odoo/llm-chat", "llm_thread_paste_image", login="admin")
         admin = self.env.ref("base.user_admin")
         question = self.env["llm.thread"].with_user(admin).search(
