@@ -139,7 +139,9 @@ class LlmThreadController(http.Controller):
             return _json_error(400, "invalid_input", request.env._("Choose a file to attach."))
         try:
             return request.make_json_response(
-                thread._llm_attach(ufile.filename or "file", ufile.read()))
+                # PostgreSQL cannot store a NUL character, whatever a client names its file.
+                thread._llm_attach((ufile.filename or "").replace("\x00", "") or "file",
+                                   ufile.read()))
         except LlmAttachmentError as exc:
             return _json_error(400, "invalid_attachment", exc.args[0])
 

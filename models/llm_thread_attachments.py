@@ -142,22 +142,29 @@ class LlmThreadAttachments(models.Model):
     def _llm_has_images(self):
         """Whether the model must read images: the active history has some, or the message
         being sent (``llm_attachment_ids`` in the context, see ``_llm_generate``)."""
-        attachments = self._llm_history().attachment_ids | self.env["ir.attachment"].sudo().browse(
-            self.env.context.get("llm_attachment_ids") or ())
-        return any(attachment.mimetype in IMAGE_TYPES.values() for attachment in attachments)
+        return self._llm_images_sent() or _has_image(self._llm_history().attachment_ids)
+
+    def _llm_images_sent(self):
+        return _has_image(self.env["ir.attachment"].sudo().browse(
+            self.env.context.get("llm_attachment_ids") or ()))
 
     def _llm_check_vision(self, model):
         """Refuse, before any provider call, to send images to a model without vision."""
-        if not model.supports_vision and self._llm_has_images():
+        if model.supports_vision or not self._llm_has_images():
+            return
+        if self._llm_images_sent():
             raise LlmAttachmentError(self.env._(
                 "%s cannot read images: pick a model with vision (or Auto), or send the message "
                 "without its images.", model.name))
+        raise LlmAttachmentError(self.env._(
+            "%s cannot read images, and this conversation has some: pick a model with vision "
+            "(or Auto) to go on with it.", model.name))
 
     def _llm_chat_attachments(self, message):
         """A stored message's attachments as the provider layer takes them."""
         result = []
         for attachment in message.attachment_ids.sudo().sorted("id"):
-            image = attachment.mimetype in IMAGE_TYPES.values()
+            image = _has_image(attachment)
             native = image or attachment.mimetype == "application/pdf"
             result.append(Attachment(
                 name=attachment.name, mimetype=attachment.mimetype,
@@ -177,6 +184,10 @@ class LlmThreadAttachments(models.Model):
         for message in data["messages"]:
             message["attachments"] = attachments.get(message["id"], [])
         return data
+
+
+def _has_image(attachments):
+    return any(attachment.mimetype in IMAGE_TYPES.values() for attachment in attachments)
 
 
 def _attachment_text(attachment):

@@ -122,10 +122,11 @@ class EngineCase(HttpCase):
         self.provider.scripts.extend(scripts)
 
     def post_generate(self, thread, message, login="llm_a", csrf=True, stream=False,
-                      attachment_ids=()):
+                      attachment_ids=(), **fields):
+        """POST the generate route; ``fields``: more form fields (``edit_message_id``...)."""
         self.env.flush_all()  # the server reads through its own cursor
         self.authenticate(login, f"{login}_password_1")
-        data = {"message": message}
+        data = {"message": message, **fields}
         if attachment_ids:
             data["attachment_ids"] = ",".join(map(str, attachment_ids))
         if csrf:

@@ -193,7 +193,8 @@ class TestAttachments(WireCase):
         self.generate(self.thread, "What is this?", attachment_ids=[image])
         self.model.supports_vision = False
         response, _events = self.generate(self.thread, "And its color?")
-        self.refused(response, "invalid_attachment", "cannot read images")
+        self.refused(response, "invalid_attachment", "Scripted cannot read images, and this "
+                                                     "conversation has some: pick a model")
         self.assertEqual(len(self.fake.requests), 1)
 
     def test_auto_model_picks_one_with_vision(self):
@@ -256,6 +257,21 @@ class TestAttachments(WireCase):
         self.refused(response, "invalid_attachment", "already sent")
         self.assertEqual(len(self.fake.requests), 1)
         self.assertNotIn("B's secret", str(self.fake.requests[0].json))
+
+    def test_an_edited_question_keeps_its_attachments(self):
+        image = self.attach("photo.png", png())
+        self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")])
+        self.fake.script("openai", [base.TextDelta("Square."), base.Finish("stop")])
+        self.generate(self.thread, "What is this?", attachment_ids=[image])
+        question = self.messages(self.thread, "user")
+        response, _events = self.generate(self.thread, "What shape is this?",
+                                          edit_message_id=question.id)
+        self.assertEqual(response.status_code, 200, response.text)
+        edited = self.messages(self.thread, "user") - question
+        self.assertEqual(edited.attachment_ids.ids, [image])
+        parts = self.fake.requests[-1].json["messages"][-1]["content"]
+        self.assertEqual([part["type"] for part in parts], ["text", "image_url"])
+        self.assertEqual(parts[0]["text"], "What shape is this?")
 
     def test_chat_shows_the_attachments_of_each_message(self):
         image = self.attach("photo.png", png())
