@@ -161,7 +161,10 @@ class LlmThreadAttachments(models.Model):
             "(or Auto) to go on with it.", model.name))
 
     def _llm_chat_attachments(self, message):
-        """A stored message's attachments as the provider layer takes them."""
+        """A stored question's attachments as the provider layer takes them (only questions
+        carry any: the formats take images in user turns alone)."""
+        if message.llm_role != "user":
+            return ()
         result = []
         for attachment in message.attachment_ids.sudo().sorted("id"):
             image = _has_image(attachment)
