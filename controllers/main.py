@@ -9,6 +9,7 @@ from ..engine.protocol import ERROR_ALREADY_GENERATING, encode_sse
 from ..engine.runtime import client_disconnected
 from ..models.llm_thread import LlmBusyError, LlmMessageTooLong, check_input
 from ..models.llm_thread_actions import LlmInvalidAction
+from ..models.llm_thread_attachments import LlmAttachmentError
 
 _logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class LlmThreadController(http.Controller):
     @http.route("/llm/thread/<int:thread_id>/generate", type="http", auth="user",
                 methods=["POST"], readonly=False)
     def generate(self, thread_id, message=None, regenerate_message_id=None, edit_message_id=None,
-                 continue_message_id=None, **kwargs):
+                 continue_message_id=None, attachment_ids=None, **kwargs):
         """Start a generation and follow it as server-sent events (see engine/protocol.py);
         the generation is a run on the server (engine/run.py): a viewer leaving stops nothing,
         and ``/stream`` attaches again.
@@ -96,7 +97,8 @@ class LlmThreadController(http.Controller):
         refusals that happen before streaming are JSON with an HTTP status (404 not yours,
         409 already generating, 413 too long, 400 not configured, invalid input or invalid
         action). ``regenerate_message_id`` / ``edit_message_id`` / ``continue_message_id``: see
-        ``llm.thread._llm_prepare_run()``.
+        ``llm.thread._llm_prepare_run()``. ``attachment_ids``: comma-separated ids of the uploads the
+        message carries (400 ``invalid_attachment`` when refused, a model without vision too).
         """
         thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
         if not thread:
@@ -106,17 +108,23 @@ class LlmThreadController(http.Controller):
             ("regenerate_message_id", regenerate_message_id),
             ("edit_message_id", edit_message_id),
             ("continue_message_id", continue_message_id)) if value}
+        attachments = [int(value) if value.isdigit() else value
+                       for value in (attachment_ids or "").split(",") if value]
         try:
             check_input(request.env, {"message": message}, {"message": ("text", "false")})
             check_input(request.env, action_ids, dict.fromkeys(action_ids, ("id",)))
+            check_input(request.env, {"attachment_ids": attachments}, {"attachment_ids": ("ids",)})
         except UserError as exc:
             return _json_error(400, "invalid_input", exc.args[0])
         try:
-            run = thread._llm_generate(message or None, **action_ids)
+            run = thread._llm_generate(message or None, attachment_ids=attachments,
+                                       **action_ids)
         except LlmInvalidAction as exc:
             return _json_error(400, "invalid_action", exc.args[0])
         except LlmMessageTooLong as exc:
             return _json_error(413, "too_long", exc.args[0])
+        except LlmAttachmentError as exc:
+            return _json_error(400, "invalid_attachment", exc.args[0])
         except LlmBusyError as exc:
             return _json_error(409, ERROR_ALREADY_GENERATING, exc.args[0])
         except AccessError as exc:
@@ -139,6 +147,27 @@ class LlmThreadController(http.Controller):
         last_event_id = request.httprequest.headers.get("Last-Event-ID") \
             or kwargs.get("last_event_id")
         return _sse_response(thread._llm_follow(last_event_id, gone=_viewer_gone()))
+
+    @http.route("/llm/thread/<int:thread_id>/attachment", type="http", auth="user",
+                methods=["POST"])
+    def attach(self, thread_id, ufile=None, **kwargs):
+        """Upload a file (form field ``ufile``, CSRF-checked by Odoo) for the owner's next
+        message: JSON ``{id, name, mimetype}``, or ``{error: {code, message}}`` with 404 (not
+        yours) or 400 (no file, type, size, unreadable: see llm_thread_attachments.py).
+        Not mail's upload route: that one lets whoever may post on the thread upload to it,
+        this one only the owner, and checks what a model can read."""
+        thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
+        if not thread:
+            return _json_error(404, "not_found", thread._llm_not_yours_message())
+        if not hasattr(ufile, "read"):
+            return _json_error(400, "invalid_input", request.env._("Choose a file to attach."))
+        try:
+            return request.make_json_response(
+                # PostgreSQL cannot store a NUL character, whatever a client names its file.
+                thread._llm_attach((ufile.filename or "").replace("\x00", "") or "file",
+                                   ufile.read()))
+        except LlmAttachmentError as exc:
+            return _json_error(400, "invalid_attachment", exc.args[0])
 
     @_thread_route("stop")
     def stop(self, thread):

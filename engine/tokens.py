@@ -3,6 +3,13 @@ lines of calls the provider did not count (see ``llm.usage``)."""
 
 import json
 
+from ..providers.base import attachment_text
+
+# An image's input tokens, whatever its size: the most any format bills for one image as it
+# resizes them (Anthropic: width x height / 750 after fitting ~1.15 megapixels, so about
+# 1,600; OpenAI's high detail: at most 1,105).
+IMAGE_TOKENS = 1600
+
 
 def estimate_tokens(text):
     # About four characters per token for English and code with the common BPE vocabularies;
@@ -11,10 +18,14 @@ def estimate_tokens(text):
 
 
 def message_tokens(message):
-    """Estimated tokens of a ``ChatMessage``: its text and its tool calls."""
+    """Estimated tokens of a ``ChatMessage``: its text, its tool calls and its attachments
+    (a file by its text, also where a format reads a PDF itself)."""
     tokens = estimate_tokens(message.content)
     for call in message.tool_calls:
         tokens += estimate_tokens(call.name + json.dumps(call.arguments))
+    for attachment in message.attachments:
+        tokens += IMAGE_TOKENS if attachment.is_image else estimate_tokens(
+            attachment_text(attachment))
     return tokens
 
 

@@ -2,6 +2,7 @@ from . import mail_message
 from . import llm_thread
 from . import llm_thread_ui
 from . import llm_thread_actions
+from . import llm_thread_attachments
 from . import llm_feedback
 from . import llm_provider
 from . import llm_model

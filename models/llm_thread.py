@@ -3,7 +3,7 @@ import uuid
 import psycopg2
 from markupsafe import escape
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 
@@ -50,6 +50,8 @@ INPUT_KINDS = {
     "bool": ("true or false", lambda value: type(value) is bool),
     "id": ("a record id", lambda value: type(value) is int and 0 < value <= MAX_ID),
     "object": ("an object", lambda value: type(value) is dict),
+    "ids": ("a list of record ids", lambda value: type(value) is list and all(
+        is_input(item, "id") for item in value)),
     "names": ("a list of names", lambda value: type(value) is list and all(
         type(name) is str and "\x00" not in name for name in value)),
 }
@@ -221,14 +223,15 @@ class LlmThread(models.Model):
         return run.Run(prepared).start()
 
     def _llm_prepare_run(self, user_message_body=None, regenerate_message_id=None,
-                         edit_message_id=None, continue_message_id=None):
+                         edit_message_id=None, continue_message_id=None, attachment_ids=()):
         """Check, claim the thread and post the user's message; the generation to run.
 
         ``regenerate_message_id`` answers that answer's question again, ``edit_message_id``
         replaces that question by ``user_message_body``: what they replace is kept as an
         earlier version, out of the model's history (models/llm_thread_actions.py).
         ``continue_message_id`` (the last answer, cut by the length limit) asks the model to
-        go on, appending to that same answer.
+        go on, appending to that same answer. ``attachment_ids``: the user's uploads the
+        message carries (llm_thread_attachments.py).
 
         Raises ``LlmBusyError`` when the thread is already generating, ``UserError`` when the
         message is too long or the thread has no model it may use. Private (not callable over
@@ -240,8 +243,12 @@ class LlmThread(models.Model):
             self._llm_check_message_size(user_message_body)
         branch, continued = self._llm_check_action(
             user_message_body, regenerate_message_id, edit_message_id, continue_message_id)
+        attachments = self._llm_message_attachments(
+            attachment_ids, user_message_body, edit_message_id)
         # Chosen once per generation (the Auto model's choice included); UserError if none.
-        model, provider = self._llm_model_and_provider()
+        attached = self.with_context(llm_attachment_ids=attachments.ids)
+        model, provider = attached._llm_model_and_provider()
+        attached._llm_check_vision(model)
         token = self._llm_claim()
         if branch is not None:
             self._llm_rewind(branch)
@@ -249,7 +256,8 @@ class LlmThread(models.Model):
         if user_message_body:
             self._llm_name_after(user_message_body)
             user_message = self._llm_create_message(
-                "user", user_message_body, author=self.env.user.partner_id)
+                "user", user_message_body, author=self.env.user.partner_id,
+                attachments=attachments)
         return generation.Generation(self, token, user_message.id, model, provider,
                                      continued.id)
 
@@ -409,8 +417,7 @@ class LlmThread(models.Model):
         needs: tools if any is enabled, vision if a message has an image, and a context window
         holding the system prompt, the history and the answer reserve."""
         needs_tools = bool(self._llm_enabled_tools())
-        needs_vision = any(attachment.mimetype.startswith("image/")
-                           for attachment in self._llm_history().attachment_ids)
+        needs_vision = self._llm_has_images()  # llm_thread_attachments.py
         prompt = estimate_tokens(self.system_prompt or "") + estimate_tokens(
             self._llm_describe_record()) + sum(
             message_tokens(message) for unit in self._llm_history_units() for message in unit)
@@ -547,10 +554,11 @@ class LlmThread(models.Model):
     # Messages
     # ------------------------------------------------------------------
 
-    def _llm_create_message(self, role, text="", data=None, author=None):
+    def _llm_create_message(self, role, text="", data=None, author=None, attachments=None):
         """A message of the conversation, created lean (no followers or notifications: the
         stream tells the client; the thread is its owner's alone) in the current user's
-        environment. Authored by the assistant (OdooBot) unless ``author`` is given."""
+        environment. Authored by the assistant (OdooBot) unless ``author`` is given;
+        ``attachments`` (of this thread) join it."""
         self.ensure_one()
         xmlid_to_id = self.env["ir.model.data"]._xmlid_to_res_id  # cached: no query per message
         return self._message_create([{
@@ -569,6 +577,7 @@ class LlmThread(models.Model):
             "llm_role": role,
             "body_json": data or {},
             "llm_parent_id": self._llm_leaf().id,
+            "attachment_ids": [Command.set(attachments.ids)] if attachments else [],
         }])
 
     def _llm_history(self):
@@ -635,7 +644,8 @@ class LlmThread(models.Model):
                           for c in data.get("tool_calls") or () if c["id"] in answered)
             if message.llm_role == "assistant" and not text and not calls:
                 continue  # an answer that failed before its first token
-            unit = [ChatMessage(message.llm_role, text, tool_calls=calls)]
+            unit = [ChatMessage(message.llm_role, text, tool_calls=calls,
+                                attachments=self._llm_chat_attachments(message))]
             for call in calls:
                 result = answered[call.id]
                 unit.append(ChatMessage("tool", message_text(result), tool_call_id=call.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from . import errors
-from .base import ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
+from .base import Attachment, ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
 from .http import HttpProvider
 from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
@@ -38,6 +38,8 @@ def to_anthropic_messages(messages: Iterable[ChatMessage],
     System prompts join the top-level ``system`` field; tool calls become ``tool_use`` blocks
     of the assistant turn and results ``tool_result`` blocks of the next user turn; turns of
     the same role merge into one, and empty text blocks (which the API refuses) are left out.
+    A user message's attachments come before its text, as Anthropic advises for images (see
+    :func:`attachment_block`).
     """
     system, turns = [], []
 
@@ -52,7 +54,8 @@ def to_anthropic_messages(messages: Iterable[ChatMessage],
         if message.role == "system":
             system.append(message.content)
         elif message.role == "user":
-            add("user", text)
+            add("user", [attachment_block(attachment)
+                         for attachment in message.attachments] + text)
         elif message.role == "assistant":
             add("assistant", text + [
                 {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
@@ -65,6 +68,20 @@ def to_anthropic_messages(messages: Iterable[ChatMessage],
             add("user", [result])
     return "\n\n".join(part for part in system if part), [turn for turn in turns
                                                          if turn["content"]]
+
+
+def attachment_block(attachment: Attachment) -> dict[str, Any]:
+    """An ``image`` block for an image, a ``document`` block for a file: a PDF as its base64
+    bytes (Claude reads its pages, figures included), any other file as its extracted text
+    (a plain-text document source). Both named by ``title``, so answers can cite them."""
+    if attachment.is_image:
+        return {"type": "image", "source": {
+            "type": "base64", "media_type": attachment.mimetype, "data": attachment.data}}
+    if attachment.mimetype == "application/pdf" and attachment.data:
+        source = {"type": "base64", "media_type": "application/pdf", "data": attachment.data}
+    else:
+        source = {"type": "text", "media_type": "text/plain", "data": attachment.text}
+    return {"type": "document", "source": source, "title": attachment.name}
 
 
 def in_tool_loop(messages: list[ChatMessage]) -> bool:

@@ -10,6 +10,7 @@ Messages go in normalised (see :class:`ChatMessage`), events come out normalised
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,12 +29,39 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a user message.
+
+    An image (``mimetype`` image/png, jpeg, gif or webp) has ``data``, the base64 of its bytes,
+    and goes as the format's image part. Any other file has ``text``, what Odoo's text
+    extraction read from it, and goes as text; a PDF also has ``data``, for the formats that
+    read PDFs themselves (Anthropic's ``document`` block).
+    """
+
+    name: str
+    mimetype: str
+    data: str = ""
+    text: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        return self.mimetype.startswith("image/")
+
+
+def attachment_text(attachment: Attachment) -> str:
+    """A file's text as the formats without a document input get it: named, so the model
+    can tell the files of a message apart and refer to them."""
+    return f"[File: {attachment.name}]\n{attachment.text}"
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     """One stored thread message in provider-neutral form.
 
     - ``assistant`` messages may carry ``tool_calls`` (and empty ``content``);
     - ``tool`` messages answer one call: ``tool_call_id`` and ``name`` are set, ``content`` is
-      the result serialised as text (JSON for structured results), ``is_error`` marks failures.
+      the result serialised as text (JSON for structured results), ``is_error`` marks failures;
+    - ``user`` messages may carry ``attachments`` (images, files).
     """
 
     role: Role
@@ -42,6 +70,7 @@ class ChatMessage:
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,21 @@ class ModelInfo:
     # Subset of {"tools", "vision", "reasoning"}, only what the provider's list says.
     capabilities: frozenset[str] = field(default_factory=frozenset)
     use: Literal["chat", "embedding"] = "chat"
+
+
+# Model families known to read images, for the lists that do not say (OpenAI's and Ollama's
+# give only names): GPT-4o / 4.1 / 4.5 / 5 and the o1 / o3 / o4 reasoning models, Claude,
+# Gemini and Gemma 3, Llama 3.2 Vision and Llama 4, LLaVA and its kin, Qwen-VL, Pixtral, Mistral
+# Small 3.1+, MiniCPM-V, Moondream, Granite Vision. An admin corrects a model on its form.
+_VISION_NAMES = re.compile(
+    r"gpt-4o|gpt-4\.1|gpt-4\.5|gpt-4-turbo|gpt-5|(?<![a-z0-9])o[134](?![0-9])(?!-mini|-preview)|"
+    r"o4-mini|claude|gemini|gemma3|vision|llama4|llava|qwen[0-9.]*-?vl|pixtral|"
+    r"mistral-small3\.[1-9]|mistral-small-2503|minicpm-v|moondream", re.IGNORECASE)
+
+
+def known_vision(api_id: str) -> bool:
+    """Whether ``api_id`` names a model known to read images (see ``_VISION_NAMES``)."""
+    return bool(_VISION_NAMES.search(api_id))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from . import errors
-from .base import ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec
+from .base import (ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec,
+                   attachment_text, known_vision)
 from .http import HttpProvider
 from .openai import embedding_vector, to_openai_tools
 from .streams import AnswerBuilder, iter_ndjson, parser
@@ -17,10 +18,16 @@ from .streams import AnswerBuilder, iter_ndjson, parser
 
 def to_ollama_messages(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
     """Stored messages as ``/api/chat`` messages: tool-call arguments stay JSON objects, a
-    result is a ``tool`` message naming its tool (Ollama has no call ids to match)."""
+    result is a ``tool`` message naming its tool (Ollama has no call ids to match). Images go
+    in the message's ``images`` (base64, no data URL), files' texts after its text."""
     result = []
     for message in messages:
-        entry = {"role": message.role, "content": message.content}
+        files = [attachment_text(a) for a in message.attachments if not a.is_image]
+        entry = {"role": message.role, "content": "\n\n".join(
+            part for part in (message.content, *files) if part)}
+        images = [a.data for a in message.attachments if a.is_image]
+        if images:
+            entry["images"] = images
         if message.tool_calls:
             entry["tool_calls"] = [{"function": {"name": call.name, "arguments": call.arguments}}
                                    for call in message.tool_calls]
@@ -111,6 +118,8 @@ class OllamaProvider(HttpProvider):
             api_id=item["name"],
             display_name=item["name"],
             use="embedding" if "embed" in item["name"].lower() else "chat",
+            # The list gives no capabilities (/api/show does, one call a model): known names.
+            capabilities=frozenset({"vision"}) if known_vision(item["name"]) else frozenset(),
         ) for item in data["models"] if isinstance(item, dict) and item.get("name")]
 
 

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import quote, urlsplit
 
 from . import errors
-from .base import ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec
+from .base import (ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec,
+                   attachment_text, known_vision)
 from .http import HttpProvider
 from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
@@ -26,7 +27,8 @@ _NOT_CHAT = re.compile(r"dall-e|whisper|tts|moderation|gpt-image|transcribe|real
 
 def to_openai_messages(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
     """Stored messages as Chat Completions messages: system prompts stay ``system`` messages,
-    tool calls are JSON-encoded in the assistant message, each result is a ``tool`` message."""
+    tool calls are JSON-encoded in the assistant message, each result is a ``tool`` message;
+    a message with attachments has a list of content parts (see :func:`user_content`)."""
     result = []
     for message in messages:
         if message.role == "assistant" and message.tool_calls:
@@ -44,9 +46,25 @@ def to_openai_messages(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:
         elif message.role == "tool":
             result.append({"role": "tool", "tool_call_id": message.tool_call_id,
                            "content": message.content})
+        elif message.attachments:
+            result.append({"role": message.role, "content": user_content(message)})
         else:
             result.append({"role": message.role, "content": message.content})
     return result
+
+
+def user_content(message: ChatMessage) -> list[dict[str, Any]]:
+    """Content parts of a message with attachments: its text, each file's text as a text
+    part, each image as an ``image_url`` part holding a base64 data URL (as OpenAI documents
+    for images sent inline, and every compatible server with vision takes)."""
+    parts = [{"type": "text", "text": message.content}] if message.content else []
+    for attachment in message.attachments:
+        if attachment.is_image:
+            parts.append({"type": "image_url", "image_url": {
+                "url": f"data:{attachment.mimetype};base64,{attachment.data}"}})
+        else:
+            parts.append({"type": "text", "text": attachment_text(attachment)})
+    return parts
 
 
 def to_openai_tools(tools: Iterable[ToolSpec]) -> list[dict[str, Any]]:
@@ -241,7 +259,8 @@ def _model_info(item: Any) -> ModelInfo | None:
     capabilities = {cap for cap, present in (
         ("tools", "tools" in supported),
         ("reasoning", "reasoning" in supported),
-        ("vision", "image" in modalities),
+        # OpenRouter lists input modalities; OpenAI's list only ids: known names then.
+        ("vision", "image" in modalities if modalities else known_vision(api_id)),
     ) if present}
     top = item.get("top_provider") or {}
     return ModelInfo(

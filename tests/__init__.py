@@ -7,6 +7,7 @@ from . import test_provider_contract
 from . import test_provider_models
 from . import test_chat_ui
 from . import test_generate_wire
+from . import test_attachments
 from . import test_usage
 from . import test_tools
 from . import test_tool_sql

@@ -131,10 +131,14 @@ class EngineCase(HttpCase):
     def script(self, *scripts):
         self.provider.scripts.extend(scripts)
 
-    def post_generate(self, thread, message, login="llm_a", csrf=True, stream=False):
+    def post_generate(self, thread, message, login="llm_a", csrf=True, stream=False,
+                      attachment_ids=(), **fields):
+        """POST the generate route; ``fields``: more form fields (``edit_message_id``...)."""
         self.env.flush_all()  # the server reads through its own cursor
         self.authenticate(login, f"{login}_password_1")
-        data = {"message": message}
+        data = {"message": message, **fields}
+        if attachment_ids:
+            data["attachment_ids"] = ",".join(map(str, attachment_ids))
         if csrf:
             data["csrf_token"] = http.Request.csrf_token(self)
         return self.opener.post(f"{self.base_url()}/llm/thread/{thread.id}/generate",
@@ -178,3 +182,9 @@ class WireCase(FakeProviderCase, EngineCase):
         super().setUpClass()
         cls.provider_record.write({"base_url": cls.fake.base_url("openai"), "api_key": "sk-test"})
         cls.model.api_id = "fake-model"
+
+    def use_format(self, fmt):
+        """Talk to the fake server in ``fmt`` for the rest of the test."""
+        self.provider_record.write({"api_format": fmt, "base_url": self.fake.base_url(fmt)})
+        self.addCleanup(self.provider_record.write, {"api_format": "openai",
+                                                     "base_url": self.fake.base_url("openai")})

@@ -57,6 +57,12 @@ Every request is recorded in :attr:`FakeProvider.requests` as a :class:`Recorded
 ``disconnected`` event is set when the client closed the connection before the answer's end
 (what a cancellation test waits for), ``finished`` when the server is done with it.
 
+Chat requests' message contents are checked as each API documents them (:func:`content_error`):
+OpenAI's content parts (``text``, ``image_url`` with a URL or a base64 data URL of a PNG, JPEG,
+GIF or WebP image), Anthropic's content blocks (``text``, ``image`` and ``document`` with their
+``source``, ``tool_use``, ``tool_result``), Ollama's message ``images`` (bare base64). A request
+breaking them gets the API's 400 with its error body, as the real one would refuse it.
+
 Helpers for transport faults: :func:`refused_url` (nothing listens there) and
 :class:`Unresponsive` (a listener that never accepts: connections time out).
 
@@ -66,6 +72,8 @@ on outgoing requests otherwise breaks the providers' ``(connect, read)`` timeout
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import select
@@ -328,6 +336,117 @@ def error_body(fmt: str, status: int, message: str, code: str | None = None) -> 
     return {"error": {"message": message,
                       "type": OPENAI_ERROR_TYPES.get(status, "server_error"),
                       "param": None, "code": code}}
+
+
+# Message contents as each API documents them --------------------------------------------
+
+IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+_DATA_URL = re.compile(r"^data:(image/[a-z]+);base64,(.*)$", re.DOTALL)
+
+
+def _is_base64(data: Any) -> bool:
+    if not isinstance(data, str) or not data:
+        return False
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def content_error(fmt: str, messages: Any) -> str | None:
+    """What the API would say of ``messages``' contents, or None when it takes them."""
+    if not isinstance(messages, list):
+        return "messages: expected an array"
+    check = {"anthropic": _anthropic_error, "ollama": _ollama_error}.get(fmt, _openai_error)
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            return f"messages.{index}: expected an object"
+        error = check(message)
+        if error:
+            return f"messages.{index}.{error}"
+    return None
+
+
+def _openai_error(message: dict) -> str | None:
+    """Chat Completions: ``content`` is text, or (user messages) an array of ``text`` and
+    ``image_url`` parts; an image URL is http(s) or ``data:<image type>;base64,<data>``."""
+    content = message.get("content")
+    if content is None or isinstance(content, str):
+        return None
+    if not isinstance(content, list):
+        return "content: expected a string or an array of content parts"
+    for index, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            continue
+        if kind != "image_url":
+            return f"content.{index}: invalid content part (type {kind!r})"
+        if message.get("role") != "user":
+            return f"content.{index}: image_url parts are only allowed in user messages"
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else None
+        if not isinstance(url, str):
+            return f"content.{index}.image_url.url: expected a string"
+        if image.get("detail", "auto") not in ("auto", "low", "high"):
+            return f"content.{index}.image_url.detail: expected auto, low or high"
+        if url.startswith(("http://", "https://")):
+            continue
+        match = _DATA_URL.match(url)
+        if not match or match[1] not in IMAGE_MEDIA_TYPES or not _is_base64(match[2]):
+            return f"content.{index}.image_url.url: invalid image data URL"
+    return None
+
+
+def _anthropic_error(message: dict) -> str | None:
+    """Messages API: ``content`` is text or an array of blocks; ``image`` (base64 of a JPEG,
+    PNG, GIF or WebP, or a URL) and ``document`` (base64 PDF or plain text) blocks only in
+    user turns."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return None
+    if not isinstance(content, list) or not content:
+        return "content: expected a string or a non-empty array of content blocks"
+    for index, block in enumerate(content):
+        kind = block.get("type") if isinstance(block, dict) else None
+        source = block.get("source") if isinstance(block, dict) else None
+        if kind == "text":
+            if not isinstance(block.get("text"), str) or not block["text"]:
+                return f"content.{index}.text: text content blocks must be non-empty"
+        elif kind in ("tool_use", "tool_result"):
+            continue
+        elif kind in ("image", "document"):
+            if message.get("role") != "user":
+                return f"content.{index}: {kind} blocks are only allowed in user turns"
+            if not isinstance(source, dict):
+                return f"content.{index}.source: Field required"
+            allowed = {"image": IMAGE_MEDIA_TYPES, "document": ("application/pdf",)}[kind]
+            if source.get("type") == "base64":
+                if source.get("media_type") not in allowed:
+                    return f"content.{index}.source.media_type: expected one of {allowed}"
+                if not _is_base64(source.get("data")):
+                    return f"content.{index}.source.data: invalid base64 data"
+            elif source.get("type") == "text" and kind == "document":
+                if source.get("media_type") != "text/plain" or not isinstance(
+                        source.get("data"), str):
+                    return f"content.{index}.source: a text source is text/plain data"
+            elif source.get("type") != "url":
+                return f"content.{index}.source.type: invalid source type"
+        else:
+            return f"content.{index}.type: unknown content block type {kind!r}"
+    return None
+
+
+def _ollama_error(message: dict) -> str | None:
+    """``/api/chat``: ``content`` is a string; ``images`` a list of base64 strings (no data
+    URL)."""
+    if not isinstance(message.get("content", ""), str):
+        return "content: expected a string"
+    images = message.get("images")
+    if images is not None and (not isinstance(images, list) or not all(
+            _is_base64(image) for image in images)):
+        return "images: expected a list of base64-encoded images"
+    return None
 
 
 def refused_url() -> str:
@@ -693,7 +812,23 @@ class _Handler(BaseHTTPRequestHandler):
             record.finished.set()
 
     def _check(self, fake: FakeProvider, record: RecordedRequest) -> _Answer | None:
-        """The answer the real API gives to a request without the right key or version."""
+        """The answer the real API gives to a request without the right key or version, or
+        with a message content it does not take."""
+        return self._check_key(fake, record) or self._check_content(record)
+
+    def _check_content(self, record: RecordedRequest) -> _Answer | None:
+        fmt = next((fmt for fmt, (method, path) in CHAT_ROUTES.items() if record.method == method
+                    and (record.path == path or fmt == "azure" and _AZURE_CHAT.match(record.path))),
+                   None)
+        if fmt is None or not isinstance(record.json, dict):
+            return None
+        error = content_error(fmt, record.json.get("messages"))
+        if not error:
+            return None
+        return _Answer(status=400, headers={"Content-Type": "application/json"},
+                       body=json.dumps(error_body(fmt, 400, error)).encode())
+
+    def _check_key(self, fake: FakeProvider, record: RecordedRequest) -> _Answer | None:
         headers = record.headers
         if record.path.startswith("/v1/messages") or (
                 record.path == "/v1/models" and "x-api-key" in headers):

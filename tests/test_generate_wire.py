@@ -61,12 +61,6 @@ class TestGenerateThroughTheWire(WireCase):
 
     # What the answer says about how it ended ------------------------------------------------
 
-    def use_format(self, fmt):
-        self.provider_record.write({"api_format": "openai" if fmt == "openai" else fmt,
-                                    "base_url": self.fake.base_url(fmt)})
-        self.addCleanup(self.provider_record.write, {"api_format": "openai",
-                                                     "base_url": self.fake.base_url("openai")})
-
     def test_refusal_is_the_answer_marked_refusal(self):
         self.fake.script("openai", [Refusal("I can't help with that."), base.Usage(20, 8),
                                     base.Finish("stop")])

@@ -291,6 +291,9 @@ async function streamGeneration(request, options) {
   if (request.message !== null) {
     body.set("message", request.message);
   }
+  if (request.attachmentIds?.length) {
+    body.set("attachment_ids", request.attachmentIds.join(","));
+  }
   if (request.action) {
     body.set(`${request.action.kind}_message_id`, String(request.action.messageId));
   }
@@ -340,6 +343,22 @@ async function readEvents(response, request) {
   }
 }
 
+// static/src/ts/core/transport.ts
+var UploadRefused = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "UploadRefused";
+  }
+};
+function uploadedFrom(json, statusText) {
+  const value = json ?? {};
+  if (typeof value.id === "number" && typeof value.name === "string" && typeof value.mimetype === "string") {
+    return { id: value.id, name: value.name, mimetype: value.mimetype };
+  }
+  const message = value.error?.message;
+  throw new UploadRefused(typeof message === "string" ? message : statusText);
+}
+
 // static/src/ts/core/backend.ts
 var backends = /* @__PURE__ */ new WeakMap();
 function useChatBackend() {
@@ -358,6 +377,13 @@ function makeBackend(services) {
     rpc: (route, params) => rpc(route, params),
     startGeneration: (request) => streamGeneration(request, { csrfToken: odoo.csrf_token }),
     followGeneration: (request) => followGeneration(request, {}),
+    upload: async (threadId, file) => {
+      const body = new FormData();
+      body.set("csrf_token", odoo.csrf_token);
+      body.set("ufile", file, file.name);
+      const response = await fetch(`/llm/thread/${threadId}/attachment`, { method: "POST", body });
+      return uploadedFrom(await response.json().catch(() => null), response.statusText);
+    },
     onGenerationState: (callback) => {
       const listener = (change) => callback(change);
       services.bus_service.subscribe(GENERATION_STATE_NOTIFICATION, listener);
@@ -507,9 +533,104 @@ function onRecordChanged(target, callback) {
   return () => changes.removeEventListener("changed", listener);
 }
 
+// static/src/ts/composer/attachments.ts
+var MAX_ATTACHMENTS = 10;
+var MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+var MAX_FILE_BYTES = 10 * 1024 * 1024;
+var IMAGE_TYPES = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp"
+};
+var TEXT_TYPES = {
+  txt: "text/plain",
+  md: "text/markdown",
+  csv: "text/csv",
+  json: "application/json"
+};
+var DOCUMENT_TYPES = {
+  pdf: "application/pdf",
+  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+  odt: "application/vnd.oasis.opendocument.text",
+  ods: "application/vnd.oasis.opendocument.spreadsheet",
+  odp: "application/vnd.oasis.opendocument.presentation"
+};
+var ACCEPT = [...Object.keys(IMAGE_TYPES), ...Object.keys(TEXT_TYPES), ...Object.keys(DOCUMENT_TYPES)].map((extension) => `.${extension}`).join(",");
+var lastKey = 0;
+function isImage(attachment) {
+  return attachment.mimetype.startsWith("image/");
+}
+function contentUrl(attachment, download = false) {
+  return `/web/content/${attachment.id}${download ? "?download=true" : ""}`;
+}
+function thumbnailUrl(attachment) {
+  return `/web/image/${attachment.id}/160x160`;
+}
+function acceptedType(file) {
+  if (Object.values(IMAGE_TYPES).includes(file.type)) {
+    return file.type;
+  }
+  const extension = file.name.includes(".") ? file.name.split(".").pop().toLowerCase() : "";
+  return IMAGE_TYPES[extension] ?? TEXT_TYPES[extension] ?? DOCUMENT_TYPES[extension] ?? "";
+}
+function megabytes(bytes) {
+  return String(Math.round(bytes / 2 ** 20 * 10) / 10);
+}
+function refusal2(file, count) {
+  if (count >= MAX_ATTACHMENTS) {
+    return _t("A message takes at most %s attachments.").replace("%s", String(MAX_ATTACHMENTS));
+  }
+  const mimetype = acceptedType(file);
+  if (!mimetype) {
+    return _t(
+      "%s cannot be sent to the model: attach an image (PNG, JPEG, GIF, WebP), a PDF, a text, Markdown, CSV or JSON file, or an office document (DOCX, XLSX, PPTX, ODT, ODS, ODP)."
+    ).replace("%s", file.name);
+  }
+  const image2 = mimetype.startsWith("image/");
+  const limit = image2 ? MAX_IMAGE_BYTES : MAX_FILE_BYTES;
+  if (file.size > limit) {
+    const template = image2 ? _t("%(file)s is too large (%(size)s MB; the limit for an image is %(limit)s MB).") : _t("%(file)s is too large (%(size)s MB; the limit for a file is %(limit)s MB).");
+    return template.replace("%(file)s", file.name).replace("%(size)s", megabytes(file.size)).replace("%(limit)s", megabytes(limit));
+  }
+  return "";
+}
+function addFiles(current, files, objectUrl = (file) => URL.createObjectURL(file)) {
+  const added = [];
+  const errors2 = [];
+  for (const file of files) {
+    const error2 = refusal2(file, current.length + added.length);
+    if (error2) {
+      errors2.push(error2);
+      continue;
+    }
+    const mimetype = acceptedType(file);
+    added.push({
+      key: ++lastKey,
+      name: file.name,
+      mimetype,
+      file,
+      id: null,
+      previewUrl: mimetype.startsWith("image/") ? objectUrl(file) : ""
+    });
+  }
+  return { added, errors: errors2 };
+}
+function pendingFrom(attachment) {
+  return {
+    key: ++lastKey,
+    ...attachment,
+    file: null,
+    previewUrl: isImage(attachment) ? thumbnailUrl(attachment) : ""
+  };
+}
+
 // static/src/ts/conversation/conversation_model.ts
 var RECONNECT_DELAYS_MS = [250, 1e3, 2e3, 4e3, 8e3];
-var lastKey = 0;
+var lastKey2 = 0;
 function blankContent() {
   return {
     text: "",
@@ -567,6 +688,7 @@ function messagesFromStore(stored) {
     if (message.role === "user") {
       const view = newMessage(message.id, "user", message.text, message.date);
       view.versions = message.versions ?? [];
+      view.attachments = message.attachments ?? [];
       views.push(view);
       citations = citationsFrom(data["knowledge"]);
     } else if (message.role === "assistant") {
@@ -625,7 +747,7 @@ var ConversationModel = class {
   }
   backend;
   /** Tells this conversation from any other in the views' t-key, a draft's before and after it is created. */
-  key = ++lastKey;
+  key = ++lastKey2;
   thread = null;
   messages = [];
   loading = false;
@@ -654,6 +776,8 @@ var ConversationModel = class {
   createThread = null;
   /** The draft's thread is being created: no second message meanwhile. */
   creating = false;
+  /** A message's attachments are being uploaded: no second message meanwhile. */
+  uploading = false;
   controller = null;
   /** The id of the last stream event applied: a reconnect resumes after it. */
   lastEventId = null;
@@ -731,7 +855,7 @@ var ConversationModel = class {
     return totalUsage(this.messages.map((message) => message.usage));
   }
   get canSend() {
-    return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating;
+    return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating && !this.uploading;
   }
   /** Our stream runs and nothing shows its progress yet: no answer streams, no tool runs. */
   get awaitingAnswer() {
@@ -742,23 +866,61 @@ var ConversationModel = class {
     const last = this.messages.at(-1);
     return !this.streaming && !this.busyElsewhere && !this.notice && last?.role === "user" && last.id > 0;
   }
-  /** `onStored`: called once the server stored the message (the stream's first event). */
-  async send(text2, onStored) {
+  /**
+   * `onStored`: called once the server stored the message (the stream's first event).
+   * `attachments` are uploaded first (those not uploaded yet), then sent with the message.
+   */
+  async send(text2, onStored, attachments = []) {
     const message = text2.trim();
     if (!message || !this.canSend) {
       return;
     }
-    if (this.createThread && !await this.createDraft(message)) {
+    if (this.createThread && !await this.createDraft(message, attachments)) {
       return;
     }
     for (const view of this.messages) {
       view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
     }
     this.messages.push(newMessage(this.nextLocalId--, "user", message));
-    await this.generate(message, { onStored });
+    let uploaded = [];
+    if (attachments.length) {
+      const result = await this.upload(message, attachments);
+      if (!result) {
+        return;
+      }
+      uploaded = result;
+      this.messages.at(-1).attachments = uploaded;
+    }
+    await this.generate(message, { onStored, attachments: uploaded });
+  }
+  /**
+   * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
+   * and the message goes back to the composer with its attachments, those uploaded kept).
+   */
+  async upload(message, attachments) {
+    const thread = this.thread;
+    const pending = [...attachments];
+    this.uploading = true;
+    try {
+      for (const [index, attachment] of pending.entries()) {
+        if (attachment.file) {
+          pending[index] = pendingFrom(await this.backend.upload(thread.id, attachment.file));
+        }
+      }
+    } catch (error2) {
+      this.messages.pop();
+      this.noticeCode = "upload_refused";
+      this.notice = error2 instanceof UploadRefused ? error2.message : _t("The files could not be uploaded. Check your connection, then send again.");
+      this.rejectedMessage = message;
+      this.rejectedAttachments = pending;
+      return null;
+    } finally {
+      this.uploading = false;
+    }
+    return pending.map(({ id, name, mimetype }) => ({ id, name, mimetype }));
   }
   /** Creates the draft's thread; on failure, says so and gives the message back. */
-  async createDraft(message) {
+  async createDraft(message, attachments) {
     const create = this.createThread;
     this.creating = true;
     try {
@@ -769,6 +931,7 @@ var ConversationModel = class {
       this.noticeCode = "not_created";
       this.notice = _t("The conversation could not be created. Check your connection, then send again.");
       this.rejectedMessage = message;
+      this.rejectedAttachments = attachments;
       return false;
     } finally {
       this.creating = false;
@@ -883,7 +1046,11 @@ var ConversationModel = class {
     Object.assign(this, { notice, noticeCode, rejectedMessage });
   }
   /** `onStored`: called once the server stored the user's message (the stream's first event). */
-  async generate(message, { action, onStored } = {}) {
+  async generate(message, {
+    action,
+    onStored,
+    attachments = []
+  } = {}) {
     const thread = this.thread;
     const controller = this.beginStream();
     this.lastEventId = null;
@@ -891,6 +1058,7 @@ var ConversationModel = class {
       await this.backend.startGeneration({
         threadId: thread.id,
         message,
+        ...attachments.length ? { attachmentIds: attachments.map((a) => a.id) } : {},
         ...action ? { action } : {},
         signal: controller.signal,
         onEvent: this.eventHandler(controller, (name, payload) => {
@@ -907,7 +1075,7 @@ var ConversationModel = class {
         return;
       }
       if (error2 instanceof GenerationRefused) {
-        this.refused(error2, message);
+        this.refused(error2, message, attachments);
       } else {
         await this.connectionLost(controller);
       }
@@ -990,13 +1158,13 @@ var ConversationModel = class {
           return;
         }
         if (error2 instanceof GenerationRefused) {
-          this.refused(error2, null);
+          this.refused(error2, null, []);
           return;
         }
       }
     }
   }
-  refused(error2, message) {
+  refused(error2, message, attachments) {
     this.noticeCode = error2.code;
     this.notice = error2.message;
     if (error2.code === "already_generating") {
@@ -1008,10 +1176,13 @@ var ConversationModel = class {
         this.messages.pop();
       }
       this.rejectedMessage = message;
+      this.rejectedAttachments = attachments.map(pendingFrom);
     }
   }
   /** The text of a message the server refused, for the composer to restore. */
   rejectedMessage = "";
+  /** Its attachments (a new array each time), uploaded ones included: sent again as they are. */
+  rejectedAttachments = [];
   lostConnection() {
     this.noticeCode = "connection_lost";
     this.notice = _t(
@@ -1576,11 +1747,14 @@ var Composer = class extends Component {
     placeholder: { type: String, optional: true },
     onSend: Function,
     onStop: Function,
-    restore: { type: String, optional: true }
+    restore: { type: String, optional: true },
+    restoreAttachments: { type: Array, optional: true }
   };
+  accept = ACCEPT;
   setup() {
     this.textarea = useRef("textarea");
-    this.state = useState({ text: readDraft(this.props.draftKey) });
+    this.fileInput = useRef("fileInput");
+    this.state = useState({ text: readDraft(this.props.draftKey), attachments: [], errors: [], dragging: false });
     this.focusAfterPatch = false;
     onMounted(() => {
       this.fitText();
@@ -1596,6 +1770,7 @@ var Composer = class extends Component {
     onWillUpdateProps((next) => {
       if (next.draftKey !== this.props.draftKey) {
         this.state.text = readDraft(next.draftKey);
+        this.clearAttachments();
         this.focusAfterPatch = true;
       }
       if (this.props.streaming && !next.streaming) {
@@ -1604,6 +1779,9 @@ var Composer = class extends Component {
       }
       if (next.restore && next.restore !== this.props.restore) {
         this.state.text = next.restore;
+      }
+      if (next.restoreAttachments?.length && next.restoreAttachments !== this.props.restoreAttachments) {
+        this.state.attachments = [...next.restoreAttachments];
       }
     });
   }
@@ -1636,10 +1814,79 @@ var Composer = class extends Component {
     if (!text2 || this.props.disabled || this.props.streaming) {
       return;
     }
+    const attachments = this.state.attachments;
     this.state.text = "";
+    this.state.attachments = [];
+    this.state.errors = [];
     writeDraft(this.props.draftKey, "");
-    this.props.onSend(text2);
+    this.props.onSend(text2, attachments);
     this.focus();
+  }
+  /** Attaches what the limits allow, and says why the rest is not attached. */
+  attach(files) {
+    const { added, errors: errors2 } = addFiles(this.state.attachments, files);
+    this.state.attachments.push(...added);
+    this.state.errors = errors2;
+    this.focus();
+  }
+  remove(key) {
+    const attachment = this.state.attachments.find((a) => a.key === key);
+    if (attachment?.file && attachment.previewUrl) {
+      URL.revokeObjectURL(attachment.previewUrl);
+    }
+    this.state.attachments = this.state.attachments.filter((a) => a.key !== key);
+    this.state.errors = [];
+    this.focus();
+  }
+  clearAttachments() {
+    for (const attachment of this.state.attachments) {
+      if (attachment.file && attachment.previewUrl) {
+        URL.revokeObjectURL(attachment.previewUrl);
+      }
+    }
+    this.state.attachments = [];
+    this.state.errors = [];
+  }
+  removeLabel(attachment) {
+    return _t("Remove %s").replace("%s", attachment.name);
+  }
+  pickFiles() {
+    this.fileInput.el?.click();
+  }
+  onPicked(ev) {
+    const input = ev.target;
+    this.attach([...input.files ?? []]);
+    input.value = "";
+  }
+  /** A pasted image (a screenshot) is attached; text copied with a picture of it (office
+   * applications put both on the clipboard) stays text. */
+  onPaste(ev) {
+    const data = ev.clipboardData;
+    const files = [...data?.files ?? []];
+    if (files.length && !data?.getData("text/plain")) {
+      ev.preventDefault();
+      this.attach(files);
+    }
+  }
+  onDragOver(ev) {
+    if (ev.dataTransfer?.types.includes("Files") && !this.props.disabled) {
+      ev.preventDefault();
+      this.state.dragging = true;
+    }
+  }
+  onDragLeave(ev) {
+    const form = ev.currentTarget;
+    if (!(ev.relatedTarget instanceof Node && form.contains(ev.relatedTarget))) {
+      this.state.dragging = false;
+    }
+  }
+  onDrop(ev) {
+    this.state.dragging = false;
+    const files = [...ev.dataTransfer?.files ?? []];
+    if (files.length && !this.props.disabled) {
+      ev.preventDefault();
+      this.attach(files);
+    }
   }
   stop() {
     this.props.onStop();
@@ -7827,6 +8074,11 @@ var MessageItem = class extends Component5 {
     onDecide: { type: Function, optional: true },
     actions: { type: Object, optional: true }
   };
+  // A question's attachments: images as thumbnails opening the image, files as chips
+  // downloading the file.
+  isImage = isImage;
+  contentUrl = contentUrl;
+  thumbnailUrl = thumbnailUrl;
   get parts() {
     const { text: text2, toolCalls, done } = this.props.message;
     return answerParts(text2, toolCalls, done);
@@ -7991,10 +8243,10 @@ var Conversation = class extends Component6 {
   get noticeIsRetryable() {
     return ["connection_lost", "internal"].includes(this.model.noticeCode);
   }
-  async send(text2) {
+  async send(text2, attachments = []) {
     this.jumpToLatest();
     const first = !this.model.messages.length;
-    await this.model.send(text2, first ? () => this.props.onFirstStored?.() : void 0);
+    await this.model.send(text2, first ? () => this.props.onFirstStored?.() : void 0, attachments);
     this.props.onAnswered?.();
   }
   async retry() {

@@ -1,8 +1,10 @@
-import type {
-    ChatBackend,
-    FollowRequest,
-    GenerationRequest,
-    GenerationStateChange,
+import {
+    UploadRefused,
+    type AttachmentView,
+    type ChatBackend,
+    type FollowRequest,
+    type GenerationRequest,
+    type GenerationStateChange,
 } from "../../src/ts/core/transport";
 import type {
     ChatOptions,
@@ -86,6 +88,9 @@ export class FakeBackend implements ChatBackend {
     follows: (ScriptedEvent[] | ((request: FollowRequest) => Promise<void>))[] = [];
     followRequests: FollowRequest[] = [];
     nextId = 100;
+    /** Files uploaded, by thread; `refusedUploads`: file name -> the server's refusal. */
+    uploads: [number, File][] = [];
+    refusedUploads = new Map<string, string>();
     /** Subscribers to state changes; `pushState()` plays what Odoo's bus delivers. */
     stateListeners = new Set<(change: GenerationStateChange) => void>();
 
@@ -171,6 +176,15 @@ export class FakeBackend implements ChatBackend {
             return { [params["call_id"] as string]: { state: params["approved"] ? "approved" : "denied" } } as T;
         }
         return {} as T;
+    }
+
+    async upload(threadId: number, file: File): Promise<AttachmentView> {
+        const refusal = this.refusedUploads.get(file.name);
+        if (refusal) {
+            throw new UploadRefused(refusal);
+        }
+        this.uploads.push([threadId, file]);
+        return { id: 500 + this.uploads.length, name: file.name, mimetype: file.type };
     }
 
     onGenerationState(callback: (change: GenerationStateChange) => void): () => void {

@@ -1,6 +1,7 @@
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 
 import { _t } from "../core/l10n";
+import { ACCEPT, addFiles, type PendingAttachment } from "./attachments";
 
 export interface ComposerProps {
     /** Key of the draft kept for this thread (localStorage), e.g. the thread id. */
@@ -9,10 +10,12 @@ export interface ComposerProps {
     /** This tab streams an answer: Stop replaces Send (Esc stops too, see Conversation). */
     streaming: boolean;
     placeholder?: string;
-    onSend: (text: string) => void;
+    onSend: (text: string, attachments: PendingAttachment[]) => void;
     onStop: () => void;
     /** Text to put back in the composer (a message the server refused). */
     restore?: string;
+    /** Attachments to put back with it (a new array each time). */
+    restoreAttachments?: PendingAttachment[];
 }
 
 const DRAFT_PREFIX = "llm_thread.draft.";
@@ -37,7 +40,11 @@ function writeDraft(key: string, text: string): void {
     }
 }
 
-/** The message box: Enter sends, Shift+Enter adds a line, Stop stops; it grows with its text. */
+/**
+ * The message box: Enter sends, Shift+Enter adds a line, Stop stops; it grows with its text.
+ * Files and images join the message by the paperclip, by drag and drop, or by pasting an
+ * image; they show as chips (images as thumbnails) that can be removed until it is sent.
+ */
 export class Composer extends Component<ComposerProps> {
     static template = "llm_thread.Composer";
     static props = {
@@ -48,15 +55,20 @@ export class Composer extends Component<ComposerProps> {
         onSend: Function,
         onStop: Function,
         restore: { type: String, optional: true },
+        restoreAttachments: { type: Array, optional: true },
     };
 
-    declare state: { text: string };
+    /** `errors`: why the files just given were not attached; `dragging`: files hover it. */
+    declare state: { text: string; attachments: PendingAttachment[]; errors: string[]; dragging: boolean };
     declare textarea: { el: HTMLTextAreaElement | null };
+    declare fileInput: { el: HTMLInputElement | null };
     declare focusAfterPatch: boolean;
+    readonly accept = ACCEPT;
 
     setup(): void {
         this.textarea = useRef("textarea");
-        this.state = useState({ text: readDraft(this.props.draftKey) });
+        this.fileInput = useRef("fileInput");
+        this.state = useState({ text: readDraft(this.props.draftKey), attachments: [], errors: [], dragging: false });
         this.focusAfterPatch = false;
         onMounted(() => {
             this.fitText();
@@ -72,6 +84,7 @@ export class Composer extends Component<ComposerProps> {
         onWillUpdateProps((next: ComposerProps) => {
             if (next.draftKey !== this.props.draftKey) {
                 this.state.text = readDraft(next.draftKey);
+                this.clearAttachments();
                 this.focusAfterPatch = true;
             }
             // The answer ended (or the Stop was honoured): back to writing, unless the user
@@ -83,6 +96,9 @@ export class Composer extends Component<ComposerProps> {
             }
             if (next.restore && next.restore !== this.props.restore) {
                 this.state.text = next.restore;
+            }
+            if (next.restoreAttachments?.length && next.restoreAttachments !== this.props.restoreAttachments) {
+                this.state.attachments = [...next.restoreAttachments];
             }
         });
     }
@@ -121,10 +137,89 @@ export class Composer extends Component<ComposerProps> {
         if (!text || this.props.disabled || this.props.streaming) {
             return;
         }
+        const attachments = this.state.attachments;
         this.state.text = "";
+        this.state.attachments = [];
+        this.state.errors = [];
         writeDraft(this.props.draftKey, "");
-        this.props.onSend(text);
+        this.props.onSend(text, attachments);
         this.focus();
+    }
+
+    /** Attaches what the limits allow, and says why the rest is not attached. */
+    attach(files: File[]): void {
+        const { added, errors } = addFiles(this.state.attachments, files);
+        this.state.attachments.push(...added);
+        this.state.errors = errors;
+        this.focus();
+    }
+
+    remove(key: number): void {
+        const attachment = this.state.attachments.find((a) => a.key === key);
+        if (attachment?.file && attachment.previewUrl) {
+            URL.revokeObjectURL(attachment.previewUrl);
+        }
+        this.state.attachments = this.state.attachments.filter((a) => a.key !== key);
+        this.state.errors = [];
+        this.focus();
+    }
+
+    private clearAttachments(): void {
+        for (const attachment of this.state.attachments) {
+            if (attachment.file && attachment.previewUrl) {
+                URL.revokeObjectURL(attachment.previewUrl);
+            }
+        }
+        this.state.attachments = [];
+        this.state.errors = [];
+    }
+
+    removeLabel(attachment: PendingAttachment): string {
+        return _t("Remove %s").replace("%s", attachment.name);
+    }
+
+    pickFiles(): void {
+        this.fileInput.el?.click();
+    }
+
+    onPicked(ev: Event): void {
+        const input = ev.target as HTMLInputElement;
+        this.attach([...(input.files ?? [])]);
+        input.value = ""; // the same file can be picked again after removing it
+    }
+
+    /** A pasted image (a screenshot) is attached; text copied with a picture of it (office
+     * applications put both on the clipboard) stays text. */
+    onPaste(ev: ClipboardEvent): void {
+        const data = ev.clipboardData;
+        const files = [...(data?.files ?? [])];
+        if (files.length && !data?.getData("text/plain")) {
+            ev.preventDefault();
+            this.attach(files);
+        }
+    }
+
+    onDragOver(ev: DragEvent): void {
+        if (ev.dataTransfer?.types.includes("Files") && !this.props.disabled) {
+            ev.preventDefault(); // allows the drop
+            this.state.dragging = true;
+        }
+    }
+
+    onDragLeave(ev: DragEvent): void {
+        const form = ev.currentTarget as HTMLElement;
+        if (!(ev.relatedTarget instanceof Node && form.contains(ev.relatedTarget))) {
+            this.state.dragging = false;
+        }
+    }
+
+    onDrop(ev: DragEvent): void {
+        this.state.dragging = false;
+        const files = [...(ev.dataTransfer?.files ?? [])];
+        if (files.length && !this.props.disabled) {
+            ev.preventDefault();
+            this.attach(files);
+        }
     }
 
     stop(): void {

@@ -1,5 +1,6 @@
 import { Component, onMounted, onWillUnmount, useExternalListener, useRef, useState } from "@odoo/owl";
 
+import type { PendingAttachment } from "../composer/attachments";
 import { Composer } from "../composer/composer";
 import { _t } from "../core/l10n";
 import type { MessageActionHandlers } from "../message/message_actions";
@@ -186,10 +187,10 @@ export class Conversation extends Component<ConversationProps> {
         return ["connection_lost", "internal"].includes(this.model.noticeCode);
     }
 
-    async send(text: string): Promise<void> {
+    async send(text: string, attachments: PendingAttachment[] = []): Promise<void> {
         this.jumpToLatest();
         const first = !this.model.messages.length;
-        await this.model.send(text, first ? () => this.props.onFirstStored?.() : undefined);
+        await this.model.send(text, first ? () => this.props.onFirstStored?.() : undefined, attachments);
         this.props.onAnswered?.();
     }
 

@@ -4,9 +4,11 @@ import { citationsFrom, citedIn } from "../message/citations";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
 import { BUSY_STATES, type EventPayload, type StreamEvent } from "../stream/protocol";
 import { announceChanged } from "./record_changes";
-import { GenerationRefused, type ChatBackend, type GenerationRequest } from "../core/transport";
+import { GenerationRefused, UploadRefused, type ChatBackend, type GenerationRequest } from "../core/transport";
+import { pendingFrom, type PendingAttachment } from "../composer/attachments";
 import type {
     ApprovalPreview,
+    AttachmentView,
     ApprovalView,
     FeedbackView,
     CitationView,
@@ -98,6 +100,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
         if (message.role === "user") {
             const view = newMessage(message.id, "user", message.text, message.date);
             view.versions = message.versions ?? [];
+            view.attachments = message.attachments ?? [];
             views.push(view);
             citations = citationsFrom(data["knowledge"]);
         } else if (message.role === "assistant") {
@@ -191,6 +194,8 @@ export class ConversationModel {
     createThread: (() => Promise<void>) | null = null;
     /** The draft's thread is being created: no second message meanwhile. */
     creating = false;
+    /** A message's attachments are being uploaded: no second message meanwhile. */
+    uploading = false;
     private controller: AbortController | null = null;
     /** The id of the last stream event applied: a reconnect resumes after it. */
     private lastEventId: string | null = null;
@@ -280,7 +285,9 @@ export class ConversationModel {
     }
 
     get canSend(): boolean {
-        return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating;
+        return (
+            Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating && !this.uploading
+        );
     }
 
     /** Our stream runs and nothing shows its progress yet: no answer streams, no tool runs. */
@@ -299,24 +306,68 @@ export class ConversationModel {
         );
     }
 
-    /** `onStored`: called once the server stored the message (the stream's first event). */
-    async send(text: string, onStored?: () => void): Promise<void> {
+    /**
+     * `onStored`: called once the server stored the message (the stream's first event).
+     * `attachments` are uploaded first (those not uploaded yet), then sent with the message.
+     */
+    async send(text: string, onStored?: () => void, attachments: PendingAttachment[] = []): Promise<void> {
         const message = text.trim();
         if (!message || !this.canSend) {
             return;
         }
-        if (this.createThread && !(await this.createDraft(message))) {
+        if (this.createThread && !(await this.createDraft(message, attachments))) {
             return;
         }
         for (const view of this.messages) {
             view.toolCalls.filter((c) => c.approval?.state === "pending").forEach(expire);
         }
         this.messages.push(newMessage(this.nextLocalId--, "user", message));
-        await this.generate(message, { onStored });
+        let uploaded: AttachmentView[] = [];
+        if (attachments.length) {
+            // Not awaited without attachments: the generation starts in this very call.
+            const result = await this.upload(message, attachments);
+            if (!result) {
+                return;
+            }
+            uploaded = result;
+            // Through the reactive array: the view pushed above is the proxy's target.
+            this.messages.at(-1)!.attachments = uploaded;
+        }
+        await this.generate(message, { onStored, attachments: uploaded });
+    }
+
+    /**
+     * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
+     * and the message goes back to the composer with its attachments, those uploaded kept).
+     */
+    private async upload(message: string, attachments: PendingAttachment[]): Promise<AttachmentView[] | null> {
+        const thread = this.thread!;
+        const pending = [...attachments];
+        this.uploading = true;
+        try {
+            for (const [index, attachment] of pending.entries()) {
+                if (attachment.file) {
+                    pending[index] = pendingFrom(await this.backend.upload(thread.id, attachment.file));
+                }
+            }
+        } catch (error) {
+            this.messages.pop();
+            this.noticeCode = "upload_refused";
+            this.notice =
+                error instanceof UploadRefused
+                    ? error.message
+                    : _t("The files could not be uploaded. Check your connection, then send again.");
+            this.rejectedMessage = message;
+            this.rejectedAttachments = pending;
+            return null;
+        } finally {
+            this.uploading = false;
+        }
+        return pending.map(({ id, name, mimetype }) => ({ id: id!, name, mimetype }));
     }
 
     /** Creates the draft's thread; on failure, says so and gives the message back. */
-    private async createDraft(message: string): Promise<boolean> {
+    private async createDraft(message: string, attachments: PendingAttachment[]): Promise<boolean> {
         const create = this.createThread!;
         this.creating = true;
         try {
@@ -327,6 +378,7 @@ export class ConversationModel {
             this.noticeCode = "not_created";
             this.notice = _t("The conversation could not be created. Check your connection, then send again.");
             this.rejectedMessage = message;
+            this.rejectedAttachments = attachments;
             return false;
         } finally {
             this.creating = false;
@@ -457,7 +509,15 @@ export class ConversationModel {
     /** `onStored`: called once the server stored the user's message (the stream's first event). */
     private async generate(
         message: string | null,
-        { action, onStored }: { action?: GenerationRequest["action"]; onStored?: (() => void) | undefined } = {},
+        {
+            action,
+            onStored,
+            attachments = [],
+        }: {
+            action?: GenerationRequest["action"];
+            onStored?: (() => void) | undefined;
+            attachments?: AttachmentView[];
+        } = {},
     ): Promise<void> {
         const thread = this.thread!;
         const controller = this.beginStream();
@@ -466,6 +526,7 @@ export class ConversationModel {
             await this.backend.startGeneration({
                 threadId: thread.id,
                 message,
+                ...(attachments.length ? { attachmentIds: attachments.map((a) => a.id) } : {}),
                 ...(action ? { action } : {}),
                 signal: controller.signal,
                 onEvent: this.eventHandler(controller, (name, payload) => {
@@ -482,7 +543,7 @@ export class ConversationModel {
                 return;
             }
             if (error instanceof GenerationRefused) {
-                this.refused(error, message);
+                this.refused(error, message, attachments);
             } else {
                 await this.connectionLost(controller);
             }
@@ -575,14 +636,14 @@ export class ConversationModel {
                     return;
                 }
                 if (error instanceof GenerationRefused) {
-                    this.refused(error, null);
+                    this.refused(error, null, []);
                     return;
                 }
             }
         }
     }
 
-    private refused(error: GenerationRefused, message: string | null): void {
+    private refused(error: GenerationRefused, message: string | null, attachments: AttachmentView[]): void {
         this.noticeCode = error.code;
         this.notice = error.message;
         if (error.code === "already_generating") {
@@ -595,11 +656,14 @@ export class ConversationModel {
                 this.messages.pop();
             }
             this.rejectedMessage = message;
+            this.rejectedAttachments = attachments.map(pendingFrom);
         }
     }
 
     /** The text of a message the server refused, for the composer to restore. */
     rejectedMessage = "";
+    /** Its attachments (a new array each time), uploaded ones included: sent again as they are. */
+    rejectedAttachments: PendingAttachment[] = [];
 
     private lostConnection(): void {
         this.noticeCode = "connection_lost";

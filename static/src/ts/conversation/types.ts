@@ -3,7 +3,9 @@
 import type { StoredMessage } from "../message/types";
 import type { GenerationState } from "../stream/protocol";
 
-// Declared once, with the protocol; the views import it from here with the other shapes.
+// Declared once, with the protocol or the transport; the views import them from here with
+// the other shapes.
+export type { AttachmentView } from "../core/transport";
 export type { GenerationState };
 export type {
     ApprovalPreview,

@@ -1,7 +1,7 @@
 import { useEnv } from "@odoo/owl";
 import { rpc } from "@web/core/network/rpc";
 
-import type { ChatBackend, GenerationStateChange } from "./transport";
+import { uploadedFrom, type ChatBackend, type GenerationStateChange } from "./transport";
 import { followGeneration, streamGeneration } from "../stream/client";
 import { GENERATION_STATE_NOTIFICATION } from "../stream/protocol";
 
@@ -47,6 +47,14 @@ export function makeBackend(services: OdooServices): ChatBackend {
         rpc: (route, params) => rpc(route, params),
         startGeneration: (request) => streamGeneration(request, { csrfToken: odoo.csrf_token }),
         followGeneration: (request) => followGeneration(request, {}),
+        upload: async (threadId, file) => {
+            const body = new FormData();
+            body.set("csrf_token", odoo.csrf_token);
+            body.set("ufile", file, file.name);
+            const response = await fetch(`/llm/thread/${threadId}/attachment`, { method: "POST", body });
+            // Not JSON (a proxy's error page): the status says enough.
+            return uploadedFrom(await response.json().catch(() => null), response.statusText);
+        },
         onGenerationState: (callback) => {
             // A callback of our own: the bus unsubscribes by callback identity.
             const listener: BusCallback = (change) => callback(change);

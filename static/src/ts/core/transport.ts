@@ -33,10 +33,40 @@ export interface ChatBackend {
     startGeneration: StartGeneration;
     followGeneration: FollowGeneration;
     /**
+     * Uploads a file for the thread's next message (POST /llm/thread/<id>/attachment);
+     * rejects with UploadRefused when the server refuses it.
+     */
+    upload(threadId: number, file: File): Promise<AttachmentView>;
+    /**
      * Calls `callback` whenever one of the user's threads starts or ends a generation, in any
      * tab or device (Odoo's bus); returns the function that unsubscribes.
      */
     onGenerationState(callback: (change: GenerationStateChange) => void): () => void;
+}
+
+/** A stored attachment, as the server describes it (the upload route, llm_ui_load). */
+export interface AttachmentView {
+    id: number;
+    name: string;
+    mimetype: string;
+}
+
+/** The server refused an upload (type, size, unreadable): its message says why. */
+export class UploadRefused extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UploadRefused";
+    }
+}
+
+/** The upload route's JSON answer: the attachment, or the refusal it states. */
+export function uploadedFrom(json: unknown, statusText: string): AttachmentView {
+    const value = (json ?? {}) as Partial<AttachmentView> & { error?: { message?: unknown } };
+    if (typeof value.id === "number" && typeof value.name === "string" && typeof value.mimetype === "string") {
+        return { id: value.id, name: value.name, mimetype: value.mimetype };
+    }
+    const message = value.error?.message;
+    throw new UploadRefused(typeof message === "string" ? message : statusText);
 }
 
 export interface GenerationStateChange {

@@ -1,6 +1,7 @@
 import { Component } from "@odoo/owl";
 import { user } from "@web/core/user";
 
+import { contentUrl, isImage, thumbnailUrl } from "../composer/attachments";
 import { _t } from "../core/l10n";
 import type { MessageView, ToolCallView } from "./types";
 import { MarkdownView } from "../markdown/markdown_view";
@@ -56,6 +57,12 @@ export class MessageItem extends Component<MessageItemProps> {
         onDecide: { type: Function, optional: true },
         actions: { type: Object, optional: true },
     };
+
+    // A question's attachments: images as thumbnails opening the image, files as chips
+    // downloading the file.
+    readonly isImage = isImage;
+    readonly contentUrl = contentUrl;
+    readonly thumbnailUrl = thumbnailUrl;
 
     get parts(): AnswerPart[] {
         const { text, toolCalls, done } = this.props.message;

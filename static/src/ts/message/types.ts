@@ -1,4 +1,5 @@
 // Shapes of messages: as llm.thread.llm_ui_load returns them, and as shown.
+import type { AttachmentView } from "../core/transport";
 import type { STORED_BODY_KEYS } from "../stream/protocol";
 import type { UsageView } from "../usage/usage";
 
@@ -12,6 +13,8 @@ export interface StoredMessage {
     /** The ids of this message's versions, oldest first; empty when it has no other. */
     versions?: number[];
     feedback?: FeedbackView | null;
+    /** The files and images sent with a question (llm_thread_attachments.py). */
+    attachments?: AttachmentView[];
 }
 
 /**
@@ -133,4 +136,6 @@ export interface MessageView {
     feedback: FeedbackView | null;
     /** Answers: the knowledge passages they cite (from the question's stored citations). */
     citations?: CitationView[];
+    /** Questions: the files and images sent with them. */
+    attachments?: AttachmentView[];
 }

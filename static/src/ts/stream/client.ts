@@ -18,6 +18,8 @@ interface StreamRequest {
 export interface GenerationRequest extends StreamRequest {
     /** The user's message; null re-runs the generation on the stored history. */
     message: string | null;
+    /** Uploaded attachments the message carries (their ids). */
+    attachmentIds?: number[];
     /** Regenerate an answer, edit a question (with `message`), or continue a cut answer. */
     action?: GenerationAction;
 }
@@ -85,6 +87,9 @@ export async function streamGeneration(
     const body = new URLSearchParams({ csrf_token: options.csrfToken });
     if (request.message !== null) {
         body.set("message", request.message);
+    }
+    if (request.attachmentIds?.length) {
+        body.set("attachment_ids", request.attachmentIds.join(","));
     }
     if (request.action) {
         body.set(`${request.action.kind}_message_id`, String(request.action.messageId));

@@ -1,6 +1,7 @@
 import { Component, reactive, useState, xml } from "@odoo/owl";
 import { beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 
+import type { PendingAttachment } from "../../../src/ts/composer/attachments";
 import { Composer, type ComposerProps } from "../../../src/ts/composer/composer";
 import { nextRender } from "../fake_backend";
 import { mountComponent } from "../helpers";
@@ -13,7 +14,8 @@ function props(values: Partial<ComposerProps> = {}) {
             draftKey: "1",
             disabled: false,
             streaming: false,
-            onSend: (text: string) => calls.push(`send ${text}`),
+            onSend: (text: string, attachments: PendingAttachment[]) =>
+                calls.push(`send ${text}${attachments.map((a) => ` +${a.name}`).join("")}`),
             onStop: () => calls.push("stop"),
             ...values,
         } as ComposerProps,
@@ -120,5 +122,119 @@ describe("Composer focus", () => {
         state.key = "2";
         await nextRender();
         expect(document.activeElement).toBe(input);
+    });
+});
+
+/** An event carrying files as a browser's paste or drop does (jsdom has no DataTransfer). */
+function withFiles(type: string, files: File[], text = ""): Event {
+    const event = new Event(type, { bubbles: true, cancelable: true });
+    const data = { files, types: files.length ? ["Files"] : ["text/plain"], getData: () => text };
+    Object.defineProperty(event, type === "paste" ? "clipboardData" : "dataTransfer", { value: data });
+    return event;
+}
+
+function image(name = "image.png", size = 100): File {
+    const file = new File(["png"], name, { type: "image/png" });
+    Object.defineProperty(file, "size", { value: size });
+    return file;
+}
+
+describe("Composer attachments", () => {
+    beforeEach(() => {
+        localStorage.clear();
+        // jsdom has no object URLs: the thumbnail of a local image is one.
+        URL.createObjectURL = vi.fn(() => "blob:preview");
+        URL.revokeObjectURL = vi.fn();
+    });
+
+    test("a pasted image shows as a thumbnail and goes with the message", async () => {
+        const { calls, props: p } = props();
+        const fixture = await mountComponent(Composer, p);
+        const input = fixture.querySelector("textarea")!;
+        const paste = withFiles("paste", [image()]);
+        input.dispatchEvent(paste);
+        expect(paste.defaultPrevented).toBe(true);
+        await nextRender();
+        const thumb = fixture.querySelector<HTMLImageElement>(".o_llm_attachment_chip img")!;
+        expect(thumb.getAttribute("src")).toBe("blob:preview");
+        expect(thumb.alt).toBe("image.png");
+        type(input, "What is this?");
+        key(input, { key: "Enter" });
+        expect(calls).toEqual(["send What is this? +image.png"]);
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_attachment_chip")).toBeNull();
+    });
+
+    test("pasted text stays text, even with a picture of it on the clipboard", async () => {
+        const fixture = await mountComponent(Composer, props().props);
+        const paste = withFiles("paste", [image()], "a table copied from a spreadsheet");
+        fixture.querySelector("textarea")!.dispatchEvent(paste);
+        expect(paste.defaultPrevented).toBe(false);
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_attachment_chip")).toBeNull();
+    });
+
+    test("dropped and picked files are attached; a chip can be removed", async () => {
+        const { calls, props: p } = props();
+        const fixture = await mountComponent(Composer, p);
+        const form = fixture.querySelector("form")!;
+        const over = withFiles("dragover", [image()]);
+        form.dispatchEvent(over);
+        expect(over.defaultPrevented).toBe(true);
+        await nextRender();
+        expect(form.classList.contains("o_llm_dragging")).toBe(true);
+        form.dispatchEvent(withFiles("drop", [new File(["%PDF"], "report.pdf")]));
+        await nextRender();
+        expect(form.classList.contains("o_llm_dragging")).toBe(false);
+        const picker = fixture.querySelector<HTMLInputElement>(".o_llm_file_input")!;
+        expect(picker.accept).toContain(".png");
+        Object.defineProperty(picker, "files", { value: [new File(["a"], "notes.md")], configurable: true });
+        picker.dispatchEvent(new Event("change", { bubbles: true }));
+        await nextRender();
+        const names = () => [...fixture.querySelectorAll(".o_llm_attachment_name")].map((el) => el.textContent);
+        expect(names()).toEqual(["report.pdf", "notes.md"]);
+        const remove = fixture.querySelector<HTMLButtonElement>(".o_llm_attachment_remove")!;
+        expect(remove.getAttribute("aria-label")).toBe("Remove report.pdf");
+        remove.click();
+        await nextRender();
+        expect(names()).toEqual(["notes.md"]);
+        type(fixture.querySelector("textarea")!, "Summarize");
+        key(fixture.querySelector("textarea")!, { key: "Enter" });
+        expect(calls).toEqual(["send Summarize +notes.md"]);
+    });
+
+    test("what cannot be attached is said, before any upload", async () => {
+        const fixture = await mountComponent(Composer, props().props);
+        fixture.querySelector("textarea")!.dispatchEvent(
+            withFiles("paste", [image("huge.png", 6 * 2 ** 20), new File(["MZ"], "tool.exe")]),
+        );
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_attachment_chip")).toBeNull();
+        const errors = [...fixture.querySelectorAll(".o_llm_attachment_errors div")].map((el) => el.textContent);
+        expect(errors).toHaveLength(2);
+        expect(errors[0]).toBe("huge.png is too large (6 MB; the limit for an image is 5 MB).");
+        expect(errors[1]).toMatch(/^tool.exe cannot be sent to the model/);
+    });
+
+    test("a refused message's attachments come back", async () => {
+        const state = reactive({ restore: "", attachments: [] as PendingAttachment[] });
+        class Host extends Component {
+            static template = xml`<Composer draftKey="'1'" disabled="false" streaming="false" onSend="() => {}" onStop="() => {}"
+                restore="state.restore" restoreAttachments="state.attachments"/>`;
+            static components = { Composer };
+            static props = {};
+            declare state: typeof state;
+            setup() {
+                this.state = useState(state);
+            }
+        }
+        const fixture = await mountComponent(Host, {});
+        state.restore = "What is this?";
+        state.attachments = [
+            { key: 1, name: "photo.png", mimetype: "image/png", file: null, id: 7, previewUrl: "/web/image/7/160x160" },
+        ];
+        await nextRender();
+        expect(fixture.querySelector("textarea")!.value).toBe("What is this?");
+        expect(fixture.querySelector(".o_llm_attachment_chip img")!.getAttribute("src")).toBe("/web/image/7/160x160");
     });
 });

@@ -124,6 +124,61 @@ describe("ConversationModel", () => {
         expect(model.rejectedMessage).toBe("Hi there");
     });
 
+    test("attachments are uploaded, then sent with the message, which shows them", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        backend.scripts.push(answer("A red square."));
+        const image = new File(["png"], "image.png", { type: "image/png" });
+        const uploaded = { key: 9, name: "notes.md", mimetype: "text/markdown", file: null, id: 42, previewUrl: "" };
+        const local = { key: 8, name: "image.png", mimetype: "image/png", file: image, id: null, previewUrl: "blob:x" };
+        await model.send("What is this?", undefined, [local, uploaded]);
+        expect(backend.uploads).toEqual([[1, image]]);
+        expect(backend.requests[0]!.attachmentIds).toEqual([501, 42]);
+        expect(model.messages[0]!.attachments).toEqual([
+            { id: 501, name: "image.png", mimetype: "image/png" },
+            { id: 42, name: "notes.md", mimetype: "text/markdown" },
+        ]);
+        expect(messagesFromStore([
+            { id: 10, role: "user", text: "What is this?", data: {}, date: "", attachments: [{ id: 501, name: "image.png", mimetype: "image/png" }] },
+        ])[0]!.attachments).toEqual([{ id: 501, name: "image.png", mimetype: "image/png" }]);
+    });
+
+    test("a refused upload gives the message and its files back, those uploaded kept", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        const files = ["a.txt", "scan.pdf"].map((name, key) => ({
+            key, name, mimetype: "text/plain", file: new File(["x"], name), id: null, previewUrl: "",
+        }));
+        backend.refusedUploads.set("scan.pdf", "No text could be read from scan.pdf: attach a PDF with text (not a scan), or the document as text.");
+        await model.send("Read these", undefined, files);
+        expect(backend.requests).toEqual([]);
+        expect(model.messages).toEqual([]);
+        expect(model.notice).toMatch(/^No text could be read from scan.pdf/);
+        expect(model.rejectedMessage).toBe("Read these");
+        expect(model.rejectedAttachments.map((a) => [a.name, a.id, a.file?.name ?? null])).toEqual([
+            ["a.txt", 501, null],
+            ["scan.pdf", null, "scan.pdf"],
+        ]);
+        expect(model.canSend).toBe(true);
+    });
+
+    test("a message refused for its images (no vision) gives them back uploaded", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("invalid_attachment", "Fast cannot read images: pick a model with vision (or Auto), or send the message without its images.", 400);
+        });
+        const model = await open(backend);
+        const image = { key: 1, name: "image.png", mimetype: "image/png", file: new File(["png"], "image.png", { type: "image/png" }), id: null, previewUrl: "blob:x" };
+        await model.send("What is this?", undefined, [image]);
+        expect(model.messages).toEqual([]);
+        expect(model.notice).toMatch(/cannot read images/);
+        expect(model.rejectedAttachments.map((a) => [a.id, a.file, a.previewUrl])).toEqual([[501, null, "/web/image/501/160x160"]]);
+        backend.scripts.push(answer("Red."));
+        await model.send("What is this?", undefined, model.rejectedAttachments);
+        expect(backend.uploads).toHaveLength(1);
+        expect(backend.requests[1]!.attachmentIds).toEqual([501]);
+    });
+
     test("already generating elsewhere disables sending", async () => {
         const backend = new FakeBackend();
         backend.scripts.push(async () => {

@@ -28,6 +28,26 @@ describe("MessageItem", () => {
         expect(fixture.querySelector("b")).toBeNull();
     });
 
+    test("a question's images show as thumbnails opening them, its files as chips downloading them", async () => {
+        const fixture = await mountComponent(MessageItem, {
+            message: message({
+                role: "user",
+                text: "What is in these?",
+                attachments: [
+                    { id: 7, name: "photo.png", mimetype: "image/png" },
+                    { id: 8, name: "report.pdf", mimetype: "application/pdf" },
+                ],
+            }),
+        }, env);
+        const image = fixture.querySelector<HTMLAnchorElement>(".o_llm_message_attachments .o_llm_message_image")!;
+        expect(image.getAttribute("href")).toBe("/web/content/7");
+        expect(image.querySelector("img")!.getAttribute("src")).toBe("/web/image/7/160x160");
+        expect(image.querySelector("img")!.alt).toBe("photo.png");
+        const chip = fixture.querySelector<HTMLAnchorElement>(".o_llm_message_file")!;
+        expect(chip.getAttribute("href")).toBe("/web/content/8?download=true");
+        expect(chip.textContent).toBe("report.pdf");
+    });
+
     test("a refusal is marked, a cut answer says so, an error folds the provider's words", async () => {
         const refusal = await mountComponent(MessageItem, { message: message({ text: "I can't.", finishReason: "refusal" }) }, env);
         expect(refusal.querySelector(".o_llm_refusal .o_llm_refusal_note")?.textContent).toBe("The model refused");

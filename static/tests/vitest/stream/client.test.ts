@@ -63,6 +63,15 @@ describe("streamGeneration", () => {
         expect(body.get("csrf_token")).toBe("token");
     });
 
+    test("the attachments' ids go with the message", async () => {
+        const fake = fakeFetch([frame("done", { thread_id: 7, state: "idle" })]);
+        await streamGeneration(
+            { threadId: 7, message: "What is this?", attachmentIds: [4, 5], signal: new AbortController().signal, onEvent: () => {} },
+            { csrfToken: "token", fetch: fake.fetch },
+        );
+        expect((fake.calls[0].init.body as URLSearchParams).get("attachment_ids")).toBe("4,5");
+    });
+
     test("a regeneration sends no message field", async () => {
         const done = frame("done", { thread_id: 7, state: "idle" });
         const { promise, calls } = await run([done], null);

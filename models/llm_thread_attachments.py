@@ -1,0 +1,207 @@
+"""Files and images sent with a message.
+
+An attachment is an ``ir.attachment`` of the thread (``res_model`` llm.thread, ``res_id``): the
+owner uploads it (``_llm_attach``, behind the thread's ownership gate), then sends it with a
+message, whose ``attachment_ids`` it joins (``_llm_message_attachments`` checks the ids the
+generate route receives). Reading it afterwards is mail's rule for a document's attachments:
+whoever may read the thread.
+
+Images go to the model as image parts, other files as their text (Odoo's own extraction,
+``ir.attachment.index_content``, extended by attachment_indexation), a PDF natively where the
+format reads PDFs (providers/anthropic.py). A model without vision is refused before any call.
+"""
+
+import base64
+
+from odoo import models
+from odoo.exceptions import UserError
+from odoo.tools.mimetypes import guess_mimetype
+
+from ..providers.base import Attachment
+from .llm_thread import MAX_MESSAGE_CHARS
+
+# The limits and types below are also checked in the browser before uploading
+# (static/src/ts/composer/attachments.ts; its test compares them with these).
+MAX_ATTACHMENTS = 10
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Anthropic's limit per image; OpenAI takes 20 MB
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# Images every format with vision reads, by extension; recognised by their content.
+IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+               "gif": "image/gif", "webp": "image/webp"}
+# Files sent as text, by extension: decoded as UTF-8 ...
+TEXT_TYPES = {"txt": "text/plain", "md": "text/markdown", "csv": "text/csv",
+              "json": "application/json"}
+# ... or read by Odoo's text extraction.
+DOCUMENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+}
+
+
+class LlmAttachmentError(UserError):
+    """An attachment refused: wrong type, too large, unreadable, not the user's to send, or
+    an image for a model without vision (HTTP 400; nothing was sent to the provider)."""
+
+
+class LlmThreadAttachments(models.Model):
+    _inherit = "llm.thread"
+
+    # ------------------------------------------------------------------
+    # Upload
+    # ------------------------------------------------------------------
+
+    def _llm_attach(self, name, raw):
+        """Store a file the owner uploads for their next message; returns what the chat shows
+        of it. Raises ``LlmAttachmentError`` (type, size, no readable text) with a sentence
+        saying what is accepted."""
+        self.ensure_one()
+        self._llm_check_owner()
+        mimetype = self._llm_attachment_type(name, raw)
+        image = mimetype.startswith("image/")
+        limit = MAX_IMAGE_BYTES if image else MAX_FILE_BYTES
+        if len(raw) > limit:
+            raise LlmAttachmentError(self.env._(
+                "%(file)s is too large (%(size)s MB; the limit for %(kind)s is %(limit)s MB).",
+                file=name, size=round(len(raw) / 2**20, 1), limit=limit // 2**20,
+                kind=self.env._("an image") if image else self.env._("a file")))
+        # A file whose text cannot be read is refused with its record undone.
+        with self.env.cr.savepoint():
+            attachment = self.env["ir.attachment"].create({
+                "name": name, "raw": raw, "mimetype": mimetype,
+                "res_model": self._name, "res_id": self.id})
+            if not image:
+                text = _attachment_text(attachment)
+                if not text.strip():
+                    raise LlmAttachmentError(self.env._(
+                        "No text could be read from %(file)s: attach a PDF with text (not a "
+                        "scan), or the document as text.", file=name))
+                if len(text) > MAX_MESSAGE_CHARS:
+                    raise LlmAttachmentError(self.env._(
+                        "The text of %(file)s is too long (%(length)s characters; the limit "
+                        "is %(limit)s). Attach the part that matters.",
+                        file=name, length=len(text), limit=MAX_MESSAGE_CHARS))
+        return _ui_attachment(attachment)
+
+    def _llm_attachment_type(self, name, raw):
+        """The MIME type an upload is stored and sent with: an image by its content (what
+        the providers check), any other file by its extension."""
+        sniffed = guess_mimetype(raw, default="")
+        if sniffed in IMAGE_TYPES.values():
+            return sniffed
+        extension = name.rpartition(".")[2].lower() if "." in name else ""
+        if extension in IMAGE_TYPES:
+            raise LlmAttachmentError(self.env._(
+                "%s is not a valid image: its content is not the PNG, JPEG, GIF or WebP its "
+                "name says.", name))
+        mimetype = TEXT_TYPES.get(extension) or DOCUMENT_TYPES.get(extension)
+        if not mimetype:
+            raise LlmAttachmentError(self.env._(
+                "%s cannot be sent to the model: attach an image (PNG, JPEG, GIF, WebP), a "
+                "PDF, a text, Markdown, CSV or JSON file, or an office document (DOCX, XLSX, "
+                "PPTX, ODT, ODS, ODP).", name))
+        return mimetype
+
+    # ------------------------------------------------------------------
+    # Sending
+    # ------------------------------------------------------------------
+
+    def _llm_message_attachments(self, attachment_ids, user_message_body, edit_message_id=None):
+        """The attachments a new message carries: ``attachment_ids``, which must be the
+        current user's uploads to this thread, not sent yet; an edited question keeps those of
+        the question it replaces when it is given none."""
+        self.ensure_one()
+        Attachment_ = self.env["ir.attachment"]
+        if attachment_ids and not user_message_body:
+            raise LlmAttachmentError(self.env._("Write a message to send the attachments with."))
+        if not attachment_ids:
+            if edit_message_id:
+                # Read as superuser, as the history is (the thread is the user's).
+                return self._llm_history().filtered(
+                    lambda m: m.id == edit_message_id).attachment_ids.with_env(self.env)
+            return Attachment_
+        if len(attachment_ids) > MAX_ATTACHMENTS:
+            raise LlmAttachmentError(self.env._(
+                "A message takes at most %(limit)s attachments (%(count)s given).",
+                limit=MAX_ATTACHMENTS, count=len(attachment_ids)))
+        attachments = Attachment_.sudo().browse(attachment_ids).exists()
+        sent = self.env["mail.message"].sudo().search_count(
+            [("attachment_ids", "in", attachments.ids)], limit=1)
+        if sent or len(attachments) != len(set(attachment_ids)) or any(
+                a.res_model != self._name or a.res_id != self.id or a.create_uid != self.env.user
+                for a in attachments):
+            raise LlmAttachmentError(self.env._(
+                "These attachments cannot be sent with this message (already sent, removed, or "
+                "not uploaded by you to this conversation): attach the files again."))
+        return attachments.with_env(self.env)
+
+    def _llm_has_images(self):
+        """Whether the model must read images: the active history has some, or the message
+        being sent (``llm_attachment_ids`` in the context, see ``_llm_generate``)."""
+        return self._llm_images_sent() or _has_image(self._llm_history().attachment_ids)
+
+    def _llm_images_sent(self):
+        return _has_image(self.env["ir.attachment"].sudo().browse(
+            self.env.context.get("llm_attachment_ids") or ()))
+
+    def _llm_check_vision(self, model):
+        """Refuse, before any provider call, to send images to a model without vision."""
+        if model.supports_vision or not self._llm_has_images():
+            return
+        if self._llm_images_sent():
+            raise LlmAttachmentError(self.env._(
+                "%s cannot read images: pick a model with vision (or Auto), or send the message "
+                "without its images.", model.name))
+        raise LlmAttachmentError(self.env._(
+            "%s cannot read images, and this conversation has some: pick a model with vision "
+            "(or Auto) to go on with it.", model.name))
+
+    def _llm_chat_attachments(self, message):
+        """A stored question's attachments as the provider layer takes them (only questions
+        carry any: the formats take images in user turns alone)."""
+        if message.llm_role != "user":
+            return ()
+        result = []
+        for attachment in message.attachment_ids.sudo().sorted("id"):
+            image = _has_image(attachment)
+            native = image or attachment.mimetype == "application/pdf"
+            result.append(Attachment(
+                name=attachment.name, mimetype=attachment.mimetype,
+                data=base64.b64encode(attachment.raw or b"").decode() if native else "",
+                text="" if image else _attachment_text(attachment)))
+        return tuple(result)
+
+    # ------------------------------------------------------------------
+    # Chat UI
+    # ------------------------------------------------------------------
+
+    def llm_ui_load(self):
+        data = super().llm_ui_load()
+        messages = self.env["mail.message"].sudo().browse([m["id"] for m in data["messages"]])
+        attachments = {message.id: [_ui_attachment(a) for a in message.attachment_ids.sorted("id")]
+                       for message in messages if message.attachment_ids}
+        for message in data["messages"]:
+            message["attachments"] = attachments.get(message["id"], [])
+        return data
+
+
+def _has_image(attachments):
+    return any(attachment.mimetype in IMAGE_TYPES.values() for attachment in attachments)
+
+
+def _attachment_text(attachment):
+    """A file's text: text files decoded as UTF-8 (Odoo's own indexing keeps only their
+    ASCII words), the others as Odoo's extraction read them at upload."""
+    if attachment.mimetype in TEXT_TYPES.values():
+        return (attachment.raw or b"").decode("utf-8", "replace")
+    text = attachment.sudo().index_content or ""
+    # Without an extractor for the type, Odoo's index is the type's first half ("application").
+    return "" if text == attachment.mimetype.split("/")[0] else text
+
+
+def _ui_attachment(attachment):
+    return {"id": attachment.id, "name": attachment.name, "mimetype": attachment.mimetype}

@@ -1,0 +1,298 @@
+"""Files and images sent with a message: upload, checks, and what each wire format receives
+(the real route, engine and wire modules, against the fake provider server, which refuses
+content parts not shaped as each API documents them)."""
+
+import base64
+import io
+
+import requests
+from PIL import Image
+from reportlab.pdfgen import canvas
+
+from odoo import http
+from odoo.tests import tagged
+
+from ..engine.tokens import IMAGE_TOKENS, estimate_tokens, message_tokens
+from ..models.llm_thread_attachments import MAX_ATTACHMENTS, MAX_IMAGE_BYTES
+from ..providers import base
+from .engine_common import WAIT, WireCase
+from .fake_provider import content_error
+
+NOTES = "# Notes\n\nThe café opens at nine."
+
+
+def png(color="red"):
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def pdf(text):
+    buffer = io.BytesIO()
+    document = canvas.Canvas(buffer)
+    document.drawString(72, 720, text)
+    document.showPage()
+    document.save()
+    return buffer.getvalue()
+
+
+@tagged("post_install", "-at_install")
+class TestAttachments(WireCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.model.supports_vision = True
+
+    def new_thread(self, user=None, **values):
+        return self.env["llm.thread"].with_user(user or self.user_a).create({
+            "name": "Chat", "provider_id": self.provider_record.id, "model_id": self.model.id,
+            **values})
+
+    def upload(self, name, raw, login="llm_a", thread=None):
+        self.env.flush_all()
+        self.authenticate(login, f"{login}_password_1")
+        return self.opener.post(
+            f"{self.base_url()}/llm/thread/{(thread or self.thread).id}/attachment",
+            data={"csrf_token": http.Request.csrf_token(self)}, files={"ufile": (name, raw)},
+            timeout=WAIT)
+
+    def attach(self, name, raw, **kwargs):
+        response = self.upload(name, raw, **kwargs)
+        self.assertEqual(response.status_code, 200, response.text)
+        return response.json()["id"]
+
+    def refused(self, response, code, text):
+        self.assertEqual(response.status_code, 400 if code != "not_found" else 404)
+        error = response.json()["error"]
+        self.assertEqual(error["code"], code)
+        self.assertIn(text, error["message"])
+
+    def b64(self, attachment_id):
+        return base64.b64encode(self.env["ir.attachment"].browse(attachment_id).raw).decode()
+
+    # What each format receives --------------------------------------------------------------
+
+    def test_image_pdf_and_text_in_each_wire_format(self):
+        for fmt in ("openai", "anthropic", "ollama"):
+            with self.subTest(fmt=fmt):
+                self.use_format(fmt)
+                thread = self.new_thread()
+                image = self.attach("photo.png", png(), thread=thread)
+                report = self.attach("report.pdf", pdf("Revenue grew by 12 percent."),
+                                     thread=thread)
+                notes = self.attach("notes.md", NOTES.encode(), thread=thread)
+                self.fake.script(fmt, [base.TextDelta("A red square."), base.Finish("stop")])
+                self.fake.script(fmt, [base.TextDelta("Nine."), base.Finish("stop")])
+                response, _events = self.generate(thread, "What is in these?",
+                                                  attachment_ids=[image, report, notes])
+                self.assertEqual(response.status_code, 200, response.text)
+                question = self.messages(thread, "user")
+                self.assertEqual(question.attachment_ids.sorted("id").ids, [image, report, notes])
+                # The next turn sends the earlier question with its attachments again.
+                self.generate(thread, "When does it open?")
+                first, second = (request.json for request in self.fake.requests[-2:])
+                for sent in (first, second):
+                    self.check_body(fmt, sent, image, report)
+                self.assertIn("When does it open?",
+                              str(self.fake.requests[-1].json["messages"][-1]["content"]))
+
+    def check_body(self, fmt, sent, image, report):
+        text_file = f"[File: notes.md]\n{NOTES}"
+        if fmt == "openai":
+            question = next(m for m in sent["messages"] if isinstance(m["content"], list))
+            self.assertEqual(question["role"], "user")
+            parts = question["content"]
+            self.assertEqual(parts[0], {"type": "text", "text": "What is in these?"})
+            self.assertEqual(parts[1], {"type": "image_url", "image_url": {
+                "url": f"data:image/png;base64,{self.b64(image)}"}})
+            self.assertEqual(parts[2]["type"], "text")
+            self.assertTrue(parts[2]["text"].startswith("[File: report.pdf]\n"))
+            self.assertIn("Revenue grew by 12 percent.", parts[2]["text"])
+            self.assertEqual(parts[3], {"type": "text", "text": text_file})
+        elif fmt == "anthropic":
+            question = next(m for m in sent["messages"] if m["role"] == "user"
+                            and isinstance(m["content"], list) and len(m["content"]) == 4)
+            blocks = question["content"]
+            self.assertEqual(blocks[0], {"type": "image", "source": {
+                "type": "base64", "media_type": "image/png", "data": self.b64(image)}})
+            self.assertEqual(blocks[1], {"type": "document", "title": "report.pdf", "source": {
+                "type": "base64", "media_type": "application/pdf", "data": self.b64(report)}})
+            self.assertEqual(blocks[2], {"type": "document", "title": "notes.md", "source": {
+                "type": "text", "media_type": "text/plain", "data": NOTES}})
+            self.assertEqual(blocks[3], {"type": "text", "text": "What is in these?"})
+        else:
+            question = next(m for m in sent["messages"] if m.get("images"))
+            self.assertEqual(question["images"], [self.b64(image)])
+            self.assertTrue(question["content"].startswith(
+                "What is in these?\n\n[File: report.pdf]\n"))
+            self.assertIn("Revenue grew by 12 percent.", question["content"])
+            self.assertTrue(question["content"].endswith(text_file))
+
+    def test_fake_server_refuses_misshaped_parts(self):
+        """The checks the tests above rely on can fail: each format's wrong shape is refused."""
+        data = base64.b64encode(png()).decode()
+        self.assertIsNone(content_error("openai", [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}]}]))
+        self.assertIn("invalid image data URL", content_error("openai", [{
+            "role": "user", "content": [{"type": "image_url", "image_url": {"url": data}}]}]))
+        self.assertIn("unknown content block type", content_error("anthropic", [{
+            "role": "user", "content": [{"type": "image_url", "image_url": {"url": data}}]}]))
+        self.assertIn("invalid base64", content_error("anthropic", [{
+            "role": "user", "content": [{"type": "image", "source": {
+                "type": "base64", "media_type": "image/png",
+                "data": f"data:image/png;base64,{data}"}}]}]))
+        self.assertIn("images", content_error("ollama", [{
+            "role": "user", "content": "", "images": [f"data:image/png;base64,{data}"]}]))
+        # Through the server: the API's 400 with its error body.
+        response = requests.post(f"{self.fake.base_url('openai')}/chat/completions", json={
+            "model": "fake-model", "messages": [{"role": "assistant", "content": [
+                {"type": "image_url", "image_url": {"url": data}}]}]},
+            headers={"Authorization": "Bearer sk-test"}, timeout=WAIT)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("only allowed in user messages", response.json()["error"]["message"])
+
+    def test_image_tokens_are_budgeted(self):
+        message = base.ChatMessage("user", "Look", attachments=(
+            base.Attachment("a.png", "image/png", data="AAAA"),
+            base.Attachment("b.txt", "text/plain", text="x" * 400)))
+        self.assertEqual(message_tokens(message), estimate_tokens("Look") + IMAGE_TOKENS
+                         + estimate_tokens("[File: b.txt]\n" + "x" * 400))
+
+    # Vision -------------------------------------------------------------------------------
+
+    def test_vision_set_for_known_models_when_fetched(self):
+        for fmt, ids, seeing in (
+                ("openai", ["gpt-4o-mini", "gpt-3.5-turbo", "o3-mini"], {"gpt-4o-mini"}),
+                ("ollama", ["llava:7b", "llama3.2:3b", "gemma3:4b"], {"llava:7b", "gemma3:4b"})):
+            with self.subTest(fmt=fmt):
+                self.use_format(fmt)
+                self.fake.models(fmt, ids)
+                self.provider_record._fetch_models()
+                models = self.provider_record.model_ids.filtered(lambda m: m.api_id in ids)
+                self.assertEqual(set(models.filtered("supports_vision").mapped("api_id")), seeing)
+
+    def test_model_without_vision_is_refused_before_any_call(self):
+        self.model.supports_vision = False
+        image = self.attach("photo.png", png())
+        response, _events = self.generate(self.thread, "What is this?", attachment_ids=[image])
+        self.refused(response, "invalid_attachment", "Scripted cannot read images: pick a "
+                                                     "model with vision")
+        self.assertEqual(self.fake.requests, [], "no provider call")
+        self.assertFalse(self.messages(self.thread), "nothing stored: the composer keeps it")
+        # A model with vision then takes the same upload.
+        self.model.supports_vision = True
+        self.fake.script("openai", [base.TextDelta("A red square."), base.Finish("stop")])
+        response, _events = self.generate(self.thread, "What is this?", attachment_ids=[image])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.messages(self.thread, "user").attachment_ids.ids, [image])
+
+    def test_history_images_need_vision_too(self):
+        image = self.attach("photo.png", png())
+        self.fake.script("openai", [base.TextDelta("A red square."), base.Finish("stop")])
+        self.generate(self.thread, "What is this?", attachment_ids=[image])
+        self.model.supports_vision = False
+        response, _events = self.generate(self.thread, "And its color?")
+        self.refused(response, "invalid_attachment", "Scripted cannot read images, and this "
+                                                     "conversation has some: pick a model")
+        self.assertEqual(len(self.fake.requests), 1)
+
+    def test_auto_model_picks_one_with_vision(self):
+        self.model.write({"supports_vision": False, "supports_tools": True, "input_price": 0.1})
+        vision = self.env["llm.model"].create({
+            "name": "Seeing", "api_id": "fake-vision", "provider_id": self.provider_record.id,
+            "supports_vision": True, "supports_tools": True, "input_price": 5.0})
+        self.thread.with_user(self.user_a).llm_update({"auto_model": True})
+        image = self.attach("photo.png", png())
+        self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")],
+                         model="fake-vision")
+        response, _events = self.generate(self.thread, "What is this?", attachment_ids=[image])
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self.fake.requests[-1].json["model"], vision.api_id)
+        self.fake.script("openai", [base.TextDelta("Hello."), base.Finish("stop")])
+        self.generate(self.new_thread(auto_model=True), "Hi")
+        self.assertEqual(self.fake.requests[-1].json["model"], "fake-model",
+                         "without images, the cheapest model")
+
+    # Limits ---------------------------------------------------------------------------------
+
+    def test_type_and_size_limits(self):
+        self.refused(self.upload("tool.exe", b"MZ\x90\x00"), "invalid_attachment",
+                     "tool.exe cannot be sent to the model: attach an image (PNG, JPEG")
+        self.refused(self.upload("photo.png", b"not an image"), "invalid_attachment",
+                     "photo.png is not a valid image")
+        self.refused(self.upload("big.png", png() + b"\0" * MAX_IMAGE_BYTES),
+                     "invalid_attachment", "big.png is too large (5.0 MB; the limit for an "
+                                           "image is 5 MB)")
+        self.refused(self.upload("scan.pdf", b"%PDF-1.4 garbage"), "invalid_attachment",
+                     "No text could be read from scan.pdf")
+        self.refused(self.upload("empty.txt", b""), "invalid_attachment",
+                     "No text could be read from empty.txt")
+        self.assertFalse(self.env["ir.attachment"].search(
+            [("res_model", "=", "llm.thread"), ("res_id", "=", self.thread.id)]),
+            "nothing refused is kept")
+        ids = [self.attach(f"n{index}.txt", b"words") for index in range(MAX_ATTACHMENTS + 1)]
+        response, _events = self.generate(self.thread, "Read them", attachment_ids=ids)
+        self.refused(response, "invalid_attachment", "at most 10 attachments (11 given)")
+        response, _events = self.generate(self.thread, "", attachment_ids=ids[:1])
+        self.refused(response, "invalid_attachment", "Write a message to send the attachments")
+        response, _events = self.generate(self.thread, "Hi", attachment_ids=["x"])
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(self.fake.requests, [])
+
+    # Access ---------------------------------------------------------------------------------
+
+    def test_only_the_owners_unsent_uploads_go(self):
+        thread_b = self.new_thread(self.user_b)
+        theirs = self.attach("b.txt", b"B's secret", login="llm_b", thread=thread_b)
+        self.refused(self.upload("x.txt", b"into A's", login="llm_b"), "not_found",
+                     "does not exist or is not yours")
+        response, _events = self.generate(self.thread, "Read it", attachment_ids=[theirs])
+        self.refused(response, "invalid_attachment", "cannot be sent with this message")
+        mine = self.attach("a.txt", b"A's note")
+        self.fake.script("openai", [base.TextDelta("Noted."), base.Finish("stop")])
+        self.assertEqual(self.generate(self.thread, "Read it", attachment_ids=[mine])[0]
+                         .status_code, 200)
+        response, _events = self.generate(self.thread, "Again", attachment_ids=[mine])
+        self.refused(response, "invalid_attachment", "already sent")
+        self.assertEqual(len(self.fake.requests), 1)
+        self.assertNotIn("B's secret", str(self.fake.requests[0].json))
+
+    def test_an_edited_question_keeps_its_attachments(self):
+        image = self.attach("photo.png", png())
+        self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")])
+        self.fake.script("openai", [base.TextDelta("Square."), base.Finish("stop")])
+        self.generate(self.thread, "What is this?", attachment_ids=[image])
+        question = self.messages(self.thread, "user")
+        response, _events = self.generate(self.thread, "What shape is this?",
+                                          edit_message_id=question.id)
+        self.assertEqual(response.status_code, 200, response.text)
+        edited = self.messages(self.thread, "user") - question
+        self.assertEqual(edited.attachment_ids.ids, [image])
+        parts = self.fake.requests[-1].json["messages"][-1]["content"]
+        self.assertEqual([part["type"] for part in parts], ["text", "image_url"])
+        self.assertEqual(parts[0]["text"], "What shape is this?")
+
+    def test_chat_shows_the_attachments_of_each_message(self):
+        image = self.attach("photo.png", png())
+        self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")])
+        self.generate(self.thread, "What is this?", attachment_ids=[image])
+        data = self.thread.with_user(self.user_a).llm_ui_load()
+        self.assertEqual([m["attachments"] for m in data["messages"]], [
+            [{"id": image, "name": "photo.png", "mimetype": "image/png"}], []])
+
+
+    # The chat -----------------------------------------------------------------------------
+
+    def test_paste_an_image_and_send_it(self):
+        self.fake.script("openai", [base.TextDelta("A red square."), base.Finish("stop")])
+        # The tour of static/tests/tours/llm_attachments_tours.js.
+        self.start_tour("/odoo/llm-chat", "llm_thread_paste_image", login="admin")
+        admin = self.env.ref("base.user_admin")
+        question = self.env["llm.thread"].with_user(admin).search(
+            [("user_id", "=", admin.id)]).message_ids.filtered(lambda m: m.llm_role == "user")
+        self.assertEqual(question.attachment_ids.mapped("mimetype"), ["image/png"])
+        parts = self.fake.requests[0].json["messages"][-1]["content"]
+        self.assertEqual(parts[0], {"type": "text", "text": "What is in this picture?"})
+        self.assertEqual(parts[1]["image_url"]["url"], "data:image/png;base64," + base64.b64encode(
+            question.attachment_ids.raw).decode())
