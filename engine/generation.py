@@ -86,6 +86,9 @@ class Generation:
         self.thread_id = thread.id
         self.token = token
         self.user_message_id = user_message_id
+        # The parent of the next message created, when known without a lookup: the user's
+        # message is the first answer's.
+        self._parent_id = user_message_id
         # The answer the first turn appends to (Continue), as Turn arguments once read.
         self.continue_message_id = continue_message_id
         self._continued = ()
@@ -442,8 +445,11 @@ class Generation:
         # Created with what was received so far (the first token): what the user sees is in the
         # database from the start, not only from the first flush.
         with self._env() as env:
+            parent = env["mail.message"].browse(self._parent_id) if self._parent_id else None
             turn.message_id = self._thread(env)._llm_create_message(
-                "assistant", "".join(turn.text), turn.data(False, partial=True)).id
+                "assistant", "".join(turn.text), turn.data(False, partial=True),
+                parent=parent).id
+            self._parent_id = None  # later ones follow tool results: looked up
         turn.dirty = False
         turn.flushed_at = time.monotonic()
         yield event("message_created", message_id=turn.message_id, role="assistant")
