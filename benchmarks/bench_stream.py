@@ -181,9 +181,10 @@ def check_answer(events):
 
 
 def new_thread(session, model):
-    return session.call("llm.thread", "create", {
-        "name": "bench", "provider_id": model["provider_id"], "model_id": model["id"],
-        "tool_names": []})
+    """A conversation as the chat creates one: the default assistant (instructions, tools,
+    starter prompts) and the default tools, on the fake model."""
+    return session.call("llm.thread", "llm_ui_create", values={
+        "provider_id": model["provider_id"], "model_id": model["id"]})["id"]
 
 
 class WriteCounter:

@@ -88,6 +88,9 @@ class Generation:
         self.thread_id = thread.id
         self.token = token
         self.user_message_id = user_message_id
+        # The parent of the next message created, when known without a lookup: the user's
+        # message is the first answer's.
+        self._parent_id = user_message_id
         # The answer the first turn appends to (Continue), as Turn arguments once read.
         self.continue_message_id = continue_message_id
         self._continued = ()
@@ -444,8 +447,10 @@ class Generation:
         # database from the start, not only from the first flush.
         with self._env() as env:
             thread = self._thread(env)
+            parent = env["mail.message"].browse(self._parent_id) if self._parent_id else None
             message = thread._llm_create_message(
-                "assistant", "".join(turn.text), turn.data(False, partial=True))
+                "assistant", "".join(turn.text), turn.data(False, partial=True), parent=parent)
+            self._parent_id = None  # later ones follow tool results: looked up
             thread._llm_answer_progress(message, False)
             turn.message_id = message.id
         turn.dirty = False

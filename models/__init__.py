@@ -4,6 +4,7 @@ from . import llm_thread_ui
 from . import llm_thread_actions
 from . import llm_thread_attachments
 from . import llm_feedback
+from . import llm_cached_config
 from . import llm_provider
 from . import llm_model
 from . import llm_usage

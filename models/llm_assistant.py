@@ -10,19 +10,20 @@ with field-path placeholders only (see llm_placeholders.py), so no instruction c
 do more than the user chatting could.
 """
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..providers.base import ChatOptions
 from . import llm_placeholders
 from .llm_thread import check_input
-from .llm_tool import is_allowed
+from .llm_tool import allowed
 
 REASONING_EFFORTS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
 
 
 class LlmAssistant(models.Model):
     _name = "llm.assistant"
+    _inherit = ["llm.cached.config"]  # _llm_cached_settings
     _description = "LLM Assistant"
     _order = "sequence, name, id"
 
@@ -107,18 +108,46 @@ class LlmAssistant(models.Model):
 
     def _llm_is_allowed(self):
         """Whether the current user, in the current company, may use this assistant."""
-        self.ensure_one()
-        return is_allowed(self)
+        settings = self._llm_settings()
+        return allowed(self.env, settings["active"], settings["group_ids"],
+                       settings["company_ids"])
 
     def _llm_offered_on(self, res_model):
-        self.ensure_one()
         models_ = self._llm_model_names()
         return not models_ or res_model in models_
 
     def _llm_model_names(self):
         """The technical names of the models it is offered on (ir.model, which users may not
         read, holds nothing secret)."""
-        return self.sudo().res_model_ids.mapped("model")
+        return list(self._llm_settings()["model_names"])
+
+    def _llm_settings(self):
+        """What is read of the assistant before every answer to decide who may use it, with
+        what model, and what it searches (not its translated texts): read once per process
+        (``_llm_cached_settings``) rather than in four queries at every send."""
+        self.ensure_one()
+        return self._llm_cached_settings(self.id)
+
+    @api.model
+    @tools.ormcache("assistant_id")
+    def _llm_cached_settings(self, assistant_id):
+        # Kept until an assistant is written (llm.cached.config). A group, company or model
+        # deleted meanwhile leaves an id nothing matches any more (the next clear of the
+        # registry's cache, frequent in Odoo, drops it).
+        return self.sudo().browse(assistant_id)._llm_settings_values()
+
+    def _llm_settings_values(self):
+        """``_llm_settings`` as read from the database (extended by other files); plain,
+        immutable values, shared by every transaction of the process."""
+        return {
+            "active": self.active,
+            "group_ids": frozenset(self.group_ids.ids),
+            "company_ids": frozenset(self.company_ids.ids),
+            "model_names": tuple(self.res_model_ids.mapped("model")),
+            "model_id": self.model_id.id,
+            "auto_model": self.auto_model,
+            "tool_ids": tuple(self.tool_ids.ids),
+        }
 
     @api.model
     def _llm_available(self, res_model=False):
@@ -192,12 +221,14 @@ class LlmThreadAssistant(models.Model):
 
     def _llm_tool_names(self):
         names = super()._llm_tool_names()
-        # In sudo: tools the rules hide from the user still restrict (they would otherwise
-        # read as "no restriction"); the user's own rights are checked on top.
-        tools = self.assistant_id.sudo().tool_ids
-        if tools:
-            allowed = set(tools.mapped("name"))
-            names = [name for name in names if name in allowed]
+        # Read in sudo (_llm_settings): tools the rules hide from the user still restrict
+        # (they would otherwise read as "no restriction"); the user's own rights are checked
+        # on top.
+        tool_ids = self.assistant_id._llm_settings()["tool_ids"] if self.assistant_id else ()
+        if tool_ids:
+            catalogue = self.env["llm.tool"]._llm_catalogue()
+            allowed_names = {catalogue[tool_id]["name"] for tool_id in tool_ids}
+            names = [name for name in names if name in allowed_names]
         return names
 
     def _llm_model_and_provider(self):
@@ -207,8 +238,10 @@ class LlmThreadAssistant(models.Model):
         assistant = self.assistant_id
         if assistant:
             assistant._llm_check_usable(self.res_model)
-            if assistant.model_id:
-                model = self.env["llm.model"]._llm_chat_models() & assistant.model_id
+            settings = assistant._llm_settings()
+            if settings["model_id"]:
+                model = self.env["llm.model"]._llm_chat_models().filtered(
+                    lambda m: m.id == settings["model_id"])
                 if not model:
                     raise UserError(self.env._(
                         "The assistant \"%(assistant)s\" answers with a model that is not "
@@ -216,7 +249,7 @@ class LlmThreadAssistant(models.Model):
                         "manager (LLM > Configuration > Assistants).",
                         assistant=assistant.name, model=assistant.sudo().model_id.display_name))
                 return model, model.provider_id
-            if assistant.auto_model:
+            if settings["auto_model"]:
                 model = self._llm_auto_model()
                 return model, model.provider_id
         return super()._llm_model_and_provider()

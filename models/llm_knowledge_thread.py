@@ -24,6 +24,11 @@ class LlmAssistantKnowledge(models.Model):
         help="Its conversations answer only from the knowledge sources: when nothing relevant "
              "is found, the assistant says it does not know instead of guessing.")
 
+    def _llm_settings_values(self):
+        return dict(super()._llm_settings_values(),
+                    knowledge_source_ids=tuple(self.knowledge_source_ids.ids),
+                    knowledge_sources_only=self.knowledge_sources_only)
+
 
 class LlmThreadKnowledge(models.Model):
     _inherit = "llm.thread"
@@ -41,16 +46,31 @@ class LlmThreadKnowledge(models.Model):
     def _llm_knowledge_sources(self):
         """The sources searched before each answer: the thread's and its assistant's (read as
         the user: sources the record rules hide from them are left out)."""
-        return self.knowledge_source_ids | self.assistant_id.knowledge_source_ids
+        assistant_ids = self.assistant_id._llm_settings()["knowledge_source_ids"] \
+            if self.assistant_id else ()
+        if not assistant_ids and not self._llm_has_own_sources():
+            return self.env["llm.knowledge.source"]  # most threads: no further query
+        return self.knowledge_source_ids | self.env["llm.knowledge.source"].search(
+            [("id", "in", assistant_ids)])
+
+    def _llm_has_own_sources(self):
+        """Whether the thread has sources of its own, hidden ones included: one indexed
+        lookup instead of reading the relation with the sources' record rules."""
+        field = self._fields["knowledge_source_ids"]
+        self.flush_recordset([field.name])
+        self.env.cr.execute(
+            f'SELECT 1 FROM "{field.relation}" WHERE "{field.column1}" = %s LIMIT 1', (self.id,))
+        return bool(self.env.cr.rowcount)
 
     def _llm_knowledge_block(self):
         """The system-prompt part with the passages relevant to the last user message (''
         when the thread has no sources), and their citations stored on that message."""
         self.ensure_one()
         sources = self._llm_knowledge_sources()
-        sources_only = self.knowledge_sources_only or self.assistant_id.knowledge_sources_only
         if not sources:
             return ""
+        assistant = self.assistant_id._llm_settings() if self.assistant_id else {}
+        sources_only = self.knowledge_sources_only or assistant.get("knowledge_sources_only")
         question = self._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
         if not question:
             return ""

@@ -52,7 +52,10 @@ def check_placeholders(env, text):
 def render(env, text, record=None):
     """``text`` with its placeholders filled from ``record`` (may be None) as ``env``'s user."""
     record = record or env["res.partner"].browse()  # an empty record: its paths render empty
-    roots = {"user": env.user, "company": env.company}
+    # One or two fields of the user and the company are read: only those columns are
+    # fetched, not their whole rows (which nothing else before an answer reads).
+    roots = {"user": env.user.with_context(prefetch_fields=False),
+             "company": env.company.with_context(prefetch_fields=False)}
     plain = {"related_model": record._name if record else "",
              "related_res_id": str(record.id) if record else ""}
     parts = []

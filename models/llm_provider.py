@@ -4,7 +4,7 @@ import logging
 import os
 from urllib.parse import urlsplit
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..providers import ProviderConfig, ProviderError, RetryPolicy, get_provider
@@ -28,6 +28,7 @@ ENVIRONMENT_PROVIDERS = (
 
 class LlmProvider(models.Model):
     _name = "llm.provider"
+    _inherit = ["llm.cached.config"]  # _llm_cached_config
     _description = "LLM Provider"
     _order = "sequence, name, id"
     _check_company_auto = True
@@ -157,8 +158,15 @@ class LlmProvider(models.Model):
         """The :class:`ProviderConfig` of this record. Reads the key in sudo: any user who may
         use the provider can chat through it without ever being able to read the key."""
         self.ensure_one()
-        provider = self.sudo()
-        config = ProviderConfig(
+        return dataclasses.replace(self._llm_cached_config(self.id), **overrides)
+
+    @api.model
+    @tools.ormcache("provider_id")
+    def _llm_cached_config(self, provider_id):
+        # Read before every answer: kept per process until a provider is written
+        # (llm.cached.config). A frozen dataclass, shared by every transaction.
+        provider = self.sudo().browse(provider_id)
+        return ProviderConfig(
             name=provider.name,
             api_format=provider.api_format,
             base_url=provider.base_url.strip(),
@@ -169,7 +177,6 @@ class LlmProvider(models.Model):
             if provider.api_format == "openai" else "",
             timeout=float(provider.timeout),
         )
-        return dataclasses.replace(config, **overrides)
 
     def _get_provider(self, **overrides):
         """The wire-format client of this provider (see ``providers.base.Provider``);

@@ -254,11 +254,19 @@ class LlmThread(models.Model):
             self._llm_rewind(branch)
         user_message = self.env["mail.message"]
         if user_message_body:
-            self._llm_name_after(user_message_body)
+            # Read once: the new message's parent, and whether it is the first one.
+            parent = self._llm_leaf()
+            if not parent:
+                self._llm_name_after(user_message_body)
             user_message = self._llm_create_message(
-                "user", user_message_body, author=self.env.user.partner_id,
+                "user", user_message_body, author=self.env.user.partner_id, parent=parent,
                 attachments=attachments)
-        return generation.Generation(self, token, user_message.id, model, provider,
+        # The generation's short transactions get the companies in their context, as env
+        # gives them here (the current one first): each of them then knows env.company
+        # without reading the user again.
+        companies = self.env.company | self.env.companies
+        thread = self.with_context(allowed_company_ids=companies.ids)
+        return generation.Generation(thread, token, user_message.id, model, provider,
                                      continued.id)
 
     def _llm_run_finished(self):
@@ -272,10 +280,11 @@ class LlmThread(models.Model):
         transaction, so keep it cheap. Extensions mirror an answer while it is written."""
 
     def _llm_name_after(self, text):
-        """Name a conversation that still has its default name after its first message, as
-        chat apps do. In the send's own transaction: written apart by the client, the name
-        and the claim raced on the thread's row and the claim lost ("already generating")."""
-        if self.name != self._fields["name"].default(self) or self._llm_history():
+        """Name a conversation that still has its default name after its first message
+        ``text``, as chat apps do (the caller knows it is the first). In the send's own
+        transaction: written apart by the client, the name and the claim raced on the
+        thread's row and the claim lost ("already generating")."""
+        if self.name != self._fields["name"].default(self):
             return
         line = text.strip().split("\n")[0]
         self.name = line if len(line) <= TITLE_MAX_CHARS else \
@@ -475,10 +484,12 @@ class LlmThread(models.Model):
             with cr.savepoint(flush=False):
                 if not claim.try_lock(cr, self.id):
                     raise LlmBusyError(self._llm_busy_message())
-                self._llm_lock_rows()  # the claim's write below cannot fail to serialize
                 # Read from the table, not the cache: another worker may just have committed.
+                # The row is locked as _llm_lock_rows() does: the claim's write below cannot
+                # fail to serialize.
                 cr.execute("""SELECT generation_state, generation_owner, generation_heartbeat
-                                FROM llm_thread WHERE id = %s""", (self.id,))
+                                FROM llm_thread WHERE id = %s FOR NO KEY UPDATE""", (self.id,),
+                           log_exceptions=False)
                 state, owner, heartbeat = cr.fetchone()
                 if state in BUSY_STATES:
                     if not claim.claim_is_stale(cr, owner, heartbeat):
@@ -554,14 +565,22 @@ class LlmThread(models.Model):
     # Messages
     # ------------------------------------------------------------------
 
-    def _llm_create_message(self, role, text="", data=None, author=None, attachments=None):
+    def _llm_create_message(self, role, text="", data=None, author=None, parent=None,
+                            attachments=None):
         """A message of the conversation, created lean (no followers or notifications: the
-        stream tells the client; the thread is its owner's alone) in the current user's
-        environment. Authored by the assistant (OdooBot) unless ``author`` is given;
-        ``attachments`` (of this thread) join it."""
+        stream tells the client; the thread is its owner's alone), returned in the current
+        user's environment. Authored by the assistant (OdooBot) unless ``author`` is given; it
+        follows ``parent`` (a mail.message, empty: the first), by default the active path's
+        last message (``_llm_leaf``: a query the callers that know it spare);
+        ``attachments`` (of this thread) join it.
+
+        Created in sudo, which keeps the user as its creator: every caller has checked that
+        the thread is the current user's, and mail.message's own access check (the document,
+        the author, the user again) was a third of the time to the first delta's two
+        messages."""
         self.ensure_one()
         xmlid_to_id = self.env["ir.model.data"]._xmlid_to_res_id  # cached: no query per message
-        return self._message_create([{
+        return self.sudo()._message_create([{
             "body": escape(text),
             "model": self._name,
             "res_id": self.id,
@@ -573,21 +592,25 @@ class LlmThread(models.Model):
             # email, so they need no sender address nor reply-to; the author says who wrote.
             "email_from": False,
             "reply_to": False,
-            "record_name": self.name,
+            # Only the name: a generation's own transaction reads nothing else of the thread.
+            "record_name": self.with_context(prefetch_fields=False).name,
             "llm_role": role,
             "body_json": data or {},
-            "llm_parent_id": self._llm_leaf().id,
+            "llm_parent_id": (self._llm_leaf() if parent is None else parent).id,
             "attachment_ids": [Command.set(attachments.ids)] if attachments else [],
-        }])
+        }]).with_env(self.env)
 
     def _llm_history(self):
         """The conversation's messages on its active path (no earlier versions), oldest first. Callers have checked that the thread is
         the current user's (its messages are theirs): read as superuser, since mail.message's
         per-document access filter took a fifth of the time to the first delta."""
         self.ensure_one()
-        return self.env["mail.message"].sudo().search(
+        # With what the callers read, in the search's query: not every column of
+        # mail.message in a second one.
+        return self.env["mail.message"].sudo().search_fetch(
             [("model", "=", self._name), ("res_id", "=", self.id), ("llm_role", "!=", False),
              ("llm_superseded", "=", False)],
+            ["llm_role", "body", "body_json", "date"],
             order="id",
         )
 

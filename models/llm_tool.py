@@ -9,7 +9,7 @@ import inspect
 import json
 import re
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..providers.base import ToolSpec
@@ -25,6 +25,7 @@ TOUCHED_MAX = 10
 
 class LlmTool(models.Model):
     _name = "llm.tool"
+    _inherit = ["llm.cached.config"]  # _llm_catalogue
     _description = "LLM Tool"
     _order = "sequence, name"
 
@@ -150,8 +151,27 @@ class LlmTool(models.Model):
 
     @api.model
     def _llm_available(self):
-        """The tools the current user may enable."""
-        return self.search([]).filtered(lambda tool: tool._llm_is_allowed())
+        """The tools the current user may enable, in the configured order."""
+        self.check_access("read")
+        return self.browse([
+            tool_id for tool_id, tool in self._llm_catalogue().items()
+            if allowed(self.env, tool["active"], tool["group_ids"], tool["company_ids"])])
+
+    @api.model
+    @tools.ormcache()
+    def _llm_catalogue(self):
+        """``{id: {name, active, group_ids, company_ids, spec}}`` of every tool, in the
+        configured order: what is read before every model call (who may use which tool, and
+        the specs sent), read once per process instead of in four queries at every send,
+        until a tool is written (llm.cached.config); plain values shared by every
+        transaction of the process, never changed."""
+        return {tool.id: {
+            "name": tool.name,
+            "active": tool.active,
+            "group_ids": frozenset(tool.group_ids.ids),
+            "company_ids": frozenset(tool.company_ids.ids),
+            "spec": ToolSpec(tool.name, tool.description, json.loads(tool.parameters)),
+        } for tool in self.sudo().with_context(active_test=False).search([])}
 
     @api.model
     def _llm_default_names(self):
@@ -172,12 +192,13 @@ class LlmTool(models.Model):
     @api.model
     def _llm_enabled(self, names):
         """The tools of ``names`` the current user may run now, in the thread's order."""
-        by_name = {tool.name: tool for tool in self._llm_available()}
-        return self.browse([by_name[name].id for name in names or () if name in by_name])
+        catalogue = self._llm_catalogue()
+        by_name = {catalogue[tool_id]["name"]: tool_id for tool_id in self._llm_available().ids}
+        return self.browse([by_name[name] for name in names or () if name in by_name])
 
     def _llm_spec(self):
         self.ensure_one()
-        return ToolSpec(self.name, self.description, json.loads(self.parameters))
+        return self._llm_catalogue()[self.id]["spec"]
 
     @api.model
     def _llm_ui_options(self):
@@ -321,14 +342,19 @@ class LlmTool(models.Model):
 
 
 def is_allowed(record):
-    """Whether the current user, in the current company, may use ``record`` (a tool, an
-    assistant): it is active, the user is in one of its ``group_ids`` and works in one of its
-    ``company_ids`` (empty: no restriction). The record rules say the same."""
+    """Whether the current user, in the current company, may use ``record`` (a tool; an
+    assistant checks its cached values with ``allowed``): it is active, the user is in one
+    of its ``group_ids`` and works in one of its ``company_ids`` (empty: no restriction).
+    The record rules say the same."""
+    return allowed(record.env, record.active, record.group_ids.ids, record.company_ids.ids)
+
+
+def allowed(env, active, group_ids, company_ids):
+    """``is_allowed`` on the values of those fields (ids)."""
     # _get_group_ids() is cached per user: this runs before every model call.
-    return record.active \
-        and (not record.group_ids
-             or not set(record.group_ids.ids).isdisjoint(record.env.user._get_group_ids())) \
-        and (not record.company_ids or record.env.company in record.company_ids)
+    return bool(active) \
+        and (not group_ids or not set(group_ids).isdisjoint(env.user._get_group_ids())) \
+        and (not company_ids or env.company.id in company_ids)
 
 
 def _unchanged(records, field, new):

@@ -82,7 +82,8 @@ class LlmThreadApproval(models.Model):
         # dropped (the history leaves out calls without a result) and can no longer be approved.
         if user_message_body or any(actions.values()):
             self._llm_check_owner()
-            self.approval_ids.filtered(lambda a: a.state == "pending").sudo().state = "expired"
+            self.env["llm.tool.approval"].sudo().search(
+                [("thread_id", "in", self.ids), ("state", "=", "pending")]).state = "expired"
         return super()._llm_prepare_run(user_message_body, **actions)
 
     def _llm_decide(self, call_id, approved):

@@ -140,6 +140,23 @@ class TestAssistantInGeneration(AssistantData, EngineCase):
         with self.assertRaises(UserError):
             self.thread.with_user(self.user_a).llm_ui_set_assistant(self.assistant.id)
 
+    def test_changes_apply_at_the_next_answer(self):
+        # What each answer reads of assistants and tools is kept per process (_llm_settings,
+        # _llm_catalogue): a manager's change still applies from the next answer on.
+        self.thread.write({"assistant_id": self.assistant.id, "tool_names": ["search_records"]})
+        self.script(answer("ok"))
+        self.generate(self.thread, "Hi")
+        self.env.ref("llm_thread.tool_search_records").description = "Finds records by name."
+        self.script(answer("ok"))
+        self.generate(self.thread, "Again")
+        self.assertEqual([tool.description for tool in self.provider.requests[1]["tools"]],
+                         ["Finds records by name."])
+        self.assistant.group_ids = self.env.ref("base.group_system")
+        self.script(answer("never"))
+        response, _events = self.generate(self.thread, "Once more")
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(len(self.provider.requests), 2)
+
     def test_offered_only_on_its_models(self):
         self.assistant.res_model_ids = self.env["ir.model"]._get("res.partner")
         self.thread.assistant_id = self.assistant
