@@ -210,10 +210,12 @@ class LlmKnowledgeChunkAccess(models.Model):
     def _llm_readable_by(self, env):
         """The chunks the user of ``env`` may read: a record's chunks only while that user may
         read the record now (access rights and record rules, checked at every search); other
-        chunks follow their source, already filtered by the source's rules."""
-        readable = self.filtered(lambda chunk: not chunk.res_model)
+        chunks follow their source, already filtered by the source's rules. A chunk of
+        someone's memory (``user_id``) goes to that user only, whatever else they may read."""
+        chunks = self.filtered(lambda chunk: not chunk.user_id or chunk.user_id.id == env.uid)
+        readable = chunks.filtered(lambda chunk: not chunk.res_model)
         by_model = {}
-        for chunk in self - readable:
+        for chunk in chunks - readable:
             by_model.setdefault(chunk.res_model, set()).add(chunk.res_id)
         allowed = set()
         for model_name, ids in by_model.items():
@@ -225,5 +227,5 @@ class LlmKnowledgeChunkAccess(models.Model):
             except AccessError:
                 continue
             allowed.update((model_name, rid) for rid in records.search([("id", "in", list(ids))]).ids)
-        return readable | (self - readable).filtered(
+        return readable | (chunks - readable).filtered(
             lambda chunk: (chunk.res_model, chunk.res_id) in allowed)

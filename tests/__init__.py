@@ -21,4 +21,6 @@ from . import test_knowledge_embeddings
 from . import test_knowledge
 from . import test_knowledge_chat
 from . import test_knowledge_ui
+from . import test_knowledge_memory
+from . import test_knowledge_web
 from . import test_import_graph

@@ -5,7 +5,9 @@ search_knowledge tool."""
 from odoo import Command
 from odoo.tests import tagged
 
+from ..providers import base
 from .engine_common import EngineCase, answer
+from .fake_embeddings import OPENAI_PATH
 from .fake_provider import FakeProviderCase
 from .test_knowledge import policies_source
 
@@ -46,6 +48,42 @@ class TestKnowledgeChat(FakeProviderCase, EngineCase):
         self.assertEqual(citation["label"], "policy.md")
         self.assertTrue(citation["url"].startswith("/web/content/"))
         self.assertTrue(citation["quote"].startswith("Refunds are paid back"))
+
+    def test_citations_are_streamed_before_the_answer(self):
+        """The chat shows chips while the answer streams: the citations come in the stream,
+        before the first delta, for the question they were retrieved for."""
+        self.thread.knowledge_source_ids = self.policies
+        self.script(answer("Within seven days [1]."))
+        _response, events = self.generate(self.thread, "How long until refunds are paid back?")
+        names = self.names(events)
+        self.assertLess(names.index("citations"), names.index("text_delta"))
+        payload = dict(events)["citations"]
+        self.assertEqual(payload["message_id"], self.messages(self.thread, "user").id)
+        self.assertEqual(payload["citations"],
+                         self.messages(self.thread, "user").body_json["knowledge"])
+        self.assertEqual(payload["citations"][0]["label"], "policy.md")
+        self.assertTrue(payload["citations"][0]["quote"].startswith("Refunds are paid back"))
+
+    def test_retrieval_runs_once_per_answer(self):
+        """The tool loop's later model calls reuse the passages of the first one: the
+        question is embedded once; the model searches again only through search_knowledge."""
+        self.thread.write({"knowledge_source_ids": [Command.set(self.policies.ids)],
+                           "tool_names": ["search_knowledge"]})
+        self.fake.reset()
+        call = base.ToolCall("c1", "search_knowledge", {"query": "parcel warehouse weekday"})
+        self.script([base.ToolCallEvent(call), base.Finish("tool_calls")],
+                    answer("Within seven days [1]; parcels leave at noon."))
+        self.generate(self.thread, "How long until refunds are paid back?")
+        self.assertEqual(len(self.provider.requests), 2)
+        prompts = [request["messages"][0].content for request in self.provider.requests]
+        self.assertIn("[1] policy.md - Returns > Refunds", prompts[0])
+        self.assertEqual(prompts[1], prompts[0])
+        embedded = [text for request in self.fake.requests if request.path == OPENAI_PATH
+                    for text in request.json["input"]]
+        self.assertEqual(embedded, ["How long until refunds are paid back?",
+                                    "parcel warehouse weekday"])
+        tool_result = self.messages(self.thread, "tool")
+        self.assertIn("Parcels leave the warehouse", tool_result.body)
 
     def test_the_assistants_sources_are_searched_too(self):
         self.thread.assistant_id = self.env["llm.assistant"].create({

@@ -241,6 +241,10 @@ var EVENT_FIELDS = {
   retrying: { seconds: "number", code: "string" },
   // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
   budget_warning: { message: "string" },
+  // The knowledge passages given to the model for the question `message_id` (a user
+  // message), before the first call: [{n, label, url, source, quote}], what the answer
+  // cites as [n]. Sent when the conversation has knowledge sources.
+  citations: { message_id: "number", citations: "array" },
   message_final: {
     message_id: "number",
     finish_reason: "string",
@@ -552,6 +556,7 @@ function messagesFromStore(stored) {
       view.versions = message.versions ?? [];
       views.push(view);
       citations = citationsFrom(data["knowledge"]);
+      view.knowledge = citations;
     } else if (message.role === "assistant") {
       const view = newMessage(message.id, "assistant", message.text, message.date);
       view.versions = message.versions ?? [];
@@ -967,6 +972,21 @@ var ConversationModel = class {
     }
     return void 0;
   }
+  /** Shows the chips of answer `view` as it streams: the passages of its question that
+   * its text cites so far (text only grows, so does the set). */
+  cite(view) {
+    let question;
+    for (let index = this.messages.length - 1; index >= 0 && !question; index--) {
+      const message = this.messages[index];
+      question = message.role === "user" && message.id < view.id ? message : void 0;
+    }
+    if (question?.knowledge?.length) {
+      const cited = citedIn(view.text, question.knowledge);
+      if (cited.length !== (view.citations?.length ?? 0)) {
+        view.citations = cited;
+      }
+    }
+  }
   answer(id) {
     let view = this.find(id);
     if (!view) {
@@ -1001,6 +1021,7 @@ var ConversationModel = class {
         const view = this.answer(event.payload.message_id);
         endReasoning(view);
         view.text += event.payload.text;
+        this.cite(view);
         break;
       }
       case "reasoning_delta": {
@@ -1047,6 +1068,13 @@ var ConversationModel = class {
       }
       case "usage": {
         this.answer(event.payload.message_id).usage = usageFrom(event.payload);
+        break;
+      }
+      case "citations": {
+        const question = this.find(event.payload.message_id);
+        if (question) {
+          question.knowledge = citationsFrom(event.payload.citations);
+        }
         break;
       }
       case "budget_warning": {
