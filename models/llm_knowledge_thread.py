@@ -10,9 +10,11 @@ regenerated answer (same user message) gets them again.
 
 from typing import NamedTuple
 
-from odoo import fields, models
+from odoo import Command, api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..engine.turn import message_text
+from .llm_thread import LlmThread, is_input
 
 QUOTE_CHARS = 300
 
@@ -47,6 +49,44 @@ class LlmThreadKnowledge(models.Model):
         "Sources Only",
         help="Answer only from the knowledge sources: when nothing relevant is found, the "
              "assistant says it does not know instead of guessing.")
+
+    # The chat chooses the conversation's own sources (the header's Sources menu).
+    _llm_client_writable = {**LlmThread._llm_client_writable,
+                            "knowledge_source_ids": ("ids",)}
+
+    def write(self, vals):
+        # The chat sends the chosen sources as a list of ids, possibly empty: none chosen.
+        if is_input(vals.get("knowledge_source_ids"), "ids"):
+            vals = dict(vals, knowledge_source_ids=[Command.set(vals["knowledge_source_ids"])])
+        return super().write(vals)
+
+    @api.constrains("knowledge_source_ids")
+    def _check_knowledge_sources(self):
+        """Only sources the writer may read (superuser writes, from data files, are trusted);
+        retrieval checks them again as the conversation's owner at each answer."""
+        if self.env.su:
+            return
+        Source = self.env["llm.knowledge.source"]
+        for thread in self:
+            chosen = thread.sudo().knowledge_source_ids
+            hidden = chosen - Source.search([("id", "in", chosen.ids)])
+            if hidden:
+                raise ValidationError(self.env._(
+                    "You may not use the knowledge source %s: it belongs to other companies "
+                    "or groups.", hidden[0].sudo().name))
+
+    def _llm_ui_summary(self):
+        return {**super()._llm_ui_summary(),
+                "knowledge_source_ids": self.knowledge_source_ids.ids}
+
+    @api.model
+    def llm_ui_options(self):
+        kinds = dict(self.env["llm.knowledge.source"]._fields["kind"]._description_selection(
+            self.env))
+        return {**super().llm_ui_options(), "knowledge_sources": [
+            {"id": source.id, "name": source.name, "kind": kinds[source.kind]}
+            # Memory is searched by itself for users who turned it on.
+            for source in self.env["llm.knowledge.source"].search([("kind", "!=", "memory")])]}
 
     def _llm_knowledge_sources(self):
         """The sources searched before each answer: the thread's and its assistant's (read as

@@ -51,6 +51,8 @@ INPUT_KINDS = {
     "false": ("false", lambda value: value is False or value is None),
     "bool": ("true or false", lambda value: type(value) is bool),
     "id": ("a record id", lambda value: type(value) is int and 0 < value <= MAX_ID),
+    "ids": ("a list of record ids", lambda value: type(value) is list and all(
+        type(item) is int and 0 < item <= MAX_ID for item in value)),
     "object": ("an object", lambda value: type(value) is dict),
     "names": ("a list of names", lambda value: type(value) is list and all(
         type(name) is str and "\x00" not in name for name in value)),

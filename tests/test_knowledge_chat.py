@@ -9,11 +9,12 @@ from ..providers import base
 from .engine_common import EngineCase, answer
 from .fake_embeddings import OPENAI_PATH
 from .fake_provider import FakeProviderCase
+from .test_access import RpcMixin
 from .test_knowledge import policies_source
 
 
 @tagged("post_install", "-at_install")
-class TestKnowledgeChat(FakeProviderCase, EngineCase):
+class TestKnowledgeChat(RpcMixin, FakeProviderCase, EngineCase):
 
     @classmethod
     def setUpClass(cls):
@@ -84,6 +85,40 @@ class TestKnowledgeChat(FakeProviderCase, EngineCase):
                                     "parcel warehouse weekday"])
         tool_result = self.messages(self.thread, "tool")
         self.assertIn("Parcels leave the warehouse", tool_result.body)
+
+    def test_sources_chosen_in_the_chat_are_access_checked(self):
+        """The header's Sources menu: the options are the sources the user may read, chosen
+        through the update route; a source of a group the user is not in is refused."""
+        keepers = self.env["res.groups"].create({"name": "Walrus keepers"})
+        secret = self.env["llm.knowledge.source"].create({
+            "name": "Keepers only", "kind": "url", "urls": "https://example.com/walrus",
+            "group_ids": [Command.set(keepers.ids)]})
+        options = self.env["llm.thread"].with_user(self.user_a).llm_ui_options()
+        offered = [option["name"] for option in options["knowledge_sources"]]
+        self.assertIn("Policies", offered)
+        self.assertNotIn("Keepers only", offered)
+        self.assertNotIn("Memory: past conversations", offered)
+        route = f"/llm/thread/{self.thread.id}/update"
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": [secret.id]}})
+        self.assertRefused(error, "ValidationError", "You may not use the knowledge source")
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": ["1"]}})
+        self.assertRefused(error, "UserError", "expected a list of record ids")
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": [
+            self.policies.id]}})
+        self.assertIsNone(error)
+        self.assertEqual(self.thread._llm_ui_summary()["knowledge_source_ids"],
+                         self.policies.ids)
+        self.script(answer("Within seven days [1]."))
+        self.generate(self.thread, "How long until refunds are paid back?")
+        self.assertIn("[1] policy.md - Returns > Refunds", self.system_prompt())
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": []}})
+        self.assertIsNone(error)
+        self.env.invalidate_all()
+        self.assertFalse(self.thread.knowledge_source_ids)
+
+    def rpc(self, route, params):
+        self.authenticate("llm_a", "llm_a_password_1")
+        return RpcMixin.rpc(self, route, params)
 
     def test_the_assistants_sources_are_searched_too(self):
         self.thread.assistant_id = self.env["llm.assistant"].create({

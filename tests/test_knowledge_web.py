@@ -44,7 +44,7 @@ class TestKnowledgeWeb(KnowledgeCase):
         self.assertEqual(chunks[0]._llm_citation(), {
             "label": "Returns > Refunds", "url": self.fake.root_url + "/returns"})
         request = next(r for r in self.fake.requests if r.path == "/returns")
-        self.assertIn("OdooLLMThread", request.headers["User-Agent"])
+        self.assertIn("OdooLLMThread", request.headers["user-agent"])
 
     def test_index_again_fetches_the_page_anew(self):
         self.fake.reply("GET", "/robots.txt", 404, times=None)

@@ -1346,6 +1346,7 @@ var ChatController = class {
         model_id: draft.model_id,
         auto_model: draft.auto_model,
         tool_names: draft.tool_names,
+        knowledge_source_ids: draft.knowledge_source_ids ?? [],
         assistant_id: draft.assistant_id
       }
     });
@@ -1383,6 +1384,9 @@ var ChatController = class {
   }
   async setTools(names) {
     await this.updateOpen({ tool_names: names });
+  }
+  async setSources(ids) {
+    await this.updateOpen({ knowledge_source_ids: ids });
   }
   /** `name`: the record's display name, shown by a draft until it is created. */
   async link(resModel, resId, name = "") {
@@ -8034,17 +8038,18 @@ var ThreadHeader = class extends Component8 {
   setup() {
     this.controller = useState6(this.props.controller);
     this.action = useService3("action");
-    this.state = useState6({ toolsOpen: false, picking: false });
-    const tools = useRef4("tools");
+    this.state = useState6({ menu: null, picking: false });
+    const pickers = { tools: useRef4("tools"), sources: useRef4("sources") };
     useExternalListener2(window, "click", (ev) => {
-      if (this.state.toolsOpen && !tools.el?.contains(ev.target)) {
-        this.state.toolsOpen = false;
+      const menu = this.state.menu;
+      if (menu && !pickers[menu].el?.contains(ev.target)) {
+        this.state.menu = null;
       }
     });
     useExternalListener2(document, "keydown", (ev) => {
-      if (ev.key === "Escape" && this.state.toolsOpen) {
+      if (ev.key === "Escape" && this.state.menu) {
         ev.preventDefault();
-        this.state.toolsOpen = false;
+        this.state.menu = null;
       }
     });
   }
@@ -8088,6 +8093,18 @@ var ThreadHeader = class extends Component8 {
     const current = this.thread?.tool_names ?? [];
     const next = current.includes(name) ? current.filter((tool) => tool !== name) : [...current, name].sort();
     void this.controller.setTools(next);
+  }
+  toggleMenu(menu) {
+    this.state.menu = this.state.menu === menu ? null : menu;
+  }
+  sourceChosen(id) {
+    return Boolean(this.thread?.knowledge_source_ids?.includes(id));
+  }
+  toggleSource(id) {
+    const current = this.thread?.knowledge_source_ids ?? [];
+    void this.controller.setSources(
+      current.includes(id) ? current.filter((source) => source !== id) : [...current, id]
+    );
   }
   onClickRecord(ev) {
     const thread = this.thread;
