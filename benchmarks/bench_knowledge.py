@@ -3,21 +3,24 @@
 
 Fills a scratch database on the harness's PostgreSQL cluster with N synthetic chunks (about
 80 words of text each, random 768-dimension vectors) in the addon's chunk schema, then runs
-queries through the addon's own search pieces: the full-text SQL (``TEXT_RANKING_SQL``) and
-:class:`ExactVectorIndex`, fused as ``_llm_search`` fuses them. Prints, for each size:
+queries through the addon's own search pieces: the full-text ranking (``text_ranking``) and
+:class:`ExactVectorIndex`, run beside each other and fused as ``_llm_search`` does. Prints,
+for each size:
 
 - loading throughput: chunks/s to insert the rows and compute their ``tsvector`` (the SQL
   side of indexing; provider time, i.e. computing the embeddings, excluded), and chunking
   throughput of the Python chunker;
-- the first query (vectors loaded into memory) and then p50/p95 latency of full-text,
-  vector and hybrid queries (query embedding and the per-user access check excluded);
+- the first query (vectors loaded into memory) and then p50/p95 latency of full-text alone,
+  vector alone and hybrid (both beside each other, then fused) queries (query embedding and
+  the per-user access check excluded), with the load average the machine had meanwhile;
 - memory: the in-process vector matrix, the process's RSS growth, the table's size.
 
     /usr/bin/python3 benchmarks/bench_knowledge.py [--sizes 10000,100000] [--dims 768]
         [--queries 60]
 
 Needs the cluster the harness runs (``npm test`` or ``npm start`` started it) and Debian's
-python3-numpy and python3-psycopg2. Drops its database at the end.
+python3-numpy (with libopenblas0-pthread: numpy on Debian's reference BLAS is four times
+slower) and python3-psycopg2. Drops its database at the end.
 """
 
 import argparse
@@ -47,7 +50,7 @@ for name, path in (("odoo.addons.llm_thread", ADDON),
 
 from odoo.addons.llm_thread.models import llm_knowledge_chunking as chunking  # noqa: E402
 from odoo.addons.llm_thread.models.llm_knowledge_search import (  # noqa: E402
-    CANDIDATES, RRF_K, TEXT_RANKING_SQL, ExactVectorIndex, beside)
+    CANDIDATES, RRF_K, ExactVectorIndex, beside, text_ranking)
 
 SOCKET_DIR = os.environ.get("LLM_THREAD_PGHOST", "/var/tmp/llm_thread-postgres/run")
 PORT = int(os.environ.get("LLM_THREAD_PG_PORT", "54329"))
@@ -141,28 +144,19 @@ def measure(connection, size, dims, queries, rng):
         ExactVectorIndex.load(cr, 1, 1)
         first = time.perf_counter() - started
 
-        def text_ranking(text):
-            for operator in (" & ", " | "):  # as LlmKnowledgeSearch._llm_text_ranking
-                cr.execute(TEXT_RANKING_SQL, ["english", "english", text, operator, [1],
-                                              CANDIDATES])
-                hits = cr.fetchall()
-                if len(hits) >= CANDIDATES:
-                    break
-            return hits
-
         timings = {"full-text": [], "vector": [], "hybrid": []}
         for number in range(queries):
             text = " ".join(words(rng, 3))
             vector = query_vectors[number]
             t0 = time.perf_counter()
-            text_ranking(text)
+            text_ranking(cr, "english", text, [1])
             t1 = time.perf_counter()
             ExactVectorIndex.load(cr, 1, 1).top_k(vector, CANDIDATES)
             t2 = time.perf_counter()
             # As _llm_search: the index loaded (cached), scored beside the full-text query.
             index = ExactVectorIndex.load(cr, 1, 1)
             text_hits, vector_hits = beside(lambda: index.top_k(vector, CANDIDATES),
-                                            lambda: text_ranking(text))
+                                            lambda: text_ranking(cr, "english", text, [1]))
             fused = {}
             for rank, (chunk_id, _score) in enumerate(text_hits, 1):
                 fused[chunk_id] = fused.get(chunk_id, 0) + 1 / (RRF_K + rank)

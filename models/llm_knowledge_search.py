@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -33,21 +34,72 @@ DEFAULT_TOKEN_BUDGET = 2000
 MIN_SIMILARITY_PARAM = "llm_thread.knowledge_min_similarity"
 DEFAULT_MIN_SIMILARITY = 0.3
 
-# (language, language, query, operator, source ids, limit) -> (chunk id, rank).
-# The operator joins the query's words: "&" (all of them), else "|" (any). At most
-# MATCH_CAP matching chunks are ranked: ranking reads every candidate's tsvector, and a common
-# word matches a large part of a big corpus (vector search still ranks the whole corpus).
-MATCH_CAP = 2000
+# -> (chunk id, rank) of the chunks of ``ids`` matching the words of ``query`` (in the
+# language ``lang``) joined by ``op``: " & " (all of them), else " | " (any), leaving out the
+# lexemes of ``excluded``. At most MATCH_CAP matching chunks are ranked: ranking reads every
+# candidate's tsvector, and a common word matches a large part of a big corpus (vector search
+# still ranks the whole corpus). The query's lexemes are already normalised: the tsquery is
+# built from them with the "simple" configuration, which only lowercases.
+MATCH_CAP = 1000
 TEXT_RANKING_SQL = f"""
-    WITH q AS (SELECT to_tsquery(%s::regconfig, replace(
-                   plainto_tsquery(%s::regconfig, %s)::text, ' & ', %s)) AS query),
+    WITH q AS (SELECT to_tsquery('simple', coalesce(string_agg(quote_literal(lexeme), %(op)s),
+                                                    '')) AS query
+                 FROM unnest(to_tsvector(%(lang)s::regconfig, %(query)s))
+                WHERE lexeme <> ALL(%(excluded)s)),
          matches AS (SELECT c.id, c.content_tsv FROM llm_knowledge_chunk c, q
-                      WHERE numnode(q.query) > 0 AND c.source_id = ANY(%s)
+                      WHERE numnode(q.query) > 0 AND c.source_id = ANY(%(ids)s)
                         AND c.content_tsv @@ q.query
                       LIMIT {MATCH_CAP})
     SELECT m.id, ts_rank_cd(m.content_tsv, q.query) FROM matches m, q
-     ORDER BY 2 DESC, m.id LIMIT %s
+     ORDER BY 2 DESC, m.id LIMIT %(limit)s
 """
+# Words in more than COMMON_FRACTION of the chunks are left out of the any-word query (still
+# in the all-words one): they say little about a chunk (a search engine weighs them near
+# zero) and their long index lists are what made that query slow at 100,000 chunks. Read from
+# PostgreSQL's own statistics of the column (pg_stats, kept by ANALYZE), once per
+# COMMON_TTL seconds and process; only past COMMON_MIN_CHUNKS, below which every word of a
+# small corpus looks common and nothing is slow anyway.
+COMMON_FRACTION = 0.05
+COMMON_MIN_CHUNKS = 20_000
+COMMON_TTL = 600
+COMMON_WORDS_SQL = """
+    SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs
+      FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass('llm_knowledge_chunk')
+     WHERE s.schemaname = current_schema() AND s.tablename = 'llm_knowledge_chunk'
+       AND s.attname = 'content_tsv' AND c.reltuples > %s
+"""
+_common_words: dict[str, tuple[float, list[str]]] = {}
+
+
+def common_words(cr) -> list[str]:
+    """The lexemes in more than COMMON_FRACTION of the chunks (none below COMMON_MIN_CHUNKS)."""
+    cached = _common_words.get(cr.dbname)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    cr.execute(COMMON_WORDS_SQL, [COMMON_MIN_CHUNKS])
+    row = cr.fetchone()
+    words = [word for word, frequency in zip(*row) if frequency > COMMON_FRACTION] \
+        if row and row[0] else []
+    _common_words[cr.dbname] = (time.monotonic() + COMMON_TTL, words)
+    return words
+
+
+def text_ranking(cr, language, query, source_ids):
+    """``(chunk id, ts_rank_cd)`` of the full-text matches in one language: chunks with all
+    the words of the query, or, when there are not enough of those, with any of its words
+    that are not common (questions rarely share all their words with the answer). All
+    first, because ranking every chunk holding one common word of a large corpus is what
+    costs."""
+    rows = []
+    for operator in (" & ", " | "):
+        cr.execute(TEXT_RANKING_SQL, {
+            "op": operator, "lang": language, "query": query, "ids": source_ids,
+            "excluded": common_words(cr) if operator == " | " else [], "limit": CANDIDATES})
+        # Any-word matches include the all-words ones, unless every word was common.
+        rows = cr.fetchall() or rows
+        if len(rows) >= CANDIDATES:
+            break
+    return rows
 
 
 class ExactVectorIndex:
@@ -202,20 +254,11 @@ class LlmKnowledgeSearch(models.AbstractModel):
         return result
 
     def _llm_text_ranking(self, query, sources):
-        """``(chunk id, ts_rank_cd)`` of the full-text matches: chunks with all the words of
-        the query, or, when there are not enough of those, with any of them (questions
-        rarely share all their words with the answer). All first, because ranking every
-        chunk holding one common word of a large corpus is what costs."""
+        """``text_ranking`` over ``sources``, one query per language."""
         ranking = []
         for language in set(sources.mapped("language")):
             ids = sources.filtered(lambda s, lang=language: s.language == lang).ids
-            for operator in (" & ", " | "):
-                self.env.cr.execute(TEXT_RANKING_SQL, [language, language, query, operator,
-                                                       ids, CANDIDATES])
-                rows = self.env.cr.fetchall()
-                if len(rows) >= CANDIDATES or operator == " | ":
-                    break
-            ranking.extend(rows)
+            ranking.extend(text_ranking(self.env.cr, language, query, ids))
         ranking.sort(key=lambda row: -row[1])
         return ranking[:CANDIDATES]
 
