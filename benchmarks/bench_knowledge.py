@@ -179,6 +179,7 @@ def measure(connection, size, dims, queries, rng):
     print(f"  vector matrix in memory:      {ExactVectorIndex.memory_bytes() / 2**20:10.0f} MiB"
           f"  (process peak RSS +{rss_mb() - before:.0f} MiB)")
     print(f"  table with indexes:           {table_mb:10.0f} MiB")
+    print("  load average (1, 5, 15 min):  " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
     ExactVectorIndex._cache.clear()
 
 
