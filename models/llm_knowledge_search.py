@@ -60,7 +60,7 @@ TEXT_RANKING_SQL = f"""
 # COMMON_TTL seconds and process; only past COMMON_MIN_CHUNKS, below which every word of a
 # small corpus looks common and nothing is slow anyway.
 COMMON_FRACTION = 0.05
-COMMON_MIN_CHUNKS = 20_000
+COMMON_MIN_CHUNKS = 5_000
 COMMON_TTL = 600
 COMMON_WORDS_SQL = """
     SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs

@@ -114,20 +114,24 @@ class LlmThreadKnowledge(models.Model):
         question = self._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
         if not question:
             return None
-        Chunk = self.env["llm.knowledge.chunk"]
+        Chunk = self.env["llm.knowledge.chunk"].sudo()
         if search:
             found = self.env["llm.knowledge.search"]._llm_search(message_text(question), sources)
             # This conversation's own memory is already in its history.
-            chunks = Chunk.sudo().browse([h.chunk_id for h in found.hits]).filtered(
+            chunks = Chunk.browse([h.chunk_id for h in found.hits]).filtered(
                 lambda c: not (c.res_model == self._name and c.res_id == self.id))
+            numbered = list(enumerate(chunks, 1))
         else:
-            stored = (question.body_json or {}).get("knowledge") or []
-            chunks = Chunk.sudo().browse([c["chunk_id"] for c in stored if c.get("chunk_id")])
-            readable = chunks.exists()._llm_readable_by(self.env)
-            chunks = chunks.filtered(lambda chunk: chunk in readable)
+            # The same numbers as the answer's text and chips; a passage gone since is left out.
+            stored = [c for c in (question.body_json or {}).get("knowledge") or []
+                      if c.get("chunk_id")]
+            readable = Chunk.browse([c["chunk_id"] for c in stored]).exists()._llm_readable_by(
+                self.env)
+            numbered = [(c["n"], Chunk.browse(c["chunk_id"])) for c in stored
+                        if c["chunk_id"] in readable.ids]
         citations = []
         passages = []
-        for number, chunk in enumerate(chunks, 1):
+        for number, chunk in numbered:
             citation = chunk._llm_citation()
             citations.append({"n": number, "label": citation["label"], "url": citation["url"],
                               "source": chunk.source_id.name, "chunk_id": chunk.id,

@@ -2,11 +2,11 @@
 instructions in the prompt, citations stored, "sources only", access per user, and the
 search_knowledge tool."""
 
-from odoo import Command
+from odoo import Command, http
 from odoo.tests import tagged
 
 from ..providers import base
-from .engine_common import EngineCase, answer
+from .engine_common import EngineCase, answer, parse_sse
 from .fake_embeddings import OPENAI_PATH
 from .fake_provider import FakeProviderCase
 from .test_access import RpcMixin
@@ -85,6 +85,28 @@ class TestKnowledgeChat(RpcMixin, FakeProviderCase, EngineCase):
                                     "parcel warehouse weekday"])
         tool_result = self.messages(self.thread, "tool")
         self.assertIn("Parcels leave the warehouse", tool_result.body)
+
+    def test_a_continued_answer_keeps_its_passages_without_searching_again(self):
+        """Continue is the same answer: the passages stored on the question, same numbers,
+        no new search (nor query embedding)."""
+        self.thread.knowledge_source_ids = self.policies
+        self.script([base.TextDelta("Refunds take seven days [1], and"), base.Usage(10, 4),
+                     base.Finish("length")])
+        self.generate(self.thread, "How long until refunds are paid back?")
+        cut = self.messages(self.thread, "assistant")
+        first_prompt = self.system_prompt()
+        stored = self.messages(self.thread, "user").body_json["knowledge"]
+        self.fake.reset()
+        self.script(answer(" returns are free."))
+        self.env.flush_all()
+        self.authenticate("llm_a", "llm_a_password_1")
+        response = self.opener.post(
+            f"{self.base_url()}/llm/thread/{self.thread.id}/generate",
+            data={"csrf_token": http.Request.csrf_token(self), "continue_message_id": cut.id})
+        events = parse_sse(response.text.splitlines())
+        self.assertEqual(self.system_prompt(), first_prompt)
+        self.assertFalse([r for r in self.fake.requests if r.path == OPENAI_PATH])
+        self.assertEqual(dict(events)["citations"]["citations"], stored)
 
     def test_sources_chosen_in_the_chat_are_access_checked(self):
         """The header's Sources menu: the options are the sources the user may read, chosen
