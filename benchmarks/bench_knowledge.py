@@ -16,11 +16,12 @@ for each size:
 - memory: the in-process vector matrix, the process's RSS growth, the table's size.
 
     /usr/bin/python3 benchmarks/bench_knowledge.py [--sizes 10000,100000] [--dims 768]
-        [--queries 60]
+        [--queries 60] [--keep]
 
 Needs the cluster the harness runs (``npm test`` or ``npm start`` started it) and Debian's
 python3-numpy (with libopenblas0-pthread: numpy on Debian's reference BLAS is four times
-slower) and python3-psycopg2. Drops its database at the end.
+slower) and python3-psycopg2. Drops its databases at the end, unless ``--keep``: then a
+later ``--keep`` run reuses them and measures the queries only.
 """
 
 import argparse
@@ -127,17 +128,29 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run(size, dims, queries, rng):
-    connection = connect(DB)
+def run(admin, size, dims, queries, rng, keep):
+    """Measure one size in its own database; ``keep``: leave it for the next run, and reuse
+    the one a previous run left (the build takes minutes at 100,000 chunks)."""
+    name = f"{DB}_{size}_{dims}"
+    with admin.cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        reuse = keep and cr.fetchone()
+        if not reuse:
+            cr.execute(f"DROP DATABASE IF EXISTS {name}")
+            cr.execute(f"CREATE DATABASE {name}")
+    connection = connect(name)
     try:
-        measure(connection, size, dims, queries, rng)
+        measure(connection, size, dims, queries, rng, reuse)
     finally:
         connection.close()
+        if not keep:
+            with admin.cursor() as cr:
+                cr.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
-def measure(connection, size, dims, queries, rng):
+def measure(connection, size, dims, queries, rng, reuse):
     with connection, connection.cursor(cursor_factory=Cursor) as cr:
-        chunk_rate, load_rate = build(cr, size, dims, rng)
+        chunk_rate, load_rate = (None, None) if reuse else build(cr, size, dims, rng)
         before = rss_mb()
         query_vectors = rng.standard_normal((queries, dims), dtype=numpy.float32)
         started = time.perf_counter()
@@ -170,8 +183,11 @@ def measure(connection, size, dims, queries, rng):
         cr.execute("SELECT pg_total_relation_size('llm_knowledge_chunk')")
         table_mb = cr.fetchone()[0] / 2**20
     print(f"\n{size:,} chunks x {dims} dimensions")
-    print(f"  chunking (Python):            {chunk_rate:10,.0f} chunks/s")
-    print(f"  rows + tsvector (PostgreSQL): {load_rate:10,.0f} chunks/s")
+    if chunk_rate:
+        print(f"  chunking (Python):            {chunk_rate:10,.0f} chunks/s")
+        print(f"  rows + tsvector (PostgreSQL): {load_rate:10,.0f} chunks/s")
+    else:
+        print("  (database of a previous --keep run: indexing not measured)")
     print(f"  first query (loads vectors):  {first * 1000:10.0f} ms")
     for name, values in timings.items():
         print(f"  {name:<10} p50 {percentile(values, .5) * 1000:7.1f} ms   "
@@ -188,20 +204,17 @@ def main():
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--dims", type=int, default=768)
     parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each size's database, and reuse one kept before")
     args = parser.parse_args()
     admin = connect("postgres")
     admin.autocommit = True
-    with admin.cursor() as cr:
-        cr.execute(f"DROP DATABASE IF EXISTS {DB}")
-        cr.execute(f"CREATE DATABASE {DB}")
     print(f"numpy {numpy.__version__}, {os.cpu_count()} CPUs")
     try:
         rng = numpy.random.default_rng(7)
         for size in map(int, args.sizes.split(",")):
-            run(size, args.dims, args.queries, rng)
+            run(admin, size, args.dims, args.queries, rng, args.keep)
     finally:
-        with admin.cursor() as cr:
-            cr.execute(f"DROP DATABASE IF EXISTS {DB}")
         admin.close()
 
 
