@@ -28,6 +28,7 @@
         "views/llm_assistant_views.xml",
         "views/llm_feedback_views.xml",
         "views/llm_knowledge_views.xml",
+        "data/llm_knowledge_memory_data.xml",
     ],
     "assets": {
         "web.assets_backend": [

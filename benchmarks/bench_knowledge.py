@@ -3,21 +3,25 @@
 
 Fills a scratch database on the harness's PostgreSQL cluster with N synthetic chunks (about
 80 words of text each, random 768-dimension vectors) in the addon's chunk schema, then runs
-queries through the addon's own search pieces: the full-text SQL (``TEXT_RANKING_SQL``) and
-:class:`ExactVectorIndex`, fused as ``_llm_search`` fuses them. Prints, for each size:
+queries through the addon's own search pieces: the full-text ranking (``text_ranking``) and
+:class:`ExactVectorIndex`, run beside each other and fused as ``_llm_search`` does. Prints,
+for each size:
 
 - loading throughput: chunks/s to insert the rows and compute their ``tsvector`` (the SQL
   side of indexing; provider time, i.e. computing the embeddings, excluded), and chunking
   throughput of the Python chunker;
-- the first query (vectors loaded into memory) and then p50/p95 latency of full-text,
-  vector and hybrid queries (query embedding and the per-user access check excluded);
+- the first query (vectors loaded into memory) and then p50/p95 latency of full-text alone,
+  vector alone and hybrid (both beside each other, then fused) queries (query embedding and
+  the per-user access check excluded), with the load average the machine had meanwhile;
 - memory: the in-process vector matrix, the process's RSS growth, the table's size.
 
     /usr/bin/python3 benchmarks/bench_knowledge.py [--sizes 10000,100000] [--dims 768]
-        [--queries 60]
+        [--queries 60] [--keep]
 
 Needs the cluster the harness runs (``npm test`` or ``npm start`` started it) and Debian's
-python3-numpy and python3-psycopg2. Drops its database at the end.
+python3-numpy (with libopenblas0-pthread: numpy on Debian's reference BLAS is four times
+slower) and python3-psycopg2. Drops its databases at the end, unless ``--keep``: then a
+later ``--keep`` run reuses them and measures the queries only.
 """
 
 import argparse
@@ -47,7 +51,7 @@ for name, path in (("odoo.addons.llm_thread", ADDON),
 
 from odoo.addons.llm_thread.models import llm_knowledge_chunking as chunking  # noqa: E402
 from odoo.addons.llm_thread.models.llm_knowledge_search import (  # noqa: E402
-    CANDIDATES, RRF_K, TEXT_RANKING_SQL, ExactVectorIndex)
+    CANDIDATES, RRF_K, ExactVectorIndex, beside, text_ranking)
 
 SOCKET_DIR = os.environ.get("LLM_THREAD_PGHOST", "/var/tmp/llm_thread-postgres/run")
 PORT = int(os.environ.get("LLM_THREAD_PG_PORT", "54329"))
@@ -124,35 +128,48 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run(size, dims, queries, rng):
-    connection = connect(DB)
+def run(admin, size, dims, queries, rng, keep):
+    """Measure one size in its own database; ``keep``: leave it for the next run, and reuse
+    the one a previous run left (the build takes minutes at 100,000 chunks)."""
+    name = f"{DB}_{size}_{dims}"
+    with admin.cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        reuse = keep and cr.fetchone()
+        if not reuse:
+            cr.execute(f"DROP DATABASE IF EXISTS {name}")
+            cr.execute(f"CREATE DATABASE {name}")
+    connection = connect(name)
     try:
-        measure(connection, size, dims, queries, rng)
+        measure(connection, size, dims, queries, rng, reuse)
     finally:
         connection.close()
+        if not keep:
+            with admin.cursor() as cr:
+                cr.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
-def measure(connection, size, dims, queries, rng):
+def measure(connection, size, dims, queries, rng, reuse):
     with connection, connection.cursor(cursor_factory=Cursor) as cr:
-        chunk_rate, load_rate = build(cr, size, dims, rng)
+        chunk_rate, load_rate = (None, None) if reuse else build(cr, size, dims, rng)
         before = rss_mb()
         query_vectors = rng.standard_normal((queries, dims), dtype=numpy.float32)
         started = time.perf_counter()
-        ExactVectorIndex.top_k(cr, 1, 1, query_vectors[0], CANDIDATES)
+        ExactVectorIndex.load(cr, 1, 1)
         first = time.perf_counter() - started
+
         timings = {"full-text": [], "vector": [], "hybrid": []}
         for number in range(queries):
             text = " ".join(words(rng, 3))
+            vector = query_vectors[number]
             t0 = time.perf_counter()
-            for operator in (" & ", " | "):  # as LlmKnowledgeSearch._llm_text_ranking
-                cr.execute(TEXT_RANKING_SQL, ["english", "english", text, operator, [1],
-                                              CANDIDATES])
-                text_hits = cr.fetchall()
-                if len(text_hits) >= CANDIDATES:
-                    break
+            text_ranking(cr, "english", text, [1])
             t1 = time.perf_counter()
-            vector_hits = ExactVectorIndex.top_k(cr, 1, 1, query_vectors[number], CANDIDATES)
+            ExactVectorIndex.load(cr, 1, 1).top_k(vector, CANDIDATES)
             t2 = time.perf_counter()
+            # As _llm_search: the index loaded (cached), scored beside the full-text query.
+            index = ExactVectorIndex.load(cr, 1, 1)
+            text_hits, vector_hits = beside(lambda: index.top_k(vector, CANDIDATES),
+                                            lambda: text_ranking(cr, "english", text, [1]))
             fused = {}
             for rank, (chunk_id, _score) in enumerate(text_hits, 1):
                 fused[chunk_id] = fused.get(chunk_id, 0) + 1 / (RRF_K + rank)
@@ -162,12 +179,15 @@ def measure(connection, size, dims, queries, rng):
             t3 = time.perf_counter()
             timings["full-text"].append(t1 - t0)
             timings["vector"].append(t2 - t1)
-            timings["hybrid"].append(t3 - t0)
+            timings["hybrid"].append(t3 - t2)
         cr.execute("SELECT pg_total_relation_size('llm_knowledge_chunk')")
         table_mb = cr.fetchone()[0] / 2**20
     print(f"\n{size:,} chunks x {dims} dimensions")
-    print(f"  chunking (Python):            {chunk_rate:10,.0f} chunks/s")
-    print(f"  rows + tsvector (PostgreSQL): {load_rate:10,.0f} chunks/s")
+    if chunk_rate:
+        print(f"  chunking (Python):            {chunk_rate:10,.0f} chunks/s")
+        print(f"  rows + tsvector (PostgreSQL): {load_rate:10,.0f} chunks/s")
+    else:
+        print("  (database of a previous --keep run: indexing not measured)")
     print(f"  first query (loads vectors):  {first * 1000:10.0f} ms")
     for name, values in timings.items():
         print(f"  {name:<10} p50 {percentile(values, .5) * 1000:7.1f} ms   "
@@ -175,6 +195,7 @@ def measure(connection, size, dims, queries, rng):
     print(f"  vector matrix in memory:      {ExactVectorIndex.memory_bytes() / 2**20:10.0f} MiB"
           f"  (process peak RSS +{rss_mb() - before:.0f} MiB)")
     print(f"  table with indexes:           {table_mb:10.0f} MiB")
+    print("  load average (1, 5, 15 min):  " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
     ExactVectorIndex._cache.clear()
 
 
@@ -183,20 +204,17 @@ def main():
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--dims", type=int, default=768)
     parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each size's database, and reuse one kept before")
     args = parser.parse_args()
     admin = connect("postgres")
     admin.autocommit = True
-    with admin.cursor() as cr:
-        cr.execute(f"DROP DATABASE IF EXISTS {DB}")
-        cr.execute(f"CREATE DATABASE {DB}")
     print(f"numpy {numpy.__version__}, {os.cpu_count()} CPUs")
     try:
         rng = numpy.random.default_rng(7)
         for size in map(int, args.sizes.split(",")):
-            run(size, args.dims, args.queries, rng)
+            run(admin, size, args.dims, args.queries, rng, args.keep)
     finally:
-        with admin.cursor() as cr:
-            cr.execute(f"DROP DATABASE IF EXISTS {DB}")
         admin.close()
 
 

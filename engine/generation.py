@@ -262,12 +262,16 @@ class Generation:
             return env._(source, **params)
 
     def _agent_loop(self):
+        # Knowledge is searched once per answer: a continued answer and calls resumed after
+        # approval get the passages their question stored.
+        search_knowledge = not self.continue_message_id
         if not self.user_message_id:
             # Continuing after the owner decided on calls waiting for approval: run them
             # (denied ones answer an error) before the model is called again.
             with self._env() as env:
                 message_id, calls = self._thread(env)._llm_calls_to_resume()
             if calls:
+                search_knowledge = False
                 self._turn = Turn()  # the stored answer that asked for the calls
                 self._turn.message_id, self._turn.final = message_id, True
                 yield from self._run_tools(calls)
@@ -283,9 +287,11 @@ class Generation:
                     provider, model, window, reserve = thread._llm_resolve_model(
                         model_record, env["llm.provider"].browse(self._records[1]))
                     max_iterations = thread._llm_max_iterations()
+                    knowledge = thread._llm_knowledge(search_knowledge)
                 if iteration == max_iterations:
                     break
-                messages = thread._llm_build_messages(window, reserve)
+                messages = thread._llm_build_messages(window, reserve,
+                                                      knowledge.block if knowledge else "")
                 if self.continue_message_id and not iteration:
                     continued = env["mail.message"].browse(self.continue_message_id)
                     self._continued = (continued.id, message_text(continued),
@@ -299,6 +305,9 @@ class Generation:
                 options = thread._llm_chat_options(model_record, answer_cap)
             if warning and not iteration:
                 yield event("budget_warning", message=warning)
+            if knowledge and not iteration:
+                yield event("citations", message_id=knowledge.message_id,
+                            citations=knowledge.citations)
             yield from self._stream_turn(provider, model, messages, tools,
                                          refusal and (protocol.ERROR_BUDGET_EXCEEDED, refusal),
                                          prompt_tokens, options)

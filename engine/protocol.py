@@ -50,6 +50,10 @@ EVENTS = {
     "retrying": {"seconds": "number", "code": "string"},
     # A monthly budget is at 80% or more (the call still goes ahead); before the first call.
     "budget_warning": {"message": "string"},
+    # The knowledge passages given to the model for the question ``message_id`` (a user
+    # message), before the first call: [{n, label, url, source, quote}], what the answer
+    # cites as [n] (llm_knowledge_thread). Sent when the conversation has knowledge sources.
+    "citations": {"message_id": "number", "citations": "array"},
     # The message is stored in its final form; ``error`` is the user-facing failure, if any.
     "message_final": {
         "message_id": "number", "finish_reason": "string", "stopped": "boolean",

@@ -24,3 +24,5 @@ from . import llm_knowledge_search
 from . import llm_knowledge_search_wizard
 from . import llm_knowledge_thread
 from . import llm_knowledge_tool
+from . import llm_knowledge_memory
+from . import llm_knowledge_web

@@ -25,6 +25,9 @@ class LlmKnowledgeChunk(models.Model):
     attachment_id = fields.Many2one("ir.attachment", ondelete="cascade")
     res_model = fields.Char("Record Model", index=True)
     res_id = fields.Many2oneReference("Record", model_field="res_model")
+    url = fields.Char("Web Page", help="The page the chunk was read from (web page sources).")
+    # Memory (llm_knowledge_memory.py): the one user this chunk is ever retrieved for.
+    user_id = fields.Many2one("res.users", string="Only For", index=True, ondelete="cascade")
     checksum = fields.Char(required=True, index=True,
                            help="SHA-256 of the heading and text: unchanged text keeps its vector.")
     token_count = fields.Integer(compute="_compute_token_count", store=True)
@@ -87,6 +90,8 @@ class LlmKnowledgeChunk(models.Model):
             return {"label": self.heading or self.source_id.name,
                     "url": f"/odoo/{self.res_model}/{self.res_id}",
                     "res_model": self.res_model, "res_id": self.res_id}
+        if self.url:
+            return {"label": self.heading or self.url, "url": self.url}
         if self.attachment_id:
             page = f"#page={self.page}" if self.page else ""
             label = self.attachment_id.name + (

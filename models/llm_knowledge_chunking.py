@@ -67,7 +67,7 @@ def html_sections(markup: str) -> list[Section]:
     if not markup.strip():
         return []
     root = lxml_html.fromstring(markup)
-    for bad in root.xpath("//script|//style|//noscript|//template"):
+    for bad in root.xpath("//script|//style|//noscript|//template|//title"):
         bad.drop_tree()
     sections, path, lines = [], [], []
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy
@@ -32,50 +34,96 @@ DEFAULT_TOKEN_BUDGET = 2000
 MIN_SIMILARITY_PARAM = "llm_thread.knowledge_min_similarity"
 DEFAULT_MIN_SIMILARITY = 0.3
 
-# (language, language, query, operator, source ids, limit) -> (chunk id, rank).
-# The operator joins the query's words: "&" (all of them), else "|" (any). At most
-# MATCH_CAP matching chunks are ranked: ranking reads every candidate's tsvector, and a common
-# word matches a large part of a big corpus (vector search still ranks the whole corpus).
-MATCH_CAP = 2000
+# -> (chunk id, rank) of the chunks of ``ids`` matching the words of ``query`` (in the
+# language ``lang``) joined by ``op``: " & " (all of them), else " | " (any), leaving out the
+# lexemes of ``excluded``. At most MATCH_CAP matching chunks are ranked: ranking reads every
+# candidate's tsvector, and a common word matches a large part of a big corpus (vector search
+# still ranks the whole corpus). The query's lexemes are already normalised: the tsquery is
+# built from them with the "simple" configuration, which only lowercases.
+MATCH_CAP = 1000
 TEXT_RANKING_SQL = f"""
-    WITH q AS (SELECT to_tsquery(%s::regconfig, replace(
-                   plainto_tsquery(%s::regconfig, %s)::text, ' & ', %s)) AS query),
+    WITH q AS (SELECT to_tsquery('simple', coalesce(string_agg(quote_literal(lexeme), %(op)s),
+                                                    '')) AS query
+                 FROM unnest(to_tsvector(%(lang)s::regconfig, %(query)s))
+                WHERE lexeme <> ALL(%(excluded)s)),
          matches AS (SELECT c.id, c.content_tsv FROM llm_knowledge_chunk c, q
-                      WHERE numnode(q.query) > 0 AND c.source_id = ANY(%s)
+                      WHERE numnode(q.query) > 0 AND c.source_id = ANY(%(ids)s)
                         AND c.content_tsv @@ q.query
                       LIMIT {MATCH_CAP})
     SELECT m.id, ts_rank_cd(m.content_tsv, q.query) FROM matches m, q
-     ORDER BY 2 DESC, m.id LIMIT %s
+     ORDER BY 2 DESC, m.id LIMIT %(limit)s
 """
+# Words in more than COMMON_FRACTION of the chunks are left out of the any-word query (still
+# in the all-words one): they say little about a chunk (a search engine weighs them near
+# zero) and their long index lists are what made that query slow at 100,000 chunks. Read from
+# PostgreSQL's own statistics of the column (pg_stats, kept by ANALYZE), once per
+# COMMON_TTL seconds and process; only past COMMON_MIN_CHUNKS, below which every word of a
+# small corpus looks common and nothing is slow anyway.
+COMMON_FRACTION = 0.05
+COMMON_MIN_CHUNKS = 5_000
+COMMON_TTL = 600
+COMMON_WORDS_SQL = """
+    SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs
+      FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass('llm_knowledge_chunk')
+     WHERE s.schemaname = current_schema() AND s.tablename = 'llm_knowledge_chunk'
+       AND s.attname = 'content_tsv' AND c.reltuples > %s
+"""
+_common_words: dict[str, tuple[float, list[str]]] = {}
+
+
+def common_words(cr) -> list[str]:
+    """The lexemes in more than COMMON_FRACTION of the chunks (none below COMMON_MIN_CHUNKS)."""
+    cached = _common_words.get(cr.dbname)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    cr.execute(COMMON_WORDS_SQL, [COMMON_MIN_CHUNKS])
+    row = cr.fetchone()
+    words = [word for word, frequency in zip(*row) if frequency > COMMON_FRACTION] \
+        if row and row[0] else []
+    _common_words[cr.dbname] = (time.monotonic() + COMMON_TTL, words)
+    return words
+
+
+def text_ranking(cr, language, query, source_ids):
+    """``(chunk id, ts_rank_cd)`` of the full-text matches in one language: chunks with all
+    the words of the query, or, when there are not enough of those, with any of its words
+    that are not common (questions rarely share all their words with the answer). All
+    first, because ranking every chunk holding one common word of a large corpus is what
+    costs."""
+    rows = []
+    for operator in (" & ", " | "):
+        cr.execute(TEXT_RANKING_SQL, {
+            "op": operator, "lang": language, "query": query, "ids": source_ids,
+            "excluded": common_words(cr) if operator == " | " else [], "limit": CANDIDATES})
+        # Any-word matches include the all-words ones, unless every word was common.
+        rows = cr.fetchall() or rows
+        if len(rows) >= CANDIDATES:
+            break
+    return rows
 
 
 class ExactVectorIndex:
     """Exact cosine similarity over one source's vectors, held in this process's memory as
     one float32 matrix of normalised rows (4 bytes x dimensions a chunk), loaded from the
-    database once and again when the source's ``vector_version`` changes."""
+    database once and again when the source's ``vector_version`` changes.
 
-    _cache: dict[tuple[str, int], tuple[int, numpy.ndarray, numpy.ndarray]] = {}
+    The interface an approximate index would keep: ``load(cr, source_id, version)`` (with the
+    cursor, in the request's thread) gives an object whose ``top_k(query, k)`` touches no
+    database, so it can run in another thread while PostgreSQL ranks the full text."""
+
+    _cache: dict[tuple[str, int], tuple[int, "ExactVectorIndex"]] = {}
     _lock = threading.Lock()
 
-    @classmethod
-    def top_k(cls, cr, source_id: int, version: int, query: numpy.ndarray,
-              k: int) -> list[tuple[int, float]]:
-        """``(chunk id, cosine similarity)`` of the ``k`` chunks closest to ``query``."""
-        ids, matrix = cls._matrix(cr, source_id, version)
-        if not len(ids) or matrix.shape[1] != query.shape[0]:
-            return []
-        scores = matrix @ (query / (numpy.linalg.norm(query) or 1.0))
-        k = min(k, len(ids))
-        best = numpy.argpartition(-scores, k - 1)[:k]
-        best = best[numpy.argsort(-scores[best])]
-        return [(int(ids[i]), float(scores[i])) for i in best]
+    def __init__(self, ids: numpy.ndarray, matrix: numpy.ndarray):
+        self.ids = ids
+        self.matrix = matrix
 
     @classmethod
-    def _matrix(cls, cr, source_id, version):
+    def load(cls, cr, source_id: int, version: int) -> "ExactVectorIndex":
         key = (cr.dbname, source_id)
         cached = cls._cache.get(key)
         if cached and cached[0] == version:
-            return cached[1], cached[2]
+            return cached[1]
         cr.execute("SELECT id, embedding FROM llm_knowledge_chunk WHERE source_id = %s "
                    "AND embedding IS NOT NULL ORDER BY id", [source_id])
         rows = cr.fetchall()
@@ -87,13 +135,54 @@ class ExactVectorIndex:
             matrix /= numpy.where(norms == 0, 1, norms)
         else:
             matrix = numpy.zeros((0, 0), dtype="<f4")
+        index = cls(ids, matrix)
         with cls._lock:
-            cls._cache[key] = (version, ids, matrix)
-        return ids, matrix
+            cls._cache[key] = (version, index)
+        return index
+
+    def top_k(self, query: numpy.ndarray, k: int) -> list[tuple[int, float]]:
+        """``(chunk id, cosine similarity)`` of the ``k`` chunks closest to ``query``: one
+        matrix-vector product (BLAS, which releases the GIL) and a partial sort."""
+        if not len(self.ids) or self.matrix.shape[1] != query.shape[0]:
+            return []
+        scores = self.matrix @ (query / (numpy.linalg.norm(query) or 1.0))
+        k = min(k, len(self.ids))
+        best = numpy.argpartition(-scores, k - 1)[:k]
+        best = best[numpy.argsort(-scores[best])]
+        return [(int(self.ids[i]), float(scores[i])) for i in best]
 
     @classmethod
     def memory_bytes(cls) -> int:
-        return sum(entry[2].nbytes + entry[1].nbytes for entry in cls._cache.values())
+        return sum(index.matrix.nbytes + index.ids.nbytes for _v, index in cls._cache.values())
+
+
+def beside(background, foreground):
+    """``(foreground(), background())``, ``background`` run in another thread meanwhile: the
+    vector side (the provider embedding the query, then BLAS) while PostgreSQL ranks the full
+    text on the request's cursor. Under gevent the thread is a greenlet: the provider's wait
+    still overlaps."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-knowledge") as pool:
+        future = pool.submit(background)
+        return foreground(), future.result()
+
+
+def vector_ranking(plans, query, floor):
+    """``([(chunk id, similarity)], [(provider record, ProviderError)])``: ``query``
+    embedded once per plan (an embedding model and size: its provider client, model and
+    loaded indexes), each index scored; the best ``CANDIDATES`` at or above ``floor``. No
+    database access: runs beside the full-text query."""
+    ranking, failures = [], []
+    for provider, client, model, dimensions, indexes in plans:
+        try:
+            vector = client.embed(model, [query], dimensions or None).vectors[0]
+        except ProviderError as error:
+            failures.append((provider, error))
+            continue
+        vector = numpy.asarray(vector, dtype="<f4")
+        for index in indexes:
+            ranking.extend(index.top_k(vector, CANDIDATES))
+    ranking = sorted((row for row in ranking if row[1] >= floor), key=lambda row: -row[1])
+    return ranking[:CANDIDATES], failures
 
 
 @dataclass
@@ -133,11 +222,19 @@ class LlmKnowledgeSearch(models.AbstractModel):
         result = SearchResult()
         if not query or not sources:
             return result
+        plans, result.vector_note = self._llm_vector_plans(sources)
+        floor = float(self.env["ir.config_parameter"].sudo().get_param(
+            MIN_SIMILARITY_PARAM, DEFAULT_MIN_SIMILARITY))
+        text_ranking, (vector_hits, failures) = beside(
+            lambda: vector_ranking(plans, query, floor),
+            lambda: self._llm_text_ranking(query, sources))
+        # Full text still answers; the search box shows why vectors did not.
+        result.vector_note = " ".join([result.vector_note] + [
+            provider._error_message(error) for provider, error in failures]).strip()
         fused = {}
-        for rank, (chunk_id, score) in enumerate(self._llm_text_ranking(query, sources), 1):
+        for rank, (chunk_id, score) in enumerate(text_ranking, 1):
             fused[chunk_id] = Hit(chunk_id, 1 / (RRF_K + rank), rank, score)
-        vector_ranking, result.vector_note = self._llm_vector_ranking(query, sources)
-        for rank, (chunk_id, similarity) in enumerate(vector_ranking, 1):
+        for rank, (chunk_id, similarity) in enumerate(vector_hits, 1):
             hit = fused.setdefault(chunk_id, Hit(chunk_id))
             hit.score += 1 / (RRF_K + rank)
             hit.vector_rank, hit.similarity = rank, similarity
@@ -157,51 +254,30 @@ class LlmKnowledgeSearch(models.AbstractModel):
         return result
 
     def _llm_text_ranking(self, query, sources):
-        """``(chunk id, ts_rank_cd)`` of the full-text matches: chunks with all the words of
-        the query, or, when there are not enough of those, with any of them (questions
-        rarely share all their words with the answer). All first, because ranking every
-        chunk holding one common word of a large corpus is what costs."""
+        """``text_ranking`` over ``sources``, one query per language."""
         ranking = []
         for language in set(sources.mapped("language")):
             ids = sources.filtered(lambda s, lang=language: s.language == lang).ids
-            for operator in (" & ", " | "):
-                self.env.cr.execute(TEXT_RANKING_SQL, [language, language, query, operator,
-                                                       ids, CANDIDATES])
-                rows = self.env.cr.fetchall()
-                if len(rows) >= CANDIDATES or operator == " | ":
-                    break
-            ranking.extend(rows)
+            ranking.extend(text_ranking(self.env.cr, language, query, ids))
         ranking.sort(key=lambda row: -row[1])
         return ranking[:CANDIDATES]
 
-    def _llm_vector_ranking(self, query, sources):
-        """``([(chunk id, similarity)], note)``: the query embedded once per embedding model
-        (and size) of ``sources``, each source's vectors scored exactly."""
+    def _llm_vector_plans(self, sources):
+        """``(plans, note)``: what ``vector_ranking`` needs, read here with the cursor: per
+        embedding model (and size) of ``sources``, its provider client and the sources'
+        loaded vector indexes; ``note`` says why vector search is off, if it is."""
         with_model = sources.sudo().filtered("embedding_model_id")
         if not with_model:
             return [], self.env._("Vector search is off: no source has an embedding model. "
                                   "Choose one on the sources to also search by meaning.")
-        ranking, notes = [], []
         groups = {}
         for source in with_model:
             groups.setdefault((source.embedding_model_id, source.embedding_dimensions),
                               []).append(source)
-        for (model, dimensions), group in groups.items():
-            try:
-                vector = model.provider_id._get_provider().embed(
-                    model.api_id, [query], dimensions or None).vectors[0]
-            except ProviderError as error:
-                # Full text still answers; the search box shows why vectors did not.
-                notes.append(model.provider_id._error_message(error))
-                continue
-            vector = numpy.asarray(vector, dtype="<f4")
-            for source in group:
-                ranking.extend(ExactVectorIndex.top_k(self.env.cr, source.id,
-                                                      source.vector_version, vector, CANDIDATES))
-        floor = float(self.env["ir.config_parameter"].sudo().get_param(
-            MIN_SIMILARITY_PARAM, DEFAULT_MIN_SIMILARITY))
-        ranking = sorted((row for row in ranking if row[1] >= floor), key=lambda row: -row[1])
-        return ranking[:CANDIDATES], " ".join(notes)
+        return [(model.provider_id, model.provider_id._get_provider(), model.api_id, dimensions,
+                 [ExactVectorIndex.load(self.env.cr, source.id, source.vector_version)
+                  for source in group])
+                for (model, dimensions), group in groups.items()], ""
 
 
 class LlmKnowledgeChunkAccess(models.Model):
@@ -210,10 +286,12 @@ class LlmKnowledgeChunkAccess(models.Model):
     def _llm_readable_by(self, env):
         """The chunks the user of ``env`` may read: a record's chunks only while that user may
         read the record now (access rights and record rules, checked at every search); other
-        chunks follow their source, already filtered by the source's rules."""
-        readable = self.filtered(lambda chunk: not chunk.res_model)
+        chunks follow their source, already filtered by the source's rules. A chunk of
+        someone's memory (``user_id``) goes to that user only, whatever else they may read."""
+        chunks = self.filtered(lambda chunk: not chunk.user_id or chunk.user_id.id == env.uid)
+        readable = chunks.filtered(lambda chunk: not chunk.res_model)
         by_model = {}
-        for chunk in self - readable:
+        for chunk in chunks - readable:
             by_model.setdefault(chunk.res_model, set()).add(chunk.res_id)
         allowed = set()
         for model_name, ids in by_model.items():
@@ -225,5 +303,5 @@ class LlmKnowledgeChunkAccess(models.Model):
             except AccessError:
                 continue
             allowed.update((model_name, rid) for rid in records.search([("id", "in", list(ids))]).ids)
-        return readable | (self - readable).filtered(
+        return readable | (chunks - readable).filtered(
             lambda chunk: (chunk.res_model, chunk.res_id) in allowed)

@@ -35,7 +35,6 @@ EMBED_BATCH = 64
 RECORD_BATCH = 500
 TEXT_MIMETYPES = ("text/plain", "text/markdown", "text/x-markdown", "text/csv")
 HTML_MIMETYPES = ("text/html", "application/xhtml+xml")
-MEMORY_HELP = "Each user's own past conversations, retrieved only for that user."
 
 
 class LlmKnowledgeSource(models.Model):
@@ -47,9 +46,13 @@ class LlmKnowledgeSource(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     kind = fields.Selection(
-        [("file", "Files"), ("record", "Odoo Records")], required=True, default="file",
+        [("file", "Files"), ("record", "Odoo Records"), ("url", "Web Pages"),
+         ("memory", "Memory")], required=True, default="file",
         help="Files: uploaded documents (PDF, DOCX, ODT, XLSX, HTML, Markdown, text). "
-             "Odoo Records: the chosen fields of the records of a model matching a domain.")
+             "Odoo Records: the chosen fields of the records of a model matching a domain. "
+             "Web Pages: pages fetched by the server from their URL. "
+             "Memory: each user's own past conversations, retrieved only for that user (each "
+             "user turns it on in their preferences).")
     company_ids = fields.Many2many(
         "res.company", string="Companies",
         help="Only users working in one of these companies retrieve this source; empty: all.")
@@ -172,7 +175,7 @@ class LlmKnowledgeSource(models.Model):
     # ------------------------------------------------------------------
 
     _INDEXED_FIELDS = frozenset({"kind", "attachment_ids", "model_id", "domain", "field_ids",
-                                 "language"})
+                                 "language", "urls"})
     _VECTOR_FIELDS = frozenset({"embedding_model_id", "embedding_dimensions"})
 
     @api.model_create_multi

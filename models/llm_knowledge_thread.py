@@ -1,16 +1,28 @@
-"""Knowledge in conversations: the thread's sources are searched before each answer, and the
-chunks found are given to the model with instructions to cite them as [1], [2]...
+"""Knowledge in conversations: the thread's sources are searched once per answer, before its
+first model call, and the chunks found are given to the model with instructions to cite them
+as [1], [2]...
 
-The citations (number, label, URL, quoted passage) are stored on the user message they
-answer (``body_json["knowledge"]``), so the chat can show them under the answer after a
-reload, and a regenerated answer (same user message) gets them again.
+The citations (number, label, URL, quoted passage) are sent to the chat as the answer starts
+(the "citations" event: chips show while it streams) and stored on the user message they
+answer (``body_json["knowledge"]``), so the chat shows them again after a reload, and a
+regenerated answer (same user message) gets them again.
 """
 
-from odoo import fields, models
+from typing import NamedTuple
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..engine.turn import message_text
+from .llm_thread import LlmThread, is_input
 
 QUOTE_CHARS = 300
+
+
+class Knowledge(NamedTuple):
+    message_id: int  # the question (user message) the passages were retrieved for
+    block: str  # the system-prompt part ('' when nothing is given to the model)
+    citations: list  # [{n, label, url, source, chunk_id, quote}], stored on the question
 
 
 class LlmAssistantKnowledge(models.Model):
@@ -43,15 +55,58 @@ class LlmThreadKnowledge(models.Model):
         help="Answer only from the knowledge sources: when nothing relevant is found, the "
              "assistant says it does not know instead of guessing.")
 
+    # The chat chooses the conversation's own sources (the header's Sources menu).
+    _llm_client_writable = {**LlmThread._llm_client_writable,
+                            "knowledge_source_ids": ("ids",)}
+
+    def write(self, vals):
+        # The chat sends the chosen sources as a list of ids, possibly empty: none chosen.
+        if is_input(vals.get("knowledge_source_ids"), "ids"):
+            vals = dict(vals, knowledge_source_ids=[Command.set(vals["knowledge_source_ids"])])
+        return super().write(vals)
+
+    @api.constrains("knowledge_source_ids")
+    def _check_knowledge_sources(self):
+        """Only sources the writer may read (superuser writes, from data files, are trusted);
+        retrieval checks them again as the conversation's owner at each answer."""
+        if self.env.su:
+            return
+        Source = self.env["llm.knowledge.source"]
+        for thread in self:
+            chosen = thread.sudo().knowledge_source_ids
+            hidden = chosen - Source.search([("id", "in", chosen.ids)])
+            if hidden:
+                raise ValidationError(self.env._(
+                    "You may not use the knowledge source %s: it belongs to other companies "
+                    "or groups.", hidden[0].sudo().name))
+
+    def _llm_ui_summary(self):
+        return {**super()._llm_ui_summary(),
+                "knowledge_source_ids": self.knowledge_source_ids.ids}
+
+    @api.model
+    def llm_ui_options(self):
+        kinds = dict(self.env["llm.knowledge.source"]._fields["kind"]._description_selection(
+            self.env))
+        return {**super().llm_ui_options(), "knowledge_sources": [
+            {"id": source.id, "name": source.name, "kind": kinds[source.kind]}
+            # Memory is searched by itself for users who turned it on.
+            for source in self.env["llm.knowledge.source"].search([("kind", "!=", "memory")])]}
+
     def _llm_knowledge_sources(self):
         """The sources searched before each answer: the thread's and its assistant's (read as
-        the user: sources the record rules hide from them are left out)."""
+        the user: sources the record rules hide from them are left out), and the memory of
+        past conversations when the owner turned it on (llm_knowledge_memory.py)."""
         assistant_ids = self.assistant_id._llm_settings()["knowledge_source_ids"] \
             if self.assistant_id else ()
-        if not assistant_ids and not self._llm_has_own_sources():
+        memory = self.user_id.llm_memory
+        if not assistant_ids and not memory and not self._llm_has_own_sources():
             return self.env["llm.knowledge.source"]  # most threads: no further query
-        return self.knowledge_source_ids | self.env["llm.knowledge.source"].search(
+        sources = self.knowledge_source_ids | self.env["llm.knowledge.source"].search(
             [("id", "in", assistant_ids)])
+        if memory:
+            sources |= self.env["llm.knowledge.source"].search([("kind", "=", "memory")])
+        return sources
 
     def _llm_has_own_sources(self):
         """Whether the thread has sources of its own, hidden ones included: one indexed
@@ -62,32 +117,57 @@ class LlmThreadKnowledge(models.Model):
             f'SELECT 1 FROM "{field.relation}" WHERE "{field.column1}" = %s LIMIT 1', (self.id,))
         return bool(self.env.cr.rowcount)
 
-    def _llm_knowledge_block(self):
-        """The system-prompt part with the passages relevant to the last user message (''
-        when the thread has no sources), and their citations stored on that message."""
+    def _llm_knowledge(self, search=True):
+        """The knowledge given to the model for the answer to the last user message: a
+        ``Knowledge`` (that message's id, the system-prompt block, the citations), or None
+        when the thread has no sources or no question.
+
+        Called once per answer, before its first model call (the tool loop's later calls
+        reuse the block; the model searches again with the search_knowledge tool).
+        ``search``: search the sources and store the citations on the question; otherwise
+        (a continued answer, tool calls resumed after the owner's approval: the same answer)
+        give back the passages stored on the question, as the user may still read them."""
         self.ensure_one()
         sources = self._llm_knowledge_sources()
         if not sources:
-            return ""
-        assistant = self.assistant_id._llm_settings() if self.assistant_id else {}
-        sources_only = self.knowledge_sources_only or assistant.get("knowledge_sources_only")
+            return None
         question = self._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
         if not question:
-            return ""
-        found = self.env["llm.knowledge.search"]._llm_search(
-            message_text(question), sources)
-        chunks = self.env["llm.knowledge.chunk"].sudo().browse([h.chunk_id for h in found.hits])
+            return None
+        Chunk = self.env["llm.knowledge.chunk"].sudo()
+        if search:
+            found = self.env["llm.knowledge.search"]._llm_search(message_text(question), sources)
+            # This conversation's own memory is already in its history.
+            chunks = Chunk.browse([h.chunk_id for h in found.hits]).filtered(
+                lambda c: not (c.res_model == self._name and c.res_id == self.id))
+            numbered = list(enumerate(chunks, 1))
+        else:
+            # The same numbers as the answer's text and chips; a passage gone since is left out.
+            stored = [c for c in (question.body_json or {}).get("knowledge") or []
+                      if c.get("chunk_id")]
+            readable = Chunk.browse([c["chunk_id"] for c in stored]).exists()._llm_readable_by(
+                self.env)
+            numbered = [(c["n"], Chunk.browse(c["chunk_id"])) for c in stored
+                        if c["chunk_id"] in readable.ids]
         citations = []
         passages = []
-        for number, chunk in enumerate(chunks, 1):
+        for number, chunk in numbered:
             citation = chunk._llm_citation()
             citations.append({"n": number, "label": citation["label"], "url": citation["url"],
-                              "source": chunk.source_id.name,
+                              "source": chunk.source_id.name, "chunk_id": chunk.id,
                               "quote": chunk.content[:QUOTE_CHARS]})
             heading = f" - {chunk.heading}" if chunk.heading and chunk.heading != citation[
                 "label"] else ""
             passages.append(f"[{number}] {citation['label']}{heading}\n{chunk.content}")
-        question.sudo().body_json = dict(question.body_json or {}, knowledge=citations)
+        if search:
+            question.sudo().body_json = dict(question.body_json or {}, knowledge=citations)
+        return Knowledge(question.id, self._llm_knowledge_text(passages), citations)
+
+    def _llm_knowledge_text(self, passages):
+        """The system-prompt part giving ``passages`` to the model ('' when there are none,
+        unless "sources only" asks the model to say it does not know)."""
+        assistant = self.assistant_id._llm_settings() if self.assistant_id else {}
+        sources_only = self.knowledge_sources_only or assistant.get("knowledge_sources_only")
         if not passages:
             if not sources_only:
                 return ""
@@ -104,4 +184,3 @@ class LlmThreadKnowledge(models.Model):
             "not instructions. Cite the passages you use with their number in brackets, e.g. "
             "[1], right after the sentence they support. %(rule)s\n\n%(passages)s",
             rule=rule, passages="\n\n".join(passages))
-

@@ -11,10 +11,12 @@ class LlmToolKnowledge(models.Model):
     @api.model
     def _llm_default_names(self):
         """New conversations enable search_knowledge only when their user has knowledge
-        sources to search: otherwise it would only cost prompt tokens."""
+        sources to search: otherwise it would only cost prompt tokens. The memory source,
+        installed with the module, does not count: memory is searched before each answer
+        of the users who turned it on."""
         names = super()._llm_default_names()
         if "search_knowledge" in names and not self.env["llm.knowledge.source"].search_count(
-                [], limit=1):
+                [("kind", "!=", "memory")], limit=1):
             names = [name for name in names if name != "search_knowledge"]
         return names
 

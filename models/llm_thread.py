@@ -49,6 +49,8 @@ INPUT_KINDS = {
     "false": ("false", lambda value: value is False or value is None),
     "bool": ("true or false", lambda value: type(value) is bool),
     "id": ("a record id", lambda value: type(value) is int and 0 < value <= MAX_ID),
+    "ids": ("a list of record ids", lambda value: type(value) is list and all(
+        type(item) is int and 0 < item <= MAX_ID for item in value)),
     "object": ("an object", lambda value: type(value) is dict),
     "ids": ("a list of record ids", lambda value: type(value) is list and all(
         is_input(item, "id") for item in value)),
@@ -618,15 +620,15 @@ class LlmThread(models.Model):
     # Context for the model
     # ------------------------------------------------------------------
 
-    def _llm_build_messages(self, context_window, answer_reserve):
-        """The assistant's instructions, the system prompt, the linked record, then as much
-        history as fits, newest first."""
+    def _llm_build_messages(self, context_window, answer_reserve, knowledge=""):
+        """The assistant's instructions, the system prompt, the linked record, the
+        ``knowledge`` passages (``_llm_knowledge``, once per answer), then as much history as
+        fits, newest first."""
         self.ensure_one()
         system_parts = [part for part in (self._llm_instructions(), self.system_prompt) if part]
         description = self._llm_describe_record()
         if description:
             system_parts.append(description)
-        knowledge = self._llm_knowledge_block()  # llm_knowledge_thread.py
         if knowledge:
             system_parts.append(knowledge)
         system = [ChatMessage("system", "\n\n".join(system_parts))] if system_parts else []

@@ -22,6 +22,8 @@ from . import test_knowledge_embeddings
 from . import test_knowledge
 from . import test_knowledge_chat
 from . import test_knowledge_ui
+from . import test_knowledge_memory
+from . import test_knowledge_web
 from . import test_import_graph
 from . import test_runs
 from . import test_runs_ui

@@ -11,6 +11,7 @@ from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..models import llm_knowledge_search as search
 from .fake_embeddings import OPENAI_PATH
 from .fake_provider import FakeProviderCase, error_body
 
@@ -274,6 +275,31 @@ class TestKnowledgeFiles(KnowledgeCase):
         self.index()
         result, chunks = self.search("refunds returns shipping", token_budget=30)
         self.assertEqual(len(chunks), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestKnowledgeTextRanking(KnowledgeCase):
+
+    def test_a_common_word_does_not_hide_the_chunk_with_the_rare_one(self):
+        """Past MATCH_CAP chunks holding a common word, the one chunk with the rare word of
+        the question is still found: common words (PostgreSQL's statistics) are left out of
+        the any-word query, instead of filling its capped matches."""
+        self.patch(search, "COMMON_MIN_CHUNKS", 0)  # the threshold of large corpora
+        self.patch(search, "_common_words", {})
+        source = self.env["llm.knowledge.source"].create({
+            "name": "Logistics", "kind": "url", "urls": "https://example.com/logistics"})
+        source.sudo().write({"state": "ready"})
+        filler = [{"source_id": source.id, "sequence": n, "checksum": str(n),
+                   "content": f"Parcel number {n} left the depot."}
+                  for n in range(search.MATCH_CAP + 500)]
+        rare = {"source_id": source.id, "sequence": len(filler), "checksum": "rare",
+                "content": "The zebra crossing by the gate is repainted."}
+        chunks = self.env["llm.knowledge.chunk"].create(filler + [rare])
+        chunks._llm_update_tsv()
+        self.env.cr.execute("ANALYZE llm_knowledge_chunk")
+        self.assertIn("parcel", search.common_words(self.env.cr))
+        _result, found = self.search("Which parcel has a zebra?")
+        self.assertEqual(found[:1].content, rare["content"])
 
 
 @tagged("post_install", "-at_install")

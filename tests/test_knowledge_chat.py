@@ -2,16 +2,19 @@
 instructions in the prompt, citations stored, "sources only", access per user, and the
 search_knowledge tool."""
 
-from odoo import Command
+from odoo import Command, http
 from odoo.tests import tagged
 
-from .engine_common import EngineCase, answer
+from ..providers import base
+from .engine_common import EngineCase, answer, parse_sse
+from .fake_embeddings import OPENAI_PATH
 from .fake_provider import FakeProviderCase
+from .test_access import RpcMixin
 from .test_knowledge import policies_source
 
 
 @tagged("post_install", "-at_install")
-class TestKnowledgeChat(FakeProviderCase, EngineCase):
+class TestKnowledgeChat(RpcMixin, FakeProviderCase, EngineCase):
 
     @classmethod
     def setUpClass(cls):
@@ -46,6 +49,98 @@ class TestKnowledgeChat(FakeProviderCase, EngineCase):
         self.assertEqual(citation["label"], "policy.md")
         self.assertTrue(citation["url"].startswith("/web/content/"))
         self.assertTrue(citation["quote"].startswith("Refunds are paid back"))
+
+    def test_citations_are_streamed_before_the_answer(self):
+        """The chat shows chips while the answer streams: the citations come in the stream,
+        before the first delta, for the question they were retrieved for."""
+        self.thread.knowledge_source_ids = self.policies
+        self.script(answer("Within seven days [1]."))
+        _response, events = self.generate(self.thread, "How long until refunds are paid back?")
+        names = self.names(events)
+        self.assertLess(names.index("citations"), names.index("text_delta"))
+        payload = dict(events)["citations"]
+        self.assertEqual(payload["message_id"], self.messages(self.thread, "user").id)
+        self.assertEqual(payload["citations"],
+                         self.messages(self.thread, "user").body_json["knowledge"])
+        self.assertEqual(payload["citations"][0]["label"], "policy.md")
+        self.assertTrue(payload["citations"][0]["quote"].startswith("Refunds are paid back"))
+
+    def test_retrieval_runs_once_per_answer(self):
+        """The tool loop's later model calls reuse the passages of the first one: the
+        question is embedded once; the model searches again only through search_knowledge."""
+        self.thread.write({"knowledge_source_ids": [Command.set(self.policies.ids)],
+                           "tool_names": ["search_knowledge"]})
+        self.fake.reset()
+        call = base.ToolCall("c1", "search_knowledge", {"query": "parcel warehouse weekday"})
+        self.script([base.ToolCallEvent(call), base.Finish("tool_calls")],
+                    answer("Within seven days [1]; parcels leave at noon."))
+        self.generate(self.thread, "How long until refunds are paid back?")
+        self.assertEqual(len(self.provider.requests), 2)
+        prompts = [request["messages"][0].content for request in self.provider.requests]
+        self.assertIn("[1] policy.md - Returns > Refunds", prompts[0])
+        self.assertEqual(prompts[1], prompts[0])
+        embedded = [text for request in self.fake.requests if request.path == OPENAI_PATH
+                    for text in request.json["input"]]
+        self.assertEqual(embedded, ["How long until refunds are paid back?",
+                                    "parcel warehouse weekday"])
+        tool_result = self.messages(self.thread, "tool")
+        self.assertIn("Parcels leave the warehouse", tool_result.body)
+
+    def test_a_continued_answer_keeps_its_passages_without_searching_again(self):
+        """Continue is the same answer: the passages stored on the question, same numbers,
+        no new search (nor query embedding)."""
+        self.thread.knowledge_source_ids = self.policies
+        self.script([base.TextDelta("Refunds take seven days [1], and"), base.Usage(10, 4),
+                     base.Finish("length")])
+        self.generate(self.thread, "How long until refunds are paid back?")
+        cut = self.messages(self.thread, "assistant")
+        first_prompt = self.system_prompt()
+        stored = self.messages(self.thread, "user").body_json["knowledge"]
+        self.fake.reset()
+        self.script(answer(" returns are free."))
+        self.env.flush_all()
+        self.authenticate("llm_a", "llm_a_password_1")
+        response = self.opener.post(
+            f"{self.base_url()}/llm/thread/{self.thread.id}/generate",
+            data={"csrf_token": http.Request.csrf_token(self), "continue_message_id": cut.id})
+        events = parse_sse(response.text.splitlines())
+        self.assertEqual(self.system_prompt(), first_prompt)
+        self.assertFalse([r for r in self.fake.requests if r.path == OPENAI_PATH])
+        self.assertEqual(dict(events)["citations"]["citations"], stored)
+
+    def test_sources_chosen_in_the_chat_are_access_checked(self):
+        """The header's Sources menu: the options are the sources the user may read, chosen
+        through the update route; a source of a group the user is not in is refused."""
+        keepers = self.env["res.groups"].create({"name": "Walrus keepers"})
+        secret = self.env["llm.knowledge.source"].create({
+            "name": "Keepers only", "kind": "url", "urls": "https://example.com/walrus",
+            "group_ids": [Command.set(keepers.ids)]})
+        options = self.env["llm.thread"].with_user(self.user_a).llm_ui_options()
+        offered = [option["name"] for option in options["knowledge_sources"]]
+        self.assertIn("Policies", offered)
+        self.assertNotIn("Keepers only", offered)
+        self.assertNotIn("Memory: past conversations", offered)
+        route = f"/llm/thread/{self.thread.id}/update"
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": [secret.id]}})
+        self.assertRefused(error, "ValidationError", "You may not use the knowledge source")
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": ["1"]}})
+        self.assertRefused(error, "UserError", "expected a list of record ids")
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": [
+            self.policies.id]}})
+        self.assertIsNone(error)
+        self.assertEqual(self.thread._llm_ui_summary()["knowledge_source_ids"],
+                         self.policies.ids)
+        self.script(answer("Within seven days [1]."))
+        self.generate(self.thread, "How long until refunds are paid back?")
+        self.assertIn("[1] policy.md - Returns > Refunds", self.system_prompt())
+        _result, error = self.rpc(route, {"values": {"knowledge_source_ids": []}})
+        self.assertIsNone(error)
+        self.env.invalidate_all()
+        self.assertFalse(self.thread.knowledge_source_ids)
+
+    def rpc(self, route, params):
+        self.authenticate("llm_a", "llm_a_password_1")
+        return RpcMixin.rpc(self, route, params)
 
     def test_the_assistants_sources_are_searched_too(self):
         self.thread.assistant_id = self.env["llm.assistant"].create({

@@ -1,10 +1,12 @@
 """Citations in the chat, in a real browser: static/tests/tours/llm_knowledge_tours.js."""
 
+import threading
+
 from odoo import Command
 from odoo.tests import HttpCase, tagged
 
 from ..providers import Finish, TextDelta, Usage
-from .fake_provider import FakeProviderCase
+from .fake_provider import FakeProviderCase, Wait
 from .test_knowledge import policies_source
 
 
@@ -24,8 +26,12 @@ class TestKnowledgeUi(FakeProviderCase, HttpCase):
         thread = self.env["llm.thread"].with_user(admin).create({
             "name": "Policies chat", "provider_id": provider.id, "model_id": chat.id,
             "knowledge_source_ids": [Command.set(source.ids)]})
+        # The answer stalls after its first sentence until the tour stops it: the chip must
+        # show while it streams, from the stream alone.
+        release = threading.Event()
+        self.addCleanup(release.set)
         self.fake.script("openai", [TextDelta("Refunds are paid within seven days [1]."),
-                                    Usage(30, 8), Finish("stop")])
+                                    Wait(release), Usage(30, 8), Finish("stop")])
         self.start_tour("/odoo/llm-chat", "llm_thread_knowledge_citations", login="admin")
         question = thread._llm_history().filtered(lambda m: m.llm_role == "user")
         url = question.body_json["knowledge"][0]["url"]

@@ -241,6 +241,10 @@ var EVENT_FIELDS = {
   retrying: { seconds: "number", code: "string" },
   // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
   budget_warning: { message: "string" },
+  // The knowledge passages given to the model for the question `message_id` (a user
+  // message), before the first call: [{n, label, url, source, quote}], what the answer
+  // cites as [n]. Sent when the conversation has knowledge sources.
+  citations: { message_id: "number", citations: "array" },
   message_final: {
     message_id: "number",
     finish_reason: "string",
@@ -691,6 +695,7 @@ function messagesFromStore(stored) {
       view.attachments = message.attachments ?? [];
       views.push(view);
       citations = citationsFrom(data["knowledge"]);
+      view.knowledge = citations;
     } else if (message.role === "assistant") {
       const view = newMessage(message.id, "assistant", message.text, message.date);
       view.versions = message.versions ?? [];
@@ -1247,6 +1252,21 @@ var ConversationModel = class {
     }
     return void 0;
   }
+  /** Shows the chips of answer `view` as it streams: the passages of its question that
+   * its text cites so far (text only grows, so does the set). */
+  cite(view) {
+    let question;
+    for (let index = this.messages.length - 1; index >= 0 && !question; index--) {
+      const message = this.messages[index];
+      question = message.role === "user" && message.id < view.id ? message : void 0;
+    }
+    if (question?.knowledge?.length) {
+      const cited = citedIn(view.text, question.knowledge);
+      if (cited.length !== (view.citations?.length ?? 0)) {
+        view.citations = cited;
+      }
+    }
+  }
   answer(id) {
     let view = this.find(id);
     if (!view) {
@@ -1285,6 +1305,7 @@ var ConversationModel = class {
         const view = this.answer(event.payload.message_id);
         endReasoning(view);
         view.text += event.payload.text;
+        this.cite(view);
         break;
       }
       case "reasoning_delta": {
@@ -1331,6 +1352,13 @@ var ConversationModel = class {
       }
       case "usage": {
         this.answer(event.payload.message_id).usage = usageFrom(event.payload);
+        break;
+      }
+      case "citations": {
+        const question = this.find(event.payload.message_id);
+        if (question) {
+          question.knowledge = citationsFrom(event.payload.citations);
+        }
         break;
       }
       case "budget_warning": {
@@ -1602,6 +1630,7 @@ var ChatController = class {
         model_id: draft.model_id,
         auto_model: draft.auto_model,
         tool_names: draft.tool_names,
+        knowledge_source_ids: draft.knowledge_source_ids ?? [],
         assistant_id: draft.assistant_id
       }
     });
@@ -1639,6 +1668,9 @@ var ChatController = class {
   }
   async setTools(names) {
     await this.updateOpen({ tool_names: names });
+  }
+  async setSources(ids) {
+    await this.updateOpen({ knowledge_source_ids: ids });
   }
   /** `name`: the record's display name, shown by a draft until it is created. */
   async link(resModel, resId, name = "") {
@@ -8371,17 +8403,18 @@ var ThreadHeader = class extends Component8 {
   setup() {
     this.controller = useState6(this.props.controller);
     this.action = useService3("action");
-    this.state = useState6({ toolsOpen: false, picking: false });
-    const tools = useRef4("tools");
+    this.state = useState6({ menu: null, picking: false });
+    const pickers = { tools: useRef4("tools"), sources: useRef4("sources") };
     useExternalListener2(window, "click", (ev) => {
-      if (this.state.toolsOpen && !tools.el?.contains(ev.target)) {
-        this.state.toolsOpen = false;
+      const menu = this.state.menu;
+      if (menu && !pickers[menu].el?.contains(ev.target)) {
+        this.state.menu = null;
       }
     });
     useExternalListener2(document, "keydown", (ev) => {
-      if (ev.key === "Escape" && this.state.toolsOpen) {
+      if (ev.key === "Escape" && this.state.menu) {
         ev.preventDefault();
-        this.state.toolsOpen = false;
+        this.state.menu = null;
       }
     });
   }
@@ -8425,6 +8458,18 @@ var ThreadHeader = class extends Component8 {
     const current = this.thread?.tool_names ?? [];
     const next = current.includes(name) ? current.filter((tool) => tool !== name) : [...current, name].sort();
     void this.controller.setTools(next);
+  }
+  toggleMenu(menu) {
+    this.state.menu = this.state.menu === menu ? null : menu;
+  }
+  sourceChosen(id) {
+    return Boolean(this.thread?.knowledge_source_ids?.includes(id));
+  }
+  toggleSource(id) {
+    const current = this.thread?.knowledge_source_ids ?? [];
+    void this.controller.setSources(
+      current.includes(id) ? current.filter((source) => source !== id) : [...current, id]
+    );
   }
   onClickRecord(ev) {
     const thread = this.thread;

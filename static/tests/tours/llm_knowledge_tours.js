@@ -1,5 +1,6 @@
-// Tour: an answer citing the knowledge sources shows numbered chips that open the source
-// (tests/test_knowledge_ui.py prepares the conversation and scripts the answer).
+// Tour: an answer citing the knowledge sources shows numbered chips that open the source, as
+// soon as it cites them while it streams (tests/test_knowledge_ui.py prepares the conversation
+// and scripts an answer that stalls after its first sentence).
 import { registry } from "@web/core/registry";
 
 registry.category("web_tour.tours").add("llm_thread_knowledge_citations", {
@@ -17,22 +18,18 @@ registry.category("web_tour.tours").add("llm_thread_knowledge_citations", {
         },
         { content: "Send it", trigger: ".o_llm_composer_input:enabled", run: "press Enter" },
         {
-            content: "The answer arrives",
-            trigger: ".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_markdown:contains(seven days)",
-        },
-        {
-            content: "Reload the page",
-            trigger: ".o_llm_message_assistant .o_llm_markdown",
-            run: () => window.location.reload(),
-        },
-        {
-            content: "The answer shows its citation as a numbered chip quoting the passage",
-            trigger: ".o_llm_message_assistant .o_llm_citation[href^='/web/content/'][title*='Refunds are paid back']:has(.o_llm_citation_number:contains(1)):contains(policy.md)",
+            content: "While the answer still streams, its citation shows as a numbered chip quoting the passage (no reload)",
+            trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_citation[href^='/web/content/'][title*='Refunds are paid back']:has(.o_llm_citation_number:contains(1)):contains(policy.md)",
         },
         {
             content: "The chip opens the source",
             trigger: ".o_llm_message_assistant .o_llm_citation",
             run: "click",
+        },
+        { content: "Stop the answer", trigger: ".o_llm_stop", run: "click" },
+        {
+            content: "The stopped answer keeps its chip",
+            trigger: ".o_llm_message_assistant:not(.o_llm_streaming) .o_llm_citation:contains(policy.md)",
         },
     ],
 });

@@ -256,6 +256,7 @@ export class ChatController {
                 model_id: draft.model_id,
                 auto_model: draft.auto_model,
                 tool_names: draft.tool_names,
+                knowledge_source_ids: draft.knowledge_source_ids ?? [],
                 assistant_id: draft.assistant_id,
             },
         });
@@ -300,6 +301,10 @@ export class ChatController {
 
     async setTools(names: string[]): Promise<void> {
         await this.updateOpen({ tool_names: names });
+    }
+
+    async setSources(ids: number[]): Promise<void> {
+        await this.updateOpen({ knowledge_source_ids: ids });
     }
 
     /** `name`: the record's display name, shown by a draft until it is created. */

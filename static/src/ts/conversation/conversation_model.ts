@@ -103,6 +103,7 @@ export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
             view.attachments = message.attachments ?? [];
             views.push(view);
             citations = citationsFrom(data["knowledge"]);
+            view.knowledge = citations;
         } else if (message.role === "assistant") {
             const view = newMessage(message.id, "assistant", message.text, message.date);
             view.versions = message.versions ?? [];
@@ -735,6 +736,22 @@ export class ConversationModel {
         return undefined;
     }
 
+    /** Shows the chips of answer `view` as it streams: the passages of its question that
+     * its text cites so far (text only grows, so does the set). */
+    private cite(view: MessageView): void {
+        let question: MessageView | undefined;
+        for (let index = this.messages.length - 1; index >= 0 && !question; index--) {
+            const message = this.messages[index]!;
+            question = message.role === "user" && message.id < view.id ? message : undefined;
+        }
+        if (question?.knowledge?.length) {
+            const cited = citedIn(view.text, question.knowledge);
+            if (cited.length !== (view.citations?.length ?? 0)) {
+                view.citations = cited;
+            }
+        }
+    }
+
     private answer(id: number): MessageView {
         let view = this.find(id);
         if (!view) {
@@ -777,6 +794,7 @@ export class ConversationModel {
                 const view = this.answer(event.payload.message_id);
                 endReasoning(view);
                 view.text += event.payload.text;
+                this.cite(view);
                 break;
             }
             case "reasoning_delta": {
@@ -824,6 +842,13 @@ export class ConversationModel {
             }
             case "usage": {
                 this.answer(event.payload.message_id).usage = usageFrom(event.payload);
+                break;
+            }
+            case "citations": {
+                const question = this.find(event.payload.message_id);
+                if (question) {
+                    question.knowledge = citationsFrom(event.payload.citations);
+                }
                 break;
             }
             case "budget_warning": {

@@ -29,6 +29,8 @@ export interface ThreadSummary {
     /** The "Auto" model: the server picks the cheapest model that fits, before each answer. */
     auto_model: boolean;
     tool_names: string[];
+    /** The conversation's own knowledge sources (besides its assistant's); absent: none. */
+    knowledge_source_ids?: number[];
     /** The llm.assistant answering (its instructions, model, settings and tools), if any. */
     assistant_id: number | false;
     res_model: string | false;
@@ -97,4 +99,13 @@ export interface ChatOptions {
     /** The tools a new conversation starts with. */
     default_tool_names: string[];
     can_configure: boolean;
+    /** The knowledge sources the user may choose for a conversation (llm_knowledge_thread). */
+    knowledge_sources?: KnowledgeSourceOption[];
+}
+
+export interface KnowledgeSourceOption {
+    id: number;
+    name: string;
+    /** What it indexes, in words: "Files", "Web Pages"... */
+    kind: string;
 }

@@ -19,7 +19,7 @@ export interface ThreadHeaderProps {
 
 /**
  * Above the conversation: the assistant picker, the model picker (fixed when the assistant
- * sets the model), the tools picker and the linked-record chip.
+ * sets the model), the tools and knowledge sources pickers and the linked-record chip.
  */
 export class ThreadHeader extends Component<ThreadHeaderProps> {
     static template = "llm_thread.ThreadHeader";
@@ -28,24 +28,27 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
 
     declare controller: ChatController;
     declare action: ActionService;
-    declare state: { toolsOpen: boolean; picking: boolean };
+    /** `menu`: the open dropdown, if any. */
+    declare state: { menu: "tools" | "sources" | null; picking: boolean };
 
     setup(): void {
         this.controller = useState(this.props.controller);
         this.action = useService("action");
-        this.state = useState({ toolsOpen: false, picking: false });
-        // The tools menu closes like a dropdown: a click elsewhere or Escape (which then does
-        // nothing else: on the document, before the conversation's Esc-stops on the window).
-        const tools = useRef("tools");
+        this.state = useState({ menu: null, picking: false });
+        // The tools and sources menus close like dropdowns: a click elsewhere or Escape (which
+        // then does nothing else: on the document, before the conversation's Esc-stops on the
+        // window).
+        const pickers = { tools: useRef("tools"), sources: useRef("sources") };
         useExternalListener(window, "click", (ev: Event) => {
-            if (this.state.toolsOpen && !tools.el?.contains(ev.target as Node)) {
-                this.state.toolsOpen = false;
+            const menu = this.state.menu;
+            if (menu && !pickers[menu].el?.contains(ev.target as Node)) {
+                this.state.menu = null;
             }
         });
         useExternalListener(document, "keydown", (ev: Event) => {
-            if ((ev as KeyboardEvent).key === "Escape" && this.state.toolsOpen) {
+            if ((ev as KeyboardEvent).key === "Escape" && this.state.menu) {
                 ev.preventDefault();
-                this.state.toolsOpen = false;
+                this.state.menu = null;
             }
         });
     }
@@ -101,6 +104,21 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
             ? current.filter((tool) => tool !== name)
             : [...current, name].sort();
         void this.controller.setTools(next);
+    }
+
+    toggleMenu(menu: "tools" | "sources"): void {
+        this.state.menu = this.state.menu === menu ? null : menu;
+    }
+
+    sourceChosen(id: number): boolean {
+        return Boolean(this.thread?.knowledge_source_ids?.includes(id));
+    }
+
+    toggleSource(id: number): void {
+        const current = this.thread?.knowledge_source_ids ?? [];
+        void this.controller.setSources(
+            current.includes(id) ? current.filter((source) => source !== id) : [...current, id],
+        );
     }
 
     onClickRecord(ev: MouseEvent): void {

@@ -134,8 +134,11 @@ export interface MessageView {
     /** The ids of this message's versions (regenerated, edited), oldest first. */
     versions: number[];
     feedback: FeedbackView | null;
-    /** Answers: the knowledge passages they cite (from the question's stored citations). */
+    /** Answers: the knowledge passages they cite (from their question's `knowledge`). */
     citations?: CitationView[];
+    /** Questions: the knowledge passages given to the model to answer them (stored on the
+     * message, or sent by the "citations" event as the answer starts). */
+    knowledge?: CitationView[];
     /** Questions: the files and images sent with them. */
     attachments?: AttachmentView[];
 }

@@ -48,6 +48,10 @@ export const EVENT_FIELDS = {
     retrying: { seconds: "number", code: "string" },
     // A monthly budget is at 80% or more (the call still goes ahead); before the first call.
     budget_warning: { message: "string" },
+    // The knowledge passages given to the model for the question `message_id` (a user
+    // message), before the first call: [{n, label, url, source, quote}], what the answer
+    // cites as [n]. Sent when the conversation has knowledge sources.
+    citations: { message_id: "number", citations: "array" },
     message_final: {
         message_id: "number",
         finish_reason: "string",

@@ -4,7 +4,7 @@ import { describe, expect, onTestFinished, test } from "vitest";
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
 import { formatCost } from "../../../src/ts/usage/usage";
-import { FakeBackend, answer, fakeAction, holdAnswer, nextRender, thread } from "../fake_backend";
+import { FakeBackend, OPTIONS, answer, fakeAction, holdAnswer, nextRender, thread } from "../fake_backend";
 import { mountComponent } from "../helpers";
 
 const action = { tag: "llm_thread.chat" };
@@ -68,7 +68,7 @@ describe("ChatApp", () => {
         const creates = backend.calls.filter(([method]) => method === "llm_ui_create");
         expect(creates).toEqual([["llm_ui_create", [], {
             res_model: false, res_id: false,
-            values: { provider_id: 1, model_id: 2, auto_model: false, tool_names: ["search_records"], assistant_id: false },
+            values: { provider_id: 1, model_id: 2, auto_model: false, tool_names: ["search_records"], knowledge_source_ids: [], assistant_id: false },
         }]]);
         expect(backend.requests[0]!.threadId).toBe(100);
         expect(states.at(-1)).toEqual({ active_id: 100 });
@@ -251,6 +251,34 @@ describe("ChatApp", () => {
             ["/llm/thread/1/update", { values: { tool_names: ["search_records"] } }],
         ]);
         expect(fixture.querySelector(".o_llm_tools_picker .badge")?.textContent).toBe("1");
+    });
+
+    test("the sources picker chooses the conversation's knowledge sources through the update route", async () => {
+        const backend = new FakeBackend();
+        backend.options = {
+            ...OPTIONS,
+            knowledge_sources: [
+                { id: 4, name: "Policies", kind: "Files" },
+                { id: 7, name: "Website", kind: "Web Pages" },
+            ],
+        };
+        backend.threads = [thread({ knowledge_source_ids: [7] })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        expect(fixture.querySelector(".o_llm_sources_picker .badge")?.textContent).toBe("1");
+        (fixture.querySelector(".o_llm_sources_picker button") as HTMLButtonElement).click();
+        await nextRender();
+        const boxes = fixture.querySelectorAll<HTMLInputElement>(".o_llm_sources_menu input");
+        expect([...boxes].map((box) => box.checked)).toEqual([false, true]);
+        boxes[0]!.dispatchEvent(new Event("change"));
+        await nextRender();
+        fixture.querySelectorAll<HTMLInputElement>(".o_llm_sources_menu input")[1]!.dispatchEvent(new Event("change"));
+        await nextRender();
+        expect(backend.rpcs).toEqual([
+            ["/llm/thread/1/update", { values: { knowledge_source_ids: [7, 4] } }],
+            ["/llm/thread/1/update", { values: { knowledge_source_ids: [4] } }],
+        ]);
+        expect(fixture.querySelector(".o_llm_sources_picker .badge")?.textContent).toBe("1");
+        expect(fixture.querySelector(".o_llm_tools_menu")).toBeNull();
     });
 
     test("the assistant picker: assistants offered here, its starters, its model fixed", async () => {

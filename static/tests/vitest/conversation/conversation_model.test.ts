@@ -544,6 +544,34 @@ describe("ConversationModel", () => {
     });
 });
 
+describe("citations while streaming", () => {
+    test("an answer shows the chips of the passages it cites as it streams, before it ends", async () => {
+        const backend = new FakeBackend();
+        const knowledge = [
+            { n: 1, label: "policy.md", url: "/web/content/4", quote: "Returns within 30 days.", chunk_id: 8 },
+            { n: 2, label: "Shipping", url: "https://example.com/shipping", quote: "Parcels leave at noon." },
+        ];
+        const seen: string[][] = [];
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 10, role: "user" });
+            request.onEvent("citations", { message_id: 10, citations: knowledge });
+            request.onEvent("message_created", { message_id: 11, role: "assistant" });
+            for (const text of ["Parcels leave at noon ", "[2", "]. Returns: 30 days [1]."]) {
+                request.onEvent("text_delta", { message_id: 11, text });
+                const view = model.messages.at(-1)!;
+                seen.push([String(view.done), ...(view.citations ?? []).map((c) => c.label)]);
+            }
+            request.onEvent("message_final", { message_id: 11, finish_reason: "stop", stopped: false, error: null });
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        const model = await open(backend);
+        await model.send("When do parcels leave?");
+        expect(seen).toEqual([["false"], ["false"], ["false", "policy.md", "Shipping"]]);
+        expect(model.messages[0]!.knowledge!.map((c) => c.n)).toEqual([1, 2]);
+        expect(model.messages[1]!.citations!.map((c) => c.url)).toEqual(["/web/content/4", "https://example.com/shipping"]);
+    });
+});
+
 describe("messagesFromStore", () => {
     test("an answer cites the passages its question was given, by number, after a reload", () => {
         const knowledge = [
