@@ -28,6 +28,7 @@
         "views/llm_assistant_views.xml",
         "views/llm_feedback_views.xml",
         "views/llm_knowledge_views.xml",
+        "views/ir_actions_server_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

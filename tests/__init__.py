@@ -22,3 +22,4 @@ from . import test_knowledge
 from . import test_knowledge_chat
 from . import test_knowledge_ui
 from . import test_import_graph
+from . import test_automation
