@@ -60,9 +60,9 @@ class LlmThreadDelivery(models.Model):
         if self.llm_delivery == "note":
             return self.env._("Your answer is posted as it is as a note on this record: write "
                               "only the note, for the record's followers.")
-        if self.llm_delivery != "field":
+        field = record._fields.get(self.llm_delivery_field or "")
+        if self.llm_delivery != "field" or not field:
             return False
-        field = record._fields[self.llm_delivery_field]
         text = self.env._("Your answer is written as it is into the field \"%s\" of this "
                           "record: reply with its value only.", field._description_string(self.env))
         if field.type == "selection":
@@ -135,8 +135,8 @@ class LlmThreadDelivery(models.Model):
     def _llm_write_answer(self, record, field_name, text):
         field = record._fields.get(field_name or "")
         if field is None:
-            raise UserError(self.env._("The field %s to write the answer into no longer "
-                                       "exists.", field_name))
+            raise UserError(self.env._("The field to write the answer into no longer exists: "
+                                       "choose another one in the action."))
         value = self._llm_parse_answer(record, field, text)
         record.with_context(**{DELIVERING: True}).write({field.name: value})
         record.flush_recordset([field.name])

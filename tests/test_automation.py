@@ -102,6 +102,8 @@ class TestRunAssistantAction(EngineCase):
         with self.user_env(self.user_a) as env:
             bob = env["res.partner"].create({"name": "Bob B", "function": "Buyer"})
             bob_id = bob.id
+        # One run: base_automation runs this rule twice on this creation (a second time from
+        # a recompute), the action starts once per record.
         self.assertEqual(self.ended, ["idle"])
         bob = self.env["res.partner"].browse(bob_id)
         thread = self.thread_of(bob)
@@ -119,6 +121,24 @@ class TestRunAssistantAction(EngineCase):
         self.assertIn("Contact helper (AI):", body.text_content())
         self.assertIn("Bob is a buyer at Azure.", body.text_content())
         self.assertFalse(thread.llm_delivery, "delivered once")
+
+    def test_a_delivered_answer_does_not_trigger_its_rule_again(self):
+        function = self.env["ir.model.fields"]._get("res.partner", "function")
+        rule = self.env["base.automation"].create({
+            "name": "Guess the job", "trigger": "on_create_or_write",
+            "model_id": self.partner_model.id, "trigger_field_ids": function.ids})
+        rule.action_server_ids = [Command.link(self.action(
+            base_automation_id=rule.id, llm_target="field", llm_target_field_id=function.id).id)]
+        self.script(answer("Buyer"))
+        with self.user_env(self.user_a) as env:
+            carol = env["res.partner"].create({"name": "Carol C"})
+            carol_id = carol.id
+        carol = self.env["res.partner"].browse(carol_id)
+        # The answer wrote the very field the rule watches: no second conversation.
+        self.assertEqual(carol.function, "Buyer")
+        self.assertEqual(self.env["llm.thread"].search_count([
+            ("res_model", "=", "res.partner"), ("res_id", "=", carol_id)]), 1)
+        self.assertEqual(len(self.provider.requests), 1)
 
     def test_field_target_validates_the_answer(self):
         action = self.action(llm_target="field", llm_target_field_id=self.env[
