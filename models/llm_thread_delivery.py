@@ -138,8 +138,13 @@ class LlmThreadDelivery(models.Model):
             raise UserError(self.env._("The field to write the answer into no longer exists: "
                                        "choose another one in the action."))
         value = self._llm_parse_answer(record, field, text)
-        record.with_context(**{DELIVERING: True}).write({field.name: value})
-        record.flush_recordset([field.name])
+        try:
+            record.with_context(**{DELIVERING: True}).write({field.name: value})
+            record.flush_recordset([field.name])
+        except UserError as exc:  # AccessError and ValidationError included
+            raise UserError(self.env._(
+                "The answer could not be written into the field %(field)s: %(reason)s",
+                field=field._description_string(self.env), reason=exc.args[0])) from exc
 
     def _llm_parse_answer(self, record, field, text):
         """The value of ``field`` the answer ``text`` stands for, or a UserError saying what

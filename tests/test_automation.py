@@ -211,7 +211,8 @@ class TestRunAssistantAction(EngineCase):
         self.assertEqual(thread.user_id, self.user_b)
         self.assertEqual(self.partner.function, "Buyer")
         self.assertEqual(thread.generation_state, "error")
-        self.assertIn("You are not allowed to modify 'Contact' (res.partner) records",
+        self.assertIn("The answer could not be written into the field Job Position: You are "
+                      "not allowed to modify 'Contact' (res.partner) records",
                       self.answer_error(thread))
 
     def test_errors_end_in_the_thread_and_a_note(self):
