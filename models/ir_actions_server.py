@@ -113,8 +113,7 @@ class IrActionsServer(models.Model):
             return False
         # run() reads the action as superuser; the conversations are the acting user's, with
         # their rights. The context keeps the automation's bookkeeping (which rules already
-        # ran on which records: a recompute must not run this action again), not the
-        # defaults meant for the records the action runs on.
+        # ran on which records), not the defaults meant for the records the action runs on.
         env = self.env(su=False, context=clean_context(self.env.context))
         started = sum(self._llm_run_on(record) for record in records.with_env(env))
         return {
@@ -146,22 +145,22 @@ class IrActionsServer(models.Model):
         started.add((self.id, record._name, record.id))
         Thread = record.env["llm.thread"]
         target = self.llm_target if self.llm_target != "thread" else False
-        values = {
-            "name": f"{self.name}: {record.display_name}"[:MAX_NAME_CHARS],
-            "res_model": record._name,
-            "res_id": record.id,
-            "llm_action_id": self.id,
-            "llm_delivery": target,
-            "llm_delivery_field": target == "field" and self.llm_target_field_id.name,
-        }
-        model = Thread._llm_ui_default_model()
-        if model:
-            values.update(provider_id=model.provider_id.id, model_id=model.id)
         try:
+            values = {
+                "name": f"{self.name}: {record.display_name}"[:MAX_NAME_CHARS],
+                "res_model": record._name,
+                "res_id": record.id,
+                "llm_action_id": self.id,
+                "llm_delivery": target,
+                "llm_delivery_field": target == "field" and self.llm_target_field_id.name,
+            }
+            model = Thread._llm_ui_default_model()
+            if model:
+                values.update(provider_id=model.provider_id.id, model_id=model.id)
             thread = Thread.create(values)
         except AccessError as exc:
-            # A user without conversations (a portal user creating a record): the record is
-            # created all the same; the action is skipped, as its configuration intends.
+            # A user who may not have conversations (a portal user saving a record): the
+            # record is saved all the same, without an answer.
             _logger.info("Run Assistant %r skipped for %s: %s", self.name, record, exc)
             return False
         thread.system_prompt = thread._llm_delivery_instructions(record)

@@ -12,7 +12,7 @@ from lxml import html as lxml_html
 
 from odoo import Command, api
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..providers import base
 from .engine_common import WAIT, EngineCase, answer
@@ -214,6 +214,17 @@ class TestRunAssistantAction(EngineCase):
         self.assertIn("The answer could not be written into the field Job Position: You are "
                       "not allowed to modify 'Contact' (res.partner) records",
                       self.answer_error(thread))
+
+    def test_a_user_without_conversations_is_skipped(self):
+        portal = new_test_user(self.env, login="llm_portal", groups="base.group_portal")
+        action = self.action(groups_id=self.env.ref("base.group_portal").ids)
+        with self.user_env(portal) as env:
+            result = action.with_env(env).with_context(
+                active_model="res.partner", active_ids=self.partner.ids,
+                active_id=self.partner.id).run()
+        self.assertIn("about 0 record(s)", result["params"]["message"])
+        self.assertFalse(self.thread_of(self.partner))
+        self.assertEqual(self.ended, [])
 
     def test_errors_end_in_the_thread_and_a_note(self):
         # The provider fails: the run's error, as the chat shows it, and a note saying why.
