@@ -122,11 +122,9 @@ class IrActionsServer(models.Model):
             "params": {
                 "type": "info",
                 "message": env._(
-                    "%(assistant)s is answering about %(count)s record(s); the answers go to "
-                    "%(target)s. Follow each in the AI panel of its record.",
-                    assistant=self.llm_assistant_id.name, count=started,
-                    target=dict(self._fields["llm_target"]._description_selection(env))[
-                        self.llm_target].lower()),
+                    "%(assistant)s was asked about %(count)s record(s): each answer, or why "
+                    "there is none, is in the AI panel of its record.",
+                    assistant=self.llm_assistant_id.name, count=started),
             },
         }
 

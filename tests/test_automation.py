@@ -222,7 +222,7 @@ class TestRunAssistantAction(EngineCase):
             result = action.with_env(env).with_context(
                 active_model="res.partner", active_ids=self.partner.ids,
                 active_id=self.partner.id).run()
-        self.assertIn("about 0 record(s)", result["params"]["message"])
+        self.assertIn("asked about 0 record(s)", result["params"]["message"])
         self.assertFalse(self.thread_of(self.partner))
         self.assertEqual(self.ended, [])
 
