@@ -10,17 +10,36 @@ from contextlib import contextmanager
 
 from lxml import html as lxml_html
 
+import json
+
 from odoo import Command, api
 from odoo.exceptions import ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..providers import base
+from ..providers import Finish, TextDelta, Usage, base
 from .engine_common import WAIT, EngineCase, answer
+from .fake_provider import FakeProviderCase, StreamedToolCall
 
 
 def asks(call_id, name, **arguments):
     return [base.ToolCallEvent(base.ToolCall(call_id, name, arguments)), base.Usage(5, 5),
             base.Finish("tool_calls")]
+
+
+def record_runs(case):
+    """The list of the runs ``_llm_start`` starts during ``case``'s test, in order (the method
+    is wrapped, not replaced)."""
+    runs = []
+    thread_class = type(case.env["llm.thread"])
+    start = thread_class._llm_start
+
+    def recording_start(thread, *args, **kwargs):
+        run = start(thread, *args, **kwargs)
+        runs.append(run)
+        return run
+
+    case.patch(thread_class, "_llm_start", recording_start)
+    return runs
 
 
 @tagged("post_install", "-at_install")
@@ -45,16 +64,7 @@ class TestRunAssistantAction(EngineCase):
 
     def setUp(self):
         super().setUp()
-        self.runs = []
-        thread_class = type(self.env["llm.thread"])
-        start = thread_class._llm_start
-
-        def recording_start(thread, *args, **kwargs):
-            run = start(thread, *args, **kwargs)
-            self.runs.append(run)
-            return run
-
-        self.patch(thread_class, "_llm_start", recording_start)
+        self.runs = record_runs(self)
 
     def action(self, **values):
         return self.env["ir.actions.server"].create({
@@ -263,3 +273,45 @@ class TestRunAssistantAction(EngineCase):
         self.assertEqual(action.llm_target, "thread", "no chatter: no note by default")
         with self.assertRaisesRegex(ValidationError, "have no chatter"):
             action.llm_target = "note"
+
+
+@tagged("post_install", "-at_install")
+class TestRunAssistantTour(FakeProviderCase, HttpCase):
+    """In a real browser, against the fake provider: the conversation an action left waiting
+    for an approval, in the record's AI panel."""
+
+    def test_waiting_conversation_in_the_ai_panel(self):
+        provider = self.env["llm.provider"].create({
+            "name": "Fake OpenAI", "api_format": "openai",
+            "base_url": self.fake.base_url("openai")})
+        provider.default_model_id = self.env["llm.model"].create({
+            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
+        partner = self.env["res.partner"].create({"name": "Tour Automation Contact",
+                                                  "phone": "+32 400 00 00 01"})
+        action = self.env["ir.actions.server"].create({
+            "name": "Check the phone", "model_id": self.env["ir.model"]._get_id("res.partner"),
+            "state": "llm_assistant",
+            "llm_assistant_id": self.env["llm.assistant"].create({
+                "name": "Phone checker",
+                "tool_ids": self.env.ref("llm_thread.tool_update_record").ids}).id,
+            "llm_prompt_id": self.env["llm.prompt"].create({
+                "name": "Check the phone", "user_id": False,
+                "text": "Check the phone of {{ record.name }}."}).id})
+        self.fake.script("openai", [
+            StreamedToolCall("call_p", "update_record", json.dumps(
+                {"model": "res.partner", "id": partner.id,
+                 "values": {"phone": "+32 400 00 00 02"}})),
+            Usage(10, 5), Finish("tool_calls"),
+        ])
+        self.fake.script("openai", [TextDelta("Phone fixed."), Usage(20, 4), Finish("stop")])
+        runs = record_runs(self)
+        self.env.flush_all()
+        with self.registry.cursor() as cr:
+            admin_env = api.Environment(cr, self.env.ref("base.user_admin").id, {})
+            action.with_env(admin_env).with_context(
+                active_model="res.partner", active_ids=partner.ids, active_id=partner.id).run()
+        self.assertEqual([run.wait(WAIT) for run in runs], ["approval"])
+
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_automation_approval",
+                        login="admin")
+        self.assertEqual(partner.phone, "+32 400 00 00 02")
