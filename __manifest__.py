@@ -29,6 +29,7 @@
         "views/llm_feedback_views.xml",
         "views/llm_knowledge_views.xml",
         "data/llm_knowledge_memory_data.xml",
+        "views/ir_actions_server_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

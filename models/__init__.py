@@ -26,3 +26,5 @@ from . import llm_knowledge_thread
 from . import llm_knowledge_tool
 from . import llm_knowledge_memory
 from . import llm_knowledge_web
+from . import ir_actions_server
+from . import llm_thread_delivery

@@ -193,6 +193,11 @@ class SeedRun:
                 yield {"type": kind, "message": dict(message)}
 
 
+def markdown_html(text):
+    """An answer's markdown as HTML, for a body whose field sanitizer then makes it safe."""
+    return Markup(markdown.markdown(text, extensions=["fenced_code", "tables"]))
+
+
 def _stored_data(role, data, kwargs):
     """``body_json`` as this module stores it (mail_message.py), from the seed's shapes;
     fills ``kwargs['body']`` where the seed puts the text elsewhere."""
@@ -205,7 +210,7 @@ def _stored_data(role, data, kwargs):
             # Markdown to HTML, then the body field's own sanitizer makes it safe; the
             # markdown is kept for the model and the chat, which render it themselves.
             data["markdown"] = body
-            kwargs["body"] = Markup(markdown.markdown(body, extensions=["fenced_code", "tables"]))
+            kwargs["body"] = markdown_html(body)
     elif role == "tool" and ("function" in data or "result" in data):
         function = data.pop("function", None)
         if isinstance(function, dict):

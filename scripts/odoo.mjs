@@ -39,6 +39,11 @@ function parseArgs(argv) {
     return options;
 }
 
+// Installed with the addon in test databases only, for the tests that need them: Odoo's
+// automation rules run the "Run Assistant" action (tests/test_automation.py). The addon does
+// not depend on them, and the shared template database stays as it is.
+const TEST_MODULES = ["base_automation"];
+
 async function test(env, options) {
     const template = await env.ensureTemplate();
     const db = `${ADDON_NAME}_test_${process.pid}`;
@@ -55,7 +60,7 @@ async function test(env, options) {
     try {
         say(`running the Odoo tier on ${db} (tags ${options.testTags})`);
         const { code, logPath } = await env.runOdoo(db, [
-            `--init=${ADDON_NAME}`, "--test-enable", `--test-tags=${options.testTags}`,
+            `--init=${[ADDON_NAME, ...TEST_MODULES].join(",")}`, "--test-enable", `--test-tags=${options.testTags}`,
             "--stop-after-init", "--max-cron-threads=0", "--log-level=info",
             `--http-port=${await freePort()}`, `--gevent-port=${await freePort()}`,
         ], {

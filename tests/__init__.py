@@ -27,3 +27,4 @@ from . import test_knowledge_web
 from . import test_import_graph
 from . import test_runs
 from . import test_runs_ui
+from . import test_automation

@@ -1,0 +1,176 @@
+"""The "Run Assistant" server action: for each record, a conversation with an assistant,
+started with a prompt filled from the record, whose answer goes to a note on the record, a
+field of the record, or stays in the conversation (llm_thread_delivery.py delivers it).
+
+A server action, so it runs from automation rules (``base_automation``, not a dependency: it
+only calls ``run()``) and from the Action menu of a list or form once bound to its model
+(*Create Contextual Action*). Nothing runs as superuser: the conversation is the acting
+user's, and its answer goes through the same checks, tools, approvals and budgets as in the
+chat; the run goes on without any browser (``_llm_start``).
+"""
+
+import logging
+import weakref
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import clean_context
+
+from . import llm_placeholders
+from .llm_thread import MAX_NAME_CHARS
+
+_logger = logging.getLogger(__name__)
+
+# The field types an answer can be written into (llm_thread_delivery.py parses each).
+TARGET_FIELD_TYPES = ("char", "text", "html", "selection", "integer", "float", "monetary")
+# In the context of a write that delivers an answer: such a write starts no other "Run
+# Assistant" action, so a rule triggered by the field it fills cannot loop on itself.
+DELIVERING = "llm_delivering"
+# Context keys a run keeps from the action's context; the rest (active ids, the automation's
+# bookkeeping, with records of the action's transaction) belongs to the action.
+RUN_CONTEXT_KEYS = ("lang", "tz", "allowed_company_ids")
+# Cursor -> (action id, model, record id) started with it (``_llm_run_on``).
+_STARTED = weakref.WeakKeyDictionary()
+
+
+class IrActionsServer(models.Model):
+    _inherit = "ir.actions.server"
+
+    state = fields.Selection(selection_add=[("llm_assistant", "Run Assistant")],
+                             ondelete={"llm_assistant": "cascade"})
+    llm_assistant_id = fields.Many2one(
+        "llm.assistant", string="Assistant", ondelete="restrict",
+        help="Answers in the conversation created for each record, as the user running the "
+             "action (the assistant must be available to them on this model).")
+    llm_prompt_id = fields.Many2one(
+        "llm.prompt", string="Prompt", ondelete="restrict", domain=[("user_id", "=", False)],
+        help="The question asked about each record; its placeholders are filled from the "
+             "record with the rights of the user running the action.")
+    llm_target = fields.Selection(
+        [("note", "Note on the record"), ("field", "Field of the record"),
+         ("thread", "Only the conversation")],
+        string="Answer Goes To", compute="_compute_llm_target", store=True, readonly=False,
+        precompute=True,
+        help="Where the answer goes once it is complete (after any approval of a tool call): "
+             "a note in the record's chatter, a field of the record (the answer must then be a "
+             "valid value for it), or nowhere but the conversation, linked to the record.")
+    llm_target_field_id = fields.Many2one(
+        "ir.model.fields", string="Answer Field", ondelete="set null",
+        compute="_compute_llm_target_field_id", store=True, readonly=False, precompute=True,
+        domain=f"[('model_id', '=', model_id), ('ttype', 'in', {list(TARGET_FIELD_TYPES)})]",
+        help="Text, HTML (markdown becomes HTML), char, selection (the answer must be one of "
+             "its values or labels), integer, float or monetary (the answer must be a number).")
+
+    @api.depends("state", "model_id")
+    def _compute_llm_target(self):
+        for action in self:
+            if action.state != "llm_assistant":
+                action.llm_target = False
+            elif not action.llm_target:
+                action.llm_target = "note" if action.model_id.is_mail_thread else "thread"
+
+    @api.depends("model_id", "llm_target")
+    def _compute_llm_target_field_id(self):
+        for action in self:
+            if action.llm_target != "field" \
+                    or action.llm_target_field_id.model_id != action.model_id:
+                action.llm_target_field_id = False
+
+    @api.constrains("state", "model_id", "llm_assistant_id", "llm_prompt_id", "llm_target",
+                    "llm_target_field_id")
+    def _check_llm_assistant(self):
+        for action in self.filtered(lambda a: a.state == "llm_assistant"):
+            if not action.llm_assistant_id or not action.llm_prompt_id or not action.llm_target:
+                raise ValidationError(self.env._(
+                    "The action \"%s\" runs an assistant: choose the assistant, the prompt and "
+                    "where the answer goes.", action.name))
+            if action.llm_target == "note" \
+                    and (action.model_id.transient or not action.model_id.is_mail_thread):
+                raise ValidationError(self.env._(
+                    "%(model)s records have no chatter: the action \"%(action)s\" cannot put "
+                    "the answer in a note. Choose a field, or only the conversation.",
+                    model=action.model_id.name, action=action.name))
+            field = action.llm_target_field_id
+            if action.llm_target == "field" and (
+                    field.model_id != action.model_id or field.ttype not in TARGET_FIELD_TYPES):
+                raise ValidationError(self.env._(
+                    "The action \"%s\" writes the answer into a field: choose a text, HTML, "
+                    "char, selection or number field of its model.", action.name))
+
+    # ------------------------------------------------------------------
+    # Running
+    # ------------------------------------------------------------------
+
+    def _run_action_llm_assistant_multi(self, eval_context=None):
+        # Not on a form's unsaved changes (an "on change" rule), not for a recompute, not
+        # for the write delivering an answer.
+        if self.env.context.get("onchange_self") or self.env.context.get(DELIVERING) \
+                or self._is_recompute():
+            return False
+        records = (eval_context.get("records") or eval_context.get("record")
+                   or self.env[self.model_id.model]).filtered("id")
+        if not records:
+            return False
+        # run() reads the action as superuser; the conversations are the acting user's, with
+        # their rights. The context keeps the automation's bookkeeping (which rules already
+        # ran on which records), not the defaults meant for the records the action runs on.
+        env = self.env(su=False, context=clean_context(self.env.context))
+        started = sum(self._llm_run_on(record) for record in records.with_env(env))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": env._(
+                    "%(assistant)s was asked about %(count)s record(s): each answer, or why "
+                    "there is none, is in the AI panel of its record.",
+                    assistant=self.llm_assistant_id.name, count=started),
+            },
+        }
+
+    def _llm_run_on(self, record):
+        """Start the assistant on ``record`` (in the acting user's environment) in a
+        conversation of its own; True when a conversation was created. A refusal (the
+        assistant or its model not available to the user, a check of the chat) ends in that
+        conversation, as an answer's error does."""
+        # Once per action, record and cursor (a request, a job): base_automation may run an
+        # "on save" rule twice on one creation (again from the recompute of a stored field,
+        # in a context that does not say the rule already ran), and a record saved twice
+        # needs one answer, not two paid ones.
+        started = _STARTED.setdefault(record.env.cr, set())
+        if (self.id, record._name, record.id) in started:
+            return False
+        started.add((self.id, record._name, record.id))
+        Thread = record.env["llm.thread"]
+        target = self.llm_target if self.llm_target != "thread" else False
+        try:
+            values = {
+                "name": f"{self.name}: {record.display_name}"[:MAX_NAME_CHARS],
+                "res_model": record._name,
+                "res_id": record.id,
+                "llm_action_id": self.id,
+                "llm_delivery": target,
+                "llm_delivery_field": target == "field" and self.llm_target_field_id.name,
+            }
+            model = Thread._llm_ui_default_model()
+            if model:
+                values.update(provider_id=model.provider_id.id, model_id=model.id)
+            thread = Thread.create(values)
+        except AccessError as exc:
+            # A user who may not have conversations (a portal user saving a record): the
+            # record is saved all the same, without an answer.
+            _logger.info("Run Assistant %r skipped for %s: %s", self.name, record, exc)
+            return False
+        thread.system_prompt = thread._llm_delivery_instructions(record)
+        prompt = llm_placeholders.render(record.env, self.llm_prompt_id.text, record)
+        assistant = self.llm_assistant_id.with_env(record.env)
+        try:
+            with record.env.cr.savepoint():  # a refused write leaves nothing behind
+                assistant._llm_check_usable(record._name)
+                thread._llm_apply_assistant(assistant)
+            # Nothing of the action's context follows the run into its own transactions.
+            thread.with_context({key: thread.env.context[key] for key in RUN_CONTEXT_KEYS
+                                 if key in thread.env.context})._llm_start(prompt)
+        except UserError as exc:  # AccessError, ValidationError, LlmBusyError included
+            thread._llm_start_failed(prompt, exc.args[0])
+        return True

@@ -1,0 +1,317 @@
+"""The "Run Assistant" server action: from an automation rule (Odoo's ``base_automation``,
+installed in the test database by the harness) and from the Action menu, as the acting user,
+through the real engine and the run API, with the scripted provider in place of the network.
+
+Each action runs in a cursor of its own, as a request or a job would: a run starts at its
+commit (``_llm_start``) and goes on in its own thread; the test waits for its end (``wait``)
+before looking at what was delivered."""
+
+from contextlib import contextmanager
+
+from lxml import html as lxml_html
+
+import json
+
+from odoo import Command, api
+from odoo.exceptions import ValidationError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from ..providers import Finish, TextDelta, Usage, base
+from .engine_common import WAIT, EngineCase, answer
+from .fake_provider import FakeProviderCase, StreamedToolCall
+
+
+def asks(call_id, name, **arguments):
+    return [base.ToolCallEvent(base.ToolCall(call_id, name, arguments)), base.Usage(5, 5),
+            base.Finish("tool_calls")]
+
+
+def record_runs(case):
+    """The list of the runs ``_llm_start`` starts during ``case``'s test, in order (the method
+    is wrapped, not replaced)."""
+    runs = []
+    thread_class = type(case.env["llm.thread"])
+    start = thread_class._llm_start
+
+    def recording_start(thread, *args, **kwargs):
+        run = start(thread, *args, **kwargs)
+        runs.append(run)
+        return run
+
+    case.patch(thread_class, "_llm_start", recording_start)
+    return runs
+
+
+@tagged("post_install", "-at_install")
+class TestRunAssistantAction(EngineCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if "base.automation" not in cls.env:
+            raise AssertionError("These tests need Odoo's base_automation module: "
+                                 "`npm run test:odoo` installs it in the test database.")
+        # A creates and edits contacts; B only reads them.
+        cls.user_a.groups_id += cls.env.ref("base.group_partner_manager")
+        cls.partner_model = cls.env["ir.model"]._get("res.partner")
+        cls.assistant = cls.env["llm.assistant"].create({
+            "name": "Contact helper", "instructions": "You help with contacts.",
+            "model_id": cls.model.id})
+        cls.prompt = cls.env["llm.prompt"].create({
+            "name": "Describe", "user_id": False,
+            "text": "Describe {{ record.name }} ({{ record.function ||| no job }})."})
+        cls.partner = cls.env["res.partner"].create({"name": "Alice A", "function": "Buyer"})
+
+    def setUp(self):
+        super().setUp()
+        self.runs = record_runs(self)
+
+    def action(self, **values):
+        return self.env["ir.actions.server"].create({
+            "name": "Ask the helper", "model_id": self.partner_model.id,
+            "state": "llm_assistant", "llm_assistant_id": self.assistant.id,
+            "llm_prompt_id": self.prompt.id, **values})
+
+    @contextmanager
+    def user_env(self, user):
+        """An environment of ``user`` on a cursor of its own; on leaving it (its commit),
+        the runs it started go on, and are waited for."""
+        self.env.flush_all()
+        with self.registry.cursor() as cr:
+            yield api.Environment(cr, user.id, {})
+        self.ended = [run.wait(WAIT) for run in self.runs]
+        self.runs.clear()
+        self.env.invalidate_all()
+
+    def run_action(self, action, user, records):
+        with self.user_env(user) as env:
+            action.with_env(env).with_context(
+                active_model=records._name, active_ids=records.ids, active_id=records[:1].id,
+            ).run()
+
+    def thread_of(self, record):
+        return self.env["llm.thread"].search([("res_model", "=", record._name),
+                                              ("res_id", "=", record.id)], order="id desc",
+                                             limit=1)
+
+    def notes(self, record):
+        return record.message_ids.filtered(
+            lambda m: m.message_type == "comment"
+            and m.subtype_id == self.env.ref("mail.mt_note")).sorted("id")
+
+    def answer_error(self, thread):
+        answer = self.messages(thread, "assistant")[-1:]
+        return ((answer.body_json or {}).get("error") or {}).get("message", "")
+
+    def test_automation_rule_on_creation_posts_a_note(self):
+        rule = self.env["base.automation"].create({
+            "name": "Describe new contacts", "trigger": "on_create_or_write",
+            "model_id": self.partner_model.id})
+        rule.action_server_ids = [Command.link(self.action(base_automation_id=rule.id).id)]
+        self.script(answer("Bob is a **buyer**", " at Azure."))
+        with self.user_env(self.user_a) as env:
+            bob = env["res.partner"].create({"name": "Bob B", "function": "Buyer"})
+            bob_id = bob.id
+        # One run: base_automation runs this rule twice on this creation (a second time from
+        # a recompute), the action starts once per record.
+        self.assertEqual(self.ended, ["idle"])
+        bob = self.env["res.partner"].browse(bob_id)
+        thread = self.thread_of(bob)
+        self.assertEqual((thread.user_id, thread.assistant_id, thread.generation_state),
+                         (self.user_a, self.assistant, "idle"))
+        # The prompt filled from the new record, as A; the model told where its answer goes.
+        request = self.provider.requests[0]["messages"]
+        self.assertEqual(request[-1].content, "Describe Bob B (Buyer).")
+        self.assertIn("You help with contacts.", request[0].content)
+        self.assertIn("posted as it is as a note", request[0].content)
+        note = self.notes(bob)[-1]
+        self.assertEqual(note.author_id, self.user_a.partner_id)
+        body = lxml_html.fromstring(note.body)
+        self.assertEqual(body.xpath("string(//strong)"), "buyer", "markdown became HTML")
+        self.assertIn("Contact helper (AI):", body.text_content())
+        self.assertIn("Bob is a buyer at Azure.", body.text_content())
+        self.assertFalse(thread.llm_delivery, "delivered once")
+
+    def test_a_delivered_answer_does_not_trigger_its_rule_again(self):
+        function = self.env["ir.model.fields"]._get("res.partner", "function")
+        rule = self.env["base.automation"].create({
+            "name": "Guess the job", "trigger": "on_create_or_write",
+            "model_id": self.partner_model.id, "trigger_field_ids": function.ids})
+        rule.action_server_ids = [Command.link(self.action(
+            base_automation_id=rule.id, llm_target="field", llm_target_field_id=function.id).id)]
+        self.script(answer("Buyer"))
+        with self.user_env(self.user_a) as env:
+            carol = env["res.partner"].create({"name": "Carol C"})
+            carol_id = carol.id
+        carol = self.env["res.partner"].browse(carol_id)
+        # The answer wrote the very field the rule watches: no second conversation.
+        self.assertEqual(carol.function, "Buyer")
+        self.assertEqual(self.env["llm.thread"].search_count([
+            ("res_model", "=", "res.partner"), ("res_id", "=", carol_id)]), 1)
+        self.assertEqual(len(self.provider.requests), 1)
+
+    def test_field_target_validates_the_answer(self):
+        action = self.action(llm_target="field", llm_target_field_id=self.env[
+            "ir.model.fields"]._get("res.partner", "type").id)
+        # A label, with the decoration models add around a lone value.
+        self.script(answer("**Invoice Address**."))
+        self.run_action(action, self.user_a, self.partner)
+        self.assertEqual(self.ended, ["idle"])
+        self.assertEqual(self.partner.type, "invoice")
+        self.assertIn("It must be one of: Contact, Invoice Address",
+                      self.provider.requests[0]["messages"][0].content)
+
+        self.script(answer("Probably the billing one"))
+        self.run_action(action, self.user_a, self.partner)
+        thread = self.thread_of(self.partner)
+        self.assertEqual(self.partner.type, "invoice", "a refused answer changes nothing")
+        self.assertEqual(thread.generation_state, "error")
+        self.assertIn('The answer "Probably the billing one" is not a value of the field '
+                      'Address Type, which takes one of: Contact, Invoice Address',
+                      self.answer_error(thread))
+        self.assertEqual(thread.generation_error, self.answer_error(thread))
+        self.assertFalse(self.notes(self.partner), "the field target posts no note")
+
+    def test_number_fields(self):
+        color = self.env["ir.model.fields"]._get("res.partner", "color")
+        latitude = self.env["ir.model.fields"]._get("res.partner", "partner_latitude")
+        for field, text, expected in ((color, "`42`", 42), (latitude, "-12.5.", -12.5)):
+            self.script(answer(text))
+            self.run_action(self.action(llm_target="field", llm_target_field_id=field.id),
+                            self.user_a, self.partner)
+            self.assertEqual(self.partner[field.name], expected)
+        self.script(answer("about forty"))
+        self.run_action(self.action(llm_target="field", llm_target_field_id=color.id),
+                        self.user_a, self.partner)
+        self.assertEqual(self.partner.color, 42)
+        self.assertIn("is not a whole number", self.answer_error(self.thread_of(self.partner)))
+
+    def test_tool_needing_approval_waits_then_delivers(self):
+        self.assistant.tool_ids = self.env.ref("llm_thread.tool_update_record")
+        self.script(asks("w1", "update_record", model="res.partner", id=self.partner.id,
+                         values={"function": "Head buyer"}))
+        self.run_action(self.action(), self.user_a, self.partner)
+        self.assertEqual(self.ended, ["approval"])
+        thread = self.thread_of(self.partner)
+        self.assertEqual(thread.generation_state, "approval")
+        self.assertEqual(self.partner.function, "Buyer", "nothing runs before the approval")
+        self.assertFalse(self.notes(self.partner), "nothing delivered while waiting")
+        self.assertEqual(thread.llm_delivery, "note")
+
+        # A approves (in the AI panel or LLM Chat), which resumes the run.
+        self.script(answer("Promoted to head buyer."))
+        with self.user_env(self.user_a) as env:
+            mine = thread.with_env(env)
+            mine._llm_decide("w1", True)
+            mine._llm_start()
+        self.assertEqual(self.ended, ["idle"])
+        self.assertEqual(self.partner.function, "Head buyer")
+        self.assertIn("Promoted to head buyer.", self.notes(self.partner)[-1].body)
+        self.assertFalse(thread.llm_delivery)
+
+    def test_the_acting_users_rights_apply(self):
+        # Allowed to every internal user, so run() leaves the rights to the delivery: B may
+        # read contacts, not write them.
+        action = self.action(llm_target="field", groups_id=self.env.ref("base.group_user").ids,
+                             llm_target_field_id=self.env["ir.model.fields"]._get(
+                                 "res.partner", "function").id)
+        self.script(answer("Chief buyer"))
+        self.run_action(action, self.user_b, self.partner)
+        thread = self.thread_of(self.partner)
+        self.assertEqual(thread.user_id, self.user_b)
+        self.assertEqual(self.partner.function, "Buyer")
+        self.assertEqual(thread.generation_state, "error")
+        self.assertIn("The answer could not be written into the field Job Position: You are "
+                      "not allowed to modify 'Contact' (res.partner) records",
+                      self.answer_error(thread))
+
+    def test_a_user_without_conversations_is_skipped(self):
+        portal = new_test_user(self.env, login="llm_portal", groups="base.group_portal")
+        action = self.action(groups_id=self.env.ref("base.group_portal").ids)
+        with self.user_env(portal) as env:
+            result = action.with_env(env).with_context(
+                active_model="res.partner", active_ids=self.partner.ids,
+                active_id=self.partner.id).run()
+        self.assertIn("asked about 0 record(s)", result["params"]["message"])
+        self.assertFalse(self.thread_of(self.partner))
+        self.assertEqual(self.ended, [])
+
+    def test_errors_end_in_the_thread_and_a_note(self):
+        # The provider fails: the run's error, as the chat shows it, and a note saying why.
+        self.script([base.ProviderError("Scripted", "auth", "Check the API key.")])
+        self.run_action(self.action(), self.user_a, self.partner)
+        self.assertEqual(self.ended, ["error"])
+        thread = self.thread_of(self.partner)
+        self.assertEqual(thread.generation_error, "Check the API key.")
+        self.assertIn("The AI did not answer: Check the API key.",
+                      self.notes(self.partner)[-1].body)
+
+        # Refused before any call (the assistant is not for A): the question and the refusal
+        # are kept in the conversation.
+        self.assistant.group_ids = self.env.ref("base.group_system")
+        self.run_action(self.action(), self.user_a, self.partner)
+        self.assertEqual(self.ended, [], "no run started")
+        thread = self.thread_of(self.partner)
+        self.assertEqual([m.llm_role for m in self.messages(thread)], ["user", "assistant"])
+        self.assertIn("is not available to you", self.answer_error(thread))
+        self.assertEqual(thread.generation_state, "error")
+        self.assertIn("The AI did not answer: The assistant \"Contact helper\" is not "
+                      "available to you", lxml_html.fromstring(
+                          self.notes(self.partner)[-1].body).text_content())
+        self.assertEqual(len(self.provider.requests), 1)
+
+    def test_configuration_is_checked(self):
+        with self.assertRaisesRegex(ValidationError, "choose the assistant, the prompt"):
+            self.action(llm_prompt_id=False)
+        with self.assertRaisesRegex(ValidationError, "choose a text, HTML"):
+            self.action(llm_target="field", llm_target_field_id=self.env[
+                "ir.model.fields"]._get("res.partner", "parent_id").id)
+        action = self.env["ir.actions.server"].create({
+            "name": "On currencies", "model_id": self.env["ir.model"]._get("res.currency").id,
+            "state": "llm_assistant", "llm_assistant_id": self.assistant.id,
+            "llm_prompt_id": self.prompt.id})
+        self.assertEqual(action.llm_target, "thread", "no chatter: no note by default")
+        with self.assertRaisesRegex(ValidationError, "have no chatter"):
+            action.llm_target = "note"
+
+
+@tagged("post_install", "-at_install")
+class TestRunAssistantTour(FakeProviderCase, HttpCase):
+    """In a real browser, against the fake provider: the conversation an action left waiting
+    for an approval, in the record's AI panel."""
+
+    def test_waiting_conversation_in_the_ai_panel(self):
+        provider = self.env["llm.provider"].create({
+            "name": "Fake OpenAI", "api_format": "openai",
+            "base_url": self.fake.base_url("openai")})
+        provider.default_model_id = self.env["llm.model"].create({
+            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
+        partner = self.env["res.partner"].create({"name": "Tour Automation Contact",
+                                                  "phone": "+32 400 00 00 01"})
+        action = self.env["ir.actions.server"].create({
+            "name": "Check the phone", "model_id": self.env["ir.model"]._get_id("res.partner"),
+            "state": "llm_assistant",
+            "llm_assistant_id": self.env["llm.assistant"].create({
+                "name": "Phone checker",
+                "tool_ids": self.env.ref("llm_thread.tool_update_record").ids}).id,
+            "llm_prompt_id": self.env["llm.prompt"].create({
+                "name": "Check the phone", "user_id": False,
+                "text": "Check the phone of {{ record.name }}."}).id})
+        self.fake.script("openai", [
+            StreamedToolCall("call_p", "update_record", json.dumps(
+                {"model": "res.partner", "id": partner.id,
+                 "values": {"phone": "+32 400 00 00 02"}})),
+            Usage(10, 5), Finish("tool_calls"),
+        ])
+        self.fake.script("openai", [TextDelta("Phone fixed."), Usage(20, 4), Finish("stop")])
+        runs = record_runs(self)
+        self.env.flush_all()
+        with self.registry.cursor() as cr:
+            admin_env = api.Environment(cr, self.env.ref("base.user_admin").id, {})
+            action.with_env(admin_env).with_context(
+                active_model="res.partner", active_ids=partner.ids, active_id=partner.id).run()
+        self.assertEqual([run.wait(WAIT) for run in runs], ["approval"])
+
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_automation_approval",
+                        login="admin")
+        self.assertEqual(partner.phone, "+32 400 00 00 02")
