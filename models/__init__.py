@@ -22,3 +22,4 @@ from . import llm_knowledge_search
 from . import llm_knowledge_search_wizard
 from . import llm_knowledge_thread
 from . import llm_knowledge_tool
+from . import llm_run_shim

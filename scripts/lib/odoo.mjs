@@ -5,7 +5,7 @@ import {
 import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { ADDON_DIR, ADDON_NAME, CACHE_DIR, ODOO_DATA_DIR, PYTHON, LOG_DIR } from "./paths.mjs";
+import { ADDON_DIR, ADDON_NAME, COMPANION_ADDONS, CACHE_DIR, ODOO_DATA_DIR, PYTHON, LOG_DIR } from "./paths.mjs";
 import { resolveOdooSource } from "./odoo_source.mjs";
 import { ensureDebianPackages } from "./debian.mjs";
 import { Cluster } from "./postgres.mjs";
@@ -146,24 +146,31 @@ function writeOdooConfig() {
 
 /**
  * Odoo finds modules by directory name; the checkout may be called anything, so it is exposed
- * as ``llm_thread`` through a symlink in an addons dir of its own (one per checkout).
+ * as ``llm_thread`` through a symlink in an addons dir of its own (one per checkout), beside a
+ * symlink per companion addon (a folder of the checkout, e.g. ``llm_livechat``).
  */
 function exposeCheckout() {
     const key = createHash("sha1").update(ADDON_DIR).digest("hex").slice(0, 10);
     const addonsDir = join(CACHE_DIR, "addons", key);
-    const link = join(addonsDir, ADDON_NAME);
     mkdirSync(addonsDir, { recursive: true });
+    exposeAs(join(addonsDir, ADDON_NAME), ADDON_DIR);
+    for (const companion of COMPANION_ADDONS) {
+        exposeAs(join(addonsDir, companion), join(ADDON_DIR, companion));
+    }
+    return addonsDir;
+}
+
+function exposeAs(link, target) {
     let current = null;
     try {
         current = readlinkSync(link);
     } catch {
         // no link yet
     }
-    if (current !== ADDON_DIR) {
+    if (current !== target) {
         rmSync(link, { force: true });
-        symlinkSync(ADDON_DIR, link, "dir");
+        symlinkSync(target, link, "dir");
     }
-    return addonsDir;
 }
 
 export function freePort() {
