@@ -164,6 +164,7 @@ class ImLivechatChannel(models.Model):
     # Who answers
     # ------------------------------------------------------------------
 
+    @api.depends("user_ids.im_status")
     @api.depends_context(HUMANS_ONLY)
     def _compute_available_operator_ids(self):
         """The agent counts as an available operator (so that the widget is offered and

@@ -78,6 +78,13 @@ class LivechatCase(EngineCase):
             waited += 1
         self.env.invalidate_all()
 
+    def script_handoff(self, summary, last_words):
+        """The model calls the hand-off tool, then says ``last_words``."""
+        self.script(
+            [base.ToolCallEvent(base.ToolCall("h1", "livechat_handoff", {
+                "summary": summary, "visitor_asked": True})), base.Finish("tool_calls")],
+            answer(last_words))
+
     def texts(self, channel, author=None):
         messages = self.env["mail.message"].search(
             [("model", "=", "discuss.channel"), ("res_id", "=", channel.id),
@@ -178,11 +185,8 @@ class TestLivechatAgent(LivechatCase):
     def test_handoff_then_resume_after_operator_leaves(self):
         self.operator_online()
         channel = self.open_session()
-        self.script(
-            [base.ToolCallEvent(base.ToolCall("h1", "livechat_handoff", {
-                "summary": "Visitor 42 wants a refund for order 12.", "visitor_asked": True})),
-             base.Finish("tool_calls")],
-            answer("I am bringing in someone from the team."))
+        self.script_handoff("Visitor 42 wants a refund for order 12.",
+                            "I am bringing in someone from the team.")
         self.visitor_says(channel, "I want to talk to a person about a refund")
         self.assertEqual(channel.llm_handoff_reason, "visitor")
         self.assertEqual(channel.llm_handoff_summary, "Visitor 42 wants a refund for order 12.")
@@ -204,11 +208,7 @@ class TestLivechatAgent(LivechatCase):
 
     def test_no_operator_collects_contact(self):
         channel = self.open_session()
-        self.script(
-            [base.ToolCallEvent(base.ToolCall("h1", "livechat_handoff", {
-                "summary": "Asks for a quote for 40 chairs.", "visitor_asked": True})),
-             base.Finish("tool_calls")],
-            answer("Let me find someone."))
+        self.script_handoff("Asks for a quote for 40 chairs.", "Let me find someone.")
         self.visitor_says(channel, "Can a person send me a quote for 40 chairs?")
         self.assertIn("No one from the team is available",
                       self.texts(channel, self.agent.partner_id)[-1])
@@ -234,6 +234,9 @@ class TestLivechatAgent(LivechatCase):
         self.env["mail.message.reaction"].create({
             "message_id": message.id, "content": "👍",
             "guest_id": channel.channel_member_ids.guest_id.id})
+        # The visitor rates the session with Odoo's own feedback route.
+        self.make_jsonrpc_request("/im_livechat/feedback", {
+            "channel_id": channel.id, "rate": 5, "reason": "Quick answer"})
         action = channel.with_user(self.operator).action_llm_take_over()
         self.assertEqual(action["tag"], "mail.action_discuss")
         self.assertFalse(channel.llm_ai_handling)
@@ -243,6 +246,7 @@ class TestLivechatAgent(LivechatCase):
         self.assertEqual((line.outcome, line.handoff_reason, line.thumbs_up, line.answer_count),
                          ("handed_over", "operator", 1, 1))
         self.assertEqual(line.tokens, 120)
+        self.assertEqual(line.rating, 5)
         self.assertEqual(line.agent_partner_id, self.agent.partner_id)
 
     def test_streamed_into_the_conversation(self):
