@@ -16,6 +16,11 @@
         "views/llm_livechat_report_views.xml",
     ],
     "demo": ["demo/llm_livechat_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "llm_livechat/static/tests/tours/**/*.js",
+        ],
+    },
     # Installed by itself wherever both the LLM addon and the live chat are.
     "auto_install": True,
     "installable": True,
