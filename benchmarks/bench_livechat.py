@@ -11,11 +11,14 @@ connections), as `npm start` does: the runs are threads of that process.
 - time to first visible text: from the visitor's POST to the first websocket notification
   carrying the agent's text to that visitor (p50, p95);
 - time to the whole answer: to the notification with the complete text (p50, p95);
-- peak PostgreSQL connections of the database while the answers are written.
+- peak PostgreSQL connections of the database while the answers are written;
+- first, ``--single`` conversations one after the other give the same times without
+  contention; the machine's load average is printed beside the figures.
 """
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -99,6 +102,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
     parser.add_argument("--visitors", type=int, default=50)
+    parser.add_argument("--single", type=int, default=10)
     options = parser.parse_args()
     config = json.loads(options.config)
     fake, fake_url, pg = start_fake_and_database(__file__, config)
@@ -117,11 +121,23 @@ def main():
             "name": "Bench", "llm_assistant_id": assistant_id, "user_ids": [(6, 0, [])],
             "llm_rate_limit": 100, "llm_handoff_unsourced": 0})
         url = f"http://127.0.0.1:{odoo.http_port}"
-        warm = Visitor(url, livechat_id, 0)  # warm-up: assets, registry caches, first run
-        warm.ask("Hello")
-        warm.reader.join(WAIT)
-        warm.close()
-        visitors = [Visitor(url, livechat_id, i + 1) for i in range(options.visitors)]
+        alone = []
+        for index in range(options.single + 1):  # the first one warms caches up, not counted
+            visitor = Visitor(url, livechat_id, index)
+            visitor.ask("When are you open?")
+            visitor.reader.join(WAIT)
+            visitor.close()
+            alone.append(visitor)
+        alone = alone[1:]
+        if alone:
+            first = [(v.first_text - v.posted) * 1000 for v in alone]
+            whole = [(v.whole - v.posted) * 1000 for v in alone]
+            print(f"{len(alone)} conversations one at a time: time to first visible text p50 "
+                  f"{percentile(first, .5):.0f} ms, time to the whole answer p50 "
+                  f"{percentile(whole, .5):.0f} ms; load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
+        visitors = [Visitor(url, livechat_id, options.single + 1 + i)
+                    for i in range(options.visitors)]
         peak = {"connections": 0}
         sampling = threading.Event()
         sampling.set()
@@ -160,7 +176,8 @@ def main():
               f"{elapsed:.1f} s; time to first visible text p50 {percentile(first, .5):.0f} ms, "
               f"p95 {percentile(first, .95):.0f} ms; time to the whole answer p50 "
               f"{percentile(whole, .5):.0f} ms, p95 {percentile(whole, .95):.0f} ms; peak "
-              f"PostgreSQL connections {peak['connections']}", flush=True)
+              f"PostgreSQL connections {peak['connections']}; load average "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
         for visitor in visitors:
             visitor.close()
     finally:
