@@ -13,7 +13,7 @@ import logging
 import re
 from datetime import timedelta
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.addons.llm_thread.engine.turn import message_text
@@ -243,15 +243,21 @@ class DiscussChannel(models.Model):
     def _llm_mirror(self, source, final):
         """Show the answer ``source`` (a message of the agent's llm.thread) in the
         conversation: posted as the agent at its first save, then updated in place (every
-        member's client gets the new body over the bus) until its final save."""
+        member's client gets the new body over the bus) until its final save.
+
+        While it is written the body is the escaped text; the final save renders its markdown
+        (through the ORM, whose sanitizer makes the model's HTML and links safe) and adds the
+        sources' links."""
         self.ensure_one()
         data = source.body_json or {}
         text = message_text(source).strip()
         if not text or (final and data.get("error")):
             return  # a turn with only tool calls, or a failure (the run's end deals with it)
-        body = Markup(markdown.markdown(text, extensions=["fenced_code", "tables"]))
         if final:
-            body += self._llm_sources_footer(text)
+            body = Markup(markdown.markdown(text, extensions=["fenced_code", "tables"])) \
+                + self._llm_sources_footer(text)
+        else:
+            body = Markup("<p>%s</p>") % text
         mirror = self.env["mail.message"].search([
             ("model", "=", self._name), ("res_id", "=", self.id),
             ("llm_livechat_source_id", "=", source.id)], limit=1)
@@ -263,7 +269,15 @@ class DiscussChannel(models.Model):
             mirror = self._llm_post_as_agent(body)
             mirror.llm_livechat_source_id = source.id
             return
-        mirror.body = body
+        if final:
+            mirror.body = body
+        else:
+            # Plain SQL on the streaming path, as the engine saves its own message: the ORM
+            # would sanitize the growing body at every save; this one is escaped text.
+            self.env.cr.execute(
+                "UPDATE mail_message SET body = %s, write_date = NOW() AT TIME ZONE 'UTC' "
+                "WHERE id = %s", (body, mirror.id))
+            mirror.invalidate_recordset(["body", "write_date"])
         mirror._bus_send_store(mirror, {"body": mirror.body, "write_date": mirror.write_date})
 
     def _llm_sources_footer(self, text):

@@ -112,6 +112,18 @@ class TestLivechatAgent(LivechatCase):
         question = self.provider.requests[0]["messages"][-1]
         self.assertEqual((question.role, question.content), ("user", "When are you open?"))
 
+    def test_model_html_is_not_run_in_the_visitor_page(self):
+        channel = self.open_session()
+        self.script(answer("**Open** [now](javascript:alert(1)) ",
+                           "<img src=x onerror=alert(2)><script>alert(3)</script>"))
+        self.visitor_says(channel, "Say something nasty")
+        body = self.env["mail.message"].search([
+            ("model", "=", "discuss.channel"), ("res_id", "=", channel.id),
+            ("author_id", "=", self.agent.partner_id.id)]).body
+        self.assertIn("<strong>Open</strong>", body)
+        for unsafe in ("javascript:", "onerror", "<script"):
+            self.assertNotIn(unsafe, body)
+
     def test_visitor_cannot_reach_internal_records(self):
         channel = self.open_session()
         # The model obeys the visitor and asks for the record tool: it is not even offered,
