@@ -3,6 +3,8 @@ a guest opens a session and posts; the agent's run (llm_thread's run API) answer
 conversation. The provider is the scripted one of llm_thread's engine tests; everything else
 (routes, guest, bus, runs, tools, budgets, operators) is the real thing."""
 
+from datetime import datetime, timezone
+
 from markupsafe import Markup
 
 from odoo.addons.llm_thread.providers import base
@@ -53,6 +55,7 @@ class LivechatCase(EngineCase):
 
     def operator_online(self):
         self.env["bus.presence"].create({"user_id": self.operator.id, "status": "online"})
+        self.env.invalidate_all()  # availability is computed from the presence
 
     def open_session(self):
         """A visitor opens the widget: im_livechat creates the conversation (as a guest)."""
@@ -287,3 +290,42 @@ class TestLivechatAgent(LivechatCase):
             ("author_id", "=", self.agent.partner_id.id)])
         self.assertEqual(len(mirrors), 1, "one message, updated in place")
         self.assertIsInstance(mirrors.body, Markup)
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatRouting(LivechatCase):
+    """Who takes a new conversation: im_livechat's routing with the agent in it."""
+
+    def test_when_the_agent_answers(self):
+        livechat = self.livechat
+        self.assertEqual(livechat._get_operator(), self.agent, "always first, nobody online")
+        self.operator_online()
+        self.assertEqual(livechat._get_operator(), self.agent, "always first")
+        livechat.llm_agent_mode = "no_operator"
+        self.assertEqual(livechat._get_operator(), self.operator)
+        livechat.llm_agent_mode = "outside_hours"
+        livechat.write({"llm_hours_from": 0, "llm_hours_to": 24})
+        self.assertEqual(livechat._get_operator(), self.operator, "within operators' hours")
+        # Operators' hours that are not now: the agent takes the conversation.
+        hour = datetime.now(timezone.utc).hour
+        livechat.write({"llm_hours_from": 13 if hour < 12 else 1,
+                        "llm_hours_to": 14 if hour < 12 else 2})
+        self.assertEqual(livechat._get_operator(), self.agent, "outside operators' hours")
+        self.assertTrue(livechat._llm_in_operator_hours(
+            datetime(2026, 1, 1, 13 if hour < 12 else 1, 30, tzinfo=timezone.utc)))
+        self.assertEqual(livechat.with_context(
+            llm_livechat_humans_only=True).available_operator_ids, self.operator)
+        self.assertIn(self.agent, livechat.available_operator_ids,
+                      "the widget is offered while the agent can answer")
+
+    def test_operator_gives_the_conversation_back(self):
+        channel = self.open_session()
+        channel.with_user(self.operator).action_llm_take_over()
+        self.assertFalse(channel.llm_ai_handling)
+        channel.with_user(self.operator).action_llm_invite_agent()
+        self.assertFalse(channel.llm_ai_handling, "silent while the operator is in")
+        channel.with_user(self.operator).action_unfollow()
+        self.assertTrue(channel.llm_ai_handling)
+        self.script(answer("Back to you."))
+        self.visitor_says(channel, "Anyone?")
+        self.assertEqual(self.texts(channel, self.agent.partner_id)[-1], "Back to you.")
