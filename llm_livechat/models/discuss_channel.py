@@ -127,14 +127,14 @@ class DiscussChannel(models.Model):
             self.llm_first_visitor_date = message.create_date
         livechat = self.livechat_channel_id
         if len(text) > livechat.llm_max_message_chars:
-            self.llm_last_handled_id = message.id
+            message.llm_livechat_skipped = True
             return self._llm_post_as_agent(self.env._(
                 "Your message is too long for me (%(length)s characters; I read at most "
                 "%(limit)s). Please shorten it, or split it into questions.",
                 length=len(text), limit=livechat.llm_max_message_chars))
         recent = self._llm_recent_visitor_messages(message)
         if recent > livechat.llm_rate_limit:
-            self.llm_last_handled_id = message.id
+            message.llm_livechat_skipped = True
             if recent == livechat.llm_rate_limit + 1:  # said once, not at every message
                 self._llm_post_as_agent(self.env._(
                     "You are sending messages faster than I can answer. Please wait a minute, "
@@ -159,6 +159,7 @@ class DiscussChannel(models.Model):
         return self.env["mail.message"].search([
             ("model", "=", "discuss.channel"), ("res_id", "=", self.id),
             ("message_type", "=", "comment"), ("id", ">", self.llm_last_handled_id),
+            ("llm_livechat_skipped", "=", False),
         ], order="id").filtered(self._llm_is_visitor)
 
     def _llm_answer(self):
