@@ -74,6 +74,17 @@ def serve_fake_provider():
     sys.stdin.read()
 
 
+def start_fake_and_database(script, config):
+    """The fake provider, served by ``script fake`` in a child process (stop it by closing its
+    stdin), its base URL, and an autocommit connection to the benchmark database."""
+    fake = subprocess.Popen([sys.executable, script, "fake"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    fake_url = fake.stdout.readline().strip()
+    pg = psycopg2.connect(dbname=config["db"], **config["pg"])
+    pg.autocommit = True
+    return fake, fake_url, pg
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -440,11 +451,7 @@ def main():
     parser.add_argument("--skip-modes", action="store_true")
     options = parser.parse_args()
     config = json.loads(options.config)
-    fake = subprocess.Popen([sys.executable, __file__, "fake"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    fake_url = fake.stdout.readline().strip()
-    pg = psycopg2.connect(dbname=config["db"], **config["pg"])
-    pg.autocommit = True
+    fake, fake_url, pg = start_fake_and_database(__file__, config)
     odoo = Odoo(config, workers=2)
     try:
         session = Session(odoo.http_port, config["db"])

@@ -587,7 +587,7 @@ class LlmThread(models.Model):
             "model": self._name,
             "res_id": self.id,
             "message_type": "comment",
-            "subtype_id": xmlid_to_id("mail.mt_note"),
+            "subtype_id": xmlid_to_id(self._llm_message_subtype()),
             "author_id": author.id if author else xmlid_to_id("base.partner_root"),
             # Given rather than computed by mail (the author's formatted address, alias and
             # catchall lookups: most of the create's time): these notes are never sent by
@@ -601,6 +601,10 @@ class LlmThread(models.Model):
             "llm_parent_id": (self._llm_leaf() if parent is None else parent).id,
             "attachment_ids": [Command.set(attachments.ids)] if attachments else [],
         }]).with_env(self.env)
+
+    def _llm_message_subtype(self):
+        """The xmlid of the subtype of the conversation's messages: notes, never sent."""
+        return "mail.mt_note"
 
     def _llm_history(self):
         """The conversation's messages on its active path (no earlier versions), oldest first. Callers have checked that the thread is

@@ -6,27 +6,28 @@ import { OdooLogReport } from "./lib/odoo_log.mjs";
 import { HarnessError, say } from "./lib/log.mjs";
 import { stopChildren } from "./lib/proc.mjs";
 import { join } from "node:path";
-import { ADDON_DIR, ADDON_NAME } from "./lib/paths.mjs";
+import { ADDON_DIR, ADDON_NAME, MODULES } from "./lib/paths.mjs";
 
 const HELP = `Usage:
   node scripts/odoo.mjs test [--test-tags TAGS] [--keep-db] [--summary FILE] [--quiet]
-      Copies the template database, installs ${ADDON_NAME} with its tests, runs them
-      (Python tests, Hoot tests, tours) in one Odoo run, prints "N passed, N failed".
-      --test-tags  Odoo test tags (default /${ADDON_NAME}), e.g. /${ADDON_NAME}:TestProviders
+      Copies the template database, installs ${MODULES.join(", ")} with their tests, runs
+      them (Python tests, Hoot tests, tours) in one Odoo run, prints "N passed, N failed".
+      --test-tags  Odoo test tags (default ${MODULES.map((name) => `/${name}`).join(",")}),
+                   e.g. /${ADDON_NAME}:TestProviders
       --keep-db    keep the test database afterwards (its name is printed)
       --summary    write the counts as JSON to FILE (used by npm test)
       --quiet      print only WARNING/ERROR lines and results instead of the whole log
   node scripts/odoo.mjs i18n
       Exports i18n/${ADDON_NAME}.pot from a fresh database with the addon installed.
   node scripts/odoo.mjs start
-      Serves Odoo 18 with ${ADDON_NAME} installed and demo data at http://localhost:8069
+      Serves Odoo 18 with ${MODULES.join(", ")} installed and demo data at http://localhost:8069
       (admin / admin). Database: $LLM_THREAD_DB (default ${ADDON_NAME}); port:
       $LLM_THREAD_HTTP_PORT (default 8069). OPENAI_API_KEY, ANTHROPIC_API_KEY or OLLAMA_HOST,
       when set, configure the matching provider.
 Environment: ODOO_SRC, ODOO_GIT_URL, LLM_THREAD_CACHE, LLM_THREAD_PG_PORT (see README).`;
 
 function parseArgs(argv) {
-    const options = { command: argv[0], testTags: `/${ADDON_NAME}`, keepDb: false, summary: null, quiet: false };
+    const options = { command: argv[0], testTags: MODULES.map((name) => `/${name}`).join(","), keepDb: false, summary: null, quiet: false };
     for (let i = 1; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--test-tags") options.testTags = argv[++i];
@@ -60,7 +61,7 @@ async function test(env, options) {
     try {
         say(`running the Odoo tier on ${db} (tags ${options.testTags})`);
         const { code, logPath } = await env.runOdoo(db, [
-            `--init=${[ADDON_NAME, ...TEST_MODULES].join(",")}`, "--test-enable", `--test-tags=${options.testTags}`,
+            `--init=${[...MODULES, ...TEST_MODULES].join(",")}`, "--test-enable", `--test-tags=${options.testTags}`,
             "--stop-after-init", "--max-cron-threads=0", "--log-level=info",
             `--http-port=${await freePort()}`, `--gevent-port=${await freePort()}`,
         ], {
@@ -117,12 +118,12 @@ async function serve(env) {
     const port = Number(process.env.LLM_THREAD_HTTP_PORT || 8069);
     const fresh = !env.hasDatabase(db);
     if (fresh) env.copyDatabase(template, db);
-    say(`${fresh ? "installing" : "updating"} ${ADDON_NAME} in database ${db}`);
+    say(`${fresh ? "installing" : "updating"} ${MODULES.join(", ")} in database ${db}`);
     const install = await env.runOdoo(db, [
-        `--${fresh ? "init" : "update"}=${ADDON_NAME}`, "--stop-after-init", "--max-cron-threads=0",
+        `--${fresh ? "init" : "update"}=${MODULES.join(",")}`, "--stop-after-init", "--max-cron-threads=0",
         `--http-port=${await freePort()}`,
     ], { logName: `${db}-install`, onLine: (line) => process.stdout.write(`${line}\n`) });
-    if (install.code !== 0) throw new HarnessError(`installing ${ADDON_NAME} failed; see ${install.logPath}`);
+    if (install.code !== 0) throw new HarnessError(`installing ${MODULES.join(", ")} failed; see ${install.logPath}`);
     configureProviders(env, db);
 
     let announced = false;

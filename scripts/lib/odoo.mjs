@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { ADDON_DIR, ADDON_NAME, CACHE_DIR, ODOO_DATA_DIR, PYTHON, LOG_DIR } from "./paths.mjs";
+import { ADDON_DIR, ADDON_NAME, COMPANION_ADDONS, CACHE_DIR, ODOO_DATA_DIR, PYTHON, LOG_DIR } from "./paths.mjs";
 import { resolveOdooSource } from "./odoo_source.mjs";
 import { ensureDebianPackages } from "./debian.mjs";
 import { Cluster } from "./postgres.mjs";
@@ -147,24 +147,31 @@ function writeOdooConfig() {
 
 /**
  * Odoo finds modules by directory name; the checkout may be called anything, so it is exposed
- * as ``llm_thread`` through a symlink in an addons dir of its own (one per checkout).
+ * as ``llm_thread`` through a symlink in an addons dir of its own (one per checkout), beside a
+ * symlink per companion addon (a folder of the checkout, e.g. ``llm_livechat``).
  */
 function exposeCheckout() {
     const key = createHash("sha1").update(ADDON_DIR).digest("hex").slice(0, 10);
     const addonsDir = join(CACHE_DIR, "addons", key);
-    const link = join(addonsDir, ADDON_NAME);
     mkdirSync(addonsDir, { recursive: true });
+    exposeAs(join(addonsDir, ADDON_NAME), ADDON_DIR);
+    for (const companion of COMPANION_ADDONS) {
+        exposeAs(join(addonsDir, companion), join(ADDON_DIR, companion));
+    }
+    return addonsDir;
+}
+
+function exposeAs(link, target) {
     let current = null;
     try {
         current = readlinkSync(link);
     } catch {
         // no link yet
     }
-    if (current !== ADDON_DIR) {
+    if (current !== target) {
         rmSync(link, { force: true });
-        symlinkSync(ADDON_DIR, link, "dir");
+        symlinkSync(target, link, "dir");
     }
-    return addonsDir;
 }
 
 export function freePort() {
@@ -180,20 +187,20 @@ export function freePort() {
 }
 
 /**
- * Runs the Python script `script` (a path in the addon) against a fresh database with the
- * addon installed, made from the template and dropped afterwards: the benchmarks and the
+ * Runs the Python script `script` (a path in the addon) against a fresh database with
+ * `modules` installed (the addon by default), made from the template and dropped afterwards: the benchmarks and the
  * multi-server tests, which start Odoo servers of their own. The script gets the odoo-bin
  * command line, the database and its PostgreSQL access as JSON, then `args`; resolves to its
  * exit code.
  */
-export async function runWithAddonDatabase(label, script, args) {
+export async function runWithAddonDatabase(label, script, args, modules = [ADDON_NAME]) {
     const env = OdooEnvironment.open();
     const db = `${ADDON_NAME}_${label}_${process.pid}`;
     try {
         env.copyDatabase(await env.ensureTemplate(), db);
-        say(`installing ${ADDON_NAME} in ${db}`);
+        say(`installing ${modules.join(", ")} in ${db}`);
         const install = await env.runOdoo(db, [
-            `--init=${ADDON_NAME}`, "--stop-after-init", "--max-cron-threads=0", "--log-level=warn",
+            `--init=${modules.join(",")}`, "--stop-after-init", "--max-cron-threads=0", "--log-level=warn",
             `--http-port=${await freePort()}`,
         ], { logName: db });
         if (install.code !== 0) throw new HarnessError(`installing failed; see ${install.logPath}`);

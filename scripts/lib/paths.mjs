@@ -5,6 +5,12 @@ import { fileURLToPath } from "node:url";
 
 export const ADDON_NAME = "llm_thread";
 
+/** Companion addons kept in folders of the checkout (each its own module, e.g. llm_livechat). */
+export const COMPANION_ADDONS = ["llm_livechat"];
+
+/** What the harness installs and tests: the addon and its companions. */
+export const MODULES = [ADDON_NAME, ...COMPANION_ADDONS];
+
 /** The checkout (this repository is the addon itself, whatever its directory is called). */
 export const ADDON_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 

@@ -1,0 +1,483 @@
+"""A live chat conversation (``discuss.channel`` of type livechat) answered by the AI agent.
+
+- A visitor's message (``message_post``) starts a run of the conversation's ``llm.thread``,
+  owned by the agent's user (not internal), after the length, rate and budget checks.
+- The answer is mirrored into the conversation as the agent's message while it is written
+  (``_llm_mirror``, from the run's ``_llm_answer_progress`` hook), over Odoo's bus.
+- The agent answers while it is a member and no human operator is; it stops when one joins
+  and resumes when they leave. ``_llm_handoff`` brings one in by im_livechat's rules, or,
+  with nobody available, collects the visitor's email for the team (a lead with CRM).
+"""
+
+import logging
+import re
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.addons.llm_thread.engine.turn import message_text
+from odoo.addons.llm_thread.models.llm_thread import LlmBusyError
+from odoo.addons.llm_thread.models.llm_tool_registry import llm_tool
+from odoo.exceptions import UserError
+from odoo.tools import email_normalize, html2plaintext
+
+import markdown
+
+_logger = logging.getLogger(__name__)
+
+HANDOFF_REASONS = [
+    ("visitor", "Visitor asked for a person"),
+    ("agent", "The agent could not help"),
+    ("no_source", "No relevant source"),
+    ("turns", "Too many answers"),
+    ("budget", "Budget spent"),
+    ("error", "The AI failed"),
+    ("operator", "Taken over by an operator"),
+]
+THUMBS_UP = "👍"
+THUMBS_DOWN = "👎"
+EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+SUMMARY_QUESTIONS = 3
+
+
+class DiscussChannel(models.Model):
+    _inherit = "discuss.channel"
+
+    llm_thread_id = fields.Many2one(
+        "llm.thread", string="AI Conversation", readonly=True, copy=False, index="btree_not_null",
+        ondelete="set null")
+    llm_agent_partner_id = fields.Many2one(
+        "res.partner", string="AI Agent", readonly=True, copy=False, index="btree_not_null",
+        help="The AI agent taking part in this conversation (it answers while no operator is in).")
+    llm_ai_handling = fields.Boolean(
+        "AI Answering", compute="_compute_llm_ai_handling", store=True,
+        help="The AI agent answers the visitor now: it is in the conversation and no operator "
+             "is.")
+    llm_agent_stopped = fields.Boolean(
+        "AI Stopped", readonly=True, copy=False,
+        help="Handed over to the team with no operator available: the agent no longer answers.")
+    llm_contact_pending = fields.Boolean(readonly=True, copy=False)
+    llm_handoff_reason = fields.Selection(HANDOFF_REASONS, "Hand-off Reason", readonly=True,
+                                          copy=False)
+    llm_handoff_date = fields.Datetime("Handed Over On", readonly=True, copy=False)
+    llm_handoff_question = fields.Text("Question Handed Over", readonly=True, copy=False)
+    llm_handoff_summary = fields.Text("Summary for the Operator", readonly=True, copy=False)
+    # Set by the hand-off tool during a run; acted on when the run ends (after its last words).
+    llm_handoff_requested = fields.Selection(HANDOFF_REASONS, readonly=True, copy=False)
+    llm_contact_email = fields.Char("Visitor Email", readonly=True, copy=False)
+    llm_first_visitor_date = fields.Datetime(readonly=True, copy=False)
+    llm_first_answer_seconds = fields.Float("Time to First Answer (s)", readonly=True, copy=False)
+    llm_answer_count = fields.Integer("AI Answers", readonly=True, copy=False)
+    llm_unsourced_count = fields.Integer(readonly=True, copy=False)
+    # The last visitor message given to the agent: later ones are answered by the next run.
+    llm_last_handled_id = fields.Integer(readonly=True, copy=False)
+
+    @api.depends("llm_agent_partner_id", "llm_agent_stopped", "channel_member_ids.partner_id")
+    def _compute_llm_ai_handling(self):
+        for channel in self:
+            partners = channel.channel_member_ids.partner_id
+            channel.llm_ai_handling = bool(
+                channel.llm_agent_partner_id in partners and not channel.llm_agent_stopped
+                and not partners.filtered(lambda p: p.user_ids and not p.partner_share))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        channels = super().create(vals_list)
+        # A conversation im_livechat opened with the agent as its operator (_get_operator).
+        for channel in channels.filtered(lambda c: c.channel_type == "livechat"):
+            agent = channel.livechat_channel_id.llm_agent_user_id
+            if agent and channel.livechat_operator_id == agent.partner_id:
+                channel.llm_agent_partner_id = agent.partner_id
+        return channels
+
+    # ------------------------------------------------------------------
+    # The visitor writes
+    # ------------------------------------------------------------------
+
+    def message_post(self, **kwargs):
+        message = super().message_post(**kwargs)
+        # sudo: the visitor (a guest) reads neither the agent's settings nor its user.
+        channel, posted = self.sudo(), message.sudo()
+        if channel.channel_type == "livechat" and posted.message_type == "comment" \
+                and channel._llm_is_visitor(posted):
+            channel._llm_on_visitor_message(posted)
+        return message
+
+    def _llm_is_visitor(self, message):
+        """Posted by the visitor: a guest, or a partner who is neither an internal user nor
+        the agent."""
+        author = message.author_id
+        return bool(message.author_guest_id) or bool(
+            author and author != self.sudo().llm_agent_partner_id
+            and not author.user_ids.filtered(lambda user: not user.share)
+            and not author.user_ids.filtered(
+                lambda user: user.has_group("llm_livechat.group_livechat_agent")))
+
+    def _llm_on_visitor_message(self, message):
+        self.ensure_one()
+        if self.llm_contact_pending:
+            return self._llm_take_contact(message)
+        if not self.llm_ai_handling:
+            return
+        text = html2plaintext(message.body or "").strip()
+        if not text:
+            return
+        if not self.llm_first_visitor_date:
+            self.llm_first_visitor_date = message.create_date
+        livechat = self.livechat_channel_id
+        if len(text) > livechat.llm_max_message_chars:
+            message.llm_livechat_skipped = True
+            return self._llm_post_as_agent(self.env._(
+                "Your message is too long for me (%(length)s characters; I read at most "
+                "%(limit)s). Please shorten it, or split it into questions.",
+                length=len(text), limit=livechat.llm_max_message_chars))
+        recent = self._llm_recent_visitor_messages(message)
+        if recent > livechat.llm_rate_limit:
+            message.llm_livechat_skipped = True
+            if recent == livechat.llm_rate_limit + 1:  # said once, not at every message
+                self._llm_post_as_agent(self.env._(
+                    "You are sending messages faster than I can answer. Please wait a minute, "
+                    "then ask again."))
+            return
+        self._llm_answer()
+
+    def _llm_recent_visitor_messages(self, message):
+        """How many messages this visitor posted in this channel's conversations within the
+        last minute (this one included): the rate limit is per visitor, not per window."""
+        author = [("author_guest_id", "=", message.author_guest_id.id)] if message.author_guest_id \
+            else [("author_id", "=", message.author_id.id)]
+        sessions = self.search([("livechat_channel_id", "=", self.livechat_channel_id.id),
+                                ("create_date", ">=", fields.Datetime.now() - timedelta(days=1))])
+        return self.env["mail.message"].search_count([
+            ("model", "=", "discuss.channel"), ("res_id", "in", sessions.ids),
+            ("message_type", "=", "comment"),
+            ("create_date", ">=", fields.Datetime.now() - timedelta(minutes=1)), *author])
+
+    def _llm_pending_questions(self):
+        """The visitor's messages the agent has not been given yet, oldest first."""
+        return self.env["mail.message"].search([
+            ("model", "=", "discuss.channel"), ("res_id", "=", self.id),
+            ("message_type", "=", "comment"), ("id", ">", self.llm_last_handled_id),
+            ("llm_livechat_skipped", "=", False),
+        ], order="id").filtered(self._llm_is_visitor)
+
+    def _llm_answer(self):
+        """Start the agent's run on the visitor's unanswered messages (if it is not already
+        answering: the run's end picks up what arrived meanwhile)."""
+        self.ensure_one()
+        pending = self._llm_pending_questions()
+        if not pending or not self.llm_ai_handling:
+            return
+        thread = self._llm_agent_thread()
+        if thread.generation_state in ("generating", "waiting"):
+            return
+        if self._llm_budget_refusal(thread):
+            return self._llm_handoff("budget")
+        text = "\n\n".join(html2plaintext(message.body).strip() for message in pending)
+        previous = self.llm_last_handled_id
+        # Written before the run starts: the run's end reads it to find later questions.
+        self.llm_last_handled_id = pending[-1].id
+        self._llm_typing(True)
+        try:
+            thread.with_context(lang=self._llm_visitor_lang(),
+                                llm_livechat_session_id=self.id)._llm_start(text)
+        except LlmBusyError:
+            self.llm_last_handled_id = previous
+        except UserError as exc:
+            # Not the visitor's fault (no model, assistant not allowed...): a person answers.
+            _logger.info("live chat %s: the AI agent cannot answer: %s", self.id, exc.args[0])
+            self._llm_typing(False)
+            self._llm_handoff("error")
+
+    def _llm_agent_thread(self):
+        """The conversation's llm.thread, owned by the agent's user (created at its first
+        question), in that user's environment."""
+        self.ensure_one()
+        livechat = self.livechat_channel_id
+        agent = livechat.llm_agent_user_id
+        thread = self.llm_thread_id
+        if not thread:
+            thread = self.env["llm.thread"].with_user(agent).create({
+                "name": self.env._("Live chat: %s", self.name),
+                "livechat_session_id": self.id,
+            })
+            thread._llm_apply_assistant(livechat.llm_assistant_id)
+            thread.tool_names = thread._llm_visitor_tool_names()
+            self.llm_thread_id = thread
+        return thread.with_user(agent)
+
+    def _llm_budget_refusal(self, thread):
+        """Whether the agent's budget refuses one more answer (the engine would refuse it
+        too, but then the visitor would wait for nothing)."""
+        try:
+            model, _provider = thread._llm_model_and_provider()
+        except UserError:
+            return False  # reported when the run is started
+        refusal, _warning, _cap = thread.env["llm.budget"]._llm_check(
+            model, 0, model.max_output_tokens or 1)
+        return bool(refusal)
+
+    def _llm_visitor_lang(self):
+        guest = self.channel_member_ids.guest_id[:1]
+        visitor = self.channel_member_ids.partner_id.filtered("partner_share") - self.llm_agent_partner_id
+        lang = guest.lang or visitor[:1].lang
+        return lang if lang in dict(self.env["res.lang"].get_installed()) else self.env.lang
+
+    # ------------------------------------------------------------------
+    # The agent writes
+    # ------------------------------------------------------------------
+
+    def _llm_agent_member(self):
+        return self.channel_member_ids.filtered(lambda m: m.partner_id == self.llm_agent_partner_id)
+
+    def _llm_typing(self, typing):
+        self._llm_agent_member()._notify_typing(typing)
+
+    def _llm_post_as_agent(self, body):
+        """Post ``body`` (text, or Markup) in the conversation as the agent."""
+        self.ensure_one()
+        return self.with_context(mail_create_nosubscribe=True).message_post(
+            author_id=self.llm_agent_partner_id.id, body=body, message_type="comment",
+            subtype_xmlid="mail.mt_comment")
+
+    def _llm_mirror(self, source, final):
+        """Show the answer ``source`` (a message of the agent's llm.thread) in the
+        conversation: posted as the agent at its first save, then updated in place (every
+        member's client gets the new body over the bus) until its final save.
+
+        While it is written the body is the escaped text; the final save renders its markdown
+        (through the ORM, whose sanitizer makes the model's HTML and links safe) and adds the
+        sources' links."""
+        self.ensure_one()
+        data = source.body_json or {}
+        text = message_text(source).strip()
+        if not text or (final and data.get("error")):
+            return  # a turn with only tool calls, or a failure (the run's end deals with it)
+        if final:
+            body = Markup(markdown.markdown(text, extensions=["fenced_code", "tables"])) \
+                + self._llm_sources_footer(text)
+        else:
+            body = Markup("<p>%s</p>") % text
+        mirror = self.env["mail.message"].search([
+            ("model", "=", self._name), ("res_id", "=", self.id),
+            ("llm_livechat_source_id", "=", source.id)], limit=1)
+        if not mirror:
+            if not self.llm_first_answer_seconds and self.llm_first_visitor_date:
+                self.llm_first_answer_seconds = max(0.0, (
+                    fields.Datetime.now() - self.llm_first_visitor_date).total_seconds())
+            self._llm_typing(False)
+            mirror = self._llm_post_as_agent(body)
+            mirror.llm_livechat_source_id = source.id
+            return
+        if final:
+            mirror.body = body
+        else:
+            # Plain SQL on the streaming path, as the engine saves its own message: the ORM
+            # would sanitize the growing body at every save; this one is escaped text.
+            self.env.cr.execute(
+                "UPDATE mail_message SET body = %s, write_date = NOW() AT TIME ZONE 'UTC' "
+                "WHERE id = %s", (body, mirror.id))
+            mirror.invalidate_recordset(["body", "write_date"])
+        mirror._bus_send_store(mirror, {"body": mirror.body, "write_date": mirror.write_date})
+
+    def _llm_sources_footer(self, text):
+        """Links to the public pages of the knowledge sources the answer cites ([n])."""
+        question = self.llm_thread_id._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
+        citations = (question.body_json or {}).get("knowledge") or []
+        sources = self.llm_thread_id.sudo()._llm_knowledge_sources()
+        links = []
+        for citation in citations:
+            source = sources.filtered(lambda s, name=citation["source"]: s.name == name)[:1]
+            if f"[{citation['n']}]" in text and source.public_url:
+                links.append(Markup('[%s] <a href="%s" target="_blank">%s</a>') % (
+                    citation["n"], source.public_url, citation["label"]))
+        if not links:
+            return Markup()
+        return Markup("<p>%s %s</p>") % (self.env._("Sources:"), Markup(", ").join(links))
+
+    def _llm_after_run(self, thread):
+        """The agent's run ended: hand over when a rule says so, else answer what the visitor
+        wrote meanwhile."""
+        self.ensure_one()
+        self._llm_typing(False)
+        answer = thread._llm_history().filtered(lambda m: m.llm_role == "assistant")[-1:]
+        error = (answer.body_json or {}).get("error") if answer else None
+        if thread.generation_state == "error" or error:
+            code = (error or {}).get("code")
+            return self._llm_handoff("budget" if code == "budget_exceeded" else "error")
+        if self.llm_handoff_requested:
+            return self._llm_handoff(self.llm_handoff_requested, self.llm_handoff_summary)
+        self.llm_answer_count += 1
+        livechat = self.livechat_channel_id
+        question = thread._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
+        if thread._llm_knowledge_sources() and not (question.body_json or {}).get("knowledge"):
+            self.llm_unsourced_count += 1
+            if livechat.llm_handoff_unsourced and \
+                    self.llm_unsourced_count >= livechat.llm_handoff_unsourced:
+                return self._llm_handoff("no_source")
+        if livechat.llm_handoff_turns and self.llm_answer_count >= livechat.llm_handoff_turns \
+                and not self._llm_thumbs(THUMBS_UP):
+            return self._llm_handoff("turns")
+        self._llm_answer()
+
+    def _llm_thumbs(self, emoji):
+        """The visitor's reactions ``emoji`` on the agent's answers."""
+        return self.env["mail.message.reaction"].search([
+            ("message_id.model", "=", self._name), ("message_id.res_id", "=", self.id),
+            ("message_id.author_id", "=", self.llm_agent_partner_id.id),
+            ("content", "=", emoji)])
+
+    # ------------------------------------------------------------------
+    # Hand-off
+    # ------------------------------------------------------------------
+
+    def _llm_handoff(self, reason, summary=None):
+        """Bring a human operator in (chosen by im_livechat's rules), or with none available
+        ask the visitor for their email. The agent stops answering either way."""
+        self.ensure_one()
+        if not self.llm_ai_handling:
+            return False
+        livechat = self.livechat_channel_id
+        visitor_messages = self.env["mail.message"].search([
+            ("model", "=", self._name), ("res_id", "=", self.id),
+            ("message_type", "=", "comment")], order="id").filtered(self._llm_is_visitor)
+        questions = [html2plaintext(m.body).strip() for m in visitor_messages]
+        self.write({
+            "llm_handoff_reason": reason, "llm_handoff_date": fields.Datetime.now(),
+            "llm_handoff_question": questions[-1] if questions else False,
+            "llm_handoff_requested": False,
+            "llm_handoff_summary": summary or self._llm_default_summary(reason, questions),
+        })
+        human = livechat._llm_human_operator(lang=self._llm_visitor_lang(),
+                                             country_id=self.country_id.id)
+        if not human:
+            self.write({"llm_agent_stopped": True, "llm_contact_pending": True})
+            self._llm_post_as_agent(self.env._(
+                "No one from the team is available right now. Leave your email address here "
+                "and they will answer you by email as soon as they can."))
+            return False
+        self._add_members(users=human, inviting_partner=self.llm_agent_partner_id,
+                          open_chat_window=True)
+        visitor_name = self.anonymous_name or (
+            self.channel_member_ids.partner_id - self.llm_agent_partner_id - human.partner_id
+        )[:1].name or ""
+        self.write({"livechat_operator_id": human.partner_id.id,
+                    "name": " ".join(filter(None, [visitor_name,
+                                                   human.livechat_username or human.name]))})
+        self._broadcast(human.partner_id.ids)
+        human.partner_id._bus_send_transient_message(self, self._llm_summary_html())
+        return human
+
+    def _llm_default_summary(self, reason, questions):
+        """The summary when the model wrote none (its hand-off tool asks for one)."""
+        return self.env._(
+            "Handed over: %(reason)s. The visitor asked: %(questions)s",
+            reason=dict(self._fields["llm_handoff_reason"]._description_selection(self.env))[reason],
+            questions=" / ".join(questions[-SUMMARY_QUESTIONS:]) or self.env._("nothing yet"))
+
+    def _llm_summary_html(self):
+        return Markup("<b>%s</b> %s") % (self.env._("AI summary:"), self.llm_handoff_summary)
+
+    def _llm_take_contact(self, message):
+        """With no operator, the visitor's email becomes a lead (CRM installed); it is kept
+        on the conversation either way, listed in Live Chat > AI Conversations."""
+        text = html2plaintext(message.body or "")
+        email = email_normalize((EMAIL.search(text) or [None])[0] or "")
+        if not email:
+            return self._llm_post_as_agent(self.env._(
+                "I could not find an email address in your message. Please write it like "
+                "name@example.com."))
+        self.write({"llm_contact_email": email, "llm_contact_pending": False})
+        if "crm.lead" in self.env:
+            source = self.env.ref("crm_livechat.utm_source_livechat", raise_if_not_found=False)
+            lead = self.env["crm.lead"].create({
+                "name": self.env._("Live chat: %s", self.llm_handoff_question or self.name)[:200],
+                "email_from": email,
+                "contact_name": self.anonymous_name or False,
+                "description": Markup("<p>%s</p>") % self.llm_handoff_summary
+                + self._get_channel_history(),
+                "source_id": source.id if source else False,
+            })
+            _logger.info("live chat %s: lead %s created for the visitor", self.id, lead.id)
+        return self._llm_post_as_agent(self.env._(
+            "Thank you. The team will write to you at %s as soon as possible.", email))
+
+    def _action_unfollow(self, partner=None, guest=None):
+        """An operator leaving a conversation the agent was in gives it back to the agent."""
+        channel = self.sudo()  # sudo: the operator is no longer a member afterwards
+        result = super()._action_unfollow(partner=partner, guest=guest)
+        if channel.channel_type == "livechat" and channel.livechat_active and partner \
+                and not partner.partner_share and channel.llm_ai_handling:
+            channel.livechat_operator_id = channel.llm_agent_partner_id
+            channel._llm_post_as_agent(self.env._(
+                "I am back to answer your questions. Ask for a person at any time."))
+        return result
+
+    # ------------------------------------------------------------------
+    # Operators
+    # ------------------------------------------------------------------
+
+    def action_llm_take_over(self):
+        """An operator takes the conversation from the agent: joins it (the agent stops)."""
+        self.ensure_one()
+        channel = self.sudo()  # sudo: the operator is not a member yet
+        if self.env.user not in channel.livechat_channel_id.user_ids and \
+                not self.env.user.has_group("im_livechat.im_livechat_group_manager"):
+            raise UserError(self.env._("Only operators of %s may take its conversations over.",
+                                       channel.livechat_channel_id.name))
+        if not channel.llm_handoff_reason:
+            channel.write({"llm_handoff_reason": "operator",
+                           "llm_handoff_date": fields.Datetime.now()})
+        if self.env.user.partner_id not in channel.channel_member_ids.partner_id:
+            channel._add_members(users=self.env.user, open_chat_window=True)
+        channel.livechat_operator_id = self.env.user.partner_id
+        return {"type": "ir.actions.client", "tag": "mail.action_discuss",
+                "params": {"active_id": f"discuss.channel_{self.id}"}}
+
+    def action_llm_invite_agent(self):
+        """An operator hands the conversation to the channel's agent: it joins, and answers
+        once no operator is in the conversation."""
+        self.ensure_one()
+        channel = self.sudo()  # sudo: the agent's user is not the operator's to read
+        agent = channel.livechat_channel_id.llm_agent_user_id
+        if not agent:
+            raise UserError(self.env._("The live chat channel %s has no AI agent: set its AI "
+                                       "Assistant first.", channel.livechat_channel_id.name))
+        channel.write({"llm_agent_partner_id": agent.partner_id.id, "llm_agent_stopped": False})
+        if agent.partner_id not in channel.channel_member_ids.partner_id:
+            channel._add_members(users=agent, inviting_partner=self.env.user.partner_id)
+        return True
+
+    # ------------------------------------------------------------------
+    # Tools for the agent (marked safe for visitors)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _llm_agent_session(self):
+        """The conversation the current run answers, when it is the current user's (the
+        agent's) own: tools refuse to work anywhere else."""
+        session = self.sudo().search([("llm_thread_id.user_id", "=", self.env.uid),
+                                      ("id", "=", self.env.context.get("llm_livechat_session_id"))])
+        if not session:
+            raise UserError(self.env._("This tool only works in a live chat conversation."))
+        return session
+
+    @api.model
+    @llm_tool("Hand this live chat conversation over to a person of the team. Call it when "
+              "the visitor asks for a person, or when you cannot answer from what you know.",
+              {"type": "object", "properties": {
+                  "summary": {"type": "string",
+                              "description": "Two or three sentences for the operator: who the "
+                                             "visitor is (details they gave) and what they need."},
+                  "visitor_asked": {"type": "boolean",
+                                    "description": "True when the visitor asked for a person."}},
+               "required": ["summary"]})
+    def _llm_tool_livechat_handoff(self, summary, visitor_asked=False):
+        session = self._llm_agent_session()
+        if not isinstance(summary, str) or not summary.strip():
+            raise UserError(self.env._("Give the operator a summary in 'summary'."))
+        # Acted on when the run ends, so that the visitor reads the agent's last words first.
+        session.write({"llm_handoff_requested": "visitor" if visitor_asked else "agent",
+                       "llm_handoff_summary": summary.strip()[:2000]})
+        return {"handing_over": True}

@@ -1,0 +1,11 @@
+from odoo import fields, models
+
+
+class MailMessage(models.Model):
+    _inherit = "mail.message"
+
+    # A live chat message of the agent: the llm.thread answer it shows (updated while written).
+    llm_livechat_source_id = fields.Integer("AI Answer Shown", index="btree_not_null", copy=False)
+    # A visitor's message the agent refused (too long, too fast): never given to the model,
+    # even by a later run that answers the messages written meanwhile.
+    llm_livechat_skipped = fields.Boolean("Not for the AI", copy=False)

@@ -1,0 +1,2 @@
+from . import test_livechat_agent
+from . import test_livechat_browser

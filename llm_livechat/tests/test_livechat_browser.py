@@ -1,0 +1,165 @@
+"""The visitor's side in a real browser: Odoo's own support page and live chat widget,
+unchanged, with the agent's answer arriving over the bus while it is written, then the
+visitor's rating of the session."""
+
+import threading
+from unittest.mock import patch
+
+import requests
+
+from odoo.addons.bus.models.bus import channel_with_db, dispatch, hashable
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
+from odoo.addons.llm_thread.providers import base
+from odoo.addons.llm_thread.tests.engine_common import WAIT, Gate, answer
+from odoo.tests import tagged
+from odoo.tests.common import TEST_CURSOR_COOKIE_NAME
+
+from .test_livechat_agent import LivechatCase
+
+# Drives the widget in its shadow DOM (the support page has no tour runner).
+VISITOR_JS = """
+const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function find(selector, text, absent) {
+    for (let i = 0; i < 600; i++) {
+        const found = [...(root()?.querySelectorAll(selector) || [])].find(
+            (el) => el.textContent.includes(text) && !(absent && el.textContent.includes(absent)));
+        if (found) {
+            return found;
+        }
+        await sleep(50);
+    }
+    throw new Error(`no ${selector} with "${text}"` + (absent ? ` without "${absent}"` : ""));
+}
+async function say(text) {
+    const input = await find(".o-mail-Composer-input", "");
+    input.focus();
+    input.value = text;
+    input.dispatchEvent(new InputEvent("input", { bubbles: true }));
+    await sleep(50);
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    await find(".o-mail-Message", text);
+}
+(async () => {
+    await odoo.livechatReady;
+    (await find(".o-livechat-LivechatButton", "")).click();
+    await say("When are you open?");
+    // The answer is shown while it is written, in the agent's name...
+    await find(".o-mail-Message", "We are open", "from 9 to 5");
+    await find(".o-mail-Message", "Ava");
+    // ...and the visitor may write meanwhile (which lets the model finish).
+    await say("seen partial");
+    await find(".o-mail-Message", "We are open from 9 to 5.");
+    await find(".o-mail-Message", "Glad you are still here.");
+    // The visitor closes the chat and rates the session (Odoo's own rating panel).
+    (await find('.o-mail-ChatWindow-command[title*="Close"]', "")).click();
+    (await find(".o-livechat-CloseConfirmation-leave", "")).click();
+    (await find('img[src*=rating][alt="5"]', "")).click();
+    const note = await find("textarea[placeholder='Explain your note']", "");
+    note.value = "Fast and clear";
+    note.dispatchEvent(new InputEvent("input", { bubbles: true }));
+    (await find("button", "Send")).click();
+    await find("p", "Thank you for your feedback");
+    console.log("test successful");
+})().catch((error) => console.error(error.message));
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatBrowser(LivechatCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Odoo disables the websocket in tests (bus/tests/common.py enables it the same way).
+        cls.startClassPatcher(patch.object(WebsocketConnectionHandler, "websocket_allowed",
+                                           return_value=True))
+
+    def relay_bus(self):
+        """Tell the open websockets that notifications are waiting, as PostgreSQL's NOTIFY
+        does in production: test cursors never really commit, so it is never sent. The
+        notifications themselves are the real ones, read from bus.bus by each websocket."""
+        stop = threading.Event()
+
+        def relay():
+            while not stop.wait(0.05):
+                for websockets in list(dispatch._channels_to_ws.values()):
+                    for websocket in list(websockets):
+                        websocket.trigger_notification_dispatching()
+
+        worker = threading.Thread(target=relay, daemon=True)
+        worker.start()
+        self.addCleanup(worker.join)
+        self.addCleanup(stop.set)
+
+    def test_visitor_gets_streamed_answer_on_support_page(self):
+        gate = Gate()
+        self.script([base.TextDelta("We are open "), gate, base.TextDelta("from 9 to 5."),
+                     base.Usage(5, 5), base.Finish("stop")],
+                    answer("Glad you are still here."))
+        channel_class = type(self.env["discuss.channel"])
+        on_message = channel_class._llm_on_visitor_message
+
+        def on_visitor_message(channel, message):
+            if "seen partial" in message.body:
+                gate.open()  # the browser showed the partial answer
+            return on_message(channel, message)
+
+        self.patch(channel_class, "_llm_on_visitor_message", on_visitor_message)
+        self.relay_bus()
+        self.browser_js(f"/im_livechat/support/{self.livechat.id}", VISITOR_JS,
+                        timeout=120)
+        self.wait_runs()
+        channel = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", self.livechat.id)])
+        self.assertEqual(self.texts(channel, self.agent.partner_id),
+                         ["We are open from 9 to 5.", "Glad you are still here."])
+        second = self.provider.requests[1]["messages"]
+        self.assertEqual([m.content for m in second if m.role == "user"],
+                         ["When are you open?", "seen partial"])
+        self.assertEqual(channel.rating_ids.mapped("rating"), [5])
+        self.assertEqual(channel.rating_ids.feedback, "Fast and clear")
+        self.env.flush_all()
+        report = self.env["llm.livechat.report"].search([("channel_id", "=", channel.id)])
+        self.assertEqual((report.rating, report.outcome, report.agent_partner_id),
+                         (5, "ai", self.agent.partner_id))
+
+    def test_operator_gets_handoff_with_summary(self):
+        """A visitor asks for a person while the operator's Discuss is open: the conversation
+        arrives there with the AI summary, and the operator answers."""
+        self.operator_online()
+        self.script_handoff("Visitor 42 wants a refund for order 12.",
+                            "I am bringing in someone from the team.")
+        channel = self.open_session()  # the visitor's session, before the operator's browser
+        self.env.flush_all()
+        guest_cookie = self.env["mail.guest"]._cookie_name
+        guest = f"{guest_cookie}={self.opener.cookies[guest_cookie]}"
+        operator_bus = hashable(channel_with_db(self.registry.db_name, self.operator.partner_id))
+
+        def visitor_asks():
+            # Once the operator's Discuss listens on the bus, as a visitor would at any time.
+            while operator_bus not in dispatch._channels_to_ws:
+                if stop.wait(0.05):
+                    return
+            # The guest's cookie, and the test's request key (the browser's, at this point).
+            cookie = f"{guest}; {TEST_CURSOR_COOKIE_NAME}={self.http_request_key}"
+            requests.post(f"{self.base_url()}/mail/message/post", timeout=WAIT,
+                          headers={"Cookie": cookie}, json={
+                "jsonrpc": "2.0", "params": {
+                    "thread_model": "discuss.channel", "thread_id": channel.id,
+                    "post_data": {"body": "I want to talk to a person about a refund",
+                                  "message_type": "comment", "subtype_xmlid": "mail.mt_comment"}}})
+
+        stop = threading.Event()
+        asker = threading.Thread(target=visitor_asks, daemon=True)
+        asker.start()
+        self.addCleanup(asker.join)
+        self.addCleanup(stop.set)
+        self.relay_bus()
+        self.start_tour("/odoo/discuss", "llm_livechat_operator_takes_handoff",
+                        login="lc_operator", timeout=180)
+        self.wait_runs()
+        self.assertEqual(channel.livechat_operator_id, self.operator.partner_id)
+        self.assertEqual(self.texts(channel, self.operator.partner_id),
+                         ["Hello, Olivia here. Let me check your refund."])
+        self.assertFalse(channel.llm_ai_handling)
