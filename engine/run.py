@@ -199,22 +199,25 @@ class Run(EventLog):
         state = "error"
         begun = False
         try:
-            if self.wait_for_commit and not self._starter_committed():
-                state = None
-                return  # rolled back: no claim, no message, nothing to run
-            begun = True
-            for name, payload in generation:
-                if name == "done":
-                    state = payload["state"]
-                self.append(name, payload)
+            # Rolled back: no claim, no message, nothing to run, no hook.
+            begun = not self.wait_for_commit or self._starter_committed()
+            if begun:
+                for name, payload in generation:
+                    if name == "done":
+                        state = payload["state"]
+                    self.append(name, payload)
         except Exception:  # noqa: BLE001 - a run's failure must end its log, never hang viewers
             _logger.exception("llm.thread %s: the run failed", self.thread_id)
         finally:
             generation.close()
-            self.end(state)
-            self.finished.set()
-        if begun:
-            self._finished_hook()
+            self.end(state if begun else None)
+            try:
+                if begun:
+                    self._finished_hook()
+            finally:
+                # After the hook: who waits for the run waits for what the hook delivers.
+                self.finished.set()
+                runtime.run_finished(self)
 
     def _starter_committed(self):
         """Wait for the transaction that claimed the thread to end; whether it committed.
@@ -239,7 +242,8 @@ class Run(EventLog):
         generation = self.generation
         try:
             with generation._env() as env:
-                env["llm.thread"].browse(self.thread_id)._llm_run_finished()
+                # exists(): the conversation may have been deleted while it was answered.
+                env["llm.thread"].browse(self.thread_id).exists()._llm_run_finished()
         except Exception:  # noqa: BLE001 - an extension's failure is its own, the run is over
             _logger.exception("llm.thread %s: _llm_run_finished failed", self.thread_id)
 

@@ -79,6 +79,9 @@ KEEP_FINISHED = 60.0
 
 runs_lock = threading.Lock()
 runs = {}  # (dbname, thread id) -> the thread's latest Run in this process
+# Every run of this process not finished yet, its end hook included (a thread's next run may
+# start while the previous one's hook still runs): what a clean shutdown or a test waits for.
+unfinished = set()
 
 
 def register_run(run):
@@ -89,6 +92,12 @@ def register_run(run):
             if other.ended and now - other.ended_at > KEEP_FINISHED:
                 del runs[key]
         runs[(run.dbname, run.thread_id)] = run
+        unfinished.add(run)
+
+
+def run_finished(run):
+    with runs_lock:
+        unfinished.discard(run)
 
 
 def current_run(dbname, thread_id):

@@ -18,7 +18,7 @@ const HELP = `Usage:
       --summary    write the counts as JSON to FILE (used by npm test)
       --quiet      print only WARNING/ERROR lines and results instead of the whole log
   node scripts/odoo.mjs i18n
-      Exports i18n/${ADDON_NAME}.pot from a fresh database with the addon installed.
+      Exports each module's i18n/<module>.pot from a fresh database with them installed.
   node scripts/odoo.mjs start
       Serves Odoo 18 with ${MODULES.join(", ")} installed and demo data at http://localhost:8069
       (admin / admin). Database: $LLM_THREAD_DB (default ${ADDON_NAME}); port:
@@ -90,22 +90,26 @@ async function test(env, options) {
     }
 }
 
-/** i18n/llm_thread.pot, exported by the real server from a fresh database. */
+/** Each module's i18n/<module>.pot, exported by the real server from a fresh database. */
 async function exportTranslations(env) {
     const template = await env.ensureTemplate();
     const db = `${ADDON_NAME}_i18n_${process.pid}`;
     env.copyDatabase(template, db);
     try {
-        const pot = join(ADDON_DIR, "i18n", `${ADDON_NAME}.pot`);
-        // Two runs: --i18n-export exports before any module is installed in the same run.
-        for (const step of [[`--init=${ADDON_NAME}`], [`--modules=${ADDON_NAME}`, `--i18n-export=${pot}`]]) {
+        // --i18n-export exports before any module is installed in the same run: install first.
+        const steps = [[`--init=${MODULES.join(",")}`]];
+        for (const module of MODULES) {
+            const dir = module === ADDON_NAME ? ADDON_DIR : join(ADDON_DIR, module);
+            steps.push([`--modules=${module}`, `--i18n-export=${join(dir, "i18n", `${module}.pot`)}`]);
+        }
+        for (const step of steps) {
             const { code, logPath } = await env.runOdoo(db, [
                 ...step, "--stop-after-init", "--max-cron-threads=0", "--log-level=warn",
                 `--http-port=${await freePort()}`,
             ], { logName: db });
             if (code !== 0) throw new HarnessError(`exporting translations failed; see ${logPath}`);
         }
-        say(`wrote ${pot}`);
+        say(`wrote ${MODULES.map((module) => `${module}.pot`).join(", ")}`);
         return 0;
     } finally {
         env.dropDatabase(db);

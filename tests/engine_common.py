@@ -123,8 +123,7 @@ class EngineCase(HttpCase):
 
     def wait_for_runs(self):
         with runtime.runs_lock:
-            runs = [run for (dbname, _id), run in runtime.runs.items()
-                    if dbname == self.env.cr.dbname]
+            runs = [run for run in runtime.unfinished if run.dbname == self.env.cr.dbname]
         for run in runs:
             self.assertTrue(run.finished.wait(WAIT), f"the run of thread {run.thread_id} ended")
 
