@@ -197,25 +197,28 @@ class Run(EventLog):
     def _execute(self):
         generation = self.generation
         state = "error"
-        begun = False
+        begun = hook_due = False
         try:
             # Rolled back: no claim, no message, nothing to run, no hook.
-            begun = not self.wait_for_commit or self._starter_committed()
-            if begun:
+            begun = hook_due = not self.wait_for_commit or self._starter_committed()
+            if hook_due:
                 for name, payload in generation:
                     if name == "done":
+                        # Before "done": whoever sees the end (a viewer, run.wait()) sees what
+                        # the hook delivered too.
                         state = payload["state"]
+                        hook_due = False
+                        self._finished_hook()
                     self.append(name, payload)
         except Exception:  # noqa: BLE001 - a run's failure must end its log, never hang viewers
             _logger.exception("llm.thread %s: the run failed", self.thread_id)
         finally:
             generation.close()
-            self.end(state if begun else None)
             try:
-                if begun:
+                if hook_due:  # the run failed before its "done"
                     self._finished_hook()
             finally:
-                # After the hook: who waits for the run waits for what the hook delivers.
+                self.end(state if begun else None)
                 self.finished.set()
                 runtime.run_finished(self)
 
