@@ -84,6 +84,10 @@ class TestRunsUi(ChatUiCase):
         thread._llm_start("Question from my phone")
 
         def stop_from_the_phone(run):
+            # A little later, as soon() does: the browser shows the answer being written first.
+            threading.Timer(SHOWN_FOR, stop_now).start()
+
+        def stop_now():
             with self.registry.cursor() as cr:
                 api.Environment(cr, admin.id, {})["llm.thread"].browse(thread.id).action_stop()
 
