@@ -317,18 +317,17 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         tag, after = run.parse_event_id(last_event_id)
         log = runtime.current_run(self.env.cr.dbname, self.id)
-        if log is None or (log.ended and log.tag != tag):
-            # Not (or no longer) running here: maybe on another server (engine/hub.py).
-            self.env.cr.execute("SELECT generation_state, generation_owner FROM llm_thread "
-                                "WHERE id = %s", (self.id,))
-            state, owner = self.env.cr.fetchone()
-            log = None
-            if state in BUSY_STATES and owner and owner != self._llm_owner_key():
-                log = hub.Hub.of(self.env.registry).mirror(self.id, owner, tag)
         if log is not None and (not log.ended or log.tag == tag):
             return log.follow(after if log.tag == tag else 0, gone)
-        return iter([(None, "done", {"thread_id": self.id,
-                                     "state": self.generation_state or "idle"})])
+        # Not (or no longer) running here: maybe on another server (engine/hub.py). Read from
+        # the table: the run's own transactions wrote the state, not this request's cache.
+        self.env.cr.execute("SELECT generation_state, generation_owner FROM llm_thread "
+                            "WHERE id = %s", (self.id,))
+        state, owner = self.env.cr.fetchone()
+        if state in BUSY_STATES and owner and owner != self._llm_owner_key():
+            mirror = hub.Hub.of(self.env.registry).mirror(self.id, owner, tag)
+            return mirror.follow(after if mirror.tag == tag else 0, gone)
+        return iter([(None, "done", {"thread_id": self.id, "state": state or "idle"})])
 
     def llm_update(self, values):
         """Write the fields the chat UI may change; refuses any other, and values of the wrong
