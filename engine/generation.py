@@ -3,11 +3,12 @@
 Why it is shaped this way:
 
 - No cursor is held while the provider is waited on. ``llm.thread._llm_generate()`` commits the
-  claim and the user's message in the caller's transaction; from then on every database
-  access is a short transaction of its own (``_env()``): create the assistant message at the
-  first token, flush it at most every ``FLUSH_INTERVAL``, run a tool, finalise. A stream thus
-  uses a connection a few milliseconds per half second, which is what lets one gevent process
-  serve hundreds of streams with a small pool.
+  claim, the user's message and the answer's empty message in the caller's transaction, after
+  reading there what the first model call needs (``prepare_first_call``); from then on every
+  database access is a short transaction of its own (``_env()``): save the first text at once
+  and the rest at most every ``FLUSH_INTERVAL``, run a tool, finalise. A stream thus uses a
+  connection a few milliseconds per half second, which is what lets one gevent process serve
+  hundreds of streams with a small pool.
 - Those short transactions go through a per-process semaphore sized from the pool
   (``runtime.db_slot``): under load a stream waits a few milliseconds for a slot instead of
   failing with Odoo's "connection pool is full".
@@ -65,6 +66,8 @@ CONTINUE_INSTRUCTION = ("Your previous answer was cut off by the length limit. C
 # The pump's queue items besides provider events.
 _END = object()
 _TICK = object()
+# Not queued: what the pump yields first, once the request to the provider is on its way.
+_SENT = object()
 
 
 class _Failure:
@@ -94,6 +97,13 @@ class Generation:
         # The answer the first turn appends to (Continue), as Turn arguments once read.
         self.continue_message_id = continue_message_id
         self._continued = ()
+        # What the first model call needs and the answer's message, when the starting
+        # transaction read and created them (prepare_first_call); else the run does.
+        self._first_call = None
+        self._first_message_id = None
+        # (provider client, api model, context window, answer reserve, step limit,
+        # knowledge), read with the first call.
+        self._setup = None
         self.cancel = base.CancelToken()
         self.stop_reason = None  # "stopped" (the user), "lost" (another process took over)
         self._turn = None
@@ -102,7 +112,7 @@ class Generation:
         self._started = False
         self._released = False
         # Whether the owner's other tabs were told that this generation runs (_sync).
-        self._announced = False
+        self._told_other_tabs = False
         self._state = "idle"
         self._error = None
         now = time.monotonic()
@@ -127,6 +137,56 @@ class Generation:
         if self.stop_reason is None:
             self.stop_reason = reason
         self.cancel.cancel()
+
+    def prepare_first_call(self, thread):
+        """Read what the first model call needs, and create the answer's (empty) message, in
+        the starting transaction, ``thread`` (in its environment) holding the user's new
+        message: that transaction's caches are warm, and the run then sends the request at
+        once, with nothing to read or write before the first delta (two transactions of
+        its own on that way took about 23 ms).
+
+        Not for an answer that searches knowledge sources (the search may call an embedding
+        provider, never with the starting transaction's cursor held), nor without a new user
+        message (a regenerated or continued answer, calls resumed after approval): the run
+        reads those itself."""
+        if self.user_message_id and not self.continue_message_id \
+                and not thread._llm_knowledge_sources():
+            self._first_call = self._read_call(thread.with_context(active_test=False), 0,
+                                               search_knowledge=None)
+            self._first_message_id = thread._llm_create_message(
+                "assistant", "", Turn().data(False, partial=True),
+                parent=thread.env["mail.message"].browse(self._parent_id)).id
+            self._parent_id = None
+
+    def _read_call(self, thread, iteration, search_knowledge):
+        """What model call ``iteration`` of this answer needs, read in ``thread``'s transaction:
+        (messages, tools, estimated prompt tokens, budget refusal, budget warning, chat
+        options); None past the step limit. The first one also resolves the model and
+        reads the knowledge (once per answer; ``search_knowledge`` None: there is none).
+        """
+        env = thread.env
+        model_record = env["llm.model"].browse(self._records[0])
+        if not iteration:
+            self._setup = (*thread._llm_resolve_model(
+                model_record, env["llm.provider"].browse(self._records[1])),
+                thread._llm_max_iterations(),
+                search_knowledge is not None and thread._llm_knowledge(search_knowledge))
+        _provider, _model, window, reserve, max_iterations, knowledge = self._setup
+        if iteration == max_iterations:
+            return None
+        messages = thread._llm_build_messages(window, reserve,
+                                              knowledge.block if knowledge else "")
+        if self.continue_message_id and not iteration:
+            continued = env["mail.message"].browse(self.continue_message_id)
+            self._continued = (continued.id, message_text(continued), continued.body_json)
+            messages.append(base.ChatMessage("user", CONTINUE_INSTRUCTION))
+        tools = [tool._llm_spec() for tool in thread._llm_enabled_tools()]
+        # Before every call, so a tool loop cannot run past a budget either.
+        prompt_tokens = estimate_prompt_tokens(messages, tools)
+        refusal, warning, answer_cap = env["llm.budget"]._llm_check(
+            model_record, prompt_tokens, reserve)
+        options = thread._llm_chat_options(model_record, answer_cap)
+        return messages, tools, prompt_tokens, refusal, warning, options
 
     # -- database ------------------------------------------------------
 
@@ -162,11 +222,11 @@ class Generation:
                 if token != self.token:
                     self.request_stop("lost")  # a stale-claim takeover: another run owns it
                     return
-                if not self._announced:
+                if not self._told_other_tabs:
                     # Told at the first sync (within a second), not before the first delta:
                     # the bus's notification costs a second connection and a round trip.
                     self._thread(env)._llm_notify_state()
-                    self._announced = True
+                    self._told_other_tabs = True
                 if stop:
                     self.request_stop("stopped")
                 elif now - self._last_heartbeat >= HEARTBEAT_DB_INTERVAL:
@@ -274,35 +334,20 @@ class Generation:
                 search_knowledge = False
                 self._turn = Turn()  # the stored answer that asked for the calls
                 self._turn.message_id, self._turn.final = message_id, True
+                self._turn.announced = True
                 yield from self._run_tools(calls)
                 if self.stop_reason or self._state == "approval":
                     return
         for iteration in itertools.count():
-            # One transaction per turn, the first one also resolving the model: it is on the
-            # way to the first delta.
-            with self._env() as env:
-                thread = self._thread(env)
-                model_record = env["llm.model"].browse(self._records[0])
-                if not iteration:
-                    provider, model, window, reserve = thread._llm_resolve_model(
-                        model_record, env["llm.provider"].browse(self._records[1]))
-                    max_iterations = thread._llm_max_iterations()
-                    knowledge = thread._llm_knowledge(search_knowledge)
-                if iteration == max_iterations:
+            call, self._first_call = self._first_call, None
+            if call is None:
+                # One transaction per model call: it is on the way to the first delta.
+                with self._env() as env:
+                    call = self._read_call(self._thread(env), iteration, search_knowledge)
+                if call is None:
                     break
-                messages = thread._llm_build_messages(window, reserve,
-                                                      knowledge.block if knowledge else "")
-                if self.continue_message_id and not iteration:
-                    continued = env["mail.message"].browse(self.continue_message_id)
-                    self._continued = (continued.id, message_text(continued),
-                                       continued.body_json)
-                    messages.append(base.ChatMessage("user", CONTINUE_INSTRUCTION))
-                tools = [tool._llm_spec() for tool in thread._llm_enabled_tools()]
-                # Before every call, so a tool loop cannot run past a budget either.
-                prompt_tokens = estimate_prompt_tokens(messages, tools)
-                refusal, warning, answer_cap = env["llm.budget"]._llm_check(
-                    model_record, prompt_tokens, reserve)
-                options = thread._llm_chat_options(model_record, answer_cap)
+            messages, tools, prompt_tokens, refusal, warning, options = call
+            provider, model, _window, _reserve, max_iterations, knowledge = self._setup
             if warning and not iteration:
                 yield event("budget_warning", message=warning)
             if knowledge and not iteration:
@@ -334,7 +379,7 @@ class Generation:
         if self._continued:
             # The answer continued, from its start: a viewer (this one, or one attaching
             # later, after a reload) rebuilds it from the log, whatever it showed before.
-            yield event("message_created", message_id=turn.message_id, role="assistant")
+            yield from self._announce(turn)
             if turn.reasoning:
                 yield event("reasoning_delta", message_id=turn.message_id,
                             text="".join(turn.reasoning))
@@ -347,6 +392,11 @@ class Generation:
                                                         cancel=self.cancel)
         try:
             for item in self._pump(stream, turn):
+                if item is _SENT:
+                    # The answer's message exists before the provider's first event: no
+                    # database write is on the way to the first delta.
+                    self._ensure_message(turn)
+                    continue
                 # The turn records each event before anything is yielded: a yield may be
                 # where the client's disconnection surfaces, and what was received is kept.
                 if isinstance(item, base.TextDelta):
@@ -354,20 +404,18 @@ class Generation:
                     turn.text.append(item.text)
                     turn.pending_text.append(item.text)
                     turn.dirty = True
-                    yield from self._ensure_message(turn)
                 elif isinstance(item, base.ReasoningDelta):
                     if turn.reasoning_started is None:
                         turn.reasoning_started = time.monotonic()
                     turn.reasoning.append(item.text)
                     turn.pending_reasoning.append(item.text)
                     turn.dirty = True
-                    yield from self._ensure_message(turn)
                 elif isinstance(item, base.ToolCallEvent):
                     turn.end_reasoning()
                     turn.call_offsets.append(sum(map(len, turn.text)))
                     call = turn.add_call(item.call)
-                    yield from self._ensure_message(turn)
                     yield from self._emit_pending(turn)
+                    yield from self._announce(turn)
                     yield event("tool_call_started", message_id=turn.message_id,
                                 call_id=call.id, name=call.name, arguments=call.arguments)
                 elif isinstance(item, base.Retrying):
@@ -391,10 +439,13 @@ class Generation:
         if self.stop_reason and turn.calls:
             turn.calls = []  # a stopped turn runs no tool
         yield from self._emit_pending(turn)
-        if turn.error and not turn.message_id:
-            # Keep the failure in the conversation even when it came before any token.
-            yield from self._ensure_message(turn)
-        if turn.message_id:
+        if self.stop_reason and not turn.announced and not turn.error:
+            # Stopped before the answer began: there is no answer to keep.
+            self._discard(turn)
+        else:
+            # A failure is kept in the conversation even when it came before any token.
+            self._ensure_message(turn)
+            yield from self._announce(turn)
             self._finalise(turn)
             if turn.usage:
                 yield event("usage", message_id=turn.message_id,
@@ -406,8 +457,9 @@ class Generation:
                         stopped=bool(self.stop_reason), error=turn.error and turn.error[1])
 
     def _pump(self, stream, turn):
-        """The provider's events as they arrive, plus ``_TICK`` whenever it is silent long
-        enough for pending text or an idle check to be due."""
+        """``_SENT`` once the request is on its way (sent by a pump thread), then the
+        provider's events as they arrive, plus ``_TICK`` whenever it is silent long enough for
+        pending text or an idle check to be due."""
         # Bounded: a provider faster than the client waits for it (memory stays bounded), and
         # under gevent a provider that never blocks cannot starve the consumer either.
         events = queue.Queue(maxsize=PUMP_QUEUE_SIZE)
@@ -435,6 +487,7 @@ class Generation:
                 pump_done.set()
 
         threading.Thread(target=run, name=f"llm-thread-{self.thread_id}", daemon=True).start()
+        yield _SENT
         while True:
             timeout = EMIT_INTERVAL if turn.pending_text or turn.pending_reasoning else TICK_INTERVAL
             try:
@@ -450,23 +503,41 @@ class Generation:
             yield item
 
     def _ensure_message(self, turn):
+        """Create the answer's message, empty, unless it exists (made by the starting
+        transaction, or the answer continued). Clients hear of it with its first content
+        (``_announce``); that content is saved as soon as it comes (``flushed_at`` left in
+        the past makes the first save due), and the rest at most every ``FLUSH_INTERVAL``."""
         if turn.message_id:
             return
-        # Created with what was received so far (the first token): what the user sees is in the
-        # database from the start, not only from the first flush.
-        with self._env() as env:
-            thread = self._thread(env)
-            parent = env["mail.message"].browse(self._parent_id) if self._parent_id else None
-            message = thread._llm_create_message(
-                "assistant", "".join(turn.text), turn.data(False, partial=True), parent=parent)
-            self._parent_id = None  # later ones follow tool results: looked up
-            thread._llm_answer_progress(message, False)
-            turn.message_id = message.id
-        turn.dirty = False
-        turn.flushed_at = time.monotonic()
-        yield event("message_created", message_id=turn.message_id, role="assistant")
+        if self._first_message_id:  # created by the starting transaction
+            turn.message_id, self._first_message_id = self._first_message_id, None
+        else:
+            with self._env() as env:
+                thread = self._thread(env)
+                parent = env["mail.message"].browse(self._parent_id) if self._parent_id else None
+                turn.message_id = thread._llm_create_message(
+                    "assistant", "", turn.data(False, partial=True), parent=parent).id
+                self._parent_id = None  # later ones follow tool results: looked up
+        turn.flushed_at = 0.0
+
+    def _announce(self, turn):
+        """``message_created`` for the answer, once, before anything about it is sent: a
+        clients shows its "waiting" state (and the provider's back-off) until then."""
+        if not turn.announced:
+            turn.announced = True
+            yield event("message_created", message_id=turn.message_id, role="assistant")
+
+    def _discard(self, turn):
+        """Remove the empty message of an answer stopped before it began, as if the call had
+        never been made (nothing was received: nothing is counted either)."""
+        if turn.message_id:
+            with self._env() as env:
+                env["mail.message"].sudo().browse(turn.message_id).unlink()
+        turn.message_id, turn.final = None, True
 
     def _emit_pending(self, turn):
+        if turn.pending_reasoning or turn.pending_text:
+            yield from self._announce(turn)
         if turn.pending_reasoning:
             yield event("reasoning_delta", message_id=turn.message_id,
                         text="".join(turn.pending_reasoning))

@@ -47,6 +47,9 @@ class Turn:
         self.dirty = False
         self.flushed_at = time.monotonic()
         self.final = False
+        # Whether clients were told of the message (message_created): a continued answer's
+        # is (the run says so at its start), a new one's with its first content.
+        self.announced = False
 
     def add_call(self, call):
         """Record ``call`` under an id unique in this answer, and return it: a provider

@@ -1,8 +1,9 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 
 class LlmModel(models.Model):
     _name = "llm.model"
+    _inherit = ["llm.cached.config"]  # _llm_chat_model_ids
     _description = "LLM Model"
     _order = "provider_id, sequence, name, id"
 
@@ -47,9 +48,17 @@ class LlmModel(models.Model):
     @api.model
     def _llm_chat_models(self):
         """The chat models the current user may pick (record rules apply): active ones of
-        active providers, in the pickers' order."""
-        return self.search([("use", "=", "chat"), ("provider_id.active", "=", True)],
-                           order="provider_id, sequence, id")
+        active providers, in the pickers' order. Read at every send: the ids are kept per
+        process (llm.cached.config clears them when a model or provider is written), keyed as
+        Odoo keeps the record rules' own domains (user, superuser mode, companies)."""
+        self.check_access("read")
+        return self.browse(self._llm_chat_model_ids(
+            tuple(self.env.companies.ids), self.env.context.get("active_test", True)))
+
+    @tools.ormcache("self.env.uid", "self.env.su", "company_ids", "active_test")
+    def _llm_chat_model_ids(self, company_ids, active_test):
+        return tuple(self.search([("use", "=", "chat"), ("provider_id.active", "=", True)],
+                                 order="provider_id, sequence, id").ids)
 
     @api.depends("provider_id.default_model_id")
     def _compute_is_default(self):

@@ -8,6 +8,7 @@ to read every thread is for the backend views, not for chatting in someone's nam
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
+from ..engine.protocol import BUSY_STATES
 from ..engine.turn import message_text
 from .llm_thread import check_input
 
@@ -41,9 +42,15 @@ class LlmThreadUi(models.Model):
         tools = {tool.name: tool for tool in self.env["llm.tool"].with_context(
             active_test=False).search([])}
         result = []
+        busy = self.generation_state in BUSY_STATES
         for message in messages:
             text = message_text(message)
             data = message.body_json or {}
+            if busy and message.llm_role == "assistant" and not text and data.get("interrupted") \
+                    and not data.get("reasoning") and not data.get("tool_calls"):
+                # The answer being written has not begun: the run says so when it does
+                # (engine/generation.py, _announce), as it does to the tab that asked.
+                continue
             if message.llm_role == "tool" and not data.get("is_error"):
                 # Named now, with the reader's rights: a record renamed since shows its name.
                 data = dict(data, records=tools.get(

@@ -1,4 +1,5 @@
 import json
+import time
 
 from lxml import html as lxml_html
 
@@ -268,23 +269,35 @@ class TestGenerateRoute(EngineCase):
         self.assertFalse(self.thread.generation_stop_requested)
 
     def test_partial_answer_stored_from_the_first_token_marked_interrupted(self):
-        """What the user saw is in the database from the first delta on, marked interrupted
-        until the final write: a process killed before its first flush loses nothing shown,
-        and an answer cut by a crash never reads as complete."""
+        """What the user saw is saved right after it was sent (the first delta goes out
+        first: no database write is on its way), marked interrupted until the final write:
+        a process killed before the half-second flush loses nothing shown but the delta
+        being saved, and an answer cut by a crash never reads as complete."""
         gate = Gate()
         self.script([base.TextDelta("first words"), gate, *answer(" and the rest")])
         response = self.post_generate(self.thread, "question", stream=True)
         events = iter_sse(response.iter_lines())
-        self.assertEqual(next(name for name, _payload in events if name == "text_delta"),
-                         "text_delta")
-        self.env.invalidate_all()
-        assistant = self.messages(self.thread, "assistant")
-        self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "first words")
-        self.assertEqual(assistant.body_json["finish_reason"], "interrupted")
-        self.assertTrue(assistant.body_json["interrupted"])
+        answer_id = next(payload["message_id"] for name, payload in events
+                         if name == "message_created" and payload["role"] == "assistant")
+        self.assertEqual(next(name for name, _payload in events), "text_delta")
+        self.assertTrue(gate.reached.wait(WAIT))
+        deadline = time.monotonic() + WAIT
+        while True:
+            # A cursor of its own: serialised with the run's transactions in tests.
+            with self.registry.cursor() as cr:
+                cr.execute("SELECT body, body_json FROM mail_message WHERE id = %s",
+                           (answer_id,))
+                body, data = cr.fetchone()
+            if body or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        self.assertEqual(lxml_html.fromstring(body).text_content(), "first words")
+        self.assertEqual(data["finish_reason"], "interrupted")
+        self.assertTrue(data["interrupted"])
         gate.open()
         self.assertEqual(list(events)[-1][0], "done")
         self.env.invalidate_all()
+        assistant = self.messages(self.thread, "assistant")
         self.assertEqual(assistant.body_json["finish_reason"], "stop")
         self.assertNotIn("interrupted", assistant.body_json)
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(),
