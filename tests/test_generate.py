@@ -268,6 +268,30 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(self.thread.generation_state, "idle")
         self.assertFalse(self.thread.generation_stop_requested)
 
+    def test_stop_before_the_answer_began(self):
+        """The answer's message exists from the send on, but until something comes nobody is
+        told of it (a reload shows the question alone); stopped then, it is removed: the
+        question reads as stopped before the answer started, and nothing is counted."""
+        gate = Gate()
+        self.script([gate, *answer("never sent")])
+        response = self.post_generate(self.thread, "question", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        with self.registry.cursor() as cr:  # as a reload would, while the answer waits
+            thread = self.thread.with_env(self.thread.env(cr=cr, user=self.user_a))
+            self.assertEqual([m["role"] for m in thread.llm_ui_load()["messages"]], ["user"])
+            cr.execute("SELECT count(*) FROM mail_message WHERE model = 'llm.thread' "
+                       "AND res_id = %s AND llm_role = 'assistant'", (self.thread.id,))
+            self.assertEqual(cr.fetchone()[0], 1, "created by the send")
+        self.assertEqual(self.make_jsonrpc_request(f"/llm/thread/{self.thread.id}/stop", {}),
+                         {"stopping": True})
+        gate.open()
+        events = parse_sse(response.iter_lines())
+        self.assertEqual(self.names(events), ["message_created", "done"])
+        self.env.invalidate_all()
+        self.assertFalse(self.messages(self.thread, "assistant"))
+        self.assertFalse(self.env["llm.usage"].search([("thread_id", "=", self.thread.id)]))
+        self.assertEqual(self.thread.generation_state, "idle")
+
     def test_partial_answer_stored_from_the_first_token_marked_interrupted(self):
         """What the user saw is saved right after it was sent (the first delta goes out
         first: no database write is on its way), marked interrupted until the final write:
