@@ -18,11 +18,10 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.addons.llm_thread.engine.turn import message_text
 from odoo.addons.llm_thread.models.llm_thread import LlmBusyError
+from odoo.addons.llm_thread.models.llm_thread_seed import markdown_html
 from odoo.addons.llm_thread.models.llm_tool_registry import llm_tool
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize, html2plaintext
-
-import markdown
 
 _logger = logging.getLogger(__name__)
 
@@ -246,19 +245,18 @@ class DiscussChannel(models.Model):
         conversation: posted as the agent at its first save, then updated in place (every
         member's client gets the new body over the bus) until its final save.
 
-        While it is written the body is the escaped text; the final save renders its markdown
-        (through the ORM, whose sanitizer makes the model's HTML and links safe) and adds the
-        sources' links."""
+        Every save renders the markdown written so far (a construct still open at the cut
+        stays text until it is closed) and stores it through the ORM, whose sanitizer makes
+        the model's HTML and links safe and closes what the cut left open; the final save adds
+        the sources' links."""
         self.ensure_one()
         data = source.body_json or {}
         text = message_text(source).strip()
         if not text or (final and data.get("error")):
             return  # a turn with only tool calls, or a failure (the run's end deals with it)
+        body = markdown_html(text)
         if final:
-            body = Markup(markdown.markdown(text, extensions=["fenced_code", "tables"])) \
-                + self._llm_sources_footer(text)
-        else:
-            body = Markup("<p>%s</p>") % text
+            body += self._llm_sources_footer(text)
         mirror = self.env["mail.message"].search([
             ("model", "=", self._name), ("res_id", "=", self.id),
             ("llm_livechat_source_id", "=", source.id)], limit=1)
@@ -270,15 +268,7 @@ class DiscussChannel(models.Model):
             mirror = self._llm_post_as_agent(body)
             mirror.llm_livechat_source_id = source.id
             return
-        if final:
-            mirror.body = body
-        else:
-            # Plain SQL on the streaming path, as the engine saves its own message: the ORM
-            # would sanitize the growing body at every save; this one is escaped text.
-            self.env.cr.execute(
-                "UPDATE mail_message SET body = %s, write_date = NOW() AT TIME ZONE 'UTC' "
-                "WHERE id = %s", (body, mirror.id))
-            mirror.invalidate_recordset(["body", "write_date"])
+        mirror.body = body
         mirror._bus_send_store(mirror, {"body": mirror.body, "write_date": mirror.write_date})
 
     def _llm_sources_footer(self, text):
@@ -389,19 +379,30 @@ class DiscussChannel(models.Model):
                 "I could not find an email address in your message. Please write it like "
                 "name@example.com."))
         self.write({"llm_contact_email": email, "llm_contact_pending": False})
-        if "crm.lead" in self.env:
-            source = self.env.ref("crm_livechat.utm_source_livechat", raise_if_not_found=False)
-            lead = self.env["crm.lead"].create({
-                "name": self.env._("Live chat: %s", self.llm_handoff_question or self.name)[:200],
-                "email_from": email,
-                "contact_name": self.anonymous_name or False,
-                "description": Markup("<p>%s</p>") % self.llm_handoff_summary
-                + self._get_channel_history(),
-                "source_id": source.id if source else False,
-            })
-            _logger.info("live chat %s: lead %s created for the visitor", self.id, lead.id)
+        if self._llm_crm_installed():
+            self._llm_create_lead(email)
         return self._llm_post_as_agent(self.env._(
             "Thank you. The team will write to you at %s as soon as possible.", email))
+
+    def _llm_crm_installed(self):
+        return "crm.lead" in self.env
+
+    def _llm_create_lead(self, email):
+        """A lead for the sales team, as crm_livechat's own leads: source *Livechat*, the
+        conversation's transcript in the description (after the summary), assigned to no one
+        (the visitor's request runs as the public user, who is no salesperson)."""
+        source = self.env.ref("crm_livechat.utm_source_livechat", raise_if_not_found=False)
+        lead = self.env["crm.lead"].create({
+            "name": self.env._("Live chat: %s", self.llm_handoff_question or self.name)[:200],
+            "email_from": email,
+            "contact_name": self.anonymous_name or False,
+            "description": Markup("<p>%s</p>") % self.llm_handoff_summary
+            + self._get_channel_history(),
+            "source_id": source.id if source else False,
+            "user_id": False,
+        })
+        _logger.info("live chat %s: lead %s created for the visitor", self.id, lead.id)
+        return lead
 
     def _action_unfollow(self, partner=None, guest=None):
         """An operator leaving a conversation the agent was in gives it back to the agent."""

@@ -57,14 +57,23 @@ class LlmThread(models.Model):
     # Run hooks (models/llm_run_shim.py of llm_thread)
     # ------------------------------------------------------------------
 
+    def _llm_run_session(self):
+        """The live chat conversation the current run answers. Live chat starts its runs with
+        ``llm_livechat_session_id`` in the context (discuss_channel._llm_answer), which the
+        run's hooks get in their own environments: any other thread's run (LLM Chat, an
+        automation) reads nothing here, on a hook called at every save."""
+        if not self.env.context.get("llm_livechat_session_id"):
+            return self.env["discuss.channel"]
+        return self.sudo().livechat_session_id
+
     def _llm_answer_progress(self, message, final):
         super()._llm_answer_progress(message, final)
-        session = self.sudo().livechat_session_id
+        session = self._llm_run_session()
         if session and message.llm_role == "assistant":
             session._llm_mirror(message.sudo(), final)
 
     def _llm_run_finished(self):
         super()._llm_run_finished()
-        session = self.sudo().livechat_session_id
+        session = self._llm_run_session()
         if session:
             session._llm_after_run(self)

@@ -221,7 +221,8 @@ class TestLivechatAgent(LivechatCase):
         self.assertEqual(len(self.provider.requests), 3)
         self.assertEqual(self.texts(channel, self.agent.partner_id)[-1], "Refunds take five days.")
 
-    def test_no_operator_collects_contact(self):
+    def hand_over_to_nobody(self):
+        """A visitor asks for a person with no operator online, then gives their email."""
         channel = self.open_session()
         self.script_handoff("Asks for a quote for 40 chairs.", "Let me find someone.")
         self.visitor_says(channel, "Can a person send me a quote for 40 chairs?")
@@ -234,10 +235,26 @@ class TestLivechatAgent(LivechatCase):
         self.assertEqual(channel.llm_contact_email, "jane.doe@example.com")
         self.assertIn("jane.doe@example.com", self.texts(channel, self.agent.partner_id)[-1])
         self.assertEqual(len(self.provider.requests), 2, "the agent stopped after handing over")
-        if "crm.lead" in self.env:
-            lead = self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")])
-            self.assertEqual(len(lead), 1)
-            self.assertIn("40 chairs", html2plaintext(lead.description))
+        return channel
+
+    def test_no_operator_creates_lead(self):
+        channel = self.hand_over_to_nobody()
+        lead = self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")])
+        self.assertEqual(len(lead), 1)
+        self.assertEqual(lead.source_id, self.env.ref("crm_livechat.utm_source_livechat"))
+        self.assertEqual(lead.name, "Live chat: Can a person send me a quote for 40 chairs?")
+        self.assertEqual(lead.contact_name, channel.anonymous_name)
+        self.assertFalse(lead.user_id, "assigned to no one, not to the public user")
+        description = html2plaintext(lead.description)
+        self.assertIn("Asks for a quote for 40 chairs.", description, "the summary")
+        for line in ("Can a person send me a quote for 40 chairs?", "Let me find someone.",
+                     "jane.doe@example.com"):
+            self.assertIn(line, description, "the transcript")
+
+    def test_no_operator_without_crm_keeps_the_email(self):
+        self.patch(type(self.env["discuss.channel"]), "_llm_crm_installed", lambda channel: False)
+        self.hand_over_to_nobody()
+        self.assertFalse(self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")]))
 
     def test_take_over_and_report(self):
         channel = self.open_session()
@@ -265,11 +282,13 @@ class TestLivechatAgent(LivechatCase):
         self.assertEqual(line.agent_partner_id, self.agent.partner_id)
 
     def test_streamed_into_the_conversation(self):
-        """The channel message exists while the answer is written, and is updated in place."""
+        """The channel message exists while the answer is written, rendered from the markdown
+        written so far, and is updated in place."""
         gate = Gate()
         channel = self.open_session()
-        self.script([base.TextDelta("Partial "), gate, base.TextDelta("and complete."),
-                     base.Usage(5, 5), base.Finish("stop")])
+        # Cut inside a code fence and a raw tag: what the cut leaves open must not break out.
+        self.script([base.TextDelta("**Open** today:\n\n- mornings\n- evenings\n\n```\nprint(<b"),
+                     gate, base.TextDelta("ye)\n```\n"), base.Usage(5, 5), base.Finish("stop")])
         seen = []
         progress = type(self.env["llm.thread"])._llm_answer_progress
 
@@ -277,19 +296,35 @@ class TestLivechatAgent(LivechatCase):
             progress(thread, message, final)
             mirror = thread.env["mail.message"].sudo().search(
                 [("llm_livechat_source_id", "=", message.id)])
-            seen.append((final, html2plaintext(mirror.body or "").strip()))
+            seen.append((final, mirror.body))
             if not final:
                 gate.open()
 
         self.patch(type(self.env["llm.thread"]), "_llm_answer_progress", watch)
         self.visitor_says(channel, "Tell me")
-        self.assertEqual(seen[0], (False, "Partial"))
-        self.assertEqual(seen[-1], (True, "Partial and complete."))
+        final, body = seen[0]
+        self.assertFalse(final)
+        self.assertIn("<strong>Open</strong>", body)
+        self.assertIn("<li>evenings</li>", body)
+        self.assertIn("print(", html2plaintext(body), "the open fence is shown as text")
+        final, body = seen[-1]
+        self.assertTrue(final)
+        self.assertIn("<code>print(&lt;bye)", body)
         mirrors = self.env["mail.message"].search([
             ("model", "=", "discuss.channel"), ("res_id", "=", channel.id),
             ("author_id", "=", self.agent.partner_id.id)])
         self.assertEqual(len(mirrors), 1, "one message, updated in place")
         self.assertIsInstance(mirrors.body, Markup)
+
+    def test_other_threads_hooks_read_nothing(self):
+        """A thread that is not a live chat conversation (LLM Chat) pays no query for live
+        chat at each save of its answers."""
+        self.script(answer("Hello."))
+        self.generate(self.thread, "Hi")
+        message = self.messages(self.thread, "assistant")
+        self.env.invalidate_all()  # as in the run's own transaction
+        with self.assertQueryCount(0):
+            self.thread._llm_answer_progress(message, False)
 
 
 @tagged("post_install", "-at_install")

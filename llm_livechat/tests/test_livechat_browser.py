@@ -1,6 +1,6 @@
 """The visitor's side in a real browser: Odoo's own support page and live chat widget,
 unchanged, with the agent's answer arriving over the bus while it is written, then the
-visitor's rating of the session."""
+visitor's rating of the session; with no operator, the visitor's email becomes a lead."""
 
 import threading
 from unittest.mock import patch
@@ -13,11 +13,13 @@ from odoo.addons.llm_thread.providers import base
 from odoo.addons.llm_thread.tests.engine_common import WAIT, Gate, answer
 from odoo.tests import tagged
 from odoo.tests.common import TEST_CURSOR_COOKIE_NAME
+from odoo.tools import html2plaintext
 
 from .test_livechat_agent import LivechatCase
 
-# Drives the widget in its shadow DOM (the support page has no tour runner).
-VISITOR_JS = """
+# Drives the widget in its shadow DOM (the support page has no tour runner): helpers, and
+# visit(steps) which opens the chat, runs the steps and reports to browser_js.
+WIDGET_JS = """
 const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function find(selector, text, absent) {
@@ -40,12 +42,22 @@ async function say(text) {
     input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     await find(".o-mail-Message", text);
 }
-(async () => {
-    await odoo.livechatReady;
-    (await find(".o-livechat-LivechatButton", "")).click();
+function visit(steps) {
+    (async () => {
+        await odoo.livechatReady;
+        (await find(".o-livechat-LivechatButton", "")).click();
+        await steps();
+        console.log("test successful");
+    })().catch((error) => console.error(error.message));
+}
+"""
+
+VISITOR_JS = WIDGET_JS + """
+visit(async () => {
     await say("When are you open?");
-    // The answer is shown while it is written, in the agent's name...
+    // The answer is shown while it is written, in the agent's name, its markdown rendered...
     await find(".o-mail-Message", "We are open", "from 9 to 5");
+    await find(".o-mail-Message strong", "open");
     await find(".o-mail-Message", "Ava");
     // ...and the visitor may write meanwhile (which lets the model finish).
     await say("seen partial");
@@ -60,8 +72,16 @@ async function say(text) {
     note.dispatchEvent(new InputEvent("input", { bubbles: true }));
     (await find("button", "Send")).click();
     await find("p", "Thank you for your feedback");
-    console.log("test successful");
-})().catch((error) => console.error(error.message));
+});
+"""
+
+LEAD_JS = WIDGET_JS + """
+visit(async () => {
+    await say("Can a person send me a quote for 40 chairs?");
+    await find(".o-mail-Message", "No one from the team is available");
+    await say("jane.doe@example.com");
+    await find(".o-mail-Message", "The team will write to you at jane.doe@example.com");
+});
 """
 
 
@@ -94,7 +114,7 @@ class TestLivechatBrowser(LivechatCase):
 
     def test_visitor_gets_streamed_answer_on_support_page(self):
         gate = Gate()
-        self.script([base.TextDelta("We are open "), gate, base.TextDelta("from 9 to 5."),
+        self.script([base.TextDelta("We are **open** "), gate, base.TextDelta("from 9 to 5."),
                      base.Usage(5, 5), base.Finish("stop")],
                     answer("Glad you are still here."))
         channel_class = type(self.env["discuss.channel"])
@@ -113,7 +133,7 @@ class TestLivechatBrowser(LivechatCase):
         channel = self.env["discuss.channel"].search(
             [("livechat_channel_id", "=", self.livechat.id)])
         self.assertEqual(self.texts(channel, self.agent.partner_id),
-                         ["We are open from 9 to 5.", "Glad you are still here."])
+                         ["We are *open* from 9 to 5.", "Glad you are still here."])
         second = self.provider.requests[1]["messages"]
         self.assertEqual([m.content for m in second if m.role == "user"],
                          ["When are you open?", "seen partial"])
@@ -163,3 +183,17 @@ class TestLivechatBrowser(LivechatCase):
         self.assertEqual(self.texts(channel, self.operator.partner_id),
                          ["Hello, Olivia here. Let me check your refund."])
         self.assertFalse(channel.llm_ai_handling)
+
+    def test_no_operator_creates_lead(self):
+        """No operator online: the visitor asks for a person, gives their email in the
+        widget, and the team gets a lead."""
+        self.script_handoff("Asks for a quote for 40 chairs.", "Let me find someone.")
+        self.relay_bus()
+        self.browser_js(f"/im_livechat/support/{self.livechat.id}", LEAD_JS, timeout=120)
+        self.wait_runs()
+        channel = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", self.livechat.id)])
+        self.assertEqual(channel.llm_contact_email, "jane.doe@example.com")
+        lead = self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")])
+        self.assertEqual(lead.source_id, self.env.ref("crm_livechat.utm_source_livechat"))
+        self.assertIn("Asks for a quote for 40 chairs.", html2plaintext(lead.description))

@@ -82,23 +82,42 @@ export class OdooEnvironment {
     /**
      * The template database with mail installed, keyed by the Odoo revision: built once
      * (under a temporary name, renamed when complete), then every database is a copy of it.
+     * With ``modules``: a template of its own with them installed too, copied from that one
+     * and built once as well (test databases start from it: see TEST_MODULES in odoo.mjs).
      */
-    async ensureTemplate() {
-        const name = `llm_thread_tpl_${this.source.revision}`;
+    async ensureTemplate(modules = []) {
+        const base = `llm_thread_tpl_${this.source.revision}`;
+        if (modules.length) {
+            const key = createHash("sha1").update(modules.join(",")).digest("hex").slice(0, 8);
+            const name = `${base}_${key}`;
+            if (this.cluster.databases().includes(name)) return name;
+            return this.buildTemplate(name, modules, await this.ensureTemplate());
+        }
         const existing = this.cluster.databases();
-        if (existing.includes(name)) return name;
+        if (existing.includes(base)) return base;
         for (const stale of existing.filter((db) => db.startsWith("llm_thread_tpl_"))) {
             this.dropDatabase(stale);
         }
-        const building = `${name}_building`;
-        say(`building the template database ${name} (Odoo + ${TEMPLATE_MODULES.join(", ")}, about a minute, once per Odoo revision)`);
+        return this.buildTemplate(base, TEMPLATE_MODULES, null);
+    }
+
+    /** Builds the template ``name``: ``modules`` installed in a new database or a copy of ``from``. */
+    async buildTemplate(name, modules, from) {
+        // One name per builder: test runs started together may build the same template.
+        const building = `${name}_building_${process.pid}`;
+        if (from) this.copyDatabase(from, building);
+        say(`building the template database ${name} (${from ? `${from} + ` : "Odoo + "}${modules.join(", ")}, about a minute, once per Odoo revision)`);
         const { code, logPath } = await this.runOdoo(building, [
-            `--init=${TEMPLATE_MODULES.join(",")}`, "--stop-after-init", "--max-cron-threads=0",
+            `--init=${modules.join(",")}`, "--stop-after-init", "--max-cron-threads=0",
             "--log-level=warn", `--http-port=${await freePort()}`,
         ], { logName: "template" });
         if (code !== 0) {
             this.dropDatabase(building);
             throw new HarnessError(`building the template database failed (exit ${code}); see ${logPath}`);
+        }
+        if (this.hasDatabase(name)) { // another run built it meanwhile
+            this.dropDatabase(building);
+            return name;
         }
         this.cluster.rename(building, name);
         const filestore = join(ODOO_DATA_DIR, "filestore");
