@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from odoo.addons.llm_thread.providers import base
 from odoo.addons.llm_thread.tests.engine_common import WAIT, EngineCase, Gate, answer
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import html2plaintext
 
@@ -329,3 +330,25 @@ class TestLivechatRouting(LivechatCase):
         self.script(answer("Back to you."))
         self.visitor_says(channel, "Anyone?")
         self.assertEqual(self.texts(channel, self.agent.partner_id)[-1], "Back to you.")
+
+    def test_discuss_shows_ai_conversations_to_their_operators_only(self):
+        """What Discuss asks for when it opens lists the conversations the AI answers, with
+        their actions, to the operators of their channel only; the actions refuse others."""
+        other = new_test_user(self.env, login="lc_other", name="Oscar Other",
+                              groups="base.group_user,im_livechat.im_livechat_group_user")
+        channel = self.open_session()
+        self.env.flush_all()
+
+        def discuss_data(login, password):
+            self.authenticate(login, password)
+            data = self.make_jsonrpc_request("/mail/data", {"livechat_channels": True})
+            return {c["id"]: c for c in data.get("discuss.channel", [])}
+
+        listed = discuss_data("lc_operator", "lc_operator_password_1")[channel.id]
+        self.assertEqual((listed["llm_ai_handling"], listed["llm_agent_available"]), (True, True))
+        self.assertNotIn(channel.id, discuss_data("lc_other", "lc_other"))
+        for action in ("action_llm_take_over", "action_llm_invite_agent"):
+            with self.assertRaisesRegex(UserError, "Only operators of Support"):
+                getattr(channel.with_user(other), action)()
+        self.assertTrue(channel.llm_ai_handling)
+        self.assertNotIn(other.partner_id, channel.channel_member_ids.partner_id)

@@ -163,3 +163,19 @@ class TestLivechatBrowser(LivechatCase):
         self.assertEqual(self.texts(channel, self.operator.partner_id),
                          ["Hello, Olivia here. Let me check your refund."])
         self.assertFalse(channel.llm_ai_handling)
+
+    def test_operator_takes_over_in_discuss(self):
+        """An operator's Discuss marks the conversation the AI answers; Take over there makes
+        them a member, the marker goes, and the agent is silent."""
+        channel = self.open_session()
+        self.assertTrue(channel.llm_ai_handling)
+        self.relay_bus()
+        self.start_tour("/odoo/discuss", "llm_livechat_operator_takes_over",
+                        login="lc_operator", timeout=120)
+        self.env.invalidate_all()
+        self.assertIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
+        self.assertEqual(channel.livechat_operator_id, self.operator.partner_id)
+        self.assertFalse(channel.llm_ai_handling)
+        self.visitor_says(channel, "Is anyone there?")
+        self.assertFalse(self.runs, "the agent does not answer once an operator took over")
+        self.assertEqual(self.texts(channel, self.agent.partner_id), [])

@@ -32,3 +32,33 @@ registry.category("web_tour.tours").add("llm_livechat_operator_takes_handoff", {
         },
     ],
 });
+
+// An operator's Discuss while the AI agent answers a visitor in one of their channels: the
+// conversation is listed with the "AI agent answering" marker; they take it over, and the marker
+// goes (the server's update, over the bus), leaving "Give to the AI".
+registry.category("web_tour.tours").add("llm_livechat_operator_takes_over", {
+    steps: () => [
+        {
+            content: "The conversation the AI answers is listed, marked",
+            trigger: ".o-mail-DiscussSidebarChannel:has(.o-llm-livechat-AiMarker[title='AI agent answering'])",
+            run: "click",
+        },
+        {
+            content: "Its header shows the marker too",
+            trigger: ".o-mail-Discuss-header .o-llm-livechat-AiMarker",
+        },
+        {
+            content: "Take over",
+            trigger: ".o-mail-Discuss-header button[name='llm-take-over']",
+            run: "click",
+        },
+        {
+            content: "The marker is gone from the header...",
+            trigger: ".o-mail-Discuss-header:not(:has(.o-llm-livechat-AiMarker)):has(button[name='llm-give-to-ai'])",
+        },
+        {
+            content: "...and from the sidebar",
+            trigger: ".o-mail-DiscussSidebarChannel.o-active:not(:has(.o-llm-livechat-AiMarker))",
+        },
+    ],
+});
