@@ -3,10 +3,12 @@ a guest opens a session and posts; the agent's run (llm_thread's run API) answer
 conversation. The provider is the scripted one of llm_thread's engine tests; everything else
 (routes, guest, bus, runs, tools, budgets, operators) is the real thing."""
 
+import json
 from datetime import datetime, timezone
 
 from markupsafe import Markup
 
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.llm_thread.providers import base
 from odoo.addons.llm_thread.tests.engine_common import WAIT, EngineCase, Gate, answer
 from odoo.exceptions import UserError
@@ -352,3 +354,28 @@ class TestLivechatRouting(LivechatCase):
                 getattr(channel.with_user(other), action)()
         self.assertTrue(channel.llm_ai_handling)
         self.assertNotIn(other.partner_id, channel.channel_member_ids.partner_id)
+
+    def handling_sent(self, channel):
+        """The ``llm_ai_handling`` values of ``channel`` the bus sent, by target."""
+        self.env.cr.precommit.run()  # where the bus writes what it sends
+        sent = {}
+        for note in self.env["bus.bus"].search([("message", "like", "llm_ai_handling")], order="id"):
+            for values in json.loads(note.message)["payload"].get("discuss.channel", []):
+                if values["id"] == channel.id and "llm_ai_handling" in values:
+                    sent.setdefault(note.channel, []).append(values["llm_ai_handling"])
+        return sent
+
+    def test_discuss_follows_who_answers(self):
+        """The operators of the channel are told when the AI starts or stops answering (the
+        marker in their Discuss); the visitor never is."""
+        second = new_test_user(self.env, login="lc_second", name="Sam Second",
+                               groups="base.group_user,im_livechat.im_livechat_group_user")
+        self.livechat.user_ids = [(4, second.id)]
+        channel = self.open_session()
+        channel.with_user(self.operator).action_llm_take_over()
+        sent = self.handling_sent(channel)
+        target = {partner: json_dump(channel_with_db(self.env.cr.dbname, partner))
+                  for partner in (self.operator.partner_id, second.partner_id)}
+        self.assertEqual(sent.pop(target[second.partner_id]), [True, False])
+        self.assertEqual(sent.pop(target[self.operator.partner_id])[-2:], [True, False])
+        self.assertFalse(sent, "sent to no one else (the visitor's guest, the channel)")
