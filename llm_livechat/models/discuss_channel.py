@@ -11,7 +11,6 @@
 
 import logging
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -93,16 +92,21 @@ class DiscussChannel(models.Model):
         return channels
 
     def write(self, vals):
-        if not {"llm_agent_partner_id", "llm_agent_stopped"} & set(vals):
-            return super().write(vals)
-        with self._llm_watch_handling():
-            return super().write(vals)
+        if {"llm_agent_partner_id", "llm_agent_stopped"} & set(vals):
+            self._llm_watch_handling()
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # The visitor writes
     # ------------------------------------------------------------------
 
     def message_post(self, **kwargs):
+        if self.channel_type == "livechat" and not self.is_member and self.llm_ai_handling \
+                and kwargs.get("author_id", self.env.user.partner_id.id) == self.env.user.partner_id.id \
+                and self.env.user._is_internal():
+            # An operator answering in a conversation the AI answers (Discuss lists it to
+            # them) takes it over: they join, the agent stops.
+            self.sudo(False).action_llm_take_over()
         message = super().message_post(**kwargs)
         # sudo: the visitor (a guest) reads neither the agent's settings nor its user.
         channel, posted = self.sudo(), message.sudo()
@@ -492,14 +496,22 @@ class DiscussChannel(models.Model):
                             ("llm_ai_handling", "=", True),
                             ("livechat_channel_id.user_ids", "in", self.env.uid)])
 
-    @contextmanager
     def _llm_watch_handling(self):
-        """Runs the block; then, where it changed whether the AI answers, sends the
-        conversation to Discuss: its members' and its live chat channel's operators'."""
-        channels = self.sudo().filtered(lambda c: c.channel_type == "livechat")
-        before = {channel.id: channel.llm_ai_handling for channel in channels}
-        yield
-        for channel in channels.exists():
+        """Call before a change that may start or stop the AI's answers in these conversations:
+        where it did by the time the transaction commits, the conversation is sent to Discuss
+        (after the change's own notifications, such as an operator's leaving)."""
+        before = self.env.cr.precommit.data.get("llm_livechat.handling")
+        if before is None:
+            before = self.env.cr.precommit.data["llm_livechat.handling"] = {}
+            self.env.cr.precommit.add(self.env["discuss.channel"].sudo()._llm_send_handling)
+        for channel in self.sudo().filtered(lambda c: c.channel_type == "livechat"):
+            before.setdefault(channel.id, channel.llm_ai_handling)
+
+    def _llm_send_handling(self):
+        """Sends the watched conversations whose AI now answers or stops to their internal
+        members and their live chat channel's operators."""
+        before = self.env.cr.precommit.data.pop("llm_livechat.handling")
+        for channel in self.browse(before).exists():
             if channel.llm_ai_handling != before[channel.id]:
                 internal = channel.channel_member_ids.partner_id.filtered(
                     lambda p: p.user_ids and not p.partner_share)

@@ -8,11 +8,11 @@ class DiscussChannelMember(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        channels = self.env["discuss.channel"].browse(
-            {vals["channel_id"] for vals in vals_list if vals.get("channel_id")})
-        with channels._llm_watch_handling():
-            return super().create(vals_list)
+        self.env["discuss.channel"].browse(
+            {vals["channel_id"] for vals in vals_list if vals.get("channel_id")}
+        )._llm_watch_handling()
+        return super().create(vals_list)
 
     def unlink(self):
-        with self.channel_id._llm_watch_handling():
-            return super().unlink()
+        self.channel_id._llm_watch_handling()
+        return super().unlink()

@@ -379,3 +379,19 @@ class TestLivechatRouting(LivechatCase):
         self.assertEqual(sent.pop(target[second.partner_id]), [True, False])
         self.assertEqual(sent.pop(target[self.operator.partner_id])[-2:], [True, False])
         self.assertFalse(sent, "sent to no one else (the visitor's guest, the channel)")
+
+    def test_operator_answering_in_discuss_takes_over(self):
+        """Discuss lists the conversation to its operators before they join: one who answers
+        there takes it over (joins; the agent stops)."""
+        channel = self.open_session()
+        self.authenticate("lc_operator", "lc_operator_password_1")
+        self.make_jsonrpc_request("/mail/message/post", {
+            "thread_model": "discuss.channel", "thread_id": channel.id,
+            "post_data": {"body": "Olivia here.", "message_type": "comment",
+                          "subtype_xmlid": "mail.mt_comment"}})
+        self.env.invalidate_all()
+        self.assertIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
+        self.assertFalse(channel.llm_ai_handling)
+        self.assertEqual((channel.livechat_operator_id, channel.llm_handoff_reason),
+                         (self.operator.partner_id, "operator"))
+        self.assertEqual(self.texts(channel, self.operator.partner_id), ["Olivia here."])

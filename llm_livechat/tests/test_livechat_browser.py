@@ -166,16 +166,27 @@ class TestLivechatBrowser(LivechatCase):
 
     def test_operator_takes_over_in_discuss(self):
         """An operator's Discuss marks the conversation the AI answers; Take over there makes
-        them a member, the marker goes, and the agent is silent."""
+        them a member (the agent is silent, the marker goes); Give to the AI brings the agent
+        back and the operator leaves (the marker shows again)."""
         channel = self.open_session()
         self.assertTrue(channel.llm_ai_handling)
+        take_over = type(channel).action_llm_take_over
+        seen = []
+
+        def spy(record):
+            result = take_over(record)
+            # The agent is silent while the operator is in.
+            seen.append((record.env.user, record.llm_ai_handling,
+                         record.env.user.partner_id in record.sudo().channel_member_ids.partner_id))
+            return result
+
+        self.patch(type(channel), "action_llm_take_over", spy)
         self.relay_bus()
         self.start_tour("/odoo/discuss", "llm_livechat_operator_takes_over",
                         login="lc_operator", timeout=120)
+        self.assertEqual(seen, [(self.operator, False, True)])
         self.env.invalidate_all()
-        self.assertIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
-        self.assertEqual(channel.livechat_operator_id, self.operator.partner_id)
-        self.assertFalse(channel.llm_ai_handling)
-        self.visitor_says(channel, "Is anyone there?")
-        self.assertFalse(self.runs, "the agent does not answer once an operator took over")
-        self.assertEqual(self.texts(channel, self.agent.partner_id), [])
+        self.assertEqual(channel.livechat_operator_id, self.agent.partner_id)
+        self.assertNotIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
+        self.assertTrue(channel.llm_ai_handling)
+        self.assertIn("I am back to answer your questions.", self.texts(channel)[-1])

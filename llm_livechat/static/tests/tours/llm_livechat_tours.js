@@ -35,7 +35,8 @@ registry.category("web_tour.tours").add("llm_livechat_operator_takes_handoff", {
 
 // An operator's Discuss while the AI agent answers a visitor in one of their channels: the
 // conversation is listed with the "AI agent answering" marker; they take it over, and the marker
-// goes (the server's update, over the bus), leaving "Give to the AI".
+// goes (the server's update, over the bus); they give it back to the AI and leave it, and it is
+// listed again, marked.
 registry.category("web_tour.tours").add("llm_livechat_operator_takes_over", {
     steps: () => [
         {
@@ -59,6 +60,15 @@ registry.category("web_tour.tours").add("llm_livechat_operator_takes_over", {
         {
             content: "...and from the sidebar",
             trigger: ".o-mail-DiscussSidebarChannel.o-active:not(:has(.o-llm-livechat-AiMarker))",
+        },
+        {
+            content: "Give it back to the AI",
+            trigger: ".o-mail-Discuss-header button[name='llm-give-to-ai']",
+            run: "click",
+        },
+        {
+            content: "The operator left: the conversation is listed again, marked",
+            trigger: ".o-mail-DiscussSidebarChannel:not(.o-active):has(.o-llm-livechat-AiMarker)",
         },
     ],
 });
