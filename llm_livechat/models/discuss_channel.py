@@ -92,7 +92,7 @@ class DiscussChannel(models.Model):
         return channels
 
     def write(self, vals):
-        if {"llm_agent_partner_id", "llm_agent_stopped"} & set(vals):
+        if {"llm_agent_partner_id", "llm_agent_stopped", "livechat_active"} & set(vals):
             self._llm_watch_handling()
         return super().write(vals)
 
@@ -101,7 +101,7 @@ class DiscussChannel(models.Model):
     # ------------------------------------------------------------------
 
     def message_post(self, **kwargs):
-        if self.channel_type == "livechat" and not self.is_member and self.llm_ai_handling \
+        if self.channel_type == "livechat" and not self.is_member and self._llm_ai_answering() \
                 and kwargs.get("author_id", self.env.user.partner_id.id) == self.env.user.partner_id.id \
                 and self.env.user._is_internal():
             # An operator answering in a conversation the AI answers (Discuss lists it to
@@ -483,10 +483,15 @@ class DiscussChannel(models.Model):
             return  # the visitor's widget never learns who may take the conversation over
         for channel in self.filtered(lambda c: c.channel_type == "livechat"):
             store.add(channel, {
-                "llm_ai_handling": channel.llm_ai_handling,
+                "llm_ai_answering": channel._llm_ai_answering(),
                 "llm_agent_available": bool(channel.sudo().livechat_channel_id.llm_agent_user_id)
                 and channel._llm_may_operate(),
             })
+
+    def _llm_ai_answering(self):
+        """What Discuss marks: the AI answers, and the visitor has not closed the chat."""
+        self.ensure_one()
+        return self.llm_ai_handling and self.livechat_active
 
     @api.model
     def _llm_discuss_conversations(self):
@@ -497,22 +502,23 @@ class DiscussChannel(models.Model):
                             ("livechat_channel_id.user_ids", "in", self.env.uid)])
 
     def _llm_watch_handling(self):
-        """Call before a change that may start or stop the AI's answers in these conversations:
-        where it did by the time the transaction commits, the conversation is sent to Discuss
-        (after the change's own notifications, such as an operator's leaving)."""
+        """Call before a change that may start or stop the AI's answers in these conversations
+        (_llm_ai_answering): where it did by the time the transaction commits, the conversation
+        is sent to Discuss (after the change's own notifications, such as an operator's
+        leaving)."""
         before = self.env.cr.precommit.data.get("llm_livechat.handling")
         if before is None:
             before = self.env.cr.precommit.data["llm_livechat.handling"] = {}
             self.env.cr.precommit.add(self.env["discuss.channel"].sudo()._llm_send_handling)
         for channel in self.sudo().filtered(lambda c: c.channel_type == "livechat"):
-            before.setdefault(channel.id, channel.llm_ai_handling)
+            before.setdefault(channel.id, channel._llm_ai_answering())
 
     def _llm_send_handling(self):
         """Sends the watched conversations whose AI now answers or stops to their internal
         members and their live chat channel's operators."""
         before = self.env.cr.precommit.data.pop("llm_livechat.handling")
         for channel in self.browse(before).exists():
-            if channel.llm_ai_handling != before[channel.id]:
+            if channel._llm_ai_answering() != before[channel.id]:
                 internal = channel.channel_member_ids.partner_id.filtered(
                     lambda p: p.user_ids and not p.partner_share)
                 # Each in their own rights (_broadcast): only what they may read and do.

@@ -347,7 +347,8 @@ class TestLivechatRouting(LivechatCase):
             return {c["id"]: c for c in data.get("discuss.channel", [])}
 
         listed = discuss_data("lc_operator", "lc_operator_password_1")[channel.id]
-        self.assertEqual((listed["llm_ai_handling"], listed["llm_agent_available"]), (True, True))
+        self.assertEqual((listed["llm_ai_answering"], listed["llm_agent_available"]),
+                         (True, True))
         self.assertNotIn(channel.id, discuss_data("lc_other", "lc_other"))
         for action in ("action_llm_take_over", "action_llm_invite_agent"):
             with self.assertRaisesRegex(UserError, "Only operators of Support"):
@@ -356,13 +357,13 @@ class TestLivechatRouting(LivechatCase):
         self.assertNotIn(other.partner_id, channel.channel_member_ids.partner_id)
 
     def handling_sent(self, channel):
-        """The ``llm_ai_handling`` values of ``channel`` the bus sent, by target."""
+        """The ``llm_ai_answering`` values of ``channel`` the bus sent, by target."""
         self.env.cr.precommit.run()  # where the bus writes what it sends
         sent = {}
-        for note in self.env["bus.bus"].search([("message", "like", "llm_ai_handling")], order="id"):
+        for note in self.env["bus.bus"].search([("message", "like", "llm_ai_answering")], order="id"):
             for values in json.loads(note.message)["payload"].get("discuss.channel", []):
-                if values["id"] == channel.id and "llm_ai_handling" in values:
-                    sent.setdefault(note.channel, []).append(values["llm_ai_handling"])
+                if values["id"] == channel.id and "llm_ai_answering" in values:
+                    sent.setdefault(note.channel, []).append(values["llm_ai_answering"])
         return sent
 
     def test_discuss_follows_who_answers(self):
@@ -379,6 +380,11 @@ class TestLivechatRouting(LivechatCase):
         self.assertEqual(sent.pop(target[second.partner_id]), [True, False])
         self.assertEqual(sent.pop(target[self.operator.partner_id])[-2:], [True, False])
         self.assertFalse(sent, "sent to no one else (the visitor's guest, the channel)")
+        # The visitor closes another conversation the AI answers: it is no longer marked.
+        closed = self.open_session()
+        self.make_jsonrpc_request("/im_livechat/visitor_leave_session", {"channel_id": closed.id})
+        self.assertEqual(self.handling_sent(closed), {target[second.partner_id]: [True, False],
+                                                      target[self.operator.partner_id]: [True, False]})
 
     def test_operator_answering_in_discuss_takes_over(self):
         """Discuss lists the conversation to its operators before they join: one who answers

@@ -11,10 +11,10 @@ import { discussSidebarChannelIndicatorsRegistry } from "@mail/discuss/core/publ
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 function listWhileAiAnswers(thread) {
-  if (thread.channel_type !== "livechat" || thread.selfMember) {
+  if (thread.channel_type !== "livechat" || thread.is_pinned) {
     return;
   }
-  if (thread.llm_ai_handling) {
+  if (thread.llm_ai_answering) {
     thread.isLocallyPinned = true;
   } else if (!thread.eq(thread.store.discuss.thread)) {
     thread.isLocallyPinned = false;
@@ -23,7 +23,7 @@ function listWhileAiAnswers(thread) {
 patch(Thread.prototype, {
   setup() {
     super.setup();
-    this.llm_ai_handling = Record.attr(false, {
+    this.llm_ai_answering = Record.attr(false, {
       onUpdate() {
         listWhileAiAnswers(this);
       }
@@ -46,7 +46,7 @@ async function callChannel(thread, method) {
   await thread.store.env.services.orm.call("discuss.channel", method, [[thread.id]]);
 }
 threadActionsRegistry.add("llm-take-over", {
-  condition: (component) => Boolean(agentThread(component.thread)?.llm_ai_handling),
+  condition: (component) => Boolean(agentThread(component.thread)?.llm_ai_answering),
   icon: "fa fa-fw fa-hand-paper-o",
   name: _t("Take over"),
   open(component) {
@@ -61,7 +61,7 @@ threadActionsRegistry.add("llm-take-over", {
 threadActionsRegistry.add("llm-give-to-ai", {
   condition(component) {
     const thread = agentThread(component.thread);
-    return Boolean(thread && thread.livechat_active && !thread.llm_ai_handling);
+    return Boolean(thread && thread.livechat_active && !thread.llm_ai_answering);
   },
   icon: "fa fa-fw fa-magic",
   name: _t("Give to the AI"),

@@ -1,5 +1,5 @@
 // Discuss shows operators which live chat conversations the AI agent answers: a marker in the
-// sidebar, the conversation's header and its chat window, from the `llm_ai_handling` that
+// sidebar, the conversation's header and its chat window, from the `llm_ai_answering` that
 // discuss.channel._to_store adds and sends again whenever it changes. Conversations of their
 // channels that the AI answers are listed though they are not members (a preview, as Discuss
 // shows a channel one has not joined). Their header actions "Take over" and "Give to the AI"
@@ -17,17 +17,20 @@ import { patch } from "@web/core/utils/patch";
 
 /** What discuss.channel._to_store adds to live chat conversations for internal users. */
 interface AiThread extends Thread {
-    llm_ai_handling: boolean;
+    llm_ai_answering: boolean;
     llm_agent_available: boolean;
 }
 
 /** Listed in Discuss while the AI answers; no longer once someone else took it over (unless
  * it is the conversation open in Discuss: it stays until the operator leaves it). */
 function listWhileAiAnswers(thread: AiThread): void {
-    if (thread.channel_type !== "livechat" || thread.selfMember) {
-        return; // a member's conversation is listed by Discuss itself
+    if (thread.channel_type !== "livechat" || thread.is_pinned) {
+        // A member's conversation is listed by Discuss itself. (Not `selfMember`: after the
+        // operator leaves, the removal of their member may come after this update, or never,
+        // once Discuss stops listening to the conversation.)
+        return;
     }
-    if (thread.llm_ai_handling) {
+    if (thread.llm_ai_answering) {
         thread.isLocallyPinned = true;
     } else if (!thread.eq(thread.store.discuss.thread)) {
         thread.isLocallyPinned = false;
@@ -37,7 +40,7 @@ function listWhileAiAnswers(thread: AiThread): void {
 patch(Thread.prototype, {
     setup(this: AiThread): void {
         super.setup();
-        this.llm_ai_handling = Record.attr(false, {
+        this.llm_ai_answering = Record.attr(false, {
             onUpdate(this: AiThread) {
                 listWhileAiAnswers(this);
             },
@@ -68,7 +71,7 @@ async function callChannel(thread: Thread, method: string): Promise<void> {
 }
 
 threadActionsRegistry.add("llm-take-over", {
-    condition: (component) => Boolean(agentThread(component.thread)?.llm_ai_handling),
+    condition: (component) => Boolean(agentThread(component.thread)?.llm_ai_answering),
     icon: "fa fa-fw fa-hand-paper-o",
     name: _t("Take over"),
     open(component) {
@@ -85,7 +88,7 @@ threadActionsRegistry.add("llm-take-over", {
 threadActionsRegistry.add("llm-give-to-ai", {
     condition(component) {
         const thread = agentThread(component.thread);
-        return Boolean(thread && thread.livechat_active && !thread.llm_ai_handling);
+        return Boolean(thread && thread.livechat_active && !thread.llm_ai_answering);
     },
     icon: "fa fa-fw fa-magic",
     name: _t("Give to the AI"),

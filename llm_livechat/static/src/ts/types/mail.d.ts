@@ -16,6 +16,8 @@ declare module "@mail/core/common/thread_model" {
         readonly channel_type?: string;
         readonly livechat_active?: boolean;
         readonly selfMember?: object;
+        /** The current user's member has it pinned (listed); false or undefined otherwise. */
+        readonly is_pinned?: boolean;
         /** Shown in Discuss's sidebar though the user is not a member (a preview). */
         isLocallyPinned: boolean;
         readonly store: {
