@@ -29,6 +29,14 @@ patch(Thread.prototype, {
       }
     });
     this.llm_agent_available = Record.attr(false);
+  },
+  /** Listed to operators who are not in it, a conversation the AI answers brings its
+   * messages to their Discuss, but neither chat windows nor sounds: no one of the team is
+   * in it until one takes it over. */
+  notifyMessageToUser(message) {
+    if (!this.llm_ai_answering) {
+      super.notifyMessageToUser(message);
+    }
   }
 });
 var AiAnsweringMarker = class extends Component {

@@ -25,6 +25,8 @@ declare module "@mail/core/common/thread_model" {
             readonly env: { readonly services: { readonly orm: Orm } };
         };
         setup(): void;
+        /** A new message arrived: opens or folds its chat window, rings (per the settings). */
+        notifyMessageToUser(message: unknown): void;
         eq(other: Thread | undefined): boolean;
         /** Leaves the conversation (discuss.channel.action_unfollow). */
         leave(): Promise<void>;
