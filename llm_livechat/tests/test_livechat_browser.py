@@ -190,3 +190,37 @@ class TestLivechatBrowser(LivechatCase):
         self.assertNotIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
         self.assertTrue(channel.llm_ai_handling)
         self.assertIn("I am back to answer your questions.", self.texts(channel)[-1])
+
+    def test_listed_conversation_does_not_disturb_the_operator(self):
+        """The agent answers a conversation listed in an operator's Discuss: the answer shows
+        there, and opens no chat window once the operator goes to another app."""
+        self.script(answer("We are open from 9 to 5."))
+        channel = self.open_session()
+        self.env.flush_all()
+        guest_cookie = self.env["mail.guest"]._cookie_name
+        guest = f"{guest_cookie}={self.opener.cookies[guest_cookie]}"
+        listening = hashable(channel_with_db(self.registry.db_name, channel))
+
+        def visitor_asks():
+            # Once the operator's Discuss listens to the conversation (it lists it).
+            while listening not in dispatch._channels_to_ws:
+                if stop.wait(0.05):
+                    return
+            cookie = f"{guest}; {TEST_CURSOR_COOKIE_NAME}={self.http_request_key}"
+            requests.post(f"{self.base_url()}/mail/message/post", timeout=WAIT,
+                          headers={"Cookie": cookie}, json={
+                "jsonrpc": "2.0", "params": {
+                    "thread_model": "discuss.channel", "thread_id": channel.id,
+                    "post_data": {"body": "When are you open?", "message_type": "comment",
+                                  "subtype_xmlid": "mail.mt_comment"}}})
+
+        stop = threading.Event()
+        asker = threading.Thread(target=visitor_asks, daemon=True)
+        asker.start()
+        self.addCleanup(asker.join)
+        self.addCleanup(stop.set)
+        self.relay_bus()
+        self.start_tour("/odoo/discuss", "llm_livechat_operator_not_disturbed",
+                        login="lc_operator", timeout=120)
+        self.wait_runs()
+        self.assertTrue(channel.llm_ai_handling)

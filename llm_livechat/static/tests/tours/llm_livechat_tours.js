@@ -72,3 +72,38 @@ registry.category("web_tour.tours").add("llm_livechat_operator_takes_over", {
         },
     ],
 });
+
+// An operator who sees, in Discuss, a conversation the AI answers gets its messages there, but
+// no chat window nor bubble once they go to another app: it is not theirs until taken over.
+registry.category("web_tour.tours").add("llm_livechat_operator_not_disturbed", {
+    steps: () => [
+        {
+            content: "The conversation the AI answers is listed, marked",
+            trigger: ".o-mail-DiscussSidebarChannel:has(.o-llm-livechat-AiMarker)",
+            run: "click",
+        },
+        {
+            content: "The agent's answer arrives in the operator's Discuss",
+            trigger: ".o-mail-Thread .o-mail-Message:contains('We are open from 9 to 5.')",
+        },
+        {
+            content: "Go to another app",
+            trigger: ".o_navbar_apps_menu button",
+            run: "click",
+        },
+        {
+            trigger: ".o_app[data-menu-xmlid='im_livechat.menu_livechat_root']",
+            run: "click",
+        },
+        {
+            content: "No chat window nor bubble for that conversation",
+            trigger: ".o_action_manager .o_kanban_view",
+            run() {
+                const windows = document.querySelectorAll(".o-mail-ChatWindow, .o-mail-ChatBubble");
+                if (windows.length) {
+                    throw new Error(`${windows.length} chat window(s) or bubble(s) opened`);
+                }
+            },
+        },
+    ],
+});
