@@ -92,6 +92,33 @@ class TestLivechatBrowser(LivechatCase):
         self.addCleanup(worker.join)
         self.addCleanup(stop.set)
 
+    def visitor_says_once_listened(self, channel, text, target):
+        """The visitor of ``channel`` posts ``text`` once the operator's browser listens on the
+        bus to ``target`` (as a visitor would write at any time)."""
+        self.env.flush_all()
+        guest_cookie = self.env["mail.guest"]._cookie_name
+        guest = f"{guest_cookie}={self.opener.cookies[guest_cookie]}"
+        listened = hashable(channel_with_db(self.registry.db_name, target))
+
+        def visitor_says():
+            while listened not in dispatch._channels_to_ws:
+                if stop.wait(0.05):
+                    return
+            # The guest's cookie, and the test's request key (the browser's, at this point).
+            cookie = f"{guest}; {TEST_CURSOR_COOKIE_NAME}={self.http_request_key}"
+            requests.post(f"{self.base_url()}/mail/message/post", timeout=WAIT,
+                          headers={"Cookie": cookie}, json={
+                "jsonrpc": "2.0", "params": {
+                    "thread_model": "discuss.channel", "thread_id": channel.id,
+                    "post_data": {"body": text, "message_type": "comment",
+                                  "subtype_xmlid": "mail.mt_comment"}}})
+
+        stop = threading.Event()
+        visitor = threading.Thread(target=visitor_says, daemon=True)
+        visitor.start()
+        self.addCleanup(visitor.join)
+        self.addCleanup(stop.set)
+
     def test_visitor_gets_streamed_answer_on_support_page(self):
         gate = Gate()
         self.script([base.TextDelta("We are open "), gate, base.TextDelta("from 9 to 5."),
@@ -131,30 +158,9 @@ class TestLivechatBrowser(LivechatCase):
         self.script_handoff("Visitor 42 wants a refund for order 12.",
                             "I am bringing in someone from the team.")
         channel = self.open_session()  # the visitor's session, before the operator's browser
-        self.env.flush_all()
-        guest_cookie = self.env["mail.guest"]._cookie_name
-        guest = f"{guest_cookie}={self.opener.cookies[guest_cookie]}"
-        operator_bus = hashable(channel_with_db(self.registry.db_name, self.operator.partner_id))
-
-        def visitor_asks():
-            # Once the operator's Discuss listens on the bus, as a visitor would at any time.
-            while operator_bus not in dispatch._channels_to_ws:
-                if stop.wait(0.05):
-                    return
-            # The guest's cookie, and the test's request key (the browser's, at this point).
-            cookie = f"{guest}; {TEST_CURSOR_COOKIE_NAME}={self.http_request_key}"
-            requests.post(f"{self.base_url()}/mail/message/post", timeout=WAIT,
-                          headers={"Cookie": cookie}, json={
-                "jsonrpc": "2.0", "params": {
-                    "thread_model": "discuss.channel", "thread_id": channel.id,
-                    "post_data": {"body": "I want to talk to a person about a refund",
-                                  "message_type": "comment", "subtype_xmlid": "mail.mt_comment"}}})
-
-        stop = threading.Event()
-        asker = threading.Thread(target=visitor_asks, daemon=True)
-        asker.start()
-        self.addCleanup(asker.join)
-        self.addCleanup(stop.set)
+        # Once the operator's Discuss listens on the bus.
+        self.visitor_says_once_listened(channel, "I want to talk to a person about a refund",
+                                        self.operator.partner_id)
         self.relay_bus()
         self.start_tour("/odoo/discuss", "llm_livechat_operator_takes_handoff",
                         login="lc_operator", timeout=180)
@@ -196,29 +202,8 @@ class TestLivechatBrowser(LivechatCase):
         there, and opens no chat window once the operator goes to another app."""
         self.script(answer("We are open from 9 to 5."))
         channel = self.open_session()
-        self.env.flush_all()
-        guest_cookie = self.env["mail.guest"]._cookie_name
-        guest = f"{guest_cookie}={self.opener.cookies[guest_cookie]}"
-        listening = hashable(channel_with_db(self.registry.db_name, channel))
-
-        def visitor_asks():
-            # Once the operator's Discuss listens to the conversation (it lists it).
-            while listening not in dispatch._channels_to_ws:
-                if stop.wait(0.05):
-                    return
-            cookie = f"{guest}; {TEST_CURSOR_COOKIE_NAME}={self.http_request_key}"
-            requests.post(f"{self.base_url()}/mail/message/post", timeout=WAIT,
-                          headers={"Cookie": cookie}, json={
-                "jsonrpc": "2.0", "params": {
-                    "thread_model": "discuss.channel", "thread_id": channel.id,
-                    "post_data": {"body": "When are you open?", "message_type": "comment",
-                                  "subtype_xmlid": "mail.mt_comment"}}})
-
-        stop = threading.Event()
-        asker = threading.Thread(target=visitor_asks, daemon=True)
-        asker.start()
-        self.addCleanup(asker.join)
-        self.addCleanup(stop.set)
+        # Once the operator's Discuss listens to the conversation (it lists it).
+        self.visitor_says_once_listened(channel, "When are you open?", channel)
         self.relay_bus()
         self.start_tour("/odoo/discuss", "llm_livechat_operator_not_disturbed",
                         login="lc_operator", timeout=120)
