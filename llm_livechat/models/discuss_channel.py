@@ -90,11 +90,22 @@ class DiscussChannel(models.Model):
                 channel.llm_agent_partner_id = agent.partner_id
         return channels
 
+    def write(self, vals):
+        if {"llm_agent_partner_id", "llm_agent_stopped", "livechat_active"} & set(vals):
+            self._llm_watch_handling()
+        return super().write(vals)
+
     # ------------------------------------------------------------------
     # The visitor writes
     # ------------------------------------------------------------------
 
     def message_post(self, **kwargs):
+        if self.channel_type == "livechat" and not self.is_member and self._llm_ai_answering() \
+                and kwargs.get("author_id", self.env.user.partner_id.id) == self.env.user.partner_id.id \
+                and self.env.user._is_internal():
+            # An operator answering in a conversation the AI answers (Discuss lists it to
+            # them) takes it over: they join, the agent stops.
+            self.sudo(False).action_llm_take_over()
         message = super().message_post(**kwargs)
         # sudo: the visitor (a guest) reads neither the agent's settings nor its user.
         channel, posted = self.sudo(), message.sudo()
@@ -419,14 +430,27 @@ class DiscussChannel(models.Model):
     # Operators
     # ------------------------------------------------------------------
 
+    def _llm_may_operate(self):
+        """Whether the current user may take this conversation over or give it to the AI: an
+        internal user who is an operator of its live chat channel, or a live chat manager."""
+        self.ensure_one()
+        user = self.env.user
+        return user._is_internal() and (
+            user in self.sudo().livechat_channel_id.user_ids
+            or user.has_group("im_livechat.im_livechat_group_manager"))
+
+    def _llm_check_operator(self):
+        """The one access gate of the operators' actions, from the list or from Discuss."""
+        self.ensure_one()
+        if not self._llm_may_operate():
+            raise UserError(self.env._(
+                "Only operators of %s may take its conversations over or give them to the AI.",
+                self.sudo().livechat_channel_id.name))
+
     def action_llm_take_over(self):
         """An operator takes the conversation from the agent: joins it (the agent stops)."""
-        self.ensure_one()
+        self._llm_check_operator()
         channel = self.sudo()  # sudo: the operator is not a member yet
-        if self.env.user not in channel.livechat_channel_id.user_ids and \
-                not self.env.user.has_group("im_livechat.im_livechat_group_manager"):
-            raise UserError(self.env._("Only operators of %s may take its conversations over.",
-                                       channel.livechat_channel_id.name))
         if not channel.llm_handoff_reason:
             channel.write({"llm_handoff_reason": "operator",
                            "llm_handoff_date": fields.Datetime.now()})
@@ -439,7 +463,7 @@ class DiscussChannel(models.Model):
     def action_llm_invite_agent(self):
         """An operator hands the conversation to the channel's agent: it joins, and answers
         once no operator is in the conversation."""
-        self.ensure_one()
+        self._llm_check_operator()
         channel = self.sudo()  # sudo: the agent's user is not the operator's to read
         agent = channel.livechat_channel_id.llm_agent_user_id
         if not agent:
@@ -449,6 +473,57 @@ class DiscussChannel(models.Model):
         if agent.partner_id not in channel.channel_member_ids.partner_id:
             channel._add_members(users=agent, inviting_partner=self.env.user.partner_id)
         return True
+
+    # ------------------------------------------------------------------
+    # Discuss: which conversations the AI answers (a marker, and the actions above)
+    # ------------------------------------------------------------------
+
+    def _to_store(self, store):
+        super()._to_store(store)
+        if not self.env.user._is_internal():
+            return  # the visitor's widget never learns who may take the conversation over
+        for channel in self.filtered(lambda c: c.channel_type == "livechat"):
+            store.add(channel, {
+                "llm_ai_answering": channel._llm_ai_answering(),
+                "llm_agent_available": bool(channel.sudo().livechat_channel_id.llm_agent_user_id)
+                and channel._llm_may_operate(),
+            })
+
+    def _llm_ai_answering(self):
+        """What Discuss marks: the AI answers, and the visitor has not closed the chat."""
+        self.ensure_one()
+        return self.llm_ai_handling and self.livechat_active
+
+    @api.model
+    def _llm_discuss_conversations(self):
+        """The open conversations the AI answers in the current user's live chat channels:
+        listed in their Discuss (its live chat section) though they are not members."""
+        return self.search([("channel_type", "=", "livechat"), ("livechat_active", "=", True),
+                            ("llm_ai_handling", "=", True),
+                            ("livechat_channel_id.user_ids", "in", self.env.uid)])
+
+    def _llm_watch_handling(self):
+        """Call before a change that may start or stop the AI's answers in these conversations
+        (_llm_ai_answering): where it did by the time the transaction commits, the conversation
+        is sent to Discuss (after the change's own notifications, such as an operator's
+        leaving)."""
+        before = self.env.cr.precommit.data.get("llm_livechat.handling")
+        if before is None:
+            before = self.env.cr.precommit.data["llm_livechat.handling"] = {}
+            self.env.cr.precommit.add(self.env["discuss.channel"].sudo()._llm_send_handling)
+        for channel in self.sudo().filtered(lambda c: c.channel_type == "livechat"):
+            before.setdefault(channel.id, channel._llm_ai_answering())
+
+    def _llm_send_handling(self):
+        """Sends the watched conversations whose AI now answers or stops to their internal
+        members and their live chat channel's operators."""
+        before = self.env.cr.precommit.data.pop("llm_livechat.handling")
+        for channel in self.browse(before).exists():
+            if channel._llm_ai_answering() != before[channel.id]:
+                internal = channel.channel_member_ids.partner_id.filtered(
+                    lambda p: p.user_ids and not p.partner_share)
+                # Each in their own rights (_broadcast): only what they may read and do.
+                channel._broadcast((internal | channel.livechat_channel_id.user_ids.partner_id).ids)
 
     # ------------------------------------------------------------------
     # Tools for the agent (marked safe for visitors)

@@ -54,7 +54,7 @@ class LlmThread(models.Model):
         return "\n\n".join(filter(None, [instructions, rules]))
 
     # ------------------------------------------------------------------
-    # Run hooks (models/llm_run_shim.py of llm_thread)
+    # Run hooks (llm.thread._llm_answer_progress, _llm_run_finished: engine/run.py)
     # ------------------------------------------------------------------
 
     def _llm_run_session(self):

@@ -3,12 +3,15 @@ a guest opens a session and posts; the agent's run (llm_thread's run API) answer
 conversation. The provider is the scripted one of llm_thread's engine tests; everything else
 (routes, guest, bus, runs, tools, budgets, operators) is the real thing."""
 
+import json
 from datetime import datetime, timezone
 
 from markupsafe import Markup
 
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.llm_thread.providers import base
 from odoo.addons.llm_thread.tests.engine_common import WAIT, EngineCase, Gate, answer
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import html2plaintext
 
@@ -364,3 +367,72 @@ class TestLivechatRouting(LivechatCase):
         self.script(answer("Back to you."))
         self.visitor_says(channel, "Anyone?")
         self.assertEqual(self.texts(channel, self.agent.partner_id)[-1], "Back to you.")
+
+    def test_discuss_shows_ai_conversations_to_their_operators_only(self):
+        """What Discuss asks for when it opens lists the conversations the AI answers, with
+        their actions, to the operators of their channel only; the actions refuse others."""
+        other = new_test_user(self.env, login="lc_other", name="Oscar Other",
+                              groups="base.group_user,im_livechat.im_livechat_group_user")
+        channel = self.open_session()
+        self.env.flush_all()
+
+        def discuss_data(login, password):
+            self.authenticate(login, password)
+            data = self.make_jsonrpc_request("/mail/data", {"livechat_channels": True})
+            return {c["id"]: c for c in data.get("discuss.channel", [])}
+
+        listed = discuss_data("lc_operator", "lc_operator_password_1")[channel.id]
+        self.assertEqual((listed["llm_ai_answering"], listed["llm_agent_available"]),
+                         (True, True))
+        self.assertNotIn(channel.id, discuss_data("lc_other", "lc_other"))
+        for action in ("action_llm_take_over", "action_llm_invite_agent"):
+            with self.assertRaisesRegex(UserError, "Only operators of Support"):
+                getattr(channel.with_user(other), action)()
+        self.assertTrue(channel.llm_ai_handling)
+        self.assertNotIn(other.partner_id, channel.channel_member_ids.partner_id)
+
+    def handling_sent(self, channel):
+        """The ``llm_ai_answering`` values of ``channel`` the bus sent, by target."""
+        self.env.cr.precommit.run()  # where the bus writes what it sends
+        sent = {}
+        for note in self.env["bus.bus"].search([("message", "like", "llm_ai_answering")], order="id"):
+            for values in json.loads(note.message)["payload"].get("discuss.channel", []):
+                if values["id"] == channel.id and "llm_ai_answering" in values:
+                    sent.setdefault(note.channel, []).append(values["llm_ai_answering"])
+        return sent
+
+    def test_discuss_follows_who_answers(self):
+        """The operators of the channel are told when the AI starts or stops answering (the
+        marker in their Discuss); the visitor never is."""
+        second = new_test_user(self.env, login="lc_second", name="Sam Second",
+                               groups="base.group_user,im_livechat.im_livechat_group_user")
+        self.livechat.user_ids = [(4, second.id)]
+        channel = self.open_session()
+        channel.with_user(self.operator).action_llm_take_over()
+        sent = self.handling_sent(channel)
+        target = {partner: json_dump(channel_with_db(self.env.cr.dbname, partner))
+                  for partner in (self.operator.partner_id, second.partner_id)}
+        self.assertEqual(sent.pop(target[second.partner_id]), [True, False])
+        self.assertEqual(sent.pop(target[self.operator.partner_id])[-2:], [True, False])
+        self.assertFalse(sent, "sent to no one else (the visitor's guest, the channel)")
+        # The visitor closes another conversation the AI answers: it is no longer marked.
+        closed = self.open_session()
+        self.make_jsonrpc_request("/im_livechat/visitor_leave_session", {"channel_id": closed.id})
+        self.assertEqual(self.handling_sent(closed), {target[second.partner_id]: [True, False],
+                                                      target[self.operator.partner_id]: [True, False]})
+
+    def test_operator_answering_in_discuss_takes_over(self):
+        """Discuss lists the conversation to its operators before they join: one who answers
+        there takes it over (joins; the agent stops)."""
+        channel = self.open_session()
+        self.authenticate("lc_operator", "lc_operator_password_1")
+        self.make_jsonrpc_request("/mail/message/post", {
+            "thread_model": "discuss.channel", "thread_id": channel.id,
+            "post_data": {"body": "Olivia here.", "message_type": "comment",
+                          "subtype_xmlid": "mail.mt_comment"}})
+        self.env.invalidate_all()
+        self.assertIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
+        self.assertFalse(channel.llm_ai_handling)
+        self.assertEqual((channel.livechat_operator_id, channel.llm_handoff_reason),
+                         (self.operator.partner_id, "operator"))
+        self.assertEqual(self.texts(channel, self.operator.partner_id), ["Olivia here."])

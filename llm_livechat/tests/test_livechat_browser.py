@@ -112,6 +112,33 @@ class TestLivechatBrowser(LivechatCase):
         self.addCleanup(worker.join)
         self.addCleanup(stop.set)
 
+    def visitor_says_once_listened(self, channel, text, target):
+        """The visitor of ``channel`` posts ``text`` once the operator's browser listens on the
+        bus to ``target`` (as a visitor would write at any time)."""
+        self.env.flush_all()
+        guest_cookie = self.env["mail.guest"]._cookie_name
+        guest = f"{guest_cookie}={self.opener.cookies[guest_cookie]}"
+        listened = hashable(channel_with_db(self.registry.db_name, target))
+
+        def visitor_says():
+            while listened not in dispatch._channels_to_ws:
+                if stop.wait(0.05):
+                    return
+            # The guest's cookie, and the test's request key (the browser's, at this point).
+            cookie = f"{guest}; {TEST_CURSOR_COOKIE_NAME}={self.http_request_key}"
+            requests.post(f"{self.base_url()}/mail/message/post", timeout=WAIT,
+                          headers={"Cookie": cookie}, json={
+                "jsonrpc": "2.0", "params": {
+                    "thread_model": "discuss.channel", "thread_id": channel.id,
+                    "post_data": {"body": text, "message_type": "comment",
+                                  "subtype_xmlid": "mail.mt_comment"}}})
+
+        stop = threading.Event()
+        visitor = threading.Thread(target=visitor_says, daemon=True)
+        visitor.start()
+        self.addCleanup(visitor.join)
+        self.addCleanup(stop.set)
+
     def test_visitor_gets_streamed_answer_on_support_page(self):
         gate = Gate()
         self.script([base.TextDelta("We are **open** "), gate, base.TextDelta("from 9 to 5."),
@@ -151,30 +178,9 @@ class TestLivechatBrowser(LivechatCase):
         self.script_handoff("Visitor 42 wants a refund for order 12.",
                             "I am bringing in someone from the team.")
         channel = self.open_session()  # the visitor's session, before the operator's browser
-        self.env.flush_all()
-        guest_cookie = self.env["mail.guest"]._cookie_name
-        guest = f"{guest_cookie}={self.opener.cookies[guest_cookie]}"
-        operator_bus = hashable(channel_with_db(self.registry.db_name, self.operator.partner_id))
-
-        def visitor_asks():
-            # Once the operator's Discuss listens on the bus, as a visitor would at any time.
-            while operator_bus not in dispatch._channels_to_ws:
-                if stop.wait(0.05):
-                    return
-            # The guest's cookie, and the test's request key (the browser's, at this point).
-            cookie = f"{guest}; {TEST_CURSOR_COOKIE_NAME}={self.http_request_key}"
-            requests.post(f"{self.base_url()}/mail/message/post", timeout=WAIT,
-                          headers={"Cookie": cookie}, json={
-                "jsonrpc": "2.0", "params": {
-                    "thread_model": "discuss.channel", "thread_id": channel.id,
-                    "post_data": {"body": "I want to talk to a person about a refund",
-                                  "message_type": "comment", "subtype_xmlid": "mail.mt_comment"}}})
-
-        stop = threading.Event()
-        asker = threading.Thread(target=visitor_asks, daemon=True)
-        asker.start()
-        self.addCleanup(asker.join)
-        self.addCleanup(stop.set)
+        # Once the operator's Discuss listens on the bus.
+        self.visitor_says_once_listened(channel, "I want to talk to a person about a refund",
+                                        self.operator.partner_id)
         self.relay_bus()
         self.start_tour("/odoo/discuss", "llm_livechat_operator_takes_handoff",
                         login="lc_operator", timeout=180)
@@ -197,3 +203,42 @@ class TestLivechatBrowser(LivechatCase):
         lead = self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")])
         self.assertEqual(lead.source_id, self.env.ref("crm_livechat.utm_source_livechat"))
         self.assertIn("Asks for a quote for 40 chairs.", html2plaintext(lead.description))
+    def test_operator_takes_over_in_discuss(self):
+        """An operator's Discuss marks the conversation the AI answers; Take over there makes
+        them a member (the agent is silent, the marker goes); Give to the AI brings the agent
+        back and the operator leaves (the marker shows again)."""
+        channel = self.open_session()
+        self.assertTrue(channel.llm_ai_handling)
+        take_over = type(channel).action_llm_take_over
+        seen = []
+
+        def spy(record):
+            result = take_over(record)
+            # The agent is silent while the operator is in.
+            seen.append((record.env.user, record.llm_ai_handling,
+                         record.env.user.partner_id in record.sudo().channel_member_ids.partner_id))
+            return result
+
+        self.patch(type(channel), "action_llm_take_over", spy)
+        self.relay_bus()
+        self.start_tour("/odoo/discuss", "llm_livechat_operator_takes_over",
+                        login="lc_operator", timeout=120)
+        self.assertEqual(seen, [(self.operator, False, True)])
+        self.env.invalidate_all()
+        self.assertEqual(channel.livechat_operator_id, self.agent.partner_id)
+        self.assertNotIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
+        self.assertTrue(channel.llm_ai_handling)
+        self.assertIn("I am back to answer your questions.", self.texts(channel)[-1])
+
+    def test_listed_conversation_does_not_disturb_the_operator(self):
+        """The agent answers a conversation listed in an operator's Discuss: the answer shows
+        there, and opens no chat window once the operator goes to another app."""
+        self.script(answer("We are open from 9 to 5."))
+        channel = self.open_session()
+        # Once the operator's Discuss listens to the conversation (it lists it).
+        self.visitor_says_once_listened(channel, "When are you open?", channel)
+        self.relay_bus()
+        self.start_tour("/odoo/discuss", "llm_livechat_operator_not_disturbed",
+                        login="lc_operator", timeout=120)
+        self.wait_runs()
+        self.assertTrue(channel.llm_ai_handling)

@@ -32,3 +32,78 @@ registry.category("web_tour.tours").add("llm_livechat_operator_takes_handoff", {
         },
     ],
 });
+
+// An operator's Discuss while the AI agent answers a visitor in one of their channels: the
+// conversation is listed with the "AI agent answering" marker; they take it over, and the marker
+// goes (the server's update, over the bus); they give it back to the AI and leave it, and it is
+// listed again, marked.
+registry.category("web_tour.tours").add("llm_livechat_operator_takes_over", {
+    steps: () => [
+        {
+            content: "The conversation the AI answers is listed, marked",
+            trigger: ".o-mail-DiscussSidebarChannel:has(.o-llm-livechat-AiMarker[title='AI agent answering'])",
+            run: "click",
+        },
+        {
+            content: "Its header shows the marker too",
+            trigger: ".o-mail-Discuss-header .o-llm-livechat-AiMarker",
+        },
+        {
+            content: "Take over",
+            trigger: ".o-mail-Discuss-header button[name='llm-take-over']",
+            run: "click",
+        },
+        {
+            content: "The marker is gone from the header...",
+            trigger: ".o-mail-Discuss-header:not(:has(.o-llm-livechat-AiMarker)):has(button[name='llm-give-to-ai'])",
+        },
+        {
+            content: "...and from the sidebar",
+            trigger: ".o-mail-DiscussSidebarChannel.o-active:not(:has(.o-llm-livechat-AiMarker))",
+        },
+        {
+            content: "Give it back to the AI",
+            trigger: ".o-mail-Discuss-header button[name='llm-give-to-ai']",
+            run: "click",
+        },
+        {
+            content: "The operator left: the conversation is listed again, marked",
+            trigger: ".o-mail-DiscussSidebarChannel:not(.o-active):has(.o-llm-livechat-AiMarker)",
+        },
+    ],
+});
+
+// An operator who sees, in Discuss, a conversation the AI answers gets its messages there, but
+// no chat window nor bubble once they go to another app: it is not theirs until taken over.
+registry.category("web_tour.tours").add("llm_livechat_operator_not_disturbed", {
+    steps: () => [
+        {
+            content: "The conversation the AI answers is listed, marked",
+            trigger: ".o-mail-DiscussSidebarChannel:has(.o-llm-livechat-AiMarker)",
+            run: "click",
+        },
+        {
+            content: "The agent's answer arrives in the operator's Discuss",
+            trigger: ".o-mail-Thread .o-mail-Message:contains('We are open from 9 to 5.')",
+        },
+        {
+            content: "Go to another app",
+            trigger: ".o_navbar_apps_menu button",
+            run: "click",
+        },
+        {
+            trigger: ".o_app[data-menu-xmlid='im_livechat.menu_livechat_root']",
+            run: "click",
+        },
+        {
+            content: "No chat window nor bubble for that conversation",
+            trigger: ".o_action_manager .o_kanban_view",
+            run() {
+                const windows = document.querySelectorAll(".o-mail-ChatWindow, .o-mail-ChatBubble");
+                if (windows.length) {
+                    throw new Error(`${windows.length} chat window(s) or bubble(s) opened`);
+                }
+            },
+        },
+    ],
+});
