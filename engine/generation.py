@@ -138,12 +138,13 @@ class Generation:
             self.stop_reason = reason
         self.cancel.cancel()
 
-    def prepare_first_call(self, thread):
+    def prepare_first_call(self, thread, history=None):
         """Read what the first model call needs, and create the answer's (empty) message, in
         the starting transaction, ``thread`` (in its environment) holding the user's new
-        message: that transaction's caches are warm, and the run then sends the request at
-        once, with nothing to read or write before the first delta (two transactions of
-        its own on that way took about 23 ms).
+        message (``history``: the active path read there, new message included): that
+        transaction's caches are warm, and the run then sends the request at once, with
+        nothing to read or write before the first delta (two transactions of its own on that
+        way took about 23 ms).
 
         Not for an answer that searches knowledge sources (the search may call an embedding
         provider, never with the starting transaction's cursor held), nor without a new user
@@ -152,18 +153,18 @@ class Generation:
         if self.user_message_id and not self.continue_message_id \
                 and not thread._llm_knowledge_sources():
             self._first_call = self._read_call(thread.with_context(active_test=False), 0,
-                                               search_knowledge=None)
+                                               search_knowledge=None, history=history)
             self._first_message_id = thread._llm_create_message(
                 "assistant", "", Turn().data(False, partial=True),
                 parent=thread.env["mail.message"].browse(self._parent_id)).id
             self._parent_id = None
 
-    def _read_call(self, thread, iteration, search_knowledge):
+    def _read_call(self, thread, iteration, search_knowledge, history=None):
         """What model call ``iteration`` of this answer needs, read in ``thread``'s transaction:
         (messages, tools, estimated prompt tokens, budget refusal, budget warning, chat
         options); None past the step limit. The first one also resolves the model and
         reads the knowledge (once per answer; ``search_knowledge`` None: there is none).
-        """
+        ``history``: the thread's active path when the caller read it already."""
         env = thread.env
         model_record = env["llm.model"].browse(self._records[0])
         if not iteration:
@@ -175,7 +176,7 @@ class Generation:
         if iteration == max_iterations:
             return None
         messages = thread._llm_build_messages(window, reserve,
-                                              knowledge.block if knowledge else "")
+                                              knowledge.block if knowledge else "", history)
         if self.continue_message_id and not iteration:
             continued = env["mail.message"].browse(self.continue_message_id)
             self._continued = (continued.id, message_text(continued), continued.body_json)

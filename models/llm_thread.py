@@ -250,19 +250,23 @@ class LlmThread(models.Model):
         # Chosen once per generation (the Auto model's choice included); UserError if none.
         attached = self.with_context(llm_attachment_ids=attachments.ids)
         model, provider = attached._llm_model_and_provider()
-        attached._llm_check_vision(model)
+        # Read once for the vision check, the new message's parent (its last message) and the
+        # first call's prompt (with the new message): each was a query of its own.
+        history = self._llm_history()
+        attached._llm_check_vision(model, history)
         token = self._llm_claim()
         if branch is not None:
             self._llm_rewind(branch)
+            history = self._llm_history() if user_message_body else None
         user_message = self.env["mail.message"]
         if user_message_body:
-            # Read once: the new message's parent, and whether it is the first one.
-            parent = self._llm_leaf()
+            parent = history[-1:]
             if not parent:
                 self._llm_name_after(user_message_body)
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id, parent=parent,
                 attachments=attachments)
+            history += user_message.sudo()
         # The generation's short transactions get the companies in their context, as env
         # gives them here (the current one first): each of them then knows env.company
         # without reading the user again.
@@ -270,7 +274,7 @@ class LlmThread(models.Model):
         thread = self.with_context(allowed_company_ids=companies.ids)
         prepared = generation.Generation(thread, token, user_message.id, model, provider,
                                          continued.id)
-        prepared.prepare_first_call(thread)
+        prepared.prepare_first_call(thread, history)
         return prepared
 
     def _llm_run_finished(self):
@@ -640,10 +644,10 @@ class LlmThread(models.Model):
     # Context for the model
     # ------------------------------------------------------------------
 
-    def _llm_build_messages(self, context_window, answer_reserve, knowledge=""):
+    def _llm_build_messages(self, context_window, answer_reserve, knowledge="", history=None):
         """The assistant's instructions, the system prompt, the linked record, the
         ``knowledge`` passages (``_llm_knowledge``, once per answer), then as much history as
-        fits, newest first."""
+        fits, newest first. ``history``: ``_llm_history()`` when the caller read it already."""
         self.ensure_one()
         system_parts = [part for part in (self._llm_instructions(), self.system_prompt) if part]
         description = self._llm_describe_record()
@@ -653,7 +657,7 @@ class LlmThread(models.Model):
             system_parts.append(knowledge)
         system = [ChatMessage("system", "\n\n".join(system_parts))] if system_parts else []
         budget = context_window - answer_reserve - sum(estimate_tokens(m.content) for m in system)
-        units = self._llm_history_units()
+        units = self._llm_history_units(history)
         kept = []
         for unit in reversed(units):
             cost = sum(message_tokens(message) for message in unit)
@@ -663,11 +667,11 @@ class LlmThread(models.Model):
             budget -= cost
         return system + kept
 
-    def _llm_history_units(self):
-        """The history as provider messages, grouped so that trimming never separates an
-        assistant's tool calls from their results. Calls left without a result (an
-        interrupted run) are dropped: providers refuse them."""
-        messages = self._llm_history()
+    def _llm_history_units(self, history=None):
+        """The history (``_llm_history()``, read unless given) as provider messages, grouped
+        so that trimming never separates an assistant's tool calls from their results. Calls
+        left without a result (an interrupted run) are dropped: providers refuse them."""
+        messages = self._llm_history() if history is None else history
         # The results of an answer's calls are the tool messages right after it: call ids are
         # only unique within one answer (Ollama numbers them anew each time).
         results = {}  # assistant message id -> {call id: tool message}

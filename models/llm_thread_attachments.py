@@ -139,18 +139,20 @@ class LlmThreadAttachments(models.Model):
                 "not uploaded by you to this conversation): attach the files again."))
         return attachments.with_env(self.env)
 
-    def _llm_has_images(self):
-        """Whether the model must read images: the active history has some, or the message
-        being sent (``llm_attachment_ids`` in the context, see ``_llm_generate``)."""
-        return self._llm_images_sent() or _has_image(self._llm_history().attachment_ids)
+    def _llm_has_images(self, history=None):
+        """Whether the model must read images: the active history (``_llm_history()``, read
+        unless given) has some, or the message being sent (``llm_attachment_ids`` in the
+        context, see ``_llm_generate``)."""
+        return self._llm_images_sent() or _has_image(
+            (self._llm_history() if history is None else history).attachment_ids)
 
     def _llm_images_sent(self):
         return _has_image(self.env["ir.attachment"].sudo().browse(
             self.env.context.get("llm_attachment_ids") or ()))
 
-    def _llm_check_vision(self, model):
+    def _llm_check_vision(self, model, history=None):
         """Refuse, before any provider call, to send images to a model without vision."""
-        if model.supports_vision or not self._llm_has_images():
+        if model.supports_vision or not self._llm_has_images(history):
             return
         if self._llm_images_sent():
             raise LlmAttachmentError(self.env._(
