@@ -367,7 +367,7 @@ class DiscussChannel(models.Model):
                     "name": " ".join(filter(None, [visitor_name,
                                                    human.livechat_username or human.name]))})
         self._broadcast(human.partner_id.ids)
-        human.partner_id._bus_send_transient_message(self, self._llm_summary_html())
+        human.partner_id._bus_send_transient_message(self, self._llm_summary_html(visitor_name))
         return human
 
     def _llm_default_summary(self, reason, questions):
@@ -377,8 +377,18 @@ class DiscussChannel(models.Model):
             reason=dict(self._fields["llm_handoff_reason"]._description_selection(self.env))[reason],
             questions=" / ".join(questions[-SUMMARY_QUESTIONS:]) or self.env._("nothing yet"))
 
-    def _llm_summary_html(self):
-        return Markup("<b>%s</b> %s") % (self.env._("AI summary:"), self.llm_handoff_summary)
+    def _llm_summary_html(self, visitor_name=""):
+        """What the operator joining reads first: the summary, then what is known of the
+        visitor (name, country, language, email)."""
+        languages = dict(self.env["res.lang"].get_installed())
+        details = [(label, value) for label, value in (
+            (self.env._("Visitor"), visitor_name),
+            (self.env._("Country"), self.country_id.name),
+            (self.env._("Language"), languages.get(self._llm_visitor_lang())),
+            (self.env._("Email"), self.llm_contact_email),
+        ) if value]
+        return Markup("<b>%s</b> %s") % (self.env._("AI summary:"), self.llm_handoff_summary) \
+            + Markup("").join(Markup("<br/>%s: %s") % detail for detail in details)
 
     def _llm_take_contact(self, message):
         """With no operator, the visitor's email becomes a lead (CRM installed); it is kept

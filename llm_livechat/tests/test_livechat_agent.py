@@ -208,6 +208,10 @@ class TestLivechatAgent(LivechatCase):
         self.visitor_says(channel, "I want to talk to a person about a refund")
         self.assertEqual(channel.llm_handoff_reason, "visitor")
         self.assertEqual(channel.llm_handoff_summary, "Visitor 42 wants a refund for order 12.")
+        # What the joining operator reads first: the summary and the visitor's details.
+        self.assertEqual(channel._llm_summary_html("Visitor 42"),
+                         "<b>AI summary:</b> Visitor 42 wants a refund for order 12."
+                         "<br/>Visitor: Visitor 42<br/>Language: English (US)")
         self.assertIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
         self.assertEqual(self.texts(channel, self.agent.partner_id)[-1],
                          "I am bringing in someone from the team.")
