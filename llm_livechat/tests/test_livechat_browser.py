@@ -203,6 +203,17 @@ class TestLivechatBrowser(LivechatCase):
         lead = self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")])
         self.assertEqual(lead.source_id, self.env.ref("crm_livechat.utm_source_livechat"))
         self.assertIn("Asks for a quote for 40 chairs.", html2plaintext(lead.description))
+
+    def test_operator_sees_ai_conversations_on_a_phone(self):
+        """On a phone, Discuss's Live Chat tab lists the conversations the AI answers, marked,
+        though the operator is not in them; one opens with the marker in its header."""
+        channel = self.open_session()
+        self.assertTrue(channel.llm_ai_handling)
+        self.browser_size = "390x844"
+        self.touch_enabled = True
+        self.start_tour("/odoo/discuss", "llm_livechat_operator_phone", login="lc_operator",
+                        timeout=120)
+
     def test_operator_takes_over_in_discuss(self):
         """An operator's Discuss marks the conversation the AI answers; Take over there makes
         them a member (the agent is silent, the marker goes); Give to the AI brings the agent

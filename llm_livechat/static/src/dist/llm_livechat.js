@@ -7,6 +7,7 @@ import { Record } from "@mail/core/common/record";
 import { threadActionsRegistry } from "@mail/core/common/thread_actions";
 import { Thread } from "@mail/core/common/thread_model";
 import { Discuss } from "@mail/core/public_web/discuss";
+import { MessagingMenu } from "@mail/core/public_web/messaging_menu";
 import { discussSidebarChannelIndicatorsRegistry } from "@mail/discuss/core/public_web/discuss_sidebar_categories";
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
@@ -46,6 +47,22 @@ var AiAnsweringMarker = class extends Component {
 discussSidebarChannelIndicatorsRegistry.add("llm-ai-handling", AiAnsweringMarker);
 Discuss.components = { ...Discuss.components, AiAnsweringMarker };
 ChatWindow.components = { ...ChatWindow.components, AiAnsweringMarker };
+Object.assign(MessagingMenu.components, { AiAnsweringMarker });
+function withAiAnswered(menu, threads) {
+  const tab = menu.store.discuss.activeTab;
+  if (tab !== "livechat" && (tab !== "main" || menu.env.inDiscussApp)) {
+    return threads;
+  }
+  const answered = Object.values(menu.store.Thread.records).filter(
+    (thread) => thread.llm_ai_answering && thread.isLocallyPinned && !threads.includes(thread)
+  );
+  return [...threads, ...answered];
+}
+patch(MessagingMenu.prototype, {
+  get threads() {
+    return withAiAnswered(this, super.threads);
+  }
+});
 function agentThread(thread) {
   const ai = thread;
   return ai?.model === "discuss.channel" && ai.channel_type === "livechat" && ai.llm_agent_available ? ai : void 0;

@@ -73,6 +73,27 @@ registry.category("web_tour.tours").add("llm_livechat_operator_takes_over", {
     ],
 });
 
+// On a phone, Discuss is a list by tabs: the conversation the AI answers is under Live Chat,
+// marked, and opens with the marker in its header.
+registry.category("web_tour.tours").add("llm_livechat_operator_phone", {
+    steps: () => [
+        {
+            content: "Open the live chat tab",
+            trigger: "button.o-mail-MessagingMenu-tab:contains(Livechat)",
+            run: "click",
+        },
+        {
+            content: "The conversation the AI answers is listed, marked",
+            trigger: ".o-mail-NotificationItem:has(.o-llm-livechat-AiMarker[title='AI agent answering'])",
+            run: "click",
+        },
+        {
+            content: "It opens, marked in its header",
+            trigger: ".o-mail-ChatWindow .o-llm-livechat-AiMarker",
+        },
+    ],
+});
+
 // An operator who sees, in Discuss, a conversation the AI answers gets its messages there, but
 // no chat window nor bubble once they go to another app: it is not theirs until taken over.
 registry.category("web_tour.tours").add("llm_livechat_operator_not_disturbed", {

@@ -11,6 +11,7 @@ import { Record } from "@mail/core/common/record";
 import { threadActionsRegistry } from "@mail/core/common/thread_actions";
 import { Thread } from "@mail/core/common/thread_model";
 import { Discuss } from "@mail/core/public_web/discuss";
+import { MessagingMenu } from "@mail/core/public_web/messaging_menu";
 import { discussSidebarChannelIndicatorsRegistry } from "@mail/discuss/core/public_web/discuss_sidebar_categories";
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
@@ -66,6 +67,27 @@ export class AiAnsweringMarker extends Component {
 discussSidebarChannelIndicatorsRegistry.add("llm-ai-handling", AiAnsweringMarker);
 Discuss.components = { ...Discuss.components, AiAnsweringMarker };
 ChatWindow.components = { ...ChatWindow.components, AiAnsweringMarker };
+Object.assign(MessagingMenu.components, { AiAnsweringMarker });
+
+/** The messaging menu (the systray's, and Discuss's own list on a phone) lists only the
+ * conversations one is a member of: the ones the AI answers are added, marked, to its live
+ * chat tab and to its list of everything. */
+function withAiAnswered(menu: MessagingMenu, threads: Thread[]): Thread[] {
+    const tab = menu.store.discuss.activeTab;
+    if (tab !== "livechat" && (tab !== "main" || menu.env.inDiscussApp)) {
+        return threads;
+    }
+    const answered = Object.values(menu.store.Thread.records).filter(
+        (thread) => (thread as AiThread).llm_ai_answering && thread.isLocallyPinned && !threads.includes(thread),
+    );
+    return [...threads, ...answered];
+}
+
+patch(MessagingMenu.prototype, {
+    get threads(): Thread[] {
+        return withAiAnswered(this as unknown as MessagingMenu, super.threads);
+    },
+});
 
 /** The open live chat conversation, when the current user may act on its AI agent. */
 function agentThread(thread: Thread | undefined): AiThread | undefined {

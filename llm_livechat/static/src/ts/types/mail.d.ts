@@ -74,7 +74,7 @@ declare module "@mail/core/public_web/discuss" {
 
     /** The Discuss app (template mail.Discuss, whose header shows the conversation). */
     export class Discuss extends Component {
-        static components: Record<string, unknown>;
+        static components: { [name: string]: unknown };
     }
 }
 
@@ -83,6 +83,23 @@ declare module "@mail/core/common/chat_window" {
 
     /** A chat window (template mail.ChatWindow, header in mail.ChatWindow.headerContent). */
     export class ChatWindow extends Component {
-        static components: Record<string, unknown>;
+        static components: { [name: string]: unknown };
+    }
+}
+
+declare module "@mail/core/public_web/messaging_menu" {
+    import type { Thread } from "@mail/core/common/thread_model";
+
+    /** The messaging menu: the systray's dropdown, and Discuss's list on a phone. */
+    export class MessagingMenu {
+        static components: { [name: string]: unknown };
+        /** The conversations listed under the active tab. */
+        get threads(): Thread[];
+        readonly env: { readonly inDiscussApp?: boolean };
+        readonly store: {
+            /** "main" (everything), "chat", "channel", "livechat" (im_livechat's tab)... */
+            readonly discuss: { readonly activeTab: string };
+            readonly Thread: { readonly records: { readonly [localId: string]: Thread } };
+        };
     }
 }
