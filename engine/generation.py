@@ -522,8 +522,8 @@ class Generation:
         turn.flushed_at = 0.0
 
     def _announce(self, turn):
-        """``message_created`` for the answer, once, before anything about it is sent: a
-        clients shows its "waiting" state (and the provider's back-off) until then."""
+        """``message_created`` for the answer, once, before anything about it is sent: until
+        then a client shows its "waiting" state (and the provider's back-off)."""
         if not turn.announced:
             turn.announced = True
             yield event("message_created", message_id=turn.message_id, role="assistant")

@@ -517,11 +517,14 @@ class DiscussChannel(models.Model):
         (_llm_ai_answering): where it did by the time the transaction commits, the conversation
         is sent to Discuss (after the change's own notifications, such as an operator's
         leaving)."""
+        conversations = self.sudo().filtered(lambda c: c.channel_type == "livechat")
+        if not conversations:
+            return  # every other channel's members come and go with nothing to tell
         before = self.env.cr.precommit.data.get("llm_livechat.handling")
         if before is None:
             before = self.env.cr.precommit.data["llm_livechat.handling"] = {}
             self.env.cr.precommit.add(self.env["discuss.channel"].sudo()._llm_send_handling)
-        for channel in self.sudo().filtered(lambda c: c.channel_type == "livechat"):
+        for channel in conversations:
             before.setdefault(channel.id, channel._llm_ai_answering())
 
     def _llm_send_handling(self):
