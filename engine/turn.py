@@ -112,8 +112,10 @@ class Turn:
 def message_text(message):
     """The text of a stored thread message.
 
-    Assistant and tool messages store their raw text escaped in ``body``, which reads back
-    exactly with ``text_content()``; user messages may be any HTML posted from a chatter.
+    Messages written in the chat store their raw text escaped in ``body`` (one paragraph once
+    sanitized), which reads back exactly with ``text_content()``: indentation and blank
+    lines included, which pasted code and lists need. A question may also be any HTML
+    posted from a chatter: that one is read as text the way mail reads HTML.
     """
     if not message.body:
         return ""
@@ -122,4 +124,7 @@ def message_text(message):
         markdown = (message.body_json or {}).get("markdown")
         return markdown if markdown is not None else \
             lxml_html.fromstring(message.body).text_content()
+    root = lxml_html.fromstring(message.body)
+    if root.tag == "p" and not len(root):
+        return root.text_content()
     return html2plaintext(message.body)

@@ -29,6 +29,19 @@ class TestGenerateThroughTheWire(WireCase):
             "input_tokens": 9, "output_tokens": 3, "cost": 0.0,
             "currency": self.env.company.currency_id.name, "model": "Scripted"})
 
+    def test_question_reaches_the_model_as_typed(self):
+        """Pasted code keeps its indentation and blank lines, and markup stays text: in the
+        first call and in the history of the next one (both read the stored message)."""
+        question = "Fix this:\n\ndef f(x):\n    if x < 2 and x > 0:\n        return '<b>'\n"
+        for _answer in range(2):
+            self.fake.script("openai", [base.TextDelta("Done."), base.Finish("stop")])
+        self.generate(self.thread, question)
+        self.assertEqual(self.fake.requests[-1].json["messages"][-1],
+                         {"role": "user", "content": question})
+        self.generate(self.thread, "And now?")
+        sent = self.fake.requests[-1].json["messages"]
+        self.assertEqual(sent[-3], {"role": "user", "content": question})
+
     def test_provider_refusal_is_an_sse_error(self):
         self.fake.fail("openai", 401, "Incorrect API key provided")
         _response, events = self.generate(self.thread, "Hi")
