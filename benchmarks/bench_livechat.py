@@ -97,7 +97,7 @@ class Visitor:
 
 
 def main():
-    if sys.argv[1:] == ["fake"]:
+    if sys.argv[1:2] == ["fake"]:
         return serve_fake_provider()
     parser = argparse.ArgumentParser()
     parser.add_argument("config")

@@ -9,7 +9,10 @@ prefork mode (``--workers=2``) with its gevent port, which serves the streams.
 - DB writes: write statements (INSERT/UPDATE/DELETE, counted by statement triggers) per answer;
 - added latency: POST to first text delta at the client, minus the fake provider's own time to
   its first delta (median of direct requests), p50 and p95 over ``--runs``, both timed with a
-  plain socket client;
+  plain socket client; with the fake answering at once (the engine's whole way to the first
+  delta), then with a second fake thinking ``--think-ms`` before its first token, as real
+  providers do (what a user waits for beyond the provider: the send's work that the
+  provider's thinking does not hide);
 - re-attach: a viewer leaves mid-answer and a new one attaches (a reload): GET /stream to the
   event holding the text so far, p50 and p95;
 - concurrency: N simultaneous generations through the gevent port, first with no viewer
@@ -62,24 +65,33 @@ def load_addon_module(name):
     return importlib.import_module(f"llm_bench.{name}")
 
 
-def serve_fake_provider():
-    """Child process: serve the answer to every request until stdin closes."""
+def serve_fake_provider(think_ms=0):
+    """Child process: serve the answer to every request until stdin closes, after thinking
+    ``think_ms`` milliseconds."""
     base = load_addon_module("providers.base")
     fake_provider = load_addon_module("tests.fake_provider")
     text = answer_text()
     fake = fake_provider.FakeProvider.start()
     steps = [base.TextDelta(text[i:i + DELTA_CHARS]) for i in range(0, len(text), DELTA_CHARS)]
-    fake.script("openai", [*steps, base.Usage(100, len(steps)), base.Finish("stop")], times=None)
+    thinking = [fake_provider.Pause(think_ms / 1000)] if think_ms else []
+    fake.script("openai", [*thinking, *steps, base.Usage(100, len(steps)),
+                           base.Finish("stop")], times=None)
     print(fake.base_url("openai"), flush=True)
     sys.stdin.read()
 
 
-def start_fake_and_database(script, config):
+def start_fake(script, think_ms=0):
     """The fake provider, served by ``script fake`` in a child process (stop it by closing its
-    stdin), its base URL, and an autocommit connection to the benchmark database."""
-    fake = subprocess.Popen([sys.executable, script, "fake"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    fake_url = fake.stdout.readline().strip()
+    stdin), and its base URL."""
+    fake = subprocess.Popen([sys.executable, script, "fake", str(think_ms)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return fake, fake.stdout.readline().strip()
+
+
+def start_fake_and_database(script, config):
+    """The fake provider (:func:`start_fake`), its base URL, and an autocommit connection to
+    the benchmark database."""
+    fake, fake_url = start_fake(script)
     pg = psycopg2.connect(dbname=config["db"], **config["pg"])
     pg.autocommit = True
     return fake, fake_url, pg
@@ -191,6 +203,14 @@ def check_answer(events):
     return None
 
 
+def fake_model(session, url, name):
+    """A provider named ``name`` for the fake at ``url``, and its model: ``{provider_id, id}``."""
+    provider_id = session.call("llm.provider", "create", {
+        "name": name, "api_format": "openai", "base_url": url, "api_key": "sk-bench"})
+    return {"provider_id": provider_id, "id": session.call("llm.model", "create", {
+        "name": f"{name} model", "api_id": "fake-model", "provider_id": provider_id})}
+
+
 def new_thread(session, model):
     """A conversation as the chat creates one: the default assistant (instructions, tools,
     starter prompts) and the default tools, on the fake model."""
@@ -268,7 +288,9 @@ def fake_time_to_first_delta(fake_url, runs):
     body = json.dumps({"model": "fake-model", "stream": True,
                        "messages": [{"role": "user", "content": "x"}]}).encode()
     return statistics.median(
-        time_to_marker(port, "/v1/chat/completions", body, b'"content"',
+        # The first text, not the opening chunk (its role, and an empty content).
+        time_to_marker(port, "/v1/chat/completions", body,
+                       b'"content": "' + answer_text()[:DELTA_CHARS].encode(),
                        "Content-Type: application/json\r\n")
         for _run in range(runs))
 
@@ -292,7 +314,7 @@ def bench_single(session, odoo, pg, model):
     print(f"database write statements per answer: {total} ({detail})")
 
 
-def bench_latency(session, odoo, model, fake_url, runs):
+def bench_latency(session, odoo, model, fake_url, runs, label=""):
     baseline = fake_time_to_first_delta(fake_url, runs)
     cookie = "; ".join(f"{name}={value}" for name, value in session.http.cookies.items())
     headers = f"Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -301,8 +323,9 @@ def bench_latency(session, odoo, model, fake_url, runs):
     added = [(time_to_marker(odoo.gevent_port, f"/llm/thread/{thread_id}/generate", body,
                              b"event: text_delta", headers) - baseline) * 1000
              for thread_id in thread_ids]
-    print(f"added latency to first delta over {runs} runs: p50 {percentile(added, 0.5):.1f} ms, "
-          f"p95 {percentile(added, 0.95):.1f} ms (fake provider's own: {baseline * 1000:.1f} ms)")
+    print(f"added latency to first delta{label} over {runs} runs: "
+          f"p50 {percentile(added, 0.5):.1f} ms, p95 {percentile(added, 0.95):.1f} ms "
+          f"(fake provider's own: {baseline * 1000:.1f} ms)")
 
 
 def bench_reattach(session, odoo, model, runs):
@@ -441,27 +464,29 @@ def check_modes(config, model_values):
 
 
 def main():
-    if sys.argv[1:] == ["fake"]:
-        return serve_fake_provider()
+    if sys.argv[1:2] == ["fake"]:
+        return serve_fake_provider(int(sys.argv[2]))
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--think-ms", type=int, default=300)
     parser.add_argument("--streams", default="50,100,200")
     parser.add_argument("--threaded-streams", default="100")
     parser.add_argument("--skip-modes", action="store_true")
     options = parser.parse_args()
     config = json.loads(options.config)
     fake, fake_url, pg = start_fake_and_database(__file__, config)
+    thinking, thinking_url = start_fake(__file__, options.think_ms)
     odoo = Odoo(config, workers=2)
     try:
         session = Session(odoo.http_port, config["db"])
-        provider_id = session.call("llm.provider", "create", {
-            "name": "Fake", "api_format": "openai", "base_url": fake_url, "api_key": "sk-bench"})
-        model_values = {"provider_id": provider_id, "id": session.call("llm.model", "create", {
-            "name": "Fake model", "api_id": "fake-model", "provider_id": provider_id})}
+        model_values = fake_model(session, fake_url, "Fake")
         stream(session, odoo.gevent_port, new_thread(session, model_values))  # warm-up
         bench_single(session, odoo, pg, model_values)
         bench_latency(session, odoo, model_values, fake_url, options.runs)
+        if options.think_ms:
+            bench_latency(session, odoo, fake_model(session, thinking_url, "Fake, thinking"),
+                          thinking_url, options.runs, f", provider thinking {options.think_ms} ms")
         bench_reattach(session, odoo, model_values, options.runs)
         for viewers in (False, True):
             bench_concurrency(session, odoo.gevent_process(), odoo.gevent_port, pg,
@@ -484,8 +509,9 @@ def main():
             odoo.stop()
     if not options.skip_modes:
         check_modes(config, model_values)
-    fake.stdin.close()
-    fake.wait()
+    for process in (fake, thinking):
+        process.stdin.close()
+        process.wait()
     return 0
 
 

@@ -35,7 +35,8 @@ forgot a script fails clearly.
     sent in ``fragments`` pieces where the format streams them; invalid JSON is sent as is);
   - :class:`Refusal` (OpenAI's ``delta.refusal``; text in the other formats);
   - faults: :class:`Wait` (block until a ``threading.Event`` is set: slow or stalled
-    streams), :class:`Cut` (drop the connection mid-body), :class:`Raw` (bytes as they are:
+    streams), :class:`Pause` (send nothing for some seconds: a provider thinking before its
+    first token), :class:`Cut` (drop the connection mid-body), :class:`Raw` (bytes as they are:
     malformed JSON, unknown events), :class:`StreamError` (the format's in-stream error,
     carrying the scripted ``Usage`` where the provider sends counts with it: OpenRouter's
     error chunk, Anthropic's ``message_start`` before the ``error`` event),
@@ -80,6 +81,7 @@ import select
 import socket
 import sys
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -117,6 +119,13 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """Send nothing for ``seconds``: a provider thinking before its first token."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Cut:
     """Drop the connection here, without the end of the chunked body."""
 
@@ -150,7 +159,7 @@ class Ping:
     """Anthropic's ``ping`` event; an SSE comment for OpenAI; nothing for Ollama."""
 
 
-Step = Union[TextDelta, ReasoningDelta, StreamedToolCall, Usage, Finish, Wait, Cut, Raw,
+Step = Union[TextDelta, ReasoningDelta, StreamedToolCall, Usage, Finish, Wait, Pause, Cut, Raw,
              StreamError, Refusal, Ping]
 
 
@@ -173,7 +182,7 @@ class _Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
-    # A streamed answer: frames (bytes) and Wait / Cut steps, sent in chunks.
+    # A streamed answer: frames (bytes) and Wait / Pause / Cut steps, sent in chunks.
     stream: list[Any] | None = None
     times: int | None = 1
 
@@ -535,7 +544,7 @@ def _pieces(text: str, count: int) -> list[str]:
 class _Renderer:
     """Turns steps into the frames of one format: a subclass gives one method a step type
     (``text``, ``reasoning``, ``tool_call``, ``finish``, ``stream_error``, ``ping``) returning
-    frames; Wait, Cut and Raw pass through the same for every format."""
+    frames; Wait, Pause, Cut and Raw pass through the same for every format."""
 
     content_type = "text/event-stream; charset=utf-8"
     handlers = {TextDelta: "text", ReasoningDelta: "reasoning", StreamedToolCall: "tool_call",
@@ -556,7 +565,7 @@ class _Renderer:
         for step in self.steps:
             if isinstance(step, Raw):
                 frames.append(step.data.encode() if isinstance(step.data, str) else step.data)
-            elif isinstance(step, (Wait, Cut)):
+            elif isinstance(step, (Wait, Pause, Cut)):
                 frames.append(step)
             elif not isinstance(step, Usage):
                 frames += getattr(self, self.handlers[type(step)])(step)
@@ -870,6 +879,8 @@ class _Handler(BaseHTTPRequestHandler):
         for frame in answer.stream:
             if isinstance(frame, Wait):
                 self._wait(frame.event)
+            elif isinstance(frame, Pause):
+                self._wait(threading.Event(), time.monotonic() + frame.seconds)
             elif isinstance(frame, Cut):
                 # Drop the connection without the final chunk: a body cut short.
                 self.close_connection = True
@@ -879,10 +890,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
         self.wfile.write(b"0\r\n\r\n")
 
-    def _wait(self, event: threading.Event) -> None:
-        """Block until ``event``, noticing meanwhile a client that hangs up."""
+    def _wait(self, event: threading.Event, deadline: float | None = None) -> None:
+        """Block until ``event`` (or the ``time.monotonic()`` ``deadline``), noticing
+        meanwhile a client that hangs up."""
         stopping = self.server.fake._stopping
-        while not event.wait(0.01):
+        while not event.wait(0.01 if deadline is None
+                             else max(0.0, min(0.01, deadline - time.monotonic()))):
+            if deadline is not None and time.monotonic() >= deadline:
+                return
             if stopping.is_set():
                 raise _ClientGone
             readable, _, _ = select.select([self.connection], [], [], 0)
