@@ -126,9 +126,11 @@ class LlmBudget(models.Model):
         return None, " ".join(warnings) or None, min(caps, default=None)
 
     def _llm_managers(self, company=None):
-        """The LLM managers of ``company`` (the budget's by default): active internal users."""
+        """The LLM managers of ``company`` (the budget's by default): active internal users.
+        Read in sudo: whoever meets a problem only a manager can fix is told whom to ask, the
+        live chat agent's user too, which may not read groups."""
         company = company or self.company_id
-        return self.env.ref("llm_thread.group_llm_manager").users.filtered(
+        return self.env.ref("llm_thread.group_llm_manager").sudo().users.filtered(
             lambda manager: manager.active and company in manager.company_ids
             and not manager.share)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from markupsafe import Markup
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
-from odoo.addons.llm_thread.providers import base
+from odoo.addons.llm_thread.providers import base, errors
 from odoo.addons.llm_thread.tests.engine_common import WAIT, EngineCase, Gate, answer
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
@@ -199,6 +199,23 @@ class TestLivechatAgent(LivechatCase):
             ("message_type", "=", "notification")])
         self.assertTrue(any("Olivia Operator" in html2plaintext(m.body) for m in joined),
                         "the visitor sees the operator join")
+
+    def test_provider_down_hands_over_with_whom_to_ask(self):
+        """A provider only a manager can fix: the agent's user (not internal) is told whom to
+        ask like anyone else, and the conversation goes to an operator; no internal error."""
+        self.operator_online()
+        channel = self.open_session()
+        self.script([errors.refused("Scripted", url="http://provider.invalid/v1")])
+        self.visitor_says(channel, "Hi")
+        self.assertEqual(channel.llm_handoff_reason, "error")
+        self.assertFalse(channel.llm_ai_handling)
+        answer_message = self.env["mail.message"].search([
+            ("model", "=", "llm.thread"), ("llm_role", "=", "assistant")], order="id desc",
+            limit=1)
+        self.assertIn("ask an LLM manager (Mitchell Admin)",
+                      answer_message.body_json["error"]["message"])
+        self.assertFalse([text for text in self.texts(channel) if "manager" in text],
+                         "the visitor is not told about the back office")
 
     def test_handoff_then_resume_after_operator_leaves(self):
         self.operator_online()
