@@ -16,3 +16,13 @@ class DiscussChannelMember(models.Model):
     def unlink(self):
         self.channel_id._llm_watch_handling()
         return super().unlink()
+
+    def _to_store(self, store, **kwargs):
+        super()._to_store(store, **kwargs)
+        # The AI agent is a bot, as im_livechat's chatbots are: once an operator takes over,
+        # the conversation is still named after the visitor, not after the agent (a bot is
+        # no correspondent), and nobody opens a chat with the agent from the member list.
+        for member in self.filtered(lambda m: m.channel_id.channel_type == "livechat"):
+            # sudo: the channel's agent, as im_livechat reads its chatbot's operator.
+            if member.partner_id and member.partner_id == member.channel_id.sudo().llm_agent_partner_id:
+                store.add(member, {"is_bot": True})

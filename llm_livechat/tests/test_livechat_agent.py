@@ -389,6 +389,24 @@ class TestLivechatRouting(LivechatCase):
         self.visitor_says(channel, "Anyone?")
         self.assertEqual(self.texts(channel, self.agent.partner_id)[-1], "Back to you.")
 
+    def test_taken_over_conversation_named_after_the_visitor(self):
+        """The agent is a bot in Discuss, as a chatbot is: once the operator took over, the
+        conversation is still named after the visitor (the one correspondent that is not a
+        bot), not after the agent."""
+        channel = self.open_session()
+        channel.with_user(self.operator).action_llm_take_over()
+        self.env.flush_all()
+        self.authenticate("lc_operator", "lc_operator_password_1")
+        data = self.make_jsonrpc_request("/discuss/channel/members", {
+            "channel_id": channel.id, "known_member_ids": []})
+        bots = {member["id"]: member.get("is_bot") for member in data["discuss.channel.member"]}
+        agent_member = channel.channel_member_ids.filtered(
+            lambda m: m.partner_id == self.agent.partner_id)
+        self.assertTrue(bots[agent_member.id])
+        self.assertEqual([member_id for member_id, bot in bots.items() if not bot],
+                         (channel.channel_member_ids - agent_member).sorted("id").ids,
+                         "the visitor and the operator are people")
+
     def test_discuss_shows_ai_conversations_to_their_operators_only(self):
         """What Discuss asks for when it opens lists the conversations the AI answers, with
         their actions, to the operators of their channel only; the actions refuse others."""
