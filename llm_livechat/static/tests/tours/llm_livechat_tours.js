@@ -5,8 +5,8 @@ import { registry } from "@web/core/registry";
 registry.category("web_tour.tours").add("llm_livechat_operator_takes_handoff", {
     steps: () => [
         {
-            content: "The handed-over conversation arrives (named after the other members)",
-            trigger: ".o-mail-DiscussSidebarChannel:contains('Ava')",
+            content: "The handed-over conversation arrives, named after the visitor (the agent is a bot)",
+            trigger: ".o-mail-DiscussSidebarChannel:contains('Visitor'):not(:contains('Ava'))",
             run: "click",
         },
         {
