@@ -9,11 +9,6 @@ Why it is shaped this way:
   and the rest at most every ``FLUSH_INTERVAL``, run a tool, finalise. A stream thus uses a
   connection a few milliseconds per half second, which is what lets one gevent process serve
   hundreds of streams with a small pool.
-- The chat's send sends the first model call's request before that transaction ends
-  (``send_first_call``): the provider works while the answer's message is created and the
-  transaction commits. Nothing it answers is shown or stored before the commit (the run
-  starts after it), and a transaction that fails cancels the request (``abandon``): the
-  user's message is saved before anything of the answer exists.
 - Those short transactions go through a per-process semaphore sized from the pool
   (``runtime.db_slot``): under load a stream waits a few milliseconds for a slot instead of
   failing with Odoo's "connection pool is full".
@@ -103,12 +98,9 @@ class Generation:
         self.continue_message_id = continue_message_id
         self._continued = ()
         # What the first model call needs and the answer's message, when the starting
-        # transaction read and created them (prepare_first_call, send_first_call); else the
-        # run does.
+        # transaction read and created them (prepare_first_call); else the run does.
         self._first_call = None
         self._first_message_id = None
-        # The first call's pump (_start_pump), when its request left before the run started.
-        self._sent_first = None
         # (provider client, api model, context window, answer reserve, step limit,
         # knowledge), read with the first call.
         self._setup = None
@@ -138,8 +130,6 @@ class Generation:
     def close(self):
         started = self._started
         self._events.close()
-        if self._sent_first is not None:  # sent early, never read: close the request
-            self.cancel.cancel()
         if not started:  # never iterated: nothing streamed, only the claim to give back
             self._release()
 
@@ -149,11 +139,12 @@ class Generation:
         self.cancel.cancel()
 
     def prepare_first_call(self, thread, history=None):
-        """Read what the first model call needs in the starting transaction, ``thread`` (in
-        its environment) holding the user's new message (``history``: the active path read
-        there, new message included): that transaction's caches are warm, and the run then
-        sends the request at once, with nothing to read before the first delta (two
-        transactions of its own on that way took about 23 ms).
+        """Read what the first model call needs, and create the answer's (empty) message, in
+        the starting transaction, ``thread`` (in its environment) holding the user's new
+        message (``history``: the active path read there, new message included): that
+        transaction's caches are warm, and the run then sends the request at once, with
+        nothing to read or write before the first delta (two transactions of its own on that
+        way took about 23 ms).
 
         Not for an answer that searches knowledge sources (the search may call an embedding
         provider, never with the starting transaction's cursor held), nor without a new user
@@ -163,34 +154,10 @@ class Generation:
                 and not thread._llm_knowledge_sources():
             self._first_call = self._read_call(thread.with_context(active_test=False), 0,
                                                search_knowledge=None, history=history)
-
-    def send_first_call(self, thread):
-        """Send the request of the first model call now, in the starting transaction, then
-        create the answer's (empty) message there: the provider works while the message is
-        created and the transaction commits, and nothing is read or written between the
-        commit and the first delta. Its answer waits in the pump's bounded queue until the run
-        reads it, after the commit.
-
-        Only for a caller that commits next and calls :meth:`abandon` if that fails (the
-        chat's send): the request of a transaction rolled back later would be left running.
-        Does nothing when the run reads the first call itself (``prepare_first_call``); sends
-        nothing for a budget refusal."""
-        if self._first_call is None:
-            return
-        messages, tools, _prompt_tokens, refusal, _warning, options = self._first_call
-        if not refusal:
-            provider, model = self._setup[:2]
-            self._sent_first = self._start_pump(
-                provider.chat(model, messages, tools, options, cancel=self.cancel))
-        self._first_message_id = thread._llm_create_message(
-            "assistant", "", Turn().data(False, partial=True),
-            parent=thread.env["mail.message"].browse(self._parent_id)).id
-        self._parent_id = None
-
-    def abandon(self):
-        """The starting transaction failed: cancel the request ``send_first_call`` sent (the
-        claim and the messages went with the transaction)."""
-        self.cancel.cancel()
+            self._first_message_id = thread._llm_create_message(
+                "assistant", "", Turn().data(False, partial=True),
+                parent=thread.env["mail.message"].browse(self._parent_id)).id
+            self._parent_id = None
 
     def _read_call(self, thread, iteration, search_knowledge, history=None):
         """What model call ``iteration`` of this answer needs, read in ``thread``'s transaction:
@@ -422,12 +389,10 @@ class Generation:
         self._continued = ()
         turn.prompt_tokens = prompt_tokens
         turn.error = refusal
-        pumped, self._sent_first = self._sent_first, None
-        if pumped is None:
-            pumped = self._start_pump(iter(()) if refusal else provider.chat(
-                model, messages, tools, options, cancel=self.cancel))
+        stream = iter(()) if refusal else provider.chat(model, messages, tools, options,
+                                                        cancel=self.cancel)
         try:
-            for item in self._pump(pumped, turn):
+            for item in self._pump(stream, turn):
                 if item is _SENT:
                     # The answer's message exists before the provider's first event: no
                     # database write is on the way to the first delta.
@@ -492,9 +457,10 @@ class Generation:
                         finish_reason=turn.reason,
                         stopped=bool(self.stop_reason), error=turn.error and turn.error[1])
 
-    def _start_pump(self, stream):
-        """Read ``stream`` (the provider's events: its request leaves now) in a pump thread
-        feeding a queue; ``(queue, done event)`` for :meth:`_pump`."""
+    def _pump(self, stream, turn):
+        """``_SENT`` once the request is on its way (sent by a pump thread), then the
+        provider's events as they arrive, plus ``_TICK`` whenever it is silent long enough for
+        pending text or an idle check to be due."""
         # Bounded: a provider faster than the client waits for it (memory stays bounded), and
         # under gevent a provider that never blocks cannot starve the consumer either.
         events = queue.Queue(maxsize=PUMP_QUEUE_SIZE)
@@ -522,13 +488,6 @@ class Generation:
                 pump_done.set()
 
         threading.Thread(target=run, name=f"llm-thread-{self.thread_id}", daemon=True).start()
-        return events, pump_done
-
-    def _pump(self, pumped, turn):
-        """``_SENT`` once the request is on its way (``pumped``: see :meth:`_start_pump`), then
-        the provider's events as they arrive, plus ``_TICK`` whenever it is silent long enough
-        for pending text or an idle check to be due."""
-        events, pump_done = pumped
         yield _SENT
         while True:
             timeout = EMIT_INTERVAL if turn.pending_text or turn.pending_reasoning else TICK_INTERVAL

@@ -219,18 +219,9 @@ class LlmThread(models.Model):
         where the user's message must be saved before the answer starts, whatever happens to
         it. Returns the run; iterating it gives its protocol events (``(name, payload)``, see
         ``engine.protocol.EVENTS``) from the start; the generate route streams them.
-        (``generate()`` is the original module's API around it, llm_thread_seed.py.)
-
-        The first model call's request leaves before the commit, so the provider works while
-        the transaction ends (``Generation.send_first_call``); when the commit fails, that
-        request is cancelled and nothing of the answer exists."""
+        (``generate()`` is the original module's API around it, llm_thread_seed.py.)"""
         prepared = self._llm_prepare_run(user_message_body, **actions)
-        try:
-            prepared.send_first_call(self)
-            self.env.cr.commit()
-        except BaseException:
-            prepared.abandon()
-            raise
+        self.env.cr.commit()
         return run.Run(prepared).start()
 
     def _llm_prepare_run(self, user_message_body=None, regenerate_message_id=None,

@@ -1,7 +1,5 @@
 import threading
-from unittest.mock import patch
 
-import psycopg2
 from lxml import html as lxml_html
 
 from odoo.tests import tagged
@@ -72,36 +70,6 @@ class TestGenerateThroughTheWire(WireCase):
         self.assertTrue(dict(events)["message_final"]["stopped"])
         assistant = self.messages(self.thread, "assistant")
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "partial")
-        self.assertEqual(self.thread.generation_state, "idle")
-
-    def test_send_whose_commit_fails_cancels_its_request(self):
-        """The chat's send asks the provider before its transaction commits (the provider
-        thinks meanwhile); when that commit fails, the request is closed, no run starts, and
-        nothing of the send is left."""
-        release = threading.Event()
-        self.addCleanup(release.set)
-        self.fake.script("openai", [Wait(release), base.TextDelta("never"), base.Finish("stop")])
-
-        def commit_fails(*_args):
-            self.fake.wait_for_requests(1)  # the request is on its way before the commit
-            raise psycopg2.OperationalError("server closed the connection unexpectedly")
-
-        earlier_run = self.running(self.thread)  # an earlier test's, kept a while after its end
-        with self.registry.cursor() as cr, patch.object(type(cr), "commit", commit_fails):
-            thread = self.thread.with_env(self.thread.env(cr=cr))
-            # Not assertRaises: its savepoint on the test's cursor would be rolled back
-            # under this one's.
-            try:
-                thread._llm_generate("hello")
-            except psycopg2.OperationalError:
-                cr.rollback()
-            else:
-                self.fail("the failed commit is raised")
-        self.assertTrue(self.fake.requests[0].disconnected.wait(WAIT),
-                        "the provider's connection is closed")
-        self.assertIs(self.running(self.thread), earlier_run, "no run started")
-        self.env.invalidate_all()
-        self.assertFalse(self.messages(self.thread))
         self.assertEqual(self.thread.generation_state, "idle")
 
     # What the answer says about how it ended ------------------------------------------------
