@@ -9,6 +9,8 @@ import { run } from "./proc.mjs";
 export const DB_USER = "odoo"; // Odoo refuses to run as the "postgres" role.
 const PORT = Number(process.env.LLM_THREAD_PG_PORT || 54329);
 const SETUP_LOCK = 0x4c4c5352; // "LLSR": advisory-lock key serialising cluster-wide setup
+// How long a harness process whose start of the cluster failed waits for another one's.
+const START_WAIT_MS = 30_000;
 const IS_ROOT = process.getuid?.() === 0;
 // PostgreSQL never runs as root: as root, the cluster runs as Debian's "postgres" account.
 const OS_USER = IS_ROOT ? "postgres" : null;
@@ -80,26 +82,41 @@ export class Cluster {
         if (OS_USER) run("chown", [`${OS_USER}:`, join(this.data, "postgresql.auto.conf")]);
     }
 
-    isRunning() {
-        return asClusterOwner(join(this.bin, "pg_ctl"), ["status", "-D", this.data], { allowFail: true }).ok;
-    }
-
-    /** Starts the cluster if needed and registers this process as one of its users. */
+    /**
+     * Registers this process as one of the cluster's users and starts the cluster if needed.
+     * Registered first, so that a harness process ending meanwhile does not stop it; two
+     * started at once (`npm start` and `npm test`) both try to start it, and the one whose
+     * start fails waits for the other's server instead of failing.
+     */
     acquire() {
         this.ensureInitialised();
-        if (!this.isRunning()) {
-            say(`starting PostgreSQL on ${this.socketDir} port ${this.port}`);
-            const started = asClusterOwner(join(this.bin, "pg_ctl"), [
-                "start", "-w", "-D", this.data, "-l", join(this.root, "postgresql.log"),
-            ], { allowFail: true });
-            if (!started.ok) {
-                const tail = existsSync(join(this.root, "postgresql.log"))
-                    ? readFileSync(join(this.root, "postgresql.log"), "utf8").split("\n").slice(-15).join("\n")
-                    : "";
-                throw new HarnessError(`PostgreSQL did not start (port ${this.port} taken? set LLM_THREAD_PG_PORT):\n${started.stderr}\n${tail}`);
-            }
-        }
         writeFileSync(join(this.users, String(process.pid)), "");
+        if (this.isReady()) return;
+        say(`starting PostgreSQL on ${this.socketDir} port ${this.port}`);
+        const started = asClusterOwner(join(this.bin, "pg_ctl"), [
+            "start", "-w", "-D", this.data, "-l", join(this.root, "postgresql.log"),
+        ], { allowFail: true });
+        if (started.ok || this.waitReady(START_WAIT_MS)) return;
+        const tail = existsSync(join(this.root, "postgresql.log"))
+            ? readFileSync(join(this.root, "postgresql.log"), "utf8").split("\n").slice(-15).join("\n")
+            : "";
+        throw new HarnessError(`PostgreSQL did not start (port ${this.port} taken? set LLM_THREAD_PG_PORT):\n${started.stderr}\n${tail}`);
+    }
+
+    /** Whether the cluster accepts connections. */
+    isReady() {
+        return run(join(this.bin, "pg_isready"), ["-q", "-h", this.socketDir, "-p", String(this.port)],
+            { allowFail: true }).ok;
+    }
+
+    /** Waits up to ``ms`` for the cluster to accept connections; whether it does. */
+    waitReady(ms) {
+        const deadline = Date.now() + ms;
+        while (Date.now() < deadline) {
+            if (this.isReady()) return true;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+        }
+        return false;
     }
 
     /** Stops the cluster when no other live harness process still uses it. */
