@@ -24,5 +24,6 @@ class DiscussChannelMember(models.Model):
         # no correspondent), and nobody opens a chat with the agent from the member list.
         for member in self.filtered(lambda m: m.channel_id.channel_type == "livechat"):
             # sudo: the channel's agent, as im_livechat reads its chatbot's operator.
-            if member.partner_id and member.partner_id == member.channel_id.sudo().llm_agent_partner_id:
+            agent = member.channel_id.sudo().llm_agent_partner_id
+            if agent and member.partner_id == agent:
                 store.add(member, {"is_bot": True})
