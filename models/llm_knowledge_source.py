@@ -374,12 +374,21 @@ class LlmKnowledgeSource(models.Model):
     # ------------------------------------------------------------------
 
     def _llm_domain(self):
+        records = self.env[self.model_id.model]
         try:
             domain = safe_eval(self.domain or "[]")
-            self.env[self.model_id.model]._where_calc(domain)
+            # Looked for first: Odoo would log an error and drop the condition, and the source
+            # would index records its domain meant to leave out.
+            unsearchable = _unsearchable_field(records, domain)
+            if not unsearchable:
+                records._where_calc(domain)
         except Exception as error:  # noqa: BLE001 - any fault of a typed domain is the user's
-            raise ValidationError(self.env._("The domain of %(source)s is not valid: %(error)s",
-                                             source=self.name, error=error)) from None
+            raise ValidationError(self.env._("The domain of %(name)s is not valid: %(error)s",
+                                             name=self.name, error=error)) from None
+        if unsearchable:
+            raise ValidationError(self.env._(
+                "The domain of %(name)s filters on %(field)s, which cannot be searched. Use a "
+                "stored field instead.", name=self.name, field=unsearchable))
         return domain
 
     def _llm_record_count(self):
@@ -459,3 +468,26 @@ def _attachment_sections(attachment):
             file=attachment.name, type=mimetype or "?"))
     return chunking.page_sections(text)
 
+
+def _unsearchable_field(records, domain):
+    """The description of the first field of ``domain`` (on ``records``'s model) that can be
+    neither stored nor searched, or None (unknown fields are left to ``_where_calc``); a dotted path is followed field by field,
+    and the conditions inside ``any`` / ``not any`` too."""
+    for leaf in domain:
+        if not isinstance(leaf, (list, tuple)) or len(leaf) != 3 or not isinstance(leaf[0], str):
+            continue
+        model = records
+        for name in leaf[0].split("."):
+            field = model._fields.get(name)
+            if field is None:
+                break
+            if not (field.store or field.search):
+                return f"{field.string} ({model._name}.{field.name})"
+            if not field.relational:
+                break
+            model = model.env[field.comodel_name]
+        if leaf[1] in ("any", "not any") and isinstance(leaf[2], (list, tuple)):
+            inner = _unsearchable_field(model, leaf[2])
+            if inner:
+                return inner
+    return None

@@ -342,6 +342,21 @@ class TestKnowledgeAccess(KnowledgeCase):
                                         "\n\nName: Zebra Supplies")
         self.assertEqual(chunk._llm_citation()["url"], f"/odoo/res.partner/{self.partner_a.id}")
 
+    def test_a_domain_that_cannot_be_applied_is_refused_in_words(self):
+        for domain, reason in (("[('foo', '=', 1)]", "is not valid"),
+                               ("not python", "is not valid"),
+                               ("[('is_company', '=', True)", "is not valid"),
+                               # Odoo would drop the condition and index every contact.
+                               ("[('contact_address', '=', 'x')]", "filters on Complete"),
+                               ("[('parent_id.contact_address', '=', 'x')]", "filters on Complete"),
+                               ("[('child_ids', 'any', [('contact_address', '=', 'x')])]",
+                                "filters on Complete")):
+            with self.subTest(domain=domain), self.assertRaises(ValidationError) as caught:
+                self.record_source("res.partner", ["name"], domain, name="Contacts")
+            self.assertIn(f"The domain of Contacts {reason}", caught.exception.args[0])
+        # A related field that is not stored is searched through its relation: accepted.
+        self.record_source("res.partner", ["name"], "[('country_code', '=', 'BE')]")
+
     def age(self, source):
         """As if ``source`` was indexed a minute ago and its records written before that (a
         test runs in one transaction, where every write_date is the same instant)."""
