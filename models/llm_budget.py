@@ -1,10 +1,10 @@
 """Monthly budgets, per user or per company, in tokens or money.
 
 ``llm.budget._llm_check()`` runs before every provider call (``Generation._agent_loop``),
-in the transaction that builds the prompt: a hard budget that this call would exceed refuses
-it before any request leaves, and a call that goes ahead is capped to the tokens the budget has
-left; from 80% on the user is warned in the chat and the LLM managers
-of the company get one message a budget and month.
+in the transaction that builds the prompt: a hard budget that leaves no room for this call's
+prompt and a useful answer refuses it before any request leaves, and a call that goes ahead is
+capped to the tokens the budget has left; from 80% used on, the user is warned in the chat and
+the LLM managers of the company get one message a budget and month.
 """
 
 import psycopg2
@@ -13,6 +13,9 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 WARNING_RATIO = 0.8
+# The shortest answer worth a call under a hard budget (or the answer reserve, when smaller):
+# with less left, the call is refused rather than cut after a few words.
+MIN_ANSWER_TOKENS = 256
 
 
 def month_start(now):
@@ -46,9 +49,11 @@ class LlmBudget(models.Model):
         help="Refuse a call that would exceed the budget. Otherwise the budget only warns.")
     # "YYYY-MM" of the month the managers were told the budget reached 80%: once a month.
     notified_month = fields.Char(readonly=True, copy=False)
-    consumed = fields.Float(string="Used This Month", compute="_compute_consumed",
+    consumed = fields.Float(string="Used This Month (Number)", compute="_compute_consumed",
                             digits=(16, 4))
     consumed_percent = fields.Float(string="Used (%)", compute="_compute_consumed")
+    # As the chat's messages say it: whole tokens, or the currency's cents (finer when small).
+    consumed_display = fields.Char(string="Used This Month", compute="_compute_consumed")
 
     _sql_constraints = [
         ("limit_positive", "CHECK(\"limit\" > 0)", "A budget's limit must be positive."),
@@ -67,6 +72,7 @@ class LlmBudget(models.Model):
         for budget in self:
             budget.consumed = budget._llm_consumed(now)
             budget.consumed_percent = 100 * budget.consumed / budget.limit if budget.limit else 0
+            budget.consumed_display = budget._llm_amount(budget.consumed)
 
     def _llm_consumed(self, now):
         """Tokens or money used by the budget's scope since the start of ``now``'s month."""
@@ -81,20 +87,23 @@ class LlmBudget(models.Model):
     def _llm_amount(self, value):
         if self.unit == "tokens":
             return self.env._("%s tokens", f"{round(value):,}")
-        return self.env._("%(amount)s %(currency)s", amount=f"{value:,.2f}",
+        # Cents, unless that shows a small amount as nothing: a call can cost a fraction of one.
+        amount = f"{value:,.2f}" if not value or abs(value) >= 0.01 else f"{value:.2g}"
+        return self.env._("%(amount)s %(currency)s", amount=amount,
                           currency=self.currency_id.name)
 
     @api.model
     def _llm_check(self, model, input_tokens, output_tokens):
         """Check the budgets of the current user and company before a provider call that sends
         ``input_tokens`` (estimated) to ``model`` and may get ``output_tokens`` back (the answer
-        reserve: the model's Max Output Tokens, else 1,024). Counting the answer before it is
-        written keeps the last call of a month from passing a hard limit by a whole answer.
+        reserve: the model's Max Output Tokens, else 1,024).
 
         Returns ``(refusal, warning, answer_cap)``: the message refusing the call (a hard
-        budget this call would exceed), the warning to show the user (a budget at 80% or more),
-        and the most output tokens the answer may have so that no hard budget is passed even
-        by an answer longer than the reserve (None: no hard budget limits it).
+        budget without room for the prompt and an answer of ``MIN_ANSWER_TOKENS``, or of the
+        reserve when smaller), the warning to show the user (a budget 80% used or more), and
+        the most output tokens the answer may have so that no hard budget is passed (None: no
+        hard budget limits it). Counting the answer before it is written keeps the last call of
+        a month from passing a hard limit.
         """
         user, company = self.env.user, self.env.company
         budgets = self.sudo().search([
@@ -106,23 +115,24 @@ class LlmBudget(models.Model):
         usage = self.env["llm.usage"]
         input_cost = usage._llm_cost(model, input_tokens, 0, company, now)
         output_token_cost = usage._llm_cost(model, 0, 1, company, now)
+        shortest_answer = min(output_tokens, MIN_ANSWER_TOKENS)
         warnings, caps = [], []
         for budget in budgets:
             used = budget._llm_consumed(now)
             if budget.unit == "tokens":
-                projected = used + input_tokens + output_tokens
+                needed = input_tokens + shortest_answer
                 left_for_answer = budget.limit - used - input_tokens
             else:
-                projected = used + input_cost + output_tokens * output_token_cost
+                needed = input_cost + shortest_answer * output_token_cost
                 left_for_answer = (budget.limit - used - input_cost) / output_token_cost \
                     if output_token_cost else None
-            if budget.hard and projected > budget.limit:
-                return budget._llm_refusal(used), None, None
+            if budget.hard and used + needed > budget.limit:
+                return budget._llm_refusal(used, needed), None, None
             if budget.hard and left_for_answer is not None:
-                caps.append(max(1, int(left_for_answer)))
-            if projected >= WARNING_RATIO * budget.limit:
-                warnings.append(budget._llm_warning(projected))
-                budget._llm_notify_managers(now, projected)
+                caps.append(int(left_for_answer))
+            if used >= WARNING_RATIO * budget.limit:
+                warnings.append(budget._llm_warning(used))
+                budget._llm_notify_managers(now, used)
         return None, " ".join(warnings) or None, min(caps, default=None)
 
     def _llm_managers(self, company=None):
@@ -139,22 +149,24 @@ class LlmBudget(models.Model):
         return (", ".join(self._llm_managers(company).mapped("name"))
                 or self.env._("an administrator"))
 
-    def _llm_refusal(self, used):
+    def _llm_refusal(self, used, needed):
         names = self._llm_manager_names()
         return self.env._(
-            "This request would exceed the monthly budget \"%(budget)s\" (%(used)s used of "
-            "%(limit)s). It can be raised in LLM > Configuration > Budgets by an LLM manager "
-            "(%(managers)s); otherwise it renews on the first day of next month.",
+            "This request would exceed the monthly budget \"%(budget)s\": %(used)s of %(limit)s "
+            "are used, and this question needs about %(needed)s with the conversation sent along "
+            "and room for a short answer (a new conversation sends less). An LLM manager "
+            "(%(managers)s) can raise the budget in LLM > Configuration > Budgets; otherwise it "
+            "renews on the first day of next month.",
             budget=self.name, used=self._llm_amount(used), limit=self._llm_amount(self.limit),
-            managers=names)
+            needed=self._llm_amount(needed), managers=names)
 
-    def _llm_warning(self, projected):
+    def _llm_warning(self, used):
         return self.env._(
             "%(percent)s%% of the monthly budget \"%(budget)s\" is used (%(used)s of %(limit)s).",
-            percent=min(999, round(100 * projected / self.limit)), budget=self.name,
-            used=self._llm_amount(projected), limit=self._llm_amount(self.limit))
+            percent=min(999, round(100 * used / self.limit)), budget=self.name,
+            used=self._llm_amount(used), limit=self._llm_amount(self.limit))
 
-    def _llm_notify_managers(self, now, projected):
+    def _llm_notify_managers(self, now, used):
         """Tell the company's LLM managers, once a budget and month, that it reached 80%."""
         month = now.strftime("%Y-%m")
         if self.notified_month == month:
@@ -177,8 +189,8 @@ class LlmBudget(models.Model):
             body=self.env._(
                 "The monthly budget \"%(budget)s\" has reached %(percent)s%% (%(used)s of "
                 "%(limit)s). Raise it in LLM > Configuration > Budgets if needed.",
-                budget=self.name, percent=round(100 * projected / self.limit),
-                used=self._llm_amount(projected), limit=self._llm_amount(self.limit)),
+                budget=self.name, percent=round(100 * used / self.limit),
+                used=self._llm_amount(used), limit=self._llm_amount(self.limit)),
             partner_ids=self._llm_managers().partner_id.ids,
             author_id=self.env.ref("base.partner_root").id,
             message_type="notification",

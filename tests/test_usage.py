@@ -181,6 +181,10 @@ class TestBudgets(UsageCase):
             warning = events[1][1]["message"]
             self.assertIn(budget.name, warning)
             self.assertIn("% of the monthly budget", warning)
+            if not attempt:
+                # What is used, as the budget's form says: not this call's estimate on top.
+                self.assertIn("85% of the monthly budget", warning)
+                self.assertIn("(850 tokens of 1,000 tokens)", warning)
             self.assertEqual(self.text(events), "Sure.", "a warning does not stop the answer")
         self.assertEqual(len(self.provider.requests), 2)
         notices = budget.message_ids.filtered(
@@ -188,6 +192,7 @@ class TestBudgets(UsageCase):
         self.assertEqual(len(notices), 1, "managers are notified once a month")
         self.assertIn(self.admin.partner_id, notices.partner_ids)
         self.assertIn(budget.name, notices.body)
+        self.assertIn("has reached 85% (850 tokens of 1,000 tokens)", notices.body)
         self.assertEqual(budget.notified_month, fields.Datetime.now().strftime("%Y-%m"))
 
     def test_no_warning_below_80_percent_nor_for_others_budgets(self):
@@ -211,6 +216,11 @@ class TestBudgets(UsageCase):
         self.assertEqual(error["code"], "budget_exceeded")
         self.assertIn("Company spend", error["message"])
         self.assertEqual(self.provider.requests, [], "refused before the provider call")
+        currency = self.company.currency_id.name
+        budget = self.env["llm.budget"].search([("name", "=", "Company spend")])
+        self.assertEqual(budget._llm_amount(1234.5), f"1,234.50 {currency}")
+        self.assertEqual(budget._llm_amount(0.0028), f"0.0028 {currency}",
+                         "a fraction of a cent is not shown as nothing")
 
     def test_budget_checked_before_each_call_of_a_tool_loop(self):
         self.budget(limit=1000)
@@ -223,15 +233,34 @@ class TestBudgets(UsageCase):
         self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
         self.assertEqual(len(self.usage_lines()), 1, "the first call is recorded")
 
-    def test_the_answer_reserve_counts_against_a_hard_budget(self):
-        # 700 used + a short prompt fits in 1,000 tokens; with the answer reserve (256 here) it
-        # does not: the call is refused rather than let its answer pass the limit.
+    def test_a_hard_budget_refuses_a_call_it_has_no_room_for(self):
+        # 900 used + a short prompt fits in 1,000 tokens, but a short answer (the reserve, 256
+        # here) does not: refused, rather than cut after a few words; the user is told why.
         self.budget(limit=1000)
-        self.add_usage(self.user_a, 700)
+        self.add_usage(self.user_a, 900)
         self.script(answer("never"))
         _response, events = self.generate(self.thread, "Hi")
-        self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "budget_exceeded")
+        self.assertIn("900 tokens of 1,000 tokens are used", error["message"])
+        self.assertRegex(error["message"], r"this question needs about [\d,]+ tokens")
+        self.assertIn("a new conversation sends less", error["message"])
         self.assertEqual(self.provider.requests, [])
+
+    def test_a_small_hard_budget_answers_within_what_it_has_left(self):
+        # Less left than the model's whole answer reserve, but room for a short answer: the
+        # call goes ahead, capped (refused, such a budget would refuse every call, every month).
+        self.patch(type(self.env["llm.thread"]), "_llm_resolve_model",
+                   lambda thread, model, provider: (self.provider, "scripted-model",
+                                                    self.window, 4096))
+        self.budget(limit=1500)
+        self.add_usage(self.user_a, 280)
+        self.script(answer("Within."))
+        _response, events = self.generate(self.thread, "Hi")
+        self.assertEqual(self.text(events), "Within.")
+        request = self.provider.requests[-1]
+        prompt = estimate_prompt_tokens(request["messages"], request["tools"])
+        self.assertEqual(request["options"].max_tokens, 1500 - 280 - prompt)
 
     def test_the_answer_is_capped_to_what_a_hard_budget_has_left(self):
         self.script(answer("Free."))  # 12 + 34 tokens
