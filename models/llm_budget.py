@@ -74,6 +74,12 @@ class LlmBudget(models.Model):
             budget.consumed_percent = 100 * budget.consumed / budget.limit if budget.limit else 0
             budget.consumed_display = budget._llm_amount(budget.consumed)
 
+    def _message_auto_subscribe_followers(self, updated_values, default_subtype_ids):
+        # The budget's user is the one it counts, not its responsible: mail would make them a
+        # follower and send them "you have been assigned" with a link to a record only LLM
+        # managers may open.
+        return []
+
     def _llm_consumed(self, now):
         """Tokens or money used by the budget's scope since the start of ``now``'s month."""
         self.ensure_one()

@@ -277,6 +277,15 @@ class TestBudgets(UsageCase):
         self.assertEqual(request["options"].max_tokens, 2000 - (500 + 12 + 34) - prompt,
                          "an answer longer than the reserve cannot pass the limit either")
 
+    def test_the_budgets_user_is_not_told_of_a_record_they_cannot_open(self):
+        budget = self.budget(user_id=self.user_b.id)
+        budget.write({"user_id": self.user_a.id, "limit": 2000})
+        self.assertFalse(budget.message_partner_ids & (self.user_a | self.user_b).partner_id,
+                         "the counted users do not follow it")
+        self.assertFalse(self.env["mail.message"].search(
+            [("partner_ids", "in", (self.user_a | self.user_b).partner_id.ids)]),
+            "nor are they sent \"you have been assigned\"")
+
     def test_user_budget_needs_a_user(self):
         with self.assertRaises(ValidationError):
             self.env["llm.budget"].create({"name": "Nobody", "scope": "user", "limit": 10})
