@@ -149,11 +149,18 @@ class LlmThreadDelivery(models.Model):
     def _llm_parse_answer(self, record, field, text):
         """The value of ``field`` the answer ``text`` stands for, or a UserError saying what
         was expected."""
-        if field.type in ("char", "text"):
+        if field.type == "text":
             return text
         if field.type == "html":
             return markdown_html(text)
         bare = text.strip(_WRAPPING)
+        if field.type == "char":
+            # A one-line value: what wraps it goes, and a period after the wrapping ("**X**.");
+            # a period of its own stays ("Acme Inc.").
+            wrapped = text.strip(" \t\r\n")
+            if wrapped.endswith(".") and wrapped[:-1].rstrip()[-1:] in ("\"", "'", "`", "*"):
+                bare = wrapped[:-1].strip(_WRAPPING)
+            return bare
         bare = bare[:-1].strip(_WRAPPING) if bare.endswith(".") else bare
         name = field._description_string(self.env)
         quoted = text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"

@@ -186,6 +186,21 @@ class TestRunAssistantAction(EngineCase):
         self.assertEqual(self.partner.color, 42)
         self.assertIn("is not a whole number", self.answer_error(self.thread_of(self.partner)))
 
+    def test_text_fields(self):
+        function = self.env["ir.model.fields"]._get("res.partner", "function")
+        comment = self.env["ir.model.fields"]._get("res.partner", "comment")
+        for field, text, expected in (
+                # A one-line value loses what models wrap it in, and a period after that.
+                (function, "**Chief Desk Officer**.", "Chief Desk Officer"),
+                (function, '"Head buyer"', "Head buyer"),
+                (function, "Acme Inc.", "Acme Inc."),
+                # HTML gets the markdown rendered.
+                (comment, "**Loyal** customer.", "<p><strong>Loyal</strong> customer.</p>")):
+            self.script(answer(text))
+            self.run_action(self.action(llm_target="field", llm_target_field_id=field.id),
+                            self.user_a, self.partner)
+            self.assertEqual(self.partner[field.name], expected)
+
     def test_tool_needing_approval_waits_then_delivers(self):
         self.assistant.tool_ids = self.env.ref("llm_thread.tool_update_record")
         self.script(asks("w1", "update_record", model="res.partner", id=self.partner.id,
