@@ -393,5 +393,6 @@ class TestUsageTour(UsageCase, WireCase):
 
     def test_usage_report(self):
         self.add_usage(self.env.ref("base.user_admin"), 1234, cost=0.5)
+        self.add_usage(self.env.ref("base.user_admin"), 0, cost=0.000444)
         self.start_tour("/odoo/action-llm_thread.action_llm_usage", "llm_thread_usage_report",
                         login="admin")

@@ -45,5 +45,6 @@ registry.category("web_tour.tours").add("llm_thread_usage_report", {
         { content: "The graph is drawn", trigger: ".o_graph_renderer canvas" },
         { content: "Switch to the list", trigger: ".o_switch_view.o_list", run: "click" },
         { content: "The list shows the line and its cost", trigger: ".o_list_table .o_data_row td[name=cost]:contains($):contains(0.5)" },
+        { content: "and the total to the fraction of a cent, not rounded to cents", trigger: ".o_list_table tfoot:contains(0.500444)" },
     ],
 });
