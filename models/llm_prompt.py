@@ -7,6 +7,7 @@ user asking (llm_placeholders.py), whoever wrote the prompt.
 """
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from . import llm_placeholders
 
@@ -55,9 +56,15 @@ class LlmThreadPrompt(models.Model):
     @api.model
     def llm_ui_prompts(self, res_model, res_id):
         """The prompts offered in a conversation about the record ``res_model``/``res_id``
-        (one the user may read; a draft's too), each with its text filled from the record:
-        [{id, name, text}]."""
-        self._llm_ui_check_record(res_model, res_id)
+        (a draft's too), each with its text filled from the record: [{id, name, text}]; none
+        when the user may not read the record, or it is gone: a conversation's link outlives
+        both, and opening such a conversation must still work. A prompt whose text comes out
+        empty from this record is left out."""
+        try:
+            self._llm_ui_check_record(res_model, res_id)
+        except UserError:  # AccessError included
+            return []
         record = self.env[res_model].browse(res_id)
-        return [{"id": prompt.id, "name": prompt.name, "text": prompt._llm_render(record)}
-                for prompt in self.env["llm.prompt"]._llm_for(record._name)]
+        prompts = [{"id": prompt.id, "name": prompt.name, "text": prompt._llm_render(record)}
+                   for prompt in self.env["llm.prompt"]._llm_for(record._name)]
+        return [prompt for prompt in prompts if prompt["text"].strip()]

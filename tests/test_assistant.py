@@ -313,6 +313,26 @@ class TestPrompts(AssistantData, TransactionCase):
         self.assertNotIn(only_users.name, [
             p["name"] for p in threads.llm_ui_prompts("res.partner", self.partner.id)])
 
+    def test_no_suggestions_where_the_record_cannot_be_read(self):
+        # Opening a conversation whose record was deleted, or which the user can no longer
+        # read (another company's), shows it without prompts instead of failing.
+        threads = self.env["llm.thread"].with_user(self.user)
+        gone = self.env["res.partner"].create({"name": "Gone"})
+        gone_id = gone.id
+        gone.unlink()
+        self.assertEqual(threads.llm_ui_prompts("res.partner", gone_id), [])
+        parameter = self.env["ir.config_parameter"].search([], limit=1)
+        self.assertEqual(threads.llm_ui_prompts("ir.config_parameter", parameter.id), [])
+        self.assertEqual(threads.llm_ui_prompts("no.such.model", 1), [])
+
+    def test_a_prompt_that_renders_empty_is_not_offered(self):
+        self.env["llm.prompt"].create({"name": "Nothing here", "text": "{{ record.ref }}"})
+        self.assertFalse(self.partner.ref)
+        names = [p["name"] for p in self.env["llm.thread"].with_user(self.user).llm_ui_prompts(
+            "res.partner", self.partner.id)]
+        self.assertNotIn("Nothing here", names)
+        self.assertIn("Summarise this record", names)
+
     def test_private_prompts(self):
         Prompt = self.env["llm.prompt"]
         mine = Prompt.with_user(self.user).create({"name": "Mine", "text": "{{ record.name }}"})
