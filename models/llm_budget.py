@@ -112,7 +112,9 @@ class LlmBudget(models.Model):
         a month from passing a hard limit.
         """
         user, company = self.env.user, self.env.company
-        budgets = self.sudo().search([
+        # active_test: the generation reads with archived records visible (an archived
+        # assistant or tool of the conversation); an archived budget limits nothing.
+        budgets = self.sudo().with_context(active_test=True).search([
             ("company_id", "=", company.id),
             "|", ("scope", "=", "company"), ("user_id", "=", user.id)])
         if not budgets:

@@ -206,6 +206,13 @@ class TestBudgets(UsageCase):
         self.assertNotIn("error", self.names(events))
         self.assertEqual(self.text(events), "Fine.")
 
+    def test_an_archived_budget_limits_nothing(self):
+        self.budget(limit=10, active=False)
+        self.script(answer("Free again."))
+        _response, events = self.generate(self.thread, "Hi")
+        self.assertEqual(self.text(events), "Free again.")
+        self.assertNotIn("error", self.names(events))
+
     def test_company_money_budget_counts_every_user(self):
         self.env["llm.budget"].create({
             "name": "Company spend", "scope": "company", "unit": "money", "limit": 5.0})
