@@ -779,6 +779,14 @@ var ConversationModel = class {
    * first message is sent (the server names it after that message).
    */
   createThread = null;
+  /**
+   * Set with `createThread`: deletes the thread it created and makes this a draft again.
+   * Called when the server refused that first message before storing it (too long, no
+   * model fits...), so that a refusal leaves no empty conversation in the list.
+   */
+  discardCreated = null;
+  /** The last generation was refused before the server stored anything. */
+  refusedBeforeStoring = false;
   /** The draft's thread is being created: no second message meanwhile. */
   creating = false;
   /** A message's attachments are being uploaded: no second message meanwhile. */
@@ -880,7 +888,8 @@ var ConversationModel = class {
     if (!message || !this.canSend) {
       return;
     }
-    if (this.createThread && !await this.createDraft(message, attachments)) {
+    const fromDraft = this.createThread !== null;
+    if (fromDraft && !await this.createDraft(message, attachments)) {
       return;
     }
     for (const view of this.messages) {
@@ -897,6 +906,11 @@ var ConversationModel = class {
       this.messages.at(-1).attachments = uploaded;
     }
     await this.generate(message, { onStored, attachments: uploaded });
+    if (fromDraft && this.refusedBeforeStoring && !uploaded.length && this.discardCreated) {
+      const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
+      await this.discardCreated();
+      Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments });
+    }
   }
   /**
    * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
@@ -1059,6 +1073,7 @@ var ConversationModel = class {
     const thread = this.thread;
     const controller = this.beginStream();
     this.lastEventId = null;
+    this.refusedBeforeStoring = false;
     try {
       await this.backend.startGeneration({
         threadId: thread.id,
@@ -1176,6 +1191,7 @@ var ConversationModel = class {
       this.busyElsewhere = true;
     }
     if (message !== null) {
+      this.refusedBeforeStoring = true;
       const last = this.messages.at(-1);
       if (last && last.id < 0) {
         this.messages.pop();
@@ -1615,6 +1631,7 @@ var ChatController = class {
     const conversation = newConversation(this.backend);
     conversation.setThread(draft);
     conversation.createThread = () => this.createFromDraft(conversation);
+    conversation.discardCreated = () => this.discardCreated(conversation, draft);
     this.activeId = null;
     this.conversation = conversation;
     await this.loadPrompts();
@@ -1638,6 +1655,18 @@ var ChatController = class {
     this.models.set(data.id, conversation);
     if (this.conversation.key === conversation.key) {
       this.activeId = data.id;
+    }
+    await this.loadList();
+  }
+  /** The draft's first message was refused: its thread goes, the draft is back as it was. */
+  async discardCreated(conversation, draft) {
+    const id = conversation.thread.id;
+    await this.backend.call("llm_ui_delete", [[id]]);
+    this.models.delete(id);
+    conversation.setThread(draft);
+    conversation.createThread = () => this.createFromDraft(conversation);
+    if (this.conversation.key === conversation.key) {
+      this.activeId = null;
     }
     await this.loadList();
   }

@@ -240,6 +240,7 @@ export class ChatController {
         const conversation = newConversation(this.backend);
         conversation.setThread(draft);
         conversation.createThread = () => this.createFromDraft(conversation);
+        conversation.discardCreated = () => this.discardCreated(conversation, draft);
         this.activeId = null;
         this.conversation = conversation;
         await this.loadPrompts();
@@ -265,6 +266,19 @@ export class ChatController {
         // Still the open one? (Compared by key: reactive proxies of one model differ.)
         if (this.conversation.key === conversation.key) {
             this.activeId = data.id;
+        }
+        await this.loadList();
+    }
+
+    /** The draft's first message was refused: its thread goes, the draft is back as it was. */
+    private async discardCreated(conversation: ConversationModel, draft: ThreadData): Promise<void> {
+        const id = conversation.thread!.id;
+        await this.backend.call("llm_ui_delete", [[id]]);
+        this.models.delete(id);
+        conversation.setThread(draft);
+        conversation.createThread = () => this.createFromDraft(conversation);
+        if (this.conversation.key === conversation.key) {
+            this.activeId = null;
         }
         await this.loadList();
     }

@@ -193,6 +193,14 @@ export class ConversationModel {
      * first message is sent (the server names it after that message).
      */
     createThread: (() => Promise<void>) | null = null;
+    /**
+     * Set with `createThread`: deletes the thread it created and makes this a draft again.
+     * Called when the server refused that first message before storing it (too long, no
+     * model fits...), so that a refusal leaves no empty conversation in the list.
+     */
+    discardCreated: (() => Promise<void>) | null = null;
+    /** The last generation was refused before the server stored anything. */
+    private refusedBeforeStoring = false;
     /** The draft's thread is being created: no second message meanwhile. */
     creating = false;
     /** A message's attachments are being uploaded: no second message meanwhile. */
@@ -316,7 +324,8 @@ export class ConversationModel {
         if (!message || !this.canSend) {
             return;
         }
-        if (this.createThread && !(await this.createDraft(message, attachments))) {
+        const fromDraft = this.createThread !== null;
+        if (fromDraft && !(await this.createDraft(message, attachments))) {
             return;
         }
         for (const view of this.messages) {
@@ -335,6 +344,12 @@ export class ConversationModel {
             this.messages.at(-1)!.attachments = uploaded;
         }
         await this.generate(message, { onStored, attachments: uploaded });
+        // Not with uploads: they belong to the created thread, and are sent again with it.
+        if (fromDraft && this.refusedBeforeStoring && !uploaded.length && this.discardCreated) {
+            const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
+            await this.discardCreated();
+            Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments });
+        }
     }
 
     /**
@@ -523,6 +538,7 @@ export class ConversationModel {
         const thread = this.thread!;
         const controller = this.beginStream();
         this.lastEventId = null;
+        this.refusedBeforeStoring = false;
         try {
             await this.backend.startGeneration({
                 threadId: thread.id,
@@ -652,6 +668,7 @@ export class ConversationModel {
         }
         // The user's message was not stored: give it back to the composer's owner.
         if (message !== null) {
+            this.refusedBeforeStoring = true;
             const last = this.messages.at(-1);
             if (last && last.id < 0) {
                 this.messages.pop();

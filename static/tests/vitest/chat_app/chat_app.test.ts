@@ -3,6 +3,7 @@ import { describe, expect, onTestFinished, test } from "vitest";
 
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
+import { GenerationRefused } from "../../../src/ts/stream/client";
 import { formatCost } from "../../../src/ts/usage/usage";
 import { FakeBackend, OPTIONS, answer, fakeAction, holdAnswer, nextRender, thread } from "../fake_backend";
 import { mountComponent } from "../helpers";
@@ -34,6 +35,37 @@ describe("ChatApp", () => {
         expect(document.activeElement).toBe(fixture.querySelector(".o_llm_composer_input"));
         expect(fixture.querySelector(".o_llm_not_configured")).toBeNull();
         expect(backend.calls.map(([method]) => method)).not.toContain("llm_ui_create");
+    });
+
+    test("a refused first message leaves no empty conversation and gives the text back", async () => {
+        const backend = new FakeBackend();
+        const states: unknown[] = [];
+        const fixture = await mountApp(backend, { updateActionState: (s) => states.push(s) });
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("too_long", "This message is too long.", 413);
+        });
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        typeIn(input, "A very long question");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        for (let i = 0; i < 4; i++) {
+            await nextRender();
+        }
+        expect(backend.calls.map(([method]) => method)).toContain("llm_ui_delete");
+        expect(backend.threads).toEqual([]);
+        expect(fixture.querySelector(".o_llm_thread_list_empty")?.textContent?.trim()).toBe("No conversation yet.");
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("New conversation");
+        expect(fixture.textContent).toContain("This message is too long.");
+        expect(input.value).toBe("A very long question");
+        expect(states.at(-1)).toEqual({ active_id: undefined });
+        // Sent again, shortened: the conversation is created then, once.
+        backend.scripts.push(answer("Sure."));
+        typeIn(input, "A question");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        for (let i = 0; i < 3; i++) {
+            await nextRender();
+        }
+        expect(backend.threads.map((t) => t.name)).toEqual(["A question"]);
+        expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Sure.\n");
     });
 
     test("opens on the latest conversation when none is asked for", async () => {
