@@ -830,11 +830,7 @@ var ConversationModel = class {
       return;
     }
     this.thread.generation_state = state;
-    if (BUSY_STATES.includes(state)) {
-      await this.follow();
-    } else {
-      await this.refresh();
-    }
+    await this.refresh();
   }
   /**
    * Follows the thread's running generation: what it wrote so far, then live, until it

@@ -250,11 +250,9 @@ export class ConversationModel {
             return;
         }
         this.thread.generation_state = state;
-        if (BUSY_STATES.includes(state)) {
-            await this.follow();
-        } else {
-            await this.refresh();
-        }
+        // Read again first, also when it starts: the question another tab just sent is
+        // stored, and the answer shows under it (the stream gives only its id).
+        await this.refresh();
     }
 
     /**

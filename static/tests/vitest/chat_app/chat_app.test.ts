@@ -218,6 +218,35 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_message_assistant")?.textContent).toContain("Thought for 4 s");
     });
 
+    test("another tab's question shows above its answer while it is written", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ messages: [
+            { id: 5, role: "user", text: "Earlier", data: {}, date: "" },
+            { id: 6, role: "assistant", text: "Earlier answer", data: {}, date: "" },
+        ] })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        // The other tab's send stored its question before the bus said "generating".
+        backend.threads[0]!.messages.push({ id: 7, role: "user", text: "Asked in the other tab", data: {}, date: "" });
+        let release!: () => void;
+        backend.follows.push(async (request) => {
+            request.onEvent("message_created", { message_id: 7, role: "user" });
+            request.onEvent("message_created", { message_id: 8, role: "assistant" });
+            request.onEvent("text_delta", { message_id: 8, text: "Half" });
+            await new Promise<void>((resolve) => (release = resolve));
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        backend.pushState({ thread_id: 1, state: "generating" });
+        for (let i = 0; i < 3; i++) {
+            await nextRender();
+        }
+        const bubbles = [...fixture.querySelectorAll(".o_llm_user_bubble")].map((b) => b.textContent);
+        expect(bubbles).toEqual(["Earlier", "Asked in the other tab"]);
+        const texts = [...fixture.querySelectorAll(".o_llm_message")].map((m) => m.textContent ?? "");
+        expect(texts.findIndex((t) => t.includes("Asked in the other tab")))
+            .toBeLessThan(texts.findIndex((t) => t.includes("Half")));
+        release();
+    });
+
     test("listens to the bus while open, and only then", async () => {
         const backend = new FakeBackend();
         const controller = new ChatController(backend);
