@@ -3,12 +3,13 @@ Ollama wire formats. Pure Python (only ``requests``); Odoo models wrap it."""
 
 from .base import (Attachment, CancelToken, ChatEvent, ChatMessage, ChatOptions, Embeddings,
                    Finish, ModelInfo, Provider, ProviderConfig, ProviderError, ReasoningDelta,
-                   Retrying, RetryPolicy, TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage)
+                   Retrying, RetryPolicy, TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage,
+                   known_capabilities)
 from .registry import get_provider
 
 __all__ = [
     "Attachment", "CancelToken", "ChatEvent", "ChatMessage", "ChatOptions", "Embeddings",
     "Finish", "ModelInfo", "Provider", "ProviderConfig", "ProviderError", "ReasoningDelta",
     "Retrying", "RetryPolicy", "TextDelta", "ToolCall", "ToolCallEvent", "ToolSpec", "Usage",
-    "get_provider",
+    "get_provider", "known_capabilities",
 ]

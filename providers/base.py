@@ -168,9 +168,25 @@ _VISION_NAMES = re.compile(
     r"mistral-small3\.[1-9]|mistral-small-2503|minicpm-v|moondream", re.IGNORECASE)
 
 
-def known_vision(api_id: str) -> bool:
-    """Whether ``api_id`` names a model known to read images (see ``_VISION_NAMES``)."""
-    return bool(_VISION_NAMES.search(api_id))
+# Model families known to call tools, for the same lists: GPT-3.5 Turbo, GPT-4 and later,
+# gpt-oss, the o1 / o3 / o4 reasoning models (not o1-mini nor o1-preview), Claude, Gemini,
+# Mistral's (Mistral, Mixtral, Ministral, Magistral, Devstral, Pixtral, Codestral), Llama
+# 3.1 / 3.2 / 3.3 and 4, Qwen 2 and 3, QwQ, Command R, Hermes 3, Granite 3, Phi-4 mini,
+# DeepSeek V3, GLM-4, Nemotron, Cogito, SmolLM2 and FireFunction (Ollama's "tools" models).
+_TOOLS_NAMES = re.compile(
+    r"gpt-3\.5-turbo|gpt-4|gpt-5|gpt-oss|(?<![a-z0-9])o[134](?![0-9])(?!-mini|-preview)|"
+    r"o3-mini|o4-mini|claude|gemini|mistral|mixtral|ministral|magistral|devstral|pixtral|"
+    r"codestral|llama-?3\.[123]|llama-?4|qwen-?[23]|qwq|command-r|hermes-?3|granite-?3|"
+    r"phi-?4-mini|deepseek-(?:chat|v3)|glm-?4|nemotron|cogito|smollm2|firefunction",
+    re.IGNORECASE)
+
+
+def known_capabilities(api_id: str) -> frozenset[str]:
+    """What a model's name tells of it when its provider's list does not: "tools" and
+    "vision" for the families known to have them. An LLM manager corrects a model on its
+    form."""
+    return frozenset(cap for cap, names in (("tools", _TOOLS_NAMES), ("vision", _VISION_NAMES))
+                     if names.search(api_id))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator
 
 from . import errors
 from .base import (ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec,
-                   attachment_text, known_vision)
+                   attachment_text, known_capabilities)
 from .http import HttpProvider
 from .openai import embedding_vector, to_openai_tools
 from .streams import AnswerBuilder, iter_ndjson, parser
@@ -119,7 +119,7 @@ class OllamaProvider(HttpProvider):
             display_name=item["name"],
             use="embedding" if "embed" in item["name"].lower() else "chat",
             # The list gives no capabilities (/api/show does, one call a model): known names.
-            capabilities=frozenset({"vision"}) if known_vision(item["name"]) else frozenset(),
+            capabilities=known_capabilities(item["name"]),
         ) for item in data["models"] if isinstance(item, dict) and item.get("name")]
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from . import errors
 from .base import (ChatEvent, ChatMessage, ChatOptions, Embeddings, ModelInfo, ToolSpec,
-                   attachment_text, known_vision)
+                   attachment_text, known_capabilities)
 from .http import HttpProvider
 from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
@@ -256,11 +256,13 @@ def _model_info(item: Any) -> ModelInfo | None:
     embedding = azure_caps.get("embeddings") or "embed" in api_id.lower()
     supported = item.get("supported_parameters") or ()
     modalities = (item.get("architecture") or {}).get("input_modalities") or ()
+    # OpenRouter lists parameters and input modalities; OpenAI's list only ids: known names
+    # then.
+    known = known_capabilities(api_id)
     capabilities = {cap for cap, present in (
-        ("tools", "tools" in supported),
+        ("tools", "tools" in supported if supported else "tools" in known),
         ("reasoning", "reasoning" in supported),
-        # OpenRouter lists input modalities; OpenAI's list only ids: known names then.
-        ("vision", "image" in modalities if modalities else known_vision(api_id)),
+        ("vision", "image" in modalities if modalities else "vision" in known),
     ) if present}
     top = item.get("top_provider") or {}
     return ModelInfo(

@@ -178,6 +178,11 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertEqual(models.filtered(lambda m: m.use == "embedding").api_id,
                          "text-embedding-3-small")
         self.assertEqual(self.provider.default_model_id.api_id, "gpt-4o")
+        # OpenAI's list gives only ids: known names say what a model can do (the Auto model
+        # picks among those with tools when a conversation has tools).
+        self.assertEqual([(m.api_id, m.supports_tools, m.supports_vision) for m in models.sorted("api_id")],
+                         [("gpt-4o", True, True), ("gpt-4o-mini", True, True),
+                          ("text-embedding-3-small", False, False)])
         mini = models.filtered(lambda m: m.api_id == "gpt-4o-mini")
         mini.write({"input_price": 0.15, "output_price": 0.6, "supports_tools": True,
                     "name": "GPT-4o mini"})
@@ -238,6 +243,10 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertEqual(by_format["openai"].default_model_id.api_id, "gpt-4o-mini")
         self.assertEqual(by_format["anthropic"].default_model_id.api_id, "claude-sonnet-4-5",
                          "unreachable: the usual model is created")
+        self.assertTrue(by_format["anthropic"].default_model_id.supports_tools,
+                        "with what its name is known to do")
+        self.assertEqual(by_format["ollama"].model_ids.mapped("supports_tools"), [True, True],
+                         "llama3.2 and qwen3 call tools")
         self.assertEqual(by_format["ollama"].default_model_id.api_id, "llama3.2:latest")
         self.assertEqual(by_format["ollama"].base_url, f"http://127.0.0.1:{self.fake.port}")
         self.assertEqual(by_format["anthropic"].api_key, "sk-ant-0123456789")
