@@ -457,8 +457,9 @@ class LlmThread(models.Model):
         if not candidates:
             raise UserError(self.env._(
                 "No active chat model fits this conversation for the Auto model (needed: "
-                "%(needs)s, a context window of at least %(tokens)s tokens). Choose a model, "
-                "or ask an LLM manager to add one in LLM > Configuration > Models.",
+                "%(needs)s, and a context window holding its %(tokens)s tokens and an answer). "
+                "Choose a model, or ask an LLM manager to add one or to mark what one can do in "
+                "LLM > Configuration > Models.",
                 needs=", ".join(filter(None, [
                     needs_tools and self.env._("tools"), needs_vision and self.env._("vision"),
                 ])) or self.env._("chat"), tokens=prompt))
