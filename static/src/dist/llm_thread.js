@@ -8536,9 +8536,7 @@ var ChatterPanel = class extends Component9 {
     onWillStart(async () => {
       await this.controller.start();
       const newest = this.controller.threads[0];
-      if (newest) {
-        await this.controller.open(newest.id);
-      }
+      await (newest ? this.controller.open(newest.id) : this.controller.newDraft());
     });
     const unsubscribe = onRecordChanged(
       () => ({ model: this.props.resModel, id: this.props.resId }),

@@ -6,7 +6,7 @@ import { sendSteps } from "./llm_chat_ui_tours";
 registry.category("web_tour.tours").add("llm_thread_answer_to_chatter", {
     steps: () => [
         { content: "Open the AI panel of the contact", trigger: ".o_llm_chatter_button", run: "click" },
-        { content: "Start a conversation about it", trigger: ".o_llm_chatter_start_button", run: "click" },
+        { content: "A new conversation about it is ready", trigger: ".o_llm_chatter_panel .o_llm_composer_input" },
         ...sendSteps("Draft a follow-up"),
         {
             content: "The answer is written",

@@ -39,7 +39,7 @@ registry.category("web_tour.tours").add("llm_thread_assistant_chat", {
 registry.category("web_tour.tours").add("llm_thread_assistant_chatter", {
     steps: () => [
         { content: "Open the AI panel of the contact", trigger: ".o_llm_chatter_button", run: "click" },
-        { content: "Start a conversation about it", trigger: ".o_llm_chatter_start_button", run: "click" },
+        { content: "A new conversation about it is ready", trigger: ".o_llm_chatter_panel .o_llm_composer_input" },
         pickAssistant("Record summariser"),
         {
             content: "The record's prompts are suggested: summarise it",

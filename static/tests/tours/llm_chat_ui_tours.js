@@ -51,7 +51,7 @@ addChatTour("llm_thread_chat_send", "Hello there", [
 registry.category("web_tour.tours").add("llm_thread_chatter_ask", {
     steps: () => [
         { content: "Open the AI panel of the contact", trigger: ".o_llm_chatter_button", run: "click" },
-        { content: "Start a conversation about it", trigger: ".o_llm_chatter_start_button", run: "click" },
+        { content: "A new conversation about it is ready", trigger: ".o_llm_chatter_panel .o_llm_composer_input" },
         {
             content: "Suggestions are the record's prompts, filled in with its name",
             trigger: ".o_llm_suggestion[title*='Tour Contact']",

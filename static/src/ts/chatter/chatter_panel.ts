@@ -19,7 +19,9 @@ export interface ChatterPanelProps {
 
 /**
  * The AI panel inside a record's chatter: this user's threads linked to the record (newest
- * first) and "new conversation"; the newest is opened, or a new one when there is none.
+ * first) and "new conversation"; the newest is opened, or a new one (a draft, created by its
+ * first message) when there is none: the composer is ready, and its focus brings the panel
+ * into view when the chatter is below the form.
  */
 export class ChatterPanel extends Component<ChatterPanelProps> {
     static template = "llm_thread.ChatterPanel";
@@ -48,9 +50,7 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
         onWillStart(async () => {
             await this.controller.start();
             const newest = this.controller.threads[0];
-            if (newest) {
-                await this.controller.open(newest.id);
-            }
+            await (newest ? this.controller.open(newest.id) : this.controller.newDraft());
         });
         const unsubscribe = onRecordChanged(
             () => ({ model: this.props.resModel, id: this.props.resId }),

@@ -43,12 +43,11 @@ describe("ChatterPanel", () => {
         expect(backend.requests[0]!.message).toBe("Summarise Azure Interior in a few bullet points.");
     });
 
-    test("no thread yet: start one linked to the record, then ask", async () => {
+    test("no thread yet: a new one linked to the record is ready to ask, focused", async () => {
         const backend = new FakeBackend();
         const fixture = await mountComponent(ChatterPanel, { resModel: "res.partner", resId: 7, onClose: () => {}, backend }, env);
         await nextRender();
-        (fixture.querySelector(".o_llm_chatter_start_button") as HTMLButtonElement).click();
-        await nextRender();
+        expect(document.activeElement).toBe(fixture.querySelector(".o_llm_composer_input"));
         // A draft: created with its first message.
         expect(backend.threads).toEqual([]);
         backend.scripts.push(answer("Azure is a customer."));
