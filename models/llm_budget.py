@@ -111,14 +111,10 @@ class LlmBudget(models.Model):
         hard budget limits it). Counting the answer before it is written keeps the last call of
         a month from passing a hard limit.
         """
-        user, company = self.env.user, self.env.company
-        # active_test: the generation reads with archived records visible (an archived
-        # assistant or tool of the conversation); an archived budget limits nothing.
-        budgets = self.sudo().with_context(active_test=True).search([
-            ("company_id", "=", company.id),
-            "|", ("scope", "=", "company"), ("user_id", "=", user.id)])
+        budgets = self._llm_budgets()
         if not budgets:
             return None, None, None
+        company = self.env.company
         now = fields.Datetime.now()
         usage = self.env["llm.usage"]
         input_cost = usage._llm_cost(model, input_tokens, 0, company, now)
@@ -142,6 +138,27 @@ class LlmBudget(models.Model):
                 warnings.append(budget._llm_warning(used))
                 budget._llm_notify_managers(now, used)
         return None, " ".join(warnings) or None, min(caps, default=None)
+
+    @api.model
+    def _llm_budgets(self):
+        """The active budgets counting the current user's calls in the current company."""
+        # active_test: the generation reads with archived records visible (an archived
+        # assistant or tool of the conversation); an archived budget limits nothing.
+        return self.sudo().with_context(active_test=True).search([
+            ("company_id", "=", self.env.company.id),
+            "|", ("scope", "=", "company"), ("user_id", "=", self.env.uid)])
+
+    @api.model
+    def _llm_current_warning(self):
+        """The warning the chat shows above the composer while a budget of the current user
+        is 80% used or more (as the last answer's ``budget_warning`` said), or ''."""
+        now = fields.Datetime.now()
+        warnings = []
+        for budget in self._llm_budgets():
+            used = budget._llm_consumed(now)
+            if used >= WARNING_RATIO * budget.limit:
+                warnings.append(budget._llm_warning(used))
+        return " ".join(warnings)
 
     def _llm_managers(self, company=None):
         """The LLM managers of ``company`` (the budget's by default): active internal users.
@@ -204,3 +221,12 @@ class LlmBudget(models.Model):
             message_type="notification",
             subtype_xmlid="mail.mt_comment",
         )
+
+
+class LlmThreadBudget(models.Model):
+    _inherit = "llm.thread"
+
+    def llm_ui_load(self):
+        # A reload shows the warning as the last answer left it.
+        return dict(super().llm_ui_load(),
+                    budget_warning=self.env["llm.budget"]._llm_current_warning())

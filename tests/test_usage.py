@@ -195,6 +195,14 @@ class TestBudgets(UsageCase):
         self.assertIn("has reached 85% (850 tokens of 1,000 tokens)", notices.body)
         self.assertEqual(budget.notified_month, fields.Datetime.now().strftime("%Y-%m"))
 
+    def test_the_warning_is_shown_again_after_a_reload(self):
+        budget = self.budget(hard=False)
+        self.add_usage(self.user_a, 850)
+        self.assertIn("85% of the monthly budget \"A's monthly tokens\" is used",
+                      self.thread.llm_ui_load()["budget_warning"])
+        budget.limit = 10_000
+        self.assertEqual(self.thread.llm_ui_load()["budget_warning"], "")
+
     def test_no_warning_below_80_percent_nor_for_others_budgets(self):
         self.budget(limit=1000)
         self.budget(name="B's budget", user_id=self.user_b.id, limit=1)

@@ -179,7 +179,8 @@ export class ConversationModel {
     /** The last failure that is not tied to a message (refusal, lost connection). */
     notice = "";
     noticeCode = "";
-    /** A monthly budget is at 80% or more (the "budget_warning" event of the last answer). */
+    /** A monthly budget is at 80% or more (the last answer's "budget_warning" event, or the
+     * thread's data when it was read). */
     budgetWarning = "";
     /** Announced by the aria-live region when an answer is complete. */
     announcement = "";
@@ -231,7 +232,7 @@ export class ConversationModel {
     setThread(data: ThreadData): void {
         this.thread = data;
         this.messages = messagesFromStore(data.messages);
-        this.budgetWarning = "";
+        this.budgetWarning = data.budget_warning ?? "";
         this.busyElsewhere = !this.streaming && BUSY_STATES.includes(data.generation_state);
         const last = this.messages.at(-1);
         if (last && this.busyElsewhere) {

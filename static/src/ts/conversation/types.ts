@@ -44,6 +44,8 @@ export interface ThreadSummary {
 
 export interface ThreadData extends ThreadSummary {
     messages: StoredMessage[];
+    /** A monthly budget of the user is 80% used or more (llm.budget._llm_current_warning). */
+    budget_warning?: string;
 }
 
 export interface ModelOption {

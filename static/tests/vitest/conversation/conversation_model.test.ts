@@ -462,6 +462,11 @@ describe("ConversationModel", () => {
         expect(view.error).toBe("Slow down");
     });
 
+    test("a budget warning read with the thread shows at once, as after a reload", async () => {
+        const model = await open(new FakeBackend(), { budget_warning: "85% of the monthly budget" });
+        expect(model.budgetWarning).toBe("85% of the monthly budget");
+    });
+
     test("a budget warning is shown until the next answer; a budget refusal is the answer's error", async () => {
         const backend = new FakeBackend();
         const [userCreated, ...rest] = answer("Sure.");
