@@ -76,9 +76,10 @@ class LlmThreadKnowledge(models.Model):
             chosen = thread.sudo().knowledge_source_ids
             hidden = chosen - Source.search([("id", "in", chosen.ids)])
             if hidden:
+                # By id: the name of a source the user may not read is not theirs to learn.
                 raise ValidationError(self.env._(
-                    "You may not use the knowledge source %s: it belongs to other companies "
-                    "or groups.", hidden[0].sudo().name))
+                    "You may not use the knowledge source #%s: it does not exist or belongs to "
+                    "other companies or groups.", hidden[0].id))
 
     def _llm_ui_summary(self):
         return {**super()._llm_ui_summary(),

@@ -122,7 +122,9 @@ class TestKnowledgeChat(RpcMixin, FakeProviderCase, EngineCase):
         self.assertNotIn("Memory: past conversations", offered)
         route = f"/llm/thread/{self.thread.id}/update"
         _result, error = self.rpc(route, {"values": {"knowledge_source_ids": [secret.id]}})
-        self.assertRefused(error, "ValidationError", "You may not use the knowledge source")
+        self.assertRefused(error, "ValidationError",
+                           f"You may not use the knowledge source #{secret.id}")
+        self.assertNotIn("Keepers only", error["message"], "its name is not told")
         _result, error = self.rpc(route, {"values": {"knowledge_source_ids": ["1"]}})
         self.assertRefused(error, "UserError", "expected a list of record ids")
         _result, error = self.rpc(route, {"values": {"knowledge_source_ids": [
