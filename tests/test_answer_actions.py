@@ -48,6 +48,24 @@ class TestAnswerActions(EngineCase):
     def ui(self, method, *args, **kwargs):
         return getattr(self.thread.with_user(self.user_a), method)(*args, **kwargs)
 
+    def test_a_failed_answer_regenerated_becomes_an_earlier_version(self):
+        # The chat's Retry on a failed answer: the error stays reachable, not in the way.
+        self.ask("Q1", "A1")
+        self.script([base.TextDelta("Half"), base.ProviderError("Scripted", "server", "Down.")])
+        self.act("Q2")
+        failed = self.messages(self.thread, "assistant")[-1]
+        self.assertTrue(failed.body_json.get("error"))
+        self.script(answer("A2"))
+        response, events = self.act(regenerate_message_id=failed.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.sent(), [Q("user", "Q1"), A("A1"), Q("user", "Q2")],
+                         "the failed answer is not sent to the model")
+        second = self.messages(self.thread, "assistant")[-1]
+        self.assertEqual(self.text(events, second.id), "A2")
+        loaded = self.ui("llm_ui_load")["messages"]
+        self.assertEqual([m["text"] for m in loaded], ["Q1", "A1", "Q2", "A2"])
+        self.assertEqual(loaded[-1]["versions"], [failed.id, second.id])
+
     def test_regenerate_replaces_the_answer_in_the_history(self):
         self.ask("Q1", "A1")
         first = self.ask("Q2", "A2")

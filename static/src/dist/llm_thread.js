@@ -953,12 +953,21 @@ var ConversationModel = class {
       this.creating = false;
     }
   }
-  /** Runs the generation again on the stored history (after an error or a lost connection). */
+  /**
+   * Runs the generation again on the stored history (after an error or a lost connection).
+   * A failed answer is regenerated: it becomes an earlier version instead of staying in the
+   * conversation above the new one.
+   */
   async retry() {
     if (!this.canSend) {
       return;
     }
-    await this.generate(null);
+    const last = this.messages.at(-1);
+    if (last?.role === "assistant" && last.id > 0 && last.error) {
+      await this.regenerate(last.id);
+    } else {
+      await this.generate(null);
+    }
   }
   async stop() {
     if (!this.thread || !this.streaming && !this.busyElsewhere) {

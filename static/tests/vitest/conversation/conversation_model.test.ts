@@ -352,6 +352,24 @@ describe("ConversationModel", () => {
         }
     });
 
+    test("Retry on a failed answer regenerates it: the error becomes an earlier version", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push([
+            ["message_created", { message_id: 10, role: "user" }],
+            ["message_created", { message_id: 11, role: "assistant" }],
+            ["message_final", { message_id: 11, finish_reason: "error", stopped: false, error: "Down" }],
+            ["error", { code: "server", message: "Down", message_id: 11 }],
+            ["done", { thread_id: 1, state: "error" }],
+        ]);
+        const model = await open(backend);
+        await model.send("Hi");
+        expect(model.messages.at(-1)!.error).toBe("Down");
+        backend.scripts.push(answer("Fine", { answerId: 12 }).slice(1));
+        await model.retry();
+        expect(backend.requests[1]!.action).toEqual({ kind: "regenerate", messageId: 11 });
+        expect(backend.requests[1]!.message).toBeNull();
+    });
+
     test("Stop before the first token keeps the question, marked stopped, with a retry", async () => {
         const backend = new FakeBackend();
         let release!: () => void;
