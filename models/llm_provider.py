@@ -93,6 +93,16 @@ class LlmProvider(models.Model):
         ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be a positive number of seconds."),
     ]
 
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        for provider in self:
+            parts = urlsplit((provider.base_url or "").strip())
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValidationError(self.env._(
+                    "The base URL of %(provider)s must be an http:// or https:// address, e.g. "
+                    "%(example)s.", provider=provider.name,
+                    example=DEFAULT_BASE_URLS.get(provider.api_format, DEFAULT_BASE_URLS["openai"])))
+
     @api.constrains("extra_headers")
     def _check_extra_headers(self):
         for provider in self.sudo():

@@ -57,6 +57,14 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
             with self.assertRaises(ValidationError):
                 self.provider.extra_headers = value
 
+    def test_the_base_url_is_an_http_address(self):
+        for value in ("not a url", "ftp://x/v1", "api.openai.com/v1", "https://"):
+            with self.subTest(value=value), self.assertRaisesRegex(
+                    ValidationError, "must be an http:// or https:// address, e.g. https://api"):
+                self.provider.base_url = value
+                self.provider.flush_recordset()
+        self.provider.base_url = " http://gpu-box:11434 "
+
     def test_format_suggests_its_base_url(self):
         form = Form(self.env["llm.provider"])
         form.name = "Claude"
