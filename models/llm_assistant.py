@@ -101,6 +101,12 @@ class LlmAssistant(models.Model):
                 raise ValidationError(self.env._(
                     "The assistant %s has a model and Auto Model: choose one of them.",
                     assistant.name))
+            # The form's domain offers chat models only; this holds for every other way in.
+            if assistant.model_id.use not in (False, "chat"):
+                raise ValidationError(self.env._(
+                    "The model of the assistant %(assistant)s must be a chat model; %(model)s "
+                    "makes embeddings.", assistant=assistant.name,
+                    model=assistant.model_id.display_name))
 
     # ------------------------------------------------------------------
     # Who may use it where

@@ -252,6 +252,13 @@ class TestAssistantPickers(AssistantData, TransactionCase):
     def threads(self, user=None):
         return self.env["llm.thread"].with_user(user or self.user)
 
+    def test_an_embedding_model_cannot_answer(self):
+        embedder = self.env["llm.model"].create({
+            "name": "Embedder", "api_id": "embed-small", "use": "embedding",
+            "provider_id": self.model_a.provider_id.id})
+        with self.assertRaisesRegex(ValidationError, "must be a chat model; Embedder"):
+            self.partner_helper.model_id = embedder
+
     def test_new_conversation_starts_with_the_default_of_its_model(self):
         plain = self.threads().llm_ui_create()
         self.assertEqual(plain["assistant_id"], self.general.id)
