@@ -905,6 +905,7 @@ var ConversationModel = class {
     await this.generate(message, { onStored, attachments: uploaded });
     if (fromDraft && this.refusedBeforeStoring && !uploaded.length && this.discardCreated) {
       const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
+      this.rejectedMessage = "";
       await this.discardCreated();
       Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments });
     }

@@ -346,6 +346,9 @@ export class ConversationModel {
         // Not with uploads: they belong to the created thread, and are sent again with it.
         if (fromDraft && this.refusedBeforeStoring && !uploaded.length && this.discardCreated) {
             const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
+            // Given back once the thread is the draft again: the composer reads the draft's
+            // (empty) text when the thread changes, then restores a message it is given anew.
+            this.rejectedMessage = "";
             await this.discardCreated();
             Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments });
         }

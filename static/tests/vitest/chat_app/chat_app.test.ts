@@ -44,10 +44,18 @@ describe("ChatApp", () => {
         backend.scripts.push(async () => {
             throw new GenerationRefused("too_long", "This message is too long.", 413);
         });
+        // As over the network: the view shows the refusal before the thread is deleted.
+        const call = backend.call.bind(backend);
+        backend.call = async <T>(method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<T> => {
+            if (method === "llm_ui_delete") {
+                await nextRender();
+            }
+            return call<T>(method, args, kwargs);
+        };
         const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
         typeIn(input, "A very long question");
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-        for (let i = 0; i < 4; i++) {
+        for (let i = 0; i < 6; i++) {
             await nextRender();
         }
         expect(backend.calls.map(([method]) => method)).toContain("llm_ui_delete");
