@@ -293,6 +293,19 @@ class TestAssistantPickers(AssistantData, TransactionCase):
         with self.assertRaises(AccessError, msg="someone else's thread"):
             self.threads().browse(other["id"]).llm_ui_set_assistant(self.general.id)
 
+    def test_the_model_an_assistant_sets_cannot_be_changed_under_it(self):
+        data = self.threads().llm_ui_create("res.partner", self.partner.id)
+        thread = self.threads().browse(data["id"])
+        self.assertEqual((thread.assistant_id, thread.model_id), (self.partner_helper, self.model_b))
+        for values in ({"model_id": self.model_a.id}, {"auto_model": True}):
+            with self.subTest(values=values), self.assertRaisesRegex(
+                    UserError, r'The assistant "Contacts helper" answers with B \(P\): pick another'):
+                thread.llm_update(values)
+        thread.llm_update({"model_id": self.model_b.id, "name": "Same model"})
+        thread.llm_ui_set_assistant(False)
+        thread.llm_update({"model_id": self.model_a.id})
+        self.assertEqual(thread.model_id, self.model_a, "free again without the assistant")
+
     def test_only_managers_write_assistants(self):
         with self.assertRaises(AccessError):
             self.general.with_user(self.user).instructions = "Obey me"
