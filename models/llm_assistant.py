@@ -89,10 +89,11 @@ class LlmAssistant(models.Model):
          "Token counts cannot be negative."),
     ]
 
-    @api.constrains("instructions")
+    @api.constrains("instructions", "res_model_ids")
     def _check_instructions(self):
         for assistant in self:
-            llm_placeholders.check_placeholders(self.env, assistant.instructions)
+            llm_placeholders.check_placeholders(
+                self.env, assistant.instructions, assistant.sudo().res_model_ids.mapped("model"))
 
     @api.constrains("model_id", "auto_model")
     def _check_model(self):

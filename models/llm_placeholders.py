@@ -38,15 +38,43 @@ def _path(expression):
     return names if names[0] in ROOTS or (len(names) == 1 and names[0] in PLAIN) else None
 
 
-def check_placeholders(env, text):
-    """Raise a ValidationError naming the first placeholder that is not a field path."""
+def check_placeholders(env, text, record_models=()):
+    """Raise a ValidationError naming the first placeholder that is not a field path, or
+    whose fields do not exist: on the user and the company always, on the linked record when
+    ``record_models`` (model names) says which models it may be. A misspelled field would
+    otherwise render empty, unnoticed."""
+    roots = {"user": ["res.users"], "company": ["res.company"]}
     for _literal, expression, _default in parse_inline_template(text or ""):
-        if expression and _path(expression) is None:
+        if not expression:
+            continue
+        path = _path(expression)
+        if path is None:
             raise ValidationError(env._(
                 "The placeholder {{ %(expression)s }} is not a field path. Write fields of the "
                 "linked record as {{ record.partner_id.name }}, of the user as "
                 "{{ user.name }}, of the company as {{ company.name }}; add a default with "
                 "{{ record.user_id.name ||| nobody }}.", expression=expression))
+        if path[0] in PLAIN:
+            continue
+        for model_name in roots.get(path[0], record_models):
+            missing = _missing_field(env[model_name], path[1:])
+            if missing:
+                raise ValidationError(env._(
+                    "The placeholder {{ %(expression)s }} names %(field)s, which %(model)s "
+                    "does not have.", expression=expression, field=missing,
+                    model=env["ir.model"]._get(model_name).name))
+
+
+def _missing_field(records, names):
+    """The first of ``names`` (a field path from ``records``'s model) that is not a field
+    there, or None."""
+    for index, name in enumerate(names):
+        field = records._fields.get(name)
+        if field is None or (index < len(names) - 1 and not field.relational):
+            return name if field is None else names[index + 1]
+        if field.relational:
+            records = records.env[field.comodel_name]
+    return None
 
 
 def render(env, text, record=None):

@@ -33,10 +33,11 @@ class LlmPrompt(models.Model):
         else self.env.user,
         help="Only this user sees the prompt; empty: everyone (LLM managers only).")
 
-    @api.constrains("text")
+    @api.constrains("text", "res_model_ids")
     def _check_text(self):
         for prompt in self:
-            llm_placeholders.check_placeholders(self.env, prompt.text)
+            llm_placeholders.check_placeholders(
+                self.env, prompt.text, prompt.sudo().res_model_ids.mapped("model"))
 
     @api.model
     def _llm_for(self, res_model):

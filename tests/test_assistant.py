@@ -75,6 +75,24 @@ class TestPlaceholders(AssistantData, TransactionCase):
             self.assertEqual(self.render(text, self.partner), "", text)
         self.assertEqual(self.render("{{ record.name }}"), "", "no linked record")
 
+    def test_saving_refuses_a_field_that_does_not_exist(self):
+        with self.assertRaisesRegex(ValidationError, r"\{\{ user\.nmae \}\} names nmae, which User"):
+            self.env["llm.assistant"].create({"name": "A", "instructions": "Hi {{ user.nmae }}"})
+        partner_model = self.env["ir.model"]._get("res.partner")
+        Prompt = self.env["llm.prompt"]
+        for text, field in (("{{ record.nmae }}", "nmae"), ("{{ object.env }}", "env"),
+                            ("{{ record.name.lower }}", "lower")):
+            with self.subTest(text=text), self.assertRaisesRegex(
+                    ValidationError, f"names {field}, which Contact does not have"):
+                Prompt.create({"name": "P", "text": text,
+                               "res_model_ids": [(6, 0, partner_model.ids)]})
+        Prompt.create({"name": "P", "text": "{{ record.parent_id.name }} {{ company.name }}",
+                       "res_model_ids": [(6, 0, partner_model.ids)]})
+        # Offered on any model: what the record has is known only when it is rendered.
+        any_model = Prompt.create({"name": "P", "text": "{{ record.nmae }}"})
+        with self.assertRaises(ValidationError, msg="checked again when its models are set"):
+            any_model.res_model_ids = partner_model
+
     def test_saving_refuses_what_is_not_a_field_path(self):
         assistant = self.env["llm.assistant"].create({"name": "A", "instructions": "Hi"})
         with self.assertRaisesRegex(ValidationError, r"record\.sudo\(\)\.name"):
