@@ -143,9 +143,13 @@ class IrActionsServer(models.Model):
         started.add((self.id, record._name, record.id))
         Thread = record.env["llm.thread"]
         target = self.llm_target if self.llm_target != "thread" else False
+        # An automation rule's action is named after its type ("Run Assistant") unless the
+        # user renamed it: its conversations are then named after the prompt.
+        generic = dict(self._fields["state"]._description_selection(self.env))["llm_assistant"]
+        title = self.llm_prompt_id.sudo().name if self.name == generic else self.name
         try:
             values = {
-                "name": f"{self.name}: {record.display_name}"[:MAX_NAME_CHARS],
+                "name": f"{title}: {record.display_name}"[:MAX_NAME_CHARS],
                 "res_model": record._name,
                 "res_id": record.id,
                 "llm_action_id": self.id,

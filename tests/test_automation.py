@@ -132,6 +132,14 @@ class TestRunAssistantAction(EngineCase):
         self.assertIn("Bob is a buyer at Azure.", body.text_content())
         self.assertFalse(thread.llm_delivery, "delivered once")
 
+    def test_conversations_are_named_after_the_action_or_its_prompt(self):
+        for name, expected in (("Ask the helper", "Ask the helper: Alice A"),
+                               # base_automation's name for an action of a rule.
+                               ("Run Assistant", "Describe: Alice A")):
+            self.script(answer("Done."))
+            self.run_action(self.action(name=name), self.user_a, self.partner)
+            self.assertEqual(self.thread_of(self.partner).name, expected)
+
     def test_a_delivered_answer_does_not_trigger_its_rule_again(self):
         function = self.env["ir.model.fields"]._get("res.partner", "function")
         rule = self.env["base.automation"].create({
