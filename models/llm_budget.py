@@ -49,8 +49,6 @@ class LlmBudget(models.Model):
         help="Refuse a call that would exceed the budget. Otherwise the budget only warns.")
     # "YYYY-MM" of the month the managers were told the budget reached 80%: once a month.
     notified_month = fields.Char(readonly=True, copy=False)
-    consumed = fields.Float(string="Used This Month (Number)", compute="_compute_consumed",
-                            digits=(16, 4))
     consumed_percent = fields.Float(string="Used (%)", compute="_compute_consumed")
     # As the chat's messages say it: whole tokens, or the currency's cents (finer when small).
     consumed_display = fields.Char(string="Used This Month", compute="_compute_consumed")
@@ -70,9 +68,9 @@ class LlmBudget(models.Model):
     def _compute_consumed(self):
         now = fields.Datetime.now()
         for budget in self:
-            budget.consumed = budget._llm_consumed(now)
-            budget.consumed_percent = 100 * budget.consumed / budget.limit if budget.limit else 0
-            budget.consumed_display = budget._llm_amount(budget.consumed)
+            used = budget._llm_consumed(now)
+            budget.consumed_percent = 100 * used / budget.limit if budget.limit else 0
+            budget.consumed_display = budget._llm_amount(used)
 
     def _message_auto_subscribe_followers(self, updated_values, default_subtype_ids):
         # The budget's user is the one it counts, not its responsible: mail would make them a
