@@ -281,14 +281,14 @@ class LlmThreadAssistant(models.Model):
         # The chat fixes its model picker while the assistant sets the model; any other client
         # is told why, rather than the conversation showing a model that does not answer.
         if "model_id" in values or values.get("auto_model"):
-            for thread in self:
-                fixed = thread.assistant_id.sudo().model_id
-                if fixed and thread.model_id == fixed and (
-                        values.get("model_id", fixed.id) != fixed.id or values.get("auto_model")):
+            for thread in self.filtered("assistant_id"):
+                fixed = thread.assistant_id._llm_settings()["model_id"]
+                if fixed and thread.model_id.id == fixed and (
+                        values.get("model_id", fixed) != fixed or values.get("auto_model")):
                     raise UserError(self.env._(
                         "The assistant \"%(assistant)s\" answers with %(model)s: pick another "
                         "assistant, or none, to choose the model.",
-                        assistant=thread.assistant_id.name, model=fixed.display_name))
+                        assistant=thread.assistant_id.name, model=thread.model_id.display_name))
         return super().llm_update(values)
 
     def _llm_apply_assistant(self, assistant):
