@@ -471,8 +471,8 @@ def _attachment_sections(attachment):
 
 def _unsearchable_field(records, domain):
     """The description of the first field of ``domain`` (on ``records``'s model) that can be
-    neither stored nor searched, or None (unknown fields are left to ``_where_calc``); a dotted path is followed field by field,
-    and the conditions inside ``any`` / ``not any`` too."""
+    neither stored nor searched, or None (unknown fields are left to ``_where_calc``); a dotted
+    path is followed field by field, and the conditions inside ``any`` / ``not any`` too."""
     for leaf in domain:
         if not isinstance(leaf, (list, tuple)) or len(leaf) != 3 or not isinstance(leaf[0], str):
             continue

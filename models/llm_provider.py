@@ -101,7 +101,7 @@ class LlmProvider(models.Model):
                 raise ValidationError(self.env._(
                     "The base URL of %(provider)s must be an http:// or https:// address, e.g. "
                     "%(example)s.", provider=provider.name,
-                    example=DEFAULT_BASE_URLS.get(provider.api_format, DEFAULT_BASE_URLS["openai"])))
+                    example=DEFAULT_BASE_URLS[provider.api_format]))
 
     @api.constrains("extra_headers")
     def _check_extra_headers(self):
