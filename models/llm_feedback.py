@@ -44,17 +44,23 @@ class LlmFeedback(models.Model):
     @api.model
     def _llm_rate(self, thread, message, rating, comment):
         """Set, change or (``rating`` False) clear the user's rating of ``message``, an answer
-        of ``thread``; returns ``{rating, comment}`` or None."""
+        of ``thread``; returns ``{rating, comment}`` or None.
+
+        The only way a line is written: users may only read theirs, since a line names its
+        answer and conversation, which Odoo shows by name to whoever reads the line. The
+        caller (``llm.thread.llm_ui_feedback``) checked that ``thread`` is the user's and
+        ``message`` one of its answers; the line is then written in sudo, for this user."""
         line = self.search([("message_id", "=", message.id), ("user_id", "=", self.env.uid)])
         if not rating:
-            line.unlink()
+            line.sudo().unlink()
             return None
         values = {"rating": rating, "comment": comment or False}
         if line:
-            line.write(values)
+            line.sudo().write(values)
         else:
             usage = self.env["llm.usage"].search([("message_id", "=", message.id)], limit=1)
-            line = self.create(dict(values, message_id=message.id, thread_id=thread.id,
-                                    model_id=usage.model_id.id,
-                                    assistant_id=thread.assistant_id.id))
+            line = self.sudo().create(dict(
+                values, message_id=message.id, thread_id=thread.id, user_id=self.env.uid,
+                company_id=self.env.company.id, model_id=usage.model_id.id,
+                assistant_id=thread.assistant_id.id))
         return {"rating": line.rating, "comment": line.comment or ""}

@@ -207,6 +207,15 @@ class TestAnswerActions(EngineCase):
         self.assertEqual(Feedback.with_user(manager).search([]), line)
         with self.assertRaises(AccessError):
             line.with_user(manager).write({"rating": "up"})
+        # Only through the chat: a line made over RPC could name anyone's answer and
+        # conversation, whose names Odoo shows to the line's reader.
+        other = self.env["llm.thread"].with_user(self.user_b).create({"name": "B's secret"})
+        for forged in ({"message_id": message.id, "thread_id": other.id, "rating": "up"},
+                       {"message_id": message.id, "rating": "up"}):
+            with self.assertRaises(AccessError):
+                Feedback.with_user(self.user_b).create(forged)
+        with self.assertRaises(AccessError):
+            line.with_user(self.user_a).write({"thread_id": other.id})
         self.ui("llm_ui_feedback", message.id, False)
         self.assertFalse(line.exists())
 
