@@ -19,6 +19,7 @@ from odoo.tools.safe_eval import safe_eval
 
 from ..providers import ProviderError
 from . import llm_knowledge_chunking as chunking
+from .llm_domains import unsearchable_field
 
 _logger = logging.getLogger(__name__)
 
@@ -379,7 +380,7 @@ class LlmKnowledgeSource(models.Model):
             domain = safe_eval(self.domain or "[]")
             # Looked for first: Odoo would log an error and drop the condition, and the source
             # would index records its domain meant to leave out.
-            unsearchable = _unsearchable_field(records, domain)
+            unsearchable = unsearchable_field(records, domain)
             if not unsearchable:
                 records._where_calc(domain)
         except Exception as error:  # noqa: BLE001 - any fault of a typed domain is the user's
@@ -467,27 +468,3 @@ def _attachment_sections(attachment):
             "scan), a DOCX, ODT, XLSX, HTML, Markdown or text file.",
             file=attachment.name, type=mimetype or "?"))
     return chunking.page_sections(text)
-
-
-def _unsearchable_field(records, domain):
-    """The description of the first field of ``domain`` (on ``records``'s model) that can be
-    neither stored nor searched, or None (unknown fields are left to ``_where_calc``); a dotted
-    path is followed field by field, and the conditions inside ``any`` / ``not any`` too."""
-    for leaf in domain:
-        if not isinstance(leaf, (list, tuple)) or len(leaf) != 3 or not isinstance(leaf[0], str):
-            continue
-        model = records
-        for name in leaf[0].split("."):
-            field = model._fields.get(name)
-            if field is None:
-                break
-            if not (field.store or field.search):
-                return f"{field.string} ({model._name}.{field.name})"
-            if not field.relational:
-                break
-            model = model.env[field.comodel_name]
-        if leaf[1] in ("any", "not any") and isinstance(leaf[2], (list, tuple)):
-            inner = _unsearchable_field(model, leaf[2])
-            if inner:
-                return inner
-    return None

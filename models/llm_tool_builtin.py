@@ -7,6 +7,7 @@ exactly as in the web client. Errors raised here (``AccessError``, ``ValidationE
 
 from odoo import api, models
 
+from .llm_domains import unsearchable_field
 from .llm_tool_registry import ToolError, llm_tool, model_of, readable_fields, record_of
 
 SEARCH_LIMIT = 80
@@ -21,9 +22,15 @@ FIELDS = {"type": "array", "items": {"type": "string"}}
 VALUES = {"type": "object", "description": "Field names and values"}
 
 
-def _domain(env, domain):
+def _domain(records, domain):
+    env = records.env
     if not isinstance(domain, (list, tuple)):
         raise ToolError(env._("The domain must be a list, e.g. [[\"name\", \"=\", \"x\"]]."))
+    # The ORM would drop such a condition (logging an error) and answer for every record.
+    unsearchable = unsearchable_field(records, domain)
+    if unsearchable:
+        raise ToolError(env._("The domain filters on %s, which cannot be searched: filter on "
+                              "a stored field instead.", unsearchable))
     return list(domain)
 
 
@@ -46,7 +53,7 @@ class LlmToolBuiltin(models.Model):
         records = model_of(self.env, model)
         fields = readable_fields(records, fields)
         limit = max(1, min(int(limit), SEARCH_LIMIT))
-        return records.search_read(_domain(self.env, domain), fields, limit=limit)
+        return records.search_read(_domain(records, domain), fields, limit=limit)
 
     @api.model
     @llm_tool("Read fields of one record of an Odoo model by id.",
@@ -66,7 +73,7 @@ class LlmToolBuiltin(models.Model):
                "required": ["model"]})
     def _llm_tool_count_records(self, model, domain=(), groupby=()):
         records = model_of(self.env, model)
-        domain = _domain(self.env, domain)
+        domain = _domain(records, domain)
         if not groupby:
             return {"count": records.search_count(domain)}
         groupby = list(groupby)

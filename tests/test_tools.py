@@ -197,6 +197,19 @@ class TestBuiltinTools(ToolCase):
         with self.assertRaises(ToolError):
             self.run_tool("search_records", self.restricted, model="no.such.model")
 
+    def test_a_domain_on_an_unsearchable_field_is_refused(self):
+        """Odoo would drop the condition, log an error and count every record."""
+        for name, arguments in [
+            ("count_records", {"model": "res.users",
+                               "domain": [["password", "=like", "$pbkdf2%"]]}),
+            ("search_records", {"model": "res.partner",
+                                "domain": [["user_ids.password", "!=", False]]}),
+        ]:
+            with self.subTest(tool=name), self.assertRaisesRegex(
+                    ToolError, r"filters on Password \(res.users.password\), which cannot be "
+                               r"searched"):
+                self.run_tool(name, self.restricted, **arguments)
+
     def test_write_tools_refused_without_rights_write_nothing(self):
         Partner = self.env["res.partner"]
         before = Partner.search_count([])
