@@ -13,6 +13,7 @@ do more than the user chatting could.
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
+from ..providers.anthropic import MIN_THINKING_BUDGET
 from ..providers.base import ChatOptions
 from . import llm_placeholders
 from .llm_thread import check_input
@@ -94,6 +95,16 @@ class LlmAssistant(models.Model):
         for assistant in self:
             llm_placeholders.check_placeholders(
                 self.env, assistant.instructions, assistant.sudo().res_model_ids.mapped("model"))
+
+    @api.constrains("thinking_budget")
+    def _check_thinking_budget(self):
+        for assistant in self:
+            if 0 < assistant.thinking_budget < MIN_THINKING_BUDGET:
+                raise ValidationError(self.env._(
+                    "The thinking budget of the assistant %(assistant)s is %(budget)s tokens: "
+                    "Anthropic takes %(minimum)s at least. Set %(minimum)s or more, or 0 to "
+                    "follow the reasoning effort.", assistant=assistant.name,
+                    budget=assistant.thinking_budget, minimum=MIN_THINKING_BUDGET))
 
     @api.constrains("model_id", "auto_model")
     def _check_model(self):

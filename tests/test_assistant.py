@@ -277,6 +277,12 @@ class TestAssistantPickers(AssistantData, TransactionCase):
         with self.assertRaisesRegex(ValidationError, "must be a chat model; Embedder"):
             self.partner_helper.model_id = embedder
 
+    def test_a_thinking_budget_below_anthropic_s_minimum_is_refused(self):
+        assistant = self.env["llm.assistant"].create({"name": "Thinker", "thinking_budget": 1024})
+        with self.assertRaisesRegex(ValidationError, "is 500 tokens: Anthropic takes 1024 at least"):
+            assistant.thinking_budget = 500
+        assistant.thinking_budget = 0  # from the reasoning effort
+
     def test_new_conversation_starts_with_the_default_of_its_model(self):
         plain = self.threads().llm_ui_create()
         self.assertEqual(plain["assistant_id"], self.general.id)
