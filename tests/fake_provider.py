@@ -185,6 +185,8 @@ class _Answer:
     # A streamed answer: frames (bytes) and Wait / Pause / Cut steps, sent in chunks.
     stream: list[Any] | None = None
     times: int | None = 1
+    # A scripted answer calling tools: a model asked without tools never calls one.
+    calls_tools: bool = False
 
 
 CHAT_ROUTES = {
@@ -271,8 +273,9 @@ class FakeProvider:
         frames = renderer.frames()
         if chunk_size:
             frames = _rechunk(frames, chunk_size)
-        self._queue(CHAT_ROUTES[fmt], _Answer(headers={"Content-Type": renderer.content_type},
-                                              stream=frames, times=times))
+        self._queue(CHAT_ROUTES[fmt], _Answer(
+            headers={"Content-Type": renderer.content_type}, stream=frames, times=times,
+            calls_tools=any(isinstance(step, StreamedToolCall) for step in steps)))
 
     def fail(self, fmt: str, status: int, message: str = "", *, code: str | None = None,
              headers: dict[str, str] | None = None, times: int | None = 1) -> None:
@@ -810,6 +813,13 @@ class _Handler(BaseHTTPRequestHandler):
                                  body=json.dumps({"error": {
                                      "message": f"fake provider: nothing scripted for "
                                                 f"{self.command} {url.path}"}}).encode())
+            if answer.calls_tools and isinstance(record.json, dict) \
+                    and not record.json.get("tools"):
+                # Not a provider's answer: the test scripted what no model does.
+                answer = _Answer(status=500, headers={"Content-Type": "application/json"},
+                                 body=json.dumps({"error": {
+                                     "message": "fake provider: a tool call was scripted for a "
+                                                "request offering no tools"}}).encode())
             if answer.stream is None:
                 self._send_plain(answer)
             else:

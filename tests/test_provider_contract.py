@@ -118,16 +118,17 @@ class ProviderContract(FakeProviderCase):
         self.assertEqual(events[-2:], [Usage(40, 20), Finish("tool_calls")])
 
     def test_tool_call_without_arguments(self):
-        events = self.stream([StreamedToolCall("call_a", "now", "", 1), Finish("tool_calls")])
+        events = self.stream([StreamedToolCall("call_a", "get_weather", "", 1), Finish("tool_calls")],
+                             tools=[WEATHER])
         self.assertEqual(events[0].call.arguments, {})
 
     def test_frames_cut_anywhere(self):
         steps = [TextDelta("Hé "), StreamedToolCall("c", "get_weather", '{"city": "Zürich"}'),
                  Usage(5, 6), Finish("tool_calls")]
-        expected = self.stream(steps)
+        expected = self.stream(steps, tools=[WEATHER])
         for size in (1, 3, 7, 64):
             self.fake.script(self.fmt, steps, chunk_size=size)
-            self.assertEqual(self.stream(), expected, f"chunks of {size} bytes")
+            self.assertEqual(self.stream(tools=[WEATHER]), expected, f"chunks of {size} bytes")
 
     def test_cut_answer(self):
         """An answer cut by the token limit finishes with "length", its counts kept."""
@@ -280,7 +281,7 @@ class ProviderContract(FakeProviderCase):
         self.assertFails("protocol", 'called the tool "get_weather" with arguments that are '
                                      "not valid JSON",
                          steps=[StreamedToolCall("c", "get_weather", '{"city": "Par'),
-                                Finish("tool_calls")])
+                                Finish("tool_calls")], tools=[WEATHER])
 
     # Transport -------------------------------------------------------------------------
 
