@@ -181,7 +181,10 @@ class Generation:
             continued = env["mail.message"].browse(self.continue_message_id)
             self._continued = (continued.id, message_text(continued), continued.body_json)
             messages.append(base.ChatMessage("user", CONTINUE_INSTRUCTION))
-        tools = [tool._llm_spec() for tool in thread._llm_enabled_tools()]
+        # A model not marked Tools is asked without them: some servers refuse a request with
+        # tools for such a model (Ollama), others ignore them; the chat's header says so.
+        tools = [tool._llm_spec() for tool in thread._llm_enabled_tools()] \
+            if model_record.supports_tools else []
         # Before every call, so a tool loop cannot run past a budget either.
         prompt_tokens = estimate_prompt_tokens(messages, tools)
         refusal, warning, answer_cap = env["llm.budget"]._llm_check(

@@ -1,5 +1,7 @@
 from odoo import api, fields, models, tools
 
+from ..providers import known_capabilities
+
 
 class LlmModel(models.Model):
     _name = "llm.model"
@@ -29,7 +31,12 @@ class LlmModel(models.Model):
     output_price = fields.Float(
         string="Output Price", digits=(16, 4),
         help="Price of one million output (answer) tokens, in the currency the provider bills.")
-    supports_tools = fields.Boolean(string="Tools", help="The model can call tools.")
+    # A new model is marked by its API id's family (as a fetched one is when its provider's
+    # list says nothing); a manager corrects it here. Tools are sent only to models marked
+    # Tools (engine/generation.py, _read_call).
+    supports_tools = fields.Boolean(
+        string="Tools", help="The model can call tools: a conversation's tools are sent only to "
+                             "models marked so.")
     supports_vision = fields.Boolean(string="Vision", help="The model reads images.")
     supports_reasoning = fields.Boolean(
         string="Reasoning", help="The model can reason before answering (reasoning effort).")
@@ -59,6 +66,23 @@ class LlmModel(models.Model):
     def _llm_chat_model_ids(self, company_ids, active_test):
         return tuple(self.search([("use", "=", "chat"), ("provider_id.active", "=", True)],
                                  order="provider_id, sequence, id").ids)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            known = known_capabilities(vals.get("api_id") or "")
+            vals.setdefault("supports_tools", "tools" in known)
+            vals.setdefault("supports_vision", "vision" in known)
+        return super().create(vals_list)
+
+    @api.onchange("api_id")
+    def _onchange_api_id_capabilities(self):
+        """The form's new model is marked as ``create`` would mark it; an existing one keeps
+        what a manager set."""
+        if not self._origin:
+            known = known_capabilities(self.api_id or "")
+            self.supports_tools = "tools" in known
+            self.supports_vision = "vision" in known
 
     @api.depends("provider_id.default_model_id")
     def _compute_is_default(self):

@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
-from ..providers import (ProviderConfig, ProviderError, RetryPolicy, get_provider,
-                         known_capabilities)
+from ..providers import ProviderConfig, ProviderError, RetryPolicy, get_provider
 
 _logger = logging.getLogger(__name__)
 
@@ -334,10 +333,8 @@ class LlmProvider(models.Model):
         # Ollama lists pulled models with their tag: "llama3.2" is "llama3.2:latest".
         preferred = chat_models.filtered(lambda m: m.api_id in (api_id, f"{api_id}:latest"))[:1]
         if not chat_models:
-            known = known_capabilities(api_id)
             preferred = self.env["llm.model"].create({
-                "name": api_id, "api_id": api_id, "provider_id": self.id,
-                "supports_tools": "tools" in known, "supports_vision": "vision" in known})
+                "name": api_id, "api_id": api_id, "provider_id": self.id})
         self.default_model_id = preferred or self.default_model_id
 
 

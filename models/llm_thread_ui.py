@@ -71,6 +71,7 @@ class LlmThreadUi(models.Model):
                 "provider_id": model.provider_id.id,
                 "provider_name": model.provider_id.name,
                 "is_default": model.is_default,
+                "supports_tools": model.supports_tools,
             } for model in models_],
             "tools": self.env["llm.tool"]._llm_ui_options(),
             # What a new conversation starts with, shown by the chat's drafts.

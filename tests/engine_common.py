@@ -104,7 +104,8 @@ class EngineCase(HttpCase):
         provider = cls.env["llm.provider"].create({
             "name": "Scripted", "api_format": "openai", "base_url": "http://scripted.invalid/v1"})
         cls.model = cls.env["llm.model"].create({
-            "name": "Scripted", "api_id": "scripted-model", "provider_id": provider.id})
+            "name": "Scripted", "api_id": "scripted-model", "provider_id": provider.id,
+            "supports_tools": True})
         cls.provider_record = provider
         cls.thread = cls.env["llm.thread"].with_user(cls.user_a).create({
             "name": "A's chat", "provider_id": provider.id, "model_id": cls.model.id})

@@ -17,7 +17,8 @@ class TestAssistantUi(FakeProviderCase, HttpCase):
             "name": "Fake OpenAI", "api_format": "openai", "base_url": cls.fake.base_url("openai"),
         })
         provider.default_model_id = cls.env["llm.model"].create({
-            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
+            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id,
+            "supports_tools": True})
         cls.summariser = cls.env.ref("llm_thread.assistant_record_summariser")
 
     def thread(self):

@@ -308,7 +308,8 @@ class TestRunAssistantTour(FakeProviderCase, HttpCase):
             "name": "Fake OpenAI", "api_format": "openai",
             "base_url": self.fake.base_url("openai")})
         provider.default_model_id = self.env["llm.model"].create({
-            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
+            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id,
+            "supports_tools": True})
         partner = self.env["res.partner"].create({"name": "Tour Automation Contact",
                                                   "phone": "+32 400 00 00 01"})
         action = self.env["ir.actions.server"].create({

@@ -23,6 +23,7 @@ class ChatUiCase(FakeProviderCase, HttpCase):
         })
         cls.model = cls.env["llm.model"].create({
             "name": "Fake model", "api_id": "fake-model", "provider_id": cls.provider.id,
+            "supports_tools": True,
         })
         cls.provider.default_model_id = cls.model
 

@@ -42,6 +42,20 @@ class TestGenerateThroughTheWire(WireCase):
         sent = self.fake.requests[-1].json["messages"]
         self.assertEqual(sent[-3], {"role": "user", "content": question})
 
+    def test_tools_only_for_a_model_marked_tools(self):
+        """A model not marked Tools is asked without the conversation's tools (Ollama refuses a
+        request with tools for a model without them); marked, it gets them."""
+        self.assertTrue(self.thread.tool_names, "the conversation has tools")
+        for _answer in range(2):
+            self.fake.script("openai", [base.TextDelta("Done."), base.Finish("stop")])
+        self.model.supports_tools = False
+        self.generate(self.thread, "Hi")
+        self.assertNotIn("tools", self.fake.requests[-1].json)
+        self.model.supports_tools = True
+        self.generate(self.thread, "Again")
+        self.assertEqual(sorted(tool["function"]["name"] for tool in self.fake.requests[-1].json["tools"]),
+                         sorted(self.thread.tool_names))
+
     def test_provider_refusal_is_an_sse_error(self):
         self.fake.fail("openai", 401, "Incorrect API key provided")
         _response, events = self.generate(self.thread, "Hi")

@@ -1,5 +1,8 @@
 """llm.provider and llm.model: configuration, key secrecy, buttons, environment set-up."""
 
+import importlib.util
+import os
+
 import psycopg2
 
 from odoo.exceptions import AccessError, ValidationError
@@ -219,6 +222,44 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         second.is_default = False
         self.assertFalse(self.provider.default_model_id)
         self.assertEqual(second.display_name, "B (Fake OpenAI)")
+
+    def test_new_model_marked_by_its_family(self):
+        """A model added by hand is marked Tools and Vision as a fetched one is, from its API
+        id, unless given; an existing model keeps what a manager set when its id changes."""
+        Model = self.env["llm.model"]
+        claude = Model.create({"name": "C", "api_id": "claude-sonnet-4-5", "provider_id": self.provider.id})
+        local = Model.create({"name": "L", "api_id": "my-local-7b", "provider_id": self.provider.id})
+        told = Model.create({"name": "T", "api_id": "gpt-4o", "provider_id": self.provider.id,
+                             "supports_tools": False})
+        self.assertEqual([(m.supports_tools, m.supports_vision) for m in (claude, local, told)],
+                         [(True, True), (False, False), (False, True)])
+        local.supports_tools = True
+        local.api_id = "my-local-8b"
+        self.assertTrue(local.supports_tools)
+        form = Form(Model.with_context(default_provider_id=self.provider.id))
+        form.name = "Q"
+        form.api_id = "qwen3:8b"
+        self.assertTrue(form.supports_tools, "the form marks it as create would")
+        form.supports_tools = False
+        self.assertFalse(form.save().supports_tools, "the manager's choice wins")
+
+    def test_migration_marks_known_models(self):
+        """Before 18.0.0.3.0 the Tools flag defaulted to off and decided nothing: the migration
+        marks the models whose family calls tools, and leaves the others as they were."""
+        Model = self.env["llm.model"]
+        gpt = Model.create({"name": "G", "api_id": "gpt-4o-mini", "provider_id": self.provider.id})
+        local = Model.create({"name": "L", "api_id": "my-local-7b", "provider_id": self.provider.id})
+        self.env.cr.execute("UPDATE llm_model SET supports_tools = false, supports_vision = false"
+                            " WHERE id IN %s", [(gpt.id, local.id)])
+        path = os.path.join(os.path.dirname(__file__), os.pardir, "migrations", "18.0.0.3.0",
+                            "post-migrate.py")
+        spec = importlib.util.spec_from_file_location("llm_thread_post_migrate_3", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.0.2.0")
+        self.env.invalidate_all()
+        self.assertEqual([(m.supports_tools, m.supports_vision) for m in (gpt, local)],
+                         [(True, True), (False, False)])
 
     def test_default_model_belongs_to_the_provider(self):
         other = self.env["llm.provider"].create({"name": "Other", "base_url": "http://x/v1"})

@@ -8487,6 +8487,17 @@ var ThreadHeader = class extends Component8 {
     const value = ev.target.value;
     void (value === AUTO ? this.controller.setAutoModel() : this.controller.setModel(Number(value)));
   }
+  /** The conversation's model, when it is not marked Tools: the server sends it none. */
+  get modelWithoutTools() {
+    const thread = this.thread;
+    const model = thread && !thread.auto_model ? this.controller.options.models.find((option) => option.id === thread.model_id) : void 0;
+    return model && !model.supports_tools ? model : void 0;
+  }
+  get toolsOffText() {
+    return _t(
+      "%s is not marked as calling tools: it is asked without them. An LLM manager can mark it in LLM > Configuration > Models."
+    ).replace("%s", this.modelWithoutTools?.name ?? "");
+  }
   toolEnabled(name) {
     return Boolean(this.thread?.tool_names.includes(name));
   }

@@ -54,6 +54,8 @@ export interface ModelOption {
     provider_id: number;
     provider_name: string;
     is_default: boolean;
+    /** Marked Tools: the conversation's tools are sent to it only then. */
+    supports_tools: boolean;
 }
 
 export interface ToolOption {

@@ -1,6 +1,7 @@
 import { Component, useExternalListener, useRef, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
+import { _t } from "../core/l10n";
 import { openRecord, recordUrl, type ActionService } from "../core/records";
 import type { ChatController } from "../conversation/chat_controller";
 import type { ChatBackend } from "../core/transport";
@@ -92,6 +93,21 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
         void (value === AUTO
             ? this.controller.setAutoModel()
             : this.controller.setModel(Number(value)));
+    }
+
+    /** The conversation's model, when it is not marked Tools: the server sends it none. */
+    get modelWithoutTools(): ModelOption | undefined {
+        const thread = this.thread;
+        const model = thread && !thread.auto_model
+            ? this.controller.options.models.find((option) => option.id === thread.model_id)
+            : undefined;
+        return model && !model.supports_tools ? model : undefined;
+    }
+
+    get toolsOffText(): string {
+        return _t(
+            "%s is not marked as calling tools: it is asked without them. An LLM manager can mark it in LLM > Configuration > Models.",
+        ).replace("%s", this.modelWithoutTools?.name ?? "");
     }
 
     toolEnabled(name: string): boolean {

@@ -322,6 +322,27 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_tools_picker .badge")?.textContent).toBe("1");
     });
 
+    test("a model not marked Tools shows the tools off, and why", async () => {
+        const backend = new FakeBackend();
+        backend.options = {
+            ...OPTIONS,
+            models: [OPTIONS.models[0], { ...OPTIONS.models[1], supports_tools: false }],
+        };
+        backend.threads = [thread()];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        expect(fixture.querySelector(".o_llm_tools_off")).toBeNull();
+        const select = fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!;
+        select.value = "2";
+        select.dispatchEvent(new Event("change"));
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_tools_picker .badge")?.textContent).toBe("off");
+        (fixture.querySelector(".o_llm_tools_picker button") as HTMLButtonElement).click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_tools_off_note")?.textContent).toContain(
+            "Smart is not marked as calling tools",
+        );
+    });
+
     test("the sources picker chooses the conversation's knowledge sources through the update route", async () => {
         const backend = new FakeBackend();
         backend.options = {
