@@ -16,6 +16,11 @@ WARNING_RATIO = 0.8
 # The shortest answer worth a call under a hard budget (or the answer reserve, when smaller):
 # with less left, the call is refused rather than cut after a few words.
 MIN_ANSWER_TOKENS = 256
+# What current chat models write at least in one answer (GPT-4o 16,384, Claude 4 64,000): a
+# hard budget's cap above it is not sent for a model whose Max Output Tokens is unknown (the
+# OpenAI and Anthropic model lists do not give it), since the APIs refuse a max_tokens above
+# the model's own limit.
+UNKNOWN_OUTPUT_LIMIT = 16_384
 
 
 def month_start(now):
@@ -105,9 +110,10 @@ class LlmBudget(models.Model):
         Returns ``(refusal, warning, answer_cap)``: the message refusing the call (a hard
         budget without room for the prompt and an answer of ``MIN_ANSWER_TOKENS``, or of the
         reserve when smaller), the warning to show the user (a budget 80% used or more), and
-        the most output tokens the answer may have so that no hard budget is passed (None: no
-        hard budget limits it). Counting the answer before it is written keeps the last call of
-        a month from passing a hard limit.
+        the most output tokens the answer may have so that no hard budget is passed, never above
+        the model's Max Output Tokens (None: no hard budget limits it, or, that limit unknown,
+        not below ``UNKNOWN_OUTPUT_LIMIT``). Counting the answer before it is written keeps the
+        last call of a month from passing a hard limit.
         """
         budgets = self._llm_budgets()
         if not budgets:
@@ -135,7 +141,12 @@ class LlmBudget(models.Model):
             if used >= WARNING_RATIO * budget.limit:
                 warnings.append(budget._llm_warning(used))
                 budget._llm_notify_managers(now, used)
-        return None, " ".join(warnings) or None, min(caps, default=None)
+        cap = min(caps, default=None)
+        if cap is not None and model.max_output_tokens:
+            cap = min(cap, model.max_output_tokens)
+        elif cap is not None and cap >= UNKNOWN_OUTPUT_LIMIT:
+            cap = None
+        return None, " ".join(warnings) or None, cap
 
     @api.model
     def _llm_budgets(self):

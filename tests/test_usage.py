@@ -292,6 +292,25 @@ class TestBudgets(UsageCase):
         self.assertEqual(request["options"].max_tokens, 2000 - (500 + 12 + 34) - prompt,
                          "an answer longer than the reserve cannot pass the limit either")
 
+    def test_a_large_hard_budget_sends_no_cap_above_what_the_model_writes(self):
+        """The APIs refuse a max_tokens above the model's own output limit (a 200,000-token
+        budget once sent 198,457 to GPT-4o): the cap goes only when it is below it."""
+        budget = self.budget(limit=200_000)
+        self.script(answer("Free."))
+        self.generate(self.thread, "Hi")
+        self.assertIsNone(self.provider.requests[-1]["options"].max_tokens,
+                          "Max Output Tokens unknown: 16,384 assumed")
+        budget.limit = 10_000
+        self.model.max_output_tokens = 4_000
+        self.script(answer("Its own limit."))
+        self.generate(self.thread, "Again")
+        self.assertEqual(self.provider.requests[-1]["options"].max_tokens, 4_000,
+                         "never above what the model writes")
+        self.model.max_output_tokens = 0
+        self.script(answer("Capped."))
+        self.generate(self.thread, "Once more")
+        self.assertLess(self.provider.requests[-1]["options"].max_tokens, 10_000)
+
     def test_the_budgets_user_is_not_told_of_a_record_they_cannot_open(self):
         budget = self.budget(user_id=self.user_b.id)
         budget.write({"user_id": self.user_a.id, "limit": 2000})
