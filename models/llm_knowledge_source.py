@@ -8,6 +8,7 @@ committed, so a crash or a restart resumes where it stopped and one source's fai
 blocks the others.
 """
 
+import codecs
 import hashlib
 import logging
 import threading
@@ -457,14 +458,27 @@ def _attachment_sections(attachment):
     mimetype = attachment.mimetype or ""
     name = (attachment.name or "").lower()
     if mimetype in HTML_MIMETYPES or name.endswith((".html", ".htm")):
-        return chunking.html_sections(raw.decode("utf-8", "replace"))
+        return chunking.html_sections(_decode(raw))
     if mimetype in TEXT_MIMETYPES or name.endswith((".md", ".markdown", ".txt")):
         # Odoo's own _index keeps only ASCII from text files: decode it ourselves.
-        return chunking.markdown_sections(raw.decode("utf-8", "replace"))
-    text = attachment._index(raw, mimetype) or ""
+        return chunking.markdown_sections(_decode(raw))
+    text = (attachment._index(raw, mimetype) or "").replace("\x00", "")
     if not text or text == mimetype.split("/")[0]:
         raise UserError(attachment.env._(
             "No text could be read from %(file)s (%(type)s). Upload a PDF with text (not a "
             "scan), a DOCX, ODT, XLSX, HTML, Markdown or text file.",
             file=attachment.name, type=mimetype or "?"))
     return chunking.page_sections(text)
+
+
+def _decode(raw):
+    """A text file's text: UTF-8, or the encoding its byte order mark names (Windows' Notepad
+    saves "Unicode" as UTF-16); without NUL characters, which PostgreSQL's text refuses."""
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            break
+    else:
+        encoding = "utf-8"
+    return raw.decode(encoding, "replace").replace("\x00", "")

@@ -100,6 +100,18 @@ class TestKnowledgeFiles(KnowledgeCase):
         self.assertEqual(chunks[0]._llm_citation()["url"],
                          f"/web/content/{chunks[0].attachment_id.id}")
 
+    def test_text_saved_as_utf16_or_holding_nul_characters(self):
+        """Notepad's "Unicode" is UTF-16 with a byte order mark; a NUL character, which
+        PostgreSQL's text refuses, failed the whole source with a database error."""
+        utf16 = "# Returns\n\nThirty days, no question asked.\n".encode("utf-16")
+        nul = b"# Shipping\n\nFree from 50\x00 EUR.\n"
+        source = self.file_source("Notes", self.attachment("returns.txt", utf16, "text/plain"),
+                                  self.attachment("shipping.md", nul, "text/markdown"))
+        self.index()
+        self.assertEqual(source.state, "ready", source.index_error)
+        self.assertEqual(sorted(source.chunk_ids.mapped("content")),
+                         ["Free from 50 EUR.", "Thirty days, no question asked."])
+
     def test_html(self):
         page = ("<html><body><h1>Warranty</h1><p>Two years on every <b>bicycle</b>.</p>"
                 "<script>tracking()</script><h2>Exclusions</h2><ul><li>Punctures</li></ul>"
