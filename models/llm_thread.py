@@ -33,11 +33,32 @@ RECORD_DESCRIPTION_MAX_FIELDS = 40
 TITLE_MAX_CHARS = 60
 
 
-class LlmBusyError(UserError):
+class LlmRefusal(UserError):
+    """What the chat refuses in its own user's normal use (a stale tab, a message too long, a
+    file too large...): logged at INFO, by the JSON routes as by Odoo's ``call_kw`` (which
+    logs a ``UserError`` at WARNING unless ``loglevel`` says otherwise, odoo/http.py): it is
+    no server problem. Shown as a UserError: the web client shows an exception whose name it
+    does not know as a server error with its traceback, unless its context names a class it
+    knows (web's error_handlers.js)."""
+    loglevel = logging.INFO
+    shown_as = "odoo.exceptions.UserError"
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.context = {"exception_class": self.shown_as}
+
+
+class LlmNoAccess(LlmRefusal, AccessError):
+    """The conversation does not exist (any more) or is someone else's (a tab still showing a
+    conversation deleted elsewhere gets it)."""
+    shown_as = "odoo.exceptions.AccessError"
+
+
+class LlmBusyError(LlmRefusal):
     """The thread already has a generation running (HTTP 409)."""
 
 
-class LlmMessageTooLong(UserError):
+class LlmMessageTooLong(LlmRefusal):
     """The user's message exceeds MAX_MESSAGE_CHARS (HTTP 413)."""
 
 
@@ -371,7 +392,7 @@ class LlmThread(models.Model):
         """Raise ``AccessError`` unless every thread of ``self`` is the current user's: the
         one gate of every chat operation (routes, UI methods, the generation, tools)."""
         if not self._llm_is_own():
-            raise AccessError(self._llm_not_yours_message())
+            raise LlmNoAccess(self._llm_not_yours_message())
 
     def _llm_is_own(self):
         """Chat operations are for the thread's owner only, managers included: reading every

@@ -13,10 +13,10 @@ from odoo.exceptions import AccessError, UserError
 
 from ..engine import claim
 from ..engine.protocol import BUSY_STATES
-from .llm_thread import LlmBusyError, check_input
+from .llm_thread import LlmBusyError, LlmRefusal, check_input
 
 
-class LlmInvalidAction(UserError):
+class LlmInvalidAction(LlmRefusal):
     """A regenerate / edit / continue request that does not fit the conversation (HTTP 400)."""
 
 

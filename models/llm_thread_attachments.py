@@ -14,11 +14,10 @@ format reads PDFs (providers/anthropic.py). A model without vision is refused be
 import base64
 
 from odoo import models
-from odoo.exceptions import UserError
 from odoo.tools.mimetypes import guess_mimetype
 
 from ..providers.base import Attachment
-from .llm_thread import MAX_MESSAGE_CHARS
+from .llm_thread import MAX_MESSAGE_CHARS, LlmRefusal
 
 # The limits and types below are also checked in the browser before uploading
 # (static/src/ts/composer/attachments.ts; its test compares them with these).
@@ -43,7 +42,7 @@ DOCUMENT_TYPES = {
 }
 
 
-class LlmAttachmentError(UserError):
+class LlmAttachmentError(LlmRefusal):
     """An attachment refused: wrong type, too large, unreadable, not the user's to send, or
     an image for a model without vision (HTTP 400; nothing was sent to the provider)."""
 

@@ -28,8 +28,9 @@ class RpcMixin:
         self.assertEqual(response.status_code, 200, route)
         body = response.json()
         error = body.get("error")
-        return body.get("result"), error and {"name": error["data"]["name"],
-                                              "message": error["data"]["message"]}
+        return body.get("result"), error and {
+            "name": error["data"]["name"], "message": error["data"]["message"],
+            "shown_as": error["data"]["context"].get("exception_class")}
 
     def call_kw(self, model, method, args, kwargs=None):
         return self.rpc(f"/web/dataset/call_kw/{model}/{method}", {
@@ -166,6 +167,22 @@ class TestThreadAccess(RpcMixin, EngineCase):
                     self.assertRefused(error, "AccessError", NOT_YOURS)
         self.env.invalidate_all()
         self.assertEqual(self.thread.name, "A's chat")
+
+    def test_refusals_of_normal_use_are_not_warnings(self):
+        """A stale tab's call (a version gone) or a link to someone else's conversation is
+        refused over call_kw as over the JSON routes: in words, logged at INFO, not as a
+        warning."""
+        self.authenticate("llm_a", "llm_a_password_1")
+        with self.assertNoLogs("odoo.http", level="WARNING"):
+            _result, error = self.call_kw("llm.thread", "llm_ui_switch_version",
+                                          [[self.thread.id], 999999])
+            self.assertEqual(error["message"], "This version does not exist any more.")
+            # The web client shows it in a warning dialog, not as a server error.
+            self.assertEqual(error["shown_as"], "odoo.exceptions.UserError")
+            self.authenticate("llm_b", "llm_b_password_1")
+            _result, error = self.call_kw("llm.thread", "llm_ui_load", [[self.thread.id]])
+            self.assertEqual((error["message"], error["shown_as"]),
+                             (NOT_YOURS, "odoo.exceptions.AccessError"))
 
     # RPC entry points -------------------------------------------------------------------
 
