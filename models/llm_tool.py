@@ -9,7 +9,7 @@ import inspect
 import json
 import re
 
-from odoo import api, fields, models, tools
+from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..providers.base import ToolSpec
@@ -391,7 +391,7 @@ def _display(model, field, value):
     if field.type in ("many2one", "many2many", "one2many") and value:
         ids = value if isinstance(value, list) else [value]
         if not all(isinstance(i, int) for i in ids):
-            return _short(value)  # ORM commands: shown as they are
+            return _short(_commands_text(model.env[field.comodel_name], ids))
         related = model.env[field.comodel_name].browse(ids).exists()
         return _short(", ".join(related.mapped("display_name")))
     if field.type == "selection" and value:
@@ -399,3 +399,40 @@ def _display(model, field, value):
     if value is False or value is None:
         return ""
     return _short(value)
+
+
+def _commands_text(comodel, commands):
+    """ORM commands on a relation (``[[4, 2]]``, ``[[6, 0, [1, 2]]]``...) as what they do to
+    it, the records by name ("+ Internal User, − Portal"); anything else as it is."""
+    if not all(isinstance(command, (list, tuple)) and 1 <= len(command) <= 3
+               and command[0] in range(7) for command in commands):
+        return str(commands)
+    # The ORM also takes them short: [4, id], [5].
+    commands = [(*command, None, None)[:3] for command in commands]
+    referenced = [command[1] for command in commands
+                  if command[0] in (Command.UPDATE, Command.DELETE, Command.UNLINK, Command.LINK)]
+    referenced += [i for command in commands if command[0] == Command.SET
+                   and isinstance(command[2], list) for i in command[2]]
+    names = {record.id: record.display_name for record in comodel.browse(
+        [i for i in referenced if isinstance(i, int)]).exists()}
+
+    def name(record_id):
+        return names.get(record_id, f"#{record_id}")
+
+    env = comodel.env
+    parts = []
+    for kind, target, values in commands:
+        if kind == Command.CREATE:
+            parts.append("+ " + env._("a new record"))
+        elif kind == Command.UPDATE:
+            parts.append(f"~ {name(target)}")
+        elif kind in (Command.DELETE, Command.UNLINK):
+            parts.append(f"− {name(target)}")
+        elif kind == Command.LINK:
+            parts.append(f"+ {name(target)}")
+        elif kind == Command.CLEAR:
+            parts.append(env._("none"))
+        else:
+            parts.append(", ".join(map(name, values if isinstance(values, list) else []))
+                         or env._("none"))
+    return ", ".join(parts)

@@ -268,6 +268,22 @@ class TestBuiltinTools(ToolCase):
             {"model": "res.partner", "ids": self.partner.id})
         self.assertEqual(odd["records"], [])
 
+    def test_preview_names_what_relation_commands_do(self):
+        vip, new = self.env["res.partner.category"].create([{"name": "VIP"}, {"name": "New"}])
+        self.partner.category_id = new
+        tool = self.tool("update_record", self.editor)
+        for commands, shown in [
+            ([[4, vip.id], [3, new.id]], "+ VIP, − New"),
+            ([[6, 0, [vip.id]]], "VIP"),
+            ([[5]], "none"),
+            ([[0, 0, {"name": "Gold"}]], "+ a new record"),
+        ]:
+            with self.subTest(commands=commands):
+                preview = tool._llm_preview({"model": "res.partner", "id": self.partner.id,
+                                             "values": {"category_id": commands}})
+                self.assertEqual(preview["changes"],
+                                 [{"field": "Tags", "old": "New", "new": shown}])
+
     def test_preview_lists_only_the_values_that_change(self):
         preview = self.tool("update_record", self.editor)._llm_preview(
             {"model": "res.partner", "id": self.partner.id,
