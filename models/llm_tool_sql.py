@@ -52,11 +52,12 @@ SECRET_TABLES = {"ir_config_parameter", "res_users_apikeys", "auth_totp_device"}
 # ... and, in every other table, the columns named like a secret: passwords (password, smtp_pass,
 # new_passwd, passcode), secrets (totp_secret, client_secret), tokens (access_token,
 # refresh_token, not input_tokens), keys (api_key, smtp_ssl_private_key, push keys),
-# credentials, authorization codes, session identifiers and headers (llm_provider's
-# extra_headers carry keys). A module adding a secret under another name needs a line here.
+# credentials, authorization codes, session identifiers, headers (llm_provider's
+# extra_headers carry keys) and uuids (a discuss channel's is the key of its invitation link).
+# A module adding a secret under another name needs a line here.
 SECRET_COLUMN = re.compile(r"""
       (^|_)( pass\w* | secret | token | credentials? | authorization_code | session_identifier
-           | headers | keys | hmac\w* )(_|$)
+           | headers | keys | hmac\w* | uuid )(_|$)
     | _key$
 """, re.VERBOSE)
 

@@ -124,6 +124,7 @@ class TestSqlTool(ToolCase):
         secrets = ["SELECT password FROM res_users", "SELECT * FROM res_users",
                    "SELECT value FROM ir_config_parameter", "SELECT key FROM res_users_apikeys",
                    "SELECT api_key FROM llm_provider", "SELECT extra_headers FROM llm_provider",
+                   "SELECT uuid FROM discuss_channel",
                    "SELECT * FROM ts_stat('SELECT value::tsvector FROM ir_config_parameter')"]
         if self.env.cr.fetchone()[0]:
             secrets += ["SELECT totp_secret FROM res_users", "SELECT key FROM auth_totp_device"]
