@@ -7,7 +7,9 @@ interleaving explicit: a test waits for "the provider reached this point" and de
 goes on, so no test sleeps or measures time.
 """
 
+import importlib.util
 import json
+import os
 import threading
 
 from odoo import http
@@ -20,6 +22,17 @@ from .fake_provider import FakeProviderCase
 # Bounds on waits for events that happen within milliseconds; they only stop a broken test
 # from hanging, they never decide its outcome.
 WAIT = 30
+
+
+def run_migration(cr, version, from_version):
+    """Run llm_thread's post-migrate script of ``version`` as Odoo runs it when updating from
+    ``from_version``."""
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "migrations", version,
+                        "post-migrate.py")
+    spec = importlib.util.spec_from_file_location(f"llm_thread_post_migrate_{version}", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    migration.migrate(cr, from_version)
 
 
 class Gate:

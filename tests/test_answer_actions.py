@@ -1,16 +1,13 @@
 """Answer actions on the real route and engine (the scripted provider records what the model
 was sent): regenerate, edit and resend, versions, continue, feedback."""
 
-import importlib.util
-import os
-
 from odoo import http
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..engine.generation import CONTINUE_INSTRUCTION
 from ..providers import Finish, TextDelta, Usage, base
-from .engine_common import WAIT, EngineCase, answer, parse_sse
+from .engine_common import WAIT, EngineCase, answer, parse_sse, run_migration
 from .fake_provider import FakeProviderCase
 
 Q = base.ChatMessage
@@ -173,12 +170,7 @@ class TestAnswerActions(EngineCase):
                             [tuple(messages.ids)])
         self.env.invalidate_all()
         self.assertTrue(self.thread._llm_versions(), "unlinked, they look like versions")
-        path = os.path.join(os.path.dirname(__file__), os.pardir, "migrations", "18.0.0.2.0",
-                            "post-migrate.py")
-        spec = importlib.util.spec_from_file_location("llm_thread_post_migrate", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        migration.migrate(self.env.cr, "18.0.0.1.0")
+        run_migration(self.env.cr, "18.0.0.2.0", "18.0.0.1.0")
         self.env.invalidate_all()
         self.assertEqual(messages.mapped("llm_parent_id").ids, messages[:3].ids)
         self.assertFalse(self.thread._llm_versions())

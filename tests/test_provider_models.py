@@ -1,8 +1,5 @@
 """llm.provider and llm.model: configuration, key secrecy, buttons, environment set-up."""
 
-import importlib.util
-import os
-
 import psycopg2
 
 from odoo.exceptions import AccessError, ValidationError
@@ -11,6 +8,7 @@ from odoo.tools import mute_logger
 
 from ..models.llm_provider import _ollama_url
 from ..providers import ChatMessage, Finish, TextDelta, Usage
+from .engine_common import run_migration
 from .fake_provider import FakeProviderCase, refused_url
 
 KEY = "sk-fake-0123456789abcd"
@@ -251,12 +249,7 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         local = Model.create({"name": "L", "api_id": "my-local-7b", "provider_id": self.provider.id})
         self.env.cr.execute("UPDATE llm_model SET supports_tools = false, supports_vision = false"
                             " WHERE id IN %s", [(gpt.id, local.id)])
-        path = os.path.join(os.path.dirname(__file__), os.pardir, "migrations", "18.0.0.3.0",
-                            "post-migrate.py")
-        spec = importlib.util.spec_from_file_location("llm_thread_post_migrate_3", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        migration.migrate(self.env.cr, "18.0.0.2.0")
+        run_migration(self.env.cr, "18.0.0.3.0", "18.0.0.2.0")
         self.env.invalidate_all()
         self.assertEqual([(m.supports_tools, m.supports_vision) for m in (gpt, local)],
                          [(True, True), (False, False)])
