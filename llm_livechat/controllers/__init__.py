@@ -1,1 +1,2 @@
+from . import channel
 from . import webclient

@@ -100,9 +100,8 @@ class DiscussChannel(models.Model):
     # ------------------------------------------------------------------
 
     def message_post(self, **kwargs):
-        if self.channel_type == "livechat" and not self.is_member and self._llm_ai_answering() \
-                and kwargs.get("author_id", self.env.user.partner_id.id) == self.env.user.partner_id.id \
-                and self.env.user._is_internal():
+        if kwargs.get("author_id", self.env.user.partner_id.id) == self.env.user.partner_id.id \
+                and self._llm_taken_over_by_writing():
             # An operator answering in a conversation the AI answers (Discuss lists it to
             # them) takes it over: they join, the agent stops.
             self.sudo(False).action_llm_take_over()
@@ -113,6 +112,19 @@ class DiscussChannel(models.Model):
                 and channel._llm_is_visitor(posted):
             channel._llm_on_visitor_message(posted)
         return message
+
+    def _llm_taken_over_by_writing(self):
+        """Whether the current user writing here takes the conversation over: an internal
+        user, while the agent answers it, or would but for them (they are a member already,
+        joined by one of Discuss's own routes such as a call, and the agent is still the
+        conversation's operator)."""
+        channel = self.sudo()  # sudo: the operator may not be a member yet
+        agent = channel.llm_agent_partner_id
+        return channel.channel_type == "livechat" and self.env.user._is_internal() and (
+            channel._llm_ai_answering() or bool(
+                agent and channel.livechat_operator_id == agent and channel.livechat_active
+                and not channel.llm_agent_stopped
+                and self.env.user.partner_id in channel.channel_member_ids.partner_id))
 
     def _llm_is_visitor(self, message):
         """Posted by the visitor: a guest, or a partner who is neither an internal user nor

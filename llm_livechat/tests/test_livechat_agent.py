@@ -475,3 +475,36 @@ class TestLivechatRouting(LivechatCase):
         self.assertEqual((channel.livechat_operator_id, channel.llm_handoff_reason),
                          (self.operator.partner_id, "operator"))
         self.assertEqual(self.texts(channel, self.operator.partner_id), ["Olivia here."])
+
+    def test_operator_typing_does_not_join(self):
+        """Typing is no answer: an operator typing in a conversation the AI answers does not
+        join it (mail makes whoever types a member, where they may create one: a manager).
+        Sending takes it over, once, also when they are a member already (as Discuss's own
+        routes make one: joining, a call)."""
+        manager = new_test_user(
+            self.env, login="lc_manager", password="lc_manager_password_1", name="Mia Manager",
+            groups="base.group_user,im_livechat.im_livechat_group_manager")
+        for login in ("lc_operator", "lc_manager"):
+            self.authenticate(None, None)  # the visitor
+            channel = self.open_session()
+            self.authenticate(login, f"{login}_password_1")
+            self.make_jsonrpc_request("/discuss/channel/notify_typing", {
+                "channel_id": channel.id, "is_typing": True})
+            self.env.invalidate_all()
+            self.assertEqual(channel.channel_member_ids.partner_id, self.agent.partner_id,
+                             "the agent and the visitor (a guest) only")
+            self.assertTrue(channel.llm_ai_handling)
+        self.make_jsonrpc_request("/discuss/channel/join", {"channel_id": channel.id})
+        self.env.invalidate_all()
+        self.assertFalse(channel.llm_ai_handling)
+        for text in ("Mia here.", "How can I help?"):
+            self.make_jsonrpc_request("/mail/message/post", {
+                "thread_model": "discuss.channel", "thread_id": channel.id,
+                "post_data": {"body": text, "message_type": "comment",
+                              "subtype_xmlid": "mail.mt_comment"}})
+        self.env.invalidate_all()
+        self.assertEqual((channel.livechat_operator_id, channel.llm_handoff_reason),
+                         (manager.partner_id, "operator"))
+        self.assertEqual(len(channel.channel_member_ids.filtered(
+            lambda m: m.partner_id == manager.partner_id)), 1)
+        self.assertEqual(self.texts(channel, manager.partner_id), ["Mia here.", "How can I help?"])
