@@ -20,6 +20,7 @@ from odoo.addons.llm_thread.engine.turn import message_text
 from odoo.addons.llm_thread.models.llm_thread import LlmBusyError
 from odoo.addons.llm_thread.models.llm_thread_seed import markdown_html
 from odoo.addons.llm_thread.models.llm_tool_registry import llm_tool
+from odoo.addons.mail.tools.discuss import Store
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize, html2plaintext
 
@@ -93,7 +94,19 @@ class DiscussChannel(models.Model):
     def write(self, vals):
         if {"llm_agent_partner_id", "llm_agent_stopped", "livechat_active"} & set(vals):
             self._llm_watch_handling()
-        return super().write(vals)
+        result = super().write(vals)
+        if "livechat_operator_id" in vals:
+            self._llm_send_operator()
+        return result
+
+    def _llm_send_operator(self):
+        """The visitor's widget is named after the conversation's operator, which Odoo sends
+        only with the whole conversation: when it changes (a hand-off, a take-over, the agent
+        back), it is sent to the members, as im_livechat's ``_to_store`` sends it."""
+        # sudo: the visitor reads the operator's public name and avatar (as im_livechat does)
+        for channel in self.sudo().filtered(lambda c: c.channel_type == "livechat"):
+            channel._bus_send_store(channel, {"operator": Store.one(
+                channel.livechat_operator_id, fields=["avatar_128", "user_livechat_username"])})
 
     # ------------------------------------------------------------------
     # The visitor writes

@@ -245,6 +245,38 @@ class TestLivechatAgent(LivechatCase):
         self.assertEqual(len(self.provider.requests), 3)
         self.assertEqual(self.texts(channel, self.agent.partner_id)[-1], "Refunds take five days.")
 
+    def operators_sent(self, channel):
+        """The operators of ``channel`` sent over its own bus channel (the one the visitor's
+        widget listens to), with the name the widget shows: (partner id, name)."""
+        self.env.cr.precommit.run()  # where the bus writes what it sends
+        target = json_dump(channel_with_db(self.env.cr.dbname, channel))
+        sent = []
+        for note in self.env["bus.bus"].search([("channel", "=", target)], order="id"):
+            notification = json.loads(note.message)
+            if notification["type"] != "mail.record/insert":
+                continue
+            store = notification["payload"]
+            for values in store.get("discuss.channel", []):
+                if values["id"] == channel.id and "operator" in values:
+                    partner = next(p for p in store["res.partner"]
+                                   if p["id"] == values["operator"]["id"])
+                    sent.append((partner["id"],
+                                 partner.get("user_livechat_username") or partner["name"]))
+        return sent
+
+    def test_visitor_sees_who_answers(self):
+        """The visitor's widget is named after the conversation's operator: the operator who
+        comes in is sent to it live, and the agent when it is back."""
+        self.operator_online()
+        channel = self.open_session()
+        self.script_handoff("Wants a person.", "Let me find someone.")
+        self.visitor_says(channel, "A person, please")
+        self.assertEqual(self.operators_sent(channel),
+                         [(self.operator.partner_id.id, "Olivia Operator")])
+        channel.with_user(self.operator).action_unfollow()
+        self.assertEqual(self.operators_sent(channel)[-1],
+                         (self.agent.partner_id.id, self.agent.livechat_username or self.agent.name))
+
     def hand_over_to_nobody(self):
         """A visitor asks for a person with no operator online, then gives their email."""
         channel = self.open_session()
