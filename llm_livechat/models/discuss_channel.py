@@ -58,6 +58,8 @@ class DiscussChannel(models.Model):
         "AI Stopped", readonly=True, copy=False,
         help="Handed over to the team with no operator available: the agent no longer answers.")
     llm_contact_pending = fields.Boolean(readonly=True, copy=False)
+    # The visitor was asked for their email a second time: not asked again.
+    llm_contact_reminded = fields.Boolean(readonly=True, copy=False)
     llm_handoff_reason = fields.Selection(HANDOFF_REASONS, "Hand-off Reason", readonly=True,
                                           copy=False)
     llm_handoff_date = fields.Datetime("Handed Over On", readonly=True, copy=False)
@@ -378,10 +380,20 @@ class DiscussChannel(models.Model):
         human = livechat._llm_human_operator(lang=self._llm_visitor_lang(),
                                              country_id=self.country_id.id)
         if not human:
-            self.write({"llm_agent_stopped": True, "llm_contact_pending": True})
-            self._llm_post_as_agent(self.env._(
-                "No one from the team is available right now. Leave your email address here "
-                "and they will answer you by email as soon as they can."))
+            self.llm_agent_stopped = True
+            # An email the visitor already wrote, in the last question the agent was given or
+            # after it (while the agent was at work, a provider retrying): not asked for again.
+            given = visitor_messages.filtered(lambda m: m.id >= self.llm_last_handled_id)
+            email = next(filter(None, map(self._llm_email_in, reversed(given))), None)
+            if email:
+                self._llm_keep_contact(email, self.env._(
+                    "No one from the team is available right now. They will write to you at "
+                    "%s as soon as they can.", email))
+            else:
+                self.llm_contact_pending = True
+                self._llm_post_as_agent(self.env._(
+                    "No one from the team is available right now. Leave your email address "
+                    "here and they will answer you by email as soon as they can."))
             return False
         self._add_members(users=human, inviting_partner=self.llm_agent_partner_id,
                           open_chat_window=True)
@@ -416,19 +428,34 @@ class DiscussChannel(models.Model):
             + Markup("").join(Markup("<br/>%s: %s") % detail for detail in details)
 
     def _llm_take_contact(self, message):
-        """With no operator, the visitor's email becomes a lead (CRM installed); it is kept
-        on the conversation either way, listed in Live Chat > AI Conversations."""
+        """The visitor's answer to the request for their email: without one, they are asked
+        once more, then no longer (they may not want to give it); an email they write later
+        is still taken."""
+        email = self._llm_email_in(message)
+        if email:
+            return self._llm_keep_contact(email, self.env._(
+                "Thank you. The team will write to you at %s as soon as possible.", email))
+        if self.llm_contact_reminded:
+            return False
+        self.llm_contact_reminded = True
+        return self._llm_post_as_agent(self.env._(
+            "I could not find an email address in your message. Please write it like "
+            "name@example.com."))
+
+    @api.model
+    def _llm_email_in(self, message):
+        """The (normalized) email address written in ``message``, or False."""
         text = html2plaintext(message.body or "")
-        email = email_normalize((EMAIL.search(text) or [None])[0] or "")
-        if not email:
-            return self._llm_post_as_agent(self.env._(
-                "I could not find an email address in your message. Please write it like "
-                "name@example.com."))
+        return email_normalize((EMAIL.search(text) or [None])[0] or "")
+
+    def _llm_keep_contact(self, email, reply):
+        """With no operator, the visitor's email becomes a lead (CRM installed); it is kept
+        on the conversation either way, listed in Live Chat > AI Conversations. The visitor
+        reads ``reply``."""
         self.write({"llm_contact_email": email, "llm_contact_pending": False})
         if self._llm_crm_installed():
             self._llm_create_lead(email)
-        return self._llm_post_as_agent(self.env._(
-            "Thank you. The team will write to you at %s as soon as possible.", email))
+        return self._llm_post_as_agent(reply)
 
     def _llm_crm_installed(self):
         return "crm.lead" in self.env

@@ -68,14 +68,16 @@ class LivechatCase(EngineCase):
         channel_id = data["discuss.channel"][0]["id"]
         return self.env["discuss.channel"].browse(channel_id)
 
-    def visitor_says(self, channel, text):
-        """The visitor posts ``text``; returns once every run it started has ended."""
+    def visitor_says(self, channel, text, wait=True):
+        """The visitor posts ``text``; returns once every run it started has ended, unless
+        not to ``wait``."""
         self.env.flush_all()
         self.make_jsonrpc_request("/mail/message/post", {
             "thread_model": "discuss.channel", "thread_id": channel.id,
             "post_data": {"body": text, "message_type": "comment",
                           "subtype_xmlid": "mail.mt_comment"}})
-        self.wait_runs()
+        if wait:
+            self.wait_runs()
 
     def wait_runs(self):
         waited = 0
@@ -287,6 +289,10 @@ class TestLivechatAgent(LivechatCase):
         self.assertTrue(channel.llm_contact_pending)
         self.visitor_says(channel, "no")
         self.assertIn("could not find an email", self.texts(channel, self.agent.partner_id)[-1])
+        said = len(self.texts(channel, self.agent.partner_id))
+        self.visitor_says(channel, "I would rather not")
+        self.assertEqual(len(self.texts(channel, self.agent.partner_id)), said,
+                         "asked once more, not at every message")
         self.visitor_says(channel, "Sure: jane.doe@example.com")
         self.assertEqual(channel.llm_contact_email, "jane.doe@example.com")
         self.assertIn("jane.doe@example.com", self.texts(channel, self.agent.partner_id)[-1])
@@ -306,6 +312,27 @@ class TestLivechatAgent(LivechatCase):
         for line in ("Can a person send me a quote for 40 chairs?", "Let me find someone.",
                      "jane.doe@example.com"):
             self.assertIn(line, description, "the transcript")
+
+    def test_no_operator_takes_the_email_already_given(self):
+        """The provider fails with no operator online: the email the visitor wrote while the
+        agent was at work is taken, not asked for."""
+        channel = self.open_session()
+        gate = Gate()
+        self.script([gate, errors.refused("Scripted", url="http://provider.invalid/v1")])
+        self.visitor_says(channel, "Can someone call me back about my order?", wait=False)
+        self.assertTrue(gate.reached.wait(WAIT))
+        self.visitor_says(channel, "My email is jane.doe@example.com", wait=False)
+        gate.open()
+        self.wait_runs()
+        self.assertEqual(channel.llm_handoff_reason, "error")
+        self.assertEqual((channel.llm_contact_email, channel.llm_contact_pending),
+                         ("jane.doe@example.com", False))
+        said = self.texts(channel, self.agent.partner_id)
+        self.assertEqual(len(said), 1)
+        self.assertIn("No one from the team is available", said[0])
+        self.assertIn("jane.doe@example.com", said[0])
+        self.assertEqual(len(self.env["crm.lead"].search([
+            ("email_from", "=", "jane.doe@example.com")])), 1)
 
     def test_no_operator_without_crm_keeps_the_email(self):
         self.patch(type(self.env["discuss.channel"]), "_llm_crm_installed", lambda channel: False)
