@@ -299,12 +299,14 @@ class DiscussChannel(models.Model):
             ("model", "=", self._name), ("res_id", "=", self.id),
             ("llm_livechat_source_id", "=", source.id)], limit=1)
         if not mirror:
-            if not self.llm_first_answer_seconds and self.llm_first_visitor_date:
-                self.llm_first_answer_seconds = max(0.0, (
-                    fields.Datetime.now() - self.llm_first_visitor_date).total_seconds())
             self._llm_typing(False)
             mirror = self._llm_post_as_agent(body)
             mirror.llm_livechat_source_id = source.id
+            if not self.llm_first_answer_seconds and self.llm_first_visitor_date:
+                # Both creation dates are transaction times, the question's and this save's,
+                # from the same clock and to the microsecond (fields.Datetime.now() has none).
+                self.llm_first_answer_seconds = (
+                    mirror.create_date - self.llm_first_visitor_date).total_seconds()
             return
         mirror.body = body
         mirror._bus_send_store(mirror, {"body": mirror.body, "write_date": mirror.write_date})

@@ -4,8 +4,10 @@ conversation. The provider is the scripted one of llm_thread's engine tests; eve
 (routes, guest, bus, runs, tools, budgets, operators) is the real thing."""
 
 import json
+import time
 from datetime import datetime, timezone
 
+from freezegun import freeze_time
 from markupsafe import Markup
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
@@ -119,6 +121,17 @@ class TestLivechatAgent(LivechatCase):
         self.assertTrue(channel.llm_first_answer_seconds >= 0 and channel.llm_first_visitor_date)
         question = self.provider.requests[0]["messages"][-1]
         self.assertEqual((question.role, question.content), ("user", "When are you open?"))
+
+    def test_time_to_first_answer_under_a_second(self):
+        """An answer within the second of its question is timed, not taken as 0."""
+        channel = self.open_session()
+        self.script(answer("Hello!"))
+        with freeze_time("2026-03-02 10:00:00", tick=True):  # a second starts with the question
+            started = time.monotonic()
+            self.visitor_says(channel, "Hi")
+            elapsed = time.monotonic() - started
+        self.assertTrue(0 < channel.llm_first_answer_seconds <= elapsed,
+                        (channel.llm_first_answer_seconds, elapsed))
 
     def test_model_html_is_not_run_in_the_visitor_page(self):
         channel = self.open_session()
