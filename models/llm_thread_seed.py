@@ -14,6 +14,7 @@ works and the one thing kept different (the GET route).
 """
 
 import json
+import re
 from contextlib import contextmanager
 
 import markdown
@@ -193,9 +194,62 @@ class SeedRun:
                 yield {"type": kind, "message": dict(message)}
 
 
+# A list item: its indentation, its marker (a bullet, or a number and a period), the spaces
+# before its text.
+_LIST_ITEM = re.compile(r"( *)([-*+]|(\d{1,9})\.)( +)\S")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def _commonmark_lists(text):
+    """``text`` with its lists written as Python-Markdown reads them the way the chat's
+    markdown-it (CommonMark) does: a list may follow a line of text (Python-Markdown wants a
+    blank line before it; an ordered list must start at 1 there, as in CommonMark), and an item
+    indented as far as its parent item's text is nested in it (CommonMark: 2 spaces under
+    ``- ``, 3 under ``1. ``; Python-Markdown: 4 per level). Lines in code fences are kept."""
+    lines, columns = [], []  # columns: where the text of each open (nesting) item starts
+    fence, blank = None, True  # the open code fence; whether the previous line was blank
+    for line in text.split("\n"):
+        opening = _FENCE.match(line)
+        if fence or opening:
+            if not fence:
+                fence, columns = opening.group(1), []
+            elif opening and opening.group(1).startswith(fence) and not line.strip(" `~"):
+                fence = None  # the closing fence
+            lines.append(line)
+            blank = False
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        item = _LIST_ITEM.match(line)
+        if item and not columns and (
+                indent > 3 or not blank and item.group(3) and int(item.group(3)) != 1):
+            item = None  # indented code, or a number that cannot start a list after text
+        if item:
+            if not columns and not blank:
+                lines.append("")
+            while columns and indent < columns[-1]:
+                columns.pop()
+            lines.append(" " * 4 * len(columns) + line[indent:])
+            spaces = len(item.group(4))
+            columns.append(indent + len(item.group(2)) + (spaces if spaces <= 4 else 1))
+        elif line.strip() and columns:
+            # The text of the deepest item it is indented under, else after a blank line the
+            # end of the lists (without one, the last item's text goes on).
+            level = sum(1 for column in columns if indent >= column)
+            if level:
+                line = " " * (4 * level + indent - columns[level - 1]) + line[indent:]
+            elif blank:
+                columns = []
+            lines.append(line)
+        else:
+            lines.append(line)
+        blank = not line.strip()
+    return "\n".join(lines)
+
+
 def markdown_html(text):
     """An answer's markdown as HTML, for a body whose field sanitizer then makes it safe."""
-    return Markup(markdown.markdown(text, extensions=["fenced_code", "tables"]))
+    return Markup(markdown.markdown(_commonmark_lists(text),
+                                    extensions=["fenced_code", "tables", "sane_lists"]))
 
 
 def _stored_data(role, data, kwargs):

@@ -16,6 +16,7 @@ from . import test_access
 from . import test_generation_settings
 from . import test_assistant
 from . import test_seed_api
+from . import test_markdown_html
 from . import test_assistant_ui
 from . import test_answer_actions
 from . import test_knowledge_embeddings

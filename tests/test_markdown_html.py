@@ -1,0 +1,46 @@
+"""What the assistant's answers become as HTML where they are posted (live chat, Log as note, an
+HTML field): the structure the chat's own markdown-it renderer gives, lists included."""
+
+import re
+
+from odoo.tests import BaseCase, tagged
+
+from ..models.llm_thread_seed import markdown_html
+
+
+@tagged("post_install", "-at_install")
+class TestMarkdownHtml(BaseCase):
+
+    def html(self, text):
+        """``markdown_html(text)`` without the white space between tags."""
+        return re.sub(r"\s*(<[^>]+>)\s*", r"\1", str(markdown_html(text)))
+
+    def test_lists_as_the_chat_renders_them(self):
+        for text, expected in (
+            ("We offer:\n- Shipping\n- Returns",
+             "<p>We offer:</p><ul><li>Shipping</li><li>Returns</li></ul>"),
+            ("Options:\n* one\n* two", "<p>Options:</p><ul><li>one</li><li>two</li></ul>"),
+            ("We offer:\n- Shipping\n  - by sea\n  - by air\n- Returns",
+             "<p>We offer:</p><ul><li>Shipping<ul><li>by sea</li><li>by air</li></ul></li>"
+             "<li>Returns</li></ul>"),
+            ("Steps:\n1. Open\n2. Click\n   1. here\n   2. there\n3. Done",
+             "<p>Steps:</p><ol><li>Open</li><li>Click<ol><li>here</li><li>there</li></ol></li>"
+             "<li>Done</li></ol>"),
+            ("- a\n   - b\n      - c\n- d",
+             "<ul><li>a<ul><li>b<ul><li>c</li></ul></li></ul></li><li>d</li></ul>"),
+            ("- a\n    - b\n- c", "<ul><li>a<ul><li>b</li></ul></li><li>c</li></ul>"),
+            ("3. three\n4. four", '<ol start="3"><li>three</li><li>four</li></ol>'),
+            # A number after text starts no list unless it is 1 (CommonMark).
+            ("In\n2026. was a good year", "<p>In\n2026. was a good year</p>"),
+            ("Text\n\n- a\n- b\n\nAfter", "<p>Text</p><ul><li>a</li><li>b</li></ul><p>After</p>"),
+        ):
+            with self.subTest(text=text):
+                self.assertEqual(self.html(text), expected)
+
+    def test_code_is_kept(self):
+        self.assertEqual(
+            self.html("Code:\n```\n- not a list\n  - nor this\n```\n- a list"),
+            "<p>Code:</p><pre><code>- not a list\n  - nor this</code></pre>"
+            "<ul><li>a list</li></ul>")
+        self.assertEqual(self.html("Example:\n\n    - indented code"),
+                         "<p>Example:</p><pre><code>- indented code</code></pre>")
