@@ -16,8 +16,11 @@ works and the one thing kept different (the GET route).
 import json
 import re
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import markdown
+import markdown.extensions
+import markdown.treeprocessors
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
@@ -246,10 +249,35 @@ def _commonmark_lists(text):
     return "\n".join(lines)
 
 
+class _ForeignImagesAsLinks(markdown.treeprocessors.Treeprocessor):
+    """An image of another site becomes a link, as the chat shows it (markdown.ts): whoever
+    reads the posted message (a visitor, a follower) would fetch it with whatever the model
+    wrote into its URL, which a prompt injection could fill with the conversation."""
+
+    def run(self, root):
+        for image in root.iter("img"):
+            src = image.get("src") or ""
+            url = urlsplit(src)
+            if src.startswith("data:image/") or not (url.scheme or url.netloc):
+                continue  # this Odoo's own (a relative URL), or inline data
+            alt = image.get("alt") or src
+            image.attrib.clear()
+            image.tag = "a"
+            image.attrib.update(href=src, target="_blank", rel="noopener noreferrer")
+            image.text = f"🖼️ {alt}"
+
+
+class _AnswerExtension(markdown.extensions.Extension):
+    def extendMarkdown(self, md):
+        # After the inline patterns (priority 20), which make the images.
+        md.treeprocessors.register(_ForeignImagesAsLinks(md), "llm_foreign_images", 5)
+
+
 def markdown_html(text):
     """An answer's markdown as HTML, for a body whose field sanitizer then makes it safe."""
-    return Markup(markdown.markdown(_commonmark_lists(text),
-                                    extensions=["fenced_code", "tables", "sane_lists"]))
+    return Markup(markdown.markdown(
+        _commonmark_lists(text),
+        extensions=["fenced_code", "tables", "sane_lists", _AnswerExtension()]))
 
 
 def _stored_data(role, data, kwargs):

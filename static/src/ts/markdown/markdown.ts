@@ -32,6 +32,35 @@ md.renderer.rules.link_open = (tokens, index, options, env, self) => {
     return defaultLinkOpen(tokens, index, options, env, self);
 };
 
+// An image from another site is fetched as soon as the answer shows, with whatever the model
+// wrote into its URL: a prompt injection (in a web page or a record the model read) could make
+// it write the conversation there. Only this Odoo's own images and data: images (markdown-it
+// lets through gif, png, jpeg and webp) show; any other becomes a link the user may open.
+const defaultImage = md.renderer.rules.image!;
+md.renderer.rules.image = (tokens, index, options, env, self) => {
+    const token = tokens[index]!;
+    const src = token.attrGet("src") ?? "";
+    if (isOwnImage(src)) {
+        return defaultImage(tokens, index, options, env, self);
+    }
+    const alt = self.renderInlineAsText(token.children ?? [], options, env);
+    return (
+        `<a href="${md.utils.escapeHtml(src)}" target="_blank" rel="noopener noreferrer" class="o_llm_image_link">` +
+        `🖼️ ${md.utils.escapeHtml(alt || src)}</a>`
+    );
+};
+
+function isOwnImage(src: string): boolean {
+    if (src.startsWith("data:image/")) {
+        return true;
+    }
+    try {
+        return new URL(src, window.location.href).origin === window.location.origin;
+    } catch {
+        return false;
+    }
+}
+
 // Fenced code: a header with the language and a copy button (handled by a delegated click on
 // the rendered answer, see Markdown.onClick: the HTML itself carries no handler).
 md.renderer.rules.fence = (tokens, index) => {

@@ -54,6 +54,23 @@ describe.each([
         expect(handlers(root)).toEqual([]);
     });
 
+    test("an image of another site is a link, not fetched; this site's images show", () => {
+        const root = dom(
+            "![chart](/web/image/12) ![leak](https://evil.example/p.png?q=secret) " +
+                "![](//evil.example/x.png) ![dot](data:image/png;base64,iVBORw0KGgo=)",
+        );
+        expect([...root.querySelectorAll("img")].map((img) => img.getAttribute("src"))).toEqual([
+            "/web/image/12",
+            "data:image/png;base64,iVBORw0KGgo=",
+        ]);
+        const links = [...root.querySelectorAll("a.o_llm_image_link")];
+        expect(links.map((a) => [a.getAttribute("href"), a.textContent])).toEqual([
+            ["https://evil.example/p.png?q=secret", "🖼️ leak"],
+            ["//evil.example/x.png", "🖼️ //evil.example/x.png"],
+        ]);
+        expect(links.every((a) => a.getAttribute("rel") === "noopener noreferrer")).toBe(true);
+    });
+
     test("links open in a new tab without the opener", () => {
         const root = dom("[Odoo](https://www.odoo.com) and https://example.com");
         const links = [...root.querySelectorAll("a")];
