@@ -1,6 +1,7 @@
 from . import mail_message
 from . import llm_tool
 from . import llm_knowledge_source
+from . import llm_knowledge_chunk
 from . import im_livechat_channel
 from . import discuss_channel
 from . import discuss_channel_member

@@ -172,6 +172,21 @@ class TestLivechatAgent(LivechatCase):
         self.assertNotIn("credit blocked", everything)
         self.assertEqual(self.texts(channel, self.agent.partner_id), ["I cannot look that up."])
 
+    def test_citations_link_visitors_to_public_pages_only(self):
+        """The agent's knowledge search (what the model may repeat) gives a visitor the
+        source's public page, never a backend URL they cannot open."""
+        source = self.env["llm.knowledge.source"].create({
+            "name": "Returns policy", "kind": "file", "public_url": "https://shop.example/returns"})
+        other = self.env["llm.knowledge.source"].create({"name": "Internal notes", "kind": "file"})
+        attachment = self.env["ir.attachment"].create({"name": "returns.md", "raw": b"# Returns"})
+        chunks = self.env["llm.knowledge.chunk"].create([{
+            "source_id": s.id, "content": "Thirty days.", "heading": "Returns",
+            "attachment_id": attachment.id, "checksum": str(s.id)} for s in (source, other)])
+        self.assertEqual(chunks[0].with_user(self.operator)._llm_citation()["url"],
+                         f"/web/content/{attachment.id}")
+        self.assertEqual([c.with_user(self.agent)._llm_citation()["url"] for c in chunks],
+                         ["https://shop.example/returns", ""])
+
     def test_rate_limit_and_length(self):
         self.livechat.write({"llm_rate_limit": 2, "llm_max_message_chars": 50})
         channel = self.open_session()
