@@ -210,6 +210,8 @@ class DiscussChannel(models.Model):
         if thread.generation_state in ("generating", "waiting"):
             return
         if self._llm_budget_refusal(thread):
+            # Given to the team instead: the agent, back later, does not answer them again.
+            self.llm_last_handled_id = pending[-1].id
             return self._llm_handoff("budget")
         text = "\n\n".join(html2plaintext(message.body).strip() for message in pending)
         previous = self.llm_last_handled_id
@@ -373,9 +375,13 @@ class DiscussChannel(models.Model):
             ("model", "=", self._name), ("res_id", "=", self.id),
             ("message_type", "=", "comment")], order="id").filtered(self._llm_is_visitor)
         questions = [html2plaintext(m.body).strip() for m in visitor_messages]
+        # The last question the agent was given: what the visitor wrote while it was at work
+        # (their email, while a provider retried) is no question.
+        asked = visitor_messages.filtered(lambda m: m.id <= self.llm_last_handled_id)[-1:] \
+            or visitor_messages[-1:]
         self.write({
             "llm_handoff_reason": reason, "llm_handoff_date": fields.Datetime.now(),
-            "llm_handoff_question": questions[-1] if questions else False,
+            "llm_handoff_question": html2plaintext(asked.body).strip() if asked else False,
             "llm_handoff_requested": False,
             "llm_handoff_summary": summary or self._llm_default_summary(reason, questions),
         })

@@ -359,8 +359,10 @@ class TestLivechatAgent(LivechatCase):
         self.assertEqual(len(said), 1)
         self.assertIn("No one from the team is available", said[0])
         self.assertIn("jane.doe@example.com", said[0])
-        self.assertEqual(len(self.env["crm.lead"].search([
-            ("email_from", "=", "jane.doe@example.com")])), 1)
+        lead = self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")])
+        self.assertEqual(lead.name, "Live chat: Can someone call me back about my order?",
+                         "named after the question, not the email written meanwhile")
+        self.assertEqual(channel.llm_handoff_question, "Can someone call me back about my order?")
 
     def test_no_operator_without_crm_keeps_the_email(self):
         self.patch(type(self.env["discuss.channel"]), "_llm_crm_installed", lambda channel: False)
