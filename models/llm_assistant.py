@@ -171,7 +171,15 @@ class LlmAssistant(models.Model):
     def _llm_available(self, res_model=False):
         """The assistants the current user may use in a conversation about ``res_model``."""
         return self.search([]).filtered(
-            lambda assistant: assistant._llm_is_allowed() and assistant._llm_offered_on(res_model))
+            lambda assistant: assistant._llm_is_allowed() and assistant._llm_model_usable()
+            and assistant._llm_offered_on(res_model))
+
+    def _llm_model_usable(self):
+        """Whether the model it answers with, when it sets one, is a chat model the current
+        user may use: an assistant whose model was archived, or is another company's, is not
+        offered (nor made a conversation's default), rather than failing at the first send."""
+        model_id = self._llm_settings()["model_id"]
+        return not model_id or model_id in self.env["llm.model"]._llm_chat_models().ids
 
     @api.model
     def _llm_default_for(self, res_model=False):
@@ -351,11 +359,14 @@ class LlmThreadAssistant(models.Model):
         return thread.llm_ui_load()
 
     def _llm_ui_summary(self):
-        return dict(super()._llm_ui_summary(), assistant_id=self.assistant_id.id or False)
+        # The name too: the picker shows an assistant the user may no longer pick.
+        return dict(super()._llm_ui_summary(), assistant_id=self.assistant_id.id or False,
+                    assistant_name=self.assistant_id.sudo().name or "")
 
     @api.model
     def llm_ui_options(self):
         available_tools = self.env["llm.tool"]._llm_available()
         return dict(super().llm_ui_options(), assistants=[
             assistant._llm_ui_option(available_tools)
-            for assistant in self.env["llm.assistant"].search([]) if assistant._llm_is_allowed()])
+            for assistant in self.env["llm.assistant"].search([])
+            if assistant._llm_is_allowed() and assistant._llm_model_usable()])

@@ -456,9 +456,15 @@ class LlmThread(models.Model):
         one is given: the one check of what a conversation may talk to."""
         if model not in self.env["llm.model"]._llm_chat_models() \
                 or (provider and model.provider_id != provider):
-            raise ValidationError(self._llm_model_unavailable_message())
+            raise ValidationError(self._llm_model_unavailable_message(model))
 
-    def _llm_model_unavailable_message(self):
+    def _llm_model_unavailable_message(self, model=None):
+        if model:
+            # sudo: a model of another company, or archived, is still named.
+            return self.env._(
+                "The model %s is not available for chatting (archived, its provider archived, "
+                "or not for your company): pick one from the model list.",
+                model.sudo().display_name)
         return self.env._("This model is not available for chatting: pick one from the model list.")
 
     def _llm_auto_model(self):

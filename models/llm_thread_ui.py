@@ -167,6 +167,8 @@ class LlmThreadUi(models.Model):
             "write_date": self.write_date,
             "provider_id": self.provider_id.id or False,
             "model_id": self.model_id.id or False,
+            # The name too: the picker shows a model the user may no longer pick.
+            "model_name": self.model_id.sudo().display_name or "",
             "auto_model": self.auto_model,
             "tool_names": self.tool_names or [],
             "res_model": self.res_model or False,

@@ -14,7 +14,7 @@ from .engine_common import EngineCase, answer
 from .test_tool_approval import ApprovalCase, asks
 
 NOT_YOURS = "This conversation does not exist or is not yours."
-UNAVAILABLE = "This model is not available for chatting"
+UNAVAILABLE = "is not available for chatting"
 
 
 class RpcMixin:

@@ -293,6 +293,20 @@ class TestAssistantPickers(AssistantData, TransactionCase):
         self.assertEqual((linked["model_id"], linked["tool_names"]),
                          (self.model_b.id, ["read_record"]))
 
+    def test_an_assistant_whose_model_the_user_cannot_use_is_not_offered(self):
+        """Its model archived (or another company's): not offered, nor a new conversation's
+        default, instead of failing at the first send; a conversation already on it shows
+        the names the picker lacks."""
+        linked = self.threads().llm_ui_create("res.partner", self.partner.id)
+        self.model_b.active = False
+        names = [a["name"] for a in self.threads().llm_ui_options()["assistants"]]
+        self.assertNotIn("Contacts helper", names)
+        self.assertEqual(self.threads().llm_ui_create("res.partner", self.partner.id)[
+            "assistant_id"], self.general.id, "the next default")
+        reopened = self.threads().browse(linked["id"]).llm_ui_load()
+        self.assertEqual((reopened["assistant_name"], reopened["model_name"]),
+                         ("Contacts helper", "B (P)"))
+
     def test_options_list_the_assistants_the_user_may_use(self):
         names = [a["name"] for a in self.threads().llm_ui_options()["assistants"]]
         self.assertIn("Contacts helper", names)

@@ -1624,9 +1624,11 @@ var ChatController = class {
       write_date: "",
       provider_id: model?.provider_id ?? false,
       model_id: model?.id ?? false,
+      model_name: model?.name ?? "",
       auto_model: false,
       tool_names: [...this.options.default_tool_names],
       assistant_id: false,
+      assistant_name: "",
       res_model: this.scope.resModel ?? false,
       res_id: this.scope.resId ?? false,
       record_name: this.scopeName,
@@ -8506,6 +8508,17 @@ var ThreadHeader = class extends Component8 {
   onModelChange(ev) {
     const value = ev.target.value;
     void (value === AUTO ? this.controller.setAutoModel() : this.controller.setModel(Number(value)));
+  }
+  /** The conversation's own model is no longer one the user may pick (archived, its
+   * provider archived, another company's): shown as such, not as the list's first entry. */
+  get unavailableModel() {
+    const thread = this.thread;
+    return Boolean(
+      thread && !thread.auto_model && thread.model_id && !this.controller.options.models.some((option) => option.id === thread.model_id)
+    );
+  }
+  unavailableText(name) {
+    return _t("%s (unavailable)").replace("%s", name);
   }
   /** The conversation's model, when it is not marked Tools: the server sends it none. */
   get modelWithoutTools() {

@@ -26,6 +26,8 @@ export interface ThreadSummary {
     write_date: string;
     provider_id: number | false;
     model_id: number | false;
+    /** Shown when the model is no longer one the user may pick (archived, another company's). */
+    model_name: string;
     /** The "Auto" model: the server picks the cheapest model that fits, before each answer. */
     auto_model: boolean;
     tool_names: string[];
@@ -33,6 +35,8 @@ export interface ThreadSummary {
     knowledge_source_ids?: number[];
     /** The llm.assistant answering (its instructions, model, settings and tools), if any. */
     assistant_id: number | false;
+    /** Shown when the assistant is no longer one the user may pick. */
+    assistant_name: string;
     res_model: string | false;
     res_id: number | false;
     record_name: string;

@@ -95,6 +95,20 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
             : this.controller.setModel(Number(value)));
     }
 
+    /** The conversation's own model is no longer one the user may pick (archived, its
+     * provider archived, another company's): shown as such, not as the list's first entry. */
+    get unavailableModel(): boolean {
+        const thread = this.thread;
+        return Boolean(
+            thread && !thread.auto_model && thread.model_id &&
+                !this.controller.options.models.some((option) => option.id === thread.model_id),
+        );
+    }
+
+    unavailableText(name: string): string {
+        return _t("%s (unavailable)").replace("%s", name);
+    }
+
     /** The conversation's model, when it is not marked Tools: the server sends it none. */
     get modelWithoutTools(): ModelOption | undefined {
         const thread = this.thread;

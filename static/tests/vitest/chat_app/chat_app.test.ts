@@ -322,6 +322,16 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_tools_picker .badge")?.textContent).toBe("1");
     });
 
+    test("a model or assistant the user may no longer pick shows as unavailable, not as another", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ model_id: 9, model_name: "Claude Haiku (Claude)", assistant_id: 7, assistant_name: "Sales helper" })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const models = fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!;
+        expect(models.selectedOptions[0]?.textContent).toBe("Claude Haiku (Claude) (unavailable)");
+        const assistants = fixture.querySelector<HTMLSelectElement>(".o_llm_assistant_picker")!;
+        expect(assistants.selectedOptions[0]?.textContent).toBe("Sales helper (unavailable)");
+    });
+
     test("a model not marked Tools shows the tools off, and why", async () => {
         const backend = new FakeBackend();
         backend.options = {
