@@ -228,11 +228,12 @@ class HttpClient:
             return errors.bad_key(self.label, **answer)
         if status == 403:
             return errors.forbidden(self.label, **answer)
-        if status == 404:
-            # A JSON error means the API answered and did not know the model; anything else
-            # (an HTML page, nothing) means the URL does not lead to the API at all.
-            if model and from_provider:
-                return errors.model_not_found(self.label, model=model, **answer)
+        if status == 404 and model and from_provider:
+            # A JSON error: the API answered and did not know the model.
+            return errors.model_not_found(self.label, model=model, **answer)
+        if status in (404, 405, 501):
+            # The URL does not lead to the API: nothing there, or a server that takes no
+            # such request there (405, 501), which retrying cannot change.
             return errors.url_not_found(self.label, url=response.url or url, **answer)
         if status == 429:
             if code == "insufficient_quota":  # OpenAI: retrying cannot help

@@ -185,6 +185,12 @@ class ProviderContract(FakeProviderCase):
         self.fake.reply(*CHAT_ROUTES[self.fmt], 404,
                         body="<html><body>Not Found</body></html>")
         self.assertFails("not_found", "has nothing at", "check the base URL and the API format")
+        # A server that takes no such request there: at once, not retried as a server error.
+        for status in (405, 501):
+            sent = len(self.fake.requests)
+            self.fake.reply(*CHAT_ROUTES[self.fmt], status, body="Unsupported method ('POST')")
+            self.assertFails("not_found", "has nothing at")
+            self.assertEqual(len(self.fake.requests), sent + 1, f"HTTP {status}: asked once")
 
     def test_bad_request_keeps_provider_message(self):
         self.fake.fail(self.fmt, 400, "temperature: must be at most 2")
