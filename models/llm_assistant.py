@@ -68,7 +68,8 @@ class LlmAssistant(models.Model):
         help="The only tools its conversations may use (among those the user may use); a new "
              "conversation enables them all. Empty: any tool the user may use.")
     starter_prompts = fields.Text(
-        translate=True, help="One per line: offered as suggestions in an empty conversation.")
+        translate=True, help="One per line: offered as suggestions in an empty conversation, "
+                             "sent as written (no placeholder: prompts take them).")
     group_ids = fields.Many2many(
         "res.groups", string="Allowed Groups",
         help="Only members of one of these groups may use it; empty: every LLM user.")
@@ -95,6 +96,15 @@ class LlmAssistant(models.Model):
         for assistant in self:
             llm_placeholders.check_placeholders(
                 self.env, assistant.instructions, assistant.sudo().res_model_ids.mapped("model"))
+
+    @api.constrains("starter_prompts")
+    def _check_starter_prompts(self):
+        for assistant in self:
+            if "{{" in (assistant.starter_prompts or ""):
+                raise ValidationError(self.env._(
+                    "The starter prompts of the assistant %s are sent as written: they take no "
+                    "placeholder. For a text filled from the record, add a prompt in LLM > "
+                    "Configuration > Prompts.", assistant.name))
 
     @api.constrains("thinking_budget")
     def _check_thinking_budget(self):

@@ -277,6 +277,10 @@ class TestAssistantPickers(AssistantData, TransactionCase):
         with self.assertRaisesRegex(ValidationError, "must be a chat model; Embedder"):
             self.partner_helper.model_id = embedder
 
+    def test_starter_prompts_take_no_placeholder(self):
+        with self.assertRaisesRegex(ValidationError, "sent as written: they take no placeholder"):
+            self.partner_helper.starter_prompts = "Summarise {{ record.name }}"
+
     def test_a_thinking_budget_below_anthropic_s_minimum_is_refused(self):
         assistant = self.env["llm.assistant"].create({"name": "Thinker", "thinking_budget": 1024})
         with self.assertRaisesRegex(ValidationError, "is 500 tokens: Anthropic takes 1024 at least"):
