@@ -267,17 +267,31 @@ class _ForeignImagesAsLinks(markdown.treeprocessors.Treeprocessor):
             image.text = f"🖼️ {alt}"
 
 
+class _TaskBoxes(markdown.treeprocessors.Treeprocessor):
+    """A task list's ``[ ]`` and ``[x]`` as the boxes the chat shows (its taskLists plugin)."""
+
+    def run(self, root):
+        for item in root.iter("li"):
+            holder = item[0] if len(item) and item[0].tag == "p" and not (item.text or "").strip() \
+                else item
+            text = holder.text or ""
+            box = {"[ ] ": "☐ ", "[x] ": "☑ ", "[X] ": "☑ "}.get(text[:4])
+            if box:
+                holder.text = box + text[4:]
+
+
 class _AnswerExtension(markdown.extensions.Extension):
     def extendMarkdown(self, md):
-        # After the inline patterns (priority 20), which make the images.
+        # After the inline patterns (priority 20), which make the images and the text.
         md.treeprocessors.register(_ForeignImagesAsLinks(md), "llm_foreign_images", 5)
+        md.treeprocessors.register(_TaskBoxes(md), "llm_task_boxes", 4)
 
 
 def markdown_html(text):
     """An answer's markdown as HTML, for a body whose field sanitizer then makes it safe."""
     return Markup(markdown.markdown(
         _commonmark_lists(text),
-        extensions=["fenced_code", "tables", "sane_lists", _AnswerExtension()]))
+        extensions=["fenced_code", "tables", "sane_lists", "footnotes", _AnswerExtension()]))
 
 
 def _stored_data(role, data, kwargs):

@@ -53,3 +53,10 @@ class TestMarkdownHtml(BaseCase):
         self.assertNotIn('<img alt="leak"', html)
         self.assertIn('<a href="https://evil.example/p.png?q=secret" rel="noopener noreferrer" '
                       'target="_blank">🖼️ leak</a>', html)
+
+    def test_task_lists_and_footnotes_as_the_chat_shows_them(self):
+        html = self.html("- [x] Check the invoices\n- [ ] Call Deco Addict\n\n"
+                         "A footnote[^1].\n\n[^1]: The footnote text.")
+        self.assertIn("<li>☑ Check the invoices</li><li>☐ Call Deco Addict</li>", html)
+        self.assertNotIn("[^1]", html)
+        self.assertIn("The footnote text.", html)
