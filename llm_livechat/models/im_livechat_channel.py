@@ -37,6 +37,7 @@ class ImLivechatChannel(models.Model):
         help="The agent's own user: not an internal user (it never sees internal data), "
              "created with the first assistant set on the channel. Its partner is the member "
              "visitors see; its conversations and usage are its own.")
+    llm_agent_warning = fields.Char(compute="_compute_llm_agent_warning")
     llm_agent_name = fields.Char(
         "Agent Name", compute="_compute_llm_agent", inverse="_inverse_llm_agent_name",
         help="The name visitors see on the agent's messages.")
@@ -87,6 +88,19 @@ class ImLivechatChannel(models.Model):
             if not 0 <= channel.llm_hours_from < channel.llm_hours_to <= 24:
                 raise ValidationError(self.env._(
                     "Operators' hours go from 0 to 24, and start before they end."))
+
+    @api.depends("llm_assistant_id.model_id.supports_tools", "llm_assistant_id.auto_model")
+    def _compute_llm_agent_warning(self):
+        for channel in self:
+            assistant = channel.llm_assistant_id.sudo()
+            model = assistant.model_id or (
+                assistant and not assistant.auto_model
+                and self.env["llm.thread"]._llm_ui_default_model())
+            channel.llm_agent_warning = model and not model.supports_tools and self.env._(
+                "%s, the model the agent answers with, is not marked Tools: it gets no tools, "
+                "so it cannot hand over when a visitor asks for a person. Mark it in LLM > "
+                "Configuration > Models if it can call tools, or give the assistant a model "
+                "that can.", model.display_name)
 
     @api.depends("llm_agent_user_id.name", "llm_agent_user_id.image_1920")
     def _compute_llm_agent(self):

@@ -145,6 +145,14 @@ class TestLivechatAgent(LivechatCase):
         for unsafe in ("javascript:", "onerror", "<script"):
             self.assertNotIn(unsafe, body)
 
+    def test_the_channel_warns_of_a_model_without_tools(self):
+        """Without tools the agent cannot hand over on request: the channel's form says so."""
+        self.assertFalse(self.livechat.llm_agent_warning)
+        self.model.supports_tools = False
+        self.livechat.invalidate_recordset(["llm_agent_warning"])
+        self.assertIn("Scripted (Scripted), the model the agent answers with, is not marked "
+                      "Tools", self.livechat.llm_agent_warning)
+
     def test_visitor_cannot_reach_internal_records(self):
         channel = self.open_session()
         # The model obeys the visitor and asks for the record tool: it is not even offered,
