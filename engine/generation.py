@@ -246,7 +246,7 @@ class Generation:
     def _set_claim(self, env, values):
         """Write on the thread only while this generation still owns its claim."""
         thread = self._thread(env).filtered(lambda t: t.generation_token == self.token)
-        thread.write(values)
+        thread.sudo().write(values)  # the generation's state: the server's (llm_thread.py)
         if "generation_state" in values:
             thread._llm_notify_state()
 

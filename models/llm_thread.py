@@ -33,6 +33,13 @@ RECORD_DESCRIPTION_MAX_FIELDS = 40
 TITLE_MAX_CHARS = 60
 
 
+# The generation's state on a thread (the claim, the stop flag, the last error).
+SERVER_OWNED_FIELDS = frozenset({
+    "generation_state", "generation_user_id", "generation_started_at", "generation_heartbeat",
+    "generation_owner", "generation_token", "generation_stop_requested", "generation_error",
+})
+
+
 class LlmRefusal(UserError):
     """What the chat refuses in its own user's normal use (a stale tab, a message too long, a
     file too large...): logged at INFO, by the JSON routes as by Odoo's ``call_kw`` (which
@@ -171,6 +178,7 @@ class LlmThread(models.Model):
         # A conversation is always its creator's: the chat UI never opens someone else's.
         for vals in vals_list:
             if not self.env.su:
+                self._llm_check_client_values(vals)
                 vals["user_id"] = self.env.uid
         return super().create(vals_list)
 
@@ -179,7 +187,20 @@ class LlmThread(models.Model):
         # a call waiting in it) to someone else would make them approve what they never asked.
         if "user_id" in vals and any(thread.user_id.id != vals["user_id"] for thread in self):
             raise UserError(self.env._("The owner of a conversation cannot change."))
+        if not self.env.su:
+            self._llm_check_client_values(vals)
         return super().write(vals)
+
+    def _llm_check_client_values(self, vals):
+        """What a user's own create or write (over RPC as well) may not set: the generation's
+        state, which only the engine writes (in sudo, or plain SQL for the claim), and a linked
+        record they may not read (llm_ui_link's check, on every way in)."""
+        if SERVER_OWNED_FIELDS & set(vals):
+            raise AccessError(self.env._(
+                "The state of a conversation's answer is the server's to write: send a "
+                "message, or Stop."))
+        if vals.get("res_model"):
+            self._llm_ui_check_record(vals["res_model"], vals.get("res_id"))
 
     @api.constrains("name", "system_prompt")
     def _check_text_sizes(self):
@@ -328,7 +349,7 @@ class LlmThread(models.Model):
         """
         self._llm_check_owner()
         busy = self.filtered(lambda t: t.generation_state in BUSY_STATES)
-        busy.generation_stop_requested = True
+        busy.sudo().generation_stop_requested = True
         for thread in busy:
             runtime.cancel_local(self.env.cr.dbname, thread.id, "stopped")
             # With the flag's commit: the server running it (another one, maybe) stops it at

@@ -82,7 +82,7 @@ class LlmThreadDelivery(models.Model):
         self._llm_create_message("user", prompt, author=self.env.user.partner_id)
         self._llm_create_message("assistant", data={"error": {
             "code": protocol.ERROR_NOT_CONFIGURED, "message": reason}})
-        self.write({"generation_state": "error", "generation_error": reason})
+        self.sudo().write({"generation_state": "error", "generation_error": reason})
         self._llm_deliver()
 
     def _llm_deliver(self):
@@ -192,5 +192,5 @@ class LlmThreadDelivery(models.Model):
             answer.body_json = dict(answer.body_json or {}, error={
                 "code": DELIVERY_FAILED, "message": reason})
         if self.generation_state not in BUSY_STATES:
-            self.write({"generation_state": "error", "generation_error": reason})
+            self.sudo().write({"generation_state": "error", "generation_error": reason})
             self._llm_notify_state()

@@ -144,7 +144,7 @@ class LlmThreadSeed(models.Model):
         try:
             yield self
         finally:
-            self.filtered(lambda thread: thread.generation_token == token).write({
+            self.filtered(lambda thread: thread.generation_token == token).sudo().write({
                 "generation_state": "idle", "generation_token": False, "generation_owner": 0,
                 "generation_stop_requested": False})
 

@@ -129,6 +129,26 @@ class TestThreadAccess(RpcMixin, EngineCase):
         self.assertEqual(self.thread.user_id, self.user_a)
         self.assertFalse(self.env["llm.thread"].with_user(self.user_b).llm_ui_list())
 
+    @mute_logger("odoo.http")
+    def test_what_only_the_server_writes(self):
+        """The answer's state (the claim, the stop flag, the last error) is the engine's, and a
+        linked record must be readable: over RPC as through the chat."""
+        self.authenticate("llm_a", "llm_a_password_1")
+        secret = self.env["res.partner"].create({"name": "Hidden", "company_id":
+                                                 self.env["res.company"].create({"name": "Other"}).id})
+        for values in ({"generation_state": "idle"}, {"generation_token": "mine"},
+                       {"generation_error": "forged"}):
+            _result, error = self.call_kw("llm.thread", "write", [[self.thread.id], values])
+            self.assertRefused(error, "AccessError", "is the server's to write")
+            _result, error = self.call_kw("llm.thread", "create", [{"name": "x", **values}])
+            self.assertRefused(error, "AccessError", "is the server's to write")
+        _result, error = self.call_kw("llm.thread", "write", [
+            [self.thread.id], {"res_model": "res.partner", "res_id": secret.id}])
+        self.assertRefused(error, "AccessError", "")
+        self.env.invalidate_all()
+        self.assertEqual((self.thread.generation_state, self.thread.res_model),
+                         ("idle", False))
+
     def test_one_gate_one_message(self):
         """Every way into someone else's conversation ends at the same gate, with the same
         message, managers included."""

@@ -186,9 +186,10 @@ class TestContext(EngineCase):
         system = thread._llm_build_messages(100_000, 256)[0]
         self.assertIn("Acme Corp", system.content)
         self.assertIn("Liège", system.content)
-        # A record the user may not read (someone else's conversation) is not described.
+        # A record the user may not read (someone else's conversation) is not described; the
+        # user cannot link one, but a record they could read can stop being readable.
         other = self.env["llm.thread"].with_user(self.user_b).create({"name": "B's secret"})
-        thread.write({"res_model": "llm.thread", "res_id": other.id})
+        thread.sudo().write({"res_model": "llm.thread", "res_id": other.id})
         self.assertFalse(thread._llm_build_messages(100_000, 256))
 
 
