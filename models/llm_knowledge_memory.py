@@ -50,8 +50,9 @@ class LlmKnowledgeSourceMemory(models.Model):
     _inherit = "llm.knowledge.source"
 
     def _llm_memory_threads(self):
-        """The conversations of the users who turned memory on."""
-        return self.env["llm.thread"].with_context(active_test=False).search(
+        """The conversations of the users who turned memory on (archived ones are not
+        remembered, as no archived record is)."""
+        return self.env["llm.thread"].with_context(active_test=True).search(
             [("user_id.llm_memory", "=", True), ("user_id.active", "=", True)], order="id")
 
     def _llm_pieces_memory(self):

@@ -215,7 +215,9 @@ class LlmKnowledgeSearch(models.AbstractModel):
         Source = self.env["llm.knowledge.source"]
         # The user's own search: record rules keep the sources of other companies and groups
         # and the memory of other users out.
-        domain = [("state", "in", ("ready", "indexing"))]
+        # Active sources only, whatever the caller's context (the engine reads archived
+        # records): an archived source answers nothing.
+        domain = [("state", "in", ("ready", "indexing")), ("active", "=", True)]
         if sources is not None:
             domain.append(("id", "in", sources.ids))
         sources = Source.search(domain)
@@ -285,9 +287,10 @@ class LlmKnowledgeChunkAccess(models.Model):
 
     def _llm_readable_by(self, env):
         """The chunks the user of ``env`` may read: a record's chunks only while that user may
-        read the record now (access rights and record rules, checked at every search); other
-        chunks follow their source, already filtered by the source's rules. A chunk of
-        someone's memory (``user_id``) goes to that user only, whatever else they may read."""
+        read the record now and it is not archived (access rights and record rules, checked at
+        every search); other chunks follow their source, already filtered by the source's
+        rules. A chunk of someone's memory (``user_id``) goes to that user only, whatever else
+        they may read."""
         chunks = self.filtered(lambda chunk: not chunk.user_id or chunk.user_id.id == env.uid)
         readable = chunks.filtered(lambda chunk: not chunk.res_model)
         by_model = {}
@@ -297,7 +300,9 @@ class LlmKnowledgeChunkAccess(models.Model):
         for model_name, ids in by_model.items():
             if model_name not in env:
                 continue
-            records = env[model_name].with_context(active_test=False)
+            # Archived records are out of use: left out, as the sources index none (a domain
+            # naming ``active`` brings them back, as everywhere in Odoo).
+            records = env[model_name].with_context(active_test=True)
             try:
                 records.check_access("read")
             except AccessError:

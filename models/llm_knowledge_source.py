@@ -254,7 +254,7 @@ class LlmKnowledgeSource(models.Model):
         """Record sources whose records were modified, added or removed since they were
         indexed; unchanged records keep their vectors (checksums), so this is cheap."""
         for source in self.search([("kind", "=", "record"), ("state", "=", "ready")]):
-            records = self.env[source.model_id.model].with_context(active_test=False)
+            records = self.env[source.model_id.model].with_context(active_test=True)
             domain = source._llm_domain()
             changed = records.search_count(domain + [("write_date", ">", source.indexed_at)],
                                            limit=1)
@@ -396,7 +396,7 @@ class LlmKnowledgeSource(models.Model):
     def _llm_record_count(self):
         if self.kind != "record":
             return 0
-        return self.env[self.model_id.model].with_context(active_test=False).search_count(
+        return self.env[self.model_id.model].with_context(active_test=True).search_count(
             self._llm_domain())
 
     def _llm_pieces(self):
@@ -412,7 +412,7 @@ class LlmKnowledgeSource(models.Model):
         return pieces
 
     def _llm_pieces_record(self):
-        records = self.env[self.model_id.model].with_context(active_test=False)
+        records = self.env[self.model_id.model].with_context(active_test=True)
         fields_ = [records._fields[field.name] for field in self.field_ids]
         pieces = []
         ids = records.search(self._llm_domain(), order="id").ids

@@ -107,7 +107,9 @@ class LlmThreadKnowledge(models.Model):
             [("id", "in", assistant_ids)])
         if memory:
             sources |= self.env["llm.knowledge.source"].search([("kind", "=", "memory")])
-        return sources
+        # The engine reads the thread with archived records visible: an archived source,
+        # still chosen by the thread, is not searched.
+        return sources.filtered("active")
 
     def _llm_has_own_sources(self):
         """Whether the thread has sources of its own, hidden ones included: one indexed

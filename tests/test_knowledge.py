@@ -411,6 +411,27 @@ class TestKnowledgeAccess(KnowledgeCase):
         _result, for_a = self.search("gearbox oil", self.user_a)
         self.assertFalse(for_a)
 
+    def test_archived_records_and_sources_are_left_out(self):
+        """As everywhere in Odoo: an archived record is neither indexed nor served (at query
+        time too, before the source is indexed again), and an archived source answers nothing,
+        whatever the caller's context (the engine reads archived records)."""
+        source = self.record_source("res.partner", ["name", "comment"],
+                                    f"[('id', 'in', {[self.partner_a.id, self.partner_b.id]})]")
+        self.index()
+        self.partner_b.active = False
+        _result, found = self.search("gearbox oil")
+        self.assertEqual(found.mapped("res_id"), [self.partner_a.id])
+        self.age(source)
+        self.index()
+        self.assertEqual(source.chunk_ids.mapped("res_id"), [self.partner_a.id])
+        thread = self.env["llm.thread"].create({"name": "Chosen",
+                                                "knowledge_source_ids": [(6, 0, source.ids)]})
+        source.active = False
+        engine_view = thread.with_context(active_test=False)
+        self.assertFalse(engine_view._llm_knowledge_sources())
+        self.assertFalse(self.env["llm.knowledge.search"].with_context(active_test=False)
+                         ._llm_search("gearbox oil", sources=source).hits)
+
     def test_own_records_only(self):
         # Conversations are readable by their owner only (record rule llm.thread own).
         self.env["llm.thread"].with_user(self.user_a).create({"name": "Plans for the okapi"})
