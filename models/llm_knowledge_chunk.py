@@ -87,8 +87,10 @@ class LlmKnowledgeChunk(models.Model):
         """Where the chunk comes from, for a citation: a label and the URL that opens it."""
         self.ensure_one()
         if self.res_model:
-            return {"label": self.heading or self.source_id.name,
-                    "url": f"/odoo/{self.res_model}/{self.res_id}",
+            # A remembered conversation opens in LLM Chat, not as its backend record.
+            url = f"/odoo/{self.res_id}/llm-chat" if self.res_model == "llm.thread" \
+                else f"/odoo/{self.res_model}/{self.res_id}"
+            return {"label": self.heading or self.source_id.name, "url": url,
                     "res_model": self.res_model, "res_id": self.res_id}
         if self.url:
             return {"label": self.heading or self.url, "url": self.url}

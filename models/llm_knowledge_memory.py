@@ -10,6 +10,7 @@ get another user's memory. Turning memory off removes the user's chunks at once.
 """
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from . import llm_knowledge_chunking as chunking
 from ..engine.turn import message_text
@@ -69,6 +70,15 @@ class LlmKnowledgeSourceMemory(models.Model):
                                "res_model": thread._name, "res_id": thread.id,
                                "user_id": thread.user_id.id})
         return pieces
+
+    @api.constrains("kind")
+    def _check_one_memory(self):
+        # A second one would index every memory again and send each passage twice.
+        if self.filtered(lambda source: source.kind == "memory") and self.with_context(
+                active_test=False).search_count([("kind", "=", "memory")]) > 1:
+            raise ValidationError(self.env._(
+                "There is one Memory source, made with the module (LLM > Knowledge): each "
+                "user's memory is indexed there. Choose another kind."))
 
     def _llm_record_count(self):
         if self.kind == "memory":

@@ -2,6 +2,7 @@
 and only ever retrieved for that same user: through the chat, the search_knowledge tool and
 the search box."""
 
+from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .engine_common import EngineCase, answer
@@ -34,12 +35,18 @@ class TestKnowledgeMemory(FakeProviderCase, EngineCase):
         messages = self.provider.requests[-1]["messages"]
         return messages[0].content if messages[0].role == "system" else ""
 
+    def test_one_memory_source(self):
+        with self.assertRaisesRegex(ValidationError, "There is one Memory source"):
+            self.env["llm.knowledge.source"].create({"name": "Memory 2", "kind": "memory"})
+
     def test_indexed_with_its_owner(self):
         self.assertEqual(self.memory.state, "ready", self.memory.index_error)
         chunk = self.memory.chunk_ids.filtered(lambda c: c.res_id == self.old.id)
         self.assertEqual(chunk.user_id, self.user_a)
         self.assertEqual(chunk.heading, "Okapi sanctuary")
         self.assertIn("Assistant: The okapi sanctuary budget is 4200 euros.", chunk.content)
+        self.assertEqual(chunk._llm_citation()["url"], f"/odoo/{self.old.id}/llm-chat",
+                         "cited, the conversation opens in LLM Chat, not as a backend form")
 
     def test_the_owner_gets_it_in_another_conversation(self):
         self.script(answer("It was 4200 euros [1]."))
