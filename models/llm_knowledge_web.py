@@ -149,7 +149,11 @@ class PageFetcher:
         """The rules of ``origin``'s robots.txt, or the ``PageError`` to give for its pages."""
         parser = urllib.robotparser.RobotFileParser()
         try:
-            with self.get(origin + "/robots.txt") as response:
+            response = self.get(origin + "/robots.txt")
+        except PageError as error:
+            return error  # the server itself (not reached, silent): said as such
+        try:
+            with response:
                 status = response.status_code
                 if status == 200:
                     parser.parse(self.read(response).decode("utf-8", "replace").splitlines())

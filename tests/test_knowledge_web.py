@@ -5,7 +5,7 @@ robots.txt, redirects, size, timeout, each failure a clear reason on the source.
 from odoo.tests import tagged
 
 from ..models import llm_knowledge_web as web
-from .fake_provider import Unresponsive
+from .fake_provider import Unresponsive, refused_url
 from .test_knowledge import KnowledgeCase
 
 PAGE = """<html><head><title>Returns</title><script>track()</script></head><body>
@@ -111,6 +111,15 @@ class TestKnowledgeWeb(KnowledgeCase):
             self.index()
         self.assertEqual(source.state, "error")
         self.assertIn("the server did not answer within 0.5 seconds", source.index_error)
+        self.assertNotIn("robots.txt", source.index_error, "the server, not its robots.txt")
+
+    def test_server_not_reached(self):
+        source = self.env["llm.knowledge.source"].create({
+            "name": "Nobody", "kind": "url", "urls": refused_url() + "/page"})
+        self.index()
+        self.assertEqual(source.state, "error")
+        self.assertIn("the server could not be reached (ConnectionError)", source.index_error)
+        self.assertNotIn("robots.txt", source.index_error)
 
     def test_not_a_page_and_not_a_url(self):
         self.fake.reply("GET", "/robots.txt", 404, times=None)
