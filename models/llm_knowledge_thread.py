@@ -91,8 +91,10 @@ class LlmThreadKnowledge(models.Model):
             self.env))
         return {**super().llm_ui_options(), "knowledge_sources": [
             {"id": source.id, "name": source.name, "kind": kinds[source.kind]}
-            # Memory is searched by itself for users who turned it on.
-            for source in self.env["llm.knowledge.source"].search([("kind", "!=", "memory")])]}
+            # Memory is searched by itself for users who turned it on; a source in error is
+            # not searched (llm_knowledge_search.py) until it is indexed again.
+            for source in self.env["llm.knowledge.source"].search(
+                [("kind", "!=", "memory"), ("state", "!=", "error")])]}
 
     def _llm_knowledge_sources(self):
         """The sources searched before each answer: the thread's and its assistant's (read as

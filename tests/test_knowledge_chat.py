@@ -120,6 +120,11 @@ class TestKnowledgeChat(RpcMixin, FakeProviderCase, EngineCase):
         self.assertIn("Policies", offered)
         self.assertNotIn("Keepers only", offered)
         self.assertNotIn("Memory: past conversations", offered)
+        policies = self.env["llm.knowledge.source"].search([("name", "=", "Policies")])
+        policies.state = "error"
+        self.assertNotIn("Policies", [option["name"] for option in self.env["llm.thread"].with_user(
+            self.user_a).llm_ui_options()["knowledge_sources"]], "in error, it answers nothing")
+        policies.state = "ready"
         route = f"/llm/thread/{self.thread.id}/update"
         _result, error = self.rpc(route, {"values": {"knowledge_source_ids": [secret.id]}})
         self.assertRefused(error, "ValidationError",
