@@ -7,6 +7,7 @@ class LlmKnowledgeSearchWizard(models.TransientModel):
 
     _name = "llm.knowledge.search.wizard"
     _description = "LLM Knowledge Search Box"
+    _rec_name = "query"  # the breadcrumb's
 
     query = fields.Char(required=True)
     source_ids = fields.Many2many("llm.knowledge.source", string="Sources",
@@ -25,8 +26,8 @@ class LlmKnowledgeSearchWizard(models.TransientModel):
                     "similarity": hit.similarity or 0.0,
                     "url": chunks.browse(hit.chunk_id)._llm_citation()["url"]})
             for rank, hit in enumerate(found.hits, 1)]})
-        return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id,
-                "view_mode": "form", "target": "current"}
+        # Nothing to open: the form shows the results in place (a new action would stack one
+        # breadcrumb per search).
 
 
 class LlmKnowledgeSearchResult(models.TransientModel):
