@@ -8470,9 +8470,11 @@ var ThreadHeader = class extends Component8 {
       }
     });
     useExternalListener2(document, "keydown", (ev) => {
-      if (ev.key === "Escape" && this.state.menu) {
+      const menu = this.state.menu;
+      if (ev.key === "Escape" && menu) {
         ev.preventDefault();
         this.state.menu = null;
+        pickers[menu].el?.querySelector("button")?.focus();
       }
     });
   }

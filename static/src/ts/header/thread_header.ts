@@ -47,9 +47,12 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
             }
         });
         useExternalListener(document, "keydown", (ev: Event) => {
-            if ((ev as KeyboardEvent).key === "Escape" && this.state.menu) {
+            const menu = this.state.menu;
+            if ((ev as KeyboardEvent).key === "Escape" && menu) {
                 ev.preventDefault();
                 this.state.menu = null;
+                // Back on the menu's button, as a dropdown does: not lost to the page.
+                pickers[menu].el?.querySelector<HTMLButtonElement>("button")?.focus();
             }
         });
     }

@@ -493,6 +493,20 @@ test("the tools menu closes on a click elsewhere", async () => {
     expect(fixture.querySelector(".o_llm_tools_menu")).toBeNull();
 });
 
+test("Escape closes the tools menu and gives the focus back to its button", async () => {
+    const backend = new FakeBackend();
+    backend.threads = [thread()];
+    const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+    const button = fixture.querySelector<HTMLButtonElement>(".o_llm_tools_picker button")!;
+    button.click();
+    await nextRender();
+    fixture.querySelector<HTMLInputElement>(".o_llm_tools_menu input")!.focus();
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await nextRender();
+    expect(fixture.querySelector(".o_llm_tools_menu")).toBeNull();
+    expect(document.activeElement).toBe(button);
+});
+
 test("no provider in an open thread: the notice replaces the suggestions, the composer is off", async () => {
     const backend = new FakeBackend();
     backend.options = { models: [], tools: [], default_tool_names: [], assistants: [], can_configure: true };
