@@ -161,9 +161,11 @@ class LlmThreadKnowledge(models.Model):
             citations.append({"n": number, "label": citation["label"], "url": citation["url"],
                               "source": chunk.source_id.name, "chunk_id": chunk.id,
                               "quote": chunk.content[:QUOTE_CHARS]})
-            heading = f" - {chunk.heading}" if chunk.heading and chunk.heading != citation[
-                "label"] else ""
-            passages.append(f"[{number}] {citation['label']}{heading}\n{chunk.content}")
+            # A file's label already names it ("manual.pdf, page 2"): its heading is not repeated.
+            heading = f" - {chunk.heading}" if chunk.heading and not citation[
+                "label"].startswith(chunk.heading) else ""
+            origin = self.env._(" (a past conversation of this user)") if chunk.user_id else ""
+            passages.append(f"[{number}] {citation['label']}{heading}{origin}\n{chunk.content}")
         if search:
             question.sudo().body_json = dict(question.body_json or {}, knowledge=citations)
         return Knowledge(question.id, self._llm_knowledge_text(passages), citations)

@@ -52,6 +52,8 @@ class TestKnowledgeMemory(FakeProviderCase, EngineCase):
         self.script(answer("It was 4200 euros [1]."))
         self.generate(self.thread, "How much was the okapi sanctuary budget?")
         self.assertIn("4200 euros", self.system_prompt())
+        self.assertIn("[1] Okapi sanctuary (a past conversation of this user)\n",
+                      self.system_prompt(), "told apart from the company's sources")
         citation = self.messages(self.thread, "user").body_json["knowledge"][0]
         self.assertEqual(citation["label"], "Okapi sanctuary")
 
