@@ -42,6 +42,7 @@ class LlmAssistant(models.Model):
         "llm.model", string="Model", ondelete="set null", domain=[("use", "=", "chat")],
         help="The model conversations with this assistant use. Empty: the conversation's own "
              "(the user picks it), or Auto.")
+    model_warning = fields.Char(compute="_compute_model_warning")
     auto_model = fields.Boolean(
         "Auto Model", help="Before each answer, the cheapest chat model that fits the "
                            "conversation (see the conversation's Auto Model).")
@@ -96,6 +97,15 @@ class LlmAssistant(models.Model):
         for assistant in self:
             llm_placeholders.check_placeholders(
                 self.env, assistant.instructions, assistant.sudo().res_model_ids.mapped("model"))
+
+    @api.depends("model_id.active", "model_id.provider_id.active")
+    def _compute_model_warning(self):
+        for assistant in self:
+            model = assistant.model_id
+            assistant.model_warning = model and not (
+                model.active and model.provider_id.active) and self.env._(
+                "Its model %s is archived, or its provider is: the assistant is offered to no "
+                "one until it has a model in use.", model.display_name)
 
     @api.constrains("starter_prompts")
     def _check_starter_prompts(self):

@@ -310,6 +310,8 @@ class TestAssistantPickers(AssistantData, TransactionCase):
         reopened = self.threads().browse(linked["id"]).llm_ui_load()
         self.assertEqual((reopened["assistant_name"], reopened["model_name"]),
                          ("Contacts helper", "B (P)"))
+        self.assertIn("Its model B (P) is archived", self.partner_helper.model_warning,
+                      "the assistant's form tells the manager")
 
     def test_options_list_the_assistants_the_user_may_use(self):
         names = [a["name"] for a in self.threads().llm_ui_options()["assistants"]]
