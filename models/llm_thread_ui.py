@@ -126,8 +126,7 @@ class LlmThreadUi(models.Model):
         model = self._llm_ui_default_model()
         if model:
             create_values.update(provider_id=model.provider_id.id, model_id=model.id)
-        if res_model:
-            self._llm_ui_check_record(res_model, res_id)
+        if res_model:  # checked by create (_llm_check_client_values)
             create_values.update(res_model=res_model, res_id=res_id)
         thread = self.create(create_values)
         if values:
@@ -135,10 +134,9 @@ class LlmThreadUi(models.Model):
         return thread.llm_ui_load()
 
     def llm_ui_link(self, res_model=False, res_id=False):
-        """Link the thread to a record the user can read, or unlink it."""
+        """Link the thread to a record the user can read (checked by write,
+        _llm_check_client_values), or unlink it."""
         self._llm_check_owner()
-        if res_model:
-            self._llm_ui_check_record(res_model, res_id)
         self.write({"res_model": res_model or False, "res_id": res_id or False})
         return self._llm_ui_summary()
 
