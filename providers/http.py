@@ -43,6 +43,10 @@ Parser = Callable[[Iterator[bytes], str], Iterator[ChatEvent]]
 # Connections kept alive per provider host: enough for the streams one process serves at once
 # (a gevent process serves hundreds), so none is discarded with urllib3's "pool is full".
 POOL_SIZE = 256
+# What may follow a format's end mark ([DONE], message_stop, "done": true) before the body
+# ends, read so that the connection is kept (see _drain).
+DRAIN_MAX_BYTES = 65536
+DRAIN_TIMEOUT = 1.0
 
 _shared_lock = threading.Lock()
 _shared = None  # (os pid, requests.Session)
@@ -172,11 +176,13 @@ class HttpClient:
 
         if cancel is not None:
             cancel.on_cancel(abort)
+        chunks = self._chunks(response, cancel)
         try:
-            for event in parse(self._chunks(response, cancel), self.label):
+            for event in parse(chunks, self.label):
                 if cancel is not None and cancel.cancelled:
                     raise errors.cancelled(self.label)
                 yield event
+            _drain(response, chunks)
         finally:
             # Also reached when the caller drops the iterator: the connection closes then too.
             done = True
@@ -375,6 +381,29 @@ def parse_retry_after(headers, clock: Callable[[], float]) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - clock())
     except (TypeError, ValueError):
         return None
+
+
+def _drain(response: requests.Response, chunks: Iterator[bytes]) -> None:
+    """Read the rest of a body whose answer is complete: the parsers stop at their format's
+    end mark, before the body's closing chunk, and ``requests`` closes a connection whose
+    body was not read to its end instead of handing it back to the pool, so every model call
+    paid a new TCP and TLS handshake. A server sending more than a few bytes after the end
+    mark, or nothing within ``DRAIN_TIMEOUT``, loses its connection (the caller closes it)
+    rather than holding the answer's end up."""
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is None:
+        return
+    timeout = sock.gettimeout()
+    sock.settimeout(DRAIN_TIMEOUT)
+    received = 0
+    try:
+        for chunk in chunks:
+            received += len(chunk)
+            if received > DRAIN_MAX_BYTES:
+                return  # not kept: the caller closes it
+    except ProviderError:
+        return  # timed out or cut: urllib3 closed the connection
+    sock.settimeout(timeout)  # kept: as the next call expects it
 
 
 def _shutdown(response: requests.Response) -> None:

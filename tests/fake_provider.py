@@ -173,6 +173,8 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-case names
     body: bytes
     json: Any
+    # The client's port: two requests with the same one came on one kept-alive connection.
+    client_port: int = 0
     disconnected: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -798,7 +800,7 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = None
         record = RecordedRequest(self.command, url.path, dict(parse_qsl(url.query)),
                                  {name.lower(): value for name, value in self.headers.items()},
-                                 body, parsed)
+                                 body, parsed, self.client_address[1])
         with fake._received:
             fake.requests.append(record)
             fake._received.notify_all()

@@ -105,6 +105,23 @@ class ProviderContract(FakeProviderCase):
                                   TextDelta("Hel"), TextDelta("lo!"), Usage(12, 3),
                                   Finish("stop")])
 
+    def test_the_next_call_reuses_the_connection(self):
+        """A finished answer hands its connection back to the pool: the next model call (the
+        next message, the next turn of a tool loop) pays no new TCP and TLS handshake, about
+        a round trip or three to the provider's region."""
+        for text in ("One", "Two"):
+            self.stream([TextDelta(text), Usage(3, 1), Finish("stop")])
+        first, second = self.fake.requests[-2:]
+        self.assertEqual(second.client_port, first.client_port, "one kept-alive connection")
+
+    def test_a_server_silent_after_the_end_mark_does_not_hold_the_answer(self):
+        """What follows the end mark is only read to keep the connection: a server that then
+        sends nothing more costs its connection, not an error."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+        events = self.stream([TextDelta("Done"), Usage(3, 1), Finish("stop"), Wait(release)])
+        self.assertEqual(events, [TextDelta("Done"), Usage(3, 1), Finish("stop")])
+
     def test_tool_calls_from_fragments(self):
         events = self.stream([
             TextDelta("Checking."),
