@@ -39,10 +39,12 @@ class ResUsersMemory(models.Model):
         if "llm_memory" in vals:
             Source = self.env["llm.knowledge.source"].sudo()
             if not vals["llm_memory"]:
-                # Forgotten now, not at the next indexing.
+                # Forgotten now, not at the next indexing. The source's row is written before
+                # its chunks, in the order the indexing cron locks them: the other order could
+                # deadlock with a batch being written.
+                Source.search([("kind", "=", "memory")])._llm_bump_vectors()
                 self.env["llm.knowledge.chunk"].sudo().search(
                     [("user_id", "in", self.ids)]).unlink()
-                Source.search([("kind", "=", "memory")])._llm_bump_vectors()
             Source.search([("kind", "=", "memory")])._llm_queue()
         return result
 
@@ -97,4 +99,5 @@ class LlmKnowledgeSourceMemory(models.Model):
                  ("llm_role", "in", MEMORY_ROLES), ("write_date", ">", source.indexed_at)],
                 limit=1) or threads.filtered(lambda t: t.write_date > source.indexed_at)
             if changed or len(threads) != source.indexed_record_count:
+                source._llm_lock()
                 source._llm_queue()

@@ -6,12 +6,20 @@ a source's text is read and cut into chunks (unchanged chunks, recognised by the
 keep their vector), then the chunks without a vector are embedded in batches, each batch
 committed, so a crash or a restart resumes where it stopped and one source's failure never
 blocks the others.
+
+A user may save a source while the cron indexes it. Each step reads the source as it is then,
+works (reads the text, calls the embedding provider) without holding its row, and locks the row
+only to write its results (``_llm_lock``): a user's save never waits for a provider, and when a
+user saved the source since the step began, or is saving it, the step is dropped, quietly,
+and redone at the next run, from the source as the user left it.
 """
 
 import codecs
 import hashlib
 import logging
 import threading
+
+from psycopg2 import errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -37,6 +45,9 @@ EMBED_BATCH = 64
 RECORD_BATCH = 500
 TEXT_MIMETYPES = ("text/plain", "text/markdown", "text/x-markdown", "text/csv")
 HTML_MIMETYPES = ("text/html", "application/xhtml+xml")
+# What _llm_lock raises when a user wrote the source since the cron's transaction began
+# (REPEATABLE READ), or is writing it now.
+CONCURRENT_WRITE = (errors.SerializationFailure, errors.LockNotAvailable)
 
 
 class LlmKnowledgeSource(models.Model):
@@ -240,7 +251,12 @@ class LlmKnowledgeSource(models.Model):
         """Index the queued sources (and those left half-done by a crash), after queueing the
         record sources whose records changed. ``max_batches`` bounds the embedding batches of
         one run (the cron is run again for the rest)."""
-        self.sudo()._llm_queue_changed_records()
+        try:
+            self.sudo()._llm_queue_changed_records()
+            self._llm_commit()
+        except CONCURRENT_WRITE:
+            # A user is saving one of them: the changes are found again at the next run.
+            self.env.cr.rollback()
         sources = self.sudo().search([("state", "in", ("queued", "indexing"))], order="id")
         batches = 0
         for source in sources:
@@ -259,6 +275,7 @@ class LlmKnowledgeSource(models.Model):
             changed = records.search_count(domain + [("write_date", ">", source.indexed_at)],
                                            limit=1)
             if changed or records.search_count(domain) != source.indexed_record_count:
+                source._llm_lock()
                 source._llm_queue()
 
     def _llm_index(self, max_batches=None):
@@ -267,32 +284,54 @@ class LlmKnowledgeSource(models.Model):
         self.ensure_one()
         batches = 0
         try:
-            if self.state == "queued":
-                self._llm_sync_chunks()
-                self._llm_commit()
-            while max_batches is None or batches < max_batches:
-                if not self._llm_embed_next_batch():
-                    break
-                batches += 1
-                self._llm_commit()
-            else:
-                return batches
-            self.state = "ready"
-        except (ProviderError, UserError) as error:
-            message = (self.embedding_model_id.provider_id._error_message(error)
-                       if isinstance(error, ProviderError) else error.args[0])
-            self._llm_fail(message)
-        except Exception as error:  # noqa: BLE001 - one source's fault must not stop the others
-            _logger.info("Knowledge source %s failed to index", self.name, exc_info=True)
-            self._llm_fail(f"{type(error).__name__}: {error}")
-        self._llm_commit()
+            try:
+                # The state is read again at each step (a commit clears the cache): a user may
+                # have queued the source again since the last one, e.g. with other files.
+                while True:
+                    if self.state == "queued":
+                        self._llm_sync_chunks()
+                    elif max_batches is not None and batches >= max_batches:
+                        return batches
+                    elif self._llm_embed_next_batch():
+                        batches += 1
+                    else:
+                        self._llm_lock()
+                        self.state = "ready"
+                        break
+                    self._llm_commit()
+            except CONCURRENT_WRITE:
+                raise  # not the source's fault: handled below
+            except (ProviderError, UserError) as error:
+                message = (self.embedding_model_id.provider_id._error_message(error)
+                           if isinstance(error, ProviderError) else error.args[0])
+                self._llm_fail(message)
+            except Exception as error:  # noqa: BLE001 - one source's fault must not stop the others
+                _logger.info("Knowledge source %s failed to index", self.name, exc_info=True)
+                self._llm_fail(f"{type(error).__name__}: {error}")
+            self._llm_commit()
+        except CONCURRENT_WRITE:
+            # The user's save stands; this step, worked out from the source as it was, is
+            # dropped. The source is still queued or indexing: the cron, which reports it as
+            # remaining, runs again for it.
+            self.env.cr.rollback()
+            _logger.info("Knowledge source #%s was saved by a user while it was indexed: "
+                         "its indexing goes on at the next run", self.id)
         return batches
+
+    def _llm_lock(self):
+        """Lock the sources' rows for the writes of this step of the cron, at once: raises
+        one of ``CONCURRENT_WRITE`` (not logged) when a user saved one of them since the step
+        began or is saving it now. Taken only once the step's slow work (reading the text,
+        calling the provider) is done, so a user's save never waits for it."""
+        self.env.cr.execute("SELECT id FROM llm_knowledge_source WHERE id = ANY(%s) "
+                            "FOR NO KEY UPDATE NOWAIT", [self.ids], log_exceptions=False)
 
     def _llm_fail(self, message):
         if self._llm_auto_commit():
             # Drop the failed batch; the batches committed before it stay done.
             self.env.cr.rollback()
             self.env.invalidate_all()
+        self._llm_lock()
         self.write({"state": "error", "index_error": message})
 
     @staticmethod
@@ -308,6 +347,7 @@ class LlmKnowledgeSource(models.Model):
         """Cut the source's current text into chunks: a chunk whose checksum is already there
         is kept with its vector, the others are created without one; gone ones are removed."""
         pieces = self._llm_pieces()
+        self._llm_lock()
         Chunk = self.env["llm.knowledge.chunk"].sudo()
         existing = {}
         for chunk in Chunk.search([("source_id", "=", self.id)], order="id"):
@@ -361,6 +401,7 @@ class LlmKnowledgeSource(models.Model):
         result = model.provider_id._get_provider().embed(
             model.api_id, [chunk._llm_embedding_text() for chunk in chunks],
             self.embedding_dimensions or None)
+        self._llm_lock()
         chunks._llm_store_vectors(result.vectors)
         self._llm_bump_vectors()
         self.progress_done = min(self.progress_total, self.progress_done + len(chunks))

@@ -4,14 +4,18 @@ fake provider's embeddings over real HTTP."""
 
 import base64
 import io
+import logging
+import threading
 import zipfile
 from datetime import timedelta
+from unittest.mock import patch
 
-from odoo import Command
+from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..models import llm_knowledge_search as search
+from ..providers.http import HttpProvider
 from .fake_embeddings import OPENAI_PATH
 from .fake_provider import FakeProviderCase, error_body
 
@@ -287,6 +291,131 @@ class TestKnowledgeFiles(KnowledgeCase):
         self.index()
         result, chunks = self.search("refunds returns shipping", token_budget=30)
         self.assertEqual(len(chunks), 1)
+
+
+# Bounds a wait for what takes milliseconds: it only stops a broken test from hanging.
+WAIT = 30
+
+
+@tagged("post_install", "-at_install")
+class TestKnowledgeConcurrentEdits(FakeProviderCase, TransactionCase):
+    """The indexing cron and a user writing the same source at the same time, each in a
+    transaction of its own as in production: the source is committed, the user saves in a
+    cursor of their own, and the cron runs in a thread (indexing commits its steps outside
+    the test thread)."""
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.source_id = policies_source(env, self.fake).id
+            last_trigger = env["ir.cron.trigger"].search([], order="id desc", limit=1).id
+        self.addCleanup(self.drop_committed, last_trigger)
+        self.cron_cr = self.registry.cursor()
+        self.addCleanup(self.cron_cr.close)
+
+    def drop_committed(self, last_trigger):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            source = env["llm.knowledge.source"].browse(self.source_id)
+            provider = source.embedding_model_id.provider_id
+            source.unlink()  # with its chunks and its files
+            provider.unlink()  # with its model
+            env["ir.cron.trigger"].search([("id", ">", last_trigger)]).unlink()
+
+    def run_cron(self, **kwargs):
+        """One run of the cron on the source, in a thread; waited for by ``join``."""
+        source = api.Environment(self.cron_cr, SUPERUSER_ID, {})[
+            "llm.knowledge.source"].browse(self.source_id)
+        thread = threading.Thread(target=source._llm_index, kwargs=kwargs)
+        thread.start()
+        return thread
+
+    def join(self, thread):
+        thread.join(WAIT)
+        self.assertFalse(thread.is_alive(), "the cron is stuck")
+
+    def user_save(self, **values):
+        """What saving the form does: the admin's write, committed."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.env.ref("base.user_admin").id, {})
+            source = env["llm.knowledge.source"].browse(self.source_id)
+            if "attachment_ids" in values:
+                values["attachment_ids"] = [Command.set(env["ir.attachment"].create(
+                    {"name": name, "mimetype": "text/markdown",
+                     "datas": base64.b64encode(text.encode())}).ids)
+                    for name, text in values["attachment_ids"]]
+            source.write(values)
+
+    def committed(self):
+        """The source as committed: its values and its chunks' contents."""
+        with self.registry.cursor() as cr:
+            source = api.Environment(cr, SUPERUSER_ID, {})["llm.knowledge.source"].browse(
+                self.source_id)
+            return (source.read(["name", "state", "index_error"])[0],
+                    source.chunk_ids.mapped("content"))
+
+    def pause_after(self, owner, name, call):
+        """Pause the cron's thread right after its ``call``-th call of ``owner.name``, until
+        the test sets the returned ``go``; ``reached`` is set once it is paused there."""
+        original = getattr(owner, name)
+        calls, reached, go = [], threading.Event(), threading.Event()
+
+        def paused(*args, **kwargs):
+            result = original(*args, **kwargs)
+            calls.append(args)
+            if len(calls) == call:
+                reached.set()
+                go.wait(WAIT)
+            return result
+
+        patcher = patch.object(owner, name, paused)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        return reached, go
+
+    def test_save_while_the_cron_embeds(self):
+        """The user saves while the provider computes the cron's batch: the save does not
+        wait for the cron (it holds no lock meanwhile) and stands; the batch, computed from
+        the source as it was, is dropped quietly, and the next run indexes the new file. (The
+        cron's write used to fail on a serialization failure, logged as an ERROR, and put the
+        source in error over the save.)"""
+        answered, go = self.pause_after(HttpProvider, "embed", 1)
+        with self.assertLogs("odoo", logging.INFO) as logs:
+            cron = self.run_cron()
+            self.assertTrue(answered.wait(WAIT))
+            self.user_save(name="Policies 2025", attachment_ids=[
+                ("warranty.md", "# Warranty\n\nTwo years on every bicycle.")])
+            go.set()
+            self.join(cron)
+        self.assertFalse([record.getMessage() for record in logs.records
+                          if record.levelno >= logging.ERROR or record.exc_info])
+        self.assertIn("was saved by a user while it was indexed", logs.output[-1])
+        values, _chunks = self.committed()
+        self.assertEqual((values["name"], values["state"], values["index_error"]),
+                         ("Policies 2025", "queued", False))
+        self.join(self.run_cron())
+        values, chunks = self.committed()
+        self.assertEqual(values["state"], "ready", values["index_error"])
+        self.assertEqual(chunks, ["Two years on every bicycle."])
+
+    def test_save_between_two_batches(self):
+        """A new file saved between two batches of a run is indexed by that run. (The run used
+        to go on with the old file's chunks, then mark the source ready over the save.)"""
+        self.user_save(attachment_ids=[("big.md", "\n\n".join(
+            f"# Section {n}\n\nFact number {n} about widgets." for n in range(100)))])
+        # _llm_commit's calls: the chunks cut, then each batch embedded.
+        committed, go = self.pause_after(type(self.env["llm.knowledge.source"]),
+                                         "_llm_commit", 2)
+        cron = self.run_cron()
+        self.assertTrue(committed.wait(WAIT))
+        self.user_save(attachment_ids=[
+            ("warranty.md", "# Warranty\n\nTwo years on every bicycle.")])
+        go.set()
+        self.join(cron)
+        values, chunks = self.committed()
+        self.assertEqual(values["state"], "ready", values["index_error"])
+        self.assertEqual(chunks, ["Two years on every bicycle."])
 
 
 @tagged("post_install", "-at_install")
