@@ -10,6 +10,7 @@ session cookie from /web/session/authenticate, so no login page is scripted.
 import argparse
 import base64
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -29,6 +30,18 @@ def authenticate(base_url, db, login, password):
     if response.json().get("error"):
         raise SystemExit(f"login failed: {response.json()['error']['data']['message']}")
     return session.cookies["session_id"]
+
+
+def devtools_port(profile):
+    """The port Chromium chose (``--remote-debugging-port=0``), which it writes in its
+    profile: a fixed one is taken over by another Chromium running at the same time."""
+    for _ in range(100):
+        try:
+            with open(os.path.join(profile, "DevToolsActivePort")) as active:
+                return int(active.readline())
+        except (FileNotFoundError, ValueError):
+            time.sleep(0.1)
+    raise SystemExit("Chromium did not open its DevTools port")
 
 
 class DevTools:
@@ -72,16 +85,15 @@ def main():
     base_url = f"{parts.scheme}://{parts.netloc}"
     session_id = authenticate(base_url, args.db, args.login, args.password)
     width, height = (int(v) for v in args.size.split("x"))
-    port = 9333
     profile = tempfile.mkdtemp(prefix="llm_thread_chromium_")
     chromium = subprocess.Popen([
         shutil.which("chromium") or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
         "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-        f"--remote-debugging-port={port}", f"--window-size={width},{height}", "about:blank",
+        "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank",
     ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        tools = DevTools(port)
+        tools = DevTools(devtools_port(profile))
         tools.call("Network.enable")
         tools.call("Network.setCookie", name="session_id", value=session_id, url=base_url)
         tools.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
