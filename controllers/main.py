@@ -20,6 +20,20 @@ SSE_HEADERS = [
 ]
 
 
+def _use_selected_companies():
+    """Run the request in the companies chosen in the web client's switcher, which keeps them
+    in the ``cids`` cookie, the current one first (as mail's ``session_info`` reads it). These
+    routes get no context from the client: without it, an answer ran in the user's default
+    company with all of theirs allowed, so its usage, cost currency and budgets, and the
+    models the user may pick, were another company's than the chat showed. A company the user
+    no longer has is left out."""
+    mine = request.env.user._get_company_ids()  # cached: no query on the send's way
+    chosen = [int(cid) for cid in (request.cookies.get("cids") or "").split("-")
+              if cid.isdigit() and int(cid) in mine]
+    if chosen:
+        request.update_context(allowed_company_ids=chosen)
+
+
 def _json_error(status, code, message):
     return request.make_json_response({"error": {"code": code, "message": message}},
                                       status=status)
@@ -39,6 +53,7 @@ def _thread_route(action, **inputs):
         # The route takes any parameter, so that an unexpected one is refused here, clearly,
         # instead of being dropped by Odoo with a warning.
         def route(self, thread_id, **params):
+            _use_selected_companies()
             try:
                 thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
                 if not thread:
@@ -100,6 +115,7 @@ class LlmThreadController(http.Controller):
         ``llm.thread._llm_prepare_run()``. ``attachment_ids``: comma-separated ids of the uploads the
         message carries (400 ``invalid_attachment`` when refused, a model without vision too).
         """
+        _use_selected_companies()
         thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
         if not thread:
             return _json_error(404, "not_found", thread._llm_not_yours_message())
@@ -141,6 +157,7 @@ class LlmThreadController(http.Controller):
         With ``Last-Event-ID`` (the header, or the ``last_event_id`` parameter) only what came
         after that event; ``done`` at once when nothing runs (the stored messages are
         complete). Any number of viewers, in any tab or device; leaving stops nothing."""
+        _use_selected_companies()
         thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
         if not thread:
             return _json_error(404, "not_found", thread._llm_not_yours_message())

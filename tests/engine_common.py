@@ -145,10 +145,13 @@ class EngineCase(HttpCase):
         self.provider.scripts.extend(scripts)
 
     def post_generate(self, thread, message, login="llm_a", csrf=True, stream=False,
-                      attachment_ids=(), **fields):
-        """POST the generate route; ``fields``: more form fields (``edit_message_id``...)."""
+                      attachment_ids=(), companies=None, **fields):
+        """POST the generate route; ``fields``: more form fields (``edit_message_id``...);
+        ``companies``: those chosen in the web client's switcher, the current one first."""
         self.env.flush_all()  # the server reads through its own cursor
         self.authenticate(login, f"{login}_password_1")
+        if companies is not None:
+            self.opener.cookies.set("cids", "-".join(str(company.id) for company in companies))
         data = {"message": message, **fields}
         if attachment_ids:
             data["attachment_ids"] = ",".join(map(str, attachment_ids))

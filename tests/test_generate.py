@@ -53,6 +53,23 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(self.provider.requests[0]["messages"][-1],
                          base.ChatMessage("user", "Make a plan"))
 
+    def test_the_answer_runs_in_the_company_chosen_in_the_switcher(self):
+        """The usage of an answer sent with another company chosen in the switcher is that
+        company's, in its currency (and so are its budgets). It was the user's default
+        company's: the route got no company from the client."""
+        euro = self.env.ref("base.EUR")
+        euro.active = True
+        other = self.env["res.company"].create({"name": "Second company", "currency_id": euro.id})
+        self.user_a.company_ids |= other
+        self.script(answer("Hi"))
+        self.generate(self.thread, "Hello", companies=other | self.env.company)
+        usage = self.env["llm.usage"].search([("thread_id", "=", self.thread.id)])
+        self.assertEqual((usage.company_id, usage.currency_id), (other, euro))
+        self.script(answer("Hi again"))
+        self.generate(self.thread, "Hello", companies=self.env.company | other)
+        usage = self.env["llm.usage"].search([("thread_id", "=", self.thread.id)], order="id")
+        self.assertEqual(usage[-1].company_id, self.env.company)
+
     @mute_logger("odoo.http")
     def test_missing_csrf_refused(self):
         self.script(answer("never"))
