@@ -5,7 +5,8 @@ import json
 from contextlib import contextmanager
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo import Command
+from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.llm_thread import MAX_ID, MAX_MESSAGE_CHARS, MAX_NAME_CHARS
@@ -387,3 +388,50 @@ class TestApprovalDetails(RpcMixin, ApprovalCase):
         sent = self.provider.requests[-1]["messages"]
         self.assertEqual([c.id for c in sent[1].tool_calls], ["w1", "w1_2"])
         self.assertEqual([m.tool_call_id for m in sent[2:]], ["w1", "w1_2"])
+
+
+@tagged("post_install", "-at_install")
+class TestManagerCompanies(TransactionCase):
+    """An LLM manager of one company audits and configures that company's conversations,
+    tools and assistants, not another company's (managers of every company before: a manager
+    of B read A's transcripts and tool results, and could lift the approval of A's tools)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_a = cls.env.company
+        cls.company_b = cls.env["res.company"].create({"name": "Company B"})
+        cls.alice = new_test_user(cls.env, login="alice_a", groups="base.group_user")
+        cls.manager_b = new_test_user(
+            cls.env, login="manager_b", groups="base.group_user,llm_thread.group_llm_manager",
+            company_id=cls.company_b.id, company_ids=[Command.set(cls.company_b.ids)])
+        cls.manager_a = new_test_user(
+            cls.env, login="manager_a", groups="base.group_user,llm_thread.group_llm_manager")
+        cls.thread = cls.env["llm.thread"].with_user(cls.alice).create({"name": "A's deal"})
+        only_a = [Command.set(cls.company_a.ids)]
+        cls.tool = cls.env["llm.tool"].search([], limit=1)
+        cls.tool.company_ids = only_a
+        cls.assistant = cls.env["llm.assistant"].create({"name": "A's helper",
+                                                          "company_ids": only_a})
+        cls.log = cls.env["llm.tool.log"].create({
+            "user_id": cls.alice.id, "thread_id": cls.thread.id, "tool_id": cls.tool.id,
+            "tool_name": cls.tool.name, "state": "done", "result": "Azure Interior"})
+        cls.approval = cls.env["llm.tool.approval"].create({
+            "thread_id": cls.thread.id, "tool_id": cls.tool.id, "call_id": "call_1",
+            "message_id": cls.thread.message_post(body="asked").id})
+
+    def visible(self, user):
+        return [bool(record.with_user(user).search([("id", "=", record.id)]))
+                for record in (self.thread, self.log, self.approval, self.tool, self.assistant)]
+
+    def test_a_manager_sees_only_their_companies(self):
+        self.assertEqual(self.visible(self.manager_a), [True] * 5)
+        self.assertEqual(self.visible(self.manager_b), [False] * 5)
+        with self.assertRaises(AccessError):
+            self.assistant.with_user(self.manager_b).instructions = "Changed by B's manager"
+        with self.assertRaises(AccessError):
+            self.tool.with_user(self.manager_b).requires_approval = False
+
+    def test_shared_configuration_stays_every_managers(self):
+        self.tool.company_ids = self.assistant.company_ids = False
+        self.assertEqual(self.visible(self.manager_b)[3:], [True, True])
