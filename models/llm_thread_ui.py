@@ -188,5 +188,15 @@ class LlmThreadUi(models.Model):
 
     @api.model
     def _llm_ui_default_model(self):
-        models_ = self.env["llm.model"]._llm_chat_models()
-        return models_.filtered("is_default")[:1] or models_[:1]
+        """A new conversation's model: a provider's default model, else the first model, of
+        the current company's providers or the shared ones (the company's first), before
+        those of the user's other companies, whatever their sequence: a user working in
+        company A expects A's provider, billed to A."""
+        company = self.env.company
+
+        def rank(model):
+            owner = model.provider_id.company_id
+            return 0 if owner == company else 1 if not owner else 2
+
+        return self.env["llm.model"]._llm_chat_models().sorted(
+            lambda model: (rank(model) == 2, not model.is_default, rank(model)))[:1]

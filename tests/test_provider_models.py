@@ -221,6 +221,26 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertFalse(self.provider.default_model_id)
         self.assertEqual(second.display_name, "B (Fake OpenAI)")
 
+    def test_a_new_conversation_starts_on_the_current_companys_provider(self):
+        """Of the providers a user may use, a new conversation takes the current company's
+        first, then a shared one, before another company's, whatever their sequence."""
+        Model = self.env["llm.model"]
+        self.provider.company_id = False
+        theirs = self.foreign
+        theirs.sequence = 0
+        self.env.user.company_ids |= theirs.company_id
+        Model.create({"name": "Theirs", "api_id": "t", "provider_id": theirs.id,
+                      "is_default": True})
+        shared = Model.create({"name": "Shared", "api_id": "s", "provider_id": self.provider.id})
+        Thread = self.env["llm.thread"].with_context(
+            allowed_company_ids=[self.env.company.id, theirs.company_id.id])
+        self.assertEqual(Thread.browse(Thread.llm_ui_create()["id"]).model_id, shared)
+        ours = self.env["llm.provider"].create({
+            "name": "Ours", "api_format": "openai", "base_url": self.fake.base_url("openai"),
+            "api_key": KEY, "company_id": self.env.company.id, "sequence": 99})
+        own = Model.create({"name": "Own", "api_id": "o", "provider_id": ours.id})
+        self.assertEqual(Thread.browse(Thread.llm_ui_create()["id"]).model_id, own)
+
     def test_new_model_marked_by_its_family(self):
         """A model added by hand is marked Tools and Vision as a fetched one is, from its API
         id, unless given; an existing model keeps what a manager set when its id changes."""
