@@ -8571,6 +8571,14 @@ var ThreadHeader = class extends Component8 {
 };
 
 // static/src/ts/chatter/chatter_panel.ts
+function savingFirst(backend, saveRecord) {
+  const saving = Object.create(backend);
+  saving.startGeneration = async (request) => {
+    await saveRecord();
+    return backend.startGeneration(request);
+  };
+  return saving;
+}
 var ChatterPanel = class extends Component9 {
   static template = "llm_thread.ChatterPanel";
   static components = { Conversation, ThreadHeader };
@@ -8579,10 +8587,12 @@ var ChatterPanel = class extends Component9 {
     resId: Number,
     onClose: Function,
     onRecordChanged: { type: Function, optional: true },
+    saveRecord: { type: Function, optional: true },
     backend: { type: Object, optional: true }
   };
   setup() {
-    this.backend = this.props.backend ?? useChatBackend();
+    const backend = this.props.backend ?? useChatBackend();
+    this.backend = this.props.saveRecord ? savingFirst(backend, this.props.saveRecord) : backend;
     this.action = useService4("action");
     this.controller = useState7(
       new ChatController(this.backend, {

@@ -14,7 +14,23 @@ export interface ChatterPanelProps {
     onClose: () => void;
     /** A tool call of any conversation changed this record: the form shows it anew. */
     onRecordChanged?: () => void;
+    /** Saves the form's pending edits (mail's chatter prop), before any answer starts. */
+    saveRecord?: () => Promise<unknown>;
     backend?: ChatBackend;
+}
+
+/**
+ * `backend`, with the form saved before every generation: a tool of the answer may write the
+ * record, and the form is then reloaded the way mail reloads it, saving it first, which wrote
+ * its unsaved values over the change the user had just approved.
+ */
+function savingFirst(backend: ChatBackend, saveRecord: () => Promise<unknown>): ChatBackend {
+    const saving: ChatBackend = Object.create(backend);
+    saving.startGeneration = async (request) => {
+        await saveRecord();
+        return backend.startGeneration(request);
+    };
+    return saving;
 }
 
 /**
@@ -31,6 +47,7 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
         resId: Number,
         onClose: Function,
         onRecordChanged: { type: Function, optional: true },
+        saveRecord: { type: Function, optional: true },
         backend: { type: Object, optional: true },
     };
 
@@ -39,7 +56,8 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
     declare action: { doAction(action: unknown): Promise<unknown> };
 
     setup(): void {
-        this.backend = this.props.backend ?? useChatBackend();
+        const backend = this.props.backend ?? useChatBackend();
+        this.backend = this.props.saveRecord ? savingFirst(backend, this.props.saveRecord) : backend;
         this.action = useService("action");
         this.controller = useState(
             new ChatController(this.backend, {

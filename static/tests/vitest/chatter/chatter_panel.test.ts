@@ -85,6 +85,28 @@ describe("ChatterPanel", () => {
         expect(reloads).toBe(1);
     });
 
+    test("the form's unsaved edits are saved before an answer starts, not over a tool's change", async () => {
+        // The form reloads after a tool's change by saving first: unsaved values then overwrote
+        // the change the user had approved. Saved before the answer, the form has none left.
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 3, res_model: "res.partner", res_id: 7 })];
+        const steps: string[] = [];
+        const fixture = await mountComponent(ChatterPanel, {
+            resModel: "res.partner", resId: 7, onClose: () => {}, backend,
+            saveRecord: async () => steps.push(`saved, ${backend.requests.length} requests sent`),
+        }, env);
+        await nextRender();
+        backend.scripts.push(answer("Done."));
+        const input = fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement;
+        input.value = "Set the website";
+        input.dispatchEvent(new InputEvent("input", { bubbles: true }));
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        await nextRender();
+        expect(steps).toEqual(["saved, 0 requests sent"]);
+        expect(backend.requests.map((request) => request.message)).toEqual(["Set the website"]);
+    });
+
     test("the chatter reloads the form, then fetches the messages the change posted", async () => {
         const steps: string[] = [];
         const chatter = {
