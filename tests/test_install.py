@@ -34,6 +34,8 @@ class TestInstall(TransactionCase):
 
         self.assertIn(chat.id, visible_menus(self.employee))
         self.assertNotIn(configuration.id, visible_menus(self.employee))
+        # Every user keeps private prompts: their menu is not under Configuration.
+        self.assertIn(self.env.ref("llm_thread.menu_llm_prompt").id, visible_menus(self.employee))
         self.assertIn(chat.id, visible_menus(self.settings_admin))
         self.assertEqual(self.env.ref("llm_thread.menu_llm_root").groups_id, self.group_user)
 
