@@ -32,6 +32,10 @@ class LlmPrompt(models.Model):
         default=lambda self: False if self.env.user.has_group("llm_thread.group_llm_manager")
         else self.env.user,
         help="Only this user sees the prompt; empty: everyone (LLM managers only).")
+    suggested = fields.Boolean(
+        "Suggested in the Chat", default=True,
+        help="Offered as a one-click suggestion in the AI panel. Off: kept for the actions "
+             "that run an assistant with it (Run Assistant), out of the users' way.")
 
     @api.constrains("text", "res_model_ids")
     def _check_text(self):
@@ -43,8 +47,9 @@ class LlmPrompt(models.Model):
     def _llm_for(self, res_model):
         """The prompts the current user is offered on a record of ``res_model``."""
         # ir.model, which users may not read, holds nothing secret.
-        return self.search([]).filtered(lambda prompt: not prompt.sudo().res_model_ids
-                                        or res_model in prompt.sudo().res_model_ids.mapped("model"))
+        return self.search([("suggested", "=", True)]).filtered(
+            lambda prompt: not prompt.sudo().res_model_ids
+            or res_model in prompt.sudo().res_model_ids.mapped("model"))
 
     def _llm_render(self, record):
         self.ensure_one()

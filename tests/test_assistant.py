@@ -377,6 +377,15 @@ class TestPrompts(AssistantData, TransactionCase):
         self.assertNotIn(only_users.name, [
             p["name"] for p in threads.llm_ui_prompts("res.partner", self.partner.id)])
 
+    def test_a_prompt_kept_for_actions_is_not_suggested(self):
+        """A prompt an automation runs (Run Assistant) need not be offered to every user."""
+        threads = self.env["llm.thread"].with_user(self.user)
+        for_actions = self.env["llm.prompt"].create({
+            "name": "Guess job title", "text": "Guess the job title of {{ record.name }}.",
+            "suggested": False})
+        self.assertNotIn(for_actions.name, [
+            p["name"] for p in threads.llm_ui_prompts("res.partner", self.partner.id)])
+
     def test_no_suggestions_where_the_record_cannot_be_read(self):
         # Opening a conversation whose record was deleted, or which the user can no longer
         # read (another company's), shows it without prompts instead of failing.
