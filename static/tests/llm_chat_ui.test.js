@@ -311,3 +311,18 @@ test("Approve works from the chatter's AI panel: decision, then the conversation
         `llm_ui_list ["res.partner",${partnerId}]`,
     ]);
 });
+
+test("a note an answer posted on the server shows in the open chatter when the answer ends", async () => {
+    // Run Assistant posts its note from a run on the server, with no request of this page.
+    const pyEnv = await startServer();
+    const partnerId = pyEnv["res.partner"].create({ name: "John" });
+    pyEnv["mail.message"].create({ body: "Earlier note", model: "res.partner", res_id: partnerId, message_type: "comment" });
+    mockThreads([], () => {});
+    await start();
+    await openFormView("res.partner", partnerId);
+    await contains(".o-mail-Message", { text: "Earlier note" });
+    pyEnv["mail.message"].create({ body: "Odoo helper (AI): a summary", model: "res.partner", res_id: partnerId, message_type: "comment" });
+    const [partner] = pyEnv["res.partner"].read(serverState.partnerId);
+    pyEnv["bus.bus"]._sendone(partner, "llm_thread/generation_state", { thread_id: 9, state: "idle" });
+    await contains(".o-mail-Message", { text: "Odoo helper (AI): a summary" });
+});

@@ -10,12 +10,9 @@ import { registry } from "@web/core/registry";
 import { session } from "@web/session";
 
 // static/src/ts/chatter/chatter_patch.ts
+import { onWillUnmount as onWillUnmount4 } from "@odoo/owl";
 import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
-
-// static/src/ts/chatter/chatter_panel.ts
-import { Component as Component9, onWillStart, onWillUnmount as onWillUnmount3, useState as useState7 } from "@odoo/owl";
-import { useService as useService4 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/backend.ts
 import { useEnv } from "@odoo/owl";
@@ -395,6 +392,10 @@ function makeBackend(services) {
     }
   };
 }
+
+// static/src/ts/chatter/chatter_panel.ts
+import { Component as Component9, onWillStart, onWillUnmount as onWillUnmount3, useState as useState7 } from "@odoo/owl";
+import { useService as useService4 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/l10n.ts
 import { _t } from "@web/core/l10n/translation";
@@ -8633,6 +8634,15 @@ var ChatterPanel = class extends Component9 {
 // static/src/ts/chatter/chatter_patch.ts
 Chatter.components = { ...Chatter.components, LlmChatterPanel: ChatterPanel };
 patch(Chatter.prototype, {
+  setup() {
+    super.setup();
+    const unsubscribe = useChatBackend().onGenerationState((change) => {
+      if (this.state.thread?.id && !BUSY_STATES.includes(change.state)) {
+        void this.state.thread.fetchNewMessages();
+      }
+    });
+    onWillUnmount4(unsubscribe);
+  },
   onClickLlm() {
     if (this.state.llmOpen) {
       this.state.llmOpen = false;
@@ -8656,7 +8666,7 @@ patch(Chatter.prototype, {
 });
 
 // static/src/ts/chat_app/chat_app.ts
-import { Component as Component11, onWillStart as onWillStart2, onWillUnmount as onWillUnmount4, useEffect, useState as useState9 } from "@odoo/owl";
+import { Component as Component11, onWillStart as onWillStart2, onWillUnmount as onWillUnmount5, useEffect, useState as useState9 } from "@odoo/owl";
 import { useService as useService5 } from "@web/core/utils/hooks";
 import { useSetupAction } from "@web/search/action_hook";
 
@@ -8779,7 +8789,7 @@ var ChatApp = class extends Component11 {
         await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
       }
     });
-    onWillUnmount4(() => this.controller.close());
+    onWillUnmount5(() => this.controller.close());
     useEffect(
       (id) => {
         this.props.updateActionState?.({ active_id: id ?? void 0 });

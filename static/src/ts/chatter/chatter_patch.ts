@@ -1,8 +1,12 @@
 // The "AI" button in every chatter's top bar. Mail's Chatter is patched, not replaced: three
-// handlers and one state key here, two xpaths in chatter_patch.xml beside this file.
+// handlers, one state key and one bus subscription here, two xpaths in chatter_patch.xml
+// beside this file.
+import { onWillUnmount } from "@odoo/owl";
 import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
 
+import { useChatBackend } from "../core/backend";
+import { BUSY_STATES } from "../stream/protocol";
 import { ChatterPanel } from "./chatter_panel";
 
 interface ChatterLike {
@@ -19,6 +23,19 @@ interface ChatterLike {
 Chatter.components = { ...Chatter.components, LlmChatterPanel: ChatterPanel };
 
 patch(Chatter.prototype, {
+    setup(this: ChatterLike) {
+        super.setup();
+        // An answer run on the server (Run Assistant, an automation rule) may post its note on
+        // this record when it ends, with no request of this page to show it: the messages
+        // are fetched again whenever one of the user's answers ends.
+        const unsubscribe = useChatBackend().onGenerationState((change) => {
+            if (this.state.thread?.id && !BUSY_STATES.includes(change.state)) {
+                void this.state.thread.fetchNewMessages();
+            }
+        });
+        onWillUnmount(unsubscribe);
+    },
+
     onClickLlm(this: ChatterLike): void {
         if (this.state.llmOpen) {
             this.state.llmOpen = false;
