@@ -94,12 +94,16 @@ class LlmBudget(models.Model):
         return total or 0
 
     def _llm_amount(self, value):
+        # Values are formatted before the _() call: Babel's extractor evaluates the arguments
+        # of a translated call, fails on an f-string with a call in it and then drops every
+        # later string of the file from the .pot.
         if self.unit == "tokens":
-            return self.env._("%s tokens", f"{round(value):,}")
+            tokens = f"{round(value):,}"
+            return self.env._("%s tokens", tokens)
         # Cents, unless that shows a small amount as nothing: a call can cost a fraction of one.
         amount = f"{value:,.2f}" if not value or abs(value) >= 0.01 else f"{value:.2g}"
-        return self.env._("%(amount)s %(currency)s", amount=amount,
-                          currency=self.currency_id.name)
+        currency = self.currency_id.name
+        return self.env._("%(amount)s %(currency)s", amount=amount, currency=currency)
 
     @api.model
     def _llm_check(self, model, input_tokens, output_tokens):

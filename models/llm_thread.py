@@ -503,14 +503,18 @@ class LlmThread(models.Model):
             and (m.context_window or DEFAULT_CONTEXT_WINDOW)
             >= prompt + (m.max_output_tokens or DEFAULT_ANSWER_RESERVE))
         if not candidates:
+            # Translated apart, not inside the message's _() call: Babel does not extract a
+            # translated string nested in the arguments of another.
+            needs = [self.env._("tools")] if needs_tools else []
+            if needs_vision:
+                needs.append(self.env._("vision"))
+            needs = ", ".join(needs) or self.env._("chat")
             raise UserError(self.env._(
                 "No active chat model fits this conversation for the Auto model (needed: "
                 "%(needs)s, and a context window holding its %(tokens)s tokens and an answer). "
                 "Choose a model, or ask an LLM manager to add one or to mark what one can do in "
                 "LLM > Configuration > Models.",
-                needs=", ".join(filter(None, [
-                    needs_tools and self.env._("tools"), needs_vision and self.env._("vision"),
-                ])) or self.env._("chat"), tokens=prompt))
+                needs=needs, tokens=prompt))
         # Cheapest by the price of a typical turn (input dominates: the history is resent),
         # then the configured order.
         return min(candidates, key=lambda m: (m.input_price + m.output_price,
