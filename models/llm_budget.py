@@ -7,10 +7,13 @@ capped to the tokens the budget has left; from 80% used on, the user is warned i
 the LLM managers of the company get one message a budget and month.
 """
 
+import math
+
 import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.misc import formatLang
 
 WARNING_RATIO = 0.8
 # The shortest answer worth a call under a hard budget (or the answer reserve, when smaller):
@@ -94,16 +97,21 @@ class LlmBudget(models.Model):
         return total or 0
 
     def _llm_amount(self, value):
+        """``value`` as the chat's messages say it, in the user's language: whole tokens, or
+        money in the currency's decimals (finer when small)."""
         # Values are formatted before the _() call: Babel's extractor evaluates the arguments
-        # of a translated call, fails on an f-string with a call in it and then drops every
-        # later string of the file from the .pot.
+        # of a translated call, fails on one that calls a function and then drops every later
+        # string of the file from the .pot.
         if self.unit == "tokens":
-            tokens = f"{round(value):,}"
+            tokens = formatLang(self.env, round(value), digits=0)
             return self.env._("%s tokens", tokens)
-        # Cents, unless that shows a small amount as nothing: a call can cost a fraction of one.
-        amount = f"{value:,.2f}" if not value or abs(value) >= 0.01 else f"{value:.2g}"
-        currency = self.currency_id.name
-        return self.env._("%(amount)s %(currency)s", amount=amount, currency=currency)
+        currency = self.currency_id
+        if not value or abs(value) >= currency.rounding:
+            return formatLang(self.env, value, currency_obj=currency)
+        # Two significant digits, not nothing: a call can cost a fraction of a cent.
+        amount = formatLang(self.env, value, digits=1 - math.floor(math.log10(abs(value))))
+        return (f"{amount}\N{NO-BREAK SPACE}{currency.symbol}" if currency.position == "after"
+                else f"{currency.symbol}\N{NO-BREAK SPACE}{amount}")
 
     @api.model
     def _llm_check(self, model, input_tokens, output_tokens):

@@ -231,11 +231,29 @@ class TestBudgets(UsageCase):
         self.assertEqual(error["code"], "budget_exceeded")
         self.assertIn("Company spend", error["message"])
         self.assertEqual(self.provider.requests, [], "refused before the provider call")
-        currency = self.company.currency_id.name
+        currency = self.company.currency_id
+        currency.write({"symbol": "€", "position": "after", "rounding": 0.01})
         budget = self.env["llm.budget"].search([("name", "=", "Company spend")])
-        self.assertEqual(budget._llm_amount(1234.5), f"1,234.50 {currency}")
-        self.assertEqual(budget._llm_amount(0.0028), f"0.0028 {currency}",
+        self.assertEqual(budget._llm_amount(1234.5), "1,234.50\N{NO-BREAK SPACE}€")
+        self.assertEqual(budget._llm_amount(0.0028), "0.0028\N{NO-BREAK SPACE}€",
                          "a fraction of a cent is not shown as nothing")
+        self.env["res.lang"]._activate_lang("fr_FR")
+        french = budget.with_context(lang="fr_FR")
+        self.assertEqual(french._llm_amount(1234.5),
+                         "1\N{NO-BREAK SPACE}234,50\N{NO-BREAK SPACE}€")
+        self.assertEqual(french._llm_amount(0.0028), "0,0028\N{NO-BREAK SPACE}€")
+
+    def test_a_french_user_reads_numbers_the_french_way(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.user_a.lang = "fr_FR"
+        budget = self.budget(limit=300_000, hard=False)
+        self.add_usage(self.user_a, 263_131)
+        self.script(answer("Sure."))
+        _response, events = self.generate(self.thread, "Hi")
+        warning = dict(events)["budget_warning"]["message"]
+        self.assertIn("(263\N{NO-BREAK SPACE}131 tokens of 300\N{NO-BREAK SPACE}000 tokens)",
+                      warning)
+        self.assertEqual(budget.with_context(lang="en_US")._llm_amount(263_131), "263,131 tokens")
 
     def test_budget_checked_before_each_call_of_a_tool_loop(self):
         self.budget(limit=1000)
