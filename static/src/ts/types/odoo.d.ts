@@ -54,6 +54,31 @@ declare module "@web/core/user" {
     export const user: { readonly userId: number; readonly name: string; readonly lang: string };
 }
 
+declare module "@web/core/l10n/localization" {
+    /** The user's language settings (res.lang), loaded by the localization service before
+     * the web client starts; reading one earlier throws. */
+    export const localization: {
+        readonly decimalPoint: string;
+        readonly thousandsSep: string;
+        /** res.lang's grouping, e.g. [3, 0]. */
+        readonly grouping: number[];
+        readonly direction: "ltr" | "rtl";
+        /** The res.lang code, e.g. "fr_FR". */
+        readonly code: string;
+    };
+}
+
+declare module "@web/core/utils/numbers" {
+    /**
+     * `value` with the user's decimal point and thousands separator; `digits[1]` decimals
+     * (default 2); `trailingZeros: false` drops the decimals' trailing zeros.
+     */
+    export function formatFloat(
+        value: number,
+        options?: { digits?: [number, number]; trailingZeros?: boolean },
+    ): string;
+}
+
 declare module "@web/core/network/rpc" {
     /** A JSON-RPC call to a `type="json"` route; rejects with the server's error. */
     export function rpc<T = any>(url: string, params?: Record<string, unknown>): Promise<T>;

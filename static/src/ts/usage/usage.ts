@@ -1,5 +1,8 @@
 // Token usage and cost of answers, as the server stores them (body_json.usage, see
 // engine/generation.py) and streams them (the "usage" event), and their labels.
+import { localization } from "@web/core/l10n/localization";
+import { user } from "@web/core/user";
+import { formatFloat } from "@web/core/utils/numbers";
 import { _t } from "../core/l10n";
 
 export interface UsageView {
@@ -30,29 +33,61 @@ export function usageFrom(data: Record<string, unknown> | null | undefined): Usa
     };
 }
 
+/** A token count as Odoo shows numbers to the user: the separators of their language. */
+export function formatTokens(tokens: number): string {
+    return formatFloat(tokens, { digits: [0, 0] });
+}
+
 export function tokensLabel(usage: UsageView): string {
     const label = usage.estimated
         ? _t("about %(input)s tokens in, %(output)s out (estimated)")
         : _t("%(input)s tokens in, %(output)s out");
     return label
-        .replace("%(input)s", usage.input.toLocaleString())
-        .replace("%(output)s", usage.output.toLocaleString());
+        .replace("%(input)s", formatTokens(usage.input))
+        .replace("%(output)s", formatTokens(usage.output));
+}
+
+/** The Odoo user's language as Intl takes it; the browser's when Intl does not know it. */
+function userLocale(): string | undefined {
+    try {
+        return Intl.getCanonicalLocales(user.lang)[0];
+    } catch {
+        return undefined;
+    }
+}
+
+/** `amount` by Intl in the user's language, with the separators of its Odoo settings, as
+ * Odoo's own fields show numbers. */
+function formatNumber(amount: number, options: Intl.NumberFormatOptions): string {
+    return new Intl.NumberFormat(userLocale(), options)
+        .formatToParts(amount)
+        .map((part) =>
+            part.type === "group"
+                ? localization.thousandsSep
+                : part.type === "decimal"
+                  ? localization.decimalPoint
+                  : part.value,
+        )
+        .join("");
 }
 
 /**
  * A cost in its currency. One answer often costs a fraction of a cent, which the currency's
- * two decimals would show as 0.00: below 1, two significant digits are kept instead.
+ * two decimals would show as 0.00: below 1, two significant digits are kept instead. The
+ * currency sign goes where the user's language puts it.
  */
 export function formatCost(amount: number, currency: string): string {
-    const options: Intl.NumberFormatOptions =
-        Math.abs(amount) >= 1 || amount === 0
-            ? { style: "currency", currency }
-            : { style: "currency", currency, maximumSignificantDigits: 2 };
+    const small = Math.abs(amount) < 1 && amount !== 0;
     try {
-        return new Intl.NumberFormat(undefined, options).format(amount);
+        return formatNumber(amount, small
+            ? { style: "currency", currency, maximumSignificantDigits: 2 }
+            : { style: "currency", currency });
     } catch {
         // Not an ISO 4217 code Intl knows: the amount and the code as they are.
-        return `${amount.toPrecision(2)} ${currency}`;
+        const digits: Intl.NumberFormatOptions = small
+            ? { minimumSignificantDigits: 2, maximumSignificantDigits: 2 }
+            : { minimumFractionDigits: 2, maximumFractionDigits: 2 };
+        return `${formatNumber(amount, digits)} ${currency}`;
     }
 }
 

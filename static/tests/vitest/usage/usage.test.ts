@@ -1,4 +1,7 @@
-import { describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
+
+import { localization } from "@web/core/l10n/localization";
+import { user } from "@web/core/user";
 
 import { formatCost, tokensLabel, totalUsage, usageFrom } from "../../../src/ts/usage/usage";
 
@@ -6,7 +9,20 @@ const usage = (input: number, output: number, cost: number | null, currency = "U
     input, output, cost, currency, estimated, model,
 });
 
+const english = { ...localization };
+
+/** A French user's settings (res.lang fr_FR: "," and a no-break space), in any browser. */
+function speakFrench() {
+    Object.assign(localization, { decimalPoint: ",", thousandsSep: "\u00a0", code: "fr_FR" });
+    Object.assign(user, { lang: "fr-FR" });
+}
+
 describe("usage", () => {
+    afterEach(() => {
+        Object.assign(localization, english);
+        Object.assign(user, { lang: "en-US" });
+    });
+
     test("reads stored usage and the usage event alike", () => {
         expect(usageFrom(undefined)).toBeNull();
         expect(usageFrom({ input_tokens: 9, output_tokens: 3, cost: 0.5, currency: "EUR" })).toEqual(usage(9, 3, 0.5, "EUR"));
@@ -17,17 +33,26 @@ describe("usage", () => {
     });
 
     test("estimated tokens are said to be", () => {
-        expect(tokensLabel(usage(1200, 34, null))).toBe(`${(1200).toLocaleString()} tokens in, 34 out`);
+        expect(tokensLabel(usage(1200, 34, null))).toBe("1,200 tokens in, 34 out");
         expect(tokensLabel(usage(5, 6, null, "USD", true))).toBe("about 5 tokens in, 6 out (estimated)");
     });
 
     test("fractions of a cent keep two significant digits; larger costs the currency's decimals", () => {
-        const usd = (options: Intl.NumberFormatOptions, amount: number) =>
-            new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", ...options }).format(amount);
-        expect(formatCost(0.000123, "USD")).toBe(usd({ maximumSignificantDigits: 2 }, 0.00012));
-        expect(formatCost(0.000123, "USD")).toContain("0.00012");
-        expect(formatCost(12.345, "USD")).toBe(usd({}, 12.35));
+        expect(formatCost(0.000123, "USD")).toBe("$0.00012");
+        expect(formatCost(1234.5, "USD")).toBe("$1,234.50");
         expect(formatCost(0.5, "NOTACODE")).toBe("0.50 NOTACODE");
+    });
+
+    test("numbers are in the Odoo user's language, not the browser's", () => {
+        speakFrench();
+        expect(tokensLabel(usage(263131, 1200, null))).toBe("263\u00a0131 tokens in, 1\u00a0200 out");
+        // Intl places the sign for fr-FR; the separators are the user's language settings.
+        expect(formatCost(1234.5, "EUR")).toBe("1\u00a0234,50\u00a0€");
+        expect(formatCost(0.000123, "EUR")).toBe("0,00012\u00a0€");
+        expect(formatCost(1234.5, "NOTACODE")).toBe("1\u00a0234,50 NOTACODE");
+        // A language Intl does not know: the browser's, still with the user's separators.
+        Object.assign(user, { lang: "not a locale" });
+        expect(formatCost(0.000123, "NOTACODE")).toBe("0,00012 NOTACODE");
     });
 
     test("a conversation's total adds tokens, and costs only in one currency", () => {
