@@ -60,6 +60,8 @@ class LlmBudget(models.Model):
     consumed_percent = fields.Float(string="Used (%)", compute="_compute_consumed")
     # As the chat's messages say it: whole tokens, or the currency's cents (finer when small).
     consumed_display = fields.Char(string="Used This Month", compute="_compute_consumed")
+    # The list mixes token and money budgets: whole tokens, not "10,000,000.00".
+    limit_display = fields.Char(string="Limit", compute="_compute_consumed")
 
     _sql_constraints = [
         ("limit_positive", "CHECK(\"limit\" > 0)", "A budget's limit must be positive."),
@@ -79,6 +81,7 @@ class LlmBudget(models.Model):
             used = budget._llm_consumed(now)
             budget.consumed_percent = 100 * used / budget.limit if budget.limit else 0
             budget.consumed_display = budget._llm_amount(used)
+            budget.limit_display = budget._llm_amount(budget.limit)
 
     def _message_auto_subscribe_followers(self, updated_values, default_subtype_ids):
         # The budget's user is the one it counts, not its responsible: mail would make them a

@@ -255,6 +255,12 @@ class TestBudgets(UsageCase):
                       warning)
         self.assertEqual(budget.with_context(lang="en_US")._llm_amount(263_131), "263,131 tokens")
 
+    def test_a_token_limit_shows_no_decimals(self):
+        budget = self.budget(limit=10_000_000)
+        self.assertEqual(budget.limit_display, "10,000,000 tokens")
+        form = self.env["llm.budget"].get_view(view_type="form")["arch"]
+        self.assertIn("'digits': [16, 0]", form)
+
     def test_budget_checked_before_each_call_of_a_tool_loop(self):
         self.budget(limit=1000)
         self.script([base.ToolCallEvent(base.ToolCall("c1", "search_records", {
