@@ -150,6 +150,7 @@ describe("MessageItem", () => {
         expect(card.querySelector(".o_llm_tool_status")?.textContent?.trim()).toBe("Waiting for approval");
         expect(card.querySelector(".o_llm_approval_target")?.textContent).toContain("Contact");
         expect(card.querySelector(".o_llm_approval_target")?.textContent).toContain("Azure Interior");
+        expect([...card.querySelectorAll(".o_llm_approval_target bdi")].map((bdi) => bdi.textContent)).toEqual(["Contact", "Azure Interior"]);
         // The comparison comes first; the raw arguments are folded below it.
         const args = card.querySelector("details.o_llm_tool_args") as HTMLDetailsElement;
         expect(args.open).toBe(false);
@@ -160,6 +161,9 @@ describe("MessageItem", () => {
         expect(city!.querySelector("del")?.textContent).toBe("Namur");
         expect(city!.querySelector("ins")?.textContent).toBe("Liège");
         expect(phone!.querySelector("del")?.textContent).toBe("∅");
+        // Each value isolated, old before new: a right-to-left language reads them in its order.
+        expect([...city!.querySelectorAll("bdi")].map((bdi) => bdi.textContent)).toEqual(["City", "Namur", "Liège"]);
+        expect([...city!.children].map((child) => child.tagName)).toEqual(["SPAN", "DEL", "I", "INS"]);
         (card.querySelector(".o_llm_tool_approve") as HTMLButtonElement).click();
         (card.querySelector(".o_llm_tool_deny") as HTMLButtonElement).click();
         expect(decisions).toEqual([["w1", true], ["w1", false]]);
