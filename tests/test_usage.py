@@ -363,6 +363,17 @@ class TestUsageAccess(UsageCase):
         self.assertFalse(Usage.with_user(self.user_a).has_access("write"), "lines are read-only")
         self.assertFalse(self.env["llm.budget"].with_user(self.user_a).has_access("read"))
 
+    def test_report_costs_carry_a_currency_sign_only_when_it_is_one(self):
+        self.authenticate("llm_a", "llm_a_password_1")
+        info = self.make_jsonrpc_request("/web/session/get_session_info", {})
+        self.assertEqual(info["llm_currency"], self.env.company.currency_id.name)
+        euro = self.env.ref("base.EUR")
+        euro.active = True
+        other = self.env["res.company"].create({"name": "In euros", "currency_id": euro.id})
+        self.user_a.company_ids |= other
+        info = self.make_jsonrpc_request("/web/session/get_session_info", {})
+        self.assertEqual(info["llm_currency"], "", "USD and EUR lines add up to no currency")
+
     def test_reporting_menu_and_views(self):
         usage_menu = self.env.ref("llm_thread.menu_llm_usage")
         budget_menu = self.env.ref("llm_thread.menu_llm_budget")

@@ -509,7 +509,8 @@ function formatCost(amount, currency) {
     return formatNumber(amount, small ? { style: "currency", currency, maximumSignificantDigits: 2 } : { style: "currency", currency });
   } catch {
     const digits = small ? { minimumSignificantDigits: 2, maximumSignificantDigits: 2 } : { minimumFractionDigits: 2, maximumFractionDigits: 2 };
-    return `${formatNumber(amount, digits)} ${currency}`;
+    const number = formatNumber(amount, digits);
+    return currency ? `${number} ${currency}` : number;
   }
 }
 function totalUsage(usages) {

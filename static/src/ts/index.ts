@@ -18,7 +18,8 @@ import { ThreadList } from "./thread_list/thread_list";
 import { formatCost } from "./usage/usage";
 
 registry.category("actions").add("llm_thread.chat", ChatApp);
-// llm.usage costs in the usage report, in the company's currency (models/ir_http.py).
+// llm.usage costs in the usage report, in the companies' currency (models/ir_http.py); a
+// plain amount when the user's companies have several.
 registry
     .category("formatters")
     .add("llm_cost", (value) => (value === false ? "" : formatCost(value, session.llm_currency ?? "")));

@@ -17,4 +17,7 @@ test("the usage report's cost cells are in the company's currency, sub-cent sums
     expect(format(0.000423)).toMatch(/0[.,]00042/);
     expect(format(0.000423)).toContain("€");
     expect(format(false)).toBe("");
+    // The user's companies keep several currencies: a sum of their lines has none.
+    session.llm_currency = "";
+    expect(format(1.58)).toBe("1.58");
 });

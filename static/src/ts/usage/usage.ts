@@ -83,11 +83,13 @@ export function formatCost(amount: number, currency: string): string {
             ? { style: "currency", currency, maximumSignificantDigits: 2 }
             : { style: "currency", currency });
     } catch {
-        // Not an ISO 4217 code Intl knows: the amount and the code as they are.
+        // Not an ISO 4217 code Intl knows: the amount and the code as they are; no code (a
+        // sum over several currencies) the amount alone.
         const digits: Intl.NumberFormatOptions = small
             ? { minimumSignificantDigits: 2, maximumSignificantDigits: 2 }
             : { minimumFractionDigits: 2, maximumFractionDigits: 2 };
-        return `${formatNumber(amount, digits)} ${currency}`;
+        const number = formatNumber(amount, digits);
+        return currency ? `${number} ${currency}` : number;
     }
 }
 
