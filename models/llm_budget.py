@@ -150,6 +150,10 @@ class LlmBudget(models.Model):
                 left_for_answer = (budget.limit - used - input_cost) / output_token_cost \
                     if output_token_cost else None
             if budget.hard and used + needed > budget.limit:
+                if used >= WARNING_RATIO * budget.limit:
+                    # One answer may take a budget from under 80% to spent: its managers
+                    # still hear of it, when it starts refusing calls.
+                    budget._llm_notify_managers(now, used)
                 return budget._llm_refusal(used, needed), None, None
             if budget.hard and left_for_answer is not None:
                 caps.append(int(left_for_answer))

@@ -195,6 +195,18 @@ class TestBudgets(UsageCase):
         self.assertIn("has reached 85% (850 tokens of 1,000 tokens)", notices.body)
         self.assertEqual(budget.notified_month, fields.Datetime.now().strftime("%Y-%m"))
 
+    def test_managers_notified_when_a_budget_goes_straight_to_refusing(self):
+        """One answer took the budget from under 80% to spent: no call was made between,
+        and the refusal of the next one is when the managers hear of it."""
+        budget = self.budget(hard=True)
+        self.add_usage(self.user_a, 1000)
+        _response, events = self.generate(self.thread, "One more")
+        self.assertIn("error", self.names(events))
+        notices = budget.message_ids.filtered(
+            lambda m: m.subtype_id == self.env.ref("mail.mt_comment"))
+        self.assertIn("has reached 100% (1,000 tokens of 1,000 tokens)", notices.body)
+        self.assertIn(self.admin.partner_id, notices.partner_ids)
+
     def test_the_warning_is_shown_again_after_a_reload(self):
         budget = self.budget(hard=False)
         self.add_usage(self.user_a, 850)
