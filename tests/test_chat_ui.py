@@ -354,3 +354,50 @@ class TestChatLayout(HttpCase):
                                  "| Europe | 120,000 EUR | 135,500 EUR | +12.9% | Azure Interior |\n"
                                  "| North America | 98,200 EUR | 91,000 EUR | -7.3% | Deco Addict |\n")])
         self.start_tour("/odoo/llm-chat", "llm_thread_phone", login="admin")
+
+
+@tagged("post_install", "-at_install")
+class TestChatterPanelUi(ChatUiCase):
+    """The AI panel inside a form (commit 4007d2a): the form's own edits and its pager."""
+
+    def test_unsaved_edit_does_not_overwrite_the_approved_change(self):
+        """The phone is edited in the form but not saved, then a change of the same phone is
+        approved in the panel: the approved value is stored. The form is saved before the
+        answer starts; before, the reload after the tool call saved the edit over it."""
+        partner = self.env["res.partner"].create({"name": "Dirty Form Contact",
+                                                  "phone": "+32 400 00 00 01"})
+        self.env["llm.thread"].with_user(self.env.ref("base.user_admin")).create({
+            "name": "About the phone", "res_model": "res.partner", "res_id": partner.id,
+            "provider_id": self.provider.id, "model_id": self.model.id,
+            "tool_names": ["read_record", "update_record"],
+        })
+        self.fake.script("openai", [
+            StreamedToolCall("call_p", "update_record", json.dumps(
+                {"model": "res.partner", "id": partner.id,
+                 "values": {"phone": "+32 400 00 00 02"}})),
+            Usage(10, 5), Finish("tool_calls"),
+        ])
+        self.fake.script("openai", [TextDelta("Phone updated."), Usage(20, 4), Finish("stop")])
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_chatter_dirty_form_saved_first",
+                        login="admin")
+        self.env.invalidate_all()
+        self.assertEqual(partner.phone, "+32 400 00 00 02")
+
+    def test_panel_follows_the_pager(self):
+        """With the panel open, the pager's next arrow shows the next record's conversations,
+        and a question asked then is about that record."""
+        first, second = self.env["res.partner"].create([{"name": "Pager Tour A"},
+                                                        {"name": "Pager Tour B"}])
+        admin = self.env.ref("base.user_admin")
+        about_first = self.env["llm.thread"].with_user(admin).create({
+            "name": "About Pager Tour A", "res_model": "res.partner", "res_id": first.id,
+            "provider_id": self.provider.id, "model_id": self.model.id})
+        self.fake.script("openai", [TextDelta("Pager Tour B is fine."), Usage(5, 6),
+                                    Finish("stop")])
+        self.start_tour("/odoo/action-base.action_partner_form", "llm_thread_chatter_panel_follows_pager", login="admin")
+        self.env.invalidate_all()
+        self.assertFalse(about_first._llm_history(), "nothing was asked about the first record")
+        asked = self.threads() - about_first
+        self.assertEqual(len(asked), 1)
+        self.assertEqual((asked.res_model, asked.res_id), ("res.partner", second.id))
+        self.assertIn("What about the second contact?", asked._llm_history()[0].body)

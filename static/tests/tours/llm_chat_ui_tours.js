@@ -294,3 +294,50 @@ addChatTour("llm_thread_leave_and_come_back", "Tell me a long story", [
     },
     { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
 ]);
+
+registry.category("web_tour.tours").add("llm_thread_chatter_dirty_form_saved_first", {
+    steps: () => [
+        { content: "The form shows the stored phone", trigger: ".o_field_widget[name=phone] input:value(+32 400 00 00 01)" },
+        { content: "Edit the phone, without saving", trigger: ".o_field_widget[name=phone] input", run: "edit +32 400 00 00 09" },
+        { content: "Open the AI panel of the contact", trigger: ".o_llm_chatter_button", run: "click" },
+        { content: "The form has unsaved changes", trigger: ".o_form_status_indicator_buttons:not(.invisible) .o_form_button_save" },
+        ...sendSteps("Change my phone"),
+        {
+            // Computed from the stored record: the form's edit was saved before the answer.
+            content: "The card compares the edited phone with the one the model asks for",
+            trigger: ".o_llm_chatter_panel .o_llm_approval_changes li:has(del:contains(+32 400 00 00 09)):has(ins:contains(+32 400 00 00 02))",
+        },
+        { content: "Approve it", trigger: ".o_llm_chatter_panel .o_llm_tool_approve", run: "click" },
+        {
+            content: "The model answers",
+            trigger: ".o_llm_chatter_panel .o_llm_message_assistant:not(.o_llm_streaming):contains(Phone updated)",
+        },
+        {
+            content: "The reloaded form shows the approved phone, not the earlier edit",
+            trigger: ".o_field_widget[name=phone] input:value(+32 400 00 00 02)",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("llm_thread_chatter_panel_follows_pager", {
+    url: "/odoo/action-base.action_partner_form",
+    steps: () => [
+        { content: "Search the two tour contacts", trigger: ".o_searchview_input", run: "edit Pager Tour" },
+        { content: "by name", trigger: ".o_searchview_input", run: "press Enter" },
+        { content: "Open the first one", trigger: ".o_kanban_record:contains(Pager Tour A)", run: "click" },
+        { content: "Its form is shown", trigger: ".o_breadcrumb .active:contains(Pager Tour A)" },
+        { content: "Open the AI panel", trigger: ".o_llm_chatter_button", run: "click" },
+        { content: "It lists the first contact's conversation", trigger: ".o_llm_chatter_threads:has(option:contains(About Pager Tour A))" },
+        { content: "Next record", trigger: ".o_pager_next", run: "click" },
+        { content: "The second contact's form is shown", trigger: ".o_breadcrumb .active:contains(Pager Tour B)" },
+        {
+            content: "The panel, still open, no longer lists the first contact's conversation",
+            trigger: ".o_llm_chatter_panel:not(:has(option:contains(About Pager Tour A))) .o_llm_composer_input:enabled",
+        },
+        ...sendSteps("What about the second contact?"),
+        {
+            content: "The answer appears in the panel",
+            trigger: ".o_llm_chatter_panel .o_llm_message_assistant:not(.o_llm_streaming):contains(Pager Tour B is fine)",
+        },
+    ],
+});
