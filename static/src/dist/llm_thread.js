@@ -918,18 +918,40 @@ var ConversationModel = class {
     if (attachments.length) {
       const result = await this.upload(message, attachments);
       if (!result) {
+        if (fromDraft) {
+          await this.undoCreation(message, attachments);
+        }
         return;
       }
       uploaded = result;
       this.messages.at(-1).attachments = uploaded;
     }
     await this.generate(message, { onStored, attachments: uploaded });
-    if (fromDraft && this.refusedBeforeStoring && !uploaded.length && this.discardCreated) {
-      const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
-      this.rejectedMessage = "";
-      await this.discardCreated();
-      Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments });
+    if (fromDraft && this.refusedBeforeStoring) {
+      await this.undoCreation(message, attachments);
     }
+  }
+  /**
+   * The draft's first message was refused (an upload, or the generation, before anything
+   * was stored): the thread created for it is deleted again, so that a conversation exists
+   * only once its first message does, instead of piling up as an empty "New conversation".
+   * Its uploads go with it (the ORM deletes a record's attachments), so the composer gets
+   * the files it sent back as files, uploaded anew with the thread the next send creates.
+   */
+  async undoCreation(message, attachments) {
+    if (!this.discardCreated) {
+      return;
+    }
+    const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
+    this.rejectedMessage = "";
+    this.rejectedAttachments = [];
+    try {
+      await this.discardCreated();
+    } catch {
+      Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments: [...rejectedAttachments] });
+      return;
+    }
+    Object.assign(this, { notice, noticeCode, rejectedMessage: message, rejectedAttachments: [...attachments] });
   }
   /**
    * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
@@ -1861,7 +1883,7 @@ var Composer = class extends Component {
     onWillUpdateProps((next) => {
       if (next.draftKey !== this.props.draftKey) {
         this.state.text = readDraft(next.draftKey);
-        this.clearAttachments();
+        this.clearAttachments(next.restoreAttachments ?? []);
         this.focusAfterPatch = true;
       }
       if (this.props.streaming && !next.streaming) {
@@ -1929,9 +1951,11 @@ var Composer = class extends Component {
     this.state.errors = [];
     this.focus();
   }
-  clearAttachments() {
+  /** Empties the chips, their local thumbnails revoked, except those of `kept`. */
+  clearAttachments(kept = []) {
+    const keys = new Set(kept.map((attachment) => attachment.key));
     for (const attachment of this.state.attachments) {
-      if (attachment.file && attachment.previewUrl) {
+      if (attachment.file && attachment.previewUrl && !keys.has(attachment.key)) {
         URL.revokeObjectURL(attachment.previewUrl);
       }
     }

@@ -84,7 +84,10 @@ export class Composer extends Component<ComposerProps> {
         onWillUpdateProps((next: ComposerProps) => {
             if (next.draftKey !== this.props.draftKey) {
                 this.state.text = readDraft(next.draftKey);
-                this.clearAttachments();
+                // Except what comes back with the new key (a refused first message's files):
+                // OWL calls this again when it restarts a render not yet committed, with
+                // this.props still the old ones, so those files are here already, restored.
+                this.clearAttachments(next.restoreAttachments ?? []);
                 this.focusAfterPatch = true;
             }
             // The answer ended (or the Stop was honoured): back to writing, unless the user
@@ -164,9 +167,11 @@ export class Composer extends Component<ComposerProps> {
         this.focus();
     }
 
-    private clearAttachments(): void {
+    /** Empties the chips, their local thumbnails revoked, except those of `kept`. */
+    private clearAttachments(kept: PendingAttachment[] = []): void {
+        const keys = new Set(kept.map((attachment) => attachment.key));
         for (const attachment of this.state.attachments) {
-            if (attachment.file && attachment.previewUrl) {
+            if (attachment.file && attachment.previewUrl && !keys.has(attachment.key)) {
                 URL.revokeObjectURL(attachment.previewUrl);
             }
         }

@@ -336,6 +336,9 @@ export class ConversationModel {
             // Not awaited without attachments: the generation starts in this very call.
             const result = await this.upload(message, attachments);
             if (!result) {
+                if (fromDraft) {
+                    await this.undoCreation(message, attachments);
+                }
                 return;
             }
             uploaded = result;
@@ -343,15 +346,36 @@ export class ConversationModel {
             this.messages.at(-1)!.attachments = uploaded;
         }
         await this.generate(message, { onStored, attachments: uploaded });
-        // Not with uploads: they belong to the created thread, and are sent again with it.
-        if (fromDraft && this.refusedBeforeStoring && !uploaded.length && this.discardCreated) {
-            const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
-            // Given back once the thread is the draft again: the composer reads the draft's
-            // (empty) text when the thread changes, then restores a message it is given anew.
-            this.rejectedMessage = "";
-            await this.discardCreated();
-            Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments });
+        if (fromDraft && this.refusedBeforeStoring) {
+            await this.undoCreation(message, attachments);
         }
+    }
+
+    /**
+     * The draft's first message was refused (an upload, or the generation, before anything
+     * was stored): the thread created for it is deleted again, so that a conversation exists
+     * only once its first message does, instead of piling up as an empty "New conversation".
+     * Its uploads go with it (the ORM deletes a record's attachments), so the composer gets
+     * the files it sent back as files, uploaded anew with the thread the next send creates.
+     */
+    private async undoCreation(message: string, attachments: PendingAttachment[]): Promise<void> {
+        if (!this.discardCreated) {
+            return;
+        }
+        const { notice, noticeCode, rejectedMessage, rejectedAttachments } = this;
+        // Set synchronously after the refusal, before any render: the composer is given
+        // nothing while the thread changes (it clears itself then, revoking the thumbnails of
+        // what it holds), then the message and files once the draft is back.
+        this.rejectedMessage = "";
+        this.rejectedAttachments = [];
+        try {
+            await this.discardCreated();
+        } catch {
+            // Not deleted (the network): the thread stays, with what was uploaded to it.
+            Object.assign(this, { notice, noticeCode, rejectedMessage, rejectedAttachments: [...rejectedAttachments] });
+            return;
+        }
+        Object.assign(this, { notice, noticeCode, rejectedMessage: message, rejectedAttachments: [...attachments] });
     }
 
     /**

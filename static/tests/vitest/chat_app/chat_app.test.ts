@@ -1,5 +1,5 @@
 import { reactive } from "@odoo/owl";
-import { describe, expect, onTestFinished, test } from "vitest";
+import { describe, expect, onTestFinished, test, vi } from "vitest";
 
 import { ChatApp, type ChatAppProps } from "../../../src/ts/chat_app/chat_app";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
@@ -74,6 +74,90 @@ describe("ChatApp", () => {
         }
         expect(backend.threads.map((t) => t.name)).toEqual(["A question"]);
         expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Sure.\n");
+    });
+
+    test("a refused upload in a new conversation leaves no conversation, the files given back", async () => {
+        const backend = new FakeBackend();
+        const controller = new ChatController(backend, { resModel: "res.partner", resId: 7 });
+        await controller.start();
+        await controller.newDraft();
+        const files = ["a.txt", "scan.pdf"].map((name, key) => ({
+            key, name, mimetype: "text/plain", file: new File(["x"], name), id: null, previewUrl: "",
+        }));
+        backend.refusedUploads.set("scan.pdf", "No text could be read from scan.pdf.");
+        await controller.conversation.send("Read these", undefined, files);
+        expect(backend.calls.map(([method]) => method)).toContain("llm_ui_create");
+        expect(backend.threads).toEqual([]);
+        expect(controller.threads).toEqual([]);
+        expect(controller.activeId).toBeNull();
+        const draft = controller.conversation;
+        expect(draft.notice).toBe("No text could be read from scan.pdf.");
+        expect(draft.rejectedMessage).toBe("Read these");
+        // As files again: what was uploaded went with the deleted thread.
+        expect(draft.rejectedAttachments.map((a) => [a.name, a.id, a.file?.name])).toEqual([
+            ["a.txt", null, "a.txt"],
+            ["scan.pdf", null, "scan.pdf"],
+        ]);
+        // Sent again without the scan: one conversation, its file uploaded to it.
+        backend.scripts.push(answer("Read."));
+        await draft.send("Read these", undefined, draft.rejectedAttachments.slice(0, 1));
+        expect(backend.threads).toHaveLength(1);
+        expect(backend.uploads.at(-1)![0]).toBe(backend.threads[0]!.id);
+    });
+
+    test("an image refused in a new conversation (no vision) leaves no conversation", async () => {
+        const backend = new FakeBackend();
+        const controller = new ChatController(backend);
+        await controller.start();
+        await controller.newDraft();
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("invalid_attachment", "Fast cannot read images.", 400);
+        });
+        const image = { key: 1, name: "image.png", mimetype: "image/png", file: new File(["png"], "image.png", { type: "image/png" }), id: null, previewUrl: "blob:x" };
+        await controller.conversation.send("What is this?", undefined, [image]);
+        expect(backend.threads).toEqual([]);
+        expect(controller.threads).toEqual([]);
+        const draft = controller.conversation;
+        expect(draft.thread!.name).toBe("New conversation");
+        expect(draft.notice).toBe("Fast cannot read images.");
+        expect(draft.rejectedMessage).toBe("What is this?");
+        expect(draft.rejectedAttachments.map((a) => [a.id, a.file, a.previewUrl])).toEqual([[null, image.file, "blob:x"]]);
+    });
+
+    test("a refused first message with an image: no conversation, the composer has it back", async () => {
+        // jsdom has no object URLs: a local image's thumbnail is one, revoked when removed.
+        URL.createObjectURL = vi.fn(() => "blob:preview");
+        URL.revokeObjectURL = vi.fn();
+        const backend = new FakeBackend();
+        const fixture = await mountApp(backend);
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("invalid_attachment", "Fast cannot read images.", 400);
+        });
+        // As over the network: the view renders between the refusal and the deletion.
+        const call = backend.call.bind(backend);
+        backend.call = async <T>(method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<T> => {
+            if (method === "llm_ui_delete") {
+                await nextRender();
+            }
+            return call<T>(method, args, kwargs);
+        };
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        const paste = new Event("paste", { bubbles: true, cancelable: true });
+        const file = new File(["png"], "image.png", { type: "image/png" });
+        Object.defineProperty(paste, "clipboardData", { value: { files: [file], types: ["Files"], getData: () => "" } });
+        input.dispatchEvent(paste);
+        await nextRender();
+        typeIn(input, "What is this?");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        for (let i = 0; i < 6; i++) {
+            await nextRender();
+        }
+        expect(backend.threads).toEqual([]);
+        expect(fixture.querySelector(".o_llm_thread_list_empty")).not.toBeNull();
+        expect(fixture.textContent).toContain("Fast cannot read images.");
+        expect(input.value).toBe("What is this?");
+        expect(fixture.querySelector<HTMLImageElement>(".o_llm_attachment_chip img")?.getAttribute("src")).toBe("blob:preview");
+        expect(URL.revokeObjectURL).not.toHaveBeenCalled();
     });
 
     test("opens on the latest conversation when none is asked for", async () => {
