@@ -58,7 +58,7 @@ class LlmThreadUi(models.Model):
                         data.get("arguments") or {}, text))
             result.append({"id": message.id, "role": message.llm_role, "text": text,
                            "data": data, "date": message.date})
-        return {**self._llm_ui_summary(), "messages": result}
+        return {**self._llm_ui_summary(), "messages": result, "usage": self._llm_ui_usage()}
 
     @api.model
     def llm_ui_options(self):
@@ -174,6 +174,28 @@ class LlmThreadUi(models.Model):
             "record_name": record_name,
             "generation_state": self.generation_state,
             "generation_error": self.generation_error or "",
+        }
+
+    def _llm_ui_usage(self):
+        """The total of every provider call of the thread, as LLM > Reporting > Usage bills
+        it: the messages shown are the active path only, without the earlier versions of
+        regenerated answers and edited questions, whose calls were billed all the same.
+        None without any call. Read as the system: the owner was checked, and a line of
+        their thread written for another user (an automation) is part of it too."""
+        self.ensure_one()
+        lines = self.env["llm.usage"].sudo().search([("thread_id", "=", self.id)])
+        if not lines:
+            return None
+        currency = lines.currency_id
+        model = lines.model_id
+        return {
+            "input_tokens": sum(lines.mapped("input_tokens")),
+            "output_tokens": sum(lines.mapped("output_tokens")),
+            "estimated": any(lines.mapped("estimated")),
+            # Not added up across currencies (a thread used in two companies).
+            "cost": sum(lines.mapped("cost")) if len(currency) == 1 else None,
+            "currency": currency.name if len(currency) == 1 else "",
+            "model": model.name if len(model) == 1 else "",
         }
 
     def _llm_ui_check_record(self, res_model, res_id):

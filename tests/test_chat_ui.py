@@ -324,6 +324,25 @@ class TestChatUiMethods(TransactionCase):
                          [("user", "Hi there"), ("assistant", "**Bold** & <tags>")])
         self.assertEqual(data["messages"][1]["data"], {"usage": {"input_tokens": 1}})
 
+    def test_load_totals_every_call_of_the_thread(self):
+        """The conversation's total counts its usage lines, those of the earlier versions of
+        a regenerated answer too (billed, but not among the messages shown)."""
+        thread = self.thread_a
+        self.assertIsNone(thread.with_user(self.user_a).llm_ui_load()["usage"])
+        company = self.env.company
+        line = {"user_id": self.user_a.id, "company_id": company.id, "thread_id": thread.id,
+                "model_id": self.chat_model.id, "currency_id": company.currency_id.id}
+        Usage = self.env["llm.usage"].sudo()
+        # The first answer, its regenerated version, and another conversation's call.
+        Usage.create({**line, "input_tokens": 100, "output_tokens": 50, "cost": 0.5})
+        Usage.create({**line, "input_tokens": 40, "output_tokens": 20, "cost": 0.25,
+                      "estimated": True})
+        Usage.create({**line, "thread_id": self.linked_a.id, "input_tokens": 7, "cost": 9.0})
+        usage = thread.with_user(self.user_a).llm_ui_load()["usage"]
+        self.assertEqual(usage, {"input_tokens": 140, "output_tokens": 70, "estimated": True,
+                                 "cost": 0.75, "currency": company.currency_id.name,
+                                 "model": "Chat"})
+
 
 @tagged("post_install", "-at_install")
 class TestChatLayout(HttpCase):

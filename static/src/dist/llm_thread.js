@@ -704,6 +704,19 @@ function expire(card) {
     card.approval.state = "expired";
   }
 }
+function usageBeyond(total, shown) {
+  if (!total || !shown) {
+    return total;
+  }
+  const input = Math.max(0, total.input - shown.input);
+  const output = Math.max(0, total.output - shown.output);
+  const sameMoney = total.cost !== null && shown.cost !== null && total.currency === shown.currency;
+  const cost = sameMoney ? Math.max(0, total.cost - shown.cost) : null;
+  if (!input && !output && cost !== null && cost < 1e-9) {
+    return null;
+  }
+  return { ...total, input, output, cost: cost !== null && cost < 1e-9 ? 0 : cost };
+}
 function messagesFromStore(stored) {
   const views = [];
   const calls = /* @__PURE__ */ new Map();
@@ -796,6 +809,8 @@ var ConversationModel = class {
   /** Stop was pressed during the last generation (before its answer started, if none shows). */
   stoppedBeforeAnswer = false;
   retryTimer = null;
+  /** The calls of the thread whose messages are not shown (see `usage`). */
+  unshownUsage = null;
   /**
    * Set on a draft (ChatController.newDraft): creates the thread on the server before its
    * first message is sent (the server names it after that message).
@@ -834,6 +849,10 @@ var ConversationModel = class {
   setThread(data) {
     this.thread = data;
     this.messages = messagesFromStore(data.messages);
+    this.unshownUsage = usageBeyond(
+      usageFrom(data.usage ? { ...data.usage } : null),
+      totalUsage(this.messages.map((message) => message.usage))
+    );
     this.budgetWarning = data.budget_warning ?? "";
     this.busyElsewhere = !this.streaming && BUSY_STATES.includes(data.generation_state);
     const last = this.messages.at(-1);
@@ -881,9 +900,13 @@ var ConversationModel = class {
       await this.load(this.thread.id, { follow });
     }
   }
-  /** Tokens and cost of the whole conversation, as far as its answers recorded them. */
+  /**
+   * Tokens and cost of every call of the conversation: the messages shown, live, plus the
+   * calls whose messages are not shown (earlier versions of regenerated answers and edited
+   * questions), billed all the same.
+   */
   get usage() {
-    return totalUsage(this.messages.map((message) => message.usage));
+    return totalUsage([this.unshownUsage, ...this.messages.map((message) => message.usage)]);
   }
   get canSend() {
     return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating && !this.uploading;

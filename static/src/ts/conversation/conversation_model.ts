@@ -90,6 +90,27 @@ function expire(card: ToolCallView): void {
     }
 }
 
+
+/**
+ * `total` less `shown` (both sums of usage lines): the usage of the calls not among the
+ * messages shown; null when there is none. Its cost is null when either's is unknown or
+ * they are in different currencies, which makes the conversation's total cost unknown too.
+ */
+export function usageBeyond(total: UsageView | null, shown: UsageView | null): UsageView | null {
+    if (!total || !shown) {
+        return total;
+    }
+    const input = Math.max(0, total.input - shown.input);
+    const output = Math.max(0, total.output - shown.output);
+    const sameMoney = total.cost !== null && shown.cost !== null && total.currency === shown.currency;
+    // Sums of floats: what is left of equal sums is rounding, not a call.
+    const cost = sameMoney ? Math.max(0, total.cost! - shown.cost!) : null;
+    if (!input && !output && cost !== null && cost < 1e-9) {
+        return null;
+    }
+    return { ...total, input, output, cost: cost !== null && cost < 1e-9 ? 0 : cost };
+}
+
 /** The turns shown for stored messages: tool results fold into their calling answer. */
 export function messagesFromStore(stored: StoredMessage[]): MessageView[] {
     const views: MessageView[] = [];
@@ -189,6 +210,8 @@ export class ConversationModel {
     /** Stop was pressed during the last generation (before its answer started, if none shows). */
     stoppedBeforeAnswer = false;
     private retryTimer: ReturnType<typeof setInterval> | null = null;
+    /** The calls of the thread whose messages are not shown (see `usage`). */
+    private unshownUsage: UsageView | null = null;
     /**
      * Set on a draft (ChatController.newDraft): creates the thread on the server before its
      * first message is sent (the server names it after that message).
@@ -232,6 +255,12 @@ export class ConversationModel {
     setThread(data: ThreadData): void {
         this.thread = data;
         this.messages = messagesFromStore(data.messages);
+        // What the server's total has beyond the messages shown: kept as is while the shown
+        // ones change live (an answer streaming adds its own usage when it ends).
+        this.unshownUsage = usageBeyond(
+            usageFrom(data.usage ? { ...data.usage } : null),
+            totalUsage(this.messages.map((message) => message.usage)),
+        );
         this.budgetWarning = data.budget_warning ?? "";
         this.busyElsewhere = !this.streaming && BUSY_STATES.includes(data.generation_state);
         const last = this.messages.at(-1);
@@ -287,9 +316,13 @@ export class ConversationModel {
         }
     }
 
-    /** Tokens and cost of the whole conversation, as far as its answers recorded them. */
+    /**
+     * Tokens and cost of every call of the conversation: the messages shown, live, plus the
+     * calls whose messages are not shown (earlier versions of regenerated answers and edited
+     * questions), billed all the same.
+     */
     get usage(): UsageView | null {
-        return totalUsage(this.messages.map((message) => message.usage));
+        return totalUsage([this.unshownUsage, ...this.messages.map((message) => message.usage)]);
     }
 
     get canSend(): boolean {

@@ -46,8 +46,22 @@ export interface ThreadSummary {
     record_can_post?: boolean;
 }
 
+/** The total of a thread's usage lines (llm.thread._llm_ui_usage), usageFrom() reads it. */
+export interface StoredUsage {
+    input_tokens: number;
+    output_tokens: number;
+    estimated: boolean;
+    /** null when its lines are in several currencies. */
+    cost: number | null;
+    currency: string;
+    model: string;
+}
+
 export interface ThreadData extends ThreadSummary {
     messages: StoredMessage[];
+    /** Every call of the thread, earlier versions included; null before the first; absent on
+     * a draft (nothing called yet). */
+    usage?: StoredUsage | null;
     /** A monthly budget of the user is 80% used or more (llm.budget._llm_current_warning). */
     budget_warning?: string;
 }

@@ -124,6 +124,27 @@ describe("ConversationModel", () => {
         expect(model.rejectedMessage).toBe("Hi there");
     });
 
+    test("the conversation's total counts the calls of earlier versions too, then new answers", async () => {
+        const backend = new FakeBackend();
+        // The shown answer (the regenerated one) cost 10 + 5 tokens; its earlier version,
+        // not shown, 100 + 50: the server's total of the thread's usage lines says so.
+        const model = await open(backend, {
+            messages: [
+                { id: 1, role: "user", text: "Hi", data: {}, date: "" },
+                { id: 2, role: "assistant", text: "Hello", data: { usage: { input_tokens: 10, output_tokens: 5, cost: 0.1, currency: "USD", model: "Fast" } }, date: "", versions: [3, 2] },
+            ],
+            usage: { input_tokens: 110, output_tokens: 55, estimated: false, cost: 1.1, currency: "USD", model: "Fast" },
+        });
+        expect(model.messages[1]!.usage).toMatchObject({ input: 10, output: 5 });
+        expect(model.usage).toMatchObject({ input: 110, output: 55, currency: "USD" });
+        expect(model.usage!.cost).toBeCloseTo(1.1);
+        // A new answer adds its own call, live.
+        backend.scripts.push(answer("Sure."));
+        await model.send("Again");
+        expect(model.usage).toMatchObject({ input: 122, output: 89 });
+        expect(model.usage!.cost).toBeCloseTo(1.10042);
+    });
+
     test("attachments are uploaded, then sent with the message, which shows them", async () => {
         const backend = new FakeBackend();
         const model = await open(backend);
