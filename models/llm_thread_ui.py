@@ -145,6 +145,21 @@ class LlmThreadUi(models.Model):
         self.unlink()
         return True
 
+    def llm_ui_recipients(self):
+        """The partners Odoo's own "Send message" suggests for the linked record (mail's
+        ``_message_get_suggested_recipients``: a contact itself, a document's customer or
+        responsible, followers left out as they are notified anyway), for the composer that
+        "Send as message" opens. Those known by an email only are left out: mail creates
+        their partner when the user ticks them, which the composer's To field does not."""
+        self._llm_check_owner()
+        self.ensure_one()
+        record = self._llm_record()
+        if record is None or not hasattr(record, "_message_get_suggested_recipients"):
+            return []
+        record.check_access("read")
+        return [recipient["partner_id"] for recipient in record._message_get_suggested_recipients()
+                if recipient.get("partner_id")]
+
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------

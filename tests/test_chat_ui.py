@@ -324,6 +324,15 @@ class TestChatUiMethods(TransactionCase):
                          [("user", "Hi there"), ("assistant", "**Bold** & <tags>")])
         self.assertEqual(data["messages"][1]["data"], {"usage": {"input_tokens": 1}})
 
+    def test_recipients_are_those_mail_suggests_for_the_record(self):
+        """Send as message: the To field mail's own "Send message" would fill, here the
+        contact itself; nothing without a linked record; the owner's only."""
+        self.assertEqual(self.linked_a.with_user(self.user_a).llm_ui_recipients(),
+                         [self.partner.id])
+        self.assertEqual(self.thread_a.with_user(self.user_a).llm_ui_recipients(), [])
+        with self.assertRaises(AccessError):
+            self.linked_a.with_user(self.user_b).llm_ui_recipients()
+
     def test_load_totals_every_call_of_the_thread(self):
         """The conversation's total counts its usage lines, those of the earlier versions of
         a regenerated answer too (billed, but not among the messages shown)."""

@@ -1115,6 +1115,10 @@ var ConversationModel = class {
     }
     this.setThread(await this.backend.call("llm_ui_switch_version", [[this.thread.id], id]));
   }
+  /** The partners mail suggests as recipients of a message on the linked record. */
+  async suggestedRecipients() {
+    return this.thread ? this.backend.call("llm_ui_recipients", [[this.thread.id]]) : [];
+  }
   /** Rates answer `id` (null clears the rating), with an optional comment. */
   async rate(id, rating, comment2 = "") {
     const view = this.find(id);
@@ -8057,14 +8061,26 @@ var MessageActions = class extends Component3 {
     } catch {
     }
   }
-  /** Mail's own composer dialog, filled with the answer, so the user edits before posting. */
-  post(kind) {
+  /**
+   * Mail's own composer dialog, filled with the answer, so the user edits before posting.
+   * A message goes to the recipients mail's own "Send message" suggests for the record (its
+   * contact, its customer...), as the To field there: empty, the message would reach its
+   * followers only, not the person it is written to.
+   */
+  async post(kind) {
     const record = this.props.actions.record;
     if (!record) {
       return;
     }
     const note = kind === "note";
-    void this.action.doAction(
+    let partnerIds = [];
+    if (!note) {
+      try {
+        partnerIds = await this.props.actions.recipients();
+      } catch {
+      }
+    }
+    await this.action.doAction(
       {
         name: note ? _t("Log note") : _t("Compose Email"),
         type: "ir.actions.act_window",
@@ -8077,7 +8093,8 @@ var MessageActions = class extends Component3 {
           default_email_add_signature: false,
           default_model: record.model,
           default_res_ids: [record.id],
-          default_subtype_xmlid: note ? "mail.mt_note" : "mail.mt_comment"
+          default_subtype_xmlid: note ? "mail.mt_note" : "mail.mt_comment",
+          ...partnerIds.length ? { default_partner_ids: partnerIds } : {}
         }
       },
       // As mail's composer does: the record's chatter shows what was posted.
@@ -8362,6 +8379,7 @@ var Conversation = class extends Component6 {
       idle: model.canSend && !this.props.notConfigured,
       lastId: model.messages.at(-1)?.id ?? 0,
       record: thread?.record_can_post && thread.res_model && thread.res_id ? { model: thread.res_model, id: thread.res_id } : null,
+      recipients: () => model.suggestedRecipients(),
       regenerate: (id) => run(model.regenerate(id)),
       editAndResend: (id, text2) => run(model.editAndResend(id, text2)),
       continueAnswer: (id) => run(model.continueAnswer(id)),

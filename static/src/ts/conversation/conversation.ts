@@ -139,6 +139,7 @@ export class Conversation extends Component<ConversationProps> {
                 thread?.record_can_post && thread.res_model && thread.res_id
                     ? { model: thread.res_model, id: thread.res_id }
                     : null,
+            recipients: () => model.suggestedRecipients(),
             regenerate: (id) => run(model.regenerate(id)),
             editAndResend: (id, text) => run(model.editAndResend(id, text)),
             continueAnswer: (id) => run(model.continueAnswer(id)),

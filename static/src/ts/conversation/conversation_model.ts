@@ -566,6 +566,11 @@ export class ConversationModel {
         this.setThread(await this.backend.call<ThreadData>("llm_ui_switch_version", [[this.thread.id], id]));
     }
 
+    /** The partners mail suggests as recipients of a message on the linked record. */
+    async suggestedRecipients(): Promise<number[]> {
+        return this.thread ? this.backend.call<number[]>("llm_ui_recipients", [[this.thread.id]]) : [];
+    }
+
     /** Rates answer `id` (null clears the rating), with an optional comment. */
     async rate(id: number, rating: FeedbackView["rating"] | null, comment = ""): Promise<void> {
         const view = this.find(id);

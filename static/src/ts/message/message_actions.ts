@@ -14,6 +14,8 @@ export interface MessageActionHandlers {
     lastId: number;
     /** The linked record, when the user may post on it (notes, messages). */
     record: { model: string; id: number } | null;
+    /** The partners mail suggests as recipients of a message on `record` (ids). */
+    recipients(): Promise<number[]>;
     regenerate(id: number): void;
     editAndResend(id: number, text: string): void;
     continueAnswer(id: number): void;
@@ -93,14 +95,27 @@ export class MessageActions extends Component<MessageActionsProps> {
         }
     }
 
-    /** Mail's own composer dialog, filled with the answer, so the user edits before posting. */
-    post(kind: "note" | "message"): void {
+    /**
+     * Mail's own composer dialog, filled with the answer, so the user edits before posting.
+     * A message goes to the recipients mail's own "Send message" suggests for the record (its
+     * contact, its customer...), as the To field there: empty, the message would reach its
+     * followers only, not the person it is written to.
+     */
+    async post(kind: "note" | "message"): Promise<void> {
         const record = this.props.actions.record;
         if (!record) {
             return;
         }
         const note = kind === "note";
-        void this.action.doAction(
+        let partnerIds: number[] = [];
+        if (!note) {
+            try {
+                partnerIds = await this.props.actions.recipients();
+            } catch {
+                // Not read (the network): the composer opens all the same, the user fills To.
+            }
+        }
+        await this.action.doAction(
             {
                 name: note ? _t("Log note") : _t("Compose Email"),
                 type: "ir.actions.act_window",
@@ -114,6 +129,7 @@ export class MessageActions extends Component<MessageActionsProps> {
                     default_model: record.model,
                     default_res_ids: [record.id],
                     default_subtype_xmlid: note ? "mail.mt_note" : "mail.mt_comment",
+                    ...(partnerIds.length ? { default_partner_ids: partnerIds } : {}),
                 },
             },
             // As mail's composer does: the record's chatter shows what was posted.

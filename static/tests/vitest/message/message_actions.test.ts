@@ -10,7 +10,7 @@ const env = { services: { action: fakeAction } };
 
 function handlers(values: Partial<MessageActionHandlers> = {}): MessageActionHandlers {
     return {
-        idle: true, lastId: 11, record: null,
+        idle: true, lastId: 11, record: null, recipients: vi.fn(async () => []),
         regenerate: vi.fn(), editAndResend: vi.fn(), continueAnswer: vi.fn(), switchVersion: vi.fn(), rate: vi.fn(),
         ...values,
     };
@@ -71,6 +71,21 @@ describe("MessageActions", () => {
         expect(action.context["default_body"]).toContain("<strong>Done</strong>");
         expect(action.context["default_body"]).not.toContain("o_llm_code_copy");
         expect(fixture.querySelector(".o_llm_send_message")).not.toBeNull();
+    });
+
+    test("Send as message fills To with the recipients mail suggests for the record", async () => {
+        fakeAction.actions.length = 0;
+        const fixture = await mountComponent(MessageActions, {
+            message: messageView({ text: "Dear customer" }),
+            actions: handlers({ record: { model: "res.partner", id: 7 }, recipients: async () => [7, 9] }),
+        }, env);
+        click(fixture, ".o_llm_send_message");
+        await nextRender();
+        const action = fakeAction.actions[0] as { context: Record<string, unknown> };
+        expect(action.context).toMatchObject({
+            default_model: "res.partner", default_res_ids: [7], default_subtype_xmlid: "mail.mt_comment",
+            default_partner_ids: [7, 9],
+        });
     });
 
     test("no note or message without a record the user may post on", async () => {
