@@ -8305,11 +8305,16 @@ var Conversation = class extends Component6 {
     this.scroller = useRef3("scroller");
     this.state = useState4({ following: true });
     const observer = new MutationObserver(() => this.follow());
+    const resizes = new ResizeObserver(() => this.follow());
     onMounted3(() => {
       observer.observe(this.scroller.el, { childList: true, subtree: true, characterData: true });
+      resizes.observe(this.scroller.el);
       this.follow();
     });
-    onWillUnmount2(() => observer.disconnect());
+    onWillUnmount2(() => {
+      observer.disconnect();
+      resizes.disconnect();
+    });
     useExternalListener(window, "keydown", (event) => {
       const ev = event;
       const target = ev.target instanceof Element ? ev.target : null;

@@ -26,6 +26,45 @@ for (const [path, xml] of Object.entries(xmlFiles)) {
 }
 
 /**
+ * jsdom has no layout, hence no ResizeObserver: this one records what is observed, and
+ * `resized()` calls back the observers of an element, as a browser does when its size changes.
+ */
+class FakeResizeObserver {
+    static observers = new Set<FakeResizeObserver>();
+    private readonly targets = new Set<Element>();
+
+    constructor(private readonly callback: ResizeObserverCallback) {}
+
+    observe(target: Element): void {
+        this.targets.add(target);
+        FakeResizeObserver.observers.add(this);
+    }
+
+    unobserve(target: Element): void {
+        this.targets.delete(target);
+    }
+
+    disconnect(): void {
+        this.targets.clear();
+        FakeResizeObserver.observers.delete(this);
+    }
+
+    notify(target: Element): void {
+        if (this.targets.has(target)) {
+            this.callback([{ target } as ResizeObserverEntry], this as unknown as ResizeObserver);
+        }
+    }
+}
+globalThis.ResizeObserver ??= FakeResizeObserver as unknown as typeof ResizeObserver;
+
+/** `el` changed size (its layout is faked by the test): its observers are called. */
+export function resized(el: Element): void {
+    for (const observer of FakeResizeObserver.observers) {
+        observer.notify(el);
+    }
+}
+
+/**
  * Mounts `component` in a fresh fixture, destroyed when the test ends, and returns the fixture.
  * `test: true` is OWL's dev mode without its console banner, so props are validated as in
  * Odoo's debug mode; `warnIfNoStaticProps` flags a component that forgets `static props`.

@@ -53,11 +53,18 @@ export class Conversation extends Component<ConversationProps> {
         // A mutation observer, not onPatched: an answer's text is rendered by its own message
         // and markdown components, whose updates never patch this one.
         const observer = new MutationObserver(() => this.follow());
+        // And when the list itself gets shorter: a bar appearing under it (the budget warning,
+        // a refusal's notice) changes nothing inside it, and its end stayed hidden under the bar.
+        const resizes = new ResizeObserver(() => this.follow());
         onMounted(() => {
             observer.observe(this.scroller.el!, { childList: true, subtree: true, characterData: true });
+            resizes.observe(this.scroller.el!);
             this.follow();
         });
-        onWillUnmount(() => observer.disconnect());
+        onWillUnmount(() => {
+            observer.disconnect();
+            resizes.disconnect();
+        });
         // Esc stops the answer wherever the focus is, unless something else used it (a menu,
         // an input cancelling its edit, a dialog).
         useExternalListener(window, "keydown", (event: Event) => {

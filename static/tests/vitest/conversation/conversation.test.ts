@@ -4,7 +4,7 @@ import { ChatController } from "../../../src/ts/conversation/chat_controller";
 import { Conversation } from "../../../src/ts/conversation/conversation";
 import type { StoredMessage } from "../../../src/ts/conversation/types";
 import { FakeBackend, fakeAction, holdAnswer, nextRender, thread } from "../fake_backend";
-import { mountComponent } from "../helpers";
+import { mountComponent, resized } from "../helpers";
 
 const env = { services: { action: fakeAction } };
 
@@ -19,8 +19,9 @@ function fakeLayout() {
         vi.spyOn(Element.prototype, "scrollHeight", "get").mockImplementation(function (this: Element) {
             return isScroller(this) ? 100 * this.querySelectorAll(".o_llm_message").length + 50 * this.querySelectorAll("p").length : 0;
         }),
+        // The budget warning bar, under the list, takes 45px of its height.
         vi.spyOn(Element.prototype, "clientHeight", "get").mockImplementation(function (this: Element) {
-            return isScroller(this) ? 300 : 0;
+            return isScroller(this) ? (document.querySelector(".o_llm_budget_warning") ? 255 : 300) : 0;
         }),
         vi.spyOn(Element.prototype, "scrollTop", "get").mockImplementation(function (this: Element) {
             return tops.get(this) ?? 0;
@@ -90,6 +91,20 @@ describe("Conversation scrolling", () => {
         await nextRender();
         expect(atBottom()).toBe(true);
         expect(fixture.querySelector(".o_llm_jump_latest")).toBeNull();
+    });
+
+    test("a bar appearing under the list (the budget warning) keeps its end in view", async () => {
+        fakeLayout();
+        const backend = new FakeBackend();
+        backend.threads = [thread({ messages: history(6) })];
+        const { controller, fixture, scroller, atBottom } = await mountConversation(backend);
+        expect(atBottom()).toBe(true);
+        // Nothing in the list changes: only its height, which the browser reports.
+        controller.conversation.onEvent({ type: "budget_warning", payload: { message: "You have used 85% of your budget." } });
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_budget_warning")).not.toBeNull();
+        resized(scroller);
+        expect(atBottom()).toBe(true);
     });
 });
 
