@@ -77,6 +77,12 @@ class LlmThreadUi(models.Model):
             # What a new conversation starts with, shown by the chat's drafts.
             "default_tool_names": self.env["llm.tool"]._llm_default_names(),
             "can_configure": self.env.user.has_group("llm_thread.group_llm_manager"),
+            # Without any model: where (the current company; others may have providers) and
+            # whom to ask.
+            **({} if models_ else {
+                "company_name": self.env.company.name,
+                "manager_names": self.env["llm.budget"]._llm_manager_names(self.env.company),
+            }),
         }
 
     @api.model

@@ -4,7 +4,7 @@ static/tests/tours/llm_chat_ui_tours.js, and what they leave in the database."""
 import json
 import threading
 
-from odoo import api
+from odoo import Command, api
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
@@ -309,6 +309,20 @@ class TestChatUiMethods(TransactionCase):
         self.assertFalse(options["can_configure"])
         self.assertTrue(self.as_user(self.manager).llm_ui_options()["can_configure"])
         self.assertTrue(all({"name", "description", "writes"} <= set(t) for t in options["tools"]))
+        self.assertNotIn("company_name", options, "only said when there is no model")
+
+    def test_options_without_models_say_where_and_whom_to_ask(self):
+        """A company without providers while others have some: the chat names the company and
+        its LLM managers, not "no provider is configured" and an anonymous administrator."""
+        other = self.env["res.company"].create({"name": "Company C"})
+        user_c = new_test_user(self.env, login="llm_ui_user_c", groups="base.group_user",
+                               company_id=other.id, company_ids=[Command.set(other.ids)])
+        options = self.as_user(user_c).llm_ui_options()
+        self.assertEqual(options["models"], [])
+        self.assertEqual(options["company_name"], "Company C")
+        self.assertEqual(options["manager_names"], "an administrator", "Company C has none")
+        self.manager.company_ids |= other
+        self.assertIn(self.manager.name, self.as_user(user_c).llm_ui_options()["manager_names"])
 
     def test_readable_models_respect_access_rights(self):
         models = {m["model"] for m in self.as_user(self.user_a).llm_ui_readable_models(limit=1000)}

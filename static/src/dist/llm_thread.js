@@ -8295,6 +8295,8 @@ var Conversation = class extends Component6 {
     conversation: Object,
     notConfigured: Boolean,
     canConfigure: Boolean,
+    company: { type: String, optional: true },
+    managers: { type: String, optional: true },
     onConfigure: { type: Function, optional: true },
     onAnswered: { type: Function, optional: true },
     suggestions: { type: Array, optional: true },

@@ -16,6 +16,9 @@ export interface ConversationProps {
     notConfigured: boolean;
     /** The user can configure providers (LLM / Manager). */
     canConfigure: boolean;
+    /** Where no provider is (the current company) and whom to ask, when not configured. */
+    company?: string;
+    managers?: string;
     onConfigure?: () => void;
     /** Called after an answer completes (the list re-sorts, names change). */
     onAnswered?: () => void;
@@ -34,6 +37,8 @@ export class Conversation extends Component<ConversationProps> {
         conversation: Object,
         notConfigured: Boolean,
         canConfigure: Boolean,
+        company: { type: String, optional: true },
+        managers: { type: String, optional: true },
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
         suggestions: { type: Array, optional: true },

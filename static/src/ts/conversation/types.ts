@@ -121,6 +121,9 @@ export interface ChatOptions {
     /** The tools a new conversation starts with. */
     default_tool_names: string[];
     can_configure: boolean;
+    /** Without any model: the current company, and its LLM managers' names. */
+    company_name?: string;
+    manager_names?: string;
     /** The knowledge sources the user may choose for a conversation (llm_knowledge_thread). */
     knowledge_sources?: KnowledgeSourceOption[];
 }

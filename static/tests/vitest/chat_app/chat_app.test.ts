@@ -212,6 +212,18 @@ describe("ChatApp", () => {
         expect(notice).toContain("LLM › Configuration › Providers");
     });
 
+    test("no provider in the current company: says so, and names its managers", async () => {
+        const backend = new FakeBackend();
+        backend.options = {
+            models: [], tools: [], default_tool_names: [], assistants: [], can_configure: false,
+            company_name: "Company C", manager_names: "Mitchell Admin",
+        };
+        const fixture = await mountApp(backend);
+        const notice = fixture.querySelector(".o_llm_not_configured")!.textContent!;
+        expect(notice).toContain("No AI provider is available in Company C yet.");
+        expect(notice).toContain("Ask an LLM manager (Mitchell Admin)");
+    });
+
     test("new thread, send with Enter, the streamed answer appears as markdown", async () => {
         const backend = new FakeBackend();
         const states: unknown[] = [];
