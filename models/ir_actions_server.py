@@ -178,3 +178,46 @@ class IrActionsServer(models.Model):
         except UserError as exc:  # AccessError, ValidationError, LlmBusyError included
             thread._llm_start_failed(prompt, exc.args[0])
         return True
+
+    def _llm_check_not_used(self, records, field_name):
+        """Refuse deleting ``records`` (prompts or assistants) that actions of ``self`` use
+        through ``field_name``, naming those actions: the link is ``ondelete="restrict"``,
+        which would otherwise end in the database's raw constraint error."""
+        actions = self.sudo().search([(field_name, "in", records.ids)])
+        for record in records:
+            users = actions.filtered(lambda a: a[field_name] == record)
+            if not users:
+                continue
+            names = []
+            for action in users:
+                rule = "base_automation_id" in action._fields and action.base_automation_id
+                names.append(self.env._('"%(action)s" (automation rule "%(rule)s")',
+                                        action=action.name, rule=rule.name) if rule
+                             else f'"{action.name}"')
+            if len(names) == 1:
+                message = self.env._(
+                    "\"%(record)s\" is used by the action %(actions)s: change or delete the "
+                    "action first.", record=record.display_name,
+                    actions=names[0])
+            else:
+                message = self.env._(
+                    "\"%(record)s\" is used by the actions %(actions)s: change or delete "
+                    "these actions first.", record=record.display_name,
+                    actions=", ".join(names))
+            raise UserError(message)
+
+
+class LlmPromptActions(models.Model):
+    _inherit = "llm.prompt"
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used_by_action(self):
+        self.env["ir.actions.server"]._llm_check_not_used(self, "llm_prompt_id")
+
+
+class LlmAssistantActions(models.Model):
+    _inherit = "llm.assistant"
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used_by_action(self):
+        self.env["ir.actions.server"]._llm_check_not_used(self, "llm_assistant_id")

@@ -13,7 +13,7 @@ from lxml import html as lxml_html
 import json
 
 from odoo import Command, api
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..providers import Finish, TextDelta, Usage, base
@@ -296,6 +296,36 @@ class TestRunAssistantAction(EngineCase):
         self.assertEqual(action.llm_target, "thread", "no chatter: no note by default")
         with self.assertRaisesRegex(ValidationError, "have no chatter"):
             action.llm_target = "note"
+
+    def test_a_prompt_or_assistant_used_by_an_action_is_not_deleted(self):
+        # An LLM manager who may not read server actions gets the names of those using it,
+        # not the database's constraint error.
+        manager = new_test_user(self.env, login="llm_action_manager",
+                                groups="base.group_user,llm_thread.group_llm_manager")
+        action = self.action(name="Describe contacts")
+        rule = self.env["base.automation"].create({
+            "name": "Describe new contacts", "trigger": "on_create_or_write",
+            "model_id": self.partner_model.id})
+        # An automation rule's action is named after its type: the rule names it.
+        rule.action_server_ids = [Command.link(self.action(base_automation_id=rule.id).id)]
+        prompt, assistant = self.prompt.with_user(manager), self.assistant.with_user(manager)
+        with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
+            prompt.unlink()
+        self.assertEqual(caught.exception.args[0],
+                         '"Describe" is used by the actions "Describe contacts", "Run Assistant" '
+                         '(automation rule "Describe new contacts"): change or delete these '
+                         'actions first.')
+        rule.action_server_ids.unlink()
+        with self.assertRaisesRegex(UserError, '"Contact helper" is used by the action '
+                                    '"Describe contacts": change or delete the action first'), \
+                self.env.cr.savepoint():
+            assistant.unlink()
+        # Archiving stays possible; once the action is gone, so is deleting.
+        prompt.active = assistant.active = False
+        action.unlink()
+        prompt.unlink()
+        assistant.unlink()
+        self.assertFalse(self.prompt.exists() or self.assistant.exists())
 
 
 @tagged("post_install", "-at_install")
