@@ -93,8 +93,10 @@ class LlmThreadDelivery(models.Model):
         record = self._llm_record()
         answer = self._llm_history().filtered(lambda m: m.llm_role == "assistant")[-1:]
         text = message_text(answer).strip() if answer else ""
+        code = None
         if self.generation_state == "error":  # already shown on the answer
             reason = self.generation_error or self.env._("The answer failed.")
+            code = ((answer.body_json or {}).get("error") or {}).get("code")
         else:
             if (answer.body_json or {}).get("stopped"):
                 reason = self.env._("The answer was stopped before it was complete.")
@@ -112,25 +114,61 @@ class LlmThreadDelivery(models.Model):
                     return
                 except UserError as exc:  # AccessError and ValidationError included
                     reason = exc.args[0]
+                    code = DELIVERY_FAILED
             self._llm_mark_failed(answer, reason)
         _logger.info("llm.thread %s: the answer was not delivered to %s: %s",
                      self.id, record or self.res_model, reason)
         if target == "note" and record:
+            if code == DELIVERY_FAILED:
+                note = self.env._("The AI's answer could not be posted here: %(reason)s The "
+                                  "answer is in the conversation, in the AI panel.",
+                                  reason=self._llm_failure_reason(code, reason))
+            else:
+                note = self.env._("The AI did not answer: %(reason)s The details are in the "
+                                  "conversation, in the AI panel.",
+                                  reason=self._llm_failure_reason(code, reason))
+            # Posted in sudo, with the owner as author: an owner who may not post on the
+            # record themselves (no email address, no write access) must still see there
+            # that the answer failed. The text is the addon's own, never the model's.
             try:
                 with self.env.cr.savepoint():
-                    self._llm_post_note(record, self.env._("The AI did not answer: %s", reason))
-            except UserError:
-                pass  # the refusal is in the conversation already
+                    self.sudo()._llm_post_note(record.sudo(), note,
+                                               author=self.env.user.partner_id)
+            except UserError as exc:
+                _logger.info("llm.thread %s: the note saying why was not posted on %s "
+                             "either: %s", self.id, record, exc.args[0])
 
-    def _llm_post_note(self, record, body):
-        """Post ``body`` (text, or HTML as Markup) as a note on ``record``, as the owner."""
+    def _llm_failure_reason(self, code, reason):
+        """Why the AI did not answer, for everyone following the record: a provider's error
+        (``code``, its kind) names URLs, hosts and settings meant for whoever may fix them,
+        which stay in the conversation; the other refusals are the user's own terms."""
+        reasons = {
+            "connection": self.env._("The AI service could not be reached."),
+            "timeout": self.env._("The AI service took too long to answer."),
+            "auth": self.env._("The AI service refused access."),
+            "not_found": self.env._("The AI service does not offer what it was asked for."),
+            "bad_request": self.env._("The AI service refused the request."),
+            "rate_limit": self.env._("The AI service is limiting requests; try again later."),
+            "server": self.env._("The AI service had an error; try again later."),
+            "protocol": self.env._("The AI service sent an answer that could not be read."),
+            "cancelled": self.env._("The request to the AI service was cancelled."),
+        }
+        if code in reasons:
+            return reasons[code]
+        reason = reason.strip()
+        return reason if reason.endswith((".", "!", "?", "…")) else reason + "."
+
+    def _llm_post_note(self, record, body, author=None):
+        """Post ``body`` (text, or HTML as Markup) as a note on ``record``, as the owner
+        (``author``: as this partner, in the record's environment)."""
         if not hasattr(record, "message_post"):
             raise UserError(self.env._("%s records have no chatter to post the answer on.",
                                        self.env["ir.model"]._get(record._name).name))
         label = Markup("<p><em>%s</em></p>") % self.env._(
             "%s (AI):", self.assistant_id.name or self.env._("Assistant"))
         record.message_post(body=label + body, message_type="comment",
-                            subtype_xmlid="mail.mt_note")
+                            subtype_xmlid="mail.mt_note",
+                            **({"author_id": author.id} if author else {}))
 
     def _llm_write_answer(self, record, field_name, text):
         field = record._fields.get(field_name or "")

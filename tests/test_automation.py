@@ -16,7 +16,7 @@ from odoo import Command, api
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..providers import Finish, TextDelta, Usage, base
+from ..providers import Finish, TextDelta, Usage, base, errors
 from .engine_common import WAIT, EngineCase, answer
 from .fake_provider import FakeProviderCase, StreamedToolCall
 
@@ -260,14 +260,21 @@ class TestRunAssistantAction(EngineCase):
         self.assertEqual(self.ended, [])
 
     def test_errors_end_in_the_thread_and_a_note(self):
-        # The provider fails: the run's error, as the chat shows it, and a note saying why.
-        self.script([base.ProviderError("Scripted", "auth", "Check the API key.")])
+        # The provider fails: the run's error, as the chat shows it, and a note saying why in
+        # the terms of everyone following the record: the provider's URL and where to
+        # configure it stay in the conversation.
+        self.script([errors.refused("Scripted", url="http://127.0.0.1:9/v1/chat/completions",
+                                    detail="Connection refused")])
         self.run_action(self.action(), self.user_a, self.partner)
         self.assertEqual(self.ended, ["error"])
         thread = self.thread_of(self.partner)
-        self.assertEqual(thread.generation_error, "Check the API key.")
-        self.assertIn("The AI did not answer: Check the API key.",
-                      self.notes(self.partner)[-1].body)
+        self.assertIn("refused the connection to http://127.0.0.1:9/v1/chat/completions",
+                      thread.generation_error)
+        note = lxml_html.fromstring(self.notes(self.partner)[-1].body).text_content()
+        self.assertIn("The AI did not answer: The AI service could not be reached. The "
+                      "details are in the conversation, in the AI panel.", note)
+        self.assertNotIn("127.0.0.1", note)
+        self.assertNotIn("Configuration", note)
 
         # Refused before any call (the assistant is not for A): the question and the refusal
         # are kept in the conversation.
@@ -282,6 +289,24 @@ class TestRunAssistantAction(EngineCase):
                       "available to you", lxml_html.fromstring(
                           self.notes(self.partner)[-1].body).text_content())
         self.assertEqual(len(self.provider.requests), 1)
+
+    def test_a_user_who_may_not_post_still_gets_the_failure_note(self):
+        # Odoo refuses a message from a user without an email address: the answer is kept
+        # in the conversation with why, and the record's note saying so is posted in their
+        # name all the same.
+        self.user_a.email = False
+        self.script(answer("A loyal buyer."))
+        self.run_action(self.action(), self.user_a, self.partner)
+        self.assertEqual(self.ended, ["idle"])
+        thread = self.thread_of(self.partner)
+        self.assertEqual(thread.generation_state, "error")
+        self.assertIn("configure the sender's email address", self.answer_error(thread))
+        note = self.notes(self.partner)[-1:]
+        self.assertEqual(note.author_id, self.user_a.partner_id)
+        self.assertIn("The AI's answer could not be posted here: Unable to send message, "
+                      "please configure the sender's email address. The answer is in the "
+                      "conversation", lxml_html.fromstring(note.body).text_content())
+        self.assertNotIn("A loyal buyer", note.body)
 
     def test_configuration_is_checked(self):
         with self.assertRaisesRegex(ValidationError, "choose the assistant, the prompt"):
