@@ -1,6 +1,7 @@
 """Where the answer of a conversation started by a "Run Assistant" action goes
-(ir_actions_server.py): the conversation remembers it (``llm_delivery``) until its run ends
-with an answer or an error, then delivers it once, as the conversation's owner.
+(ir_actions_server.py): the conversation remembers it (``llm_delivery``) until an answer is
+delivered, as the conversation's owner, at the end of a run: a run that ends in an error, or
+whose answer is refused, leaves it pending for the next one (a Retry).
 
 A run that stops for an approval delivers nothing: the answer goes out when the run the
 owner's decision resumes ends. A refusal (the answer is not a valid value for the field,
@@ -45,7 +46,7 @@ class LlmThreadDelivery(models.Model):
         [("note", "Note on the record"), ("field", "Field of the record")],
         string="Answer Goes To", readonly=True, copy=False,
         help="Set while the answer of the action that started the conversation is still to "
-             "be delivered.")
+             "be delivered: after a failure, the next answer (a Retry) is delivered.")
     llm_delivery_field = fields.Char("Answer Field", readonly=True, copy=False)
 
     def _llm_run_finished(self):
@@ -86,10 +87,11 @@ class LlmThreadDelivery(models.Model):
         self._llm_deliver()
 
     def _llm_deliver(self):
-        """Deliver the run's outcome once: the last answer, or why there is none."""
+        """Deliver the run's outcome: the last answer, or why there is none. Until an answer
+        is delivered, the delivery stays pending: the next run of the conversation (a Retry
+        of the failed answer, a later question) delivers again when it ends."""
         self.ensure_one()
         target, field_name = self.llm_delivery, self.llm_delivery_field
-        self.llm_delivery = False
         record = self._llm_record()
         answer = self._llm_history().filtered(lambda m: m.llm_role == "assistant")[-1:]
         text = message_text(answer).strip() if answer else ""
@@ -111,6 +113,7 @@ class LlmThreadDelivery(models.Model):
                             self._llm_post_note(record, markdown_html(text))
                         else:
                             self._llm_write_answer(record, field_name, text)
+                    self.llm_delivery = False
                     return
                 except UserError as exc:  # AccessError and ValidationError included
                     reason = exc.args[0]

@@ -180,6 +180,33 @@ class TestRunAssistantAction(EngineCase):
         self.assertEqual(thread.generation_error, self.answer_error(thread))
         self.assertFalse(self.notes(self.partner), "the field target posts no note")
 
+    def test_retry_of_a_refused_answer_delivers_it(self):
+        action = self.action(llm_target="field", llm_target_field_id=self.env[
+            "ir.model.fields"]._get("res.partner", "type").id)
+        self.script(answer("Probably the billing one"))
+        self.run_action(action, self.user_a, self.partner)
+        thread = self.thread_of(self.partner)
+        self.assertEqual(thread.generation_state, "error")
+        self.assertEqual(self.partner.type, "contact")
+        self.assertEqual(thread.llm_delivery, "field", "still to be delivered")
+
+        # Retry (the panel's button regenerates the failed answer): the new answer is written.
+        failed = self.messages(thread, "assistant")[-1]
+        self.script(answer("Invoice Address"))
+        with self.user_env(self.user_a) as env:
+            thread.with_env(env)._llm_start(regenerate_message_id=failed.id)
+        self.assertEqual(self.ended, ["idle"])
+        self.assertEqual(thread.generation_state, "idle")
+        self.assertEqual(self.partner.type, "invoice")
+        self.assertFalse(thread.llm_delivery)
+
+        # Delivered once: a later question in the conversation writes nothing.
+        self.script(answer("Delivery Address"))
+        with self.user_env(self.user_a) as env:
+            thread.with_env(env)._llm_start("And if it were for shipping?")
+        self.assertEqual(self.ended, ["idle"])
+        self.assertEqual(self.partner.type, "invoice")
+
     def test_number_fields(self):
         color = self.env["ir.model.fields"]._get("res.partner", "color")
         latitude = self.env["ir.model.fields"]._get("res.partner", "partner_latitude")
