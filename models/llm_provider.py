@@ -12,6 +12,9 @@ from ..providers import ProviderConfig, ProviderError, RetryPolicy, get_provider
 _logger = logging.getLogger(__name__)
 
 MANAGER = "llm_thread.group_llm_manager"
+# Seconds a manager's check (Test connection, Fetch models) waits for the provider's answer;
+# answers keep the provider's own timeout.
+ADMIN_CHECK_TIMEOUT = 15.0
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
@@ -224,12 +227,18 @@ class LlmProvider(models.Model):
             params["title"], params["message"] = params["message"], error.detail
         return action
 
+    def _get_admin_provider(self):
+        """The client for a manager's check (Test connection, Fetch models): a server that
+        takes the connection but never answers fails it after ADMIN_CHECK_TIMEOUT seconds,
+        not after the whole timeout that answers get, with the form waiting meanwhile."""
+        return self._get_provider(timeout=min(float(self.timeout), ADMIN_CHECK_TIMEOUT))
+
     def action_test_connection(self):
         self.ensure_one()
         # Sends the stored key to the provider's endpoint: for the managers of that provider.
         self.check_access("write")
         try:
-            models_found = self._get_provider().list_models()
+            models_found = self._get_admin_provider().list_models()
         except ProviderError as error:
             return self._notify_error(error)
         return self._notify(self.env._("Connected to %(provider)s: %(count)s models available.",
@@ -239,7 +248,7 @@ class LlmProvider(models.Model):
         self.ensure_one()
         self.check_access("write")
         try:
-            created, updated = self._fetch_models()
+            created, updated = self._fetch_models(self._get_admin_provider())
         except ProviderError as error:
             return self._notify_error(error)
         return self._notify(self.env._("%(provider)s: %(created)s models added, %(updated)s updated.",

@@ -22,9 +22,19 @@ def _(source: str) -> str:
     return source
 
 
+def seconds(value):
+    """A duration as a message shows it: whole seconds without ".0" (5, not 5.0; 0.2)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _error(label: str, kind: ErrorKind, template: str, *, detail: str = "",
            status: int | None = None, retryable: bool = False,
            retry_after: float | None = None, ask: str = "", **params) -> ProviderError:
+    for key in ("seconds", "waited"):
+        if key in params:
+            params[key] = seconds(params[key])
     params = {"provider": label, "settings": SETTINGS, "status": status, **params}
     return ProviderError(label, kind, template % params, detail=detail, status=status,
                          template=template, params=params, retryable=retryable,

@@ -436,8 +436,14 @@ def _caused_by(exc: BaseException, types) -> bool:
     return False
 
 
+# The repr of an object in an exception's text ("<urllib3.connection.HTTPConnection object at
+# 0x7fd0...>: Failed to establish a new connection: ..."): nothing for whoever reads it.
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>(?::\s*|,\s*)?")
+
+
 def _reason(exc: BaseException) -> str:
-    """The innermost readable cause, e.g. "[Errno 111] Connection refused"."""
+    """The innermost readable cause, e.g. "Failed to establish a new connection: [Errno 111]
+    Connection refused", without the objects' reprs."""
     reason = exc
     for _depth in range(8):  # bounded: a cause chain is never that deep
         inner = getattr(reason, "reason", None) or next(
@@ -445,4 +451,4 @@ def _reason(exc: BaseException) -> str:
         if not isinstance(inner, BaseException):
             break
         reason = inner
-    return errors.short(str(reason))
+    return errors.short(_OBJECT_REPR.sub("", str(reason)))

@@ -534,6 +534,22 @@ class Unresponsive:
         self._listener.close()
 
 
+class Silent:
+    """A listener that takes connections (the kernel completes them) and never answers: a
+    provider that hangs after the connection. Use as a context manager; ``url`` is its
+    address."""
+
+    def __enter__(self) -> Silent:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._listener.close()
+
+
 # Rendering: steps -> each provider's frames ---------------------------------------------
 
 def _sse(data: Any, event: str | None = None) -> bytes:

@@ -1,15 +1,18 @@
 """llm.provider and llm.model: configuration, key secrecy, buttons, environment set-up."""
 
+from unittest.mock import patch
+
 import psycopg2
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..models import llm_provider
 from ..models.llm_provider import _ollama_url
-from ..providers import ChatMessage, Finish, TextDelta, Usage
+from ..providers import ChatMessage, Finish, TextDelta, Usage, errors
 from .engine_common import run_migration
-from .fake_provider import FakeProviderCase, refused_url
+from .fake_provider import FakeProviderCase, Silent, refused_url
 
 KEY = "sk-fake-0123456789abcd"
 
@@ -161,6 +164,37 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
                          "OpenAI-compatible server (Fake OpenAI) rejected the API key (HTTP 401); "
                          "check the API key in LLM > Configuration > Providers.")
         self.assertEqual(action["params"]["message"], "Incorrect API key provided.")
+
+    def test_a_refused_connection_reads_without_python_objects(self):
+        self.provider.base_url = refused_url() + "/v1"
+        action = self.provider.action_test_connection()
+        self.assertIn("refused the connection", action["params"]["title"])
+        self.assertEqual(action["params"]["message"],
+                         "Failed to establish a new connection: [Errno 111] Connection refused")
+
+    def test_checks_of_a_silent_provider_end_before_the_answer_timeout(self):
+        """Test connection and Fetch models wait ADMIN_CHECK_TIMEOUT for a server that takes
+        the connection and never answers, not the provider's timeout, which answers keep."""
+        self.provider.timeout = 3
+        with Silent() as server, patch.object(llm_provider, "ADMIN_CHECK_TIMEOUT", 0.5,
+                                              create=True):
+            self.provider.base_url = server.url + "/v1"
+            for action in ("action_test_connection", "action_fetch_models"):
+                with self.subTest(action=action):
+                    params = getattr(self.provider, action)()["params"]
+                    self.assertEqual(params["type"], "danger")
+                    self.assertIn("stopped answering for 0.5 seconds", params["title"])
+        self.assertEqual(self.provider._provider_config().timeout, 3.0)
+
+    def test_whole_seconds_read_without_a_decimal(self):
+        self.assertIn("stopped answering for 5 seconds;",
+                      errors.read_timeout("P", seconds=5.0).message)
+        self.assertIn("within 10 seconds;", errors.connect_timeout("P", seconds=10.0).message)
+        self.assertIn("stopped answering for 0.2 seconds;",
+                      errors.read_timeout("P", seconds=0.2).message)
+        error = errors.gave_up(errors.server_error("P", status=503), 4, 15.0)
+        self.assertIn("after 4 retries over 15 seconds", error.message)
+        self.assertEqual(error.params["waited"], 15)
 
     def test_only_its_managers_test_or_fetch_a_provider(self):
         """The buttons send the stored key to the provider's endpoint."""
