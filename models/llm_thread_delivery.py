@@ -54,6 +54,10 @@ class LlmThreadDelivery(models.Model):
         for thread in self.filtered(lambda t: t.llm_delivery
                                     and t.generation_state in ("idle", "error")):
             thread._llm_deliver()
+            # Told again, now that it is delivered: the end was told at the release, before
+            # the note existed, and a chatter showing the record fetches its new messages
+            # at each such notice (static/src/ts/chatter/chatter_patch.ts).
+            thread._llm_notify_state()
 
     def _llm_delivery_instructions(self, record):
         """What the model is told about where its answer goes (the system prompt)."""

@@ -132,6 +132,23 @@ class TestRunAssistantAction(EngineCase):
         self.assertIn("Bob is a buyer at Azure.", body.text_content())
         self.assertFalse(thread.llm_delivery, "delivered once")
 
+    def test_the_owner_is_told_of_the_end_once_the_note_exists(self):
+        """The chatter of the record open in a tab fetches its messages when told a run of its
+        user ended: the last notice comes once the note is there to fetch."""
+        notices = []
+        notify = type(self.env["llm.thread"])._llm_notify_state
+
+        def recording(threads):
+            partner = threads.env["res.partner"].browse(self.partner.id)
+            notices.append((threads.generation_state, len(self.notes(partner))))
+            return notify(threads)
+
+        self.patch(type(self.env["llm.thread"]), "_llm_notify_state", recording)
+        self.script(answer("Alice buys."))
+        self.run_action(self.action(), self.user_a, self.partner)
+        self.assertEqual(self.ended, ["idle"])
+        self.assertEqual(notices[-1], ("idle", 1))
+
     def test_conversations_are_named_after_the_action_or_its_prompt(self):
         for name, expected in (("Ask the helper", "Ask the helper: Alice A"),
                                # base_automation's name for an action of a rule.
