@@ -8342,6 +8342,10 @@ var Conversation = class extends Component6 {
     this.state.following = true;
     this.follow();
   }
+  /** The not-configured notice's title: one sentence to translate, the company in it. */
+  get notConfiguredTitle() {
+    return this.props.company ? _t("No AI provider is available in %s yet.").replace("%s", this.props.company) : _t("No AI provider is configured yet.");
+  }
   get suggestions() {
     if (this.props.suggestions?.length) {
       return this.props.suggestions;

@@ -101,6 +101,13 @@ export class Conversation extends Component<ConversationProps> {
         this.follow();
     }
 
+    /** The not-configured notice's title: one sentence to translate, the company in it. */
+    get notConfiguredTitle(): string {
+        return this.props.company
+            ? _t("No AI provider is available in %s yet.").replace("%s", this.props.company)
+            : _t("No AI provider is configured yet.");
+    }
+
     get suggestions(): Suggestion[] {
         if (this.props.suggestions?.length) {
             return this.props.suggestions;
