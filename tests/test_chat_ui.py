@@ -30,6 +30,17 @@ class ChatUiCase(FakeProviderCase, HttpCase):
     def threads(self):
         return self.env["llm.thread"].search([("user_id", "=", self.env.ref("base.user_admin").id)])
 
+    def contact_with_phone_thread(self, name):
+        """A contact with a phone, and the admin's conversation about it that may read and
+        update records."""
+        partner = self.env["res.partner"].create({"name": name, "phone": "+32 400 00 00 01"})
+        self.env["llm.thread"].with_user(self.env.ref("base.user_admin")).create({
+            "name": "About the phone", "res_model": "res.partner", "res_id": partner.id,
+            "provider_id": self.provider.id, "model_id": self.model.id,
+            "tool_names": ["read_record", "update_record"],
+        })
+        return partner
+
 
 @tagged("post_install", "-at_install")
 class TestChatUi(ChatUiCase):
@@ -101,13 +112,7 @@ class TestChatUi(ChatUiCase):
                          ("tool", "The user denied this action."))
 
     def test_change_approved_in_the_chatter_reloads_the_form(self):
-        partner = self.env["res.partner"].create({"name": "Tour Phone Contact",
-                                                  "phone": "+32 400 00 00 01"})
-        self.env["llm.thread"].with_user(self.env.ref("base.user_admin")).create({
-            "name": "About the phone", "res_model": "res.partner", "res_id": partner.id,
-            "provider_id": self.provider.id, "model_id": self.model.id,
-            "tool_names": ["read_record", "update_record"],
-        })
+        partner = self.contact_with_phone_thread("Tour Phone Contact")
         self.fake.script("openai", [
             TextDelta("I will update the phone."),
             StreamedToolCall("call_p", "update_record", json.dumps(
@@ -406,13 +411,7 @@ class TestChatterPanelUi(ChatUiCase):
         """The phone is edited in the form but not saved, then a change of the same phone is
         approved in the panel: the approved value is stored. The form is saved before the
         answer starts; before, the reload after the tool call saved the edit over it."""
-        partner = self.env["res.partner"].create({"name": "Dirty Form Contact",
-                                                  "phone": "+32 400 00 00 01"})
-        self.env["llm.thread"].with_user(self.env.ref("base.user_admin")).create({
-            "name": "About the phone", "res_model": "res.partner", "res_id": partner.id,
-            "provider_id": self.provider.id, "model_id": self.model.id,
-            "tool_names": ["read_record", "update_record"],
-        })
+        partner = self.contact_with_phone_thread("Dirty Form Contact")
         self.fake.script("openai", [
             StreamedToolCall("call_p", "update_record", json.dumps(
                 {"model": "res.partner", "id": partner.id,

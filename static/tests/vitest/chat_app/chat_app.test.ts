@@ -24,6 +24,17 @@ async function mountApp(backend: FakeBackend, props: Partial<ChatAppProps> = {})
     return fixture;
 }
 
+/** As over the network: the view renders between a refusal and the thread's deletion. */
+function deleteAfterARender(backend: FakeBackend): void {
+    const call = backend.call.bind(backend);
+    backend.call = async <T>(method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<T> => {
+        if (method === "llm_ui_delete") {
+            await nextRender();
+        }
+        return call<T>(method, args, kwargs);
+    };
+}
+
 describe("ChatApp", () => {
     test("no conversation yet: opens on a new one, ready to write, not yet created", async () => {
         const backend = new FakeBackend();
@@ -44,14 +55,7 @@ describe("ChatApp", () => {
         backend.scripts.push(async () => {
             throw new GenerationRefused("too_long", "This message is too long.", 413);
         });
-        // As over the network: the view shows the refusal before the thread is deleted.
-        const call = backend.call.bind(backend);
-        backend.call = async <T>(method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<T> => {
-            if (method === "llm_ui_delete") {
-                await nextRender();
-            }
-            return call<T>(method, args, kwargs);
-        };
+        deleteAfterARender(backend);
         const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
         typeIn(input, "A very long question");
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
@@ -133,14 +137,7 @@ describe("ChatApp", () => {
         backend.scripts.push(async () => {
             throw new GenerationRefused("invalid_attachment", "Fast cannot read images.", 400);
         });
-        // As over the network: the view renders between the refusal and the deletion.
-        const call = backend.call.bind(backend);
-        backend.call = async <T>(method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<T> => {
-            if (method === "llm_ui_delete") {
-                await nextRender();
-            }
-            return call<T>(method, args, kwargs);
-        };
+        deleteAfterARender(backend);
         const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
         const paste = new Event("paste", { bubbles: true, cancelable: true });
         const file = new File(["png"], "image.png", { type: "image/png" });
