@@ -8671,7 +8671,11 @@ var ThreadHeader = class extends Component8 {
 function savingFirst(backend, saveRecord) {
   const saving = Object.create(backend);
   saving.startGeneration = async (request) => {
-    await saveRecord();
+    if (await saveRecord() === false) {
+      throw new GenerationRefused("record_not_saved", _t(
+        "The record could not be saved: correct the fields the form shows, then send again. The AI answers about the record as it is saved, and may change it."
+      ));
+    }
     return backend.startGeneration(request);
   };
   return saving;

@@ -2,10 +2,11 @@ import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
 import { useChatBackend } from "../core/backend";
+import { _t } from "../core/l10n";
 import { ChatController } from "../conversation/chat_controller";
 import { Conversation } from "../conversation/conversation";
 import { onRecordChanged } from "../conversation/record_changes";
-import type { ChatBackend } from "../core/transport";
+import { GenerationRefused, type ChatBackend } from "../core/transport";
 import { ThreadHeader } from "../header/thread_header";
 
 export interface ChatterPanelProps {
@@ -14,8 +15,9 @@ export interface ChatterPanelProps {
     onClose: () => void;
     /** A tool call of any conversation changed this record: the form shows it anew. */
     onRecordChanged?: () => void;
-    /** Saves the form's pending edits (mail's chatter prop), before any answer starts. */
-    saveRecord?: () => Promise<unknown>;
+    /** Saves the form's pending edits (mail's chatter prop), before any answer starts;
+     * false when the form cannot be saved. */
+    saveRecord?: () => Promise<boolean>;
     backend?: ChatBackend;
 }
 
@@ -24,10 +26,15 @@ export interface ChatterPanelProps {
  * record, and the form is then reloaded the way mail reloads it, saving it first, which wrote
  * its unsaved values over the change the user had just approved.
  */
-function savingFirst(backend: ChatBackend, saveRecord: () => Promise<unknown>): ChatBackend {
+function savingFirst(backend: ChatBackend, saveRecord: () => Promise<boolean>): ChatBackend {
     const saving: ChatBackend = Object.create(backend);
     saving.startGeneration = async (request) => {
-        await saveRecord();
+        if ((await saveRecord()) === false) {
+            // The form says which fields are wrong; the question goes back to the composer.
+            throw new GenerationRefused("record_not_saved", _t(
+                "The record could not be saved: correct the fields the form shows, then send "
+                + "again. The AI answers about the record as it is saved, and may change it."));
+        }
         return backend.startGeneration(request);
     };
     return saving;

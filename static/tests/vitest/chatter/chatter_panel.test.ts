@@ -93,7 +93,7 @@ describe("ChatterPanel", () => {
         const steps: string[] = [];
         const fixture = await mountComponent(ChatterPanel, {
             resModel: "res.partner", resId: 7, onClose: () => {}, backend,
-            saveRecord: async () => steps.push(`saved, ${backend.requests.length} requests sent`),
+            saveRecord: async () => Boolean(steps.push(`saved, ${backend.requests.length} requests sent`)),
         }, env);
         await nextRender();
         backend.scripts.push(answer("Done."));
@@ -105,6 +105,25 @@ describe("ChatterPanel", () => {
         await nextRender();
         expect(steps).toEqual(["saved, 0 requests sent"]);
         expect(backend.requests.map((request) => request.message)).toEqual(["Set the website"]);
+    });
+
+    test("a form that cannot be saved keeps the question: nothing is asked", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 3, res_model: "res.partner", res_id: 7 })];
+        const fixture = await mountComponent(ChatterPanel, {
+            resModel: "res.partner", resId: 7, onClose: () => {}, backend, saveRecord: async () => false,
+        }, env);
+        await nextRender();
+        backend.scripts.push(answer("Never."));
+        const input = fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement;
+        input.value = "Set the website";
+        input.dispatchEvent(new InputEvent("input", { bubbles: true }));
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        await nextRender();
+        expect(backend.requests).toEqual([]);
+        expect(fixture.textContent).toContain("The record could not be saved");
+        expect((fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement).value).toBe("Set the website");
     });
 
     test("the chatter reloads the form, then fetches the messages the change posted", async () => {
