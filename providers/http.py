@@ -47,6 +47,9 @@ POOL_SIZE = 256
 # ends, read so that the connection is kept (see _drain).
 DRAIN_MAX_BYTES = 65536
 DRAIN_TIMEOUT = 1.0
+# How a kept-alive connection that the other end dropped while it was idle fails at its next
+# use, as the request goes out (see HttpClient._request).
+STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 _shared_lock = threading.Lock()
 _shared = None  # (os pid, requests.Session)
@@ -196,8 +199,8 @@ class HttpClient:
             raise errors.cancelled(self.label)
         headers = {"User-Agent": USER_AGENT, **headers}
         try:
-            response = self.session.request(method, url, headers=headers, json=json_body,
-                                            params=params, stream=stream, timeout=self.timeout)
+            response = self._request(method, url, headers=headers, json=json_body,
+                                     params=params, stream=stream)
         except requests.exceptions.ConnectTimeout as exc:
             raise errors.connect_timeout(self.label, seconds=self.timeout[0],
                                          detail=str(exc)) from None
@@ -215,6 +218,19 @@ class HttpClient:
             with response:
                 raise self._status_error(response, url, model)
         return response
+
+    def _request(self, method: str, url: str, **send: Any) -> requests.Response:
+        """The ``requests`` call, made once more at once, on a new connection, when the one
+        it went out on turned out closed by the other end: a kept-alive connection that the
+        provider, or a proxy between, dropped while idle without a word (urllib3 discards
+        those it sees closed) fails at its next use, before any answer; the OpenAI and
+        Anthropic SDKs retry such failures the same way."""
+        try:
+            return self.session.request(method, url, timeout=self.timeout, **send)
+        except requests.exceptions.ConnectionError as exc:
+            if not _caused_by(exc, STALE_CONNECTION):
+                raise
+        return self.session.request(method, url, timeout=self.timeout, **send)
 
     def _connection_error(self, exc: Exception, url: str) -> ProviderError:
         if _caused_by(exc, socket.gaierror):

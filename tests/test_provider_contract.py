@@ -6,6 +6,7 @@ cancellation); one class a format runs it and adds that format's own request rul
 
 import dataclasses
 import json
+import socket
 import threading
 
 from odoo.tests import TransactionCase, tagged
@@ -426,6 +427,40 @@ class TestOpenAIContract(ProviderContract, TransactionCase):
     cut_frame = b'"finish_reason": "length"'
     # OpenRouter sends the usage so far in its error chunk; a cut body has none.
     counts_on_error = (25, 3)
+
+    def test_a_kept_connection_dropped_while_idle_is_replaced_at_once(self):
+        """A provider, or a proxy between, may close an idle kept-alive connection without a
+        word: the next call finds it dead as its request goes out, and is sent again at once
+        on a new connection, instead of failing."""
+        body = (b'data: {"choices": [{"index": 0, "delta": {"content": "Hi"}, '
+                b'"finish_reason": "stop"}]}\n\ndata: [DONE]\n\n')
+        answer = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+        connections = []
+
+        def serve():
+            kept, _address = listener.accept()
+            connections.append(kept)
+            kept.recv(65536)
+            kept.sendall(answer)  # the first call; the connection is kept
+            kept.recv(65536)
+            kept.close()  # dropped as the second call comes, before any answer
+            fresh, _address = listener.accept()
+            connections.append(fresh)
+            fresh.recv(65536)
+            fresh.sendall(answer)
+            fresh.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        provider = get_provider(ProviderConfig(
+            name="Idle", api_format="openai", api_key="k", timeout=5.0,
+            base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1"))
+        for _call in range(2):
+            events = list(provider.chat("m", [ChatMessage("user", "Hi")]))
+            self.assertEqual(events[0], TextDelta("Hi"))
+        self.assertEqual(len(connections), 2, "the dead connection replaced by one new one")
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
