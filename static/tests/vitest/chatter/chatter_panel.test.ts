@@ -9,6 +9,16 @@ import { mountComponent } from "../helpers";
 
 const env = { services: { action: fakeAction } };
 
+/** Types `text` in the panel's composer and sends it with Enter, as the user does. */
+async function sendFromPanel(fixture: HTMLElement, text: string): Promise<void> {
+    const input = fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement;
+    input.value = text;
+    input.dispatchEvent(new InputEvent("input", { bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    await nextRender();
+    await nextRender();
+}
+
 describe("ChatterPanel", () => {
     test("opens the newest thread linked to the record; others are in the picker", async () => {
         const backend = new FakeBackend();
@@ -76,12 +86,7 @@ describe("ChatterPanel", () => {
         ];
         const [user, assistant, ...rest] = answer("Done.");
         backend.scripts.push([user!, assistant!, ...call("r1", "read_record", false), ...call("w1", "update_record", true), ...rest]);
-        const input = fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement;
-        input.value = "Change the phone";
-        input.dispatchEvent(new InputEvent("input", { bubbles: true }));
-        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-        await nextRender();
-        await nextRender();
+        await sendFromPanel(fixture, "Change the phone");
         expect(reloads).toBe(1);
     });
 
@@ -97,12 +102,7 @@ describe("ChatterPanel", () => {
         }, env);
         await nextRender();
         backend.scripts.push(answer("Done."));
-        const input = fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement;
-        input.value = "Set the website";
-        input.dispatchEvent(new InputEvent("input", { bubbles: true }));
-        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-        await nextRender();
-        await nextRender();
+        await sendFromPanel(fixture, "Set the website");
         expect(steps).toEqual(["saved, 0 requests sent"]);
         expect(backend.requests.map((request) => request.message)).toEqual(["Set the website"]);
     });
@@ -115,15 +115,10 @@ describe("ChatterPanel", () => {
         }, env);
         await nextRender();
         backend.scripts.push(answer("Never."));
-        const input = fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement;
-        input.value = "Set the website";
-        input.dispatchEvent(new InputEvent("input", { bubbles: true }));
-        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-        await nextRender();
-        await nextRender();
+        await sendFromPanel(fixture, "Set the website");
         expect(backend.requests).toEqual([]);
         expect(fixture.textContent).toContain("The record could not be saved");
-        expect((fixture.querySelector(".o_llm_composer_input") as HTMLTextAreaElement).value).toBe("Set the website");
+        expect(fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!.value).toBe("Set the website");
     });
 
     test("the chatter reloads the form, then fetches the messages the change posted", async () => {
