@@ -237,9 +237,9 @@ class LlmThreadUi(models.Model):
         company A expects A's provider, billed to A."""
         company = self.env.company
 
-        def rank(model):
+        def order(model):
             owner = model.provider_id.company_id
-            return 0 if owner == company else 1 if not owner else 2
+            # Another company's last; then defaults first; the current company's before shared.
+            return bool(owner) and owner != company, not model.is_default, not owner
 
-        return self.env["llm.model"]._llm_chat_models().sorted(
-            lambda model: (rank(model) == 2, not model.is_default, rank(model)))[:1]
+        return self.env["llm.model"]._llm_chat_models().sorted(order)[:1]
