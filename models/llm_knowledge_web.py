@@ -5,12 +5,23 @@ The fetch is a polite, bounded client: a timeout on connecting and on each read,
 (the body is read in pieces and refused past it), robots.txt of every host on the way
 respected, and redirects followed by hand, at most ``MAX_REDIRECTS``, each hop checked against
 its host's robots.txt. A page that cannot be read puts the source in error with the reason.
+
+It reaches only the public internet unless an administrator allows more: an LLM manager is not
+a system administrator, and a source that could name the server's own network would read
+what only the server may (the cloud's metadata service and its credentials, an intranet's
+admin pages, Odoo's own database manager) and hand it to every user of the source through
+answers and citations.
 """
 
+import contextvars
+import ipaddress
 import urllib.robotparser
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -24,6 +35,8 @@ MAX_BYTES = 2 * 1024 * 1024  # a page; robots.txt gets the same cap
 MAX_REDIRECTS = 5
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+# Networks besides the public internet a source may read (an intranet's wiki), comma-separated.
+ALLOWED_NETWORKS_PARAM = "llm_thread.web_source_allowed_networks"
 
 
 class PageError(Exception):
@@ -54,7 +67,8 @@ class LlmKnowledgeSourceWeb(models.Model):
         return [line.strip() for line in (self.urls or "").splitlines() if line.strip()]
 
     def _llm_pieces_url(self):
-        fetcher = PageFetcher()
+        fetcher = PageFetcher(self.env["ir.config_parameter"].sudo().get_param(
+            ALLOWED_NETWORKS_PARAM, ""))
         pieces = []
         for url in self._llm_urls():
             try:
@@ -72,12 +86,78 @@ class LlmKnowledgeSourceWeb(models.Model):
         return pieces
 
 
-class PageFetcher:
-    """Fetches pages as a polite crawler; one per indexing run (robots.txt read once a host)."""
+# The networks the fetch running in this thread (or greenlet) may reach besides the public
+# internet: the connections read it as they open, inside ``PageFetcher.get()``.
+_allowed_networks = contextvars.ContextVar("llm_web_allowed_networks", default=())
 
-    def __init__(self):
+
+class _PublicPeerOnly:
+    """An urllib3 connection that checks the address it actually connected to, before a byte
+    is sent: whatever the name resolved to (DNS rebinding included), for every hop of a
+    redirect and for robots.txt alike. Through an HTTP proxy the connection is the proxy's and
+    the proxy decides."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        address = ipaddress.ip_address(sock.getpeername()[0].split("%")[0])
+        address = getattr(address, "ipv4_mapped", None) or address
+        if (not address.is_global or address.is_multicast) \
+                and not any(address in network for network in _allowed_networks.get()):
+            sock.close()
+            raise PageError(
+                f"its server's address {address} is not on the public internet; an "
+                f"administrator can allow its network in the system parameter "
+                f"{ALLOWED_NETWORKS_PARAM} (e.g. 10.0.0.0/8, comma-separated)")
+        return sock
+
+
+class _PublicHTTPConnection(_PublicPeerOnly, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicPeerOnly, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool,
+                                                   "https": _PublicHTTPSPool}
+
+
+def parse_networks(value):
+    """The networks of the system parameter ``value``; raises ``PageError`` on a bad one."""
+    networks = []
+    for item in (value or "").replace(";", ",").split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise PageError(f"the system parameter {ALLOWED_NETWORKS_PARAM} holds "
+                                f"{item.strip()!r}, which is not a network such as "
+                                "10.0.0.0/8 or 192.168.1.20") from None
+    return tuple(networks)
+
+
+class PageFetcher:
+    """Fetches pages as a polite crawler; one per indexing run (robots.txt read once a host).
+    ``allowed_networks``: the system parameter's value (see ``ALLOWED_NETWORKS_PARAM``)."""
+
+    def __init__(self, allowed_networks=""):
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.mount("http://", _PublicOnlyAdapter())
+        self.session.mount("https://", _PublicOnlyAdapter())
+        self.allowed_networks = allowed_networks
         self.robots = {}
 
     def fetch(self, url):
@@ -108,12 +188,15 @@ class PageFetcher:
         raise PageError(f"it redirects more than {MAX_REDIRECTS} times")
 
     def get(self, url):
+        allowed = _allowed_networks.set(parse_networks(self.allowed_networks))
         try:
             return self.session.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False)
         except requests.Timeout:
             raise PageError(f"the server did not answer within {TIMEOUT[1]} seconds") from None
         except requests.RequestException as error:
             raise PageError(f"the server could not be reached ({type(error).__name__})") from None
+        finally:
+            _allowed_networks.reset(allowed)
 
     def read(self, response):
         """The body, refused past ``MAX_BYTES`` (read in pieces: never more in memory)."""

@@ -17,6 +17,11 @@ PAGE = """<html><head><title>Returns</title><script>track()</script></head><body
 @tagged("post_install", "-at_install")
 class TestKnowledgeWeb(KnowledgeCase):
 
+    def setUp(self):
+        super().setUp()
+        # The fake listens on the loopback, which a source may not read unless allowed.
+        self.env["ir.config_parameter"].set_param(web.ALLOWED_NETWORKS_PARAM, "127.0.0.0/8")
+
     def page(self, path, body=PAGE, content_type="text/html; charset=utf-8", status=200,
              headers=None, times=None):
         self.fake.reply("GET", path, status, body=body,
@@ -45,6 +50,37 @@ class TestKnowledgeWeb(KnowledgeCase):
             "label": "Returns > Refunds", "url": self.fake.root_url + "/returns"})
         request = next(r for r in self.fake.requests if r.path == "/returns")
         self.assertIn("OdooLLMThread", request.headers["user-agent"])
+
+    def test_only_the_public_internet_unless_allowed(self):
+        """A manager's source cannot read the server's own network (its cloud's metadata
+        service, an intranet, Odoo itself): the address connected to is checked before a byte
+        is sent, robots.txt included, until an administrator allows that network."""
+        self.fake.reply("GET", "/robots.txt", 404, times=None)
+        self.page("/returns")
+        params = self.env["ir.config_parameter"]
+        params.set_param(web.ALLOWED_NETWORKS_PARAM, "")
+        source = self.url_source("/returns")
+        self.index()
+        self.assertEqual(source.state, "error")
+        self.assertIn("/returns could not be indexed: its server's address 127.0.0.1 is not on "
+                      "the public internet; an administrator can allow its network in the system "
+                      "parameter llm_thread.web_source_allowed_networks", source.index_error)
+        self.assertEqual(self.fetched(), [])
+        # A name that resolves to the loopback is the loopback.
+        source.urls = self.fake.root_url.replace("127.0.0.1", "localhost") + "/returns"
+        self.index()
+        self.assertIn("address 127.0.0.1 is not on the public internet", source.index_error)
+        self.assertEqual(self.fetched(), [])
+        params.set_param(web.ALLOWED_NETWORKS_PARAM, "10.0.0.0/8; intranet")
+        source.action_index()
+        self.index()
+        self.assertIn("llm_thread.web_source_allowed_networks holds 'intranet', which is not a "
+                      "network", source.index_error)
+        params.set_param(web.ALLOWED_NETWORKS_PARAM, "10.0.0.0/8, 127.0.0.1")
+        source.action_index()
+        self.index()
+        self.assertEqual(source.state, "ready", source.index_error)
+        self.assertEqual(self.fetched(), ["/robots.txt", "/returns"])
 
     def test_index_again_fetches_the_page_anew(self):
         self.fake.reply("GET", "/robots.txt", 404, times=None)
