@@ -79,10 +79,13 @@ def _missing_field(records, names):
 
 def render(env, text, record=None):
     """``text`` with its placeholders filled from ``record`` (may be None) as ``env``'s user."""
-    record = record or env["res.partner"].browse()  # an empty record: its paths render empty
+    # As the user, never in sudo mode: Odoo gives ``env.user`` in sudo mode, and a caller may
+    # hold a sudo record; walked from either, every step would read as the superuser.
+    env = env(su=False)
+    record = record.with_env(env) if record else env["res.partner"].browse()  # empty: renders empty
     # One or two fields of the user and the company are read: only those columns are
     # fetched, not their whole rows (which nothing else before an answer reads).
-    roots = {"user": env.user.with_context(prefetch_fields=False),
+    roots = {"user": env["res.users"].browse(env.uid).with_context(prefetch_fields=False),
              "company": env.company.with_context(prefetch_fields=False)}
     plain = {"related_model": record._name if record else "",
              "related_res_id": str(record.id) if record else ""}

@@ -68,6 +68,18 @@ class TestPlaceholders(AssistantData, TransactionCase):
         self.assertEqual(llm_placeholders.render(self.env, "{{ record.parent_id.name }}",
                                                  self.partner), "Hidden Parent")
 
+    def test_the_user_and_company_roots_read_as_the_reader_too(self):
+        # Odoo gives env.user in sudo mode: walked from there, every step read as the
+        # superuser (records of other companies, fields of group "no one", others' chats).
+        self.user.partner_id.parent_id = self.hidden_parent
+        self.assertEqual(self.render("{{ user.partner_id.parent_id.name ||| hidden }}"), "hidden")
+        self.env.cr.execute("UPDATE res_users SET totp_secret = 'JBSWY3DPEHPK3PXP' "
+                            "WHERE id IN %s", [(self.user.id, self.other.id)])
+        self.assertEqual(self.render("{{ user.totp_secret ||| none }}"), "none")
+        self.assertEqual(self.render("{{ company.user_ids.totp_secret ||| none }}"), "none")
+        self.assertEqual(self.render("{{ user.name }} of {{ company.name }}"),
+                         f"{self.user.name} of {self.user.company_id.name}")
+
     def test_nothing_is_evaluated(self):
         for text in ("{{ record.sudo().name }}", "{{ 1 + 1 }}", "{{ record.write({}) }}",
                      "{{ env['res.users'] }}", "{{ record.__class__ }}",
