@@ -152,14 +152,16 @@ class IrActionsServer(models.Model):
                 "name": f"{title}: {record.display_name}"[:MAX_NAME_CHARS],
                 "res_model": record._name,
                 "res_id": record.id,
-                "llm_action_id": self.id,
-                "llm_delivery": target,
-                "llm_delivery_field": target == "field" and self.llm_target_field_id.name,
             }
             model = Thread._llm_ui_default_model()
             if model:
                 values.update(provider_id=model.provider_id.id, model_id=model.id)
             thread = Thread.create(values)
+            thread.sudo().write({  # the server's own fields (_llm_server_owned_fields)
+                "llm_action_id": self.id,
+                "llm_delivery": target,
+                "llm_delivery_field": target == "field" and self.llm_target_field_id.name,
+            })
         except AccessError as exc:
             # A user who may not have conversations (a portal user saving a record): the
             # record is saved all the same, without an answer.

@@ -191,16 +191,30 @@ class LlmThread(models.Model):
             self._llm_check_client_values(vals)
         return super().write(vals)
 
+    def _llm_server_owned_fields(self):
+        """Fields only the server writes (in sudo): a user's own create or write, over RPC as
+        well, is refused them. Modules extend the set with what their own code sets."""
+        return SERVER_OWNED_FIELDS
+
     def _llm_check_client_values(self, vals):
         """What a user's own create or write (over RPC as well) may not set: the generation's
-        state, which only the engine writes (in sudo, or plain SQL for the claim), and a linked
-        record they may not read (llm_ui_link's check, on every way in)."""
+        state, which only the engine writes (in sudo, or plain SQL for the claim), the other
+        server-owned fields, and a linked record they may not read (llm_ui_link's check, on
+        every way in: the model, the id or both written)."""
         if SERVER_OWNED_FIELDS & set(vals):
             raise AccessError(self.env._(
                 "The state of a conversation's answer is the server's to write: send a "
                 "message, or Stop."))
-        if vals.get("res_model"):
-            self._llm_ui_check_record(vals["res_model"], vals.get("res_id"))
+        owned = sorted(self._llm_server_owned_fields() & set(vals))
+        if owned:
+            raise AccessError(self.env._(
+                "%s of a conversation is set by the server only.",
+                self._fields[owned[0]]._description_string(self.env)))
+        if "res_model" in vals or "res_id" in vals:
+            for thread in self or [self.browse()]:
+                res_model = vals.get("res_model", thread.res_model)
+                if res_model:
+                    self._llm_ui_check_record(res_model, vals.get("res_id", thread.res_id))
 
     @api.constrains("name", "system_prompt")
     def _check_text_sizes(self):

@@ -49,6 +49,12 @@ class LlmThreadDelivery(models.Model):
              "be delivered: after a failure, the next answer (a Retry) is delivered.")
     llm_delivery_field = fields.Char("Answer Field", readonly=True, copy=False)
 
+    def _llm_server_owned_fields(self):
+        # Set by the action that starts the conversation: a user setting them would have
+        # their next answer posted, in the server's name, on a record of their choice.
+        return super()._llm_server_owned_fields() | {
+            "llm_action_id", "llm_delivery", "llm_delivery_field"}
+
     def _llm_run_finished(self):
         super()._llm_run_finished()
         for thread in self.filtered(lambda t: t.llm_delivery
@@ -117,7 +123,7 @@ class LlmThreadDelivery(models.Model):
                             self._llm_post_note(record, markdown_html(text))
                         else:
                             self._llm_write_answer(record, field_name, text)
-                    self.llm_delivery = False
+                    self.sudo().llm_delivery = False
                     return
                 except UserError as exc:  # AccessError and ValidationError included
                     reason = exc.args[0]

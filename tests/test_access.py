@@ -146,9 +146,24 @@ class TestThreadAccess(RpcMixin, EngineCase):
         _result, error = self.call_kw("llm.thread", "write", [
             [self.thread.id], {"res_model": "res.partner", "res_id": secret.id}])
         self.assertRefused(error, "AccessError", "")
+        # The id alone, once linked to a record the user may read (a review found this way).
+        mine = self.env["res.partner"].create({"name": "Mine"})
+        _result, error = self.call_kw("llm.thread", "write", [
+            [self.thread.id], {"res_model": "res.partner", "res_id": mine.id}])
+        self.assertFalse(error)
+        _result, error = self.call_kw("llm.thread", "write", [
+            [self.thread.id], {"res_id": secret.id}])
+        self.assertRefused(error, "AccessError", "")
+        # Where an automation's answer goes is its action's: a user setting it would have the
+        # server post their next answer on a record of their choice.
+        action = self.env.ref("base.action_run_ir_action_todo")
+        for values in ({"llm_delivery": "note"}, {"llm_delivery_field": "comment"},
+                       {"llm_action_id": action.id}):
+            _result, error = self.call_kw("llm.thread", "write", [[self.thread.id], values])
+            self.assertRefused(error, "AccessError", "of a conversation is set by the server only")
         self.env.invalidate_all()
-        self.assertEqual((self.thread.generation_state, self.thread.res_model),
-                         ("idle", False))
+        self.assertEqual((self.thread.generation_state, self.thread.res_model, self.thread.res_id,
+                          self.thread.llm_delivery), ("idle", "res.partner", mine.id, False))
 
     def test_one_gate_one_message(self):
         """Every way into someone else's conversation ends at the same gate, with the same

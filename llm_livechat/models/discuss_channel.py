@@ -239,8 +239,8 @@ class DiscussChannel(models.Model):
         if not thread:
             thread = self.env["llm.thread"].with_user(agent).create({
                 "name": self.env._("Live chat: %s", self.name),
-                "livechat_session_id": self.id,
             })
+            thread.sudo().livechat_session_id = self  # a server-owned field
             thread._llm_apply_assistant(livechat.llm_assistant_id)
             thread.tool_names = thread._llm_visitor_tool_names()
             self.llm_thread_id = thread

@@ -11,6 +11,11 @@ class LlmThread(models.Model):
         "discuss.channel", string="Live Chat Conversation", readonly=True, copy=False,
         index="btree_not_null", ondelete="set null")
 
+    def _llm_server_owned_fields(self):
+        # Set when the agent's conversation is created: another user's thread linked to a
+        # session would get the agent's instructions (and its name).
+        return super()._llm_server_owned_fields() | {"livechat_session_id"}
+
     def _llm_for_visitors(self):
         """Whether the thread answers website visitors: its owner is not an internal user
         (a live chat agent). Such a thread gets only tools marked safe for visitors, whatever
