@@ -1,7 +1,7 @@
 {
     "name": "LLM Thread",
     "summary": "Conversational AI in Odoo: streamed chat, an AI button in every chatter, tool calling",
-    "version": "18.0.0.3.0",
+    "version": "18.0.0.4.0",
     "category": "Productivity",
     "license": "LGPL-3",
     "author": "llm_thread contributors",

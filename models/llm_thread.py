@@ -123,6 +123,14 @@ class LlmThread(models.Model):
         "res.users", string="Owner", required=True, index=True, ondelete="cascade",
         default=lambda self: self.env.user,
     )
+    # The company the conversation was started in (see create()): LLM managers audit the
+    # conversations of their companies (security/llm_thread_rules.xml). Its owner keeps it
+    # whatever company they switch to, as Discuss keeps a user's channels (which have no
+    # company): a conversation is its owner's, the company only scopes the managers' audit.
+    company_id = fields.Many2one(
+        "res.company", string="Company", required=True, index=True, ondelete="restrict",
+        default=lambda self: self.env.company,
+    )
     provider_id = fields.Many2one("llm.provider", string="Provider", ondelete="restrict")
     model_id = fields.Many2one(
         "llm.model", string="Model", ondelete="restrict",
@@ -180,7 +188,23 @@ class LlmThread(models.Model):
             if not self.env.su:
                 self._llm_check_client_values(vals)
                 vals["user_id"] = self.env.uid
+            if not vals.get("company_id"):
+                vals["company_id"] = self._llm_start_company(
+                    vals.get("res_model"), vals.get("res_id")).id
         return super().create(vals_list)
+
+    @api.model
+    def _llm_start_company(self, res_model, res_id):
+        """The company a new conversation belongs to: its linked record's (a conversation
+        opened from a record's chatter is about that company's business) when that is one of
+        the companies the user works in now, else the current company (the company switcher's,
+        which the chat's routes and RPCs run in)."""
+        if res_model in self.env and res_id:
+            company = self.env[res_model].sudo().browse(res_id).exists() \
+                ._mail_get_companies().get(res_id)
+            if company and company._name == "res.company" and company in self.env.companies:
+                return company
+        return self.env.company
 
     def write(self, vals):
         # The owner is who may decide on the conversation's tool calls: handing a thread (and
@@ -215,6 +239,10 @@ class LlmThread(models.Model):
                 res_model = vals.get("res_model", thread.res_model)
                 if res_model:
                     self._llm_ui_check_record(res_model, vals.get("res_id", thread.res_id))
+        if vals.get("company_id") and vals["company_id"] not in self.env.companies.ids:
+            raise AccessError(self.env._(
+                "A conversation belongs to one of the companies you work in: pick it in the "
+                "company switcher first."))
 
     @api.constrains("name", "system_prompt")
     def _check_text_sizes(self):

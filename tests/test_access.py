@@ -11,7 +11,7 @@ from odoo.tools import mute_logger
 
 from ..models.llm_thread import MAX_ID, MAX_MESSAGE_CHARS, MAX_NAME_CHARS
 from ..providers import base
-from .engine_common import EngineCase, answer
+from .engine_common import EngineCase, answer, run_migration
 from .test_tool_approval import ApprovalCase, asks
 
 NOT_YOURS = "This conversation does not exist or is not yours."
@@ -450,3 +450,103 @@ class TestManagerCompanies(TransactionCase):
     def test_shared_configuration_stays_every_managers(self):
         self.tool.company_ids = self.assistant.company_ids = False
         self.assertEqual(self.visible(self.manager_b)[3:], [True, True])
+
+
+@tagged("post_install", "-at_install")
+class TestConversationCompany(TransactionCase):
+    """A conversation belongs to the company it was started in, and the managers of that
+    company audit it, not those of every company of its owner (a manager of B read what a
+    user of A and B wrote in A). The owner keeps every conversation of theirs, whatever the
+    company they work in."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_a = cls.env.company
+        cls.company_b = cls.env["res.company"].create({"name": "Company B"})
+        both = [Command.set((cls.company_a | cls.company_b).ids)]
+        cls.alice = new_test_user(cls.env, login="alice_ab", groups="base.group_user",
+                                  company_id=cls.company_a.id, company_ids=both)
+        cls.manager_a = new_test_user(
+            cls.env, login="manager_a", groups="base.group_user,llm_thread.group_llm_manager")
+        cls.manager_b = new_test_user(
+            cls.env, login="manager_b", groups="base.group_user,llm_thread.group_llm_manager",
+            company_id=cls.company_b.id, company_ids=[Command.set(cls.company_b.ids)])
+        # As the web client calls: the company switcher's companies, the current one first.
+        cls.in_a = cls.env["llm.thread"].with_user(cls.alice).with_context(
+            allowed_company_ids=(cls.company_a | cls.company_b).ids)
+        cls.in_b = cls.in_a.with_context(allowed_company_ids=(cls.company_b | cls.company_a).ids)
+        cls.thread_a = cls.in_a.create({"name": "Started in A"})
+        cls.thread_b = cls.in_b.create({"name": "Started in B"})
+        cls.tool = cls.env["llm.tool"].search([], limit=1)
+        cls.audit = {}  # thread -> (approval, log line)
+        for thread in cls.thread_a | cls.thread_b:
+            cls.audit[thread] = (
+                cls.env["llm.tool.approval"].create({
+                    "thread_id": thread.id, "tool_id": cls.tool.id, "call_id": "call_1",
+                    "message_id": thread.sudo().message_post(body="asked").id}),
+                cls.env["llm.tool.log"].create({
+                    "user_id": cls.alice.id, "thread_id": thread.id, "tool_id": cls.tool.id,
+                    "tool_name": cls.tool.name, "state": "done", "result": "Azure Interior"}))
+
+    def visible(self, user, thread):
+        return [bool(self.env[record._name].with_user(user).search([("id", "=", record.id)]))
+                for record in (thread, *self.audit[thread])]
+
+    def test_started_in_the_current_company(self):
+        self.assertEqual((self.thread_a.company_id, self.thread_b.company_id),
+                         (self.company_a, self.company_b))
+
+    def test_managers_audit_their_companies_conversations(self):
+        self.assertEqual(self.visible(self.manager_a, self.thread_a), [True] * 3)
+        self.assertEqual(self.visible(self.manager_b, self.thread_a), [False] * 3)
+        self.assertEqual(self.visible(self.manager_b, self.thread_b), [True] * 3)
+        self.assertEqual(self.visible(self.manager_a, self.thread_b), [False] * 3)
+        with self.assertRaises(AccessError):
+            self.env["llm.thread"].with_user(self.manager_b).browse(self.thread_a.id).read(["name"])
+
+    def test_tool_log_of_a_deleted_conversation(self):
+        """Its line stays for the audit, read by the managers of its user's companies."""
+        log = self.audit[self.thread_a][1]
+        self.thread_a.with_user(self.alice).llm_ui_delete()
+        for manager in (self.manager_a, self.manager_b):
+            self.assertTrue(self.env["llm.tool.log"].with_user(manager).search([("id", "=", log.id)]))
+
+    def test_owner_keeps_their_conversations_in_every_company(self):
+        for threads, company in ((self.in_a, self.company_a), (self.in_b, self.company_b)):
+            only_there = threads.with_context(allowed_company_ids=company.ids)
+            with self.subTest(company=company.name):
+                self.assertEqual({t["id"] for t in only_there.llm_ui_list()},
+                                 {self.thread_a.id, self.thread_b.id})
+                for thread in self.thread_a | self.thread_b:
+                    self.assertEqual(only_there.browse(thread.id).llm_ui_load()["id"], thread.id)
+                    only_there.browse(thread.id).llm_update({"name": "Renamed"})
+
+    def test_linked_record_gives_its_company(self):
+        """A conversation opened from a record's chatter is about that record's company."""
+        partner_b = self.env["res.partner"].create({"name": "B's customer",
+                                                    "company_id": self.company_b.id})
+        shared = self.env["res.partner"].create({"name": "Everyone's customer"})
+        linked = self.in_a.llm_ui_create(res_model="res.partner", res_id=partner_b.id)
+        self.assertEqual(self.in_a.browse(linked["id"]).company_id, self.company_b)
+        linked = self.in_a.llm_ui_create(res_model="res.partner", res_id=shared.id)
+        self.assertEqual(self.in_a.browse(linked["id"]).company_id, self.company_a)
+
+    def test_only_a_company_the_owner_works_in(self):
+        elsewhere = self.env["res.company"].create({"name": "Not Alice's"})
+        with self.assertRaisesRegex(AccessError, "companies you work in"):
+            self.in_a.create({"name": "x", "company_id": elsewhere.id})
+        with self.assertRaisesRegex(AccessError, "companies you work in"):
+            self.thread_a.with_user(self.alice).company_id = elsewhere
+        self.thread_a.with_user(self.alice).company_id = self.company_b
+        self.assertEqual(self.visible(self.manager_b, self.thread_a), [True] * 3)
+
+    def test_migration_gives_older_conversations_their_owners_company(self):
+        self.thread_b.sudo().company_id = self.company_a  # as the update left it
+        alice_in_b = self.in_b.create({"name": "x"}).sudo()
+        self.alice.company_id = self.company_b
+        self.env.flush_all()
+        run_migration(self.env.cr, "18.0.0.4.0", "18.0.0.3.0")
+        self.env.invalidate_all()
+        self.assertEqual((self.thread_a | self.thread_b | alice_in_b).mapped("company_id"),
+                         self.company_b)
