@@ -374,7 +374,7 @@ class Generation:
             "assistant continue, or narrow the question.", count=max_iterations))
         with self._env() as env:
             message = env["mail.message"].browse(self._turn.message_id)
-            message.body_json = dict(message.body_json or {}, error={
+            message.sudo().body_json = dict(message.body_json or {}, error={
                 "code": self._error[0], "message": self._error[1]})
 
     def _stream_turn(self, provider, model, messages, tools, refusal, prompt_tokens, options):
@@ -594,7 +594,9 @@ class Generation:
                     env["llm.provider"].browse(provider), turn.usage, turn.estimated)
                 turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
                                 "model": line.model_id.name or ""}
-            message.write({"body": escape("".join(turn.text)), "body_json": turn.data(stopped)})
+            # In sudo: an answer is the server's to write (models/mail_message.py).
+            message.sudo().write({"body": escape("".join(turn.text)),
+                                  "body_json": turn.data(stopped)})
             self._thread(env)._llm_answer_progress(message, True)
         turn.final = True
 

@@ -179,6 +179,8 @@ class LlmThread(models.Model):
     # ------------------------------------------------------------------
 
     def _get_message_create_valid_field_names(self):
+        # Accepted by message_post, for the original module's API (llm_thread_seed.py); who
+        # may set them is mail.message's one gate (models/mail_message.py): server code only.
         return super()._get_message_create_valid_field_names() | {"llm_role", "body_json"}
 
     @api.model_create_multi

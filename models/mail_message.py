@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from .llm_thread import LlmRefusal
 
 LLM_ROLES = [
     ("user", "User"),
@@ -6,6 +9,25 @@ LLM_ROLES = [
     ("tool", "Tool"),
     ("system", "System"),
 ]
+
+# The roles a message created by a user's own call may have: none (a plain note) or "user"
+# (what they ask). The others are the model's answers, the tools' results and instructions.
+USER_ROLES = (False, None, "user")
+# What only the server's own code writes on a message (the chat's routes and the engine, in
+# sudo): its role, its data (tool calls with their ids, results, errors, citations, finish
+# reason) and its place among the versions. A user setting them over RPC would forge what
+# the model answered or a tool returned, shown and sent to the model as its own, and the
+# calls it asked for: once a call of the last answer is approved, the next send runs every
+# call of that answer that has no result yet (llm.thread._llm_calls_to_resume), logged as
+# the model's.
+SERVER_FIELDS = frozenset({"llm_role", "body_json", "llm_parent_id", "llm_unselected",
+                           "llm_superseded"})
+
+
+class LlmServerOwned(LlmRefusal, AccessError):
+    """A user's call (RPC, mail's routes, code running as the user) tried to write what only
+    the server writes on a conversation's messages."""
+    shown_as = "odoo.exceptions.AccessError"
 
 
 class MailMessage(models.Model):
@@ -29,6 +51,36 @@ class MailMessage(models.Model):
                                     index="btree_not_null", ondelete="set null", copy=False)
     llm_unselected = fields.Boolean("LLM Other Version", copy=False)
     llm_superseded = fields.Boolean("LLM Superseded", copy=False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                self._llm_check_server_values(vals, created=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._llm_check_server_values(vals)
+        return super().write(vals)
+
+    def _llm_check_server_values(self, vals, created=False):
+        """The one gate of ``SERVER_FIELDS`` on every way a message is created or changed
+        (``message_post``, ``message_notify``, ``create``, ``copy``, ``write``, imports):
+        unless in sudo, a new message is a plain note or a user's question, with nothing else
+        of the above, and an existing message keeps them, and the text of an answer, a tool
+        result or an instruction too. Python code posting an answer in the original module's
+        way does it in sudo (docs/seed_api.md)."""
+        if created:
+            forged = vals.get("llm_role") not in USER_ROLES or any(
+                vals.get(name) for name in SERVER_FIELDS - {"llm_role"})
+        else:
+            forged = SERVER_FIELDS & set(vals) or "body" in vals and any(
+                message.llm_role not in USER_ROLES for message in self)
+        if forged:
+            raise LlmServerOwned(self.env._(
+                "A conversation's answers, tool calls and tool results are written by the "
+                "server only: send your question in the chat, or post a plain note."))
 
     def _to_store(self, store, /, *, fields=None, **kwargs):
         super()._to_store(store, fields=fields, **kwargs)

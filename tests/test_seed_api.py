@@ -101,6 +101,9 @@ class TestSeedApi(EngineCase):
             llm_role="user",
             author_id=env.user.partner_id.id,
         )
+        # What the model and the tools said is server code's to post: in sudo (over RPC a
+        # user would forge them, docs/seed_api.md).
+        thread = thread.sudo()
         thread.message_post(
             llm_role="assistant",
             body_json={"tool_calls": [{"id": "call_123", "type": "function", "function": {

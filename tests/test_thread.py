@@ -121,7 +121,7 @@ class TestAgentLoop(EngineCase):
 class TestContext(EngineCase):
 
     def post(self, role, text, **data):
-        return self.thread.message_post(body=text, llm_role=role, body_json=data or None,
+        return self.thread.sudo().message_post(body=text, llm_role=role, body_json=data or None,
                                         message_type="comment", subtype_xmlid="mail.mt_note")
 
     def test_message_post_seed_api(self):
