@@ -4,7 +4,8 @@ An attachment is an ``ir.attachment`` of the thread (``res_model`` llm.thread, `
 owner uploads it (``_llm_attach``, behind the thread's ownership gate), then sends it with a
 message, whose ``attachment_ids`` it joins (``_llm_message_attachments`` checks the ids the
 generate route receives). Reading it afterwards is mail's rule for a document's attachments:
-whoever may read the thread.
+whoever may read the thread. An upload no message took (removed from the composer, or the tab
+closed) is removed a day later (``_gc_llm_unsent_uploads``), as mail's composer's uploads are.
 
 Images go to the model as image parts, other files as their text (Odoo's own extraction,
 ``ir.attachment.index_content``, extended by attachment_indexation), a PDF natively where the
@@ -13,7 +14,8 @@ format reads PDFs (providers/anthropic.py). A model without vision is refused be
 
 import base64
 
-from odoo import models
+from odoo import api, fields, models
+from odoo.tools import SQL
 from odoo.tools.mimetypes import guess_mimetype
 
 from ..providers.base import Attachment
@@ -40,11 +42,23 @@ DOCUMENT_TYPES = {
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "odp": "application/vnd.oasis.opendocument.presentation",
 }
+# An upload no message took is removed after this long (mail's composer: a day, its
+# _gc_lost_attachments): long enough for a question being written, and a removed upload
+# asked for later is refused in words (_llm_message_attachments).
+UNSENT_UPLOAD_DAYS = 1
 
 
 class LlmAttachmentError(LlmRefusal):
     """An attachment refused: wrong type, too large, unreadable, not the user's to send, or
     an image for a model without vision (HTTP 400; nothing was sent to the provider)."""
+
+
+class IrAttachment(models.Model):
+    _inherit = "ir.attachment"
+
+    # Tells the chat's uploads from the other files of a conversation (its form's chatter
+    # takes some too), which stay as long as the conversation: only those are collected.
+    llm_chat_upload = fields.Boolean("LLM Chat Upload", copy=False)
 
 
 class LlmThreadAttachments(models.Model):
@@ -72,7 +86,7 @@ class LlmThreadAttachments(models.Model):
         with self.env.cr.savepoint():
             attachment = self.env["ir.attachment"].create({
                 "name": name, "raw": raw, "mimetype": mimetype,
-                "res_model": self._name, "res_id": self.id})
+                "res_model": self._name, "res_id": self.id, "llm_chat_upload": True})
             if not image:
                 text = _attachment_text(attachment)
                 if not text.strip():
@@ -104,6 +118,17 @@ class LlmThreadAttachments(models.Model):
                 "PDF, a text, Markdown, CSV or JSON file, or an office document (DOCX, XLSX, "
                 "PPTX, ODT, ODS, ODP).", name))
         return mimetype
+
+    @api.autovacuum
+    def _gc_llm_unsent_uploads(self):
+        """Remove the chat's uploads that no message took since ``UNSENT_UPLOAD_DAYS`` (the
+        user removed them from the composer, or left): nobody can see or send them any more.
+        One that a message or any other record refers to is kept, whatever its age."""
+        limit = fields.Datetime.subtract(fields.Datetime.now(), days=UNSENT_UPLOAD_DAYS)
+        uploads = self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", self._name), ("llm_chat_upload", "=", True),
+            ("create_date", "<", limit), ("write_date", "<", limit)])
+        (uploads - _referenced(uploads)).unlink()
 
     # ------------------------------------------------------------------
     # Sending
@@ -188,6 +213,31 @@ class LlmThreadAttachments(models.Model):
         for message in data["messages"]:
             message["attachments"] = attachments.get(message["id"], [])
         return data
+
+
+def _referenced(attachments):
+    """The ``attachments`` a record refers to: a message (its attachments), or any record
+    of any model through a stored many2many or many2one field to ``ir.attachment``."""
+    if not attachments:
+        return attachments
+    env = attachments.env
+    env.flush_all()  # the queries below read the tables
+    columns = set()  # (table, column holding an attachment id)
+    for model in env.registry.values():
+        if model._abstract or not model._auto:
+            continue
+        for field in model._fields.values():
+            if field.store and field.comodel_name == "ir.attachment":
+                if field.type == "many2many":
+                    columns.add((field.relation, field.column2))
+                elif field.type == "many2one":
+                    columns.add((model._table, field.name))
+    found = set()
+    for table, column in sorted(columns):
+        found.update(id_ for [id_] in env.execute_query(SQL(
+            "SELECT %s FROM %s WHERE %s IN %s", SQL.identifier(column), SQL.identifier(table),
+            SQL.identifier(column), tuple(attachments.ids))))
+    return attachments.browse(found)
 
 
 def _has_image(attachments):

@@ -3,13 +3,15 @@
 content parts not shaped as each API documents them)."""
 
 import base64
+import inspect
 import io
 
 import requests
 from PIL import Image
 from reportlab.pdfgen import canvas
 
-from odoo import http
+from odoo import Command, http
+from odoo.addons.base.models.ir_autovacuum import is_autovacuum
 from odoo.tests import tagged
 
 from ..engine.tokens import IMAGE_TOKENS, estimate_tokens, message_tokens
@@ -281,6 +283,45 @@ class TestAttachments(WireCase):
         self.assertEqual([m["attachments"] for m in data["messages"]], [
             [{"id": image, "name": "photo.png", "mimetype": "image/png"}], []])
 
+
+    # Unsent uploads ---------------------------------------------------------------------------
+
+    def test_unsent_uploads_are_removed_a_day_later(self):
+        """An upload no message took (removed from the composer, or the tab closed) is
+        removed by the autovacuum a day later, as mail's composer's are; one that a message
+        or another record uses, a recent one and the conversation's other files stay."""
+        sent = self.attach("sent.txt", b"Sent with the question")
+        self.fake.script("openai", [base.TextDelta("Noted."), base.Finish("stop")])
+        self.assertEqual(self.generate(self.thread, "Read it", attachment_ids=[sent])[0]
+                         .status_code, 200)
+        removed = self.attach("removed.txt", b"Removed from the composer")
+        used = self.attach("used.txt", b"Attached to an activity since")
+        recent = self.attach("recent.txt", b"Still being written about")
+        Attachment = self.env["ir.attachment"]
+        # Not the chat's: a file attached in the conversation's form's chatter.
+        other = Attachment.with_user(self.user_a).create({
+            "name": "chatter.txt", "raw": b"kept", "res_model": "llm.thread",
+            "res_id": self.thread.id}).id
+        partner = self.env["res.partner"].create({"name": "Azure Interior"})
+        self.env["mail.activity"].create({
+            "res_model_id": self.env["ir.model"]._get_id("res.partner"), "res_id": partner.id,
+            "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
+            "attachment_ids": [Command.link(used)]})
+        self.env.flush_all()
+        self.env.cr.execute("""UPDATE ir_attachment SET create_date = now() - interval '25 hours',
+                                                        write_date = now() - interval '25 hours'
+                                WHERE id IN %s""", ((sent, removed, used, other),))
+        self.env.invalidate_all()
+        self.assertIn("_gc_llm_unsent_uploads", dict(inspect.getmembers(
+            type(self.env["llm.thread"]), is_autovacuum)))
+        self.env["llm.thread"]._gc_llm_unsent_uploads()
+        self.assertEqual(set(Attachment.browse([sent, removed, used, recent, other]).exists().ids),
+                         {sent, used, recent, other})
+        # Sent later all the same (a tab left open): refused in words.
+        response, _events = self.generate(self.thread, "And this", attachment_ids=[removed])
+        self.refused(response, "invalid_attachment", "cannot be sent with this message")
+        self.assertEqual([m["attachments"] for m in self.thread.with_user(self.user_a)
+                          .llm_ui_load()["messages"]][0][0]["id"], sent)
 
     # The chat -----------------------------------------------------------------------------
 
