@@ -6,7 +6,9 @@ whose answer is refused, leaves it pending for the next one (a Retry).
 A run that stops for an approval delivers nothing: the answer goes out when the run the
 owner's decision resumes ends. A refusal (the answer is not a valid value for the field,
 the owner may not write it, the record is gone) shows in the conversation as an error on the
-answer, and, for a note, as a short note on the record saying why the AI did not answer.
+answer, and, for a note, as a short note on the record saying why the AI did not answer:
+one such note per answer still to deliver, which a Retry failing again replaces (or leaves as it
+is, for the same reason) and a delivered answer removes.
 """
 
 import logging
@@ -16,6 +18,7 @@ from markupsafe import Markup
 
 from odoo import fields, models
 from odoo.exceptions import UserError
+from odoo.tools import html2plaintext
 
 from ..engine import protocol
 from ..engine.turn import message_text
@@ -48,6 +51,9 @@ class LlmThreadDelivery(models.Model):
         help="Set while the answer of the action that started the conversation is still to "
              "be delivered: after a failure, the next answer (a Retry) is delivered.")
     llm_delivery_field = fields.Char("Answer Field", readonly=True, copy=False)
+    llm_failure_note_id = fields.Many2one(
+        "mail.message", "Failure Note", readonly=True, copy=False, ondelete="set null",
+        help="The note on the record saying why the answer was not delivered, while it is not.")
 
     def _llm_server_owned_fields(self):
         # Set by the action that starts the conversation: a user setting them would have
@@ -124,6 +130,10 @@ class LlmThreadDelivery(models.Model):
                         else:
                             self._llm_write_answer(record, field_name, text)
                     self.sudo().llm_delivery = False
+                    # The note saying why the AI did not answer is no longer true: removed,
+                    # not kept marked as resolved, so that the record's chatter shows the
+                    # answer alone; the failed attempts stay in the conversation.
+                    self._llm_remove_failure_note()
                     return
                 except UserError as exc:  # AccessError and ValidationError included
                     reason = exc.args[0]
@@ -140,16 +150,41 @@ class LlmThreadDelivery(models.Model):
                 note = self.env._("The AI did not answer: %(reason)s The details are in the "
                                   "conversation, in the AI panel.",
                                   reason=self._llm_failure_reason(code, reason))
-            # Posted in sudo, with the owner as author: an owner who may not post on the
-            # record themselves (no email address, no write access) must still see there
-            # that the answer failed. The text is the addon's own, never the model's.
-            try:
-                with self.env.cr.savepoint():
-                    self.sudo()._llm_post_note(record.sudo(), note,
-                                               author=self.env.user.partner_id)
-            except UserError as exc:
-                _logger.info("llm.thread %s: the note saying why was not posted on %s "
-                             "either: %s", self.id, record, exc.args[0])
+            self._llm_post_failure_note(record, note)
+
+    def _llm_post_failure_note(self, record, text):
+        """Say on ``record`` why the answer is not there, once per answer still to deliver: a
+        Retry failing for the same reason posts nothing new, for another reason its note
+        replaces the previous one (so the record shows the latest reason, not a pile)."""
+        previous = self.sudo().llm_failure_note_id
+        if previous and html2plaintext(previous.body) == html2plaintext(
+                self._llm_note_body(text)):
+            return
+        # Posted in sudo, with the owner as author: an owner who may not post on the record
+        # themselves (no email address, no write access) must still see there that the answer
+        # failed. The text is the addon's own, never the model's.
+        try:
+            with self.env.cr.savepoint():
+                note = self.sudo()._llm_post_note(record.sudo(), text,
+                                                  author=self.env.user.partner_id)
+        except UserError as exc:
+            _logger.info("llm.thread %s: the note saying why was not posted on %s either: %s",
+                         self.id, record, exc.args[0])
+            return
+        self._llm_remove_failure_note()
+        self.sudo().llm_failure_note_id = note
+
+    def _llm_remove_failure_note(self):
+        """Remove the failure note as the chatter's own Delete does (mail's
+        ``/mail/message/update_content`` with an empty body): an emptied message shows in
+        no chatter, and the owner's open ones are told at once."""
+        note = self.sudo().llm_failure_note_id
+        if not note:
+            return
+        self.sudo().llm_failure_note_id = False
+        record = self.env[note.model].sudo().browse(note.res_id).exists()
+        if record:
+            record._message_update_content(note, "", strict=False)
 
     def _llm_failure_reason(self, code, reason):
         """Why the AI did not answer, for everyone following the record: a provider's error
@@ -173,15 +208,19 @@ class LlmThreadDelivery(models.Model):
 
     def _llm_post_note(self, record, body, author=None):
         """Post ``body`` (text, or HTML as Markup) as a note on ``record``, as the owner
-        (``author``: as this partner, in the record's environment)."""
+        (``author``: as this partner, in the record's environment); returns the message."""
         if not hasattr(record, "message_post"):
             raise UserError(self.env._("%s records have no chatter to post the answer on.",
                                        self.env["ir.model"]._get(record._name).name))
+        return record.message_post(body=self._llm_note_body(body), message_type="comment",
+                                   subtype_xmlid="mail.mt_note",
+                                   **({"author_id": author.id} if author else {}))
+
+    def _llm_note_body(self, body):
+        """A note of the assistant: ``body`` (text, or HTML as Markup) under its name."""
         label = Markup("<p><em>%s</em></p>") % self.env._(
             "%s (AI):", self.assistant_id.name or self.env._("Assistant"))
-        record.message_post(body=label + body, message_type="comment",
-                            subtype_xmlid="mail.mt_note",
-                            **({"author_id": author.id} if author else {}))
+        return label + body
 
     def _llm_write_answer(self, record, field_name, text):
         field = record._fields.get(field_name or "")

@@ -334,6 +334,51 @@ class TestRunAssistantAction(EngineCase):
                           self.notes(self.partner)[-1].body).text_content())
         self.assertEqual(len(self.provider.requests), 1)
 
+    def test_one_failure_note_per_answer_to_deliver(self):
+        """Retries of a failed answer leave one failure note on the record, with the latest
+        reason; the delivered answer removes it."""
+        def shown(record):  # what the chatter shows: the notes not removed (emptied)
+            return [lxml_html.fromstring(note.body).text_content() for note in
+                    self.notes(record) - self.notes(record)._filter_empty()]
+
+        def retry(thread):
+            failed = self.messages(thread, "assistant")[-1]
+            with self.user_env(self.user_a) as env:
+                thread.with_env(env)._llm_start(regenerate_message_id=failed.id)
+
+        refused = errors.refused("Scripted", url="http://127.0.0.1:9/v1/chat/completions")
+        self.script([refused])
+        self.run_action(self.action(), self.user_a, self.partner)
+        thread = self.thread_of(self.partner)
+        self.assertEqual(len(shown(self.partner)), 1)
+        first = self.notes(self.partner)
+
+        # The same failure again: nothing new on the record.
+        self.script([refused])
+        retry(thread)
+        self.assertEqual(self.ended, ["error"])
+        self.assertEqual(self.notes(self.partner), first)
+
+        # Another failure: its note replaces the first one.
+        self.script([errors.read_timeout("Scripted", seconds=120)])
+        retry(thread)
+        self.assertEqual(self.ended, ["error"])
+        notes = shown(self.partner)
+        self.assertEqual(len(notes), 1, notes)
+        self.assertIn("The AI did not answer: The AI service took too long to answer.",
+                      notes[0])
+        self.assertEqual(first._filter_empty(), first,
+                         "removed as the chatter's Delete removes it (emptied)")
+
+        # Delivered at last: the answer alone on the record.
+        self.script(answer("Alice buys paper."))
+        retry(thread)
+        self.assertEqual(self.ended, ["idle"])
+        notes = shown(self.partner)
+        self.assertEqual(len(notes), 1, notes)
+        self.assertIn("Alice buys paper.", notes[0])
+        self.assertFalse(thread.llm_delivery)
+
     def test_a_user_who_may_not_post_still_gets_the_failure_note(self):
         # Odoo refuses a message from a user without an email address: the answer is kept
         # in the conversation with why, and the record's note saying so is posted in their
