@@ -95,6 +95,12 @@ read_timeout = _builder("timeout", _(
     "provider's timeout in %(settings)s."), ask=_(
     "%(provider)s stopped answering for %(seconds)s seconds; try again later."))
 cancelled = _builder("cancelled", _("The request to %(provider)s was cancelled."))
+# A model list (Test connection, Fetch models): any API sends it at once, so silence means
+# the base URL leads to something else (or to a stuck server), which no timeout would fix.
+list_timeout = _builder("timeout", _(
+    "%(provider)s did not answer within %(seconds)s seconds; check that the base URL in "
+    "%(settings)s leads to the provider's API and that the server is not stuck, then try "
+    "again."))
 
 # HTTP status (params: status; model, url)
 bad_key = _builder("auth", _(
@@ -106,6 +112,14 @@ forbidden = _builder("auth", _(
     "allowed to use this model."), ask=_(
     "%(provider)s refused access (HTTP %(status)s); choose another model, or ask an LLM "
     "manager (%(managers)s) to check that the API key may use this one."))
+# A model list names no model and sends no options: only the key, the URL and the API
+# format are to check. Only managers ask for it (Test connection, Fetch models, npm start).
+list_forbidden = _builder("auth", _(
+    "%(provider)s refused access (HTTP %(status)s); check the API key in %(settings)s and "
+    "what the provider allows it."))
+list_refused = _builder("bad_request", _(
+    "%(provider)s rejected the request for its models (HTTP %(status)s); check the base URL "
+    "and the API format in %(settings)s."))
 model_not_found = _builder("not_found", _(
     "%(provider)s does not know the model \"%(model)s\" (HTTP %(status)s); check the model's "
     "API id, or fetch the provider's models again."), ask=_(

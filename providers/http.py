@@ -195,6 +195,10 @@ class HttpClient:
               json_body: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
               stream: bool = False, model: str = "",
               cancel: CancelToken | None = None) -> requests.Response:
+        """One request; ``model`` is the model it is for, empty for a model list (get_json:
+        Test connection, Fetch models), whose failures then point at what a list depends
+        on (the key, the base URL, the API format) rather than at a model, request options
+        or the timeout."""
         if cancel is not None and cancel.cancelled:
             raise errors.cancelled(self.label)
         headers = {"User-Agent": USER_AGENT, **headers}
@@ -205,8 +209,8 @@ class HttpClient:
             raise errors.connect_timeout(self.label, seconds=self.timeout[0],
                                          detail=str(exc)) from None
         except requests.exceptions.ReadTimeout as exc:
-            raise errors.read_timeout(self.label, seconds=self.timeout[1],
-                                      detail=str(exc)) from None
+            timeout = errors.read_timeout if model else errors.list_timeout
+            raise timeout(self.label, seconds=self.timeout[1], detail=str(exc)) from None
         except requests.exceptions.SSLError as exc:
             raise errors.tls_failed(self.label, url=url, detail=_reason(exc)) from None
         except requests.exceptions.ConnectionError as exc:
@@ -249,7 +253,7 @@ class HttpClient:
         if status == 401:
             return errors.bad_key(self.label, **answer)
         if status == 403:
-            return errors.forbidden(self.label, **answer)
+            return (errors.forbidden if model else errors.list_forbidden)(self.label, **answer)
         if status == 404 and model and from_provider:
             # A JSON error: the API answered and did not know the model.
             return errors.model_not_found(self.label, model=model, **answer)
@@ -263,6 +267,8 @@ class HttpClient:
             return errors.rate_limited(self.label, retry_after=retry_after, **answer)
         if status >= 500:
             return errors.server_error(self.label, retry_after=retry_after, **answer)
+        if not model:
+            return errors.list_refused(self.label, **answer)
         if code == "context_length_exceeded" or _CONTEXT_HINTS.search(detail):
             return errors.context_too_long(self.label, **answer)
         return errors.bad_request(self.label, **answer)

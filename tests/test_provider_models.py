@@ -12,7 +12,7 @@ from ..models import llm_provider
 from ..models.llm_provider import _ollama_url
 from ..providers import ChatMessage, Finish, TextDelta, Usage, errors
 from .engine_common import run_migration
-from .fake_provider import FakeProviderCase, Silent, refused_url
+from .fake_provider import FakeProviderCase, Silent, error_body, refused_url
 
 KEY = "sk-fake-0123456789abcd"
 
@@ -172,6 +172,37 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertEqual(action["params"]["message"],
                          "Failed to establish a new connection: [Errno 111] Connection refused")
 
+    def test_test_connection_says_what_to_check(self):
+        """Each failure of the check points at what can cause it; only a chat's answer is
+        told to raise the provider's timeout (the check does not wait that long)."""
+        settings = "in LLM > Configuration > Providers"
+        self.fake.reply("GET", "/v1/models", 403,
+                        json_body=error_body("openai", 403, "Project has no access."))
+        self.fake.reply("GET", "/v1/models", 400,
+                        json_body=error_body("openai", 400, "Unsupported request."))
+        self.fake.reply("GET", "/wrong/v1/models", 404, body="<html>Not Found</html>")
+        cases = [
+            (self.fake.base_url("openai"), f"refused access (HTTP 403); check the API key "
+                                           f"{settings} and what the provider allows it."),
+            (self.fake.base_url("openai"), "rejected the request for its models (HTTP 400); "
+                                           f"check the base URL and the API format {settings}."),
+            (self.fake.root_url + "/wrong/v1", f"(HTTP 404); check the base URL and the API "
+                                               f"format {settings}."),
+            (refused_url() + "/v1", f"check the base URL {settings} and that the server is "
+                                    "running."),
+            ("http://llm.invalid/v1", f"cannot be found; check the base URL {settings}."),
+        ]
+        with Silent() as server, patch.object(llm_provider, "ADMIN_CHECK_TIMEOUT", 0.5):
+            cases.append((server.url + "/v1", f"did not answer within 0.5 seconds; check that "
+                                              f"the base URL {settings} leads to the "
+                                              f"provider's API"))
+            for url, advice in cases:
+                with self.subTest(url=url):
+                    self.provider.base_url = url
+                    title = self.provider.action_test_connection()["params"]["title"]
+                    self.assertIn(advice, title)
+                    self.assertNotIn("timeout", title)
+
     def test_checks_of_a_silent_provider_end_before_the_answer_timeout(self):
         """Test connection and Fetch models wait ADMIN_CHECK_TIMEOUT for a server that takes
         the connection and never answers, not the provider's timeout, which answers keep."""
@@ -183,7 +214,8 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
                 with self.subTest(action=action):
                     params = getattr(self.provider, action)()["params"]
                     self.assertEqual(params["type"], "danger")
-                    self.assertIn("stopped answering for 0.5 seconds", params["title"])
+                    self.assertIn("did not answer within 0.5 seconds; check that the base "
+                                  "URL", params["title"])
         self.assertEqual(self.provider._provider_config().timeout, 3.0)
 
     def test_whole_seconds_read_without_a_decimal(self):
