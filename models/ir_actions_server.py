@@ -61,6 +61,66 @@ class IrActionsServer(models.Model):
         help="Text, HTML (markdown becomes HTML), char, selection (the answer must be one of "
              "its values or labels), integer, float or monetary (the answer must be a number).")
 
+    # The name the action gets when its user gives none, shown in the form as the name's hint.
+    llm_default_name = fields.Char(compute="_compute_llm_default_name")
+
+    @api.depends("state", "llm_assistant_id", "llm_prompt_id")
+    def _compute_llm_default_name(self):
+        for action in self:
+            action.llm_default_name = action.state == "llm_assistant" \
+                and action._llm_default_name()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # An unnamed action (a rule's, which base_automation names "Run Assistant", or one
+        # saved with an empty name) is named once its assistant and prompt are known.
+        generic = self._llm_type_label()
+        for vals in vals_list:
+            if vals.get("state") == "llm_assistant" and not vals.get("name"):
+                vals["name"] = generic
+        actions = super().create(vals_list)
+        actions.filtered(lambda a: a.state == "llm_assistant" and a.name == generic) \
+            ._llm_name_by_default()
+        return actions
+
+    def write(self, vals):
+        if not {"name", "state", "llm_assistant_id", "llm_prompt_id"} & vals.keys():
+            return super().write(vals)
+        # A default name follows its assistant and prompt, unless this write renames it.
+        following = self.browse() if "name" in vals else self.filtered(
+            lambda a: a.state == "llm_assistant" and a._llm_has_default_name())
+        result = super().write(vals)
+        generic = self._llm_type_label()
+        (following | self.filtered(lambda a: a.name in (False, "", generic))).filtered(
+            lambda a: a.state == "llm_assistant")._llm_name_by_default()
+        return result
+
+    def _llm_type_label(self):
+        """"Run Assistant", as the type is shown (and base_automation names a rule's action of
+        a type it has no name for)."""
+        return dict(self._fields["state"]._description_selection(self.env))["llm_assistant"]
+
+    def _llm_default_name(self):
+        """The name of an action the user did not name, as base_automation names Odoo's own
+        types after what they do ("Send email: <template>"): several actions of a rule, or
+        the server actions list, then tell apart which assistant asks what."""
+        self.ensure_one()
+        assistant, prompt = self.llm_assistant_id.sudo(), self.llm_prompt_id.sudo()
+        if not assistant or not prompt:
+            return self._llm_type_label()
+        return self.env._("Run Assistant: %(assistant)s — %(prompt)s",
+                          assistant=assistant.name, prompt=prompt.name)
+
+    def _llm_has_default_name(self):
+        self.ensure_one()
+        return self.name in (False, "", self._llm_type_label(), self._llm_default_name())
+
+    def _llm_name_by_default(self):
+        for action in self:
+            name = action._llm_default_name()
+            if action.name != name:
+                action.name = name
+
     @api.depends("state", "model_id")
     def _compute_llm_target(self):
         for action in self:
@@ -143,10 +203,9 @@ class IrActionsServer(models.Model):
         started.add((self.id, record._name, record.id))
         Thread = record.env["llm.thread"]
         target = self.llm_target if self.llm_target != "thread" else False
-        # An automation rule's action is named after its type ("Run Assistant") unless the
-        # user renamed it: its conversations are then named after the prompt.
-        generic = dict(self._fields["state"]._description_selection(self.env))["llm_assistant"]
-        title = self.llm_prompt_id.sudo().name if self.name == generic else self.name
+        # An action the user did not name is named after its assistant and prompt: its
+        # conversations are then named after the prompt alone.
+        title = self.llm_prompt_id.sudo().name if self._llm_has_default_name() else self.name
         try:
             values = {
                 "name": f"{title}: {record.display_name}"[:MAX_NAME_CHARS],

@@ -14,7 +14,7 @@ import json
 
 from odoo import Command, api
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from ..providers import Finish, TextDelta, Usage, base, errors
 from .engine_common import WAIT, EngineCase, answer
@@ -156,6 +156,51 @@ class TestRunAssistantAction(EngineCase):
             self.script(answer("Done."))
             self.run_action(self.action(name=name), self.user_a, self.partner)
             self.assertEqual(self.thread_of(self.partner).name, expected)
+
+    def test_an_unnamed_action_is_named_after_its_assistant_and_prompt(self):
+        other_prompt = self.env["llm.prompt"].create({
+            "name": "Guess the job", "user_id": False, "text": "Job of {{ record.name }}?"})
+        rule = self.env["base.automation"].create({
+            "name": "Describe new contacts", "trigger": "on_create_or_write",
+            "model_id": self.partner_model.id})
+        # An action added to the rule in its dialog, which hides the name (base_automation
+        # names it after its type).
+        with Form(self.env["ir.actions.server"].with_context(
+                default_model_id=self.partner_model.id, default_base_automation_id=rule.id,
+                default_usage="base_automation"),
+                view="base_automation.ir_actions_server_view_form_automation") as form:
+            form.state = "llm_assistant"
+            form.llm_assistant_id = self.assistant
+            form.llm_prompt_id = self.prompt
+        in_rule = form.record
+        self.assertEqual(in_rule.name, "Run Assistant: Contact helper — Describe")
+        # A server action left unnamed in its form: the name its hint showed.
+        with Form(self.env["ir.actions.server"].with_context(
+                default_model_id=self.partner_model.id)) as form:
+            form.state = "llm_assistant"
+            form.llm_assistant_id = self.assistant
+            form.llm_prompt_id = other_prompt
+            self.assertFalse(form.name)
+            self.assertEqual(form.llm_default_name, "Run Assistant: Contact helper — Guess the job")
+        unnamed = form.record
+        self.assertEqual(unnamed.name, "Run Assistant: Contact helper — Guess the job")
+        named = self.action()
+
+        # The default name follows the prompt and the assistant; a name of the user's stays.
+        (in_rule | unnamed | named).llm_prompt_id = other_prompt
+        self.assertEqual(in_rule.name, "Run Assistant: Contact helper — Guess the job")
+        self.assertEqual(named.name, "Ask the helper")
+        self.assistant.copy({"name": "Job helper"})
+        with Form(unnamed) as form:
+            form.llm_assistant_id = self.env["llm.assistant"].search([("name", "=", "Job helper")])
+        self.assertEqual(unnamed.name, "Run Assistant: Job helper — Guess the job")
+        unnamed.write({"name": "Guess jobs", "llm_prompt_id": self.prompt.id})
+        self.assertEqual(unnamed.name, "Guess jobs")
+
+        # Its conversations are named after the prompt alone.
+        self.script(answer("Buyer."))
+        self.run_action(in_rule, self.user_a, self.partner)
+        self.assertEqual(self.thread_of(self.partner).name, "Guess the job: Alice A")
 
     def test_a_delivered_answer_does_not_trigger_its_rule_again(self):
         function = self.env["ir.model.fields"]._get("res.partner", "function")
