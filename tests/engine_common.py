@@ -13,6 +13,7 @@ import os
 import threading
 
 from odoo import http
+from odoo.modules.module import get_module_path
 from odoo.tests import HttpCase, new_test_user
 
 from ..engine import runtime
@@ -24,12 +25,11 @@ from .fake_provider import FakeProviderCase
 WAIT = 30
 
 
-def run_migration(cr, version, from_version):
-    """Run llm_thread's post-migrate script of ``version`` as Odoo runs it when updating from
+def run_migration(cr, version, from_version, module="llm_thread"):
+    """Run ``module``'s post-migrate script of ``version`` as Odoo runs it when updating from
     ``from_version``."""
-    path = os.path.join(os.path.dirname(__file__), os.pardir, "migrations", version,
-                        "post-migrate.py")
-    spec = importlib.util.spec_from_file_location(f"llm_thread_post_migrate_{version}", path)
+    path = os.path.join(get_module_path(module), "migrations", version, "post-migrate.py")
+    spec = importlib.util.spec_from_file_location(f"{module}_post_migrate_{version}", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     migration.migrate(cr, from_version)

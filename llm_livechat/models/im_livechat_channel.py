@@ -22,6 +22,15 @@ AGENT_MODES = [
 ]
 # Context key: the channel's operators without its agent (hand-off, mode checks).
 HUMANS_ONLY = "llm_livechat_humans_only"
+# The agent's email domain. A user's partner needs an email address (Odoo's contact form
+# refuses to save one without), and the agent must never receive mail: ".invalid" names
+# never exist (RFC 2606, 6761), so mail to it fails at once instead of reaching anyone.
+AGENT_EMAIL_DOMAIN = "ai-agent.invalid"
+
+
+def agent_email(login):
+    """The agent user ``login``'s address (also given by migrations/18.0.0.2.0)."""
+    return f"{login}@{AGENT_EMAIL_DOMAIN}"
 
 
 class ImLivechatChannel(models.Model):
@@ -144,11 +153,13 @@ class ImLivechatChannel(models.Model):
     def _llm_create_agent_user(self, name=None):
         """A portal-type user (``share``) in the live chat agent group only: it can own its
         LLM conversations and read the LLM configuration, and nothing internal. It has no
-        password: nobody logs in as it."""
+        password: nobody logs in as it, and an address no mail reaches (``agent_email``)."""
         self.ensure_one()
+        login = f"llm_livechat_agent_{uuid.uuid4().hex[:12]}"
         return self.env["res.users"].sudo().with_context(no_reset_password=True).create({
             "name": name or self.env._("%s Assistant", self.name),
-            "login": f"llm_livechat_agent_{uuid.uuid4().hex[:12]}",
+            "login": login,
+            "email": agent_email(login),
             "groups_id": [Command.set([self.env.ref("base.group_portal").id,
                                        self.env.ref("llm_livechat.group_livechat_agent").id])],
             "company_id": self.env.company.id,

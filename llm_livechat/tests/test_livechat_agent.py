@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.llm_thread.providers import base, errors
-from odoo.addons.llm_thread.tests.engine_common import WAIT, EngineCase, Gate, answer
+from odoo.addons.llm_thread.tests.engine_common import (WAIT, EngineCase, Gate, answer,
+                                                        run_migration)
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import html2plaintext
@@ -121,6 +122,15 @@ class TestLivechatAgent(LivechatCase):
         self.assertTrue(channel.llm_first_answer_seconds >= 0 and channel.llm_first_visitor_date)
         question = self.provider.requests[0]["messages"][-1]
         self.assertEqual((question.role, question.content), ("user", "When are you open?"))
+
+    def test_the_agent_has_an_address_no_mail_reaches(self):
+        """Odoo's contact form requires an email of a user's partner (the browser test edits
+        the agent's there): the agent's is under a domain that never exists, and a database
+        from before this version gets one on update."""
+        self.assertEqual(self.agent.email, f"{self.agent.login}@ai-agent.invalid")
+        self.agent.email = False
+        run_migration(self.env.cr, "18.0.0.2.0", "18.0.0.1.0", module="llm_livechat")
+        self.assertEqual(self.agent.email, f"{self.agent.login}@ai-agent.invalid")
 
     def test_time_to_first_answer_under_a_second(self):
         """An answer within the second of its question is timed, not taken as 0."""

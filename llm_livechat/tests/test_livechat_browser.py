@@ -204,6 +204,14 @@ class TestLivechatBrowser(LivechatCase):
         self.assertEqual(lead.source_id, self.env.ref("crm_livechat.utm_source_livechat"))
         self.assertIn("Asks for a quote for 40 chairs.", html2plaintext(lead.description))
 
+    def test_admin_edits_the_agent_contact(self):
+        """The agent's partner (its user's) saves in Odoo's own contact form, which requires
+        an email of a user's partner."""
+        partner = self.agent.partner_id
+        self.start_tour(f"/odoo/action-base.action_partner_form/{partner.id}",
+                        "llm_livechat_admin_edits_agent_contact", login="admin", timeout=120)
+        self.assertEqual(partner.function, "Virtual assistant")
+
     def test_operator_sees_ai_conversations_on_a_phone(self):
         """On a phone, Discuss's Live Chat tab lists the conversations the AI answers, marked,
         though the operator is not in them; one opens with the marker in its header."""

@@ -128,3 +128,24 @@ registry.category("web_tour.tours").add("llm_livechat_operator_not_disturbed", {
         },
     ],
 });
+
+// An admin edits the AI agent's contact (the partner visitors see) in Odoo's own contact form,
+// which requires an email of a user's partner, and saves it.
+registry.category("web_tour.tours").add("llm_livechat_admin_edits_agent_contact", {
+    steps: () => [
+        {
+            content: "Give the agent's contact a job position",
+            trigger: ".o_form_view .o_field_widget[name='function'] input",
+            run: "edit Virtual assistant",
+        },
+        {
+            content: "Save",
+            trigger: ".o_form_view .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Saved, no field refused",
+            trigger: ".o_form_view .o_form_saved:not(:has(.o_field_invalid))",
+        },
+    ],
+});
