@@ -5,14 +5,15 @@ field of the record, or stays in the conversation (llm_thread_delivery.py delive
 A server action, so it runs from automation rules (``base_automation``, not a dependency: it
 only calls ``run()``) and from the Action menu of a list or form once bound to its model
 (*Create Contextual Action*). Nothing runs as superuser: the conversation is the acting
-user's, and its answer goes through the same checks, tools, approvals and budgets as in the
-chat; the run goes on without any browser (``_llm_start``).
+user's (the action's *Run As* user when that is OdooBot), and its answer goes through the
+same checks, tools, approvals and budgets as in the chat; the run goes on without any browser
+(``_llm_start``).
 """
 
 import logging
 import weakref
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import clean_context
 
@@ -46,6 +47,12 @@ class IrActionsServer(models.Model):
         "llm.prompt", string="Prompt", ondelete="restrict", domain=[("user_id", "=", False)],
         help="The question asked about each record; its placeholders are filled from the "
              "record with the rights of the user running the action.")
+    llm_run_as_id = fields.Many2one(
+        "res.users", string="Run As", ondelete="set null", domain=[("share", "=", False)],
+        help="Whose rights, tools, approvals and budgets the answers get when the action runs "
+             "as OdooBot, the superuser: from a scheduled action, an automation rule on a "
+             "date or a timer, or a record created from an incoming email. Anyone else "
+             "running it runs it as themselves. Empty, it does not run as OdooBot.")
     llm_target = fields.Selection(
         [("note", "Note on the record"), ("field", "Field of the record"),
          ("thread", "Only the conversation")],
@@ -78,6 +85,10 @@ class IrActionsServer(models.Model):
         for vals in vals_list:
             if vals.get("state") == "llm_assistant" and not vals.get("name"):
                 vals["name"] = generic
+            # Who sets the action up answers for it when OdooBot runs it.
+            if vals.get("state") == "llm_assistant" and "llm_run_as_id" not in vals \
+                    and self.env.uid != SUPERUSER_ID:
+                vals["llm_run_as_id"] = self.env.uid
         actions = super().create(vals_list)
         actions.filtered(lambda a: a.state == "llm_assistant" and a.name == generic) \
             ._llm_name_by_default()
@@ -175,6 +186,14 @@ class IrActionsServer(models.Model):
         # their rights. The context keeps the automation's bookkeeping (which rules already
         # ran on which records), not the defaults meant for the records the action runs on.
         env = self.env(su=False, context=clean_context(self.env.context))
+        if env.uid == SUPERUSER_ID:
+            # OdooBot is always the superuser (Odoo ignores su=False for it): its tools would
+            # read and write everything, prompted by a record's text, an incoming email's too.
+            run_as = self.llm_run_as_id
+            if not run_as.active or run_as.id == SUPERUSER_ID:
+                self._llm_not_run_as_superuser(records)
+                return False
+            env = env(user=run_as.id)
         started = sum(self._llm_run_on(record) for record in records.with_env(env))
         return {
             "type": "ir.actions.client",
@@ -187,6 +206,19 @@ class IrActionsServer(models.Model):
                     assistant=self.llm_assistant_id.name, count=started),
             },
         }
+
+    def _llm_not_run_as_superuser(self, records):
+        """Say on each record (a note, for whoever set the rule up) why the assistant did not
+        answer it: the action ran as OdooBot and names no other user to run as."""
+        reason = self.env._(
+            "%(action)s did not run: it was started as OdooBot, the superuser (by a scheduled "
+            "action, a rule on a date or an incoming email), and the AI never runs with the "
+            "superuser's rights. Set Run As on the action, the user whose rights, tools and "
+            "budgets it should have.", action=self.name)
+        _logger.info("Run Assistant %r not run as the superuser on %s", self.name, records)
+        for record in records.filtered(lambda r: hasattr(r, "message_post")):
+            record.sudo().message_post(body=reason, message_type="comment",
+                                       subtype_xmlid="mail.mt_note")
 
     def _llm_run_on(self, record):
         """Start the assistant on ``record`` (in the acting user's environment) in a

@@ -59,7 +59,7 @@ class LlmThreadDelivery(models.Model):
         # Set by the action that starts the conversation: a user setting them would have
         # their next answer posted, in the server's name, on a record of their choice.
         return super()._llm_server_owned_fields() | {
-            "llm_action_id", "llm_delivery", "llm_delivery_field"}
+            "llm_action_id", "llm_delivery", "llm_delivery_field", "llm_failure_note_id"}
 
     def _llm_run_finished(self):
         super()._llm_run_finished()

@@ -337,6 +337,35 @@ class TestRunAssistantAction(EngineCase):
                       "not allowed to modify 'Contact' (res.partner) records",
                       self.answer_error(thread))
 
+    def test_odoobot_runs_it_as_the_run_as_user_never_as_superuser(self):
+        """Scheduled actions, rules on a date and incoming emails run as OdooBot, which Odoo
+        always makes the superuser: the answer gets the Run As user's rights instead, or
+        does not run."""
+        odoobot = self.env.ref("base.user_root")
+        action = self.action(llm_target="field", llm_target_field_id=self.env[
+            "ir.model.fields"]._get("res.partner", "function").id)
+        self.assertFalse(action.llm_run_as_id, "created by the superuser: nobody to run as")
+        self.run_action(action, odoobot, self.partner)
+        self.assertFalse(self.thread_of(self.partner))
+        self.assertEqual(self.ended, [])
+        self.assertIn("did not run: it was started as OdooBot, the superuser",
+                      self.notes(self.partner)[-1].body)
+        # Run as B, who may read contacts, not write them: B's rights, not the superuser's.
+        action.llm_run_as_id = self.user_b
+        self.script(answer("Chief buyer"))
+        self.run_action(action, odoobot, self.partner)
+        thread = self.thread_of(self.partner)
+        self.assertEqual(thread.user_id, self.user_b)
+        self.assertEqual(self.partner.function, "Buyer")
+        self.assertIn("You are not allowed to modify 'Contact' (res.partner) records",
+                      self.answer_error(thread))
+        # Whoever sets an action up is who it runs as by default.
+        admin = self.env.ref("base.user_admin")
+        by_admin = self.env["ir.actions.server"].with_user(admin).create({
+            "name": "By admin", "model_id": self.partner_model.id, "state": "llm_assistant",
+            "llm_assistant_id": self.assistant.id, "llm_prompt_id": self.prompt.id})
+        self.assertEqual(by_admin.llm_run_as_id, admin)
+
     def test_a_user_without_conversations_is_skipped(self):
         portal = new_test_user(self.env, login="llm_portal", groups="base.group_portal")
         action = self.action(groups_id=self.env.ref("base.group_portal").ids)
