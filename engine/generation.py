@@ -593,7 +593,8 @@ class Generation:
                     self._thread(env), message, env["llm.model"].browse(model),
                     env["llm.provider"].browse(provider), turn.usage, turn.estimated)
                 turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
-                                "model": line.model_id.name or ""}
+                                "model": line.model_id.name or "",
+                                "provider": line.provider_id.name or ""}
             # In sudo: an answer is the server's to write (models/mail_message.py).
             message.sudo().write({"body": escape("".join(turn.text)),
                                   "body_json": turn.data(stopped)})

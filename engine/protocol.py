@@ -40,10 +40,11 @@ EVENTS = {
     },
     # ``estimated``: the provider sent no counts; ``cost`` is in ``currency`` (ISO code), the
     # company's currency, from the model's prices; ``model``: the name of the model that
-    # answered (the "Auto" model's choice).
+    # answered (the "Auto" model's choice), ``provider``: its provider's name.
     "usage": {
         "message_id": "number", "input_tokens": "number", "output_tokens": "number",
         "estimated": "boolean", "cost": "number", "currency": "string", "model": "string",
+        "provider": "string",
     },
     # The provider asked to wait (HTTP 429) or failed (5xx) before the answer started: the
     # request is sent again after ``seconds``; ``code`` is the error kind (rate_limit, server).

@@ -44,7 +44,8 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), MARKDOWN)
         self.assertEqual(assistant.body_json["usage"], {
             "input_tokens": 12, "output_tokens": 34, "cost": 0.0,  # the model has no prices
-            "currency": self.env.company.currency_id.name, "model": "Scripted"})
+            "currency": self.env.company.currency_id.name, "model": "Scripted",
+            "provider": "Scripted"})
         self.assertEqual(assistant.body_json["finish_reason"], "stop")
         self.assertLessEqual(assistant.body_json.keys(), set(STORED_BODY_KEYS))
         self.assertEqual(self.thread.generation_state, "idle")

@@ -27,7 +27,8 @@ class TestGenerateThroughTheWire(WireCase):
         self.assertEqual(lxml_html.fromstring(assistant.body).text_content(), "Hello **you**")
         self.assertEqual(assistant.body_json["usage"], {
             "input_tokens": 9, "output_tokens": 3, "cost": 0.0,
-            "currency": self.env.company.currency_id.name, "model": "Scripted"})
+            "currency": self.env.company.currency_id.name, "model": "Scripted",
+            "provider": "Scripted"})
 
     def test_question_reaches_the_model_as_typed(self):
         """Pasted code keeps its indentation and blank lines, and markup stays text: in the

@@ -77,10 +77,12 @@ class TestUsageThroughTheWire(UsageCase, WireCase):
                 self.assertEqual(usage, {
                     "message_id": assistant.id, "input_tokens": 9000, "output_tokens": 3000,
                     "estimated": False, "cost": line.cost,
-                    "currency": self.company.currency_id.name, "model": "Scripted"})
+                    "currency": self.company.currency_id.name, "model": "Scripted",
+                    "provider": "Scripted"})
                 self.assertEqual(assistant.body_json["usage"], {
                     "input_tokens": 9000, "output_tokens": 3000, "cost": line.cost,
-                    "currency": self.company.currency_id.name, "model": "Scripted"})
+                    "currency": self.company.currency_id.name, "model": "Scripted",
+                    "provider": "Scripted"})
         self.assertEqual(len(self.usage_lines()), 3, "one line per provider call")
 
     def test_usage_estimated_when_the_provider_sends_none(self):

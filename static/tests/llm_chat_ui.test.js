@@ -143,7 +143,7 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
         ["message_created", { message_id: 21, role: "assistant" }],
         ["text_delta", { message_id: 21, text: "**Hello** from" }],
         ["text_delta", { message_id: 21, text: " the stream" }],
-        ["usage", { message_id: 21, input_tokens: 7, output_tokens: 8, estimated: false, cost: 0.0012, currency: "USD", model: "Fast" }],
+        ["usage", { message_id: 21, input_tokens: 7, output_tokens: 8, estimated: false, cost: 0.0012, currency: "USD", model: "Fast", provider: "Fake" }],
         ["message_final", { message_id: 21, finish_reason: "stop", stopped: false, error: null }],
         ["done", { thread_id: 5, state: "idle" }],
     ];

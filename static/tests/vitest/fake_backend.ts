@@ -267,7 +267,7 @@ export function answer(text: string, { userId = 10, answerId = 11 } = {}): Scrip
         ...text.match(/.{1,5}/gs)!.map((piece): ScriptedEvent => ["text_delta", { message_id: answerId, text: piece }]),
         ["usage", {
             message_id: answerId, input_tokens: 12, output_tokens: 34, estimated: false, cost: 0.00042,
-            currency: "USD", model: "Fast",
+            currency: "USD", model: "Fast", provider: "OpenAI",
         }],
         ["message_final", { message_id: answerId, finish_reason: "stop", stopped: false, error: null }],
         ["done", { thread_id: 1, state: "idle" }],

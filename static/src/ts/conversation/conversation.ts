@@ -7,7 +7,7 @@ import type { MessageActionHandlers } from "../message/message_actions";
 import { MessageItem } from "../message/message_item";
 import { formatCost, tokensLabel } from "../usage/usage";
 import type { ConversationModel } from "./conversation_model";
-import type { Suggestion } from "./types";
+import type { ModelOption, Suggestion } from "./types";
 
 export interface ConversationProps {
     /** A reactive ConversationModel with a thread loaded. */
@@ -22,6 +22,8 @@ export interface ConversationProps {
     onConfigure?: () => void;
     /** Called after an answer completes (the list re-sorts, names change). */
     onAnswered?: () => void;
+    /** The models the user may pick (the answers name theirs as the picker does). */
+    models?: ModelOption[];
     /** What an empty conversation offers (the record's prompts, the assistant's starters). */
     suggestions?: Suggestion[];
     /** Called once the first message of an empty thread is stored: the server named the
@@ -41,6 +43,7 @@ export class Conversation extends Component<ConversationProps> {
         managers: { type: String, optional: true },
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
+        models: { type: Array, optional: true },
         suggestions: { type: Array, optional: true },
         onFirstStored: { type: Function, optional: true },
     };

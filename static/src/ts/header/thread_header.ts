@@ -5,6 +5,7 @@ import { _t } from "../core/l10n";
 import { openRecord, recordUrl, type ActionService } from "../core/records";
 import type { ChatController } from "../conversation/chat_controller";
 import type { ChatBackend } from "../core/transport";
+import { modelLabel } from "../conversation/model_label";
 import type { ModelOption } from "../conversation/types";
 import { RecordPicker } from "../record_picker/record_picker";
 
@@ -75,6 +76,11 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
         return [...groups.values()];
     }
 
+    /** The closed picker shows the chosen option's text alone, without its group. */
+    modelLabel(model: ModelOption): string {
+        return modelLabel(model.name, model.provider_name, this.controller.options.models);
+    }
+
     get recordUrl(): string {
         const thread = this.thread;
         return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
@@ -124,7 +130,7 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
     get toolsOffText(): string {
         return _t(
             "%s is not marked as calling tools: it is asked without them. An LLM manager can mark it in LLM > Configuration > Models.",
-        ).replace("%s", this.modelWithoutTools?.name ?? "");
+        ).replace("%s", this.modelWithoutTools ? this.modelLabel(this.modelWithoutTools) : "");
     }
 
     toolEnabled(name: string): boolean {

@@ -2,6 +2,8 @@ import { Component } from "@odoo/owl";
 import { user } from "@web/core/user";
 
 import { contentUrl, isImage, thumbnailUrl } from "../composer/attachments";
+import { modelLabel } from "../conversation/model_label";
+import type { ModelOption } from "../conversation/types";
 import { _t } from "../core/l10n";
 import type { MessageView, ToolCallView } from "./types";
 import { MarkdownView } from "../markdown/markdown_view";
@@ -45,6 +47,8 @@ export interface MessageItemProps {
     onDecide?: (callId: string, approved: boolean) => void;
     /** Copy, regenerate, edit, versions, feedback...: the conversation's answer actions. */
     actions?: MessageActionHandlers;
+    /** The models the user may pick: the answer's model is named as the picker names it. */
+    models?: ModelOption[];
 }
 
 /** One turn: the user's text, or an answer with its reasoning, tool cards, usage and errors. */
@@ -56,6 +60,7 @@ export class MessageItem extends Component<MessageItemProps> {
         onRetry: { type: Function, optional: true },
         onDecide: { type: Function, optional: true },
         actions: { type: Object, optional: true },
+        models: { type: Array, optional: true },
     };
 
     // A question's attachments: images as thumbnails opening the image, files as chips
@@ -94,6 +99,11 @@ export class MessageItem extends Component<MessageItemProps> {
     get usageLabel(): string {
         const usage = this.props.message.usage;
         return usage ? tokensLabel(usage) : "";
+    }
+
+    get answerModel(): string {
+        const usage = this.props.message.usage;
+        return usage ? modelLabel(usage.model, usage.provider, this.props.models ?? []) : "";
     }
 
     /** Empty when the answer has no cost (no prices on the model, or none recorded). */

@@ -13,8 +13,9 @@ export interface UsageView {
     /** In `currency` (the company's, ISO code); null when the server recorded no cost. */
     cost: number | null;
     currency: string;
-    /** The name of the model that answered; "" when not recorded. */
+    /** The name of the model that answered, and of its provider; "" when not recorded. */
     model: string;
+    provider: string;
 }
 
 /** Reads a stored `body_json.usage` or a "usage" event payload; null when there is none. */
@@ -22,7 +23,7 @@ export function usageFrom(data: Record<string, unknown> | null | undefined): Usa
     if (!data) {
         return null;
     }
-    const { input_tokens, output_tokens, estimated, cost, currency, model } = data;
+    const { input_tokens, output_tokens, estimated, cost, currency, model, provider } = data;
     return {
         input: typeof input_tokens === "number" ? input_tokens : 0,
         output: typeof output_tokens === "number" ? output_tokens : 0,
@@ -30,6 +31,7 @@ export function usageFrom(data: Record<string, unknown> | null | undefined): Usa
         cost: typeof cost === "number" ? cost : null,
         currency: typeof currency === "string" ? currency : "",
         model: typeof model === "string" ? model : "",
+        provider: typeof provider === "string" ? provider : "",
     };
 }
 
@@ -107,8 +109,9 @@ export function totalUsage(usages: (UsageView | null)[]): UsageView | null {
         total.input += usage.input;
         total.output += usage.output;
         total.estimated ||= usage.estimated;
-        if (total.model !== usage.model) {
+        if (total.model !== usage.model || total.provider !== usage.provider) {
             total.model = "";
+            total.provider = "";
         }
         if (total.cost === null || usage.cost === null || total.currency !== usage.currency) {
             total.cost = null;

@@ -296,6 +296,39 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_user_bubble")?.textContent).toBe("Stored");
     });
 
+    test("two providers' models of one name: the closed picker and the answers name the provider", async () => {
+        const backend = new FakeBackend();
+        backend.options = {
+            ...OPTIONS,
+            models: [
+                OPTIONS.models[0]!,
+                { id: 3, name: "gpt-4o", provider_id: 1, provider_name: "OpenAI", is_default: false, supports_tools: true },
+                { id: 4, name: "gpt-4o", provider_id: 2, provider_name: "Local", is_default: true, supports_tools: true },
+            ],
+        };
+        const usage = (model: string, provider: string) => ({ usage: { input_tokens: 1, output_tokens: 2, model, provider } });
+        backend.threads = [thread({
+            id: 1, provider_id: 2, model_id: 4, model_name: "gpt-4o (Local)",
+            messages: [
+                { id: 5, role: "user", text: "Hi", data: {}, date: "" },
+                { id: 6, role: "assistant", text: "From OpenAI", data: usage("gpt-4o", "OpenAI"), date: "" },
+                { id: 7, role: "user", text: "Again", data: {}, date: "" },
+                { id: 8, role: "assistant", text: "From the local server", data: usage("gpt-4o", "Local"), date: "" },
+                { id: 9, role: "user", text: "Faster", data: {}, date: "" },
+                { id: 10, role: "assistant", text: "Fast one", data: usage("Fast", "OpenAI"), date: "" },
+            ],
+        })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        // Closed, a select shows its chosen option's text alone, without the group's label.
+        const select = fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!;
+        expect(select.selectedOptions[0]?.textContent).toBe("gpt-4o (Local)");
+        expect([...select.querySelectorAll("optgroup")].map((group) => [
+            group.label, [...group.querySelectorAll("option")].map((option) => option.textContent),
+        ])).toEqual([["OpenAI", ["Fast", "gpt-4o (OpenAI)"]], ["Local", ["gpt-4o (Local)"]]]);
+        expect([...fixture.querySelectorAll(".o_llm_answer_model")].map((el) => el.textContent))
+            .toEqual(["gpt-4o (OpenAI)", "gpt-4o (Local)", "Fast"]);
+    });
+
     test("another tab's generation locks the composer until it ends, then shows its answer", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread()];

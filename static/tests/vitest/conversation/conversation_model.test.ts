@@ -46,7 +46,7 @@ describe("ConversationModel", () => {
             [10, "user", "Hi", true],
             [11, "assistant", "Hello **world**", true],
         ]);
-        expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34, estimated: false, cost: 0.00042, currency: "USD", model: "Fast" });
+        expect(model.messages[1]!.usage).toEqual({ input: 12, output: 34, estimated: false, cost: 0.00042, currency: "USD", model: "Fast", provider: "OpenAI" });
         expect(model.usage).toEqual(model.messages[1]!.usage);
         expect(model.streaming).toBe(false);
         expect(model.announcement).toBe("Answer: Hello **world**");
@@ -650,7 +650,7 @@ describe("messagesFromStore", () => {
         expect(views[1]!.reasoning).toBe("hmm");
         expect(views[1]!.toolCalls[0]!.status).toBe("done");
         expect(views[1]!.toolCalls[0]!.records).toEqual([{ model: "res.partner", id: 7, label: "Azure Interior", changed: false }]);
-        expect(views[2]!.usage).toEqual({ input: 5, output: 6, estimated: false, cost: null, currency: "", model: "" });
+        expect(views[2]!.usage).toEqual({ input: 5, output: 6, estimated: false, cost: null, currency: "", model: "", provider: "" });
         expect(views[2]!.stopped).toBe(true);
     });
 

@@ -205,7 +205,7 @@ describe("MessageItem", () => {
         let retried = 0;
         const fixture = await mountComponent(MessageItem, {
             message: message({
-                usage: { input: 1200, output: 34, estimated: false, cost: null, currency: "", model: "" },
+                usage: { input: 1200, output: 34, estimated: false, cost: null, currency: "", model: "", provider: "" },
                 stopped: true,
                 error: "Rate limited",
             }),

@@ -5,8 +5,8 @@ import { user } from "@web/core/user";
 
 import { formatCost, tokensLabel, totalUsage, usageFrom } from "../../../src/ts/usage/usage";
 
-const usage = (input: number, output: number, cost: number | null, currency = "USD", estimated = false, model = "") => ({
-    input, output, cost, currency, estimated, model,
+const usage = (input: number, output: number, cost: number | null, currency = "USD", estimated = false, model = "", provider = "") => ({
+    input, output, cost, currency, estimated, model, provider,
 });
 
 const english = { ...localization };
@@ -26,8 +26,8 @@ describe("usage", () => {
     test("reads stored usage and the usage event alike", () => {
         expect(usageFrom(undefined)).toBeNull();
         expect(usageFrom({ input_tokens: 9, output_tokens: 3, cost: 0.5, currency: "EUR" })).toEqual(usage(9, 3, 0.5, "EUR"));
-        expect(usageFrom({ message_id: 4, input_tokens: 9, output_tokens: 3, estimated: true, cost: 0, currency: "USD", model: "Fast" }))
-            .toEqual(usage(9, 3, 0, "USD", true, "Fast"));
+        expect(usageFrom({ message_id: 4, input_tokens: 9, output_tokens: 3, estimated: true, cost: 0, currency: "USD", model: "Fast", provider: "OpenAI" }))
+            .toEqual(usage(9, 3, 0, "USD", true, "Fast", "OpenAI"));
         // An answer stored before costs were recorded.
         expect(usageFrom({ input_tokens: 1, output_tokens: 2 })).toEqual(usage(1, 2, null, ""));
     });
@@ -63,5 +63,6 @@ describe("usage", () => {
         // One model named only when every answer came from it.
         expect(totalUsage([usage(1, 2, 0.25, "USD", false, "Fast"), usage(3, 4, 0.5, "USD", false, "Fast")])!.model).toBe("Fast");
         expect(totalUsage([usage(1, 2, 0.25, "USD", false, "Fast"), usage(3, 4, 0.5, "USD", false, "Smart")])!.model).toBe("");
+        expect(totalUsage([usage(1, 2, 0.25, "USD", false, "Fast", "OpenAI"), usage(3, 4, 0.5, "USD", false, "Fast", "Local")])!.model).toBe("");
     });
 });
