@@ -102,7 +102,9 @@ class LlmAssistant(models.Model):
     def _compute_model_warning(self):
         for assistant in self:
             model = assistant.model_id
-            assistant.model_warning = model and not (
+            # False, not the empty recordset, without a model: a Char field would store
+            # its repr ("llm.model()"), which the form's alert then shows.
+            assistant.model_warning = bool(model) and not (
                 model.active and model.provider_id.active) and self.env._(
                 "Its model %s is archived, or its provider is: the assistant is offered to no "
                 "one until it has a model in use.", model.display_name)

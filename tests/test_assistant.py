@@ -324,6 +324,7 @@ class TestAssistantPickers(AssistantData, TransactionCase):
                          ("Contacts helper", "B (P)"))
         self.assertIn("Its model B (P) is archived", self.partner_helper.model_warning,
                       "the assistant's form tells the manager")
+        self.assertFalse(self.general.model_warning, "one without a model of its own: no alert")
 
     def test_options_list_the_assistants_the_user_may_use(self):
         names = [a["name"] for a in self.threads().llm_ui_options()["assistants"]]
