@@ -17,6 +17,8 @@ export interface ThreadHeaderProps {
     backend: ChatBackend;
     /** The chatter panel is narrow: no record chip (the record is the one on screen). */
     compact?: boolean;
+    /** On a phone, back to the conversation list (shown instead of the conversation). */
+    onBack?: () => void;
 }
 
 /**
@@ -26,7 +28,12 @@ export interface ThreadHeaderProps {
 export class ThreadHeader extends Component<ThreadHeaderProps> {
     static template = "llm_thread.ThreadHeader";
     static components = { RecordPicker };
-    static props = { controller: Object, backend: Object, compact: { type: Boolean, optional: true } };
+    static props = {
+        controller: Object,
+        backend: Object,
+        compact: { type: Boolean, optional: true },
+        onBack: { type: Function, optional: true },
+    };
 
     declare controller: ChatController;
     declare action: ActionService;

@@ -692,6 +692,8 @@ describe("ChatApp on a phone", () => {
         await nextRender();
         expect(fixture.querySelector(".o_llm_thread_list")).toBeNull();
         expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Two");
+        // On the title's row, not a row of its own taking the messages' height.
+        expect(fixture.querySelector(".o_llm_back")?.nextElementSibling?.classList).toContain("o_llm_thread_title");
         (fixture.querySelector(".o_llm_back") as HTMLButtonElement).click();
         await nextRender();
         expect(fixture.querySelector(".o_llm_conversation")).toBeNull();
