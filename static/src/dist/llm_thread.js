@@ -835,15 +835,23 @@ var ConversationModel = class {
   /** The id of the last stream event applied: a reconnect resumes after it. */
   lastEventId = null;
   nextLocalId = -1;
+  /** How many times the thread was read (`load`): only the latest read is shown. */
+  reads = 0;
   /** `follow`: follow the answer being written, if any (not when a follow just ended). */
   async load(threadId, { follow = true } = {}) {
     this.abortLocal();
+    const read = ++this.reads;
     this.loading = true;
     try {
       const data = await this.backend.call("llm_ui_load", [[threadId]]);
+      if (read !== this.reads || this.streaming) {
+        return;
+      }
       this.setThread(data);
     } finally {
-      this.loading = false;
+      if (read === this.reads) {
+        this.loading = false;
+      }
     }
     if (follow && this.thread && BUSY_STATES.includes(this.thread.generation_state)) {
       void this.follow();

@@ -233,18 +233,30 @@ export class ConversationModel {
     /** The id of the last stream event applied: a reconnect resumes after it. */
     private lastEventId: string | null = null;
     private nextLocalId = -1;
+    /** How many times the thread was read (`load`): only the latest read is shown. */
+    private reads = 0;
 
     constructor(private readonly backend: ChatBackend) {}
 
     /** `follow`: follow the answer being written, if any (not when a follow just ended). */
     async load(threadId: number, { follow = true } = {}): Promise<void> {
         this.abortLocal();
+        const read = ++this.reads;
         this.loading = true;
         try {
             const data = await this.backend.call<ThreadData>("llm_ui_load", [[threadId]]);
+            // A question sent (the conversation opened again, or another tab's end read it
+            // while the user typed), or a newer read begun, while this one was under way: its
+            // data is older than what shows, and the question would vanish. The answer's end
+            // reads the thread again.
+            if (read !== this.reads || this.streaming) {
+                return;
+            }
             this.setThread(data);
         } finally {
-            this.loading = false;
+            if (read === this.reads) {
+                this.loading = false;
+            }
         }
         if (follow && this.thread && BUSY_STATES.includes(this.thread.generation_state)) {
             // Being written (a reload mid-answer, another tab's question): follow it live.

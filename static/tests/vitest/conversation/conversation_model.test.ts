@@ -6,7 +6,7 @@ import { onRecordChanged } from "../../../src/ts/conversation/record_changes";
 import { GenerationRefused, StreamInterrupted } from "../../../src/ts/core/transport";
 import { streamGeneration } from "../../../src/ts/stream/client";
 import type { MessageView } from "../../../src/ts/conversation/types";
-import { FakeBackend, answer, thread, type ScriptedEvent } from "../fake_backend";
+import { FakeBackend, answer, holdAnswer, thread, type ScriptedEvent } from "../fake_backend";
 
 async function open(backend: FakeBackend, values = {}) {
     backend.threads = [thread(values)];
@@ -50,6 +50,34 @@ describe("ConversationModel", () => {
         expect(model.usage).toEqual(model.messages[1]!.usage);
         expect(model.streaming).toBe(false);
         expect(model.announcement).toBe("Answer: Hello **world**");
+    });
+
+    test("a read under way when a question is sent does not take the question away", async () => {
+        // The conversation opened again, or another tab's end read it, while the user typed:
+        // the read was answered before the question was stored, and arrives after the send.
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        let answerRead: (() => void) | null = null;
+        const call = backend.call.bind(backend);
+        backend.call = async <T,>(method: string, args: unknown[], kwargs: Record<string, unknown> = {}): Promise<T> => {
+            const result = await call<T>(method, args, kwargs);
+            if (method === "llm_ui_load" && !answerRead) {
+                await new Promise<void>((resolve) => (answerRead = resolve));
+            }
+            return result;
+        };
+        const reading = model.load(1);
+        const release = holdAnswer(backend);
+        const sending = model.send("Go");
+        await vi.waitFor(() => expect(model.messages.at(-1)?.text).toBe("Half"));
+        answerRead!();
+        await reading;
+        expect(model.messages.map((m) => [m.role, m.text])).toEqual([["user", "Go"], ["assistant", "Half"]]);
+        expect(model.streaming).toBe(true);
+        release();
+        await sending;
+        expect(model.messages.map((m) => [m.role, m.text])).toEqual([["user", "Go"], ["assistant", "Half and whole"]]);
+        expect(model.loading).toBe(false);
     });
 
     test("events split anywhere across chunk boundaries give the same answer", async () => {
