@@ -212,15 +212,10 @@ class LlmKnowledgeSearch(models.AbstractModel):
         """The chunks of ``sources`` (default: every source) best matching ``query`` that the
         current user may read, best first, at most ``limit`` and ``token_budget`` tokens."""
         query = (query or "").strip()
-        Source = self.env["llm.knowledge.source"]
-        # The user's own search: record rules keep the sources of other companies and groups
-        # and the memory of other users out.
-        # Active sources only, whatever the caller's context (the engine reads archived
-        # records): an archived source answers nothing.
-        domain = [("state", "in", ("ready", "indexing")), ("active", "=", True)]
+        domain = [("state", "in", ("ready", "indexing"))]
         if sources is not None:
             domain.append(("id", "in", sources.ids))
-        sources = Source.search(domain)
+        sources = self._llm_readable_sources(domain)
         result = SearchResult()
         if not query or not sources:
             return result
@@ -255,6 +250,16 @@ class LlmKnowledgeSearch(models.AbstractModel):
                 break
         return result
 
+    @api.model
+    def _llm_readable_sources(self, domain):
+        """The sources matching ``domain`` that the current user may search: the one check of
+        a source, for the search and for each chunk given to a user
+        (``llm.knowledge.chunk._llm_readable_by``). The user's own search: the record rules
+        keep the sources of other companies and groups out. Active sources only, whatever
+        the caller's context (the engine reads archived records): an archived source answers
+        nothing."""
+        return self.env["llm.knowledge.source"].search(domain + [("active", "=", True)])
+
     def _llm_text_ranking(self, query, sources):
         """``text_ranking`` over ``sources``, one query per language."""
         ranking = []
@@ -286,12 +291,16 @@ class LlmKnowledgeChunkAccess(models.Model):
     _inherit = "llm.knowledge.chunk"
 
     def _llm_readable_by(self, env):
-        """The chunks the user of ``env`` may read: a record's chunks only while that user may
-        read the record now and it is not archived (access rights and record rules, checked at
-        every search); other chunks follow their source, already filtered by the source's
-        rules. A chunk of someone's memory (``user_id``) goes to that user only, whatever else
-        they may read."""
-        chunks = self.filtered(lambda chunk: not chunk.user_id or chunk.user_id.id == env.uid)
+        """The chunks the user of ``env`` may read, however they were asked for (a search, a
+        chunk id stored on a question, a line of the search box): only while that user may
+        search their source (its record rules: companies, groups; not archived); a record's
+        chunks only while that user may read the record now and it is not archived (access
+        rights and record rules, checked every time). A chunk of someone's memory
+        (``user_id``) goes to that user only, whatever else they may read."""
+        sources = set(env["llm.knowledge.search"]._llm_readable_sources(
+            [("id", "in", self.source_id.ids)]).ids)
+        chunks = self.filtered(lambda chunk: chunk.source_id.id in sources and (
+            not chunk.user_id or chunk.user_id.id == env.uid))
         readable = chunks.filtered(lambda chunk: not chunk.res_model)
         by_model = {}
         for chunk in chunks - readable:

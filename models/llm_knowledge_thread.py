@@ -148,10 +148,13 @@ class LlmThreadKnowledge(models.Model):
             numbered = list(enumerate(chunks, 1))
         else:
             # The same numbers as the answer's text and chips; a passage gone since is left out.
+            # The stored ids are data, not a permission: each passage is checked again as the
+            # user, and kept to the sources this conversation searches.
             stored = [c for c in (question.body_json or {}).get("knowledge") or []
-                      if c.get("chunk_id")]
-            readable = Chunk.browse([c["chunk_id"] for c in stored]).exists()._llm_readable_by(
-                self.env)
+                      if isinstance(c, dict) and isinstance(c.get("n"), int)
+                      and isinstance(c.get("chunk_id"), int)]
+            readable = Chunk.browse([c["chunk_id"] for c in stored]).exists().filtered(
+                lambda chunk: chunk.source_id in sources)._llm_readable_by(self.env)
             numbered = [(c["n"], Chunk.browse(c["chunk_id"])) for c in stored
                         if c["chunk_id"] in readable.ids]
         citations = []

@@ -582,3 +582,29 @@ class TestKnowledgeAccess(KnowledgeCase):
         self.assertFalse(self.search("walrus", self.user_b)[1])
         self.user_b.groups_id = [Command.link(group.id)]
         self.assertEqual(self.search("walrus", self.user_b)[1].heading, "k.md")
+
+    def test_every_passage_follows_its_source(self):
+        """The gate of every passage given to a user, however it was asked for (a search, a
+        chunk id stored on a question, a line of the search box): its source's companies,
+        groups and archiving, as the source's record rules say."""
+        a_only = self.file_source("Company A only", self.attachment(
+            "a.md", "Our walrus policy for company A.", "text/markdown"),
+            company_ids=[Command.set(self.company_a.ids)])
+        group = self.env["res.groups"].create({"name": "Walrus keepers"})
+        keepers = self.file_source("Keepers only", self.attachment(
+            "k.md", "The walrus feeding guide.", "text/markdown"),
+            group_ids=[Command.set(group.ids)])
+        self.index()
+        chunks = (a_only | keepers).chunk_ids
+        self.assertEqual(len(chunks), 2)
+
+        def readable(user):
+            return chunks._llm_readable_by(self.env(user=user))
+
+        self.assertEqual(readable(self.user_a), a_only.chunk_ids)
+        self.assertFalse(readable(self.user_b))
+        self.user_b.groups_id = [Command.link(group.id)]
+        self.assertEqual(readable(self.user_b), keepers.chunk_ids)
+        keepers.active = False
+        self.assertFalse(readable(self.user_b))
+

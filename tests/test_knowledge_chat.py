@@ -108,6 +108,40 @@ class TestKnowledgeChat(RpcMixin, FakeProviderCase, EngineCase):
         self.assertFalse([r for r in self.fake.requests if r.path == OPENAI_PATH])
         self.assertEqual(dict(events)["citations"]["citations"], stored)
 
+    def test_a_continued_answer_gets_back_only_passages_it_may_read(self):
+        """The passages stored on the question are data, not a permission: when the answer is
+        continued, a stored chunk of a source the user may not read (another company's) or
+        of a source the conversation does not search is left out, from the stream's
+        citations and from the prompt."""
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        Source, Chunk = self.env["llm.knowledge.source"], self.env["llm.knowledge.chunk"]
+        foreign = Source.create({"name": "B only", "kind": "file",
+                                 "company_ids": [Command.set(company_b.ids)]})
+        unchosen = Source.create({"name": "Handbook", "kind": "file"})
+        chunks = self.policies.chunk_ids[:1] | Chunk.create([
+            {"source_id": source.id, "content": text, "heading": source.name,
+             "checksum": source.name}
+            for source, text in ((foreign, "Merger codename BLUEBIRD, price 77M."),
+                                 (unchosen, "The walrus is fed at dawn."))])
+        self.thread.knowledge_source_ids = self.policies
+        self.thread._llm_create_message("user", "Tell me everything.", {"knowledge": [
+            {"n": n, "chunk_id": chunk.id, "label": "x", "url": "", "source": "x", "quote": ""}
+            for n, chunk in enumerate(chunks, 1)]}, author=self.user_a.partner_id)
+        cut = self.thread._llm_create_message("assistant", "Here it is:",
+                                              {"finish_reason": "length"})
+        self.script(answer(" all of it."))
+        self.env.flush_all()
+        self.authenticate("llm_a", "llm_a_password_1")
+        response = self.opener.post(
+            f"{self.base_url()}/llm/thread/{self.thread.id}/generate",
+            data={"csrf_token": http.Request.csrf_token(self), "continue_message_id": cut.id})
+        citations = dict(parse_sse(response.text.splitlines()))["citations"]["citations"]
+        self.assertEqual([(c["n"], c["chunk_id"]) for c in citations], [(1, chunks[0].id)])
+        system = self.system_prompt()
+        self.assertIn(chunks[0].content, system)
+        self.assertNotIn("BLUEBIRD", system)
+        self.assertNotIn("walrus", system)
+
     def test_sources_chosen_in_the_chat_are_access_checked(self):
         """The header's Sources menu: the options are the sources the user may read, chosen
         through the update route; a source of a group the user is not in is refused."""
