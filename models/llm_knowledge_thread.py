@@ -113,6 +113,12 @@ class LlmThreadKnowledge(models.Model):
         # still chosen by the thread, is not searched.
         return sources.filtered("active")
 
+    def _llm_tool_knowledge_sources(self):
+        """The sources the search_knowledge tool searches in this conversation; None: every
+        source its user may read (what the tool offers an internal user). The live chat
+        agent's conversations keep to their own (llm_livechat)."""
+        return None
+
     def _llm_has_own_sources(self):
         """Whether the thread has sources of its own, hidden ones included: one indexed
         lookup instead of reading the relation with the sources' record rules."""

@@ -30,9 +30,12 @@ class LlmToolKnowledge(models.Model):
     def _llm_tool_search_knowledge(self, query, limit=5):
         if not isinstance(query, str) or not query.strip():
             raise ToolError(self.env._("Give the words to search for in 'query'."))
-        # Every source the user may read; chunks of records re-checked for this user.
+        # The sources of the conversation calling (_llm_execute), by default every one its user
+        # may read; every chunk checked for this user.
+        thread = self.env["llm.thread"].browse(self.env.context.get("llm_tool_thread_id"))
         found = self.env["llm.knowledge.search"]._llm_search(
-            query, limit=max(1, min(int(limit), TOOL_LIMIT)))
+            query, thread._llm_tool_knowledge_sources() if thread else None,
+            limit=max(1, min(int(limit), TOOL_LIMIT)))
         chunks = self.env["llm.knowledge.chunk"].sudo().browse([h.chunk_id for h in found.hits])
         return [{"source": chunk.source_id.name, **chunk._llm_citation(),
                  "heading": chunk.heading or "", "text": chunk.content,

@@ -225,7 +225,8 @@ class LlmTool(models.Model):
                                          "conversation.", self.name))
         if self.requires_approval:
             self.env["llm.tool.approval"]._llm_check_approved(thread, call_id, self, arguments)
-        return self._llm_run(arguments)
+        # Which conversation the call is for (search_knowledge searches its sources).
+        return self.with_context(llm_tool_thread_id=thread.id)._llm_run(arguments)
 
     def _llm_run(self, arguments):
         """The implementation itself, in the current user's environment."""

@@ -36,6 +36,13 @@ class LlmThread(models.Model):
         allowed = self.assistant_id.sudo().tool_ids
         return (tools & allowed if allowed else tools).mapped("name")
 
+    def _llm_tool_knowledge_sources(self):
+        # The agent's user may read every source open to all LLM users (internal memos
+        # included): a visitor's conversation searches its own, its assistant's, only.
+        if self._llm_for_visitors():
+            return self._llm_knowledge_sources()
+        return super()._llm_tool_knowledge_sources()
+
     def _llm_message_subtype(self):
         # Mail lets a non-internal user neither create nor read internal notes: the agent's
         # own conversation is made of comments (still never sent: the thread has no followers).

@@ -205,6 +205,35 @@ class TestLivechatAgent(LivechatCase):
         self.assertEqual([c.with_user(self.agent)._llm_citation()["url"] for c in chunks],
                          ["https://shop.example/returns", ""])
 
+    def test_knowledge_search_keeps_to_the_assistants_sources(self):
+        """The agent's search_knowledge tool searches its conversation's sources (its
+        assistant's), not every source its user may read: an internal memo, open to every
+        LLM user, never reaches a visitor, whatever the model searches for."""
+        Source, Chunk = self.env["llm.knowledge.source"], self.env["llm.knowledge.chunk"]
+        faq = Source.create({"name": "FAQ", "kind": "file"})
+        memo = Source.create({"name": "HR memo", "kind": "file"})
+        for source, text in ((faq, "Questions about a salary slip: call us on Mondays."),
+                             (memo, "Payroll: the CEO salary is 999000 EUR per year.")):
+            source.state = "ready"
+            Chunk.create({"source_id": source.id, "content": text, "heading": source.name,
+                          "checksum": source.name})._llm_update_tsv()
+        self.assistant.knowledge_source_ids = faq
+        channel = self.open_session()
+        self.script(
+            [base.ToolCallEvent(base.ToolCall("k1", "search_knowledge", {"query": "salary"})),
+             base.Finish("tool_calls")],
+            answer("Call us on Mondays."))
+        self.visitor_says(channel, "What is the salary of the CEO?")
+        tool_result = self.env["mail.message"].search([
+            ("model", "=", "llm.thread"), ("res_id", "=", channel.llm_thread_id.id),
+            ("llm_role", "=", "tool")])
+        self.assertFalse(tool_result.body_json.get("is_error"), tool_result.body)
+        self.assertIn("call us on Mondays", tool_result.body)
+        sent = " ".join(str(m.content) for request in self.provider.requests
+                        for m in request["messages"])
+        self.assertNotIn("999000", sent)
+        self.assertNotIn("999000", " ".join(self.texts(channel)))
+
     def test_rate_limit_and_length(self):
         self.livechat.write({"llm_rate_limit": 2, "llm_max_message_chars": 50})
         channel = self.open_session()
