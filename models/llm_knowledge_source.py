@@ -21,8 +21,8 @@ import threading
 
 from psycopg2 import errors
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 from odoo.tools.safe_eval import safe_eval
 
@@ -213,12 +213,36 @@ class LlmKnowledgeSource(models.Model):
         return result
 
     def _llm_own_attachments(self):
-        """Attach the uploaded files to their source: reading one then requires reading the
-        source (ir.attachment follows res_model/res_id), which is what a citation opens."""
+        """Attach the files to their source: reading one then requires reading the source
+        (ir.attachment follows res_model/res_id), which is what a citation opens.
+
+        Only files the user may read (Odoo's own check of an attachment: its record, its
+        discussion): an LLM manager is no Settings administrator, and a source serves its
+        files to all its users. A file the user uploaded for the source (on no record) is
+        moved to it; any other (a record's, a discussion's, another source's) is copied:
+        moved, it would leave its record, and its readers, for the source's."""
+        Attachment = self.env["ir.attachment"]
         for source in self:
-            source.attachment_ids.sudo().filtered(
-                lambda a: a.res_model != self._name or a.res_id != source.id
-            ).write({"res_model": self._name, "res_id": source.id})
+            files = source.sudo().attachment_ids.filtered(
+                lambda a: a.res_model != self._name or a.res_id != source.id)
+            if not files:
+                continue
+            hidden = files - Attachment._filter_attachment_access(files.ids)
+            if hidden:
+                # By id: the name of a file the user may not read is not theirs to learn.
+                raise AccessError(self.env._(
+                    "You may not use the file #%s in a knowledge source: it belongs to a record or "
+                    "a discussion you cannot read. Upload the file itself instead.",
+                    hidden[0].id))
+            uploaded = files.filtered(
+                lambda a: not a.res_id and not a.res_field and a.create_uid.id == self.env.uid)
+            uploaded.write({"res_model": self._name, "res_id": source.id})
+            others = files - uploaded
+            if others:
+                copies = others.copy({"res_model": self._name, "res_id": source.id,
+                                      "res_field": False})
+                source.sudo().attachment_ids = [
+                    *map(Command.unlink, others.ids), *map(Command.link, copies.ids)]
 
     # ------------------------------------------------------------------
     # Buttons

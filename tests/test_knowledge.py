@@ -11,7 +11,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..models import llm_knowledge_search as search
@@ -607,4 +607,37 @@ class TestKnowledgeAccess(KnowledgeCase):
         self.assertEqual(readable(self.user_b), keepers.chunk_ids)
         keepers.active = False
         self.assertFalse(readable(self.user_b))
+
+    def test_a_source_takes_only_files_its_manager_may_read_and_steals_none(self):
+        """An LLM manager is not a Settings administrator: a file they may not read (one of a
+        private discussion) is refused; one of a record they may read is copied, so that the
+        record keeps its file and its own access; their own upload becomes the source's."""
+        manager = new_test_user(self.env, "know_mgr", company_id=self.company_a.id,
+                                groups="base.group_user,llm_thread.group_llm_manager")
+        chat = self.env["discuss.channel"].with_user(self.user_a).channel_get(
+            self.user_b.partner_id.ids)
+        private = self.env["ir.attachment"].create({
+            "name": "board.txt", "raw": b"Layoffs planned in March.", "mimetype": "text/plain",
+            "res_model": "discuss.channel", "res_id": chat.id})
+        Source = self.env["llm.knowledge.source"].with_user(manager)
+        with self.assertRaises(AccessError) as caught:
+            Source.create({"name": "Steal", "attachment_ids": [Command.set(private.ids)]})
+        self.assertIn(f"You may not use the file #{private.id}", caught.exception.args[0])
+        self.assertNotIn("board.txt", caught.exception.args[0], "its name is not told")
+        own = Source.create({"name": "Mine", "attachment_ids": [
+            Command.create({"name": "own.md", "raw": b"# Walrus", "mimetype": "text/markdown"})]})
+        with self.assertRaises(AccessError):
+            own.write({"attachment_ids": [Command.link(private.id)]})
+        self.assertEqual((private.res_model, private.res_id), ("discuss.channel", chat.id))
+        self.assertEqual((own.attachment_ids.res_model, own.attachment_ids.res_id),
+                         (own._name, own.id))
+        contract = self.env["ir.attachment"].create({
+            "name": "contract.md", "raw": b"# Zebra contract", "mimetype": "text/markdown",
+            "res_model": "res.partner", "res_id": self.partner_a.id})
+        own.write({"attachment_ids": [Command.link(contract.id)]})
+        copy = own.attachment_ids - own.attachment_ids.filtered(lambda a: a.name == "own.md")
+        self.assertNotEqual(copy, contract)
+        self.assertEqual((copy.name, copy.raw, copy.res_model, copy.res_id),
+                         ("contract.md", b"# Zebra contract", own._name, own.id))
+        self.assertEqual((contract.res_model, contract.res_id), ("res.partner", self.partner_a.id))
 
