@@ -20,7 +20,8 @@ class LlmKnowledgeSearchWizard(models.TransientModel):
         found = self.env["llm.knowledge.search"]._llm_search(
             self.query, self.source_ids or None, limit=20, token_budget=100000)
         chunks = self.env["llm.knowledge.chunk"].sudo()
-        self.write({"vector_note": found.vector_note, "result_ids": [(5, 0, 0)] + [
+        # Result lines are the search's alone (users may only read them): written in sudo.
+        self.sudo().write({"vector_note": found.vector_note, "result_ids": [(5, 0, 0)] + [
             (0, 0, {"rank": rank, "chunk_id": hit.chunk_id, "score": hit.score,
                     "text_rank": hit.text_rank or 0, "vector_rank": hit.vector_rank or 0,
                     "similarity": hit.similarity or 0.0,
@@ -50,9 +51,11 @@ class LlmKnowledgeSearchResult(models.TransientModel):
 
     @api.depends("chunk_id")
     def _compute_chunk_fields(self):
-        # The user may not read chunks directly: they were filtered by the search already.
+        # Users may not read chunks directly: read in sudo, each through the gate of every
+        # passage, so a line shows only what its user may read now.
+        readable = self.sudo().chunk_id._llm_readable_by(self.env)
         for result in self:
-            chunk = result.chunk_id.sudo()
+            chunk = result.sudo().chunk_id & readable
             result.source_name = chunk.source_id.name
             result.heading = chunk.heading
             result.content = chunk.content

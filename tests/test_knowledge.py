@@ -641,3 +641,28 @@ class TestKnowledgeAccess(KnowledgeCase):
                          ("contract.md", b"# Zebra contract", own._name, own.id))
         self.assertEqual((contract.res_model, contract.res_id), ("res.partner", self.partner_a.id))
 
+    def test_search_box_lines_show_only_readable_passages(self):
+        """The search box's result lines are filled by its search alone: a manager can neither
+        make one for any chunk id nor read through one a passage they may not read."""
+        manager = new_test_user(self.env, "know_mgr", company_id=self.company_a.id,
+                                groups="base.group_user,llm_thread.group_llm_manager")
+        company_b = self.file_source("Company B only", self.attachment(
+            "b.md", "Company B merger plan: codename BLUEBIRD.", "text/markdown"),
+            company_ids=[Command.set(self.company_b.ids)])
+        self.index()
+        secret = company_b.chunk_ids
+        self.assertTrue(secret)
+        box = self.env["llm.knowledge.search.wizard"].with_user(manager).create(
+            {"query": "BLUEBIRD merger"})
+        Result = self.env["llm.knowledge.search.result"].with_user(manager)
+        with self.assertRaises(AccessError):
+            Result.create({"wizard_id": box.id, "chunk_id": secret.id})
+        box.action_search()
+        self.assertFalse(box.result_ids)
+        # A line the search made for a chunk the user may no longer read shows nothing of it.
+        line = Result.sudo().create({"wizard_id": box.id, "chunk_id": secret.id})
+        with self.assertRaises(AccessError):
+            line.sudo(False).write({"rank": 2})
+        self.assertEqual(line.sudo(False).read(["source_name", "heading", "content"])[0],
+                         {"id": line.id, "source_name": False, "heading": False,
+                          "content": False})
