@@ -6,7 +6,8 @@ user's conversations becomes chunks headed by its name, and each chunk carries i
 (``llm.knowledge.chunk.user_id``). Retrieval gives such a chunk to its owner only
 (``llm.knowledge.chunk._llm_readable_by``, the one gate of every search: chat, tool, search
 box), whatever else the asking user may read: managers may read every conversation, but never
-get another user's memory. Turning memory off removes the user's chunks at once.
+get another user's memory; nor can they read the chunks themselves (a global record rule,
+security/llm_knowledge_rules.xml). Turning memory off removes the user's chunks at once.
 """
 
 from odoo import api, fields, models

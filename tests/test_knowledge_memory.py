@@ -2,7 +2,7 @@
 and only ever retrieved for that same user: through the chat, the search_knowledge tool and
 the search box."""
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .engine_common import EngineCase, answer
@@ -73,6 +73,20 @@ class TestKnowledgeMemory(FakeProviderCase, EngineCase):
         self.assertFalse(box.result_ids)
         self.assertTrue(self.env["llm.tool"].with_user(self.user_a)._llm_tool_search_knowledge(
             "okapi sanctuary budget"))
+
+    def test_passages_of_someone_elses_memory_cannot_be_read(self):
+        """Not through the search alone: the chunks themselves (a manager reads chunks, to
+        manage the sources) keep each memory to its owner, whatever the manager asks for."""
+        theirs = self.memory.chunk_ids.filtered(lambda c: c.user_id == self.user_a)
+        self.assertTrue(theirs)
+        Chunk = self.env["llm.knowledge.chunk"].with_user(self.manager)
+        self.assertFalse(Chunk.search([("source_id", "=", self.memory.id)]))
+        self.assertFalse(Chunk.search([("user_id", "=", self.user_a.id)]))
+        with self.assertRaises(AccessError):
+            theirs.with_user(self.manager).read(["content"])
+        mine = Chunk.sudo().create({"source_id": self.memory.id, "content": "My own memory.",
+                                    "checksum": "mine", "user_id": self.manager.id})
+        self.assertEqual(Chunk.search([("source_id", "=", self.memory.id)]), mine)
 
     def test_turning_it_off_forgets_at_once(self):
         self.user_a.with_user(self.user_a).write({"llm_memory": False})
