@@ -82,7 +82,8 @@ class Generation:
     Closing it early keeps the partial answer, marked stopped, and releases the claim.
     """
 
-    def __init__(self, thread, token, user_message_id, model, provider, continue_message_id=None):
+    def __init__(self, thread, token, user_message_id, model, provider, continue_message_id=None,
+                 replaced_id=None):
         env = thread.env
         self.registry = env.registry
         self.dbname = env.cr.dbname
@@ -97,6 +98,9 @@ class Generation:
         # The answer the first turn appends to (Continue), as Turn arguments once read.
         self.continue_message_id = continue_message_id
         self._continued = ()
+        # The answer a regenerate replaces (an earlier version now): shown again when no
+        # answer replaces it (stopped before the first word), until one is kept.
+        self.replaced_id = replaced_id
         # What the first model call needs and the answer's message, when the starting
         # transaction read and created them (prepare_first_call); else the run does.
         self._first_call = None
@@ -533,10 +537,16 @@ class Generation:
 
     def _discard(self, turn):
         """Remove the empty message of an answer stopped before it began, as if the call had
-        never been made (nothing was received: nothing is counted either)."""
-        if turn.message_id:
+        never been made (nothing was received: nothing is counted either): the answer a
+        regenerate was to replace is the one shown again, as before it."""
+        # Not after a takeover ("lost"): the conversation's path is the other run's then.
+        replaced = self.replaced_id if self.stop_reason == "stopped" else None
+        if turn.message_id or replaced:
             with self._env() as env:
-                env["mail.message"].sudo().browse(turn.message_id).unlink()
+                if turn.message_id:
+                    env["mail.message"].sudo().browse(turn.message_id).unlink()
+                if replaced:
+                    self._thread(env)._llm_activate(env["mail.message"].sudo().browse(replaced))
         turn.message_id, turn.final = None, True
 
     def _emit_pending(self, turn):
@@ -567,6 +577,7 @@ class Generation:
 
     def _finalise(self, turn):
         """Store the message in its final form: one write per answer."""
+        self.replaced_id = None  # an answer is kept: the new version
         stopped = bool(self.stop_reason)
         if stopped:
             turn.finish_reason = self.stop_reason  # "stopped" or "lost"

@@ -341,8 +341,9 @@ class LlmThread(models.Model):
         history = self._llm_history()
         attached._llm_check_vision(model, history)
         token = self._llm_claim()
+        replaced = self.env["mail.message"]
         if branch is not None:
-            self._llm_rewind(branch)
+            replaced = self._llm_rewind(branch)
             history = self._llm_history() if user_message_body else None
         user_message = self.env["mail.message"]
         if user_message_body:
@@ -359,7 +360,7 @@ class LlmThread(models.Model):
         companies = self.env.company | self.env.companies
         thread = self.with_context(allowed_company_ids=companies.ids)
         prepared = generation.Generation(thread, token, user_message.id, model, provider,
-                                         continued.id)
+                                         continued.id, regenerate_message_id and replaced.id)
         prepared.prepare_first_call(thread, history)
         return prepared
 

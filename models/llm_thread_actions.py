@@ -47,10 +47,12 @@ class LlmThreadActions(models.Model):
 
     def _llm_rewind(self, branch):
         """Make ``branch`` (a message of the active path, or none: the start) the end of the
-        active path. What followed it stays stored as an earlier version."""
+        active path. What followed it stays stored as an earlier version; returns its first
+        message (none when nothing followed)."""
         later = self._llm_history().filtered(lambda m: m.id > branch.id)
         later[:1].llm_unselected = True
         later.llm_superseded = True
+        return later[:1]
 
     def _llm_activate(self, message):
         """Make ``message`` (an earlier version) and what last followed it the active path."""

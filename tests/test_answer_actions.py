@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..engine.generation import CONTINUE_INSTRUCTION
 from ..providers import Finish, TextDelta, Usage, base
-from .engine_common import WAIT, EngineCase, answer, parse_sse, run_migration
+from .engine_common import WAIT, EngineCase, Gate, answer, parse_sse, run_migration
 from .fake_provider import FakeProviderCase
 
 Q = base.ChatMessage
@@ -94,6 +94,54 @@ class TestAnswerActions(EngineCase):
         data = self.ui("llm_ui_switch_version", second.id)
         self.assertEqual([m["text"] for m in data["messages"]],
                          ["Q1", "A1", "Q2", "A2 again", "Q3", "A3"])
+
+    def stopped_before_the_first_word(self, **action):
+        """Run ``action`` on a provider that says nothing until the user presses Stop."""
+        gate = Gate()
+        self.script([gate, *answer("never sent")])
+        self.env.flush_all()
+        self.authenticate("llm_a", "llm_a_password_1")
+        response = self.opener.post(
+            f"{self.base_url()}/llm/thread/{self.thread.id}/generate", stream=True, timeout=WAIT,
+            data={"csrf_token": http.Request.csrf_token(self), **action})
+        self.assertTrue(gate.reached.wait(WAIT))
+        self.assertEqual(self.make_jsonrpc_request(f"/llm/thread/{self.thread.id}/stop", {}),
+                         {"stopping": True})
+        events = parse_sse(response.iter_lines())
+        self.env.invalidate_all()
+        return events
+
+    def test_a_regenerate_stopped_before_its_first_word_keeps_the_answer(self):
+        """Nothing came: the answer it was to replace is shown and sent again, as before."""
+        self.ask("Q1", "A1")
+        first = self.ask("Q2", "A2")
+        self.ask("Q3", "A3")
+        events = self.stopped_before_the_first_word(regenerate_message_id=first.id)
+        self.assertNotIn("message_created", self.names(events))
+        self.assertEqual(self.names(events)[-1], "done")
+        self.assertEqual(len(self.messages(self.thread, "assistant")), 3,
+                         "no other version stored")
+        self.assertFalse(first.llm_superseded)
+        loaded = self.ui("llm_ui_load")["messages"]
+        self.assertEqual([m["text"] for m in loaded], ["Q1", "A1", "Q2", "A2", "Q3", "A3"])
+        self.assertEqual([m["versions"] for m in loaded], [[]] * 6)
+        # The next question follows A3, for the model too.
+        self.ask("Q4", "A4")
+        self.assertEqual(self.sent()[-3:], [Q("user", "Q3"), A("A3"), Q("user", "Q4")])
+
+    def test_a_regenerate_failing_before_its_first_word_is_a_version(self):
+        """A failure is shown (with Retry) as the new version; the answer it was to replace
+        stays one click away."""
+        first = self.ask("Q1", "A1")
+        self.script([base.ProviderError("Scripted", "auth", "Bad key.")])
+        _response, events = self.act(regenerate_message_id=first.id)
+        failed = self.messages(self.thread, "assistant")[-1]
+        self.assertEqual(dict(events)["error"]["message_id"], failed.id)
+        loaded = self.ui("llm_ui_load")["messages"]
+        self.assertEqual([m["id"] for m in loaded], [first.llm_parent_id.id, failed.id])
+        self.assertEqual(loaded[-1]["versions"], [first.id, failed.id])
+        data = self.ui("llm_ui_switch_version", first.id)
+        self.assertEqual([m["text"] for m in data["messages"]], ["Q1", "A1"])
 
     def test_edit_and_resend(self):
         self.ask("Q1", "A1")
