@@ -462,7 +462,7 @@ class Generation:
                             estimated=turn.estimated, **turn.billing)
             yield event("message_final", message_id=turn.message_id,
                         finish_reason=turn.reason,
-                        stopped=bool(self.stop_reason), error=turn.error and turn.error[1])
+                        stopped=turn.stopped, error=turn.error and turn.error[1])
 
     def _pump(self, stream, turn):
         """``_SENT`` once the request is on its way (sent by a pump thread), then the
@@ -578,13 +578,18 @@ class Generation:
     def _finalise(self, turn):
         """Store the message in its final form: one write per answer."""
         self.replaced_id = None  # an answer is kept: the new version
-        stopped = bool(self.stop_reason)
-        if stopped:
+        new_text, new_reasoning = turn.text[turn.kept[0]:], turn.reasoning[turn.kept[1]:]
+        if turn.previous and not (new_text or new_reasoning or turn.calls):
+            # A continuation that added nothing (stopped, or failed, before its first word):
+            # the answer stays as it was, cut by the length limit, to be continued again; a
+            # failure shows under it.
+            turn.finish_reason = turn.previous.get("finish_reason")
+        elif self.stop_reason:
             turn.finish_reason = self.stop_reason  # "stopped" or "lost"
+            turn.stopped = True
         turn.end_reasoning()
         counted = turn.usage and (turn.usage.input_tokens or turn.usage.output_tokens)
         known_input, known_output = turn.failed_counts
-        new_text, new_reasoning = turn.text[turn.kept[0]:], turn.reasoning[turn.kept[1]:]
         if not counted and (new_text or new_reasoning or turn.calls
                             or known_input is not None or known_output is not None):
             # No final counts from the provider (stopped, cut, failed, a server ignoring
@@ -608,7 +613,7 @@ class Generation:
                                 "provider": line.provider_id.name or ""}
             # In sudo: an answer is the server's to write (models/mail_message.py).
             message.sudo().write({"body": escape("".join(turn.text)),
-                                  "body_json": turn.data(stopped)})
+                                  "body_json": turn.data(turn.stopped)})
             self._thread(env)._llm_answer_progress(message, True)
         turn.final = True
 

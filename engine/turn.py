@@ -42,6 +42,7 @@ class Turn:
         self.prompt_tokens = 0  # estimated, for the budget check and when usage is missing
         self.billing = None  # {cost, currency, model}, once the usage line is written
         self.finish_reason = None
+        self.stopped = False  # stopped by the user (or a takeover), once finalised
         self.error = None  # (code, user message)
         self.error_detail = ""  # the provider's own words, shown folded under the message
         self.dirty = False
@@ -100,6 +101,9 @@ class Turn:
                     if key in usage:
                         usage[key] += before.get(key) or 0
                 usage["estimated"] = bool(usage.get("estimated") or before.get("estimated"))
+        elif self.previous.get("usage"):
+            # A continuation that cost nothing (yet): the answer's usage so far.
+            data["usage"] = self.previous["usage"]
         if stopped:
             data["stopped"] = True
         if self.error:

@@ -163,12 +163,16 @@ class TestAnswerActions(EngineCase):
         data = self.ui("llm_ui_switch_version", question.id)
         self.assertEqual([m["text"] for m in data["messages"]], ["Q1", "A1", "Q2", "A2"])
 
-    def test_continue_appends_to_the_same_answer(self):
+    def cut_answer(self):
         self.script([base.TextDelta("The first half, "), base.Usage(10, 4),
                      base.Finish("length")])
         self.act("Write a long text")
         cut = self.messages(self.thread, "assistant")
         self.assertEqual(cut.body_json["finish_reason"], "length")
+        return cut
+
+    def test_continue_appends_to_the_same_answer(self):
+        cut = self.cut_answer()
         self.script(answer("and the second half.", usage=(20, 5)))
         response, events = self.act(continue_message_id=cut.id)
         self.assertEqual(response.status_code, 200)
@@ -189,6 +193,41 @@ class TestAnswerActions(EngineCase):
                           cut.body_json["usage"]["output_tokens"]), (30, 9), "both calls")
         lines = self.env["llm.usage"].search([("message_id", "=", cut.id)], order="id")
         self.assertEqual(lines.mapped("output_tokens"), [4, 5], "a usage line per call")
+
+    def assert_still_cut(self, cut):
+        """``cut`` reads as it did before a continuation that added nothing, and continues."""
+        self.assertEqual(self.messages(self.thread, "assistant"), cut, "no new message")
+        self.assertEqual(cut.body_json["finish_reason"], "length", "still cut, to continue")
+        self.assertFalse(cut.body_json.get("stopped"))
+        self.assertEqual((cut.body_json["usage"]["input_tokens"],
+                          cut.body_json["usage"]["output_tokens"]), (10, 4), "its usage kept")
+        self.assertEqual(self.ui("llm_ui_load")["messages"][-1]["text"], "The first half, ")
+        self.script(answer("and the second half.", usage=(20, 5)))
+        response, events = self.act(continue_message_id=cut.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.text(events, cut.id), "The first half, and the second half.")
+        self.assertEqual(cut.body_json["finish_reason"], "stop")
+        self.assertFalse(cut.body_json.get("error"), "the failure is over")
+
+    def test_a_continue_stopped_before_its_first_word_leaves_the_answer_cut(self):
+        cut = self.cut_answer()
+        events = self.stopped_before_the_first_word(continue_message_id=cut.id)
+        final = dict(events)["message_final"]
+        self.assertEqual((final["finish_reason"], final["stopped"], final["error"]),
+                         ("length", False, None))
+        self.assert_still_cut(cut)
+
+    def test_a_continue_failing_before_its_first_word_leaves_the_answer_cut(self):
+        cut = self.cut_answer()
+        self.script([base.ProviderError("Scripted", "auth", "Bad key.")])
+        _response, events = self.act(continue_message_id=cut.id)
+        final = dict(events)["message_final"]
+        self.assertEqual(final["finish_reason"], "length")
+        self.assertTrue(final["error"])
+        self.assertEqual(dict(events)["error"]["message_id"], cut.id)
+        self.assertEqual(cut.body_json["error"]["message"], final["error"],
+                         "the failure shows under the answer")
+        self.assert_still_cut(cut)
 
     def test_invalid_actions_are_refused(self):
         done = self.ask("Q1", "A1")

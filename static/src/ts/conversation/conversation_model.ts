@@ -475,15 +475,19 @@ export class ConversationModel {
     /**
      * Runs the generation again on the stored history (after an error or a lost connection).
      * A failed answer is regenerated: it becomes an earlier version instead of staying in the
-     * conversation above the new one.
+     * conversation above the new one; one still cut by the length limit (its continuation
+     * failed before adding a word) is continued again.
      */
     async retry(): Promise<void> {
         if (!this.canSend) {
             return;
         }
         const last = this.messages.at(-1);
-        if (last?.role === "assistant" && last.id > 0 && last.error) {
-            await this.regenerate(last.id);
+        const failed = last?.role === "assistant" && last.id > 0 && last.error ? last : undefined;
+        if (failed?.finishReason === "length") {
+            await this.continueAnswer(failed.id);
+        } else if (failed) {
+            await this.regenerate(failed.id);
         } else {
             await this.generate(null);
         }

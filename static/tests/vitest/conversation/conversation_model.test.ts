@@ -419,6 +419,22 @@ describe("ConversationModel", () => {
         expect(backend.requests[1]!.message).toBeNull();
     });
 
+    test("Retry on an answer still cut after its continuation failed continues it", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend, {
+            messages: [
+                { id: 10, role: "user", text: "Write a long text", data: {}, date: "" },
+                {
+                    id: 11, role: "assistant", text: "The first half", date: "",
+                    data: { finish_reason: "length", error: { code: "auth", message: "Bad key" } },
+                },
+            ],
+        });
+        backend.scripts.push([["done", { thread_id: 1, state: "idle" }]]);
+        await model.retry();
+        expect(backend.requests[0]!.action).toEqual({ kind: "continue", messageId: 11 });
+    });
+
     test("Stop before the first token keeps the question, marked stopped, with a retry", async () => {
         const backend = new FakeBackend();
         let release!: () => void;
