@@ -106,6 +106,11 @@ class LlmThreadActions(models.Model):
             return self._llm_active_message(edit_id, "user").llm_parent_id, Message
         if regenerate_id:
             answer = self._llm_active_message(regenerate_id, "assistant")
+            if answer.llm_parent_id.llm_role == "tool" and (answer.body_json or {}).get("error"):
+                # A step after tool results that failed (the chat's Retry): answered again
+                # from those results, so that the calls (a write the owner approved) are
+                # neither made nor proposed again.
+                return answer.llm_parent_id, Message
             question = self._llm_history().filtered(
                 lambda m: m.llm_role == "user" and m.id < answer.id)[-1:]
             if not question:

@@ -186,6 +186,31 @@ class TestApproval(ApprovalCase):
             tool._llm_execute({"model": "res.partner", "id": self.partner.id,
                                "values": {"name": "Alice B"}}, self.thread, "call_0")
 
+    def test_retry_after_an_approved_write_resumes_from_its_result(self):
+        """The model failed after the approved write ran: Retry answers from the call and its
+        result, which stay (the write is neither made nor proposed again)."""
+        self.ask_rename()
+        self.decide("w1", True)
+        self.script([base.ProviderError("Scripted", "auth", "Bad key.")])
+        self.generate(self.thread, None)
+        self.assertEqual(self.partner.name, "Alice Renamed")
+        asked, failed = self.messages(self.thread, "assistant")
+        self.assertTrue(failed.body_json["error"])
+        self.script(answer("Renamed."))
+        response, events = self.generate(self.thread, None, regenerate_message_id=failed.id)
+        self.assertEqual(response.status_code, 200)
+        sent = self.provider.requests[-1]["messages"]
+        self.assertEqual([m.role for m in sent], ["user", "assistant", "tool"])
+        self.assertEqual(sent[1].tool_calls[0].id, "w1")
+        self.assertEqual(self.text(events), "Renamed.")
+        self.assertNotIn("approval_required", self.names(events))
+        loaded = self.thread.with_user(self.user_a).llm_ui_load()["messages"]
+        self.assertEqual([m["role"] for m in loaded], ["user", "assistant", "tool", "assistant"])
+        self.assertEqual(loaded[1]["id"], asked.id, "the call stays shown, with its result")
+        self.assertEqual(loaded[-1]["versions"], [failed.id, loaded[-1]["id"]])
+        self.assertEqual(len(self.env["llm.tool.log"].search([("thread_id", "=", self.thread.id)])),
+                         1, "the write ran once")
+
     def test_new_message_expires_waiting_calls(self):
         self.ask_rename()
         self.script(answer("Ok, forget it."))

@@ -1100,7 +1100,9 @@ var ConversationModel = class {
     if (question === -1 || !this.canSend) {
       return;
     }
-    this.messages.splice(question + 1);
+    const before = this.messages[index - 1];
+    const resumed = this.messages[index].error && before?.role === "assistant" && before.toolCalls.length > 0;
+    this.messages.splice(resumed ? index : question + 1);
     await this.runAction(null, { kind: "regenerate", messageId: id });
   }
   /** Replaces question `id` by `text` and answers it; the old one stays as a version. */

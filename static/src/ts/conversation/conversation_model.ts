@@ -548,7 +548,11 @@ export class ConversationModel {
         if (question === -1 || !this.canSend) {
             return;
         }
-        this.messages.splice(question + 1);
+        // A failed step after tool calls is answered again from their results, which stay
+        // (the server's rule: LlmThreadActions._llm_check_action).
+        const before = this.messages[index - 1];
+        const resumed = this.messages[index]!.error && before?.role === "assistant" && before.toolCalls.length > 0;
+        this.messages.splice(resumed ? index : question + 1);
         await this.runAction(null, { kind: "regenerate", messageId: id });
     }
 

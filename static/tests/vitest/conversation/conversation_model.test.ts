@@ -435,6 +435,26 @@ describe("ConversationModel", () => {
         expect(backend.requests[0]!.action).toEqual({ kind: "continue", messageId: 11 });
     });
 
+    test("Retry on a failed step after tool calls answers from their results, which stay shown", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend, {
+            messages: [
+                { id: 10, role: "user", text: "Change the phone", data: {}, date: "" },
+                { id: 11, role: "assistant", text: "", date: "", data: { tool_calls: [{ id: "w1", name: "update_record", arguments: {} }] } },
+                { id: 12, role: "tool", text: '{"updated": true}', date: "", data: { tool_call_id: "w1", name: "update_record" } },
+                { id: 13, role: "assistant", text: "", date: "", data: { finish_reason: "error", error: { code: "auth", message: "Bad key" } } },
+            ],
+        });
+        let shown: number[] = [];
+        backend.scripts.push(async (request) => {
+            shown = model.messages.map((m) => m.id);
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        await model.retry();
+        expect(backend.requests[0]!.action).toEqual({ kind: "regenerate", messageId: 13 });
+        expect(shown).toEqual([10, 11]);
+    });
+
     test("Stop before the first token keeps the question, marked stopped, with a retry", async () => {
         const backend = new FakeBackend();
         let release!: () => void;
