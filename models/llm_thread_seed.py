@@ -16,11 +16,14 @@ works and the one thing kept different (the GET route).
 import json
 import re
 from contextlib import contextmanager
+from xml.etree import ElementTree
 from urllib.parse import urlsplit
 
 import markdown
 import markdown.extensions
+import markdown.inlinepatterns
 import markdown.treeprocessors
+import markdown.util
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
@@ -280,6 +283,36 @@ class _TaskBoxes(markdown.treeprocessors.Treeprocessor):
                 holder.text = box + text[4:]
 
 
+class _QuotesAsBlocks(markdown.treeprocessors.Treeprocessor):
+    """A quote as a block drawn as one (the chat's Log as note does the same, message_actions.ts):
+    mail folds every ``<blockquote>`` under "Read More", as the quoted email of a reply
+    (``tag_quote``, odoo/tools/mail.py), which would hide it."""
+
+    def run(self, root):
+        for quote in root.iter("blockquote"):
+            quote.tag = "div"
+            quote.set("style", "border-left-style: solid; border-left-width: 3px; "
+                               "border-left-color: #ced4da; padding-left: 12px; color: #6c757d")
+
+
+class _TexAsCode(markdown.inlinepatterns.InlineProcessor):
+    """A formula as its TeX, as code, delimited as the chat reads them (plugins.ts): the
+    chat typesets it as MathML, which mail's sanitizer strips to bare letters. A ``$`` opens
+    a formula before a non-space, and closes it after a non-space and before a non-digit,
+    so that prices stay text ("$5 and $10")."""
+
+    PATTERN = (r"(?s)\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)"
+               r"|\$(?!\s)([^$`]*?[^\s\\$`])\$(?!\d)")
+
+    def handleMatch(self, m, data):
+        tex = next(group for group in m.groups() if group is not None)
+        if not tex.strip():
+            return None, None, None
+        code = ElementTree.Element("code")
+        code.text = markdown.util.AtomicString(tex.strip())
+        return code, m.start(0), m.end(0)
+
+
 class _AnswerExtension(markdown.extensions.Extension):
     def extendMarkdown(self, md):
         # The model's own HTML is text, as the chat shows it (markdown.ts: ``html: false``):
@@ -287,9 +320,13 @@ class _AnswerExtension(markdown.extensions.Extension):
         # and be fetched by whoever reads the posted answer.
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
+        # Before "escape" (180), which would read "\(" as an escaped parenthesis; after the
+        # code spans (190), whose "$" stay text.
+        md.inlinePatterns.register(_TexAsCode(_TexAsCode.PATTERN, md), "llm_tex", 185)
         # After the inline patterns (priority 20), which make the images and the text.
         md.treeprocessors.register(_ForeignImagesAsLinks(md), "llm_foreign_images", 5)
         md.treeprocessors.register(_TaskBoxes(md), "llm_task_boxes", 4)
+        md.treeprocessors.register(_QuotesAsBlocks(md), "llm_quotes", 3)
 
 
 def markdown_html(text):

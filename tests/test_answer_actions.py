@@ -320,13 +320,17 @@ class TestAnswerActionsUi(FakeProviderCase, HttpCase):
 
     def test_log_as_note_and_send_as_message(self):
         partner = self.env["res.partner"].create({"name": "Tour Follow-up Contact"})
-        self.reply("**Call the customer on Monday** about the renewal.")
+        self.reply("**Call the customer on Monday** about the renewal.\n\n"
+                   "> Renewal terms stay as signed.\n\nGrowth: $E = mc^2$.")
         self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_answer_to_chatter",
                         login="admin")
         note = partner.message_ids.filtered(lambda m: "Monday" in (m.body or ""))
         self.assertEqual(len(note), 1, "one note posted, the message was discarded")
         self.assertEqual(note.subtype_id, self.env.ref("mail.mt_note"))
         self.assertIn("<strong>Call the customer on Monday</strong>", note.body)
+        # Read as the chat shows it: the quote not folded as a reply's, the formula's TeX.
+        self.assertNotIn("data-o-mail-quote", note.body)
+        self.assertIn("<code>E = mc^2</code>", note.body)
 
     def test_regenerate_switch_and_edit(self):
         for text in ("Blue", "Green", "Apple"):

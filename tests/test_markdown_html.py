@@ -3,7 +3,7 @@ HTML field): the structure the chat's own markdown-it renderer gives, lists incl
 
 import re
 
-from odoo.tests import BaseCase, tagged
+from odoo.tests import BaseCase, TransactionCase, tagged
 
 from ..models.llm_thread_seed import markdown_html
 
@@ -77,3 +77,26 @@ class TestMarkdownHtml(BaseCase):
         self.assertIn("<li>☑ Check the invoices</li><li>☐ Call Deco Addict</li>", html)
         self.assertNotIn("[^1]", html)
         self.assertIn("The footnote text.", html)
+
+    def test_formulas_as_their_tex(self):
+        """The chat typesets them (as MathML, which mail's sanitizer strips): posted, they
+        read as TeX, as code; prices and code spans stay as written."""
+        self.assertEqual(
+            self.html("Mass: $E = mc^2$, \\(a+b\\) and\n\n$$\n\\frac{1}{2}\n$$"),
+            "<p>Mass:<code>E = mc^2</code>,<code>a+b</code>and</p><p><code>\\frac{1}{2}</code></p>")
+        self.assertEqual(self.html("From $5 to $10, `$x$`"),
+                         "<p>From $5 to $10,<code>$x$</code></p>")
+
+
+@tagged("post_install", "-at_install")
+class TestMarkdownNote(TransactionCase):
+
+    def test_a_quote_is_not_folded_as_a_reply(self):
+        """Mail folds a ``<blockquote>`` under "Read More" as the quoted email of a reply: a
+        quote of the answer is posted as a block mail shows."""
+        partner = self.env["res.partner"].create({"name": "Quote Reader"})
+        note = partner.message_post(body=markdown_html("Said:\n\n> Ship on Monday.\n\nDone."),
+                                    subtype_xmlid="mail.mt_note")
+        self.assertNotIn("data-o-mail-quote", note.body)
+        self.assertIn("Ship on Monday.", note.body)
+        self.assertIn("border-left-style:solid", note.body, "drawn as a quote")

@@ -8048,10 +8048,22 @@ var MarkdownView = class extends Component2 {
 // static/src/ts/message/message_actions.ts
 import { Component as Component3, useState as useState2 } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
+var QUOTE_STYLE = "border-left-style: solid; border-left-width: 3px; border-left-color: #ced4da; padding-left: 12px; color: #6c757d";
 function answerHtml(text2) {
   const container = document.createElement("div");
   container.innerHTML = renderMarkdown(text2);
   container.querySelectorAll(".o_llm_code_copy").forEach((button) => button.remove());
+  for (const quote of container.querySelectorAll("blockquote")) {
+    const block2 = document.createElement("div");
+    block2.setAttribute("style", QUOTE_STYLE);
+    block2.append(...quote.childNodes);
+    quote.replaceWith(block2);
+  }
+  for (const formula of container.querySelectorAll(".o_llm_math")) {
+    const code2 = document.createElement("code");
+    code2.textContent = (formula.dataset["tex"] ?? "").trim();
+    formula.replaceWith(code2);
+  }
   return container.innerHTML;
 }
 var MessageActions = class extends Component3 {

@@ -22,6 +22,10 @@ registry.category("web_tour.tours").add("llm_thread_answer_to_chatter", {
             content: "The note appears in the record's chatter",
             trigger: ".o-mail-Chatter .o-mail-Message-body strong:contains(Monday)",
         },
+        {
+            content: "Its quote shows, not folded under Read More as a reply's",
+            trigger: ".o-mail-Chatter .o-mail-Message-body:not(:has(.o-mail-read-more-less)) div:contains(Renewal terms stay as signed)",
+        },
         { content: "Send it as a message", trigger: ".o_llm_chatter_panel .o_llm_send_message", run: "click" },
         {
             content: "Mail's composer opens to send it, with the answer",

@@ -27,14 +27,33 @@ interface MailStore {
     Thread: { insert(data: { model: string; id: number }): { fetchNewMessages(): void } };
 }
 
+/** A quote of an answer where it is posted: a block drawn as a quote, in the styles mail keeps. */
+const QUOTE_STYLE =
+    "border-left-style: solid; border-left-width: 3px; border-left-color: #ced4da; padding-left: 12px; color: #6c757d";
+
 /**
  * The HTML of an answer for a note or an email: its markdown rendered, without the chat's
- * own controls (the code blocks' copy buttons).
+ * own controls (the code blocks' copy buttons), in what mail shows as the chat does.
  */
 export function answerHtml(text: string): string {
     const container = document.createElement("div");
     container.innerHTML = renderMarkdown(text);
     container.querySelectorAll(".o_llm_code_copy").forEach((button) => button.remove());
+    // Mail folds every <blockquote> under "Read More", as the quoted email of a reply
+    // (tag_quote, odoo/tools/mail.py): a quote of the answer would be hidden.
+    for (const quote of container.querySelectorAll("blockquote")) {
+        const block = document.createElement("div");
+        block.setAttribute("style", QUOTE_STYLE);
+        block.append(...quote.childNodes);
+        quote.replaceWith(block);
+    }
+    // The chat typesets formulas as MathML, which mail's sanitizer strips to bare letters:
+    // a formula is posted as its TeX, as code.
+    for (const formula of container.querySelectorAll<HTMLElement>(".o_llm_math")) {
+        const code = document.createElement("code");
+        code.textContent = (formula.dataset["tex"] ?? "").trim();
+        formula.replaceWith(code);
+    }
     return container.innerHTML;
 }
 

@@ -109,6 +109,14 @@ describe("MessageActions", () => {
     test("answerHtml drops the chat's code copy buttons", () => {
         expect(answerHtml("```\ncode\n```")).not.toContain("button");
     });
+
+    test("answerHtml posts quotes as blocks mail does not fold, and formulas as their TeX", () => {
+        const html = answerHtml("> Quoted\n> > twice\n\nMass: $E = mc^2$.");
+        expect(html).not.toContain("blockquote");
+        expect(html).toContain('<div style="border-left-style: solid;');
+        expect(html).toMatch(/^<div style="[^"]*">\s*<p>Quoted<\/p>\s*<div style="[^"]*">\s*<p>twice<\/p>/);
+        expect(html).toContain("<p>Mass: <code>E = mc^2</code>.</p>");
+    });
 });
 
 describe("ConversationModel answer actions", () => {
