@@ -290,10 +290,11 @@ class DiscussChannel(models.Model):
         the model's HTML and links safe and closes what the cut left open; the final save adds
         the sources' links."""
         self.ensure_one()
-        data = source.body_json or {}
         text = message_text(source).strip()
-        if not text or (final and data.get("error")):
-            return  # a turn with only tool calls, or a failure (the run's end deals with it)
+        if not text:
+            return  # a turn with only tool calls, or a failure before any text
+        # A failed answer's final save still carries its whole partial text: the visitor
+        # reads it before the run's end hands over.
         body = markdown_html(text)
         if final:
             body += self._llm_sources_footer(text)

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from markupsafe import Markup
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
+from odoo.addons.llm_thread.engine import generation
 from odoo.addons.llm_thread.providers import base, errors
 from odoo.addons.llm_thread.tests.engine_common import (WAIT, EngineCase, Gate, answer,
                                                         run_migration)
@@ -293,6 +294,21 @@ class TestLivechatAgent(LivechatCase):
                       answer_message.body_json["error"]["message"])
         self.assertFalse([text for text in self.texts(channel) if "manager" in text],
                          "the visitor is not told about the back office")
+
+    def test_partial_answer_of_a_failed_run_is_kept(self):
+        """The provider fails mid-answer: the visitor reads the whole partial answer (as the
+        agent's conversation keeps it), then the operator comes in."""
+        # Saves only at the first token and at the end, however slow the machine.
+        self.patch(generation, "FLUSH_INTERVAL", 60)
+        self.operator_online()
+        channel = self.open_session()
+        self.script([base.TextDelta("This "), base.TextDelta("is a partial answer."),
+                     errors.stream_cut("Scripted")])
+        self.visitor_says(channel, "Tell me")
+        self.assertEqual(self.texts(channel, self.agent.partner_id),
+                         ["This is a partial answer."])
+        self.assertEqual(channel.llm_handoff_reason, "error")
+        self.assertIn(self.operator.partner_id, channel.channel_member_ids.partner_id)
 
     def test_handoff_then_resume_after_operator_leaves(self):
         self.operator_online()
