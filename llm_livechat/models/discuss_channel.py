@@ -237,8 +237,12 @@ class DiscussChannel(models.Model):
         agent = livechat.llm_agent_user_id
         thread = self.llm_thread_id
         if not thread:
+            # The model LLM Chat would give the agent's user; the assistant's own, if it sets
+            # one, replaces it below.
+            model = livechat._llm_agent_default_model()
             thread = self.env["llm.thread"].with_user(agent).create({
                 "name": self.env._("Live chat: %s", self.name),
+                "model_id": model.id, "provider_id": model.provider_id.id,
             })
             thread.sudo().livechat_session_id = self  # a server-owned field
             thread._llm_apply_assistant(livechat.llm_assistant_id)

@@ -102,14 +102,33 @@ class ImLivechatChannel(models.Model):
     def _compute_llm_agent_warning(self):
         for channel in self:
             assistant = channel.llm_assistant_id.sudo()
-            model = assistant.model_id or (
-                assistant and not assistant.auto_model
-                and self.env["llm.thread"]._llm_ui_default_model())
-            channel.llm_agent_warning = model and not model.supports_tools and self.env._(
-                "%s, the model the agent answers with, is not marked Tools: it gets no tools, "
-                "so it cannot hand over when a visitor asks for a person. Mark it in LLM > "
-                "Configuration > Models if it can call tools, or give the assistant a model "
-                "that can.", model.display_name)
+            if not assistant or assistant.auto_model:
+                channel.llm_agent_warning = False  # no agent, or a model chosen per question
+                continue
+            model = assistant.model_id or channel._llm_agent_default_model()
+            if not model:
+                channel.llm_agent_warning = self.env._(
+                    "The agent has no model to answer with: every visitor would be handed "
+                    "over at once. Give the assistant %s a model, or configure a provider and "
+                    "its models in LLM > Configuration.", assistant.display_name)
+            elif not model.supports_tools:
+                channel.llm_agent_warning = self.env._(
+                    "%s, the model the agent answers with, is not marked Tools: it gets no "
+                    "tools, so it cannot hand over when a visitor asks for a person. Mark it in "
+                    "LLM > Configuration > Models if it can call tools, or give the assistant "
+                    "a model that can.", model.display_name)
+            else:
+                channel.llm_agent_warning = False
+
+    def _llm_agent_default_model(self):
+        """The model the agent's conversations get when its assistant sets none: the one LLM
+        Chat gives a new conversation of the agent's user (llm.thread._llm_ui_default_model)."""
+        self.ensure_one()
+        threads = self.env["llm.thread"]
+        agent = self.llm_agent_user_id
+        if agent:  # else a channel being set up (the form): the current user's guess
+            threads = threads.with_user(agent).with_company(agent.company_id)
+        return threads._llm_ui_default_model()
 
     @api.depends("llm_agent_user_id.name", "llm_agent_user_id.image_1920")
     def _compute_llm_agent(self):

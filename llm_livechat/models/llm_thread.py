@@ -3,6 +3,8 @@ use, what it is told, and the run hooks that bring its answers into the live cha
 
 from odoo import fields, models
 
+HANDOFF_TOOL = "livechat_handoff"
+
 
 class LlmThread(models.Model):
     _inherit = "llm.thread"
@@ -25,16 +27,24 @@ class LlmThread(models.Model):
     def _llm_tool_names(self):
         names = super()._llm_tool_names()
         if self._llm_for_visitors():
-            safe = set(self._llm_visitor_tool_names())
+            safe = self._llm_visitor_tool_names()
+            # The hand-off is live chat's own, narrowed by no assistant (see below).
+            if HANDOFF_TOOL in safe and HANDOFF_TOOL in (self.tool_names or []) \
+                    and HANDOFF_TOOL not in names:
+                names = [*names, HANDOFF_TOOL]
             names = [name for name in names if name in safe]
         return names
 
     def _llm_visitor_tool_names(self):
         """The visitor-safe tools the thread's assistant allows (all of them if it allows any
-        tool) that its owner may use."""
+        tool) that its owner may use, and always the hand-off: an assistant made for LLM Chat
+        lists its tools without knowing live chat's, and an agent that cannot bring in a
+        person when the visitor asks for one is what no channel's manager wants."""
         tools = self.env["llm.tool"]._llm_available().filtered("visitor_safe")
         allowed = self.assistant_id.sudo().tool_ids
-        return (tools & allowed if allowed else tools).mapped("name")
+        if allowed:
+            tools = tools.filtered(lambda tool: tool in allowed or tool.name == HANDOFF_TOOL)
+        return tools.mapped("name")
 
     def _llm_tool_knowledge_sources(self):
         # The agent's user may read every source open to all LLM users (internal memos

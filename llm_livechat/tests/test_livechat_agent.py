@@ -164,6 +164,34 @@ class TestLivechatAgent(LivechatCase):
         self.assertIn("Scripted (Scripted), the model the agent answers with, is not marked "
                       "Tools", self.livechat.llm_agent_warning)
 
+    def test_the_channel_warns_of_no_agent_model_only_with_an_agent(self):
+        """A channel without an assistant shows no warning; an assistant without a model is
+        warned of when no model is there to default to."""
+        plain = self.env["im_livechat.channel"].create({"name": "No agent"})
+        self.assertFalse(plain.llm_agent_warning)
+        self.assistant.model_id = False
+        self.livechat.invalidate_recordset(["llm_agent_warning"])
+        self.assertFalse(self.livechat.llm_agent_warning, "the default model answers")
+        self.env["llm.model"].search([]).active = False
+        self.livechat.invalidate_recordset(["llm_agent_warning"])
+        self.assertIn("The agent has no model to answer with", self.livechat.llm_agent_warning)
+
+    def test_assistant_made_for_llm_chat_answers_and_hands_over(self):
+        """An assistant with no model (not Auto) and only internal tools: the agent answers
+        with the model LLM Chat gives its user, and can still hand over."""
+        self.assistant.write({"model_id": False,
+                              "tool_ids": [(6, 0, self.env.ref("llm_thread.tool_search_records").ids)]})
+        self.operator_online()
+        channel = self.open_session()
+        self.script_handoff("Wants a person.", "Let me find someone.")
+        self.visitor_says(channel, "A person, please")
+        self.assertEqual(channel.llm_thread_id.model_id,
+                         self.env["llm.thread"].with_user(self.agent)._llm_ui_default_model())
+        self.assertEqual({tool.name for tool in self.provider.requests[0]["tools"]},
+                         {"livechat_handoff"})
+        self.assertEqual(channel.llm_handoff_reason, "visitor")
+        self.assertEqual(self.texts(channel, self.agent.partner_id), ["Let me find someone."])
+
     def test_visitor_cannot_reach_internal_records(self):
         channel = self.open_session()
         # The model obeys the visitor and asks for the record tool: it is not even offered,
@@ -180,7 +208,8 @@ class TestLivechatAgent(LivechatCase):
         thread = channel.llm_thread_id
         # Even written on the thread, an internal tool is not the agent's.
         thread.sudo().tool_names = ["search_records", "search_knowledge"]
-        self.assertEqual(thread.with_user(self.agent)._llm_tool_names(), ["search_knowledge"])
+        self.assertEqual(thread.with_user(self.agent)._llm_tool_names(), ["search_knowledge"],
+                         "nor the hand-off that is not the thread's either")
         tool_result = self.env["mail.message"].search([
             ("model", "=", "llm.thread"), ("res_id", "=", thread.id), ("llm_role", "=", "tool")])
         self.assertTrue(tool_result.body_json.get("is_error"))
