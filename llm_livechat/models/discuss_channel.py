@@ -39,6 +39,8 @@ THUMBS_UP = "👍"
 THUMBS_DOWN = "👎"
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 SUMMARY_QUESTIONS = 3
+# Context key: the agent's message is posted from a run's save (_llm_mirror).
+MIRRORING = "llm_livechat_mirroring"
 
 
 class DiscussChannel(models.Model):
@@ -94,6 +96,12 @@ class DiscussChannel(models.Model):
         return channels
 
     def write(self, vals):
+        if self.env.context.get(MIRRORING) and set(vals) == {"last_interest_dt"}:
+            # The answer's first save, posting it from the run's transaction: mail's
+            # message_post would update the conversation's row, as the visitor's post of a
+            # next question does at the same moment (REPEATABLE READ: one of the two fails to
+            # serialize, an ERROR in the log). The question set it a moment before.
+            return True
         if {"llm_agent_partner_id", "llm_agent_stopped", "livechat_active"} & set(vals):
             self._llm_watch_handling()
         result = super().write(vals)
@@ -306,14 +314,11 @@ class DiscussChannel(models.Model):
             ("model", "=", self._name), ("res_id", "=", self.id),
             ("llm_livechat_source_id", "=", source.id)], limit=1)
         if not mirror:
+            # Nothing written on the conversation's row (see write; the time to the first
+            # answer is written at the run's end): the visitor may be posting meanwhile.
             self._llm_typing(False)
-            mirror = self._llm_post_as_agent(body)
+            mirror = self.with_context(**{MIRRORING: True})._llm_post_as_agent(body)
             mirror.llm_livechat_source_id = source.id
-            if not self.llm_first_answer_seconds and self.llm_first_visitor_date:
-                # Both creation dates are transaction times, the question's and this save's,
-                # from the same clock and to the microsecond (fields.Datetime.now() has none).
-                self.llm_first_answer_seconds = (
-                    mirror.create_date - self.llm_first_visitor_date).total_seconds()
             return
         mirror.body = body
         mirror._bus_send_store(mirror, {"body": mirror.body, "write_date": mirror.write_date})
@@ -338,6 +343,16 @@ class DiscussChannel(models.Model):
         wrote meanwhile."""
         self.ensure_one()
         self._llm_typing(False)
+        if not self.llm_first_answer_seconds and self.llm_first_visitor_date:
+            first = self.env["mail.message"].search([
+                ("model", "=", self._name), ("res_id", "=", self.id),
+                ("llm_livechat_source_id", "!=", False)], order="id", limit=1)
+            if first:
+                # Both creation dates are transaction times, the question's and the answer's
+                # first save's, from the same clock and to the microsecond
+                # (fields.Datetime.now() has none).
+                self.llm_first_answer_seconds = (
+                    first.create_date - self.llm_first_visitor_date).total_seconds()
         answer = thread._llm_history().filtered(lambda m: m.llm_role == "assistant")[-1:]
         error = (answer.body_json or {}).get("error") if answer else None
         if thread.generation_state == "error" or error:

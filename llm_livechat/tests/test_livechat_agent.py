@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from freezegun import freeze_time
 from markupsafe import Markup
 
+from odoo import SUPERUSER_ID, api, sql_db
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.llm_thread.engine import generation
 from odoo.addons.llm_thread.providers import base, errors
@@ -689,3 +690,72 @@ class TestLivechatRouting(LivechatCase):
         self.assertEqual(len(channel.channel_member_ids.filtered(
             lambda m: m.partner_id == manager.partner_id)), 1)
         self.assertEqual(self.texts(channel, manager.partner_id), ["Mia here.", "How can I help?"])
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatConcurrency(LivechatCase):
+    """The answer's first save (the run's transaction) and the visitor's next post (a
+    request) at the same moment, each on its own connection, as in production: the test's
+    own cursor, which runs share in test mode, cannot show it."""
+
+    def committed_env(self, cr):
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def setUp(self):
+        super().setUp()
+        connection = sql_db.db_connect(self.env.cr.dbname)
+        self.cursor = connection.cursor
+        with self.cursor() as cr:
+            env = self.committed_env(cr)
+            agent = env["res.partner"].create({"name": "Race agent"})
+            channel = env["discuss.channel"].create({
+                "name": "Race", "channel_type": "channel", "llm_agent_partner_id": agent.id,
+                "llm_first_visitor_date": "2026-01-01 10:00:00"})
+            thread = env["llm.thread"].create({"name": "Race"})
+            source = env["mail.message"].create({
+                "model": "llm.thread", "res_id": thread.id, "llm_role": "assistant",
+                "message_type": "comment", "body": "<p>Hello</p>",
+                "body_json": {"markdown": "Hello"}})
+            self.ids = (channel.id, source.id)
+            cr.commit()
+        self.addCleanup(self.remove, agent.id, channel.id, thread.id)
+
+    def remove(self, agent_id, channel_id, thread_id):
+        with self.cursor() as cr:
+            env = self.committed_env(cr)
+            env["mail.message"].search([("model", "=", "llm.thread"), ("res_id", "=", thread_id)]).unlink()
+            env["discuss.channel"].browse(channel_id).unlink()
+            env["llm.thread"].browse(thread_id).unlink()
+            env["res.partner"].browse(agent_id).unlink()
+            cr.commit()
+
+    def run_save(self, cr):
+        channel_id, source_id = self.ids
+        env = self.committed_env(cr)
+        env["discuss.channel"].browse(channel_id)._llm_mirror(
+            env["mail.message"].browse(source_id), False)
+        env.flush_all()
+        cr.commit()
+
+    def visitor_post(self, cr):
+        env = self.committed_env(cr)
+        env["discuss.channel"].browse(self.ids[0]).message_post(
+            body="And another question?", message_type="comment")
+        env.flush_all()
+        cr.commit()
+
+    def test_answer_saved_while_the_visitor_posts(self):
+        """Whichever transaction began first, neither fails to serialize nor logs an ERROR."""
+        for first, second in ((self.visitor_post, self.run_save),
+                              (self.run_save, self.visitor_post)):
+            with self.cursor() as cr_first, self.cursor() as cr_second, \
+                    self.assertNoLogs("odoo.sql_db", "ERROR"):
+                cr_first.execute("SELECT 1")  # its snapshot taken: it has begun
+                cr_second.execute("SELECT 1")
+                second(cr_second)  # commits while the first is under way
+                first(cr_first)
+        with self.cursor() as cr:
+            env = self.committed_env(cr)
+            channel = env["discuss.channel"].browse(self.ids[0])
+            self.assertEqual(len(channel.message_ids.filtered("llm_livechat_source_id")), 1,
+                             "the answer was posted once, then updated in place")
