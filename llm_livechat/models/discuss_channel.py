@@ -324,18 +324,25 @@ class DiscussChannel(models.Model):
         mirror._bus_send_store(mirror, {"body": mirror.body, "write_date": mirror.write_date})
 
     def _llm_sources_footer(self, text):
-        """Links to the public pages of the knowledge sources the answer cites ([n])."""
+        """Links to the public pages of the knowledge sources the answer cites ([n]): each
+        source once, by its name (a passage's label is its file's name, internal), with the
+        numbers citing it; found by the cited passage's id, not by name (two sources may
+        share one)."""
         question = self.llm_thread_id._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
         citations = (question.body_json or {}).get("knowledge") or []
         sources = self.llm_thread_id.sudo()._llm_knowledge_sources()
-        links = []
+        chunks = self.env["llm.knowledge.chunk"].sudo().browse(
+            [c["chunk_id"] for c in citations if c.get("chunk_id")]).exists()
+        cited = {}  # source: its numbers, in the order first cited
         for citation in citations:
-            source = sources.filtered(lambda s, name=citation["source"]: s.name == name)[:1]
-            if f"[{citation['n']}]" in text and source.public_url:
-                links.append(Markup('[%s] <a href="%s" target="_blank">%s</a>') % (
-                    citation["n"], source.public_url, citation["label"]))
-        if not links:
+            source = chunks.filtered(lambda c, cid=citation.get("chunk_id"): c.id == cid).source_id
+            if source in sources and source.public_url and f"[{citation['n']}]" in text:
+                cited.setdefault(source, []).append(str(citation["n"]))
+        if not cited:
             return Markup()
+        links = [Markup('[%s] <a href="%s" target="_blank">%s</a>') % (
+            ", ".join(numbers), source.public_url, source.name)
+            for source, numbers in cited.items()]
         return Markup("<p>%s %s</p>") % (self.env._("Sources:"), Markup(", ").join(links))
 
     def _llm_after_run(self, thread):

@@ -265,6 +265,39 @@ class TestLivechatAgent(LivechatCase):
         self.assertNotIn("999000", sent)
         self.assertNotIn("999000", " ".join(self.texts(channel)))
 
+    def test_answer_links_each_cited_source_once_by_its_name(self):
+        """The sources under an answer: each once, named as the source (not its file), linked
+        to its own public page, also when another source has the same name."""
+        policy, namesake = self.env["llm.knowledge.source"].create([{
+            "name": "Shop policy", "kind": "file", "public_url": url}
+            for url in ("https://shop.example/policy", "https://shop.example/policy-2025")])
+        (policy | namesake).write({"state": "ready"})  # indexed: its chunks are below
+        attachment = self.env["ir.attachment"].create({"name": "policy.md", "raw": b"# Policy"})
+        self.env["llm.knowledge.chunk"].create([{
+            "source_id": source.id, "content": content, "attachment_id": attachment.id,
+            "checksum": content} for source, content in (
+                (policy, "Shipping is free above 50 EUR."),
+                (policy, "Shipping abroad costs 6.90 EUR."),
+                (namesake, "Shipping took a week in 2025."))])._llm_update_tsv()
+        self.assistant.knowledge_source_ids = policy | namesake
+        channel = self.open_session()
+        self.script(answer("Free above 50 EUR [1], else 6.90 EUR [2]; it was a week [3]."))
+        self.visitor_says(channel, "Shipping?")
+        cited = {c["chunk_id"]: c["n"] for c in channel.llm_thread_id._llm_history().filtered(
+            lambda m: m.llm_role == "user").body_json["knowledge"]}
+        self.assertEqual(len(cited), 3, "the three passages were found")
+        body = self.env["mail.message"].search([
+            ("model", "=", "discuss.channel"), ("res_id", "=", channel.id),
+            ("author_id", "=", self.agent.partner_id.id)]).body
+        footer = body[body.index("Sources:"):]
+        self.assertNotIn("policy.md", footer)
+        numbers = {source: ", ".join(str(n) for chunk_id, n in sorted(cited.items(), key=lambda i: i[1])
+                                     if self.env["llm.knowledge.chunk"].browse(chunk_id).source_id == source)
+                   for source in (policy, namesake)}
+        self.assertEqual(footer.count(">Shop policy</a>"), 2, "each source once")
+        for source in (policy, namesake):
+            self.assertIn(f'[{numbers[source]}] <a href="{source.public_url}"', footer)
+
     def test_rate_limit_and_length(self):
         self.livechat.write({"llm_rate_limit": 2, "llm_max_message_chars": 50})
         channel = self.open_session()
