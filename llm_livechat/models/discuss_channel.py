@@ -41,6 +41,8 @@ EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 SUMMARY_QUESTIONS = 3
 # Context key: the agent's message is posted from a run's save (_llm_mirror).
 MIRRORING = "llm_livechat_mirroring"
+# Fewer words and no question mark: chit-chat, not a question for the knowledge base.
+QUESTION_WORDS = 4
 
 
 class DiscussChannel(models.Model):
@@ -73,6 +75,7 @@ class DiscussChannel(models.Model):
     llm_first_visitor_date = fields.Datetime(readonly=True, copy=False)
     llm_first_answer_seconds = fields.Float("Time to First Answer (s)", readonly=True, copy=False)
     llm_answer_count = fields.Integer("AI Answers", readonly=True, copy=False)
+    # Questions in a row answered with no relevant knowledge passage (_llm_after_run).
     llm_unsourced_count = fields.Integer(readonly=True, copy=False)
     # The last visitor message given to the agent: later ones are answered by the next run.
     llm_last_handled_id = fields.Integer(readonly=True, copy=False)
@@ -370,7 +373,9 @@ class DiscussChannel(models.Model):
         self.llm_answer_count += 1
         livechat = self.livechat_channel_id
         question = thread._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
-        if thread._llm_knowledge_sources() and not (question.body_json or {}).get("knowledge"):
+        if (question.body_json or {}).get("knowledge"):
+            self.llm_unsourced_count = 0  # in a row: a sourced answer starts the count again
+        elif thread._llm_knowledge_sources() and self._llm_is_question(message_text(question)):
             self.llm_unsourced_count += 1
             if livechat.llm_handoff_unsourced and \
                     self.llm_unsourced_count >= livechat.llm_handoff_unsourced:
@@ -379,6 +384,13 @@ class DiscussChannel(models.Model):
                 and not self._llm_thumbs(THUMBS_UP):
             return self._llm_handoff("turns")
         self._llm_answer()
+
+    @api.model
+    def _llm_is_question(self, text):
+        """Whether ``text`` asks for something the knowledge base should know: it has a
+        question mark or at least ``QUESTION_WORDS`` words. A greeting or a thanks ("Hi",
+        "Thanks a lot!") finds no passage and needs none: it does not count as unsourced."""
+        return "?" in text or len(text.split()) >= QUESTION_WORDS
 
     def _llm_thumbs(self, emoji):
         """The visitor's reactions ``emoji`` on the agent's answers."""
@@ -473,9 +485,11 @@ class DiscussChannel(models.Model):
         if self.llm_contact_reminded:
             return False
         self.llm_contact_reminded = True
+        # Often a question, not a refusal: the visitor is told what happens to it.
         return self._llm_post_as_agent(self.env._(
-            "I could not find an email address in your message. Please write it like "
-            "name@example.com."))
+            "I can no longer answer here, and no one from the team is available right now. "
+            "Write your email address (like name@example.com) and the team will answer you by "
+            "email: they will read everything you wrote here."))
 
     @api.model
     def _llm_email_in(self, message):

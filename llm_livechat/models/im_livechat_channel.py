@@ -81,8 +81,10 @@ class ImLivechatChannel(models.Model):
              "did not mark helpful (thumbs up). 0: never on that count.")
     llm_handoff_unsourced = fields.Integer(
         "Hand Over After Unsourced Answers", default=2,
-        help="Hand over after this many questions for which no relevant knowledge passage was "
-             "found (0: never). Only counted when the assistant has knowledge sources.")
+        help="Hand over after this many questions in a row for which no relevant knowledge "
+             "passage was found (0: never); an answer from a passage starts the count again, "
+             "and greetings (no question mark, fewer than four words) do not count. Only "
+             "counted when the assistant has knowledge sources.")
 
     _sql_constraints = [
         ("llm_limits_positive",

@@ -298,6 +298,27 @@ class TestLivechatAgent(LivechatCase):
         for source in (policy, namesake):
             self.assertIn(f'[{numbers[source]}] <a href="{source.public_url}"', footer)
 
+    def test_unsourced_answers_hand_over_in_a_row_only(self):
+        """Questions without a relevant passage hand over when they come in a row: a greeting
+        does not count, a sourced answer starts the count again."""
+        self.livechat.llm_handoff_unsourced = 2
+        source = self.env["llm.knowledge.source"].create({"name": "Shop policy", "kind": "file"})
+        source.state = "ready"  # indexed: its chunk is below
+        self.env["llm.knowledge.chunk"].create({
+            "source_id": source.id, "content": "Shipping is free above 50 EUR.",
+            "checksum": "1"})._llm_update_tsv()
+        self.assistant.knowledge_source_ids = source
+        self.operator_online()
+        channel = self.open_session()
+        for question in ("Hi", "Is shipping free?", "Do you sell bicycles for children?"):
+            self.script(answer("An answer."))
+            self.visitor_says(channel, question)
+        self.assertFalse(channel.llm_handoff_reason)
+        self.script(answer("An answer."))
+        self.visitor_says(channel, "Can I pay with gift vouchers?")
+        self.assertEqual(channel.llm_handoff_reason, "no_source")
+        self.assertEqual(channel.llm_handoff_question, "Can I pay with gift vouchers?")
+
     def test_rate_limit_and_length(self):
         self.livechat.write({"llm_rate_limit": 2, "llm_max_message_chars": 50})
         channel = self.open_session()
@@ -442,7 +463,7 @@ class TestLivechatAgent(LivechatCase):
                       self.texts(channel, self.agent.partner_id)[-1])
         self.assertTrue(channel.llm_contact_pending)
         self.visitor_says(channel, "no")
-        self.assertIn("could not find an email", self.texts(channel, self.agent.partner_id)[-1])
+        self.assertIn("Write your email address", self.texts(channel, self.agent.partner_id)[-1])
         said = len(self.texts(channel, self.agent.partner_id))
         self.visitor_says(channel, "I would rather not")
         self.assertEqual(len(self.texts(channel, self.agent.partner_id)), said,
