@@ -154,8 +154,10 @@ class TestLivechatAgent(LivechatCase):
             ("model", "=", "discuss.channel"), ("res_id", "=", channel.id),
             ("author_id", "=", self.agent.partner_id.id)]).body
         self.assertIn("<strong>Open</strong>", body)
-        for unsafe in ("javascript:", "onerror", "<script"):
+        for unsafe in ("javascript:", "<img", "<script"):
             self.assertNotIn(unsafe, body)
+        # The model's own HTML shows as text, as in the chat.
+        self.assertIn("&lt;img src=x onerror=alert(2)&gt;&lt;script&gt;", body)
 
     def test_the_channel_warns_of_a_model_without_tools(self):
         """Without tools the agent cannot hand over on request: the channel's form says so."""
