@@ -2066,6 +2066,32 @@ function modelLabel(name, provider, models) {
 // static/src/ts/markdown/markdown_view.ts
 import { Component as Component2, onMounted as onMounted2, onPatched as onPatched2, onWillUnmount, useRef as useRef2 } from "@odoo/owl";
 
+// static/src/ts/core/clipboard.ts
+async function copyText(text2) {
+  if (navigator.clipboard?.writeText) {
+    try {
+      await navigator.clipboard.writeText(text2);
+      return true;
+    } catch {
+    }
+  }
+  const area = document.createElement("textarea");
+  area.value = text2;
+  area.setAttribute("readonly", "");
+  Object.assign(area.style, { position: "fixed", top: "0", left: "0", opacity: "0" });
+  const focused = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  document.body.appendChild(area);
+  area.select();
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  } finally {
+    area.remove();
+    focused?.focus();
+  }
+}
+
 // node_modules/markdown-it/lib/common/utils.mjs
 var utils_exports = {};
 __export(utils_exports, {
@@ -8035,12 +8061,7 @@ var MarkdownView = class extends Component2 {
     if (!button || !code2) {
       return;
     }
-    try {
-      await navigator.clipboard.writeText(code2.textContent ?? "");
-      button.textContent = _t("Copied");
-    } catch {
-      button.textContent = _t("Copy failed");
-    }
+    button.textContent = await copyText(code2.textContent ?? "") ? _t("Copied") : _t("Copy failed");
     setTimeout(() => button.textContent = _t("Copy"), COPY_FEEDBACK_MS);
   }
 };
@@ -8070,7 +8091,7 @@ var MessageActions = class extends Component3 {
   static template = "llm_thread.MessageActions";
   static props = { message: Object, actions: Object };
   setup() {
-    this.state = useState2({ editing: false, editText: "", commenting: false, comment: "", copied: false });
+    this.state = useState2({ editing: false, editText: "", commenting: false, comment: "", copied: false, copyFailed: false });
     this.action = useService("action");
   }
   get versionIndex() {
@@ -8090,11 +8111,8 @@ var MessageActions = class extends Component3 {
     return actions.idle && message.done && message.id === actions.lastId;
   }
   async copy() {
-    try {
-      await navigator.clipboard.writeText(this.props.message.text);
-      this.state.copied = true;
-    } catch {
-    }
+    this.state.copyFailed = !await copyText(this.props.message.text);
+    this.state.copied = !this.state.copyFailed;
   }
   /**
    * Mail's own composer dialog, filled with the answer, so the user edits before posting.

@@ -1,5 +1,6 @@
 import { Component, onMounted, onPatched, onWillUnmount, useRef } from "@odoo/owl";
 
+import { copyText } from "../core/clipboard";
 import { _t } from "../core/l10n";
 import { renderMarkdown } from "./markdown";
 import { enrich } from "./rich";
@@ -165,12 +166,7 @@ export class MarkdownView extends Component<MarkdownViewProps> {
         if (!button || !code) {
             return;
         }
-        try {
-            await navigator.clipboard.writeText(code.textContent ?? "");
-            button.textContent = _t("Copied");
-        } catch {
-            button.textContent = _t("Copy failed");
-        }
+        button.textContent = (await copyText(code.textContent ?? "")) ? _t("Copied") : _t("Copy failed");
         // The outcome is a passing confirmation: the button reads "Copy" again, ready to reuse.
         setTimeout(() => (button.textContent = _t("Copy")), COPY_FEEDBACK_MS);
     }

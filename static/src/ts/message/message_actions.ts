@@ -1,6 +1,7 @@
 import { Component, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
+import { copyText } from "../core/clipboard";
 import { _t } from "../core/l10n";
 import type { FeedbackView, MessageView } from "./types";
 import type { ActionService } from "../core/records";
@@ -77,11 +78,13 @@ export class MessageActions extends Component<MessageActionsProps> {
         commenting: boolean;
         comment: string;
         copied: boolean;
+        /** The browser copied nothing: the user is told to copy by hand. */
+        copyFailed: boolean;
     };
     declare action: ActionService;
 
     setup(): void {
-        this.state = useState({ editing: false, editText: "", commenting: false, comment: "", copied: false });
+        this.state = useState({ editing: false, editText: "", commenting: false, comment: "", copied: false, copyFailed: false });
         this.action = useService("action");
     }
 
@@ -106,12 +109,8 @@ export class MessageActions extends Component<MessageActionsProps> {
     }
 
     async copy(): Promise<void> {
-        try {
-            await navigator.clipboard.writeText(this.props.message.text);
-            this.state.copied = true;
-        } catch {
-            // No clipboard permission (an insecure origin): nothing was copied, say nothing.
-        }
+        this.state.copyFailed = !(await copyText(this.props.message.text));
+        this.state.copied = !this.state.copyFailed;
     }
 
     /**

@@ -48,6 +48,28 @@ describe("MessageActions", () => {
         expect(input).not.toBeNull();
     });
 
+    test("Copy works without navigator.clipboard (plain http), and says when nothing was copied", async () => {
+        Object.defineProperty(navigator, "clipboard", { configurable: true, value: undefined });
+        let result = true;
+        const copied: string[] = [];
+        Object.defineProperty(document, "execCommand", {
+            configurable: true,
+            value: () => {
+                copied.push((document.body.lastElementChild as HTMLTextAreaElement).value);
+                return result;
+            },
+        });
+        const fixture = await mountComponent(MessageActions, { message: messageView({ text: "**Hi**" }), actions: handlers() }, env);
+        click(fixture, ".o_llm_copy_answer");
+        await vi.waitFor(() => expect(fixture.querySelector(".o_llm_copy_answer .fa-check")).not.toBeNull());
+        expect(copied).toEqual(["**Hi**"]);
+        expect(fixture.querySelector(".o_llm_copy_failed")).toBeNull();
+        result = false;
+        click(fixture, ".o_llm_copy_answer");
+        await vi.waitFor(() => expect(fixture.querySelector(".o_llm_copy_failed")?.textContent).toContain("Ctrl+C"));
+        expect(fixture.querySelector(".o_llm_copy_answer .fa-check")).toBeNull();
+    });
+
     test("Continue is offered under the last answer cut by the length limit", async () => {
         const actions = handlers();
         const fixture = await mountComponent(MessageActions, { message: messageView({ finishReason: "length" }), actions }, env);
