@@ -38,6 +38,17 @@ describe("MessageActions", () => {
         expect((fixture.querySelector(".o_llm_version_prev") as HTMLButtonElement).disabled).toBe(true);
     });
 
+    test("a failed last answer offers its Retry only, an earlier failed one still Regenerate", async () => {
+        const failed = await mountComponent(MessageActions, {
+            message: messageView({ id: 11, text: "", error: "The provider refused." }), actions: handlers({ lastId: 11 }),
+        }, env);
+        expect(failed.querySelector(".o_llm_regenerate")).toBeNull();
+        const earlier = await mountComponent(MessageActions, {
+            message: messageView({ id: 11, text: "", error: "The provider refused." }), actions: handlers({ lastId: 13 }),
+        }, env);
+        expect(earlier.querySelector(".o_llm_regenerate")).not.toBeNull();
+    });
+
     test("a thumb rates at once, then asks for an optional comment", async () => {
         const actions = handlers();
         const fixture = await mountComponent(MessageActions, { message: messageView(), actions }, env);
