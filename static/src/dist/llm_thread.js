@@ -1878,6 +1878,7 @@ import { Component as Component6, onMounted as onMounted3, onWillUnmount as onWi
 // static/src/ts/composer/composer.ts
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 var DRAFT_PREFIX = "llm_thread.draft.";
+var DRAFT_FILES_PREFIX = "llm_thread.draft_files.";
 function readDraft(key) {
   try {
     return localStorage.getItem(DRAFT_PREFIX + key) ?? "";
@@ -1885,12 +1886,38 @@ function readDraft(key) {
     return "";
   }
 }
-function writeDraft(key, text2) {
+function writeText(key, text2) {
   try {
     if (text2) {
       localStorage.setItem(DRAFT_PREFIX + key, text2);
     } else {
       localStorage.removeItem(DRAFT_PREFIX + key);
+    }
+  } catch {
+  }
+}
+function readDraftFiles(key) {
+  let stored;
+  try {
+    stored = JSON.parse(localStorage.getItem(DRAFT_FILES_PREFIX + key) ?? "[]");
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(stored)) {
+    return [];
+  }
+  return stored.filter(
+    (file) => typeof file?.id === "number" && typeof file.name === "string" && typeof file.mimetype === "string"
+  ).map(({ id, name, mimetype }) => pendingFrom({ id, name, mimetype }));
+}
+function writeDraft(key, text2, attachments) {
+  writeText(key, text2);
+  const uploaded = attachments.flatMap(({ id, name, mimetype }) => id === null ? [] : [{ id, name, mimetype }]);
+  try {
+    if (uploaded.length) {
+      localStorage.setItem(DRAFT_FILES_PREFIX + key, JSON.stringify(uploaded));
+    } else {
+      localStorage.removeItem(DRAFT_FILES_PREFIX + key);
     }
   } catch {
   }
@@ -1911,7 +1938,12 @@ var Composer = class extends Component {
   setup() {
     this.textarea = useRef("textarea");
     this.fileInput = useRef("fileInput");
-    this.state = useState({ text: readDraft(this.props.draftKey), attachments: [], errors: [], dragging: false });
+    this.state = useState({
+      text: readDraft(this.props.draftKey),
+      attachments: readDraftFiles(this.props.draftKey),
+      errors: [],
+      dragging: false
+    });
     this.focusAfterPatch = false;
     onMounted(() => {
       this.fitText();
@@ -1928,17 +1960,23 @@ var Composer = class extends Component {
       if (next.draftKey !== this.props.draftKey) {
         this.state.text = readDraft(next.draftKey);
         this.clearAttachments(next.restoreAttachments ?? []);
+        this.state.attachments = readDraftFiles(next.draftKey);
         this.focusAfterPatch = true;
       }
       if (this.props.streaming && !next.streaming) {
         const active = document.activeElement;
         this.focusAfterPatch = !active || active === document.body || Boolean(active.closest(".o_llm_conversation"));
       }
-      if (next.restore && next.restore !== this.props.restore) {
+      const restoreText = Boolean(next.restore) && next.restore !== this.props.restore;
+      const restoreFiles = Boolean(next.restoreAttachments?.length) && next.restoreAttachments !== this.props.restoreAttachments;
+      if (restoreText) {
         this.state.text = next.restore;
       }
-      if (next.restoreAttachments?.length && next.restoreAttachments !== this.props.restoreAttachments) {
+      if (restoreFiles) {
         this.state.attachments = [...next.restoreAttachments];
+      }
+      if (restoreText || restoreFiles) {
+        writeDraft(next.draftKey, this.state.text, this.state.attachments);
       }
     });
   }
@@ -1958,7 +1996,7 @@ var Composer = class extends Component {
   }
   onInput(ev) {
     this.state.text = ev.target.value;
-    writeDraft(this.props.draftKey, this.state.text);
+    this.saveDraft();
   }
   onKeydown(ev) {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
@@ -1975,7 +2013,7 @@ var Composer = class extends Component {
     this.state.text = "";
     this.state.attachments = [];
     this.state.errors = [];
-    writeDraft(this.props.draftKey, "");
+    this.saveDraft();
     this.props.onSend(text2, attachments);
     this.focus();
   }
@@ -1993,7 +2031,11 @@ var Composer = class extends Component {
     }
     this.state.attachments = this.state.attachments.filter((a) => a.key !== key);
     this.state.errors = [];
+    this.saveDraft();
     this.focus();
+  }
+  saveDraft() {
+    writeDraft(this.props.draftKey, this.state.text, this.state.attachments);
   }
   /** Empties the chips, their local thumbnails revoked, except those of `kept`. */
   clearAttachments(kept = []) {

@@ -1,7 +1,7 @@
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 
 import { _t } from "../core/l10n";
-import { ACCEPT, addFiles, type PendingAttachment } from "./attachments";
+import { ACCEPT, addFiles, pendingFrom, type PendingAttachment } from "./attachments";
 
 export interface ComposerProps {
     /** Key of the draft kept for this thread (localStorage), e.g. the thread id. */
@@ -19,6 +19,8 @@ export interface ComposerProps {
 }
 
 const DRAFT_PREFIX = "llm_thread.draft.";
+/** The draft's files uploaded already (a refused message's): ids the server keeps a day. */
+const DRAFT_FILES_PREFIX = "llm_thread.draft_files.";
 
 function readDraft(key: string): string {
     try {
@@ -28,12 +30,46 @@ function readDraft(key: string): string {
     }
 }
 
-function writeDraft(key: string, text: string): void {
+function writeText(key: string, text: string): void {
     try {
         if (text) {
             localStorage.setItem(DRAFT_PREFIX + key, text);
         } else {
             localStorage.removeItem(DRAFT_PREFIX + key);
+        }
+    } catch {
+        // see readDraft
+    }
+}
+
+/** The uploaded files of the draft of `key`, as chips; what is not one is skipped. */
+function readDraftFiles(key: string): PendingAttachment[] {
+    let stored: unknown;
+    try {
+        stored = JSON.parse(localStorage.getItem(DRAFT_FILES_PREFIX + key) ?? "[]");
+    } catch {
+        return []; // see readDraft; or not JSON (edited by hand)
+    }
+    if (!Array.isArray(stored)) {
+        return [];
+    }
+    return stored
+        .filter(
+            (file): file is { id: number; name: string; mimetype: string } =>
+                typeof file?.id === "number" && typeof file.name === "string" && typeof file.mimetype === "string",
+        )
+        .map(({ id, name, mimetype }) => pendingFrom({ id, name, mimetype }));
+}
+
+/** Keeps the text and the uploaded files of the draft of `key` (local files cannot be kept). */
+function writeDraft(key: string, text: string, attachments: PendingAttachment[]): void {
+    writeText(key, text);
+    const uploaded = attachments.flatMap(({ id, name, mimetype }) => (id === null ? [] : [{ id, name, mimetype }]));
+    try {
+        if (uploaded.length) {
+            localStorage.setItem(DRAFT_FILES_PREFIX + key, JSON.stringify(uploaded));
+        } else {
+            localStorage.removeItem(DRAFT_FILES_PREFIX + key);
         }
     } catch {
         // see readDraft
@@ -68,7 +104,12 @@ export class Composer extends Component<ComposerProps> {
     setup(): void {
         this.textarea = useRef("textarea");
         this.fileInput = useRef("fileInput");
-        this.state = useState({ text: readDraft(this.props.draftKey), attachments: [], errors: [], dragging: false });
+        this.state = useState({
+            text: readDraft(this.props.draftKey),
+            attachments: readDraftFiles(this.props.draftKey),
+            errors: [],
+            dragging: false,
+        });
         this.focusAfterPatch = false;
         onMounted(() => {
             this.fitText();
@@ -88,6 +129,7 @@ export class Composer extends Component<ComposerProps> {
                 // OWL calls this again when it restarts a render not yet committed, with
                 // this.props still the old ones, so those files are here already, restored.
                 this.clearAttachments(next.restoreAttachments ?? []);
+                this.state.attachments = readDraftFiles(next.draftKey);
                 this.focusAfterPatch = true;
             }
             // The answer ended (or the Stop was honoured): back to writing, unless the user
@@ -97,11 +139,18 @@ export class Composer extends Component<ComposerProps> {
                 this.focusAfterPatch =
                     !active || active === document.body || Boolean(active.closest(".o_llm_conversation"));
             }
-            if (next.restore && next.restore !== this.props.restore) {
-                this.state.text = next.restore;
+            const restoreText = Boolean(next.restore) && next.restore !== this.props.restore;
+            const restoreFiles =
+                Boolean(next.restoreAttachments?.length) && next.restoreAttachments !== this.props.restoreAttachments;
+            if (restoreText) {
+                this.state.text = next.restore!;
             }
-            if (next.restoreAttachments?.length && next.restoreAttachments !== this.props.restoreAttachments) {
-                this.state.attachments = [...next.restoreAttachments];
+            if (restoreFiles) {
+                this.state.attachments = [...next.restoreAttachments!];
+            }
+            if (restoreText || restoreFiles) {
+                // Kept as the draft: a reload does not lose the refused message.
+                writeDraft(next.draftKey, this.state.text, this.state.attachments);
             }
         });
     }
@@ -125,7 +174,7 @@ export class Composer extends Component<ComposerProps> {
 
     onInput(ev: InputEvent): void {
         this.state.text = (ev.target as HTMLTextAreaElement).value;
-        writeDraft(this.props.draftKey, this.state.text);
+        this.saveDraft();
     }
 
     onKeydown(ev: KeyboardEvent): void {
@@ -144,7 +193,7 @@ export class Composer extends Component<ComposerProps> {
         this.state.text = "";
         this.state.attachments = [];
         this.state.errors = [];
-        writeDraft(this.props.draftKey, "");
+        this.saveDraft();
         this.props.onSend(text, attachments);
         this.focus();
     }
@@ -164,7 +213,12 @@ export class Composer extends Component<ComposerProps> {
         }
         this.state.attachments = this.state.attachments.filter((a) => a.key !== key);
         this.state.errors = [];
+        this.saveDraft();
         this.focus();
+    }
+
+    private saveDraft(): void {
+        writeDraft(this.props.draftKey, this.state.text, this.state.attachments);
     }
 
     /** Empties the chips, their local thumbnails revoked, except those of `kept`. */

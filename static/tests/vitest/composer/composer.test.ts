@@ -236,5 +236,16 @@ describe("Composer attachments", () => {
         await nextRender();
         expect(fixture.querySelector("textarea")!.value).toBe("What is this?");
         expect(fixture.querySelector(".o_llm_attachment_chip img")!.getAttribute("src")).toBe("/web/image/7/160x160");
+        // Kept as the draft: after a reload, the text and the uploaded file are back.
+        const reloaded = await mountComponent(Composer, props().props);
+        expect(reloaded.querySelector("textarea")!.value).toBe("What is this?");
+        expect(reloaded.querySelector(".o_llm_attachment_chip img")!.getAttribute("src")).toBe("/web/image/7/160x160");
+        // Removed from the composer, removed from the draft too; sent, the draft is empty.
+        reloaded.querySelector<HTMLButtonElement>(".o_llm_attachment_remove")!.click();
+        await nextRender();
+        expect((await mountComponent(Composer, props().props)).querySelector(".o_llm_attachment_chip")).toBeNull();
+        reloaded.querySelector<HTMLButtonElement>(".o_llm_send")!.click();
+        await nextRender();
+        expect((await mountComponent(Composer, props().props)).querySelector("textarea")!.value).toBe("");
     });
 });
