@@ -77,6 +77,16 @@ def _missing_field(records, names):
     return None
 
 
+def names_record(text):
+    """Whether ``text`` has a placeholder of the linked record (``record``, its model or id):
+    without a record, it would render empty."""
+    for _literal, expression, _default in parse_inline_template(text or ""):
+        path = _path(expression) if expression else ["user"]
+        if path is None or path[0] not in ("user", "company"):
+            return True
+    return False
+
+
 def render(env, text, record=None):
     """``text`` with its placeholders filled from ``record`` (may be None) as ``env``'s user."""
     # As the user, never in sudo mode: Odoo gives ``env.user`` in sudo mode, and a caller may

@@ -45,9 +45,16 @@ class LlmPrompt(models.Model):
 
     @api.model
     def _llm_for(self, res_model):
-        """The prompts the current user is offered on a record of ``res_model``."""
+        """The prompts the current user is offered on a record of ``res_model``; with no
+        ``res_model`` (a conversation of the LLM Chat app, about no record), those that apply
+        to every record and name none of its fields."""
         # ir.model, which users may not read, holds nothing secret.
-        return self.search([("suggested", "=", True)]).filtered(
+        prompts = self.search([("suggested", "=", True)])
+        if not res_model:
+            return prompts.filtered(
+                lambda prompt: not prompt.sudo().res_model_ids
+                and not llm_placeholders.names_record(prompt.text))
+        return prompts.filtered(
             lambda prompt: not prompt.sudo().res_model_ids
             or res_model in prompt.sudo().res_model_ids.mapped("model"))
 
@@ -65,12 +72,15 @@ class LlmThreadPrompt(models.Model):
         (a draft's too), each with its text filled from the record: [{id, name, text}]; none
         when the user may not read the record, or it is gone: a conversation's link outlives
         both, and opening such a conversation must still work. A prompt whose text comes out
-        empty from this record is left out."""
-        try:
-            self._llm_ui_check_record(res_model, res_id)
-        except UserError:  # AccessError included
-            return []
-        record = self.env[res_model].browse(res_id)
+        empty from this record is left out. Without a record (``res_model`` False), the
+        prompts that need none."""
+        record = None
+        if res_model:
+            try:
+                self._llm_ui_check_record(res_model, res_id)
+            except UserError:  # AccessError included
+                return []
+            record = self.env[res_model].browse(res_id)
         prompts = [{"id": prompt.id, "name": prompt.name, "text": prompt._llm_render(record)}
-                   for prompt in self.env["llm.prompt"]._llm_for(record._name)]
+                   for prompt in self.env["llm.prompt"]._llm_for(res_model)]
         return [prompt for prompt in prompts if prompt["text"].strip()]

@@ -419,6 +419,22 @@ class TestPrompts(AssistantData, TransactionCase):
         self.assertNotIn("Nothing here", names)
         self.assertIn("Summarise this record", names)
 
+    def test_prompts_needing_no_record_are_offered_in_the_chat(self):
+        """The LLM Chat app's conversations are about no record: a prompt applying to every
+        record is offered there, unless it names the record (it would come out empty)."""
+        mine = self.env["llm.prompt"].with_user(self.user).create(
+            {"name": "Plan my week", "text": "Plan the week of {{ user.name }}."})
+        self.assertEqual(mine.user_id, self.user)
+        self.env["llm.prompt"].with_user(self.user).create(
+            {"name": "Partners only", "text": "Plan my week.",
+             "res_model_ids": [(6, 0, self.env["ir.model"]._get("res.partner").ids)]})
+        offered = {p["name"]: p["text"]
+                   for p in self.env["llm.thread"].with_user(self.user).llm_ui_prompts(False, False)}
+        self.assertEqual(offered, {"Plan my week": f"Plan the week of {self.user.name}."},
+                         "the shipped prompts name the record; one for partners needs one")
+        self.assertFalse(self.env["llm.thread"].with_user(self.other).llm_ui_prompts(False, False),
+                         "a private prompt stays its owner's")
+
     def test_private_prompts(self):
         Prompt = self.env["llm.prompt"]
         mine = Prompt.with_user(self.user).create({"name": "Mine", "text": "{{ record.name }}"})

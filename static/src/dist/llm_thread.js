@@ -1693,9 +1693,10 @@ var ChatController = class {
   }
   async loadPrompts() {
     const thread = this.conversation.thread;
-    this.prompts = thread?.res_model && thread.res_id ? await this.backend.call("llm_ui_prompts", [], {
-      res_model: thread.res_model,
-      res_id: thread.res_id
+    const linked = Boolean(thread?.res_model && thread.res_id);
+    this.prompts = thread ? await this.backend.call("llm_ui_prompts", [], {
+      res_model: linked ? thread.res_model : false,
+      res_id: linked ? thread.res_id : false
     }) : [];
   }
   /**

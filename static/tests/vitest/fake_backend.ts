@@ -81,6 +81,8 @@ export class FakeBackend implements ChatBackend {
     options: ChatOptions = OPTIONS;
     /** What llm_ui_prompts answers for a thread linked to a record. */
     prompts: PromptSuggestion[] = [];
+    /** What llm_ui_prompts answers for a thread about no record (the LLM Chat app's). */
+    unlinkedPrompts: PromptSuggestion[] = [];
     calls: [string, unknown[], Record<string, unknown>][] = [];
     rpcs: [string, Record<string, unknown>][] = [];
     requests: GenerationRequest[] = [];
@@ -149,7 +151,7 @@ export class FakeBackend implements ChatBackend {
                 return summary(clone(t)) as T;
             }
             case "llm_ui_prompts":
-                return (kwargs["res_model"] ? clone(this.prompts) : []) as T;
+                return clone(kwargs["res_model"] ? this.prompts : this.unlinkedPrompts) as T;
             case "llm_ui_readable_models":
                 return [{ model: "res.partner", name: "Contact" }] as T;
             default:

@@ -205,10 +205,12 @@ export class ChatController {
 
     private async loadPrompts(): Promise<void> {
         const thread = this.conversation.thread;
-        this.prompts = thread?.res_model && thread.res_id
+        // About no record (the LLM Chat app's own): the prompts that need none.
+        const linked = Boolean(thread?.res_model && thread.res_id);
+        this.prompts = thread
             ? await this.backend.call<PromptSuggestion[]>("llm_ui_prompts", [], {
-                  res_model: thread.res_model,
-                  res_id: thread.res_id,
+                  res_model: linked ? thread.res_model : false,
+                  res_id: linked ? thread.res_id : false,
               })
             : [];
     }

@@ -36,6 +36,14 @@ function deleteAfterARender(backend: FakeBackend): void {
 }
 
 describe("ChatApp", () => {
+    test("the prompts that need no record are suggested in a conversation about none", async () => {
+        const backend = new FakeBackend();
+        backend.unlinkedPrompts = [{ id: 4, name: "Weekly plan", text: "Plan my week, Mitchell." }];
+        const fixture = await mountApp(backend);
+        expect(fixture.querySelector(".o_llm_suggestion")?.textContent).toBe("Weekly plan");
+        expect(backend.calls.find(([m]) => m === "llm_ui_prompts")![2]).toMatchObject({ res_model: false, res_id: false });
+    });
+
     test("no conversation yet: opens on a new one, ready to write, not yet created", async () => {
         const backend = new FakeBackend();
         const fixture = await mountApp(backend);
