@@ -1534,6 +1534,11 @@ function newConversation(backend) {
 
 // static/src/ts/conversation/chat_controller.ts
 var DRAFT_ID = 0;
+function refusalOf(error2) {
+  const data = typeof error2 === "object" && error2 !== null && "data" in error2 ? error2.data : null;
+  const message = typeof data === "object" && data !== null && "message" in data ? data.message : "";
+  return typeof message === "string" ? message : "";
+}
 var ChatController = class {
   constructor(backend, scope = {}) {
     this.backend = backend;
@@ -1598,10 +1603,19 @@ var ChatController = class {
     this.options = options;
     this.scopeName = scopeRecord[0]?.display_name ?? "";
     this.ready = true;
-    if (threadId && this.threads.some((thread) => thread.id === threadId)) {
-      await this.open(threadId);
+    if (threadId) {
+      try {
+        await this.open(threadId);
+      } catch (error2) {
+        this.activeId = null;
+        this.models.delete(threadId);
+        this.conversation = newConversation(this.backend);
+        this.refusedOpening = refusalOf(error2) || _t("This conversation could not be opened.");
+      }
     }
   }
+  /** Why the conversation asked for at start could not be opened; shown in the next one. */
+  refusedOpening = "";
   async loadList() {
     this.threads = await this.backend.call("llm_ui_list", [], {
       search: this.search,
@@ -8999,6 +9013,7 @@ var ChatApp = class extends Component11 {
         const latest = this.controller.threads[0];
         await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
       }
+      this.conversation.notice = this.controller.refusedOpening;
     });
     onWillUnmount5(() => this.controller.close());
     useEffect(

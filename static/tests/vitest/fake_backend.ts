@@ -119,6 +119,12 @@ export class FakeBackend implements ChatBackend {
                     .filter((t) => !kwargs["res_model"] || (t.res_model === kwargs["res_model"] && t.res_id === kwargs["res_id"]))
                     .map(summary) as T;
             case "llm_ui_load":
+                if (!find()) {
+                    // As Odoo's RPCError with the server's one gate (llm.thread._llm_check_owner).
+                    throw Object.assign(new Error("RPC_ERROR"), {
+                        data: { message: "This conversation does not exist or is not yours." },
+                    });
+                }
                 return clone(find()) as T;
             case "llm_ui_create": {
                 const created = thread({

@@ -23,6 +23,13 @@ export interface ChatScope {
  * What the LLM Chat app and the chatter panel share: the user's thread list (optionally
  * scoped to one record), the open conversation and the pickers' options. Reactive.
  */
+/** The message of a refused ORM call (Odoo's RPCError carries the server's in `data`). */
+function refusalOf(error: unknown): string {
+    const data: unknown = typeof error === "object" && error !== null && "data" in error ? error.data : null;
+    const message: unknown = typeof data === "object" && data !== null && "message" in data ? data.message : "";
+    return typeof message === "string" ? message : "";
+}
+
 export class ChatController {
     threads: ThreadSummary[] = [];
     search = "";
@@ -93,10 +100,23 @@ export class ChatController {
         this.options = options;
         this.scopeName = scopeRecord[0]?.display_name ?? "";
         this.ready = true;
-        if (threadId && this.threads.some((thread) => thread.id === threadId)) {
-            await this.open(threadId);
+        if (threadId) {
+            try {
+                // Listed or not: the list holds the latest conversations only.
+                await this.open(threadId);
+            } catch (error) {
+                // Someone else's (a link a manager followed), or deleted: the server's one
+                // gate says so, and whoever started us opens another conversation under it.
+                this.activeId = null;
+                this.models.delete(threadId);
+                this.conversation = newConversation(this.backend);
+                this.refusedOpening = refusalOf(error) || _t("This conversation could not be opened.");
+            }
         }
     }
+
+    /** Why the conversation asked for at start could not be opened; shown in the next one. */
+    refusedOpening = "";
 
     async loadList(): Promise<void> {
         this.threads = await this.backend.call<ThreadSummary[]>("llm_ui_list", [], {

@@ -44,6 +44,28 @@ describe("ChatApp", () => {
         expect(backend.calls.find(([m]) => m === "llm_ui_prompts")![2]).toMatchObject({ res_model: false, res_id: false });
     });
 
+    test("a link to a conversation that is not the user's opens their latest, saying so", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 3, name: "Mine" })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 44 } } });
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Mine");
+        expect(fixture.querySelector(".o_llm_notice")?.textContent).toContain("This conversation does not exist or is not yours.");
+    });
+
+    test("a link to one of the user's conversations beyond the list opens it", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 3, name: "Mine" }), thread({ id: 2, name: "Older" })];
+        const list = backend.call.bind(backend);
+        // The list holds the latest conversations only (llm_ui_list's limit).
+        backend.call = async <T>(method: string, args: unknown[], kwargs?: Record<string, unknown>): Promise<T> => {
+            const result = await list<T>(method, args, kwargs);
+            return (method === "llm_ui_list" ? (result as unknown[]).slice(0, 1) : result) as T;
+        };
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 2 } } });
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Older");
+        expect(fixture.querySelector(".o_llm_notice")).toBeNull();
+    });
+
     test("no conversation yet: opens on a new one, ready to write, not yet created", async () => {
         const backend = new FakeBackend();
         const fixture = await mountApp(backend);
