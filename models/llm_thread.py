@@ -149,6 +149,8 @@ class LlmThread(models.Model):
              "context window large enough for the history.")
     usage_ids = fields.One2many("llm.usage", "thread_id", string="Usage")
     active = fields.Boolean(default=True)
+    # The form is read-only to anyone else (an LLM manager auditing it), who may not save.
+    is_mine = fields.Boolean("Mine", compute="_compute_is_mine")
 
     # The generation state, visible to every tab and worker. The claim (state, owner, token)
     # replaces a lock held for the whole answer: see _llm_claim().
@@ -182,6 +184,20 @@ class LlmThread(models.Model):
         # Accepted by message_post, for the original module's API (llm_thread_seed.py); who
         # may set them is mail.message's one gate (models/mail_message.py): server code only.
         return super()._get_message_create_valid_field_names() | {"llm_role", "body_json"}
+
+    @api.returns("mail.message", lambda value: value.id)
+    def message_post(self, **kwargs):
+        # Mail would refuse a manager (who reads the conversation) with its generic "security
+        # restrictions"; the reason is the chat's: the conversation is not theirs.
+        if not self.env.su:
+            self._llm_check_owner()
+        return super().message_post(**kwargs)
+
+    @api.depends("user_id")
+    @api.depends_context("uid")
+    def _compute_is_mine(self):
+        for thread in self:
+            thread.is_mine = thread.user_id == self.env.user
 
     @api.model_create_multi
     def create(self, vals_list):

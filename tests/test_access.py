@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo import Command
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.llm_thread import MAX_ID, MAX_MESSAGE_CHARS, MAX_NAME_CHARS
@@ -165,6 +165,21 @@ class TestThreadAccess(RpcMixin, EngineCase):
         self.assertEqual((self.thread.generation_state, self.thread.res_model, self.thread.res_id,
                           self.thread.llm_delivery), ("idle", "res.partner", mine.id, False))
 
+    def test_the_form_is_read_only_but_to_the_owner(self):
+        """A manager audits another user's conversation in the backend form, which may not be
+        saved: its fields are read-only there, not editable until a refused save."""
+        manager = new_test_user(self.env, login="llm_m", groups="base.group_user,llm_thread.group_llm_manager")
+        self.assertTrue(self.thread.with_user(self.user_a).is_mine)
+        self.assertFalse(self.thread.with_user(manager).is_mine)
+        with Form(self.thread.with_user(self.user_a)) as form:
+            form.system_prompt = "Answer briefly."
+        self.assertEqual(self.thread.system_prompt, "Answer briefly.")
+        form = Form(self.thread.with_user(manager))
+        for name in ("name", "system_prompt", "assistant_id", "model_id", "provider_id"):
+            with self.subTest(field=name), self.assertRaises(AssertionError, msg="read-only"):
+                setattr(form, name, False)
+        self.assertTrue(Form(self.env["llm.thread"].with_user(manager)).is_mine, "their own new one")
+
     def test_one_gate_one_message(self):
         """Every way into someone else's conversation ends at the same gate, with the same
         message, managers included."""
@@ -178,6 +193,8 @@ class TestThreadAccess(RpcMixin, EngineCase):
                 "action_stop": thread.action_stop,
                 "llm_update": lambda thread=thread: thread.llm_update({"name": "mine"}),
                 "llm_ui_load": thread.llm_ui_load,
+                # The chatter of the backend form (a manager reads the conversation there).
+                "message_post": lambda thread=thread: thread.message_post(body="A note"),
                 "llm_ui_link": thread.llm_ui_link,
                 "llm_ui_delete": thread.llm_ui_delete,
                 "llm_ui_switch_version": lambda thread=thread: thread.llm_ui_switch_version(1),
