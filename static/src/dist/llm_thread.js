@@ -256,6 +256,13 @@ var EVENT_FIELDS = {
 };
 var BUSY_STATES = ["generating", "waiting"];
 var GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
+var ERROR_CODES = {
+  alreadyGenerating: "already_generating",
+  iterationLimit: "iteration_limit",
+  budgetExceeded: "budget_exceeded",
+  notConfigured: "not_configured",
+  internal: "internal"
+};
 function isEventName(name) {
   return Object.hasOwn(EVENT_FIELDS, name);
 }
@@ -870,8 +877,14 @@ var ConversationModel = class {
     if (last && this.busyElsewhere) {
       last.interrupted = false;
     }
-    this.notice = "";
-    this.noticeCode = "";
+    if (!(this.busyRefusal && BUSY_STATES.includes(data.generation_state))) {
+      this.notice = "";
+      this.noticeCode = "";
+    }
+  }
+  /** The last message was refused because an answer is written elsewhere (another tab). */
+  get busyRefusal() {
+    return this.noticeCode === ERROR_CODES.alreadyGenerating;
   }
   /**
    * The thread's state changed on the server. Our own stream reports its own generation;
@@ -892,7 +905,11 @@ var ConversationModel = class {
     if (!this.thread || this.streaming) {
       return;
     }
+    const { notice, noticeCode } = this;
     const controller = this.beginStream();
+    if (noticeCode === ERROR_CODES.alreadyGenerating) {
+      Object.assign(this, { notice, noticeCode });
+    }
     this.lastEventId = null;
     try {
       await this.followAfterLoss(controller, false);
@@ -900,9 +917,9 @@ var ConversationModel = class {
       this.endStream(controller);
     }
     if (this.controller === null && !controller.signal.aborted) {
-      const { notice, noticeCode } = this;
+      const { notice: notice2, noticeCode: noticeCode2 } = this;
       await this.refresh({ follow: false });
-      Object.assign(this, { notice, noticeCode });
+      Object.assign(this, { notice: notice2, noticeCode: noticeCode2 });
     }
   }
   /** Re-reads the thread, e.g. after another tab finished. */
@@ -1506,6 +1523,10 @@ var ConversationModel = class {
           this.thread.generation_state = state;
         }
         this.busyElsewhere = BUSY_STATES.includes(state);
+        if (this.busyRefusal && !this.busyElsewhere) {
+          this.notice = "";
+          this.noticeCode = "";
+        }
         this.streaming = false;
         this.stopping = false;
         const last = this.messages.at(-1);

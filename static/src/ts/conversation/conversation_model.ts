@@ -2,7 +2,7 @@ import { _t } from "../core/l10n";
 import { serverNow } from "../message/message_date";
 import { citationsFrom, citedIn } from "../message/citations";
 import { totalUsage, usageFrom, type UsageView } from "../usage/usage";
-import { BUSY_STATES, type EventPayload, type StreamEvent } from "../stream/protocol";
+import { BUSY_STATES, ERROR_CODES, type EventPayload, type StreamEvent } from "../stream/protocol";
 import { announceChanged } from "./record_changes";
 import { GenerationRefused, UploadRefused, type ChatBackend, type GenerationRequest } from "../core/transport";
 import { pendingFrom, type PendingAttachment } from "../composer/attachments";
@@ -279,8 +279,17 @@ export class ConversationModel {
         if (last && this.busyElsewhere) {
             last.interrupted = false; // saved on the way: still being written elsewhere
         }
-        this.notice = "";
-        this.noticeCode = "";
+        // Refused for an answer written elsewhere: said while it is written (the message waits
+        // in the composer), not wiped by the reload that shows that answer.
+        if (!(this.busyRefusal && BUSY_STATES.includes(data.generation_state))) {
+            this.notice = "";
+            this.noticeCode = "";
+        }
+    }
+
+    /** The last message was refused because an answer is written elsewhere (another tab). */
+    private get busyRefusal(): boolean {
+        return this.noticeCode === ERROR_CODES.alreadyGenerating;
     }
 
     /**
@@ -305,7 +314,11 @@ export class ConversationModel {
         if (!this.thread || this.streaming) {
             return;
         }
+        const { notice, noticeCode } = this;
         const controller = this.beginStream();
+        if (noticeCode === ERROR_CODES.alreadyGenerating) {
+            Object.assign(this, { notice, noticeCode }); // see setThread
+        }
         this.lastEventId = null;
         try {
             await this.followAfterLoss(controller, false);
@@ -1001,6 +1014,10 @@ export class ConversationModel {
                 }
                 // Still busy after our stream ended: another request took the thread over.
                 this.busyElsewhere = BUSY_STATES.includes(state);
+                if (this.busyRefusal && !this.busyElsewhere) {
+                    this.notice = ""; // the answer that refused ours is written: send it now
+                    this.noticeCode = "";
+                }
                 this.streaming = false;
                 this.stopping = false;
                 // Once per answer, and the answer itself: the messages are no live region.

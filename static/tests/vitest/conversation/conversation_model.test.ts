@@ -239,6 +239,36 @@ describe("ConversationModel", () => {
         expect(model.canSend).toBe(false);
     });
 
+    test("refused for another tab's answer: said while that answer is followed, gone once it is written", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async () => {
+            // The other tab's question was stored a moment before ours came.
+            backend.threads[0]!.generation_state = "generating";
+            throw new GenerationRefused("already_generating", "This conversation is already generating an answer.", 409);
+        });
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        backend.follows.push(async (request) => {
+            request.onEvent("message_created", { message_id: 12, role: "assistant" }, "r:1");
+            request.onEvent("text_delta", { message_id: 12, text: "Theirs" }, "r:2");
+            await held;
+            request.onEvent("message_final", { message_id: 12, finish_reason: "stop", stopped: false, error: null }, "r:3");
+            backend.threads[0]!.generation_state = "idle";
+            request.onEvent("done", { thread_id: 1, state: "idle" }, "r:4");
+        });
+        const model = await open(backend);
+        await model.send("Mine");
+        expect(model.rejectedMessage).toBe("Mine");
+        // The bus tells the other tab's generation started: this tab reads and follows it.
+        await model.onGenerationState("generating");
+        await vi.waitFor(() => expect(model.messages.at(-1)?.text).toBe("Theirs"));
+        expect(model.notice).toBe("This conversation is already generating an answer.");
+        release();
+        await vi.waitFor(() => expect(model.streaming).toBe(false));
+        expect(model.notice).toBe("");
+        expect(model.canSend).toBe(true);
+    });
+
     test("a stream taken over by another request ends busy elsewhere, its partial answer kept", async () => {
         const backend = new FakeBackend();
         backend.scripts.push([
