@@ -350,7 +350,10 @@ class LlmThread(models.Model):
         attachments = self._llm_message_attachments(
             attachment_ids, user_message_body, edit_message_id)
         # Chosen once per generation (the Auto model's choice included); UserError if none.
-        attached = self.with_context(llm_attachment_ids=attachments.ids)
+        attached = self.with_context(
+            llm_attachment_ids=attachments.ids,
+            # An edit keeping its question's files: its box cannot remove them (see the check).
+            llm_attachments_kept=bool(edit_message_id and not attachment_ids))
         model, provider = attached._llm_model_and_provider()
         # Read once for the vision check, the new message's parent (its last message) and the
         # first call's prompt (with the new message): each was a query of its own.

@@ -178,6 +178,11 @@ class LlmThreadAttachments(models.Model):
         """Refuse, before any provider call, to send images to a model without vision."""
         if model.supports_vision or not self._llm_has_images(history):
             return
+        if self._llm_images_sent() and self.env.context.get("llm_attachments_kept"):
+            raise LlmAttachmentError(self.env._(
+                "%s cannot read images, and the question you edit has some: pick a model with "
+                "vision (or Auto), then send the edit again; or ask it as a new message, "
+                "without the images.", model.name))
         if self._llm_images_sent():
             raise LlmAttachmentError(self.env._(
                 "%s cannot read images: pick a model with vision (or Auto), or send the message "

@@ -275,6 +275,20 @@ class TestAttachments(WireCase):
         self.assertEqual([part["type"] for part in parts], ["text", "image_url"])
         self.assertEqual(parts[0]["text"], "What shape is this?")
 
+    def test_an_edit_refused_for_its_images_says_what_can_be_done(self):
+        """The edit box cannot remove its question's files: the refusal does not ask for that."""
+        image = self.attach("photo.png", png())
+        self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")])
+        self.generate(self.thread, "What is this?", attachment_ids=[image])
+        question = self.messages(self.thread, "user")
+        self.model.supports_vision = False
+        response, _events = self.generate(self.thread, "What shape is this?",
+                                          edit_message_id=question.id)
+        self.refused(response, "invalid_attachment", "Scripted cannot read images, and the "
+                     "question you edit has some: pick a model with vision (or Auto), then send "
+                     "the edit again; or ask it as a new message, without the images.")
+        self.assertEqual(self.messages(self.thread, "user"), question, "nothing stored")
+
     def test_chat_shows_the_attachments_of_each_message(self):
         image = self.attach("photo.png", png())
         self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")])

@@ -1206,7 +1206,7 @@ var ConversationModel = class {
         return;
       }
       if (error2 instanceof GenerationRefused) {
-        this.refused(error2, message, attachments);
+        this.refused(error2, message, attachments, action);
       } else {
         await this.connectionLost(controller);
       }
@@ -1230,6 +1230,7 @@ var ConversationModel = class {
     this.busyElsewhere = false;
     this.stopping = false;
     this.stoppedBeforeAnswer = false;
+    this.refusedEdit = null;
     this.notice = "";
     this.noticeCode = "";
     this.budgetWarning = "";
@@ -1295,7 +1296,7 @@ var ConversationModel = class {
       }
     }
   }
-  refused(error2, message, attachments) {
+  refused(error2, message, attachments, action) {
     this.noticeCode = error2.code;
     this.notice = error2.message;
     if (error2.code === "already_generating") {
@@ -1307,10 +1308,17 @@ var ConversationModel = class {
       if (last && last.id < 0) {
         this.messages.pop();
       }
-      this.rejectedMessage = message;
-      this.rejectedAttachments = attachments.map(pendingFrom);
+      if (action?.kind === "edit") {
+        this.refusedEdit = { id: action.messageId, text: message };
+      } else {
+        this.rejectedMessage = message;
+        this.rejectedAttachments = attachments.map(pendingFrom);
+      }
     }
   }
+  /** An edited question the server refused (the question's id, the edited text): its
+   * message's edit box opens again with it (message/message_actions.ts). */
+  refusedEdit = null;
   /** The text of a message the server refused, for the composer to restore. */
   rejectedMessage = "";
   /** Its attachments (a new array each time), uploaded ones included: sent again as they are. */
@@ -8169,7 +8177,16 @@ var MessageActions = class extends Component3 {
   static template = "llm_thread.MessageActions";
   static props = { message: Object, actions: Object };
   setup() {
-    this.state = useState2({ editing: false, editText: "", commenting: false, comment: "", copied: false, copyFailed: false });
+    const refused = this.props.actions.refusedEdit;
+    const reopen = refused !== null && refused.id === this.props.message.id;
+    this.state = useState2({
+      editing: reopen,
+      editText: reopen ? refused.text : "",
+      commenting: false,
+      comment: "",
+      copied: false,
+      copyFailed: false
+    });
     this.action = useService("action");
   }
   get versionIndex() {
@@ -8530,6 +8547,7 @@ var Conversation = class extends Component6 {
       recipients: () => model.suggestedRecipients(),
       regenerate: (id) => run(model.regenerate(id)),
       editAndResend: (id, text2) => run(model.editAndResend(id, text2)),
+      refusedEdit: model.refusedEdit,
       continueAnswer: (id) => run(model.continueAnswer(id)),
       switchVersion: (id) => void model.switchVersion(id),
       rate: (id, rating, comment2) => void model.rate(id, rating, comment2)

@@ -164,6 +164,7 @@ export class Conversation extends Component<ConversationProps> {
             recipients: () => model.suggestedRecipients(),
             regenerate: (id) => run(model.regenerate(id)),
             editAndResend: (id, text) => run(model.editAndResend(id, text)),
+            refusedEdit: model.refusedEdit,
             continueAnswer: (id) => run(model.continueAnswer(id)),
             switchVersion: (id) => void model.switchVersion(id),
             rate: (id, rating, comment) => void model.rate(id, rating, comment),

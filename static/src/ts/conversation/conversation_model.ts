@@ -666,7 +666,7 @@ export class ConversationModel {
                 return;
             }
             if (error instanceof GenerationRefused) {
-                this.refused(error, message, attachments);
+                this.refused(error, message, attachments, action);
             } else {
                 await this.connectionLost(controller);
             }
@@ -692,6 +692,7 @@ export class ConversationModel {
         this.busyElsewhere = false;
         this.stopping = false;
         this.stoppedBeforeAnswer = false;
+        this.refusedEdit = null;
         this.notice = "";
         this.noticeCode = "";
         this.budgetWarning = "";
@@ -766,7 +767,12 @@ export class ConversationModel {
         }
     }
 
-    private refused(error: GenerationRefused, message: string | null, attachments: AttachmentView[]): void {
+    private refused(
+        error: GenerationRefused,
+        message: string | null,
+        attachments: AttachmentView[],
+        action?: GenerationRequest["action"],
+    ): void {
         this.noticeCode = error.code;
         this.notice = error.message;
         if (error.code === "already_generating") {
@@ -779,10 +785,19 @@ export class ConversationModel {
             if (last && last.id < 0) {
                 this.messages.pop();
             }
-            this.rejectedMessage = message;
-            this.rejectedAttachments = attachments.map(pendingFrom);
+            if (action?.kind === "edit") {
+                // Back in its edit box: sent from the composer, it would be a new message.
+                this.refusedEdit = { id: action.messageId, text: message };
+            } else {
+                this.rejectedMessage = message;
+                this.rejectedAttachments = attachments.map(pendingFrom);
+            }
         }
     }
+
+    /** An edited question the server refused (the question's id, the edited text): its
+     * message's edit box opens again with it (message/message_actions.ts). */
+    refusedEdit: { id: number; text: string } | null = null;
 
     /** The text of a message the server refused, for the composer to restore. */
     rejectedMessage = "";

@@ -19,6 +19,8 @@ export interface MessageActionHandlers {
     recipients(): Promise<number[]>;
     regenerate(id: number): void;
     editAndResend(id: number, text: string): void;
+    /** An edit the server refused: its question's edit box opens with it again. */
+    refusedEdit: { id: number; text: string } | null;
     continueAnswer(id: number): void;
     switchVersion(id: number): void;
     rate(id: number, rating: FeedbackView["rating"] | null, comment: string): void;
@@ -84,7 +86,17 @@ export class MessageActions extends Component<MessageActionsProps> {
     declare action: ActionService;
 
     setup(): void {
-        this.state = useState({ editing: false, editText: "", commenting: false, comment: "", copied: false, copyFailed: false });
+        // The refused edit's question is shown anew (from the server): its box opens again.
+        const refused = this.props.actions.refusedEdit;
+        const reopen = refused !== null && refused.id === this.props.message.id;
+        this.state = useState({
+            editing: reopen,
+            editText: reopen ? refused.text : "",
+            commenting: false,
+            comment: "",
+            copied: false,
+            copyFailed: false,
+        });
         this.action = useService("action");
     }
 

@@ -3,6 +3,7 @@ import { onTestFinished, describe, expect, test, vi } from "vitest";
 import { ChatController } from "../../../src/ts/conversation/chat_controller";
 import { Conversation } from "../../../src/ts/conversation/conversation";
 import type { StoredMessage } from "../../../src/ts/conversation/types";
+import { GenerationRefused } from "../../../src/ts/stream/client";
 import { FakeBackend, fakeAction, holdAnswer, nextRender, thread } from "../fake_backend";
 import { mountComponent, resized } from "../helpers";
 
@@ -109,6 +110,27 @@ describe("Conversation scrolling", () => {
 });
 
 describe("Conversation", () => {
+    test("a refused edit stays in its edit box, with the notice; the composer stays empty", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ messages: history(2) })];
+        const refusal = "Fast cannot read images, and the question you edit has some: pick a model with vision (or Auto), then send the edit again; or ask it as a new message, without the images.";
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("invalid_attachment", refusal, 400);
+        });
+        const { fixture } = await mountConversation(backend);
+        fixture.querySelector<HTMLButtonElement>(".o_llm_message_user .o_llm_edit_button")!.click();
+        await nextRender();
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_edit_input")!;
+        input.value = "What shape is this?";
+        input.dispatchEvent(new InputEvent("input", { bubbles: true }));
+        fixture.querySelector<HTMLButtonElement>(".o_llm_edit_send")!.click();
+        await vi.waitFor(() => expect(backend.requests[0]!.action).toEqual({ kind: "edit", messageId: 1 }));
+        await vi.waitFor(() => expect(fixture.querySelector<HTMLTextAreaElement>(".o_llm_edit_input")?.value).toBe("What shape is this?"));
+        await vi.waitFor(() => expect(fixture.querySelector(".o_llm_notice")?.textContent).toContain(refusal));
+        expect(fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!.value).toBe("");
+        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toContain("Message 1");
+    });
+
     test("Esc stops the answer wherever the focus is, unless something else used it", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread()];

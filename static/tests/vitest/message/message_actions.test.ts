@@ -10,7 +10,7 @@ const env = { services: { action: fakeAction } };
 
 function handlers(values: Partial<MessageActionHandlers> = {}): MessageActionHandlers {
     return {
-        idle: true, lastId: 11, record: null, recipients: vi.fn(async () => []),
+        idle: true, lastId: 11, record: null, recipients: vi.fn(async () => []), refusedEdit: null,
         regenerate: vi.fn(), editAndResend: vi.fn(), continueAnswer: vi.fn(), switchVersion: vi.fn(), rate: vi.fn(),
         ...values,
     };
