@@ -89,10 +89,17 @@ class LlmThreadAttachments(models.Model):
                 "res_model": self._name, "res_id": self.id, "llm_chat_upload": True})
             if not image:
                 text = _attachment_text(attachment)
+                if not text.strip() and mimetype in TEXT_TYPES.values():
+                    raise LlmAttachmentError(self.env._(
+                        "%(file)s is empty: there is nothing in it to send.", file=name))
+                if not text.strip() and mimetype == DOCUMENT_TYPES["pdf"]:
+                    raise LlmAttachmentError(self.env._(
+                        "No text could be read from %(file)s, a scan or a PDF of images: "
+                        "attach a PDF with text, or the document as text.", file=name))
                 if not text.strip():
                     raise LlmAttachmentError(self.env._(
-                        "No text could be read from %(file)s: attach a PDF with text (not a "
-                        "scan), or the document as text.", file=name))
+                        "No text could be read from %(file)s: it is empty, or holds only "
+                        "images; attach the document as text.", file=name))
                 if len(text) > MAX_MESSAGE_CHARS:
                     raise LlmAttachmentError(self.env._(
                         "The text of %(file)s is too long (%(length)s characters; the limit "

@@ -226,10 +226,11 @@ class TestAttachments(WireCase):
         self.refused(self.upload("big.png", png() + b"\0" * MAX_IMAGE_BYTES),
                      "invalid_attachment", "big.png is too large (5.0 MB; the limit for an "
                                            "image is 5 MB)")
+        # Each told in the words of its type: a scan is no empty text file.
         self.refused(self.upload("scan.pdf", b"%PDF-1.4 garbage"), "invalid_attachment",
-                     "No text could be read from scan.pdf")
+                     "No text could be read from scan.pdf, a scan or a PDF of images")
         self.refused(self.upload("empty.txt", b""), "invalid_attachment",
-                     "No text could be read from empty.txt")
+                     "empty.txt is empty: there is nothing in it to send.")
         self.assertFalse(self.env["ir.attachment"].search(
             [("res_model", "=", "llm.thread"), ("res_id", "=", self.thread.id)]),
             "nothing refused is kept")

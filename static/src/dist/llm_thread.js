@@ -625,6 +625,9 @@ function refusal2(file, count) {
       "%s cannot be sent to the model: attach an image (PNG, JPEG, GIF, WebP), a PDF, a text, Markdown, CSV or JSON file, or an office document (DOCX, XLSX, PPTX, ODT, ODS, ODP)."
     ).replace("%s", file.name);
   }
+  if (!file.size) {
+    return _t("%s is empty: there is nothing in it to send.").replace("%s", file.name);
+  }
   const image2 = mimetype.startsWith("image/");
   const limit = image2 ? MAX_IMAGE_BYTES : MAX_FILE_BYTES;
   if (file.size > limit) {
@@ -632,6 +635,17 @@ function refusal2(file, count) {
     return template.replace("%(file)s", file.name).replace("%(size)s", megabytes(file.size)).replace("%(limit)s", megabytes(limit));
   }
   return "";
+}
+var IMAGE_SIGNATURES = [
+  [0, [137, 80, 78, 71, 13, 10, 26, 10]],
+  [0, [255, 216, 255]],
+  [0, [71, 73, 70, 56]],
+  [8, [87, 69, 66, 80]]
+];
+async function imageRefusal(file) {
+  const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const image2 = IMAGE_SIGNATURES.some(([offset, bytes]) => bytes.every((byte, i) => head[offset + i] === byte));
+  return image2 ? "" : _t("%s is not a valid image: attach a PNG, JPEG, GIF or WebP picture.").replace("%s", file.name);
 }
 function addFiles(current, files, objectUrl = (file) => URL.createObjectURL(file)) {
   const added = [];
@@ -1006,27 +1020,39 @@ var ConversationModel = class {
   }
   /**
    * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
-   * and the message goes back to the composer with its attachments, those uploaded kept).
+   * every refused file at once, and the message goes back to the composer with its
+   * attachments, those uploaded kept).
    */
   async upload(message, attachments) {
     const thread = this.thread;
     const pending = [...attachments];
+    const refusals = [];
     this.uploading = true;
     try {
       for (const [index, attachment] of pending.entries()) {
-        if (attachment.file) {
-          pending[index] = pendingFrom(await this.backend.upload(thread.id, attachment.file));
+        try {
+          if (attachment.file) {
+            pending[index] = pendingFrom(await this.backend.upload(thread.id, attachment.file));
+          }
+        } catch (error2) {
+          if (!(error2 instanceof UploadRefused)) {
+            throw error2;
+          }
+          refusals.push(error2.message);
         }
       }
-    } catch (error2) {
+    } catch {
+      refusals.push(_t("The files could not be uploaded. Check your connection, then send again."));
+    } finally {
+      this.uploading = false;
+    }
+    if (refusals.length) {
       this.messages.pop();
       this.noticeCode = "upload_refused";
-      this.notice = error2 instanceof UploadRefused ? error2.message : _t("The files could not be uploaded. Check your connection, then send again.");
+      this.notice = refusals.join(" ");
       this.rejectedMessage = message;
       this.rejectedAttachments = pending;
       return null;
-    } finally {
-      this.uploading = false;
     }
     return pending.map(({ id, name, mimetype }) => ({ id, name, mimetype }));
   }
@@ -2061,12 +2087,20 @@ var Composer = class extends Component {
     this.props.onSend(text2, attachments);
     this.focus();
   }
-  /** Attaches what the limits allow, and says why the rest is not attached. */
-  attach(files) {
+  /** Attaches what the limits allow, and says why the rest is not attached; an image is
+   * read first, to refuse a file that only has an image's name. */
+  async attach(files) {
     const { added, errors: errors2 } = addFiles(this.state.attachments, files);
-    this.state.attachments.push(...added);
-    this.state.errors = errors2;
     this.focus();
+    const refusals = await Promise.all(added.map((a) => a.file && isImage(a) ? imageRefusal(a.file) : ""));
+    const kept = added.filter((attachment, index) => {
+      if (refusals[index]) {
+        URL.revokeObjectURL(attachment.previewUrl);
+      }
+      return !refusals[index];
+    });
+    this.state.attachments.push(...kept);
+    this.state.errors = [...errors2, ...refusals.filter(Boolean)];
   }
   remove(key) {
     const attachment = this.state.attachments.find((a) => a.key === key);
@@ -2100,7 +2134,7 @@ var Composer = class extends Component {
   }
   onPicked(ev) {
     const input = ev.target;
-    this.attach([...input.files ?? []]);
+    void this.attach([...input.files ?? []]);
     input.value = "";
   }
   /** A pasted image (a screenshot) is attached; text copied with a picture of it (office
@@ -2110,7 +2144,7 @@ var Composer = class extends Component {
     const files = [...data?.files ?? []];
     if (files.length && !data?.getData("text/plain")) {
       ev.preventDefault();
-      this.attach(files);
+      void this.attach(files);
     }
   }
   onDragOver(ev) {
@@ -2130,7 +2164,7 @@ var Composer = class extends Component {
     const files = [...ev.dataTransfer?.files ?? []];
     if (files.length && !this.props.disabled) {
       ev.preventDefault();
-      this.attach(files);
+      void this.attach(files);
     }
   }
   stop() {

@@ -90,6 +90,9 @@ export function refusal(file: File, count: number): string {
             "%s cannot be sent to the model: attach an image (PNG, JPEG, GIF, WebP), a PDF, a text, Markdown, CSV or JSON file, or an office document (DOCX, XLSX, PPTX, ODT, ODS, ODP).",
         ).replace("%s", file.name);
     }
+    if (!file.size) {
+        return _t("%s is empty: there is nothing in it to send.").replace("%s", file.name);
+    }
     const image = mimetype.startsWith("image/");
     const limit = image ? MAX_IMAGE_BYTES : MAX_FILE_BYTES;
     if (file.size > limit) {
@@ -102,6 +105,24 @@ export function refusal(file: File, count: number): string {
             .replace("%(limit)s", megabytes(limit));
     }
     return "";
+}
+
+/** The first bytes of each image format (WebP's "WEBP" follows "RIFF" and a size). */
+const IMAGE_SIGNATURES: [offset: number, bytes: number[]][] = [
+    [0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]],
+    [0, [0xff, 0xd8, 0xff]],
+    [0, [0x47, 0x49, 0x46, 0x38]],
+    [8, [0x57, 0x45, 0x42, 0x50]],
+];
+
+/** Why image `file` cannot be attached (not an image whatever its name, e.g. a text file
+ * renamed .png: its thumbnail would be broken, and the server refuses it), or "". */
+export async function imageRefusal(file: File): Promise<string> {
+    const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+    const image = IMAGE_SIGNATURES.some(([offset, bytes]) => bytes.every((byte, i) => head[offset + i] === byte));
+    return image
+        ? ""
+        : _t("%s is not a valid image: attach a PNG, JPEG, GIF or WebP picture.").replace("%s", file.name);
 }
 
 /** The files that can join `current`, and why the others cannot (one sentence each). */

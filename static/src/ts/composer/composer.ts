@@ -1,7 +1,7 @@
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 
 import { _t } from "../core/l10n";
-import { ACCEPT, addFiles, pendingFrom, type PendingAttachment } from "./attachments";
+import { ACCEPT, addFiles, imageRefusal, isImage, pendingFrom, type PendingAttachment } from "./attachments";
 
 export interface ComposerProps {
     /** Key of the draft kept for this thread (localStorage), e.g. the thread id. */
@@ -198,12 +198,20 @@ export class Composer extends Component<ComposerProps> {
         this.focus();
     }
 
-    /** Attaches what the limits allow, and says why the rest is not attached. */
-    attach(files: File[]): void {
+    /** Attaches what the limits allow, and says why the rest is not attached; an image is
+     * read first, to refuse a file that only has an image's name. */
+    async attach(files: File[]): Promise<void> {
         const { added, errors } = addFiles(this.state.attachments, files);
-        this.state.attachments.push(...added);
-        this.state.errors = errors;
         this.focus();
+        const refusals = await Promise.all(added.map((a) => (a.file && isImage(a) ? imageRefusal(a.file) : "")));
+        const kept = added.filter((attachment, index) => {
+            if (refusals[index]) {
+                URL.revokeObjectURL(attachment.previewUrl);
+            }
+            return !refusals[index];
+        });
+        this.state.attachments.push(...kept);
+        this.state.errors = [...errors, ...refusals.filter(Boolean)];
     }
 
     remove(key: number): void {
@@ -243,7 +251,7 @@ export class Composer extends Component<ComposerProps> {
 
     onPicked(ev: Event): void {
         const input = ev.target as HTMLInputElement;
-        this.attach([...(input.files ?? [])]);
+        void this.attach([...(input.files ?? [])]);
         input.value = ""; // the same file can be picked again after removing it
     }
 
@@ -254,7 +262,7 @@ export class Composer extends Component<ComposerProps> {
         const files = [...(data?.files ?? [])];
         if (files.length && !data?.getData("text/plain")) {
             ev.preventDefault();
-            this.attach(files);
+            void this.attach(files);
         }
     }
 
@@ -277,7 +285,7 @@ export class Composer extends Component<ComposerProps> {
         const files = [...(ev.dataTransfer?.files ?? [])];
         if (files.length && !this.props.disabled) {
             ev.preventDefault();
-            this.attach(files);
+            void this.attach(files);
         }
     }
 

@@ -438,30 +438,39 @@ export class ConversationModel {
 
     /**
      * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
-     * and the message goes back to the composer with its attachments, those uploaded kept).
+     * every refused file at once, and the message goes back to the composer with its
+     * attachments, those uploaded kept).
      */
     private async upload(message: string, attachments: PendingAttachment[]): Promise<AttachmentView[] | null> {
         const thread = this.thread!;
         const pending = [...attachments];
+        const refusals: string[] = [];
         this.uploading = true;
         try {
             for (const [index, attachment] of pending.entries()) {
-                if (attachment.file) {
-                    pending[index] = pendingFrom(await this.backend.upload(thread.id, attachment.file));
+                try {
+                    if (attachment.file) {
+                        pending[index] = pendingFrom(await this.backend.upload(thread.id, attachment.file));
+                    }
+                } catch (error) {
+                    if (!(error instanceof UploadRefused)) {
+                        throw error;
+                    }
+                    refusals.push(error.message); // and the next files are checked too
                 }
             }
-        } catch (error) {
+        } catch {
+            refusals.push(_t("The files could not be uploaded. Check your connection, then send again."));
+        } finally {
+            this.uploading = false;
+        }
+        if (refusals.length) {
             this.messages.pop();
             this.noticeCode = "upload_refused";
-            this.notice =
-                error instanceof UploadRefused
-                    ? error.message
-                    : _t("The files could not be uploaded. Check your connection, then send again.");
+            this.notice = refusals.join(" ");
             this.rejectedMessage = message;
             this.rejectedAttachments = pending;
             return null;
-        } finally {
-            this.uploading = false;
         }
         return pending.map(({ id, name, mimetype }) => ({ id: id!, name, mimetype }));
     }

@@ -170,7 +170,7 @@ describe("ChatApp", () => {
         deleteAfterARender(backend);
         const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
         const paste = new Event("paste", { bubbles: true, cancelable: true });
-        const file = new File(["png"], "image.png", { type: "image/png" });
+        const file = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])], "image.png", { type: "image/png" });
         Object.defineProperty(paste, "clipboardData", { value: { files: [file], types: ["Files"], getData: () => "" } });
         input.dispatchEvent(paste);
         await nextRender();

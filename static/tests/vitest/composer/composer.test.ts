@@ -133,8 +133,11 @@ function withFiles(type: string, files: File[], text = ""): Event {
     return event;
 }
 
+/** A PNG's first bytes: the composer reads them to tell an image from a file named .png. */
+const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 function image(name = "image.png", size = 100): File {
-    const file = new File(["png"], name, { type: "image/png" });
+    const file = new File([PNG], name, { type: "image/png" });
     Object.defineProperty(file, "size", { value: size });
     return file;
 }
@@ -214,6 +217,23 @@ describe("Composer attachments", () => {
         expect(errors).toHaveLength(2);
         expect(errors[0]).toBe("huge.png is too large (6 MB; the limit for an image is 5 MB).");
         expect(errors[1]).toMatch(/^tool.exe cannot be sent to the model/);
+    });
+
+    test("a file named like an image, or empty, is refused at once, all reasons together", async () => {
+        const fixture = await mountComponent(Composer, props().props);
+        fixture.querySelector("form")!.dispatchEvent(withFiles("drop", [
+            new File(["Invoice 42"], "fake.png", { type: "image/png" }),
+            new File([], "empty.txt"),
+            image("real.png"),
+        ]));
+        await vi.waitFor(() => expect(fixture.querySelectorAll(".o_llm_attachment_errors div")).toHaveLength(2));
+        const errors = [...fixture.querySelectorAll(".o_llm_attachment_errors div")].map((el) => el.textContent);
+        expect(errors).toEqual([
+            "empty.txt is empty: there is nothing in it to send.",
+            "fake.png is not a valid image: attach a PNG, JPEG, GIF or WebP picture.",
+        ]);
+        expect([...fixture.querySelectorAll(".o_llm_attachment_name")].map((el) => el.textContent)).toEqual(["real.png"]);
+        expect(URL.revokeObjectURL).toHaveBeenCalledTimes(1); // fake.png's thumbnail
     });
 
     test("a refused message's attachments come back", async () => {

@@ -211,6 +211,24 @@ describe("ConversationModel", () => {
         expect(model.canSend).toBe(true);
     });
 
+    test("every refused file is told at the same Send, not one per Send", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        const files = ["long.txt", "a.txt", "scan.pdf"].map((name, key) => ({
+            key, name, mimetype: "text/plain", file: new File(["x"], name), id: null, previewUrl: "",
+        }));
+        backend.refusedUploads.set("long.txt", "The text of long.txt is too long.");
+        backend.refusedUploads.set("scan.pdf", "No text could be read from scan.pdf.");
+        await model.send("Read these", undefined, files);
+        expect(model.notice).toBe("The text of long.txt is too long. No text could be read from scan.pdf.");
+        expect(model.rejectedAttachments.map((a) => [a.name, a.id])).toEqual([
+            ["long.txt", null],
+            ["a.txt", 501],
+            ["scan.pdf", null],
+        ]);
+        expect(backend.requests).toEqual([]);
+    });
+
     test("a message refused for its images (no vision) gives them back uploaded", async () => {
         const backend = new FakeBackend();
         backend.scripts.push(async () => {
