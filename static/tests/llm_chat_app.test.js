@@ -16,6 +16,7 @@ test("the bundle registers the LLM Chat client action", () => {
 test("LLM Chat opens in the web client", async () => {
     onRpc("llm.thread", "llm_ui_options", () => ({ models: [], tools: [], default_tool_names: [], assistants: [], can_configure: false }));
     onRpc("llm.thread", "llm_ui_list", () => []);
+    onRpc("llm.thread", "llm_ui_prompts", () => []);
     await mountWithCleanup(WebClient);
     await getService("action").doAction("llm_thread.chat");
     expect(".o_llm_chat_app .o_llm_thread_list").toHaveCount(1);

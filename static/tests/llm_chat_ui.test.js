@@ -132,7 +132,8 @@ test("LLM Chat shows stored answers as sanitised markdown", async () => {
     expect(".o_llm_message_assistant .o_llm_markdown img").toHaveCount(0);
     expect(".o_llm_message_assistant .o_llm_markdown a").toHaveCount(0);
     await contains(".o_llm_usage", { text: "3 tokens in, 4 out" });
-    expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]"]);
+    // Its prompts: those that need no record (the conversation is about none).
+    expect.verifySteps(["llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]", "llm_ui_prompts []"]);
 });
 
 test("LLM Chat streams an answer through the engine's SSE route", async () => {
@@ -186,6 +187,7 @@ test("LLM Chat streams an answer through the engine's SSE route", async () => {
         "llm_ui_options []",
         "llm_ui_list []",
         "llm_ui_load [[5]]",
+        "llm_ui_prompts []",
         "generate Hi Hoot",
         // The client writes no title (the server names a thread after its first message); the
         // list is reloaded once that message is stored, and again after the answer.
@@ -248,7 +250,7 @@ test("LLM Chat follows live, over Odoo's bus, an answer another tab started", as
     await contains(".o_llm_send");
     // Read again when it starts (the other tab's question is stored), then followed.
     expect.verifySteps([
-        "llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]", "llm_ui_load [[5]]", "stream null",
+        "llm_ui_options []", "llm_ui_list []", "llm_ui_load [[5]]", "llm_ui_prompts []", "llm_ui_load [[5]]", "stream null",
         "llm_ui_load [[5]]",
     ]);
 });
