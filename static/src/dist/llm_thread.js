@@ -9086,7 +9086,9 @@ var ChatApp = class extends Component11 {
         const latest = this.controller.threads[0];
         await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
       }
-      this.conversation.notice = this.controller.refusedOpening;
+      if (this.controller.refusedOpening) {
+        this.conversation.notice = this.controller.refusedOpening;
+      }
     });
     onWillUnmount5(() => this.controller.close());
     useEffect(

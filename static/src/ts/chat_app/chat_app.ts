@@ -71,8 +71,10 @@ export class ChatApp extends Component<ChatAppProps> {
                 const latest = this.controller.threads[0];
                 await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
             }
-            // Not silently elsewhere: why the one asked for (a link) did not open.
-            this.conversation.notice = this.controller.refusedOpening;
+            if (this.controller.refusedOpening) {
+                // Not silently elsewhere: why the one asked for (a link) did not open.
+                this.conversation.notice = this.controller.refusedOpening;
+            }
         });
         onWillUnmount(() => this.controller.close());
         useEffect(
