@@ -157,7 +157,10 @@ class PageFetcher:
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.mount("http://", _PublicOnlyAdapter())
         self.session.mount("https://", _PublicOnlyAdapter())
-        self.allowed_networks = allowed_networks
+        try:
+            self.allowed_networks = parse_networks(allowed_networks)
+        except PageError as error:
+            self.allowed_networks = error  # given for every page, robots.txt first
         self.robots = {}
 
     def fetch(self, url):
@@ -188,7 +191,9 @@ class PageFetcher:
         raise PageError(f"it redirects more than {MAX_REDIRECTS} times")
 
     def get(self, url):
-        allowed = _allowed_networks.set(parse_networks(self.allowed_networks))
+        if isinstance(self.allowed_networks, PageError):
+            raise self.allowed_networks
+        allowed = _allowed_networks.set(self.allowed_networks)
         try:
             return self.session.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False)
         except requests.Timeout:
