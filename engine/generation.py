@@ -247,6 +247,11 @@ class Generation:
             turn.dirty = False
             turn.flushed_at = now
 
+    def keep_claim(self):
+        """Keep the claim alive while the run waits to begin (its turn, ``runtime.Turns``):
+        the heartbeat, and the stop flag read (a stop cancels the wait)."""
+        self._sync()
+
     def _set_claim(self, env, values):
         """Write on the thread only while this generation still owns its claim."""
         thread = self._thread(env).filtered(lambda t: t.generation_token == self.token)
@@ -396,8 +401,9 @@ class Generation:
         self._continued = ()
         turn.prompt_tokens = prompt_tokens
         turn.error = refusal
-        stream = iter(()) if refusal else provider.chat(model, messages, tools, options,
-                                                        cancel=self.cancel)
+        # Stopped already (while it waited for its turn): the provider is not asked at all.
+        stream = iter(()) if refusal or self.stop_reason else provider.chat(
+            model, messages, tools, options, cancel=self.cancel)
         try:
             for item in self._pump(stream, turn):
                 if item is _SENT:

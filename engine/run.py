@@ -20,6 +20,7 @@ Why it is shaped this way:
   are reached through :mod:`.hub`.
 """
 
+import contextlib
 import logging
 import threading
 import time
@@ -156,11 +157,13 @@ class EventLog:
 class Run(EventLog):
     """A generation of this process, executing in a thread of its own."""
 
-    def __init__(self, generation, wait_for_commit=False):
+    def __init__(self, generation, wait_for_commit=False, turns=None):
         super().__init__(generation.dbname, generation.thread_id, generation.token[:8])
         self.generation = generation
         self.token = generation.token
         self.wait_for_commit = wait_for_commit
+        # (runtime.Turns, how many at once) when this run takes turns with others.
+        self.turns = turns
         self.finished = threading.Event()
         # Relays to other processes' viewers by process (hub.Hub._answer_watch).
         self.relays = {}
@@ -202,14 +205,15 @@ class Run(EventLog):
             # Rolled back: no claim, no message, nothing to run, no hook.
             begun = hook_due = not self.wait_for_commit or self._starter_committed()
             if hook_due:
-                for name, payload in generation:
-                    if name == "done":
-                        # Before "done": whoever sees the end (a viewer, run.wait()) sees what
-                        # the hook delivered too.
-                        state = payload["state"]
-                        hook_due = False
-                        self._finished_hook()
-                    self.append(name, payload)
+                with self._turn():
+                    for name, payload in generation:
+                        if name == "done":
+                            # Before "done": whoever sees the end (a viewer, run.wait()) sees
+                            # what the hook delivered too.
+                            state = payload["state"]
+                            hook_due = False
+                            self._finished_hook()
+                        self.append(name, payload)
         except Exception:  # noqa: BLE001 - a run's failure must end its log, never hang viewers
             _logger.exception("llm.thread %s: the run failed", self.thread_id)
         finally:
@@ -221,6 +225,13 @@ class Run(EventLog):
                 self.end(state if begun else None)
                 self.finished.set()
                 runtime.run_finished(self)
+
+    def _turn(self):
+        """Wait for this run's turn when it takes turns (``runtime.Turns``); hold it to the end."""
+        if not self.turns:
+            return contextlib.nullcontext()
+        turns, limit = self.turns
+        return turns.turn(limit, self.generation.cancel, self.generation.keep_claim)
 
     def _starter_committed(self):
         """Wait for the transaction that claimed the thread to end; whether it committed.

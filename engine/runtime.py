@@ -5,8 +5,10 @@
   with Odoo's "connection pool is full".
 - ``runs``: the runs of this process (:class:`.run.Run`), running or just finished, so that a
   stop request reaches one at once and viewers attach to it.
+- ``action_turns``: the runs of actions and automations take turns (:class:`Turns`).
 """
 
+import collections
 import select
 import socket
 import threading
@@ -41,6 +43,69 @@ def db_slot():
                 _slots = threading.BoundedSemaphore(max(1, int(maxconn) // 3))
     with _slots:
         yield
+
+
+class _Ticket(threading.Event):
+    """A waiting run's place: set when it is granted its turn, or when the run is cancelled."""
+
+    def __init__(self):
+        super().__init__()
+        self.granted = False
+
+
+class Turns:
+    """Runs that take turns: at most ``limit`` of this process ask their model at once, the
+    others wait in the order they came. An action run on a thousand selected records (or an
+    automation on a thousand imported ones) would otherwise send a thousand requests together:
+    the provider refuses most of them (its rate limit), and the server carries them all at
+    once."""
+
+    # How often a waiting run keeps its claim alive (and reads the stop flag).
+    KEEP_ALIVE = 10.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waiting = collections.deque()
+
+    def waiting(self):
+        """How many runs wait for a turn."""
+        with self._lock:
+            return len(self._waiting)
+
+    @contextmanager
+    def turn(self, limit, cancel, keep_alive):
+        """Wait for a turn, then hold it for the body. ``cancel`` (the run's CancelToken)
+        ends the wait at once: the body then runs without a turn (it only stops).
+        ``keep_alive()`` is called every ``KEEP_ALIVE`` seconds of waiting: a waiting run's
+        claim must not look abandoned."""
+        ticket = _Ticket()
+        cancel.on_cancel(ticket.set)
+        with self._lock:
+            self._waiting.append(ticket)
+            self._pass_on(limit)
+        while not ticket.wait(self.KEEP_ALIVE):
+            keep_alive()
+        with self._lock:
+            if not ticket.granted:
+                self._waiting.remove(ticket)
+        try:
+            yield
+        finally:
+            if ticket.granted:
+                with self._lock:
+                    self._running -= 1
+                    self._pass_on(limit)
+
+    def _pass_on(self, limit):
+        while self._waiting and self._running < max(1, limit):
+            ticket = self._waiting.popleft()
+            ticket.granted = True
+            self._running += 1
+            ticket.set()
+
+
+action_turns = Turns()
 
 
 def _wait_for_pool_connections():

@@ -267,7 +267,8 @@ class IrActionsServer(models.Model):
                 thread._llm_apply_assistant(assistant)
             # Nothing of the action's context follows the run into its own transactions.
             thread.with_context({key: thread.env.context[key] for key in RUN_CONTEXT_KEYS
-                                 if key in thread.env.context})._llm_start(prompt)
+                                 if key in thread.env.context})._llm_start(
+                prompt, take_turns=True)
         except UserError as exc:  # AccessError, ValidationError, LlmBusyError included
             thread._llm_start_failed(prompt, exc.args[0])
         return True

@@ -23,6 +23,8 @@ MAX_NAME_CHARS = 500
 # PostgreSQL's integer ids: a larger id from a client is refused, never sent to the database.
 MAX_ID = 2**31 - 1
 DEFAULT_MAX_ITERATIONS = 8
+# Runs taking turns (_llm_start(take_turns=True)) that ask their model at once, per process.
+DEFAULT_RUNS_AT_ONCE = 4
 DEFAULT_CONTEXT_WINDOW = 8192
 # Tokens kept free for the answer when the model does not say how long its answers may be.
 DEFAULT_ANSWER_RESERVE = 1024
@@ -303,18 +305,26 @@ class LlmThread(models.Model):
         record = self.env[self.res_model].browse(self.res_id).exists()
         return record or None
 
-    def _llm_start(self, user_message_body=None, **actions):
+    def _llm_start(self, user_message_body=None, take_turns=False, **actions):
         """Start a generation as a server-side run and return it (``engine.run.Run``): the
         Python API for code with no browser (a server action, an automation, a cron, live
         chat). Returns at once; ``run.wait()`` waits for the end (after a commit).
 
         Does not commit: the run begins when the current transaction commits, and never if it
         rolls back. The run goes on to its end whoever watches (only ``action_stop()`` stops
-        it); when it ends, ``_llm_run_finished()`` is called. ``actions``: see
+        it); when it ends, ``_llm_run_finished()`` is called. ``take_turns``: for runs that
+        come many at once (an action on many records): at most
+        ``llm_thread.action_runs_at_once`` of them (system parameter, default 4) ask their
+        model at once in a process, the others wait in order. ``actions``: see
         :meth:`_llm_prepare_run`.
         """
+        turns = None
+        if take_turns:
+            value = self.env["ir.config_parameter"].sudo().get_param(
+                "llm_thread.action_runs_at_once")
+            turns = (runtime.action_turns, int(value or DEFAULT_RUNS_AT_ONCE))
         return run.Run(self._llm_prepare_run(user_message_body, **actions),
-                       wait_for_commit=True).start()
+                       wait_for_commit=True, turns=turns).start()
 
     def _llm_generate(self, user_message_body=None, **actions):
         """Start a generation as :meth:`_llm_start` does, but COMMIT first: the chat's send,

@@ -6,6 +6,7 @@ Each action runs in a cursor of its own, as a request or a job would: a run star
 commit (``_llm_start``) and goes on in its own thread; the test waits for its end (``wait``)
 before looking at what was delivered."""
 
+import time
 from contextlib import contextmanager
 
 from lxml import html as lxml_html
@@ -17,7 +18,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from ..providers import Finish, TextDelta, Usage, base, errors
-from .engine_common import WAIT, EngineCase, answer
+from ..engine import runtime
+from ..engine.turn import message_text
+from .engine_common import WAIT, EngineCase, Gate, answer
 from .fake_provider import FakeProviderCase, StreamedToolCall
 
 
@@ -470,6 +473,78 @@ class TestRunAssistantAction(EngineCase):
                       "please configure the sender's email address. The answer is in the "
                       "conversation", lxml_html.fromstring(note.body).text_content())
         self.assertNotIn("A loyal buyer", note.body)
+
+    def start_on_records(self, action, user, records):
+        """Run ``action`` on ``records`` as ``user`` and commit, without waiting for the runs."""
+        self.env.flush_all()
+        with self.registry.cursor() as cr:
+            action.with_env(api.Environment(cr, user.id, {})).with_context(
+                active_model=records._name, active_ids=records.ids, active_id=records[:1].id,
+            ).run()
+
+    def wait_until_waiting(self, count):
+        """Wait (bounded) until ``count`` runs wait for their turn."""
+        deadline = time.monotonic() + WAIT
+        while runtime.action_turns.waiting() != count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(runtime.action_turns.waiting(), count)
+
+    def test_runs_on_many_records_take_turns(self):
+        """An action on many records asks the model for a few records at a time, the others
+        waiting their turn in order, instead of sending every request at once."""
+        self.env["ir.config_parameter"].set_param("llm_thread.action_runs_at_once", "2")
+        gates = [Gate(), Gate()]
+        self.provider.scripts = [
+            [TextDelta("First"), gates[0], Usage(5, 5), Finish("stop")],
+            [TextDelta("Second"), gates[1], Usage(5, 5), Finish("stop")],
+            answer("Third"), answer("Fourth")]
+        partners = self.env["res.partner"].create([{"name": f"Turn {n}"} for n in range(4)])
+        self.start_on_records(self.action(), self.user_a, partners)
+        self.assertTrue(all(gate.reached.wait(WAIT) for gate in gates))
+        self.wait_until_waiting(2)
+        self.assertEqual(len(self.provider.requests), 2, "two at once, the others wait")
+        gates[0].open()
+        self.wait_until_waiting(0)  # one turn freed: the next run took it
+        gates[1].open()
+        self.assertEqual([run.wait(WAIT) for run in self.runs], ["idle"] * 4)
+        self.assertEqual(len(self.provider.requests), 4)
+        self.assertEqual(
+            sorted(request["messages"][-1].content for request in self.provider.requests),
+            [f"Describe Turn {n} (no job)." for n in range(4)])
+        self.env.invalidate_all()
+        self.assertEqual(sorted(message_text(self.messages(self.thread_of(partner), "assistant"))
+                                for partner in partners), ["First", "Fourth", "Second", "Third"])
+
+    def test_a_run_stopped_while_waiting_its_turn_never_asks_the_model(self):
+        self.env["ir.config_parameter"].set_param("llm_thread.action_runs_at_once", "1")
+        gate = Gate()
+        self.provider.scripts = [[TextDelta("First"), gate, Usage(5, 5), Finish("stop")]]
+        partners = self.env["res.partner"].create([{"name": "Turn A"}, {"name": "Turn B"}])
+        self.start_on_records(self.action(), self.user_a, partners)
+        self.assertTrue(gate.reached.wait(WAIT))
+        self.wait_until_waiting(1)
+        # B's, or A's when B's run came first to the gate.
+        first = self.provider.requests[0]["messages"][-1].content
+        waiting = partners[1] if first.startswith("Describe Turn A") else partners[0]
+        # Through a cursor of its own, as the runs' transactions (the test's own cursor is
+        # not for a thread to use while runs use the connection).
+        with self.registry.cursor() as cr:
+            thread = api.Environment(cr, self.user_a.id, {})["llm.thread"].search(
+                [("res_model", "=", "res.partner"), ("res_id", "=", waiting.id)])
+            self.assertEqual(thread.generation_state, "generating")
+            thread.action_stop()
+        # It ends while the first run still holds the only turn.
+        stopped = next(run for run in self.runs if run.thread_id == thread.id)
+        self.assertEqual(stopped.wait(WAIT), "idle")
+        self.assertFalse(gate.opened.is_set())
+        self.assertEqual(runtime.action_turns.waiting(), 0)
+        gate.open()
+        self.assertEqual([run.wait(WAIT) for run in self.runs], ["idle", "idle"])
+        self.assertEqual(len(self.provider.requests), 1, "the stopped run asked nothing")
+        self.env.invalidate_all()
+        thread = self.thread_of(waiting)
+        self.assertEqual(len(self.messages(thread, "user")), 1, "its question is kept")
+        self.assertFalse(self.messages(thread, "assistant"))
 
     def test_configuration_is_checked(self):
         with self.assertRaisesRegex(ValidationError, "choose the assistant, the prompt"):
