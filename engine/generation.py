@@ -57,9 +57,9 @@ HEARTBEAT_DB_INTERVAL = 30.0
 TOOL_RESULT_MAX_CHARS = 20_000
 MAX_PARALLEL_TOOLS = 4
 PUMP_QUEUE_SIZE = 16
-# Sent after an answer cut by the length limit when the user asks to continue it; the new
-# text is appended to the same message. An instruction rather than an assistant prefill: every
-# wire format accepts it, reasoning models included (Anthropic refuses a prefill with thinking).
+# Sent after an answer cut by the length limit when the user asks to continue it, unless the
+# provider continues the answer from its text itself (Provider.supports_prefill: Claude up to
+# 4.5, without thinking); the new text is appended to the same message either way.
 CONTINUE_INSTRUCTION = ("Your previous answer was cut off by the length limit. Continue it "
                         "exactly where it stopped, without repeating anything or commenting.")
 
@@ -176,12 +176,13 @@ class Generation:
                 model_record, env["llm.provider"].browse(self._records[1])),
                 thread._llm_max_iterations(),
                 search_knowledge is not None and thread._llm_knowledge(search_knowledge))
-        _provider, _model, window, reserve, max_iterations, knowledge = self._setup
+        provider, model, window, reserve, max_iterations, knowledge = self._setup
         if iteration == max_iterations:
             return None
         messages = thread._llm_build_messages(window, reserve,
                                               knowledge.block if knowledge else "", history)
-        if self.continue_message_id and not iteration:
+        continuing = self.continue_message_id and not iteration
+        if continuing:
             continued = env["mail.message"].browse(self.continue_message_id)
             self._continued = (continued.id, message_text(continued), continued.body_json)
             messages.append(base.ChatMessage("user", CONTINUE_INSTRUCTION))
@@ -194,6 +195,10 @@ class Generation:
         refusal, warning, answer_cap = env["llm.budget"]._llm_check(
             model_record, prompt_tokens, reserve)
         options = thread._llm_chat_options(model_record, answer_cap)
+        if continuing and provider.supports_prefill(model, messages[:-1], options):
+            # The history ends with the answer: the model goes on from its text, asked nothing
+            # (the instruction counted in the prompt above only made the estimate larger).
+            messages.pop()
         return messages, tools, prompt_tokens, refusal, warning, options
 
     # -- database ------------------------------------------------------

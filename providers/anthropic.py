@@ -6,10 +6,12 @@ The base URL is ``https://api.anthropic.com`` (without ``/v1``, as in the Anthro
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Iterator
 
 from . import errors
-from .base import Attachment, ChatEvent, ChatMessage, ChatOptions, ModelInfo, ToolSpec
+from .base import (Attachment, CancelToken, ChatEvent, ChatMessage, ChatOptions, ModelInfo,
+                   TextDelta, ToolSpec)
 from .http import HttpProvider
 from .streams import AnswerBuilder, iter_sse, loads_object, parser
 
@@ -29,6 +31,11 @@ FINISH_REASONS = {
 }
 # Worth a retry while nothing was shown: the same conditions as HTTP 529 and 500.
 RETRYABLE_STREAM_ERRORS = {"overloaded_error", "api_error"}
+# The models that continue a final assistant message (Anthropic's "prefill"), by their ids and
+# aliases: Claude 3, 3.5 and 3.7, and Claude 4, 4.1 and 4.5. Claude 4.6 and later answer one
+# with a 400 (Anthropic's migration guide), as any model not known here may.
+PREFILL_MODELS = re.compile(
+    r"claude-(?:3-.+|(?:opus|sonnet|haiku)-4(?:-[015])?(?:-\d{8}|-latest)?)")
 
 
 def to_anthropic_messages(messages: Iterable[ChatMessage],
@@ -113,6 +120,26 @@ def thinking_budget(messages: list[ChatMessage], options: ChatOptions) -> int | 
     return budget if budget >= MIN_THINKING_BUDGET else None
 
 
+def rejoin_prefill(events: Iterable[ChatEvent], whitespace: str) -> Iterator[ChatEvent]:
+    """The events of an answer continuing a prefill that was sent without its trailing
+    ``whitespace`` (the API refuses it): the caller's copy of the text keeps it, so the first
+    characters of the answer that repeat it are left out (after "Done." the model writes
+    "\\n\\nNext"), and where the model goes on without it, it stays. The caller's text plus
+    the text events is then the answer, nothing doubled or lost at the join."""
+    for event in events:
+        if whitespace and isinstance(event, TextDelta):
+            text = event.text
+            same = 0
+            while same < min(len(text), len(whitespace)) and text[same] == whitespace[same]:
+                same += 1
+            if same == len(text):  # all of it repeats the whitespace: more may follow
+                whitespace = whitespace[same:]
+                continue
+            whitespace = ""
+            event = TextDelta(text[same:])
+        yield event
+
+
 @parser
 def parse_stream(chunks: Iterable[bytes], answer: AnswerBuilder) -> Iterator[ChatEvent]:
     """Events of a streamed Messages answer.
@@ -190,10 +217,33 @@ class AnthropicProvider(HttpProvider):
     def _chat_url(self, model: str) -> str:
         return f"{self._base()}/v1/messages"
 
+    def supports_prefill(self, model: str, messages: list[ChatMessage],
+                         options: ChatOptions) -> bool:
+        """A text (not tool calls) to a model that takes prefills, without thinking: with it
+        the API wants the final assistant message to start with a signed thinking block,
+        which stored answers do not keep."""
+        last = messages[-1] if messages else None
+        return bool(last and last.role == "assistant" and last.content.strip()
+                    and not last.tool_calls and PREFILL_MODELS.fullmatch(model)
+                    and thinking_budget(messages, options) is None)
+
+    def chat(self, model: str, messages: list[ChatMessage], tools: list[ToolSpec] = (),
+             options: ChatOptions = ChatOptions(), cancel: CancelToken | None = None,
+             ) -> Iterator[ChatEvent]:
+        events = super().chat(model, messages, tools, options, cancel)
+        prefill = messages[-1].content if messages and messages[-1].role == "assistant" else ""
+        whitespace = prefill[len(prefill.rstrip()):]
+        return rejoin_prefill(events, whitespace) if whitespace else events
+
     @staticmethod
     def request_body(model: str, messages: list[ChatMessage], tools: list[ToolSpec],
                      options: ChatOptions) -> dict[str, Any]:
         system, turns = to_anthropic_messages(messages)
+        last = turns[-1]["content"][-1] if turns and turns[-1]["role"] == "assistant" else {}
+        if last.get("type") == "text":
+            # A prefill goes without its trailing whitespace, which the API refuses; chat()
+            # joins the answer to the whole text (rejoin_prefill).
+            last["text"] = last["text"].rstrip()
         body = {"model": model, "max_tokens": options.max_tokens or DEFAULT_MAX_TOKENS,
                 "messages": turns, "stream": True}
         if system:

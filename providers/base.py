@@ -357,6 +357,14 @@ class Provider:
         """The provider's model list; raises :class:`ProviderError`."""
         raise NotImplementedError
 
+    def supports_prefill(self, model: str, messages: list[ChatMessage],
+                         options: ChatOptions) -> bool:
+        """Whether ``model``, sent ``messages`` with ``options``, goes on with the text of
+        their last message, an assistant one (a prefill), instead of answering anew: the
+        answer's text events then continue that text exactly. False unless the format
+        documents it for that model and those options; a caller then asks in words."""
+        return False
+
     #: Whether the API has an embeddings endpoint (Anthropic has none).
     supports_embeddings = False
 

@@ -64,6 +64,10 @@ GIF or WebP image), Anthropic's content blocks (``text``, ``image`` and ``docume
 ``source``, ``tool_use``, ``tool_result``), Ollama's message ``images`` (bare base64). A request
 breaking them gets the API's 400 with its error body, as the real one would refuse it.
 
+An Anthropic request ending with an assistant turn (a prefill) gets the API's 400 where the API
+refuses one (:func:`anthropic_prefill_error`): a text ending with whitespace, thinking enabled,
+a Claude 4.6 or later model.
+
 Helpers for transport faults: :func:`refused_url` (nothing listens there) and
 :class:`Unresponsive` (a listener that never accepts: connections time out).
 
@@ -463,6 +467,37 @@ def _ollama_error(message: dict) -> str | None:
     return None
 
 
+# A Claude model id's version: claude-sonnet-4-5(-20250929), claude-opus-4(-20250514)...
+_CLAUDE_VERSION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2})(?!\d))?")
+
+
+def anthropic_prefill_error(body: dict) -> str | None:
+    """What the Messages API says of a request whose last message is an assistant turn (a
+    prefill, which the model continues) when it refuses it, or None."""
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return None
+    content = last["content"]
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+    if (body.get("thinking") or {}).get("type") == "enabled" \
+            and blocks[0].get("type") not in ("thinking", "redacted_thinking"):
+        return (f"messages.{len(messages) - 1}.content.0.type: Expected `thinking` or "
+                f"`redacted_thinking`, but found `{blocks[0].get('type')}`. When `thinking` is "
+                "enabled, a final `assistant` message must start with a thinking block. We "
+                "recommend you include thinking blocks from previous turns. To avoid this "
+                "requirement, disable `thinking`. Please consult our documentation at "
+                "https://docs.claude.com/en/docs/build-with-claude/extended-thinking")
+    version = _CLAUDE_VERSION.match(str(body.get("model")))
+    if version and (int(version[1]), int(version[2] or 0)) >= (4, 6):
+        return ("This model does not support assistant message prefill. The conversation "
+                "must end with a user message.")
+    text = blocks[-1].get("text") if blocks[-1].get("type") == "text" else None
+    if text is not None and text != text.rstrip():
+        return "messages: final assistant content cannot end with trailing whitespace"
+    return None
+
+
 def refused_url() -> str:
     """A URL on a local port nothing listens on: connecting is refused."""
     with socket.socket() as sock:
@@ -859,7 +894,8 @@ class _Handler(BaseHTTPRequestHandler):
                    None)
         if fmt is None or not isinstance(record.json, dict):
             return None
-        error = content_error(fmt, record.json.get("messages"))
+        error = content_error(fmt, record.json.get("messages")) or (
+            fmt == "anthropic" and anthropic_prefill_error(record.json))
         if not error:
             return None
         return _Answer(status=400, headers={"Content-Type": "application/json"},

@@ -1,13 +1,15 @@
 """Answer actions on the real route and engine (the scripted provider records what the model
 was sent): regenerate, edit and resend, versions, continue, feedback."""
 
+import json
+
 from odoo import http
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..engine.generation import CONTINUE_INSTRUCTION
 from ..providers import Finish, TextDelta, Usage, base
-from .engine_common import WAIT, EngineCase, Gate, answer, parse_sse, run_migration
+from .engine_common import WAIT, EngineCase, Gate, WireCase, answer, parse_sse, run_migration
 from .fake_provider import FakeProviderCase
 
 Q = base.ChatMessage
@@ -297,6 +299,89 @@ class TestAnswerActions(EngineCase):
             line.with_user(self.user_a).write({"thread_id": other.id})
         self.ui("llm_ui_feedback", message.id, False)
         self.assertFalse(line.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestContinueOnTheWire(WireCase):
+    """Continue through the real wire modules: Anthropic's Claude models up to 4.5 continue
+    the cut answer from its text (a prefill, a final assistant turn); every other case is
+    asked in words. The fake server refuses a prefill the API refuses."""
+
+    def cut(self, fmt, model, text):
+        """An answer of ``model`` in ``fmt`` cut by the length limit after ``text``."""
+        self.use_format(fmt)
+        self.model.api_id = model
+        self.fake.script(fmt, [TextDelta(text), Usage(10, 4), Finish("length")])
+        self.generate(self.thread, "Write a long text")
+        cut = self.messages(self.thread, "assistant")[-1]
+        self.assertEqual(cut.body_json["finish_reason"], "length")
+        return cut
+
+    def resume(self, fmt, cut, *deltas, finish="stop"):
+        """Continue ``cut``, the model writing ``deltas``: the answer's text as streamed."""
+        self.fake.script(fmt, [*map(TextDelta, deltas), Usage(20, 5), Finish(finish)])
+        response, events = self.generate(self.thread, "", continue_message_id=cut.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn("error", dict(events))
+        self.assertEqual(cut.body_json["finish_reason"], finish)
+        return self.text(events, cut.id)
+
+    def turns(self):
+        """The roles and texts of the last request's messages."""
+        return [(m["role"], "".join(block["text"] for block in m["content"]))
+                for m in self.fake.requests[-1].json["messages"]]
+
+    def test_claude_continues_from_the_cut_text(self):
+        cut = self.cut("anthropic", "claude-sonnet-4-5", "The first half, ")
+        text = self.resume("anthropic", cut, " and the", " second half.")
+        # Sent without the trailing space, which the API refuses; the model's own space is
+        # not doubled.
+        self.assertEqual(self.turns(), [("user", "Write a long text"),
+                                        ("assistant", "The first half,")])
+        self.assertEqual(text, "The first half, and the second half.")
+        self.assertEqual(self.ui_text(), "The first half, and the second half.")
+
+    def test_claude_continues_in_the_middle_of_a_word_and_after_a_paragraph(self):
+        cut = self.cut("anthropic", "claude-opus-4-1", "The answer is 4")
+        self.assertEqual(self.resume("anthropic", cut, "2.\n\n", finish="length"),
+                         "The answer is 42.\n\n")
+        self.assertEqual(self.turns()[-1], ("assistant", "The answer is 4"))
+        self.assertEqual(self.ui_text(), "The answer is 42.\n\n")
+        # Cut again after a paragraph break, which the model writes again, split.
+        self.assertEqual(self.resume("anthropic", cut, "\n", "\nWhy 42?"),
+                         "The answer is 42.\n\nWhy 42?")
+        self.assertEqual(self.turns()[-1], ("assistant", "The answer is 42."))
+        self.assertEqual(self.ui_text(), "The answer is 42.\n\nWhy 42?")
+
+    def ui_text(self):
+        return self.thread.with_user(self.user_a).llm_ui_load()["messages"][-1]["text"]
+
+    def assert_asked_in_words(self, fmt, model):
+        cut = self.cut(fmt, model, "The first half, ")
+        self.assertEqual(self.resume(fmt, cut, "and the second half."),
+                         "The first half, and the second half.")
+        sent = self.fake.requests[-1].json["messages"]
+        self.assertEqual(sent[-1]["role"], "user")
+        self.assertIn(CONTINUE_INSTRUCTION, json.dumps(sent[-1]["content"]))
+        return self.fake.requests[-1].json
+
+    def test_later_claude_models_are_asked_in_words(self):
+        """Claude 4.6 and later refuse a prefill (a 400)."""
+        self.assert_asked_in_words("anthropic", "claude-sonnet-4-6")
+
+    def test_claude_thinking_is_asked_in_words(self):
+        """With thinking the API wants the final assistant turn to start with a signed
+        thinking block, which stored answers do not keep."""
+        self.model.supports_reasoning = True
+        self.thread.assistant_id = self.env["llm.assistant"].create({
+            "name": "Thinker", "reasoning_effort": "low"})
+        self.assertIn("thinking", self.assert_asked_in_words("anthropic", "claude-sonnet-4-5"))
+
+    def test_other_formats_are_asked_in_words(self):
+        """Chat Completions has no prefill; Ollama documents none for /api/chat."""
+        for fmt in ("openai", "ollama"):
+            with self.subTest(fmt=fmt):
+                self.assert_asked_in_words(fmt, "claude-sonnet-4-5")
 
 
 @tagged("post_install", "-at_install")

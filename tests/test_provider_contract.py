@@ -14,9 +14,11 @@ from odoo.tests import TransactionCase, tagged
 from ..providers import (CancelToken, ChatMessage, ChatOptions, Finish, ModelInfo,
                          ProviderConfig, ProviderError, ReasoningDelta, Retrying, RetryPolicy,
                          TextDelta, ToolCall, ToolCallEvent, ToolSpec, Usage, get_provider)
+from ..providers.anthropic import rejoin_prefill
 from ..providers.openai import OpenAIProvider
 from .fake_provider import (CHAT_ROUTES, RENDERERS, Cut, FakeProviderCase, Ping, Raw, Refusal,
-                            StreamError, StreamedToolCall, Unresponsive, Wait, refused_url)
+                            StreamError, StreamedToolCall, Unresponsive, Wait,
+                            anthropic_prefill_error, refused_url)
 
 WEATHER = ToolSpec("get_weather", "Weather of a city",
                    {"type": "object", "properties": {"city": {"type": "string"}},
@@ -52,6 +54,8 @@ class ProviderContract(FakeProviderCase):
     # an in-stream error, and after a cut body.
     counts_on_error = (None, None)
     counts_on_cut = (None, None)
+    # Whether a Claude 4.5 continues a final assistant message (a prefill) in this format.
+    prefills = False
 
     fake_api_key = "sk-test"
 
@@ -68,12 +72,12 @@ class ProviderContract(FakeProviderCase):
         return dataclasses.replace(config, **overrides)
 
     def stream(self, steps=None, messages=None, tools=(), options=ChatOptions(), cancel=None,
-               **overrides):
+               model="fake-model", **overrides):
         """The events of one chat call, after queueing ``steps`` (if any) for it."""
         if steps is not None:
             self.fake.script(self.fmt, steps)
         provider = get_provider(self.config(**overrides))
-        return list(provider.chat("fake-model", messages or [ChatMessage("user", "Hi")],
+        return list(provider.chat(model, messages or [ChatMessage("user", "Hi")],
                                   tools, options, cancel))
 
     def assertFails(self, kind, *fragments, steps=None, detail=None, **overrides):
@@ -122,6 +126,12 @@ class ProviderContract(FakeProviderCase):
         self.addCleanup(release.set)
         events = self.stream([TextDelta("Done"), Usage(3, 1), Finish("stop"), Wait(release)])
         self.assertEqual(events, [TextDelta("Done"), Usage(3, 1), Finish("stop")])
+
+    def test_prefill_only_where_documented(self):
+        """Elsewhere the caller asks the model in words to continue (engine/generation.py)."""
+        messages = [ChatMessage("user", "Write"), ChatMessage("assistant", "Once upon a")]
+        self.assertEqual(get_provider(self.config()).supports_prefill(
+            "claude-sonnet-4-5", messages, ChatOptions()), self.prefills)
 
     def test_tool_calls_from_fragments(self):
         events = self.stream([
@@ -590,6 +600,7 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
     cut_frame = b'"stop_reason": "max_tokens"'
     # message_start counted the input; the output count comes only in message_delta.
     counts_on_error = counts_on_cut = (25, None)
+    prefills = True
 
     def test_request(self):
         self.stream([TextDelta("ok"), Finish("stop")], messages=CONVERSATION, tools=[WEATHER],
@@ -636,6 +647,78 @@ class TestAnthropicContract(ProviderContract, TransactionCase):
         self.stream([TextDelta("ok"), Finish("stop")], messages=messages,
                     options=ChatOptions(reasoning_effort="high", reasoning_model=True))
         self.assertNotIn("thinking", self.fake.requests[0].json)
+
+    def test_which_requests_take_a_prefill(self):
+        provider = get_provider(self.config())
+        cut = [ChatMessage("user", "Write"), ChatMessage("assistant", "Once upon a")]
+        thinking = ChatOptions(reasoning_effort="low", reasoning_model=True)
+        for model, messages, options, expected in (
+                ("claude-sonnet-4-5", cut, ChatOptions(), True),
+                ("claude-sonnet-4-5-20250929", cut, ChatOptions(), True),
+                ("claude-opus-4-20250514", cut, ChatOptions(), True),
+                ("claude-opus-4-1", cut, ChatOptions(), True),
+                ("claude-3-7-sonnet-latest", cut, ChatOptions(), True),
+                # Thinking is off for a model not marked Reasoning.
+                ("claude-sonnet-4-5", cut, dataclasses.replace(thinking, reasoning_model=False),
+                 True),
+                # Claude 4.6 and later refuse prefills; an unknown model may.
+                ("claude-sonnet-4-6", cut, ChatOptions(), False),
+                ("claude-opus-4-7", cut, ChatOptions(), False),
+                ("fake-model", cut, ChatOptions(), False),
+                # Thinking wants the final assistant turn to start with a signed thinking block.
+                ("claude-sonnet-4-5", cut, thinking, False),
+                # Nothing to continue.
+                ("claude-sonnet-4-5", cut[:1], ChatOptions(), False),
+                ("claude-sonnet-4-5", [cut[0], ChatMessage("assistant", " \n")], ChatOptions(),
+                 False)):
+            with self.subTest(model=model, messages=messages, options=options):
+                self.assertEqual(provider.supports_prefill(model, messages, options), expected)
+
+    def test_prefill_goes_without_its_trailing_whitespace(self):
+        """The API refuses a final assistant text ending with whitespace: it is sent without,
+        and the answer's repeat of it is left out, the caller's text keeping it."""
+        prefill = [ChatMessage("user", "Write"), ChatMessage("assistant", "Once upon a time, ")]
+        events = self.stream([TextDelta(" and"), TextDelta(" the end."), Usage(9, 3),
+                              Finish("stop")], prefill, model="claude-sonnet-4-5")
+        self.assertEqual(self.fake.requests[0].json["messages"][-1], {
+            "role": "assistant", "content": [{"type": "text", "text": "Once upon a time,"}]})
+        self.assertEqual(events, [TextDelta("and"), TextDelta(" the end."), Usage(9, 3),
+                                  Finish("stop")])
+
+    def test_prefill_rejoined_without_doubling_or_losing_whitespace(self):
+        for whitespace, deltas, expected in (
+                (" ", [" and"], ["and"]),
+                (" ", ["and"], ["and"]),  # the space stays in the caller's text
+                ("\n\n", ["\n", "\nNext"], ["Next"]),
+                ("\n\n", ["\nNext"], ["Next"]),
+                ("\n", ["\n\nNext", " \n"], ["\nNext", " \n"]),
+                ("\n\n", [" ", "Next"], [" ", "Next"]),
+                ("\n", ["", "\n", "Next"], ["Next"])):
+            with self.subTest(whitespace=whitespace, deltas=deltas):
+                events = [*map(TextDelta, deltas), Finish("stop")]
+                self.assertEqual(list(rejoin_prefill(events, whitespace)),
+                                 [*map(TextDelta, expected), Finish("stop")])
+
+    def test_the_fake_refuses_the_prefills_the_api_refuses(self):
+        def error(model="claude-sonnet-4-5", text="Once upon a", **body):
+            return anthropic_prefill_error({"model": model, "messages": [
+                {"role": "user", "content": "Write"}, {"role": "assistant", "content": text}],
+                **body})
+
+        self.assertIsNone(error())
+        self.assertEqual(error(text="Once upon a "),
+                         "messages: final assistant content cannot end with trailing whitespace")
+        self.assertIn("does not support assistant message prefill",
+                      error(model="claude-opus-4-6"))
+        self.assertIn("must start with a thinking block",
+                      error(thinking={"type": "enabled", "budget_tokens": 1024}))
+        # Through the server and the provider: the API's 400, its words kept.
+        self.assertFails("bad_request", "rejected the request (HTTP 400)",
+                         detail="This model does not support assistant message prefill. The "
+                                "conversation must end with a user message.",
+                         messages=[
+                             ChatMessage("user", "Write"), ChatMessage("assistant", "Once")],
+                         model="claude-sonnet-4-6")
 
     def test_overload_before_first_token_is_retried(self):
         self.fake.script(self.fmt, [StreamError("Overloaded", "overloaded_error")])
