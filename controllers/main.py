@@ -112,8 +112,9 @@ class LlmThreadController(http.Controller):
         refusals that happen before streaming are JSON with an HTTP status (404 not yours,
         409 already generating, 413 too long, 400 not configured, invalid input or invalid
         action). ``regenerate_message_id`` / ``edit_message_id`` / ``continue_message_id``: see
-        ``llm.thread._llm_prepare_run()``. ``attachment_ids``: comma-separated ids of the uploads the
-        message carries (400 ``invalid_attachment`` when refused, a model without vision too).
+        ``llm.thread._llm_prepare_run()``. ``attachment_ids``: comma-separated ids of the files the
+        message carries, which may be all it has (400 ``invalid_attachment`` when refused, a model
+        without vision too; 400 ``empty_message`` for a message with neither text nor files).
         """
         _use_selected_companies()
         thread = request.env["llm.thread"]._llm_get_thread_with_access(thread_id)
@@ -132,6 +133,10 @@ class LlmThreadController(http.Controller):
             check_input(request.env, {"attachment_ids": attachments}, {"attachment_ids": ("ids",)})
         except UserError as exc:
             return _json_error(400, "invalid_input", exc.args[0])
+        # A message field sent blank is a question with nothing in it (a retry sends none).
+        if message is not None and not message.strip() and not attachments and not action_ids:
+            return _json_error(400, "empty_message", request.env._(
+                "Write a message, or attach a file, to send."))
         try:
             run = thread._llm_generate(message or None, attachment_ids=attachments,
                                        **action_ids)

@@ -344,8 +344,8 @@ class LlmThread(models.Model):
         replaces that question by ``user_message_body``: what they replace is kept as an
         earlier version, out of the model's history (models/llm_thread_actions.py).
         ``continue_message_id`` (the last answer, cut by the length limit) asks the model to
-        go on, appending to that same answer. ``attachment_ids``: the user's uploads the
-        message carries (llm_thread_attachments.py).
+        go on, appending to that same answer. ``attachment_ids``: the files the message carries,
+        which may be all it has (llm_thread_attachments.py); an edit carries those given.
 
         Raises ``LlmBusyError`` when the thread is already generating, ``UserError`` when the
         message is too long or the thread has no model it may use. Private (not callable over
@@ -355,30 +355,33 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         if user_message_body is not None:
             self._llm_check_message_size(user_message_body)
+        # A question is its text, its files, or both; blank text is none (Anthropic refuses
+        # a text block of whitespace).
+        user_message_body = user_message_body if (user_message_body or "").strip() else ""
+        question = bool(user_message_body or attachment_ids)
         branch, continued = self._llm_check_action(
-            user_message_body, regenerate_message_id, edit_message_id, continue_message_id)
-        attachments = self._llm_message_attachments(
-            attachment_ids, user_message_body, edit_message_id)
+            question, regenerate_message_id, edit_message_id, continue_message_id)
+        attachments = self._llm_message_attachments(attachment_ids, edit_message_id)
         # Chosen once per generation (the Auto model's choice included); UserError if none.
-        attached = self.with_context(
-            llm_attachment_ids=attachments.ids,
-            # An edit keeping its question's files: its box cannot remove them (see the check).
-            llm_attachments_kept=bool(edit_message_id and not attachment_ids))
+        attached = self.with_context(llm_attachment_ids=attachments.ids)
         model, provider = attached._llm_model_and_provider()
         # Read once for the vision check, the new message's parent (its last message) and the
         # first call's prompt (with the new message): each was a query of its own.
         history = self._llm_history()
-        attached._llm_check_vision(model, history)
+        # What stays of it: up to the message a regenerate or an edit starts again after.
+        attached._llm_check_vision(model, history if branch is None else history.filtered(
+            lambda message: message.id <= (branch.id or 0)))
         token = self._llm_claim()
         replaced = self.env["mail.message"]
         if branch is not None:
             replaced = self._llm_rewind(branch)
-            history = self._llm_history() if user_message_body else None
+            history = self._llm_history() if question else None
         user_message = self.env["mail.message"]
-        if user_message_body:
+        if question:
             parent = history[-1:]
             if not parent:
-                self._llm_name_after(user_message_body)
+                # A question of files alone is named after them.
+                self._llm_name_after(user_message_body or ", ".join(attachments.mapped("name")))
             user_message = self._llm_create_message(
                 "user", user_message_body, author=self.env.user.partner_id, parent=parent,
                 attachments=attachments)

@@ -91,15 +91,19 @@ class LlmThreadActions(models.Model):
                 "again."))
         return message
 
-    def _llm_check_action(self, user_message_body, regenerate_id, edit_id, continue_id):
+    def _llm_check_action(self, question, regenerate_id, edit_id, continue_id):
         """What a regenerate / edit / continue request does: ``(branch, continued)``.
-        ``branch`` is ``None`` (nothing to rewind) or the message (possibly none: the start)
-        the active path is cut after; ``continued`` the answer to append to, if any."""
+        ``question``: whether the request sends a message (text or files). ``branch`` is
+        ``None`` (nothing to rewind) or the message (possibly none: the start) the active path
+        is cut after; ``continued`` the answer to append to, if any."""
         given = [value for value in (regenerate_id, edit_id, continue_id) if value]
         Message = self.env["mail.message"]
         if not given:
             return None, Message
-        if len(given) > 1 or bool(user_message_body) != bool(edit_id):
+        if given == [edit_id] and not question:
+            raise LlmInvalidAction(self.env._(
+                "An edited question needs text or a file: write it, or keep or attach a file."))
+        if len(given) > 1 or question != bool(edit_id):
             raise LlmInvalidAction(self.env._(
                 "Regenerate, edit and continue each go alone; only an edit sends a message."))
         if edit_id:

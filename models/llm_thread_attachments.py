@@ -141,30 +141,29 @@ class LlmThreadAttachments(models.Model):
     # Sending
     # ------------------------------------------------------------------
 
-    def _llm_message_attachments(self, attachment_ids, user_message_body, edit_message_id=None):
-        """The attachments a new message carries: ``attachment_ids``, which must be the
-        current user's uploads to this thread, not sent yet; an edited question keeps those of
-        the question it replaces when it is given none."""
+    def _llm_message_attachments(self, attachment_ids, edit_message_id=None):
+        """The attachments a new message carries: ``attachment_ids``, each the current user's
+        upload to this thread, not sent yet, or (an edit) one of the files of the question
+        ``edit_message_id`` replaces: an edit carries the files its box kept and added, none
+        when it gives none."""
         self.ensure_one()
         Attachment_ = self.env["ir.attachment"]
-        if attachment_ids and not user_message_body:
-            raise LlmAttachmentError(self.env._("Write a message to send the attachments with."))
         if not attachment_ids:
-            if edit_message_id:
-                # Read as superuser, as the history is (the thread is the user's).
-                return self._llm_history().filtered(
-                    lambda m: m.id == edit_message_id).attachment_ids.with_env(self.env)
             return Attachment_
         if len(attachment_ids) > MAX_ATTACHMENTS:
             raise LlmAttachmentError(self.env._(
                 "A message takes at most %(limit)s attachments (%(count)s given).",
                 limit=MAX_ATTACHMENTS, count=len(attachment_ids)))
         attachments = Attachment_.sudo().browse(attachment_ids).exists()
+        # Read as superuser, as the history is (the thread is the user's).
+        kept = self._llm_history().filtered(
+            lambda m: m.id == edit_message_id).attachment_ids if edit_message_id else Attachment_
+        new = attachments - kept
         sent = self.env["mail.message"].sudo().search_count(
-            [("attachment_ids", "in", attachments.ids)], limit=1)
+            [("attachment_ids", "in", new.ids)], limit=1) if new else 0
         if sent or len(attachments) != len(set(attachment_ids)) or any(
                 a.res_model != self._name or a.res_id != self.id or a.create_uid != self.env.user
-                for a in attachments):
+                for a in new):
             raise LlmAttachmentError(self.env._(
                 "These attachments cannot be sent with this message (already sent, removed, or "
                 "not uploaded by you to this conversation): attach the files again."))
@@ -185,11 +184,6 @@ class LlmThreadAttachments(models.Model):
         """Refuse, before any provider call, to send images to a model without vision."""
         if model.supports_vision or not self._llm_has_images(history):
             return
-        if self._llm_images_sent() and self.env.context.get("llm_attachments_kept"):
-            raise LlmAttachmentError(self.env._(
-                "%s cannot read images, and the question you edit has some: pick a model with "
-                "vision (or Auto), then send the edit again; or ask it as a new message, "
-                "without the images.", model.name))
         if self._llm_images_sent():
             raise LlmAttachmentError(self.env._(
                 "%s cannot read images: pick a model with vision (or Auto), or send the message "

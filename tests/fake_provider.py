@@ -380,20 +380,23 @@ def content_error(fmt: str, messages: Any) -> str | None:
     for index, message in enumerate(messages):
         if not isinstance(message, dict):
             return f"messages.{index}: expected an object"
-        error = check(message)
+        error = check(message, final=index == len(messages) - 1)
         if error:
             return f"messages.{index}.{error}"
     return None
 
 
-def _openai_error(message: dict) -> str | None:
-    """Chat Completions: ``content`` is text, or (user messages) an array of ``text`` and
-    ``image_url`` parts; an image URL is http(s) or ``data:<image type>;base64,<data>``."""
+def _openai_error(message: dict, final: bool) -> str | None:
+    """Chat Completions: ``content`` is text, or (user messages) a non-empty array of ``text``
+    and ``image_url`` parts; an image URL is http(s) or ``data:<image type>;base64,<data>``."""
     content = message.get("content")
     if content is None or isinstance(content, str):
         return None
     if not isinstance(content, list):
         return "content: expected a string or an array of content parts"
+    if not content:
+        return ("content: empty array. Expected an array with minimum length 1, but got an "
+                "empty array instead.")
     for index, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text" and isinstance(part.get("text"), str):
@@ -416,11 +419,15 @@ def _openai_error(message: dict) -> str | None:
     return None
 
 
-def _anthropic_error(message: dict) -> str | None:
-    """Messages API: ``content`` is text or an array of blocks; ``image`` (base64 of a JPEG,
-    PNG, GIF or WebP, or a URL) and ``document`` (base64 PDF or plain text) blocks only in
-    user turns."""
+def _anthropic_error(message: dict, final: bool) -> str | None:
+    """Messages API: ``content`` is text or an array of blocks, empty only in a final
+    assistant turn; a text block holds more than whitespace; ``image`` (base64 of a JPEG, PNG,
+    GIF or WebP, or a URL) and ``document`` (base64 PDF or plain text) blocks only in user
+    turns."""
     content = message.get("content")
+    if content == "" and not (final and message.get("role") == "assistant"):
+        return ("content: all messages must have non-empty content except for the optional "
+                "final assistant message")
     if isinstance(content, str):
         return None
     if not isinstance(content, list) or not content:
@@ -431,6 +438,8 @@ def _anthropic_error(message: dict) -> str | None:
         if kind == "text":
             if not isinstance(block.get("text"), str) or not block["text"]:
                 return f"content.{index}.text: text content blocks must be non-empty"
+            if not block["text"].strip():
+                return f"content.{index}.text: text content blocks must contain non-whitespace text"
         elif kind in ("tool_use", "tool_result"):
             continue
         elif kind in ("image", "document"):
@@ -455,7 +464,7 @@ def _anthropic_error(message: dict) -> str | None:
     return None
 
 
-def _ollama_error(message: dict) -> str | None:
+def _ollama_error(message: dict, final: bool) -> str | None:
     """``/api/chat``: ``content`` is a string; ``images`` a list of base64 strings (no data
     URL)."""
     if not isinstance(message.get("content", ""), str):

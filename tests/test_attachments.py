@@ -131,6 +131,47 @@ class TestAttachments(WireCase):
             self.assertIn("Revenue grew by 12 percent.", question["content"])
             self.assertTrue(question["content"].endswith(text_file))
 
+    def test_a_question_of_files_alone_in_each_wire_format(self):
+        """Files sent with no text (blank text is none): each format gets them without an
+        empty text part, which the APIs refuse; the chat shows the question's files."""
+        for fmt in ("openai", "anthropic", "ollama"):
+            with self.subTest(fmt=fmt):
+                self.use_format(fmt)
+                thread = self.new_thread(name="New conversation")
+                image = self.attach("photo.png", png(), thread=thread)
+                notes = self.attach("notes.md", NOTES.encode(), thread=thread)
+                self.fake.script(fmt, [base.TextDelta("A red square."), base.Finish("stop")])
+                # Blank text matters most to Anthropic, which refuses a whitespace block.
+                text = " \n " if fmt == "anthropic" else ""
+                response, events = self.generate(thread, text, attachment_ids=[image, notes])
+                self.assertEqual(response.status_code, 200, response.text)
+                self.assertEqual(self.text(events), "A red square.")
+                question = self.messages(thread, "user")
+                self.assertEqual(question.attachment_ids.sorted("id").ids, [image, notes])
+                self.assertEqual(thread.name, "photo.png, notes.md", "named after its files")
+                sent = self.fake.requests[-1].json["messages"][-1]
+                self.assertEqual(sent["role"], "user")
+                if fmt == "openai":
+                    self.assertEqual([part["type"] for part in sent["content"]],
+                                     ["image_url", "text"])
+                    self.assertEqual(sent["content"][1]["text"], f"[File: notes.md]\n{NOTES}")
+                elif fmt == "anthropic":
+                    self.assertEqual([block["type"] for block in sent["content"]],
+                                     ["image", "document"])
+                else:
+                    self.assertEqual(sent["content"], f"[File: notes.md]\n{NOTES}")
+                    self.assertEqual(sent["images"], [self.b64(image)])
+                loaded = thread.with_user(self.user_a).llm_ui_load()["messages"][0]
+                self.assertEqual((loaded["text"], [a["id"] for a in loaded["attachments"]]),
+                                 ("", [image, notes]))
+
+    def test_a_question_needs_text_or_files(self):
+        for message in ("", "  \n "):
+            response, _events = self.generate(self.thread, message)
+            self.refused(response, "empty_message", "Write a message, or attach a file, to send.")
+        self.assertFalse(self.messages(self.thread), "nothing stored")
+        self.assertEqual(self.fake.requests, [])
+
     def test_fake_server_refuses_misshaped_parts(self):
         """The checks the tests above rely on can fail: each format's wrong shape is refused."""
         data = base64.b64encode(png()).decode()
@@ -146,6 +187,19 @@ class TestAttachments(WireCase):
                 "data": f"data:image/png;base64,{data}"}}]}]))
         self.assertIn("images", content_error("ollama", [{
             "role": "user", "content": "", "images": [f"data:image/png;base64,{data}"]}]))
+        # Empty text: Anthropic refuses it in a block and as a turn, OpenAI an empty array.
+        image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": data}}
+        self.assertIsNone(content_error("anthropic", [{"role": "user", "content": [image]}]))
+        self.assertIn("must be non-empty", content_error("anthropic", [{
+            "role": "user", "content": [image, {"type": "text", "text": ""}]}]))
+        self.assertIn("non-whitespace text", content_error("anthropic", [{
+            "role": "user", "content": [image, {"type": "text", "text": " \n"}]}]))
+        self.assertIn("must have non-empty content", content_error("anthropic", [
+            {"role": "user", "content": ""}, {"role": "assistant", "content": "Hi"}]))
+        self.assertIsNone(content_error("anthropic", [
+            {"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}]))
+        self.assertIn("empty array", content_error("openai", [{"role": "user", "content": []}]))
         # Through the server: the API's 400 with its error body.
         response = requests.post(f"{self.fake.base_url('openai')}/chat/completions", json={
             "model": "fake-model", "messages": [{"role": "assistant", "content": [
@@ -237,8 +291,6 @@ class TestAttachments(WireCase):
         ids = [self.attach(f"n{index}.txt", b"words") for index in range(MAX_ATTACHMENTS + 1)]
         response, _events = self.generate(self.thread, "Read them", attachment_ids=ids)
         self.refused(response, "invalid_attachment", "at most 10 attachments (11 given)")
-        response, _events = self.generate(self.thread, "", attachment_ids=ids[:1])
-        self.refused(response, "invalid_attachment", "Write a message to send the attachments")
         response, _events = self.generate(self.thread, "Hi", attachment_ids=["x"])
         self.assertEqual(response.status_code, 400)
         self.assertEqual(self.fake.requests, [])
@@ -261,34 +313,77 @@ class TestAttachments(WireCase):
         self.assertEqual(len(self.fake.requests), 1)
         self.assertNotIn("B's secret", str(self.fake.requests[0].json))
 
-    def test_an_edited_question_keeps_its_attachments(self):
-        image = self.attach("photo.png", png())
-        self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")])
-        self.fake.script("openai", [base.TextDelta("Square."), base.Finish("stop")])
-        self.generate(self.thread, "What is this?", attachment_ids=[image])
-        question = self.messages(self.thread, "user")
-        response, _events = self.generate(self.thread, "What shape is this?",
-                                          edit_message_id=question.id)
+    def ask_with(self, text, *files):
+        """Send ``text`` with the ``files`` (name, bytes) uploaded: (question, file ids)."""
+        ids = [self.attach(name, raw) for name, raw in files]
+        self.fake.script("openai", [base.TextDelta("Seen."), base.Finish("stop")])
+        response, _events = self.generate(self.thread, text, attachment_ids=ids)
         self.assertEqual(response.status_code, 200, response.text)
-        edited = self.messages(self.thread, "user") - question
-        self.assertEqual(edited.attachment_ids.ids, [image])
-        parts = self.fake.requests[-1].json["messages"][-1]["content"]
-        self.assertEqual([part["type"] for part in parts], ["text", "image_url"])
-        self.assertEqual(parts[0]["text"], "What shape is this?")
+        return self.messages(self.thread, "user")[-1], ids
 
-    def test_an_edit_refused_for_its_images_says_what_can_be_done(self):
-        """The edit box cannot remove its question's files: the refusal does not ask for that."""
-        image = self.attach("photo.png", png())
-        self.fake.script("openai", [base.TextDelta("Red."), base.Finish("stop")])
-        self.generate(self.thread, "What is this?", attachment_ids=[image])
-        question = self.messages(self.thread, "user")
+    def edit(self, question, text, attachment_ids=()):
+        self.fake.script("openai", [base.TextDelta("Edited."), base.Finish("stop")])
+        return self.generate(self.thread, text, edit_message_id=question.id,
+                             attachment_ids=attachment_ids)[0]
+
+    def test_an_edit_keeps_removes_and_adds_files(self):
+        """An edit carries exactly the files its box holds: kept ones of the question it
+        replaces, new uploads, or none; the model then reads those."""
+        question, [image, notes] = self.ask_with(
+            "What is this?", ("photo.png", png()), ("notes.md", NOTES.encode()))
+        report = self.attach("report.pdf", pdf("Revenue grew by 12 percent."))
+        response = self.edit(question, "And these?", [notes, report])
+        self.assertEqual(response.status_code, 200, response.text)
+        edited = self.messages(self.thread, "user")[-1]
+        self.assertEqual(edited.attachment_ids.sorted("id").ids, [notes, report])
+        self.assertEqual(question.attachment_ids.sorted("id").ids, [image, notes],
+                         "the earlier version keeps its own")
+        parts = self.fake.requests[-1].json["messages"][-1]["content"]
+        self.assertEqual([part["type"] for part in parts], ["text", "text", "text"])
+        self.assertEqual(parts[0]["text"], "And these?")
+        self.assertIn("Revenue grew by 12 percent.", parts[2]["text"])
+        # All removed: the text alone (the history has no file left either).
+        response = self.edit(edited, "Just a question")
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertFalse(self.messages(self.thread, "user")[-1].attachment_ids)
+        self.assertEqual(self.fake.requests[-1].json["messages"][-1]["content"], "Just a question")
+        self.assertEqual(len([m for m in self.fake.requests[-1].json["messages"]
+                              if m["role"] == "user"]), 1)
+        # The text removed and a file added: a question of files alone.
+        later = self.attach("later.txt", b"Written later")
+        response = self.edit(self.messages(self.thread, "user")[-1], "", [later])
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self.fake.requests[-1].json["messages"][-1]["content"], [
+            {"type": "text", "text": "[File: later.txt]\nWritten later"}])
+
+    def test_an_edit_takes_only_its_questions_files_and_the_owners_uploads(self):
+        first, [kept] = self.ask_with("First", ("first.txt", b"First file"))
+        second, [own] = self.ask_with("Second", ("second.txt", b"Second file"))
+        thread_b = self.new_thread(self.user_b)
+        theirs = self.attach("b.txt", b"B's secret", login="llm_b", thread=thread_b)
+        for ids in ([kept], [own, theirs]):
+            with self.subTest(ids=ids):
+                self.refused(self.edit(second, "Edited", ids), "invalid_attachment",
+                             "cannot be sent with this message")
+        self.refused(self.edit(second, ""), "invalid_action",
+                     "An edited question needs text or a file")
+        self.assertEqual(self.messages(self.thread, "user"), first | second, "nothing stored")
+        self.assertEqual(len(self.fake.requests), 2)
+        self.assertNotIn("B's secret", str(self.fake.requests[-1].json))
+        self.assertEqual(self.edit(second, "Edited", [own]).status_code, 200)
+
+    def test_an_edit_refused_for_its_images_goes_without_them(self):
+        question, [image] = self.ask_with("What is this?", ("photo.png", png()))
         self.model.supports_vision = False
-        response, _events = self.generate(self.thread, "What shape is this?",
-                                          edit_message_id=question.id)
-        self.refused(response, "invalid_attachment", "Scripted cannot read images, and the "
-                     "question you edit has some: pick a model with vision (or Auto), then send "
-                     "the edit again; or ask it as a new message, without the images.")
+        response = self.edit(question, "What shape is this?", [image])
+        self.refused(response, "invalid_attachment", "Scripted cannot read images: pick a model "
+                     "with vision (or Auto), or send the message without its images.")
         self.assertEqual(self.messages(self.thread, "user"), question, "nothing stored")
+        # Without the image, the model without vision answers: nothing before it has one.
+        response = self.edit(question, "What shape is a square?")
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(self.fake.requests[-1].json["messages"][-1]["content"],
+                         "What shape is a square?")
 
     def test_chat_shows_the_attachments_of_each_message(self):
         image = self.attach("photo.png", png())
@@ -352,3 +447,24 @@ class TestAttachments(WireCase):
         self.assertEqual(parts[0], {"type": "text", "text": "What is in this picture?"})
         self.assertEqual(parts[1]["image_url"]["url"], "data:image/png;base64," + base64.b64encode(
             question.attachment_ids.raw).decode())
+
+    def test_an_image_alone_then_the_edit_replacing_it(self):
+        self.fake.script("openai", [base.TextDelta("A red square."), base.Finish("stop")])
+        self.fake.script("openai", [base.TextDelta("A blue square."), base.Finish("stop")])
+        # The tour of static/tests/tours/llm_attachments_tours.js.
+        self.start_tour("/odoo/llm-chat", "llm_thread_image_alone_then_edited", login="admin")
+        admin = self.env.ref("base.user_admin")
+        thread = self.env["llm.thread"].with_user(admin).search([("user_id", "=", admin.id)])
+        self.assertEqual(thread.name, "image.png")
+        first, edited = thread.message_ids.filtered(lambda m: m.llm_role == "user").sorted("id")
+        self.assertEqual(len(self.fake.requests), 2)
+        sent = [request.json["messages"] for request in self.fake.requests]
+        self.assertEqual(sent[0][-1]["content"], [{"type": "image_url", "image_url": {
+            "url": "data:image/png;base64," + base64.b64encode(first.attachment_ids.raw).decode()}}])
+        self.assertEqual(sent[1][-1]["content"], [
+            {"type": "text", "text": "And this one?"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(
+                edited.attachment_ids.raw).decode()}}])
+        self.assertNotEqual(first.attachment_ids, edited.attachment_ids)
+        self.assertEqual(len([m for m in sent[1] if m["role"] == "user"]), 1,
+                         "the replaced question is not sent")

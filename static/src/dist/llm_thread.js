@@ -676,6 +676,36 @@ function pendingFrom(attachment) {
     previewUrl: isImage(attachment) ? thumbnailUrl(attachment) : ""
   };
 }
+async function acceptFiles(current, files) {
+  const { added, errors: errors2 } = addFiles(current, files);
+  const refusals = await Promise.all(added.map((a) => a.file && isImage(a) ? imageRefusal(a.file) : ""));
+  const kept = added.filter((attachment, index) => {
+    if (refusals[index]) {
+      URL.revokeObjectURL(attachment.previewUrl);
+    }
+    return !refusals[index];
+  });
+  return { added: kept, errors: [...errors2, ...refusals.filter(Boolean)] };
+}
+function withoutAttachment(attachments, key) {
+  const attachment = attachments.find((a) => a.key === key);
+  if (attachment?.file && attachment.previewUrl) {
+    URL.revokeObjectURL(attachment.previewUrl);
+  }
+  return attachments.filter((a) => a.key !== key);
+}
+function removeLabel(attachment) {
+  return _t("Remove %s").replace("%s", attachment.name);
+}
+function pastedFiles(ev) {
+  const data = ev.clipboardData;
+  const files = [...data?.files ?? []];
+  if (!files.length || data?.getData("text/plain")) {
+    return [];
+  }
+  ev.preventDefault();
+  return files;
+}
 
 // static/src/ts/conversation/conversation_model.ts
 var RECONNECT_DELAYS_MS = [250, 1e3, 2e3, 4e3, 8e3];
@@ -964,11 +994,12 @@ var ConversationModel = class {
   }
   /**
    * `onStored`: called once the server stored the message (the stream's first event).
-   * `attachments` are uploaded first (those not uploaded yet), then sent with the message.
+   * `attachments` are uploaded first (those not uploaded yet), then sent with the message,
+   * which may be them alone (no text).
    */
   async send(text2, onStored, attachments = []) {
     const message = text2.trim();
-    if (!message || !this.canSend) {
+    if (!message && !attachments.length || !this.canSend) {
       return;
     }
     const fromDraft = this.createThread !== null;
@@ -981,7 +1012,10 @@ var ConversationModel = class {
     this.messages.push(newMessage(this.nextLocalId--, "user", message));
     let uploaded = [];
     if (attachments.length) {
-      const result = await this.upload(message, attachments);
+      const result = await this.upload(attachments, (pending) => {
+        this.rejectedMessage = message;
+        this.rejectedAttachments = pending;
+      });
       if (!result) {
         if (fromDraft) {
           await this.undoCreation(message, attachments);
@@ -1019,11 +1053,11 @@ var ConversationModel = class {
     Object.assign(this, { notice, noticeCode, rejectedMessage: message, rejectedAttachments: [...attachments] });
   }
   /**
-   * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
-   * every refused file at once, and the message goes back to the composer with its
-   * attachments, those uploaded kept).
+   * Uploads what is not uploaded yet, in order, for the message just shown (the last one);
+   * null when one fails: that message is taken back, the notice says why (every refused
+   * file at once), and `rejected` gets the attachments back, those uploaded kept.
    */
-  async upload(message, attachments) {
+  async upload(attachments, rejected) {
     const thread = this.thread;
     const pending = [...attachments];
     const refusals = [];
@@ -1050,8 +1084,7 @@ var ConversationModel = class {
       this.messages.pop();
       this.noticeCode = "upload_refused";
       this.notice = refusals.join(" ");
-      this.rejectedMessage = message;
-      this.rejectedAttachments = pending;
+      rejected(pending);
       return null;
     }
     return pending.map(({ id, name, mimetype }) => ({ id, name, mimetype }));
@@ -1148,15 +1181,29 @@ var ConversationModel = class {
     this.messages.splice(resumed ? index : question + 1);
     await this.runAction(null, { kind: "regenerate", messageId: id });
   }
-  /** Replaces question `id` by `text` and answers it; the old one stays as a version. */
-  async editAndResend(id, text2) {
+  /**
+   * Replaces question `id` by `text` with `attachments` (those of the edit box: kept ones of
+   * the question, new ones uploaded first; none when empty) and answers it; the old one
+   * stays as a version. A refused edit goes back to its box as it was, files included.
+   */
+  async editAndResend(id, text2, attachments = []) {
     const message = text2.trim();
     const index = this.messages.findIndex((view) => view.id === id);
-    if (!message || index === -1 || !this.canSend) {
+    if (!message && !attachments.length || index === -1 || !this.canSend) {
       return;
     }
     this.messages.splice(index, this.messages.length - index, newMessage(this.nextLocalId--, "user", message));
-    await this.runAction(message, { kind: "edit", messageId: id });
+    const uploaded = await this.upload(attachments, (pending) => {
+      this.refusedEdit = { id, text: message, attachments: pending };
+    });
+    if (!uploaded) {
+      const { notice, noticeCode } = this;
+      await this.refresh();
+      Object.assign(this, { notice, noticeCode });
+      return;
+    }
+    this.messages.at(-1).attachments = uploaded;
+    await this.runAction(message, { kind: "edit", messageId: id }, uploaded);
   }
   /** Asks the model to go on with answer `id`, cut by the length limit: same message. */
   async continueAnswer(id) {
@@ -1195,8 +1242,8 @@ var ConversationModel = class {
    * Runs a regenerate / edit / continue generation, then reloads the thread: its versions
    * and the continued answer's summed usage are the server's. A notice survives the reload.
    */
-  async runAction(message, action) {
-    await this.generate(message, { action });
+  async runAction(message, action, attachments = []) {
+    await this.generate(message, { action, attachments });
     const { notice, noticeCode, rejectedMessage } = this;
     await this.refresh();
     Object.assign(this, { notice, noticeCode, rejectedMessage });
@@ -1335,15 +1382,15 @@ var ConversationModel = class {
         this.messages.pop();
       }
       if (action?.kind === "edit") {
-        this.refusedEdit = { id: action.messageId, text: message };
+        this.refusedEdit = { id: action.messageId, text: message, attachments: attachments.map(pendingFrom) };
       } else {
         this.rejectedMessage = message;
         this.rejectedAttachments = attachments.map(pendingFrom);
       }
     }
   }
-  /** An edited question the server refused (the question's id, the edited text): its
-   * message's edit box opens again with it (message/message_actions.ts). */
+  /** An edited question the server refused (the question's id, the edited text and files):
+   * its message's edit box opens again with it (message/message_actions.ts). */
   refusedEdit = null;
   /** The text of a message the server refused, for the composer to restore. */
   rejectedMessage = "";
@@ -1943,7 +1990,7 @@ var ChatController = class {
 };
 
 // static/src/ts/conversation/conversation.ts
-import { Component as Component6, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef3, useState as useState4 } from "@odoo/owl";
+import { Component as Component6, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef4, useState as useState4 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
@@ -2074,9 +2121,13 @@ var Composer = class extends Component {
       this.send();
     }
   }
+  /** Text, files or both: a question may be files alone (the model reads them). */
+  get canSend() {
+    return !this.props.disabled && Boolean(this.state.text.trim() || this.state.attachments.length);
+  }
   send() {
     const text2 = this.state.text.trim();
-    if (!text2 || this.props.disabled || this.props.streaming) {
+    if (!this.canSend || this.props.streaming) {
       return;
     }
     const attachments = this.state.attachments;
@@ -2087,27 +2138,15 @@ var Composer = class extends Component {
     this.props.onSend(text2, attachments);
     this.focus();
   }
-  /** Attaches what the limits allow, and says why the rest is not attached; an image is
-   * read first, to refuse a file that only has an image's name. */
+  /** Attaches what the limits allow, and says why the rest is not attached. */
   async attach(files) {
-    const { added, errors: errors2 } = addFiles(this.state.attachments, files);
     this.focus();
-    const refusals = await Promise.all(added.map((a) => a.file && isImage(a) ? imageRefusal(a.file) : ""));
-    const kept = added.filter((attachment, index) => {
-      if (refusals[index]) {
-        URL.revokeObjectURL(attachment.previewUrl);
-      }
-      return !refusals[index];
-    });
-    this.state.attachments.push(...kept);
-    this.state.errors = [...errors2, ...refusals.filter(Boolean)];
+    const { added, errors: errors2 } = await acceptFiles(this.state.attachments, files);
+    this.state.attachments.push(...added);
+    this.state.errors = errors2;
   }
-  remove(key) {
-    const attachment = this.state.attachments.find((a) => a.key === key);
-    if (attachment?.file && attachment.previewUrl) {
-      URL.revokeObjectURL(attachment.previewUrl);
-    }
-    this.state.attachments = this.state.attachments.filter((a) => a.key !== key);
+  removeAttachment(key) {
+    this.state.attachments = withoutAttachment(this.state.attachments, key);
     this.state.errors = [];
     this.saveDraft();
     this.focus();
@@ -2126,9 +2165,7 @@ var Composer = class extends Component {
     this.state.attachments = [];
     this.state.errors = [];
   }
-  removeLabel(attachment) {
-    return _t("Remove %s").replace("%s", attachment.name);
-  }
+  removeLabel = removeLabel;
   pickFiles() {
     this.fileInput.el?.click();
   }
@@ -2137,13 +2174,10 @@ var Composer = class extends Component {
     void this.attach([...input.files ?? []]);
     input.value = "";
   }
-  /** A pasted image (a screenshot) is attached; text copied with a picture of it (office
-   * applications put both on the clipboard) stays text. */
+  /** A pasted image (a screenshot) is attached (see pastedFiles). */
   onPaste(ev) {
-    const data = ev.clipboardData;
-    const files = [...data?.files ?? []];
-    if (files.length && !data?.getData("text/plain")) {
-      ev.preventDefault();
+    const files = pastedFiles(ev);
+    if (files.length) {
       void this.attach(files);
     }
   }
@@ -8187,7 +8221,7 @@ var MarkdownView = class extends Component2 {
 };
 
 // static/src/ts/message/message_actions.ts
-import { Component as Component3, useState as useState2 } from "@odoo/owl";
+import { Component as Component3, onWillUpdateProps as onWillUpdateProps2, useRef as useRef3, useState as useState2 } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 var QUOTE_STYLE = "border-left-style: solid; border-left-width: 3px; border-left-color: #ced4da; padding-left: 12px; color: #6c757d";
 function answerHtml(text2) {
@@ -8210,18 +8244,38 @@ function answerHtml(text2) {
 var MessageActions = class extends Component3 {
   static template = "llm_thread.MessageActions";
   static props = { message: Object, actions: Object };
+  accept = ACCEPT;
+  removeLabel = removeLabel;
   setup() {
-    const refused = this.props.actions.refusedEdit;
-    const reopen = refused !== null && refused.id === this.props.message.id;
     this.state = useState2({
-      editing: reopen,
-      editText: reopen ? refused.text : "",
+      editing: false,
+      editText: "",
+      editFiles: [],
+      editErrors: [],
       commenting: false,
       comment: "",
       copied: false,
       copyFailed: false
     });
     this.action = useService("action");
+    this.fileInput = useRef3("editFileInput");
+    this.reopen(this.props);
+    onWillUpdateProps2((next) => {
+      if (next.actions.refusedEdit !== this.props.actions.refusedEdit) {
+        this.reopen(next);
+      }
+    });
+  }
+  reopen({ actions, message }) {
+    const refused = actions.refusedEdit;
+    if (refused !== null && refused.id === message.id) {
+      Object.assign(this.state, {
+        editing: true,
+        editText: refused.text,
+        editFiles: [...refused.attachments],
+        editErrors: []
+      });
+    }
   }
   get versionIndex() {
     return this.props.message.versions.indexOf(this.props.message.id);
@@ -8289,18 +8343,57 @@ var MessageActions = class extends Component3 {
     );
   }
   startEdit() {
-    Object.assign(this.state, { editing: true, editText: this.props.message.text });
+    Object.assign(this.state, {
+      editing: true,
+      editText: this.props.message.text,
+      editFiles: (this.props.message.attachments ?? []).map(pendingFrom),
+      editErrors: []
+    });
+  }
+  /** Text, files or both, as a question sent from the composer. */
+  get canSubmitEdit() {
+    return this.props.actions.idle && Boolean(this.state.editText.trim() || this.state.editFiles.length);
   }
   submitEdit() {
-    const text2 = this.state.editText.trim();
-    if (text2) {
+    if (this.canSubmitEdit) {
       this.state.editing = false;
-      this.props.actions.editAndResend(this.props.message.id, text2);
+      this.props.actions.editAndResend(this.props.message.id, this.state.editText.trim(), this.state.editFiles);
+    }
+  }
+  cancelEdit() {
+    for (const attachment of this.state.editFiles) {
+      if (attachment.file && attachment.previewUrl) {
+        URL.revokeObjectURL(attachment.previewUrl);
+      }
+    }
+    this.state.editing = false;
+  }
+  async attach(files) {
+    const { added, errors: errors2 } = await acceptFiles(this.state.editFiles, files);
+    this.state.editFiles.push(...added);
+    this.state.editErrors = errors2;
+  }
+  removeAttachment(key) {
+    this.state.editFiles = withoutAttachment(this.state.editFiles, key);
+    this.state.editErrors = [];
+  }
+  pickFiles() {
+    this.fileInput.el?.click();
+  }
+  onPicked(ev) {
+    const input = ev.target;
+    void this.attach([...input.files ?? []]);
+    input.value = "";
+  }
+  onEditPaste(ev) {
+    const files = pastedFiles(ev);
+    if (files.length) {
+      void this.attach(files);
     }
   }
   onEditKeydown(ev) {
     if (ev.key === "Escape") {
-      this.state.editing = false;
+      this.cancelEdit();
     } else if (ev.key === "Enter" && !ev.shiftKey) {
       ev.preventDefault();
       this.submitEdit();
@@ -8492,7 +8585,7 @@ var Conversation = class extends Component6 {
   };
   setup() {
     this.model = useState4(this.props.conversation);
-    this.scroller = useRef3("scroller");
+    this.scroller = useRef4("scroller");
     this.state = useState4({ following: true });
     const observer = new MutationObserver(() => this.follow());
     const resizes = new ResizeObserver(() => this.follow());
@@ -8580,7 +8673,7 @@ var Conversation = class extends Component6 {
       record: thread?.record_can_post && thread.res_model && thread.res_id ? { model: thread.res_model, id: thread.res_id } : null,
       recipients: () => model.suggestedRecipients(),
       regenerate: (id) => run(model.regenerate(id)),
-      editAndResend: (id, text2) => run(model.editAndResend(id, text2)),
+      editAndResend: (id, text2, attachments) => run(model.editAndResend(id, text2, attachments)),
       refusedEdit: model.refusedEdit,
       continueAnswer: (id) => run(model.continueAnswer(id)),
       switchVersion: (id) => void model.switchVersion(id),
@@ -8644,7 +8737,7 @@ var Conversation = class extends Component6 {
 };
 
 // static/src/ts/header/thread_header.ts
-import { Component as Component8, useExternalListener as useExternalListener2, useRef as useRef4, useState as useState6 } from "@odoo/owl";
+import { Component as Component8, useExternalListener as useExternalListener2, useRef as useRef5, useState as useState6 } from "@odoo/owl";
 import { useService as useService3 } from "@web/core/utils/hooks";
 
 // static/src/ts/record_picker/record_picker.ts
@@ -8753,7 +8846,7 @@ var ThreadHeader = class extends Component8 {
     this.controller = useState6(this.props.controller);
     this.action = useService3("action");
     this.state = useState6({ menu: null, picking: false });
-    const pickers = { tools: useRef4("tools"), sources: useRef4("sources") };
+    const pickers = { tools: useRef5("tools"), sources: useRef5("sources") };
     useExternalListener2(window, "click", (ev) => {
       const menu = this.state.menu;
       if (menu && !pickers[menu].el?.contains(ev.target)) {

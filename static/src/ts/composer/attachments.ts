@@ -161,3 +161,51 @@ export function pendingFrom(attachment: AttachmentView): PendingAttachment {
         previewUrl: isImage(attachment) ? thumbnailUrl(attachment) : "",
     };
 }
+
+/**
+ * The files given to a box (picked, dropped, pasted) that join `current` as chips, and why the
+ * others do not (one sentence each): an image is read first, to refuse a file that only has
+ * an image's name.
+ */
+export async function acceptFiles(
+    current: PendingAttachment[],
+    files: File[],
+): Promise<{ added: PendingAttachment[]; errors: string[] }> {
+    const { added, errors } = addFiles(current, files);
+    const refusals = await Promise.all(added.map((a) => (a.file && isImage(a) ? imageRefusal(a.file) : "")));
+    const kept = added.filter((attachment, index) => {
+        if (refusals[index]) {
+            URL.revokeObjectURL(attachment.previewUrl);
+        }
+        return !refusals[index];
+    });
+    return { added: kept, errors: [...errors, ...refusals.filter(Boolean)] };
+}
+
+/** `attachments` without the chip `key`, whose local thumbnail is revoked. */
+export function withoutAttachment(attachments: PendingAttachment[], key: number): PendingAttachment[] {
+    const attachment = attachments.find((a) => a.key === key);
+    if (attachment?.file && attachment.previewUrl) {
+        URL.revokeObjectURL(attachment.previewUrl);
+    }
+    return attachments.filter((a) => a.key !== key);
+}
+
+/** The label of a chip's remove button. */
+export function removeLabel(attachment: PendingAttachment): string {
+    return _t("Remove %s").replace("%s", attachment.name);
+}
+
+/**
+ * The files a paste attaches (a pasted image: a screenshot), its default then prevented; text
+ * copied with a picture of it (office applications put both on the clipboard) stays text.
+ */
+export function pastedFiles(ev: ClipboardEvent): File[] {
+    const data = ev.clipboardData;
+    const files = [...(data?.files ?? [])];
+    if (!files.length || data?.getData("text/plain")) {
+        return [];
+    }
+    ev.preventDefault();
+    return files;
+}

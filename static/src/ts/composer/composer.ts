@@ -1,7 +1,15 @@
 import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 
 import { _t } from "../core/l10n";
-import { ACCEPT, addFiles, imageRefusal, isImage, pendingFrom, type PendingAttachment } from "./attachments";
+import {
+    ACCEPT,
+    acceptFiles,
+    pastedFiles,
+    pendingFrom,
+    removeLabel,
+    withoutAttachment,
+    type PendingAttachment,
+} from "./attachments";
 
 export interface ComposerProps {
     /** Key of the draft kept for this thread (localStorage), e.g. the thread id. */
@@ -184,9 +192,14 @@ export class Composer extends Component<ComposerProps> {
         }
     }
 
+    /** Text, files or both: a question may be files alone (the model reads them). */
+    get canSend(): boolean {
+        return !this.props.disabled && Boolean(this.state.text.trim() || this.state.attachments.length);
+    }
+
     send(): void {
         const text = this.state.text.trim();
-        if (!text || this.props.disabled || this.props.streaming) {
+        if (!this.canSend || this.props.streaming) {
             return;
         }
         const attachments = this.state.attachments;
@@ -198,28 +211,16 @@ export class Composer extends Component<ComposerProps> {
         this.focus();
     }
 
-    /** Attaches what the limits allow, and says why the rest is not attached; an image is
-     * read first, to refuse a file that only has an image's name. */
+    /** Attaches what the limits allow, and says why the rest is not attached. */
     async attach(files: File[]): Promise<void> {
-        const { added, errors } = addFiles(this.state.attachments, files);
         this.focus();
-        const refusals = await Promise.all(added.map((a) => (a.file && isImage(a) ? imageRefusal(a.file) : "")));
-        const kept = added.filter((attachment, index) => {
-            if (refusals[index]) {
-                URL.revokeObjectURL(attachment.previewUrl);
-            }
-            return !refusals[index];
-        });
-        this.state.attachments.push(...kept);
-        this.state.errors = [...errors, ...refusals.filter(Boolean)];
+        const { added, errors } = await acceptFiles(this.state.attachments, files);
+        this.state.attachments.push(...added);
+        this.state.errors = errors;
     }
 
-    remove(key: number): void {
-        const attachment = this.state.attachments.find((a) => a.key === key);
-        if (attachment?.file && attachment.previewUrl) {
-            URL.revokeObjectURL(attachment.previewUrl);
-        }
-        this.state.attachments = this.state.attachments.filter((a) => a.key !== key);
+    removeAttachment(key: number): void {
+        this.state.attachments = withoutAttachment(this.state.attachments, key);
         this.state.errors = [];
         this.saveDraft();
         this.focus();
@@ -241,9 +242,7 @@ export class Composer extends Component<ComposerProps> {
         this.state.errors = [];
     }
 
-    removeLabel(attachment: PendingAttachment): string {
-        return _t("Remove %s").replace("%s", attachment.name);
-    }
+    readonly removeLabel = removeLabel;
 
     pickFiles(): void {
         this.fileInput.el?.click();
@@ -255,13 +254,10 @@ export class Composer extends Component<ComposerProps> {
         input.value = ""; // the same file can be picked again after removing it
     }
 
-    /** A pasted image (a screenshot) is attached; text copied with a picture of it (office
-     * applications put both on the clipboard) stays text. */
+    /** A pasted image (a screenshot) is attached (see pastedFiles). */
     onPaste(ev: ClipboardEvent): void {
-        const data = ev.clipboardData;
-        const files = [...(data?.files ?? [])];
-        if (files.length && !data?.getData("text/plain")) {
-            ev.preventDefault();
+        const files = pastedFiles(ev);
+        if (files.length) {
             void this.attach(files);
         }
     }

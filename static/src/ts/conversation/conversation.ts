@@ -163,7 +163,7 @@ export class Conversation extends Component<ConversationProps> {
                     : null,
             recipients: () => model.suggestedRecipients(),
             regenerate: (id) => run(model.regenerate(id)),
-            editAndResend: (id, text) => run(model.editAndResend(id, text)),
+            editAndResend: (id, text, attachments) => run(model.editAndResend(id, text, attachments)),
             refusedEdit: model.refusedEdit,
             continueAnswer: (id) => run(model.continueAnswer(id)),
             switchVersion: (id) => void model.switchVersion(id),

@@ -15,6 +15,7 @@ import type {
     GenerationState,
     MessageView,
     RecordLink,
+    RefusedEdit,
     StoredMessage,
     ThreadData,
     ToolCallView,
@@ -374,11 +375,12 @@ export class ConversationModel {
 
     /**
      * `onStored`: called once the server stored the message (the stream's first event).
-     * `attachments` are uploaded first (those not uploaded yet), then sent with the message.
+     * `attachments` are uploaded first (those not uploaded yet), then sent with the message,
+     * which may be them alone (no text).
      */
     async send(text: string, onStored?: () => void, attachments: PendingAttachment[] = []): Promise<void> {
         const message = text.trim();
-        if (!message || !this.canSend) {
+        if ((!message && !attachments.length) || !this.canSend) {
             return;
         }
         const fromDraft = this.createThread !== null;
@@ -392,7 +394,10 @@ export class ConversationModel {
         let uploaded: AttachmentView[] = [];
         if (attachments.length) {
             // Not awaited without attachments: the generation starts in this very call.
-            const result = await this.upload(message, attachments);
+            const result = await this.upload(attachments, (pending) => {
+                this.rejectedMessage = message;
+                this.rejectedAttachments = pending;
+            });
             if (!result) {
                 if (fromDraft) {
                     await this.undoCreation(message, attachments);
@@ -437,11 +442,14 @@ export class ConversationModel {
     }
 
     /**
-     * Uploads what is not uploaded yet, in order; null when one fails (the notice says why,
-     * every refused file at once, and the message goes back to the composer with its
-     * attachments, those uploaded kept).
+     * Uploads what is not uploaded yet, in order, for the message just shown (the last one);
+     * null when one fails: that message is taken back, the notice says why (every refused
+     * file at once), and `rejected` gets the attachments back, those uploaded kept.
      */
-    private async upload(message: string, attachments: PendingAttachment[]): Promise<AttachmentView[] | null> {
+    private async upload(
+        attachments: PendingAttachment[],
+        rejected: (pending: PendingAttachment[]) => void,
+    ): Promise<AttachmentView[] | null> {
         const thread = this.thread!;
         const pending = [...attachments];
         const refusals: string[] = [];
@@ -468,8 +476,7 @@ export class ConversationModel {
             this.messages.pop();
             this.noticeCode = "upload_refused";
             this.notice = refusals.join(" ");
-            this.rejectedMessage = message;
-            this.rejectedAttachments = pending;
+            rejected(pending);
             return null;
         }
         return pending.map(({ id, name, mimetype }) => ({ id: id!, name, mimetype }));
@@ -578,15 +585,30 @@ export class ConversationModel {
         await this.runAction(null, { kind: "regenerate", messageId: id });
     }
 
-    /** Replaces question `id` by `text` and answers it; the old one stays as a version. */
-    async editAndResend(id: number, text: string): Promise<void> {
+    /**
+     * Replaces question `id` by `text` with `attachments` (those of the edit box: kept ones of
+     * the question, new ones uploaded first; none when empty) and answers it; the old one
+     * stays as a version. A refused edit goes back to its box as it was, files included.
+     */
+    async editAndResend(id: number, text: string, attachments: PendingAttachment[] = []): Promise<void> {
         const message = text.trim();
         const index = this.messages.findIndex((view) => view.id === id);
-        if (!message || index === -1 || !this.canSend) {
+        if ((!message && !attachments.length) || index === -1 || !this.canSend) {
             return;
         }
         this.messages.splice(index, this.messages.length - index, newMessage(this.nextLocalId--, "user", message));
-        await this.runAction(message, { kind: "edit", messageId: id });
+        const uploaded = await this.upload(attachments, (pending) => {
+            this.refusedEdit = { id, text: message, attachments: pending };
+        });
+        if (!uploaded) {
+            // The conversation as it was, the notice and the edit box kept.
+            const { notice, noticeCode } = this;
+            await this.refresh();
+            Object.assign(this, { notice, noticeCode });
+            return;
+        }
+        this.messages.at(-1)!.attachments = uploaded;
+        await this.runAction(message, { kind: "edit", messageId: id }, uploaded);
     }
 
     /** Asks the model to go on with answer `id`, cut by the length limit: same message. */
@@ -630,8 +652,12 @@ export class ConversationModel {
      * Runs a regenerate / edit / continue generation, then reloads the thread: its versions
      * and the continued answer's summed usage are the server's. A notice survives the reload.
      */
-    private async runAction(message: string | null, action: GenerationRequest["action"]): Promise<void> {
-        await this.generate(message, { action });
+    private async runAction(
+        message: string | null,
+        action: GenerationRequest["action"],
+        attachments: AttachmentView[] = [],
+    ): Promise<void> {
+        await this.generate(message, { action, attachments });
         const { notice, noticeCode, rejectedMessage } = this;
         await this.refresh();
         Object.assign(this, { notice, noticeCode, rejectedMessage });
@@ -796,7 +822,7 @@ export class ConversationModel {
             }
             if (action?.kind === "edit") {
                 // Back in its edit box: sent from the composer, it would be a new message.
-                this.refusedEdit = { id: action.messageId, text: message };
+                this.refusedEdit = { id: action.messageId, text: message, attachments: attachments.map(pendingFrom) };
             } else {
                 this.rejectedMessage = message;
                 this.rejectedAttachments = attachments.map(pendingFrom);
@@ -804,9 +830,9 @@ export class ConversationModel {
         }
     }
 
-    /** An edited question the server refused (the question's id, the edited text): its
-     * message's edit box opens again with it (message/message_actions.ts). */
-    refusedEdit: { id: number; text: string } | null = null;
+    /** An edited question the server refused (the question's id, the edited text and files):
+     * its message's edit box opens again with it (message/message_actions.ts). */
+    refusedEdit: RefusedEdit | null = null;
 
     /** The text of a message the server refused, for the composer to restore. */
     rejectedMessage = "";

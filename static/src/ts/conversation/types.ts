@@ -14,6 +14,7 @@ export type {
     FeedbackView,
     MessageView,
     RecordLink,
+    RefusedEdit,
     StoredBody,
     StoredMessage,
     ToolCallView,

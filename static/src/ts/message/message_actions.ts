@@ -1,9 +1,18 @@
-import { Component, useState } from "@odoo/owl";
+import { Component, onWillUpdateProps, useRef, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
+import {
+    ACCEPT,
+    acceptFiles,
+    pastedFiles,
+    pendingFrom,
+    removeLabel,
+    withoutAttachment,
+    type PendingAttachment,
+} from "../composer/attachments";
 import { copyText } from "../core/clipboard";
 import { _t } from "../core/l10n";
-import type { FeedbackView, MessageView } from "./types";
+import type { FeedbackView, MessageView, RefusedEdit } from "./types";
 import type { ActionService } from "../core/records";
 import { renderMarkdown } from "../markdown/markdown";
 
@@ -18,9 +27,10 @@ export interface MessageActionHandlers {
     /** The partners mail suggests as recipients of a message on `record` (ids). */
     recipients(): Promise<number[]>;
     regenerate(id: number): void;
-    editAndResend(id: number, text: string): void;
+    /** `attachments`: the edit box's files, those of the question it kept and new ones. */
+    editAndResend(id: number, text: string, attachments: PendingAttachment[]): void;
     /** An edit the server refused: its question's edit box opens with it again. */
-    refusedEdit: { id: number; text: string } | null;
+    refusedEdit: RefusedEdit | null;
     continueAnswer(id: number): void;
     switchVersion(id: number): void;
     rate(id: number, rating: FeedbackView["rating"] | null, comment: string): void;
@@ -68,7 +78,8 @@ export interface MessageActionsProps {
 /**
  * Under an answer: copy, log as note / send as message on the linked record, regenerate,
  * thumbs up or down with a comment, Continue when the length limit cut it. Under a question:
- * edit and resend. Under both: the switcher between versions ("‹ 2/2 ›").
+ * edit and resend, its files removable and more attachable (the paperclip, or a pasted image)
+ * as in the composer. Under both: the switcher between versions ("‹ 2/2 ›").
  */
 export class MessageActions extends Component<MessageActionsProps> {
     static template = "llm_thread.MessageActions";
@@ -77,6 +88,9 @@ export class MessageActions extends Component<MessageActionsProps> {
     declare state: {
         editing: boolean;
         editText: string;
+        /** The edit box's files (chips), and why files given to it were not attached. */
+        editFiles: PendingAttachment[];
+        editErrors: string[];
         commenting: boolean;
         comment: string;
         copied: boolean;
@@ -84,20 +98,43 @@ export class MessageActions extends Component<MessageActionsProps> {
         copyFailed: boolean;
     };
     declare action: ActionService;
+    declare fileInput: { el: HTMLInputElement | null };
+    readonly accept = ACCEPT;
+    readonly removeLabel = removeLabel;
 
     setup(): void {
-        // The refused edit's question is shown anew (from the server): its box opens again.
-        const refused = this.props.actions.refusedEdit;
-        const reopen = refused !== null && refused.id === this.props.message.id;
         this.state = useState({
-            editing: reopen,
-            editText: reopen ? refused.text : "",
+            editing: false,
+            editText: "",
+            editFiles: [],
+            editErrors: [],
             commenting: false,
             comment: "",
             copied: false,
             copyFailed: false,
         });
         this.action = useService("action");
+        this.fileInput = useRef("editFileInput");
+        // An edit of this question the server refused: its box opens again as it was, whether
+        // the question is shown anew (from the server) or this one stayed.
+        this.reopen(this.props);
+        onWillUpdateProps((next: MessageActionsProps) => {
+            if (next.actions.refusedEdit !== this.props.actions.refusedEdit) {
+                this.reopen(next);
+            }
+        });
+    }
+
+    private reopen({ actions, message }: MessageActionsProps): void {
+        const refused = actions.refusedEdit;
+        if (refused !== null && refused.id === message.id) {
+            Object.assign(this.state, {
+                editing: true,
+                editText: refused.text,
+                editFiles: [...refused.attachments],
+                editErrors: [],
+            });
+        }
     }
 
     get versionIndex(): number {
@@ -173,20 +210,66 @@ export class MessageActions extends Component<MessageActionsProps> {
     }
 
     startEdit(): void {
-        Object.assign(this.state, { editing: true, editText: this.props.message.text });
+        Object.assign(this.state, {
+            editing: true,
+            editText: this.props.message.text,
+            editFiles: (this.props.message.attachments ?? []).map(pendingFrom),
+            editErrors: [],
+        });
+    }
+
+    /** Text, files or both, as a question sent from the composer. */
+    get canSubmitEdit(): boolean {
+        return this.props.actions.idle && Boolean(this.state.editText.trim() || this.state.editFiles.length);
     }
 
     submitEdit(): void {
-        const text = this.state.editText.trim();
-        if (text) {
+        if (this.canSubmitEdit) {
             this.state.editing = false;
-            this.props.actions.editAndResend(this.props.message.id, text);
+            this.props.actions.editAndResend(this.props.message.id, this.state.editText.trim(), this.state.editFiles);
+        }
+    }
+
+    cancelEdit(): void {
+        for (const attachment of this.state.editFiles) {
+            if (attachment.file && attachment.previewUrl) {
+                URL.revokeObjectURL(attachment.previewUrl); // a local thumbnail
+            }
+        }
+        this.state.editing = false;
+    }
+
+    async attach(files: File[]): Promise<void> {
+        const { added, errors } = await acceptFiles(this.state.editFiles, files);
+        this.state.editFiles.push(...added);
+        this.state.editErrors = errors;
+    }
+
+    removeAttachment(key: number): void {
+        this.state.editFiles = withoutAttachment(this.state.editFiles, key);
+        this.state.editErrors = [];
+    }
+
+    pickFiles(): void {
+        this.fileInput.el?.click();
+    }
+
+    onPicked(ev: Event): void {
+        const input = ev.target as HTMLInputElement;
+        void this.attach([...(input.files ?? [])]);
+        input.value = ""; // the same file can be picked again after removing it
+    }
+
+    onEditPaste(ev: ClipboardEvent): void {
+        const files = pastedFiles(ev);
+        if (files.length) {
+            void this.attach(files);
         }
     }
 
     onEditKeydown(ev: KeyboardEvent): void {
         if (ev.key === "Escape") {
-            this.state.editing = false;
+            this.cancelEdit();
         } else if (ev.key === "Enter" && !ev.shiftKey) {
             ev.preventDefault();
             this.submitEdit();

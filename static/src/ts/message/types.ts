@@ -1,4 +1,5 @@
 // Shapes of messages: as llm.thread.llm_ui_load returns them, and as shown.
+import type { PendingAttachment } from "../composer/attachments";
 import type { AttachmentView } from "../core/transport";
 import type { STORED_BODY_KEYS } from "../stream/protocol";
 import type { UsageView } from "../usage/usage";
@@ -15,6 +16,14 @@ export interface StoredMessage {
     feedback?: FeedbackView | null;
     /** The files and images sent with a question (llm_thread_attachments.py). */
     attachments?: AttachmentView[];
+}
+
+/** An edited question the server refused: its edit box opens again with its text and files. */
+export interface RefusedEdit {
+    /** The question edited. */
+    id: number;
+    text: string;
+    attachments: PendingAttachment[];
 }
 
 /**

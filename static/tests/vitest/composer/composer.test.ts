@@ -168,6 +168,21 @@ describe("Composer attachments", () => {
         expect(fixture.querySelector(".o_llm_attachment_chip")).toBeNull();
     });
 
+    test("files alone can be sent, with no text; blank text alone cannot", async () => {
+        const { calls, props: p } = props();
+        const fixture = await mountComponent(Composer, p);
+        const input = fixture.querySelector("textarea")!;
+        const send = fixture.querySelector<HTMLButtonElement>(".o_llm_send")!;
+        type(input, "  ");
+        await nextRender();
+        expect(send.disabled).toBe(true);
+        input.dispatchEvent(withFiles("paste", [image()]));
+        await vi.waitFor(() => expect(fixture.querySelector(".o_llm_attachment_chip")).not.toBeNull());
+        expect(send.disabled).toBe(false);
+        key(input, { key: "Enter" });
+        expect(calls).toEqual(["send  +image.png"]);
+    });
+
     test("pasted text stays text, even with a picture of it on the clipboard", async () => {
         const fixture = await mountComponent(Composer, props().props);
         const paste = withFiles("paste", [image()], "a table copied from a spreadsheet");

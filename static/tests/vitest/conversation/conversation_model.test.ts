@@ -3,6 +3,7 @@ import { describe, expect, test, vi } from "vitest";
 
 import { ConversationModel, linksFrom, messagesFromStore, utf16Offset } from "../../../src/ts/conversation/conversation_model";
 import { onRecordChanged } from "../../../src/ts/conversation/record_changes";
+import { pendingFrom } from "../../../src/ts/composer/attachments";
 import { GenerationRefused, StreamInterrupted } from "../../../src/ts/core/transport";
 import { streamGeneration } from "../../../src/ts/stream/client";
 import type { MessageView } from "../../../src/ts/conversation/types";
@@ -190,6 +191,59 @@ describe("ConversationModel", () => {
         expect(messagesFromStore([
             { id: 10, role: "user", text: "What is this?", data: {}, date: "", attachments: [{ id: 501, name: "image.png", mimetype: "image/png" }] },
         ])[0]!.attachments).toEqual([{ id: 501, name: "image.png", mimetype: "image/png" }]);
+    });
+
+    test("a question of files alone is sent, its text empty", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        backend.scripts.push(answer("A red square."));
+        const image = { key: 8, name: "image.png", mimetype: "image/png", file: new File(["png"], "image.png", { type: "image/png" }), id: null, previewUrl: "blob:x" };
+        await model.send("  ", undefined, [image]);
+        expect(backend.requests[0]).toMatchObject({ message: "", attachmentIds: [501] });
+        expect(model.messages[0]).toMatchObject({ role: "user", text: "", attachments: [{ id: 501, name: "image.png" }] });
+        await model.send(" ");
+        expect(backend.requests).toHaveLength(1);
+    });
+
+    test("an edit sends the files of its box, new ones uploaded first, or none", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend, {
+            messages: [
+                { id: 1, role: "user", text: "What is this?", data: {}, date: "", attachments: [{ id: 42, name: "a.png", mimetype: "image/png" }, { id: 43, name: "b.md", mimetype: "text/markdown" }] },
+                { id: 2, role: "assistant", text: "Two files.", data: {}, date: "" },
+            ],
+        });
+        backend.scripts.push(answer("One file."));
+        const kept = pendingFrom({ id: 43, name: "b.md", mimetype: "text/markdown" });
+        const added = { key: 99, name: "c.txt", mimetype: "text/plain", file: new File(["c"], "c.txt"), id: null, previewUrl: "" };
+        await model.editAndResend(1, "And these?", [kept, added]);
+        expect(backend.uploads.map(([thread, file]) => [thread, file.name])).toEqual([[1, "c.txt"]]);
+        expect(backend.requests[0]).toMatchObject({ message: "And these?", attachmentIds: [43, 501], action: { kind: "edit", messageId: 1 } });
+        backend.scripts.push(answer("No file."));
+        await model.editAndResend(1, "Nothing attached", []);
+        expect(backend.requests[1]!.attachmentIds).toBeUndefined();
+    });
+
+    test("a refused edit keeps its box's text and files, those uploaded as uploaded", async () => {
+        const backend = new FakeBackend();
+        backend.scripts.push(async () => {
+            throw new GenerationRefused("invalid_attachment", "Fast cannot read images: pick a model with vision (or Auto), or send the message without its images.", 400);
+        });
+        const model = await open(backend, { messages: [{ id: 1, role: "user", text: "Hi", data: {}, date: "" }] });
+        const image = { key: 1, name: "image.png", mimetype: "image/png", file: new File(["png"], "image.png", { type: "image/png" }), id: null, previewUrl: "blob:x" };
+        await model.editAndResend(1, "What is this?", [image]);
+        expect(model.notice).toMatch(/cannot read images/);
+        expect(model.refusedEdit).toMatchObject({ id: 1, text: "What is this?" });
+        expect(model.refusedEdit!.attachments.map((a) => [a.id, a.name, a.file])).toEqual([[501, "image.png", null]]);
+        // A refused upload too: the edit box gets its files back, the conversation as it was.
+        backend.refusedUploads.set("scan.pdf", "No text could be read from scan.pdf.");
+        const scan = { key: 2, name: "scan.pdf", mimetype: "application/pdf", file: new File(["x"], "scan.pdf"), id: null, previewUrl: "" };
+        await model.editAndResend(1, "Read it", [scan]);
+        expect(backend.requests).toHaveLength(1);
+        expect(model.notice).toBe("No text could be read from scan.pdf.");
+        expect(model.refusedEdit).toMatchObject({ id: 1, text: "Read it", attachments: [{ name: "scan.pdf", id: null }] });
+        expect(model.messages.map((m) => m.id)).toEqual([1]);
+        expect(model.rejectedMessage).toBe("");
     });
 
     test("a refused upload gives the message and its files back, those uploaded kept", async () => {

@@ -136,7 +136,55 @@ describe("MessageActions", () => {
         input.value = "Q1, better";
         input.dispatchEvent(new Event("input"));
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
-        expect(actions.editAndResend).toHaveBeenCalledWith(10, "Q1, better");
+        expect(actions.editAndResend).toHaveBeenCalledWith(10, "Q1, better", []);
+    });
+
+    test("edit and resend: the question's files can be removed and more attached, the text too", async () => {
+        URL.createObjectURL = vi.fn(() => "blob:preview");
+        URL.revokeObjectURL = vi.fn();
+        const actions = handlers();
+        const message = messageView({
+            id: 10, role: "user", text: "Q1",
+            attachments: [{ id: 7, name: "photo.png", mimetype: "image/png" }, { id: 8, name: "notes.md", mimetype: "text/markdown" }],
+        });
+        const fixture = await mountComponent(MessageActions, { message, actions }, env);
+        click(fixture, ".o_llm_edit_button");
+        await nextRender();
+        const names = () => [...fixture.querySelectorAll(".o_llm_edit .o_llm_attachment_name")].map((el) => el.textContent);
+        expect(names()).toEqual(["photo.png", "notes.md"]);
+        expect(fixture.querySelector(".o_llm_edit .o_llm_attachment_thumb")!.getAttribute("src")).toBe("/web/image/7/160x160");
+        click(fixture, ".o_llm_edit .o_llm_attachment_remove");
+        const picker = fixture.querySelector<HTMLInputElement>(".o_llm_edit .o_llm_file_input")!;
+        Object.defineProperty(picker, "files", { value: [new File(["a"], "more.txt")], configurable: true });
+        picker.dispatchEvent(new Event("change", { bubbles: true }));
+        await vi.waitFor(() => expect(names()).toEqual(["notes.md", "more.txt"]));
+        const input = fixture.querySelector(".o_llm_edit_input") as HTMLTextAreaElement;
+        input.value = "";
+        input.dispatchEvent(new Event("input"));
+        await nextRender();
+        expect(fixture.querySelector<HTMLButtonElement>(".o_llm_edit_send")!.disabled).toBe(false);
+        click(fixture, ".o_llm_edit_send");
+        const [id, text, files] = vi.mocked(actions.editAndResend).mock.calls[0]!;
+        expect([id, text, files.map((f) => [f.name, f.id])]).toEqual([10, "", [["notes.md", 8], ["more.txt", null]]]);
+    });
+
+    test("an edit with neither text nor files cannot be sent; a refused one reopens as it was", async () => {
+        const actions = handlers();
+        const message = messageView({ id: 10, role: "user", text: "Q1", attachments: [{ id: 8, name: "notes.md", mimetype: "text/markdown" }] });
+        const fixture = await mountComponent(MessageActions, { message, actions }, env);
+        click(fixture, ".o_llm_edit_button");
+        await nextRender();
+        click(fixture, ".o_llm_edit .o_llm_attachment_remove");
+        const input = fixture.querySelector(".o_llm_edit_input") as HTMLTextAreaElement;
+        input.value = " ";
+        input.dispatchEvent(new Event("input"));
+        await nextRender();
+        expect(fixture.querySelector<HTMLButtonElement>(".o_llm_edit_send")!.disabled).toBe(true);
+        const refused = await mountComponent(MessageActions, {
+            message, actions: handlers({ refusedEdit: { id: 10, text: "Q1, again", attachments: [] } }),
+        }, env);
+        expect(refused.querySelector<HTMLTextAreaElement>(".o_llm_edit_input")!.value).toBe("Q1, again");
+        expect(refused.querySelector(".o_llm_edit .o_llm_attachment_chip")).toBeNull();
     });
 
     test("answerHtml drops the chat's code copy buttons", () => {

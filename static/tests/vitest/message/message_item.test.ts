@@ -48,6 +48,14 @@ describe("MessageItem", () => {
         expect(chip.textContent).toBe("report.pdf");
     });
 
+    test("a question of files alone shows them without an empty bubble", async () => {
+        const fixture = await mountComponent(MessageItem, {
+            message: message({ role: "user", text: "", attachments: [{ id: 7, name: "photo.png", mimetype: "image/png" }] }),
+        }, env);
+        expect(fixture.querySelector(".o_llm_user_bubble")).toBeNull();
+        expect(fixture.querySelector(".o_llm_message_image img")!.getAttribute("alt")).toBe("photo.png");
+    });
+
     test("a refusal is marked, a cut answer says so, an error folds the provider's words", async () => {
         const refusal = await mountComponent(MessageItem, { message: message({ text: "I can't.", finishReason: "refusal" }) }, env);
         expect(refusal.querySelector(".o_llm_refusal .o_llm_refusal_note")?.textContent).toBe("The model refused");
