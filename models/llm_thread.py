@@ -1,11 +1,13 @@
 import logging
 import uuid
 import psycopg2
+from babel.dates import format_date
 from markupsafe import escape
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
+from odoo.tools.misc import babel_locale_parse
 
 from ..engine import claim, generation, hub, run, runtime
 from ..engine.protocol import BUSY_STATES, GENERATION_STATE_NOTIFICATION
@@ -785,6 +787,7 @@ class LlmThread(models.Model):
             system_parts.append(description)
         if knowledge:
             system_parts.append(knowledge)
+        system_parts.append(self._llm_user_context())
         system = [ChatMessage("system", "\n\n".join(system_parts))] if system_parts else []
         budget = context_window - answer_reserve - sum(estimate_tokens(m.content) for m in system)
         units = self._llm_history_units(history)
@@ -833,6 +836,22 @@ class LlmThread(models.Model):
             units.append(unit)
         return units
 
+    def _llm_user_context(self):
+        """Today's date, the user's time zone and language: what "overdue", "this month" or
+        "answer in my language" need, which the model cannot know. The date, not the time:
+        last in the system prompt and the same all day, it leaves the providers' prompt
+        caches (a prefix of the request) intact from one question to the next."""
+        lang_code = self.env.lang or "en_US"
+        lang = self.env["res.lang"]._get_data(code=lang_code)
+        today = fields.Date.context_today(self)
+        return self.env._(
+            "Today is %(weekday)s %(date)s in the user's time zone (%(tz)s). The user's "
+            "language is %(language)s (%(code)s).",
+            weekday=format_date(today, "EEEE", locale=babel_locale_parse(lang_code)),
+            date=today.isoformat(),
+            tz=self.env.context.get("tz") or self.env.user.tz or "UTC",
+            language=lang.name or lang_code, code=lang_code)
+
     def _llm_describe_record(self):
         """A compact description of the linked record with only what the user may read, or ''."""
         record = self._llm_record()
@@ -855,10 +874,15 @@ class LlmThread(models.Model):
             value = values.get(name)
             if value in (False, None, ""):
                 continue
+            field = record._fields[name]
             if isinstance(value, tuple):  # many2one: (id, display name)
                 value = value[1]
-            elif record._fields[name].type == "html":
+            elif field.type == "html":
                 value = html2plaintext(value)
+            elif field.type == "selection":
+                # The label the user sees, and the value the model's tools need.
+                label = dict(field._description_selection(self.env)).get(value)
+                value = f"{label} ({value})" if label and label != value else value
             lines.append(f"- {record._fields[name].string}: {value}")
         text = self.env._(
             "This conversation is about %(model)s \"%(name)s\" (model %(technical)s, id %(id)s):",

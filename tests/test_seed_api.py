@@ -125,7 +125,7 @@ class TestSeedApi(EngineCase):
         # Markdown became safe HTML; the model reads the markdown back.
         self.assertIn("<strong>Hello!</strong>", answer_message.body)
         self.assertNotIn("<script", answer_message.body)
-        messages = thread._llm_build_messages(100_000, 256)
+        messages = thread._llm_build_messages(100_000, 256)[1:]  # after the system prompt
         self.assertEqual([m.role for m in messages], ["user", "assistant", "tool", "assistant"])
         self.assertEqual(messages[1].tool_calls, (base.ToolCall(
             "call_123", "search_records", {"model": "res.partner"}),))

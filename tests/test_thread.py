@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+from babel.dates import format_date
+
 import odoo
 from odoo import fields
 from odoo.exceptions import AccessError
@@ -143,9 +145,10 @@ class TestContext(EngineCase):
         self.post("assistant", "final")
         self.post("user", "newest")
         cost = [sum(message_tokens(m) for m in unit) for unit in thread._llm_history_units()]
-        reserve, system = 256, estimate_tokens("Be brief.")
+        system_prompt = "Be brief.\n\n" + thread._llm_user_context()
+        reserve, system = 256, estimate_tokens(system_prompt)
         messages = thread._llm_build_messages(reserve + system + sum(cost[-4:]), reserve)
-        self.assertEqual(messages[0], base.ChatMessage("system", "Be brief."))
+        self.assertEqual(messages[0], base.ChatMessage("system", system_prompt))
         self.assertEqual([m.role for m in messages[1:]],
                          ["user", "assistant", "tool", "assistant", "user"],
                          "newest first, the tool call with its result; older turns are cut")
@@ -190,7 +193,31 @@ class TestContext(EngineCase):
         # user cannot link one, but a record they could read can stop being readable.
         other = self.env["llm.thread"].with_user(self.user_b).create({"name": "B's secret"})
         thread.sudo().write({"res_model": "llm.thread", "res_id": other.id})
-        self.assertFalse(thread._llm_build_messages(100_000, 256))
+        system = thread._llm_build_messages(100_000, 256)[0]
+        self.assertNotIn("B's secret", system.content)
+        self.assertNotIn("This conversation is about", system.content)
+
+    def test_selection_fields_are_described_by_label_and_value(self):
+        partner = self.env["res.partner"].create({"name": "Acme Corp", "type": "invoice"})
+        thread = self.thread.with_user(self.user_a)
+        thread.write({"res_model": "res.partner", "res_id": partner.id})
+        system = thread._llm_build_messages(100_000, 256)[0]
+        self.assertIn("- Address Type: Invoice Address (invoice)", system.content)
+
+    def test_the_model_knows_today_the_time_zone_and_the_language(self):
+        """Questions about "overdue" or "this month" need today's date, which the model cannot
+        know; an answer in the user's language needs to know it."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.user_a.write({"tz": "Pacific/Auckland", "lang": "fr_FR"})
+        thread = self.thread.with_user(self.user_a).with_context(
+            tz="Pacific/Auckland", lang="fr_FR")
+        today = fields.Date.context_today(thread)
+        system = thread._llm_build_messages(100_000, 256)[0]
+        self.assertEqual(system.role, "system")
+        self.assertIn(today.isoformat(), system.content)
+        self.assertIn("Pacific/Auckland", system.content)
+        self.assertIn("fr_FR", system.content)
+        self.assertIn(format_date(today, "EEEE", locale="fr_FR"), system.content)
 
 
 @tagged("post_install", "-at_install")
