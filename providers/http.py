@@ -5,6 +5,7 @@ bounded retry of 429 / 5xx before the first event, and cancellation that closes 
 
 from __future__ import annotations
 
+import html
 import http.client
 import http.cookiejar
 import json
@@ -353,6 +354,23 @@ class HttpProvider(Provider):
         return self.config.base_url.rstrip("/")
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SCRIPTS_AND_STYLES = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def page_text(text: str) -> str:
+    """What a person reads of an error answer: a web page (a wrong base URL reaching a web
+    server or a proxy's error page) by its title, else its text without markup, scripts or
+    styles; any other body as it is."""
+    if "<" not in text:
+        return text
+    title = _TITLE.search(text)
+    if title and title.group(1).strip():
+        return html.unescape(_TAG.sub(" ", title.group(1)))
+    return html.unescape(_TAG.sub(" ", _SCRIPTS_AND_STYLES.sub(" ", text)))
+
+
 def error_detail(response: requests.Response) -> tuple[str, str, bool]:
     """``(message, code, from_provider)`` of an error answer.
 
@@ -364,7 +382,7 @@ def error_detail(response: requests.Response) -> tuple[str, str, bool]:
     try:
         body = response.json()
     except ValueError:
-        return errors.short(response.text) or response.reason or "", "", False
+        return errors.short(page_text(response.text)) or response.reason or "", "", False
     if not isinstance(body, dict):
         return errors.short(json.dumps(body)), "", False
     error = body.get("error")

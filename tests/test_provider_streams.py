@@ -117,8 +117,18 @@ class TestProviderStreams(TransactionCase):
         ]
         for body, expected in cases:
             self.assertEqual(error_detail(response(400, json.dumps(body))), expected)
+        # A web page (a base URL reaching a web server, a proxy's error page): what a person
+        # reads of it, its title or its text, never its markup.
         self.assertEqual(error_detail(response(404, "<html>\n<b>Not   Found</b></html>")),
-                         ("<html> <b>Not Found</b></html>", "", False))
+                         ("Not Found", "", False))
+        odoo_404 = ("<!DOCTYPE html><html><head><title>404 | Page Not Found &amp; Co</title>"
+                    "<style>body {color: red}</style><script>var x = '<b>';</script></head>"
+                    "<body><h1>Oops</h1></body></html>")
+        self.assertEqual(error_detail(response(404, odoo_404)),
+                         ("404 | Page Not Found & Co", "", False))
+        self.assertEqual(error_detail(response(502, "<html><style>p {}</style><p>Bad "
+                                                    "&lt;gateway&gt;</p></html>")),
+                         ("Bad <gateway>", "", False))
         self.assertEqual(error_detail(response(502, "")), ("Reason", "", False))
         self.assertLessEqual(len(error_detail(response(500, "x" * 5000))[0]), 500)
 
