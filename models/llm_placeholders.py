@@ -57,21 +57,30 @@ def check_placeholders(env, text, record_models=()):
         if path[0] in PLAIN:
             continue
         for model_name in roots.get(path[0], record_models):
-            missing = _missing_field(env[model_name], path[1:])
-            if missing:
+            broken = _broken_step(env[model_name], path[1:])
+            if broken and broken[1] is None:
+                raise ValidationError(env._(
+                    "The placeholder {{ %(expression)s }} goes on after %(field)s, which is "
+                    "not a relation to another record.", expression=expression,
+                    field=broken[0]))
+            if broken:
                 raise ValidationError(env._(
                     "The placeholder {{ %(expression)s }} names %(field)s, which %(model)s "
-                    "does not have.", expression=expression, field=missing,
-                    model=env["ir.model"]._get(model_name).name))
+                    "does not have.", expression=expression, field=broken[0],
+                    model=env["ir.model"]._get(broken[1]._name).name))
 
 
-def _missing_field(records, names):
-    """The first of ``names`` (a field path from ``records``'s model) that is not a field
-    there, or None."""
+def _broken_step(records, names):
+    """Where the field path ``names`` from ``records``'s model breaks: ``(name, model)``, a
+    name that is not a field of that model (the path's first model, or the one a relation
+    leads to), or ``(name, None)``, a field that is no relation but has names after it; None
+    when the whole path exists."""
     for index, name in enumerate(names):
         field = records._fields.get(name)
-        if field is None or (index < len(names) - 1 and not field.relational):
-            return name if field is None else names[index + 1]
+        if field is None:
+            return name, records
+        if index < len(names) - 1 and not field.relational:
+            return name, None
         if field.relational:
             records = records.env[field.comodel_name]
     return None

@@ -92,10 +92,13 @@ class TestPlaceholders(AssistantData, TransactionCase):
             self.env["llm.assistant"].create({"name": "A", "instructions": "Hi {{ user.nmae }}"})
         partner_model = self.env["ir.model"]._get("res.partner")
         Prompt = self.env["llm.prompt"]
-        for text, field in (("{{ record.nmae }}", "nmae"), ("{{ object.env }}", "env"),
-                            ("{{ record.name.lower }}", "lower")):
-            with self.subTest(text=text), self.assertRaisesRegex(
-                    ValidationError, f"names {field}, which Contact does not have"):
+        for text, message in (
+                ("{{ record.nmae }}", "names nmae, which Contact does not have"),
+                ("{{ object.env }}", "names env, which Contact does not have"),
+                # Told where the path breaks: the model a relation leads to, not the first.
+                ("{{ record.user_id.nmae }}", "names nmae, which User does not have"),
+                ("{{ record.name.lower }}", "goes on after name, which is not a relation")):
+            with self.subTest(text=text), self.assertRaisesRegex(ValidationError, message):
                 Prompt.create({"name": "P", "text": text,
                                "res_model_ids": [(6, 0, partner_model.ids)]})
         Prompt.create({"name": "P", "text": "{{ record.parent_id.name }} {{ company.name }}",

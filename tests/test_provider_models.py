@@ -5,7 +5,7 @@ from unittest.mock import patch
 import psycopg2
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import Form, TransactionCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models import llm_provider
@@ -393,3 +393,13 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertEqual(_ollama_url("0.0.0.0:8080"), "http://0.0.0.0:8080")
         self.assertEqual(_ollama_url("[::1]"), "http://[::1]:11434")
         self.assertEqual(_ollama_url("https://ollama.example.com/"), "https://ollama.example.com")
+
+
+@tagged("post_install", "-at_install")
+class TestProviderFormTour(FakeProviderCase, HttpCase):
+    """A new administrator looks for Test connection before saving the provider."""
+
+    def test_test_connection_on_a_new_provider(self):
+        self.start_tour("/odoo", "llm_thread_new_provider_test_connection", login="admin")
+        provider = self.env["llm.provider"].search([("name", "=", "Tour Provider")])
+        self.assertEqual(provider.base_url, "http://127.0.0.1:9/v1")
