@@ -217,6 +217,15 @@ class Generation:
         self._last_poll = now
         try:
             with self._env() as env:
+                env.cr.execute("""SELECT generation_stop_requested, generation_token
+                                    FROM llm_thread WHERE id = %s""", (self.thread_id,))
+                row = env.cr.fetchone()
+                if row is None:
+                    # The conversation is gone (its owner's user deleted, say): nothing to
+                    # write the answer into, and nobody waiting for it.
+                    self.request_stop("stopped")
+                    return
+                stop, token = row
                 if turn is not None and turn.message_id and turn.dirty:
                     # Plain SQL on this hot path: the ORM would sanitize the whole (growing)
                     # body at every flush, which under load made a stream's cost grow with its
@@ -229,9 +238,6 @@ class Generation:
                          json.dumps(turn.data(False, partial=True)), turn.message_id))
                     self._thread(env)._llm_answer_progress(
                         env["mail.message"].browse(turn.message_id), False)
-                env.cr.execute("""SELECT generation_stop_requested, generation_token
-                                    FROM llm_thread WHERE id = %s""", (self.thread_id,))
-                stop, token = env.cr.fetchone()
                 if token != self.token:
                     self.request_stop("lost")  # a stale-claim takeover: another run owns it
                     return
@@ -259,7 +265,8 @@ class Generation:
 
     def _set_claim(self, env, values):
         """Write on the thread only while this generation still owns its claim."""
-        thread = self._thread(env).filtered(lambda t: t.generation_token == self.token)
+        # exists(): a conversation gone meanwhile has no claim left to write (_sync).
+        thread = self._thread(env).exists().filtered(lambda t: t.generation_token == self.token)
         thread.sudo().write(values)  # the generation's state: the server's (llm_thread.py)
         if "generation_state" in values:
             thread._llm_notify_state()

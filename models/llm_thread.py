@@ -116,6 +116,15 @@ def check_input(env, values, kinds, required=True):
     return values
 
 
+def with_context_defaults(model, vals, names):
+    """``vals`` of a ``create()`` on ``model`` with what create() adds from the context for the
+    fields ``names`` they lack (its ``default_<field>`` keys): what a gate on created values
+    checks, so that a context default cannot set what the values may not."""
+    context = model.env.context
+    return {**{name: context[f"default_{name}"] for name in names
+               if f"default_{name}" in context}, **vals}
+
+
 class LlmThread(models.Model):
     _name = "llm.thread"
     _description = "LLM Conversation"
@@ -208,7 +217,9 @@ class LlmThread(models.Model):
         # A conversation is always its creator's: the chat UI never opens someone else's.
         for vals in vals_list:
             if not self.env.su:
-                self._llm_check_client_values(vals)
+                # The context's defaults of what the check reads (the company is set below).
+                self._llm_check_client_values(with_context_defaults(
+                    self, vals, self._llm_server_owned_fields() | {"res_model", "res_id"}))
                 vals["user_id"] = self.env.uid
             if not vals.get("company_id"):
                 vals["company_id"] = self._llm_start_company(
@@ -236,6 +247,21 @@ class LlmThread(models.Model):
         if not self.env.su:
             self._llm_check_client_values(vals)
         return super().write(vals)
+
+    def unlink(self):
+        # Not under a running answer: its run writes the thread and the answer until it ends.
+        # Read from the table with the rows locked, as the claim does (_llm_claim): a send
+        # committed meanwhile is seen, or this request retried. A stale claim is no run.
+        if self:
+            self.env.cr.execute("""SELECT generation_state, generation_owner,
+                                          generation_heartbeat
+                                     FROM llm_thread WHERE id IN %s FOR UPDATE""",
+                                (tuple(self.ids),), log_exceptions=False)
+            if any(state in BUSY_STATES and not claim.claim_is_stale(self.env.cr, owner, beat)
+                   for state, owner, beat in self.env.cr.fetchall()):
+                raise LlmBusyError(self.env._(
+                    "This conversation is writing an answer: stop it, then delete it."))
+        return super().unlink()
 
     def _llm_server_owned_fields(self):
         """Fields only the server writes (in sudo): a user's own create or write, over RPC as

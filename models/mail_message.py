@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from .llm_thread import LlmRefusal
+from .llm_thread import LlmRefusal, with_context_defaults
 
 LLM_ROLES = [
     ("user", "User"),
@@ -19,7 +19,7 @@ USER_ROLES = (False, None, "user")
 # the model answered or a tool returned, shown and sent to the model as its own, and the
 # calls it asked for: once a call of the last answer is approved, the next send runs every
 # call of that answer that has no result yet (llm.thread._llm_calls_to_resume), logged as
-# the model's.
+# the model's. Modules add theirs (MailMessage._llm_server_fields).
 SERVER_FIELDS = frozenset({"llm_role", "body_json", "llm_parent_id", "llm_unselected",
                            "llm_superseded"})
 
@@ -64,18 +64,37 @@ class MailMessage(models.Model):
             self._llm_check_server_values(vals)
         return super().write(vals)
 
+    def unlink(self):
+        # A user deleting an answer or a tool result would change what the model is sent, pull
+        # the message from under the run writing it, or make the next send run an approved
+        # call again (its result gone). The whole conversation goes with llm.thread's unlink
+        # (mail deletes its messages in sudo); the engine's own deletions are in sudo too.
+        if not self.env.su and any(role not in USER_ROLES
+                                   for role in self.sudo().mapped("llm_role")):
+            raise LlmServerOwned(self.env._(
+                "A conversation's answers, tool calls and tool results are not deleted one by "
+                "one: delete the whole conversation, or regenerate the answer."))
+        return super().unlink()
+
+    def _llm_server_fields(self):
+        """``SERVER_FIELDS`` and the fields other modules' server code alone sets."""
+        return SERVER_FIELDS
+
     def _llm_check_server_values(self, vals, created=False):
-        """The one gate of ``SERVER_FIELDS`` on every way a message is created or changed
-        (``message_post``, ``message_notify``, ``create``, ``copy``, ``write``, imports):
-        unless in sudo, a new message is a plain note or a user's question, with nothing else
-        of the above, and an existing message keeps them, and the text of an answer, a tool
-        result or an instruction too. Python code posting an answer in the original module's
-        way does it in sudo (docs/seed_api.md)."""
+        """The one gate of the server's fields (``_llm_server_fields``) on every way a message
+        is created or changed (``message_post``, ``message_notify``, ``create``, ``copy``,
+        ``write``, imports): unless in sudo, a new message is a plain note or a user's
+        question, with nothing else of the above, and an existing message keeps them, and the
+        text of an answer, a tool result or an instruction too. A new message's values are
+        read with the ``default_<field>`` keys of the context, which create() adds. Python code
+        posting an answer in the original module's way does it in sudo (docs/seed_api.md)."""
+        server_fields = self._llm_server_fields()
         if created:
+            vals = with_context_defaults(self, vals, server_fields)
             forged = vals.get("llm_role") not in USER_ROLES or any(
-                vals.get(name) for name in SERVER_FIELDS - {"llm_role"})
+                vals.get(name) for name in server_fields - {"llm_role"})
         else:
-            forged = SERVER_FIELDS & set(vals) or "body" in vals and any(
+            forged = server_fields & set(vals) or "body" in vals and any(
                 message.llm_role not in USER_ROLES for message in self)
         if forged:
             raise LlmServerOwned(self.env._(

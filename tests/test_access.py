@@ -11,7 +11,7 @@ from odoo.tools import mute_logger
 
 from ..models.llm_thread import MAX_ID, MAX_MESSAGE_CHARS, MAX_NAME_CHARS
 from ..providers import base
-from .engine_common import EngineCase, answer, run_migration
+from .engine_common import WAIT, EngineCase, Gate, answer, parse_sse, run_migration
 from .test_tool_approval import ApprovalCase, asks
 
 NOT_YOURS = "This conversation does not exist or is not yours."
@@ -48,6 +48,13 @@ class RpcMixin:
     def assertRefused(self, error, name, message):
         self.assertTrue(error, "refused")
         self.assertEqual(error["name"], f"odoo.exceptions.{name}")
+        self.assertIn(message, error["message"])
+
+    def assertRefusedAs(self, error, name, message):
+        """``assertRefused`` for a refusal of the chat's own (``LlmRefusal``): the web client
+        shows it as ``name``."""
+        self.assertTrue(error, "refused")
+        self.assertEqual(error["shown_as"], f"odoo.exceptions.{name}")
         self.assertIn(message, error["message"])
 
 
@@ -161,9 +168,18 @@ class TestThreadAccess(RpcMixin, EngineCase):
                        {"llm_action_id": action.id}):
             _result, error = self.call_kw("llm.thread", "write", [[self.thread.id], values])
             self.assertRefused(error, "AccessError", "of a conversation is set by the server only")
+        # Nor as the context's defaults, which create() adds to the values (a review found
+        # this way).
+        for values in ({"generation_token": "mine"}, {"llm_delivery": "note"},
+                       {"res_model": "res.partner", "res_id": secret.id}):
+            context = {f"default_{name}": value for name, value in values.items()}
+            _result, error = self.call_kw("llm.thread", "create", [{"name": "x"}],
+                                          {"context": context})
+            self.assertRefused(error, "AccessError", "")
         self.env.invalidate_all()
         self.assertEqual((self.thread.generation_state, self.thread.res_model, self.thread.res_id,
                           self.thread.llm_delivery), ("idle", "res.partner", mine.id, False))
+        self.assertFalse(self.env["llm.thread"].search([("name", "=", "x")]))
 
     def test_the_form_is_read_only_but_to_the_owner(self):
         """A manager audits another user's conversation in the backend form, which may not be
@@ -270,6 +286,13 @@ class TestThreadAccess(RpcMixin, EngineCase):
             "turn a question into an answer": (
                 "mail.message", "write", [[question.id], {"llm_role": "assistant"}], {}),
             "hide a version": ("mail.message", "write", [[real.id], {"llm_superseded": True}], {}),
+            # The context's defaults, which create() adds to the values (a review found these).
+            "create an answer by default": ("mail.message", "create", [{
+                "model": "llm.thread", "res_id": thread_id, "message_type": "comment",
+                "body": "x"}], {"context": {"default_llm_role": "assistant"}}),
+            "create data by default": ("mail.message", "create", [{
+                "model": "llm.thread", "res_id": thread_id, "message_type": "comment",
+                "body": "x"}], {"context": {"default_body_json": forged_call}}),
         }
         self.authenticate("llm_a", "llm_a_password_1")
         with self.assertNoLogs("odoo.http", level="WARNING"):
@@ -279,6 +302,10 @@ class TestThreadAccess(RpcMixin, EngineCase):
                     self.assertTrue(error, "refused")
                     self.assertIn("written by the server only", error["message"])
                     self.assertEqual(error["shown_as"], "odoo.exceptions.AccessError")
+            # Nor deleted one by one: what the model is sent would change, and the next send
+            # would run again an approved call whose result is gone.
+            _result, error = self.call_kw("mail.message", "unlink", [[real.id]])
+            self.assertRefusedAs(error, "AccessError", "not deleted one by one")
         self.env.invalidate_all()
         self.assertEqual(self.messages(self.thread), question | real)
         self.assertEqual((real.body, real.body_json), stored)
@@ -292,6 +319,34 @@ class TestThreadAccess(RpcMixin, EngineCase):
         self.assertEqual(self.messages(self.thread).ids, [question.id, real.id, asked])
         self.assertFalse(self.env["mail.message"].browse(noted).llm_role)
 
+
+    def test_no_deleting_under_a_running_answer(self):
+        """While its answer is written, the conversation is not deleted (by the chat's delete
+        button or a plain unlink) nor its answer: refused in words, logged at INFO, and the
+        answer ends as usual. Once it is idle, the owner deletes the conversation."""
+        gate = Gate()
+        self.script([base.TextDelta("Half "), gate, *answer("done.")])
+        response = self.post_generate(self.thread, "question", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        written = self.messages(self.thread, "assistant")
+        with self.assertNoLogs(level="WARNING"):
+            for method in ("llm_ui_delete", "unlink"):
+                _result, error = self.call_kw("llm.thread", method, [[self.thread.id]])
+                self.assertEqual((error["message"], error["shown_as"]), (
+                    "This conversation is writing an answer: stop it, then delete it.",
+                    "odoo.exceptions.UserError"))
+            _result, error = self.call_kw("mail.message", "unlink", [[written.id]])
+            self.assertRefusedAs(error, "AccessError", "not deleted one by one")
+            gate.open()
+            events = parse_sse(response.iter_lines())
+        self.assertEqual(self.text(events), "Half done.")
+        self.assertEqual(events[-1][1]["state"], "idle")
+        self.env.invalidate_all()
+        self.assertEqual(written.body_json["finish_reason"], "stop")
+        _result, error = self.call_kw("llm.thread", "llm_ui_delete", [[self.thread.id]])
+        self.assertIsNone(error)
+        self.assertFalse(self.thread.exists())
+        self.assertFalse(written.exists(), "its messages go with it")
 
     @mute_logger("odoo.http")
     def test_python_api_is_not_reachable_over_rpc(self):

@@ -215,6 +215,25 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(events[-1][1]["state"], "generating", "the thread is the other's now")
         self.assertEqual(self.thread.generation_token, "taken-over", "the new claim is untouched")
 
+    def test_conversation_gone_mid_answer_ends_it_quietly(self):
+        """A conversation deleted under its answer without unlink's check (the database
+        cascading from its owner's deleted user): the run stops at its next read of the
+        thread, as if stopped, with no error in the log."""
+        gate = Gate()
+        self.script([gate, *answer("never sent")])
+        thread = self.env["llm.thread"].with_user(self.user_a).create({
+            "name": "Doomed", "provider_id": self.provider_record.id, "model_id": self.model.id})
+        with self.assertNoLogs(level="WARNING"):
+            response = self.post_generate(thread, "question", stream=True)
+            self.assertTrue(gate.reached.wait(WAIT))
+            with self.registry.cursor() as cr:
+                cr.execute("DELETE FROM llm_thread WHERE id = %s", (thread.id,))
+            events = parse_sse(response.iter_lines())
+        self.assertEqual(self.names(events), ["message_created", "done"])
+        self.assertEqual(events[-1][1], {"thread_id": thread.id, "state": "idle"})
+        self.env.invalidate_all()
+        self.assertFalse(self.messages(thread, "assistant"), "the empty answer is not kept")
+
     def test_reasoning_duration_is_stored(self):
         self.script([base.ReasoningDelta("Let me think."), *answer("Done.")])
         _response, events = self.generate(self.thread, "Think first")

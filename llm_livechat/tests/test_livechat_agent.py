@@ -18,6 +18,7 @@ from odoo.addons.llm_thread.tests.engine_common import (WAIT, EngineCase, Gate, 
                                                         run_migration)
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tests.common import JsonRpcException
 from odoo.tools import html2plaintext
 
 
@@ -344,6 +345,31 @@ class TestLivechatAgent(LivechatCase):
         self.visitor_says(channel, "x" * 51)
         self.assertFalse(self.provider.requests)
         self.assertIn("too long", self.texts(channel, self.agent.partner_id)[0])
+
+    def test_the_agents_marks_are_the_servers(self):
+        """Which message shows an answer, and which one the agent skipped, only the agent's
+        code sets: an operator's RPC setting them, by values or by the context's defaults, is
+        refused."""
+        channel = self.open_session()
+        self.script(answer("Hello."))
+        self.visitor_says(channel, "Hi there")
+        said = self.env["mail.message"].search([
+            ("model", "=", "discuss.channel"), ("res_id", "=", channel.id),
+            ("author_id", "!=", self.agent.partner_id.id), ("message_type", "=", "comment")])
+        self.authenticate("lc_operator", "lc_operator_password_1")
+        for name, value in (("llm_livechat_skipped", True), ("llm_livechat_source_id", 1)):
+            for method, args, context in (
+                    ("write", [said.ids, {name: value}], {}),
+                    ("create", [{"model": "discuss.channel", "res_id": channel.id,
+                                 "message_type": "comment", "body": "x"}],
+                     {f"default_{name}": value})):
+                with self.subTest(name=name, method=method), \
+                        self.assertRaisesRegex(JsonRpcException, "LlmServerOwned"):
+                    self.make_jsonrpc_request(f"/web/dataset/call_kw/mail.message/{method}", {
+                        "model": "mail.message", "method": method, "args": args,
+                        "kwargs": {"context": context}})
+        self.env.invalidate_all()
+        self.assertEqual((said.llm_livechat_skipped, said.llm_livechat_source_id), (False, 0))
 
     def test_budget_spent_hands_over(self):
         self.livechat.write({"llm_budget_limit": 1000, "llm_budget_unit": "tokens"})
