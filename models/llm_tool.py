@@ -223,10 +223,25 @@ class LlmTool(models.Model):
         if not self._llm_is_allowed() or self.name not in thread._llm_tool_names():
             raise AccessError(self.env._("The tool %s is not enabled for you in this "
                                          "conversation.", self.name))
+        error = self._llm_arguments_error(arguments)
+        if error:
+            raise self._llm_invalid_arguments(error)
         if self.requires_approval:
             self.env["llm.tool.approval"]._llm_check_approved(thread, call_id, self, arguments)
         # Which conversation the call is for (search_knowledge searches its sources).
         return self.with_context(llm_tool_thread_id=thread.id)._llm_run(arguments)
+
+    def _llm_arguments_error(self, arguments):
+        """Why ``arguments`` do not follow the tool's JSON schema, in words, or None:
+        checked before a call's approval is asked (its preview reads them) and before it runs."""
+        self.ensure_one()
+        return llm_tool_registry.schema_error(self.env, self._llm_spec().parameters, arguments)
+
+    def _llm_invalid_arguments(self, error):
+        """The error the model gets for arguments not following the schema: the schema."""
+        return ToolError(self.env._("Invalid arguments for %(tool)s (%(error)s). Expected: "
+                                    "%(schema)s", tool=self.name, error=error,
+                                    schema=self.parameters))
 
     def _llm_run(self, arguments):
         """The implementation itself, in the current user's environment."""
@@ -240,9 +255,7 @@ class LlmTool(models.Model):
             inspect.signature(method).bind(**arguments)
         except TypeError as exc:
             # Wrong or missing argument names: tell the model the schema it must follow.
-            raise ToolError(self.env._("Invalid arguments for %(tool)s (%(error)s). Expected: "
-                                       "%(schema)s", tool=self.name, error=exc,
-                                       schema=self.parameters)) from None
+            raise self._llm_invalid_arguments(exc) from None
         return method(**arguments)
 
     def _llm_run_server_action(self, arguments):

@@ -41,6 +41,8 @@ class LlmToolApproval(models.Model):
         help="Expired: the user sent a new message instead of deciding.")
     decided_by_id = fields.Many2one("res.users", "Decided By", readonly=True)
     decided_at = fields.Datetime(readonly=True)
+    used = fields.Boolean(readonly=True, copy=False,
+                          help="The approved call ran: an approval runs its call once.")
 
     # Per asking message: some providers (Ollama) number calls anew at every turn.
     _sql_constraints = [("call_unique", "unique(message_id, call_id)",
@@ -61,6 +63,15 @@ class LlmToolApproval(models.Model):
             raise AccessError(self.env._(
                 "The tool %s changes data: it runs only after the conversation's owner "
                 "approved this call.", tool.name))
+        # Single use, marked in the call's own transaction (undone if it fails) with a check
+        # and set in one statement: a call replayed, or run twice at once, finds it used.
+        self.env.cr.execute("UPDATE llm_tool_approval SET used = TRUE "
+                            "WHERE id = %s AND used IS NOT TRUE", (approval.id,))
+        if not self.env.cr.rowcount:
+            raise AccessError(self.env._(
+                "This approved call of %s already ran: an approval runs its call once; ask "
+                "again to run it again.", tool.name))
+        approval.invalidate_recordset(["used"])
 
     def _llm_summary(self):
         return {approval.call_id: {"state": approval.state, "preview": approval.preview or {},
@@ -110,8 +121,8 @@ class LlmThreadApproval(models.Model):
         waiting = []
         for call in calls:
             tool = tools.get(call.name)
-            if not tool or not tool.requires_approval:
-                continue
+            if not tool or not tool.requires_approval or tool._llm_arguments_error(call.arguments):
+                continue  # arguments against its schema: refused when run, nothing to approve
             approval = decided.get(call.id)
             if approval and approval.state != "pending":
                 continue
@@ -135,9 +146,11 @@ class LlmThreadApproval(models.Model):
         if not last or later.filtered(lambda m: m.llm_role != "tool"):
             return None, []
         approvals = self.approval_ids.filtered(lambda a: a.message_id == last)
-        if not approvals.filtered(lambda a: a.state != "expired"):
+        if not approvals.filtered(lambda a: a.state != "expired" and not a.used):
             return None, []
-        answered = {m.body_json.get("tool_call_id") for m in later if m.body_json}
+        # A call whose approval was used ran already, its result kept or not.
+        answered = {m.body_json.get("tool_call_id") for m in later if m.body_json} \
+            | set(approvals.filtered("used").mapped("call_id"))
         return last.id, [ToolCall(c["id"], c["name"], c.get("arguments") or {})
                          for c in (last.body_json or {}).get("tool_calls") or ()
                          if c["id"] not in answered]

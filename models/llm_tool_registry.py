@@ -71,11 +71,49 @@ def model_of(env, model):
     return env[model]
 
 
+# A JSON schema's "type" names, and what a parsed JSON value of each is (a boolean is no number).
+JSON_TYPES = {
+    "string": lambda value: isinstance(value, str),
+    "integer": lambda value: type(value) is int,
+    "number": lambda value: type(value) in (int, float),
+    "boolean": lambda value: type(value) is bool,
+    "array": lambda value: isinstance(value, list),
+    "object": lambda value: isinstance(value, dict),
+    "null": lambda value: value is None,
+}
+
+
+def schema_error(env, schema, value, path="arguments"):
+    """What in ``value`` (a call's arguments) its JSON schema refuses, in words, or None:
+    the ``type``, ``enum``, ``required``, ``properties`` and ``items`` of the schema. Taken
+    as given, never converted: what a call's approval shows and what it runs are then the
+    same records (a string id the preview cannot find would still be written)."""
+    if not isinstance(schema, dict):
+        return None
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else types or []
+    known = [name for name in types if name in JSON_TYPES]
+    if known and not any(JSON_TYPES[name](value) for name in known):
+        return env._("%(path)s must be of type %(types)s", path=path, types=" or ".join(known))
+    if "enum" in schema and value not in schema["enum"]:
+        return env._("%(path)s must be one of %(values)s", path=path, values=schema["enum"])
+    if isinstance(value, dict):
+        missing = [name for name in schema.get("required") or () if name not in value]
+        if missing:
+            return env._("%(path)s lacks %(names)s", path=path, names=", ".join(missing))
+        properties = schema.get("properties") or {}
+        return next(filter(None, (schema_error(env, properties[name], item, name)
+                                  for name, item in value.items() if name in properties)), None)
+    if isinstance(value, list):
+        return next(filter(None, (schema_error(env, schema.get("items"), item, f"{path}[{index}]")
+                                  for index, item in enumerate(value))), None)
+    return None
+
+
 def record_of(env, model, record_id):
-    try:
-        record_id = int(record_id)
-    except (TypeError, ValueError):
-        raise ToolError(env._("%s is not a record id.", record_id)) from None
+    if type(record_id) is not int:
+        # Not converted: an approval's preview finds no record by a string id.
+        raise ToolError(env._("%s is not a record id.", record_id))
     record = model_of(env, model).browse(record_id).exists()
     if not record:
         raise ToolError(env._("%(model)s %(id)s does not exist.", model=model, id=record_id))

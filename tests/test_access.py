@@ -509,6 +509,52 @@ class TestApprovalDetails(RpcMixin, ApprovalCase):
                     [("thread_id", "=", self.thread.id), ("state", "=", "done")])
                 self.assertEqual(len(log), 1 + (decisions == (False, True)))
 
+    def test_an_approval_runs_its_call_once(self):
+        """An approved call runs once (a review ran one approval three times): its result and
+        the answer after it are not the owner's to delete (a send without a message then ran
+        the call again), and a call whose approval was used never runs again, whatever the
+        conversation holds."""
+        self.script([self.rename("w1", "Alice B"), base.Usage(5, 5), base.Finish("tool_calls")])
+        self.generate(self.thread, "Rename her")
+        self.assertIsNone(self.decide("w1", True)[1])
+        self.script(answer("Renamed."))
+        self.generate(self.thread, None)
+        result, final = self.messages(self.thread)[-2:]
+        self.assertEqual((result.llm_role, final.llm_role), ("tool", "assistant"))
+        with self.assertNoLogs(level="WARNING"):
+            _result, error = self.call_kw("mail.message", "unlink", [(result | final).ids])
+        self.assertRefusedAs(error, "AccessError", "not deleted one by one")
+        # Gone another way (the server's code, in sudo): the call still does not run again.
+        (result | final).sudo().unlink()
+        self.partner.name = "Alice A"
+        self.script(answer("Nothing left to do."))
+        _response, events = self.generate(self.thread, None)
+        self.assertEqual(self.finished(events), {})
+        self.assertEqual(self.partner.name, "Alice A")
+        tool = self.env.ref("llm_thread.tool_update_record").with_user(self.user_a)
+        with self.assertRaisesMessage(AccessError, "already ran"):
+            tool._llm_execute({"model": "res.partner", "id": self.partner.id,
+                               "values": {"name": "Alice B"}},
+                              self.thread.with_user(self.user_a), "w1")
+        self.assertEqual(self.partner.name, "Alice A")
+        self.assertEqual(self.env["llm.tool.log"].search_count(
+            [("thread_id", "=", self.thread.id), ("state", "=", "done")]), 1)
+
+    def test_arguments_follow_the_schema_before_the_approval(self):
+        """A call whose arguments do not follow its tool's schema (a review hid the record
+        written behind a string id: the preview found none, the run wrote it) asks no
+        approval and runs nothing: the model gets the error and the schema."""
+        self.script([base.ToolCallEvent(base.ToolCall("w1", "update_record", {
+            "model": "res.partner", "id": str(self.partner.id), "values": {"name": "Hidden"}})),
+            base.Usage(5, 5), base.Finish("tool_calls")], answer("Sorry."))
+        _response, events = self.generate(self.thread, "Rename her")
+        self.assertNotIn("approval_required", self.names(events))
+        self.assertFalse(self.thread.approval_ids)
+        error = self.finished(events)["w1"]
+        self.assertIn("Invalid arguments for update_record (id must be of type integer)", error)
+        self.assertEqual(self.provider.requests[-1]["messages"][-1].content, error)
+        self.assertEqual(self.partner.name, "Alice A")
+
     def test_same_call_id_twice_in_one_answer(self):
         self.script([self.rename("w1", "Alice B"), self.rename("w1", "Alice C"),
                      base.Usage(5, 5), base.Finish("tool_calls")])
