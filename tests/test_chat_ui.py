@@ -184,6 +184,16 @@ class TestChatUi(ChatUiCase):
         self.assertIn("Once upon a time", answer.body)
         self.assertNotIn("never sent", answer.body)
 
+    def test_delete_while_answering_is_refused_in_words(self):
+        """Deleting the conversation whose answer is being written shows the server's refusal
+        in Odoo's warning dialog; once stopped, it is deleted."""
+        release = threading.Event()
+        self.addCleanup(release.set)
+        self.fake.script("openai", [TextDelta("Once upon a time"), Wait(release),
+                                    TextDelta(" never sent"), Finish("stop")])
+        self.start_tour("/odoo/llm-chat", "llm_thread_delete_while_answering", login="admin")
+        self.assertFalse(self.threads())
+
     def test_waiting_back_off_and_stop_before_the_answer(self):
         """Send shows a waiting note at once, a rate limit its back-off; Stop before any
         token leaves the question with a Retry, which gets the answer. (The note's text before

@@ -105,6 +105,32 @@ addChatTour("llm_thread_stop", "Write a long story", [
     { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
 ]);
 
+addChatTour("llm_thread_delete_while_answering", "Write a long story", [
+    {
+        content: "The answer starts streaming",
+        trigger: ".o_llm_message_assistant.o_llm_streaming .o_llm_markdown:contains(Once upon a time)",
+    },
+    { content: "Delete the conversation", trigger: ".o_llm_thread_item.active .o_llm_thread_delete", run: "click" },
+    { content: "Confirm", trigger: ".o_llm_thread_delete_confirm", run: "click" },
+    {
+        content: "The server refuses it in words, in Odoo's warning dialog",
+        trigger: ".modal:contains(This conversation is writing an answer: stop it, then delete it.)",
+    },
+    { content: "Close the dialog", trigger: ".modal .btn-primary", run: "click" },
+    {
+        content: "The answer goes on, its conversation still listed",
+        trigger: "body:not(:has(.modal)) .o_llm_thread_item.active .o_llm_thread_delete",
+    },
+    { content: "Stop it", trigger: ".o_llm_stop", run: "click" },
+    {
+        content: "The partial answer is kept, marked stopped",
+        trigger: ".o_llm_message_assistant:not(.o_llm_streaming):has(.o_llm_stopped)",
+    },
+    { content: "Delete it now", trigger: ".o_llm_thread_item.active .o_llm_thread_delete", run: "click" },
+    { content: "Confirm", trigger: ".o_llm_thread_delete_confirm", run: "click" },
+    { content: "It is gone from the list", trigger: ".o_llm_chat_app:not(:has(.o_llm_thread_item))" },
+]);
+
 addChatTour("llm_thread_wait_and_retry", "Are you there?", [
     {
         content: "The question shows at once that its answer is awaited",
