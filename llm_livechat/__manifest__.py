@@ -1,7 +1,7 @@
 {
     "name": "LLM Live Chat Agent",
     "summary": "An AI agent answers website visitors in Odoo's live chat and hands over to operators",
-    "version": "18.0.0.2.0",
+    "version": "18.0.0.3.0",
     "category": "Website/Live Chat",
     "license": "LGPL-3",
     "author": "llm_thread contributors",

@@ -6,4 +6,5 @@ from . import im_livechat_channel
 from . import discuss_channel
 from . import discuss_channel_member
 from . import llm_thread
+from . import llm_livechat_state
 from . import llm_livechat_report

@@ -69,16 +69,12 @@ class DiscussChannel(models.Model):
     llm_handoff_date = fields.Datetime("Handed Over On", readonly=True, copy=False)
     llm_handoff_question = fields.Text("Question Handed Over", readonly=True, copy=False)
     llm_handoff_summary = fields.Text("Summary for the Operator", readonly=True, copy=False)
-    # Set by the hand-off tool during a run; acted on when the run ends (after its last words).
-    llm_handoff_requested = fields.Selection(HANDOFF_REASONS, readonly=True, copy=False)
     llm_contact_email = fields.Char("Visitor Email", readonly=True, copy=False)
     llm_first_visitor_date = fields.Datetime(readonly=True, copy=False)
-    llm_first_answer_seconds = fields.Float("Time to First Answer (s)", readonly=True, copy=False)
-    llm_answer_count = fields.Integer("AI Answers", readonly=True, copy=False)
-    # Questions in a row answered with no relevant knowledge passage (_llm_after_run).
-    llm_unsourced_count = fields.Integer(readonly=True, copy=False)
-    # The last visitor message given to the agent: later ones are answered by the next run.
-    llm_last_handled_id = fields.Integer(readonly=True, copy=False)
+    # Kept by the agent's runs on a row of their own (llm.livechat.state), not on this one.
+    llm_first_answer_seconds = fields.Float("Time to First Answer (s)",
+                                            compute="_compute_llm_agent_figures")
+    llm_answer_count = fields.Integer("AI Answers", compute="_compute_llm_agent_figures")
 
     @api.depends("llm_agent_partner_id", "llm_agent_stopped", "channel_member_ids.partner_id")
     def _compute_llm_ai_handling(self):
@@ -87,6 +83,23 @@ class DiscussChannel(models.Model):
             channel.llm_ai_handling = bool(
                 channel.llm_agent_partner_id in partners and not channel.llm_agent_stopped
                 and not partners.filtered(lambda p: p.user_ids and not p.partner_share))
+
+    def _compute_llm_agent_figures(self):
+        # sudo: the agent's state is its runs' own; these figures are the conversation's.
+        states = self.env["llm.livechat.state"].sudo().search([("channel_id", "in", self.ids)])
+        by_channel = {state.channel_id.id: state for state in states}
+        for channel in self:
+            state = by_channel.get(channel.id, states.browse())
+            channel.llm_first_answer_seconds = state.first_answer_seconds
+            channel.llm_answer_count = state.answer_count
+
+    def _llm_state(self):
+        """The agent's state of this conversation (llm_livechat_state.py), created at its
+        first use by a run; sudo: it has no access rights of its own."""
+        self.ensure_one()
+        states = self.env["llm.livechat.state"].sudo()
+        return states.search([("channel_id", "=", self.id)]) \
+            or states.create({"channel_id": self.id})
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -126,6 +139,8 @@ class DiscussChannel(models.Model):
     # ------------------------------------------------------------------
 
     def message_post(self, **kwargs):
+        if self.sudo().llm_agent_partner_id and not self.env.context.get(MIRRORING):
+            self._llm_lock()  # mail's post updates the row (last_interest_dt; see write)
         if kwargs.get("author_id", self.env.user.partner_id.id) == self.env.user.partner_id.id \
                 and self._llm_taken_over_by_writing():
             # An operator answering in a conversation the AI answers (Discuss lists it to
@@ -138,6 +153,17 @@ class DiscussChannel(models.Model):
                 and channel._llm_is_visitor(posted):
             channel._llm_on_visitor_message(posted)
         return message
+
+    def _llm_lock(self):
+        """Lock the conversation's row before a change that updates it, where the agent's run
+        may update it at the same moment (a visitor's post, a hand-off at a run's end).
+
+        Under REPEATABLE READ, of two transactions updating one row the second fails to
+        serialize; locking first, quietly, makes it fail here, before it wrote anything and
+        with no ERROR in the log, and it is tried again from the start (a request by Odoo,
+        a run's end by the engine: engine/run.py). Raises ``SerializationFailure`` then."""
+        self.env.cr.execute("SELECT 1 FROM discuss_channel WHERE id = %s FOR NO KEY UPDATE",
+                            [self.id], log_exceptions=False)
 
     def _llm_taken_over_by_writing(self):
         """Whether the current user writing here takes the conversation over: an internal
@@ -206,7 +232,7 @@ class DiscussChannel(models.Model):
         """The visitor's messages the agent has not been given yet, oldest first."""
         return self.env["mail.message"].search([
             ("model", "=", "discuss.channel"), ("res_id", "=", self.id),
-            ("message_type", "=", "comment"), ("id", ">", self.llm_last_handled_id),
+            ("message_type", "=", "comment"), ("llm_livechat_handled", "=", False),
             ("llm_livechat_skipped", "=", False),
         ], order="id").filtered(self._llm_is_visitor)
 
@@ -222,23 +248,25 @@ class DiscussChannel(models.Model):
             return
         if self._llm_budget_refusal(thread):
             # Given to the team instead: the agent, back later, does not answer them again.
-            self.llm_last_handled_id = pending[-1].id
+            pending.llm_livechat_handled = True
             return self._llm_handoff("budget")
         text = "\n\n".join(html2plaintext(message.body).strip() for message in pending)
-        previous = self.llm_last_handled_id
-        # Written before the run starts: the run's end reads it to find later questions.
-        self.llm_last_handled_id = pending[-1].id
         self._llm_typing(True)
         try:
             thread.with_context(lang=self._llm_visitor_lang(),
                                 llm_livechat_session_id=self.id)._llm_start(text)
         except LlmBusyError:
-            self.llm_last_handled_id = previous
+            return  # the run under way answers them at its end
         except UserError as exc:
             # Not the visitor's fault (no model, assistant not allowed...): a person answers.
             _logger.info("live chat %s: the AI agent cannot answer: %s", self.id, exc.args[0])
             self._llm_typing(False)
-            self._llm_handoff("error")
+            pending.llm_livechat_handled = True
+            return self._llm_handoff("error")
+        # Marked once the thread is claimed: of a visitor's post and a run's end starting the
+        # next run at the same moment, the one refused marks nothing. The run begins at the
+        # commit; its end answers the messages not marked.
+        pending.llm_livechat_handled = True
 
     def _llm_agent_thread(self):
         """The conversation's llm.thread, owned by the agent's user (created at its first
@@ -353,7 +381,11 @@ class DiscussChannel(models.Model):
         wrote meanwhile."""
         self.ensure_one()
         self._llm_typing(False)
-        if not self.llm_first_answer_seconds and self.llm_first_visitor_date:
+        # The counters are the agent's own row: a visitor posting meanwhile updates the
+        # conversation's, which an answer's end leaves alone (a hand-off writes it: see
+        # _llm_handoff).
+        state = self._llm_state()
+        if not state.first_answer_seconds and self.llm_first_visitor_date:
             first = self.env["mail.message"].search([
                 ("model", "=", self._name), ("res_id", "=", self.id),
                 ("llm_livechat_source_id", "!=", False)], order="id", limit=1)
@@ -361,26 +393,28 @@ class DiscussChannel(models.Model):
                 # Both creation dates are transaction times, the question's and the answer's
                 # first save's, from the same clock and to the microsecond
                 # (fields.Datetime.now() has none).
-                self.llm_first_answer_seconds = (
+                state.first_answer_seconds = (
                     first.create_date - self.llm_first_visitor_date).total_seconds()
         answer = thread._llm_history().filtered(lambda m: m.llm_role == "assistant")[-1:]
         error = (answer.body_json or {}).get("error") if answer else None
         if thread.generation_state == "error" or error:
             code = (error or {}).get("code")
             return self._llm_handoff("budget" if code == "budget_exceeded" else "error")
-        if self.llm_handoff_requested:
-            return self._llm_handoff(self.llm_handoff_requested, self.llm_handoff_summary)
-        self.llm_answer_count += 1
+        if state.handoff_requested:
+            reason, summary = state.handoff_requested, state.handoff_summary
+            state.write({"handoff_requested": False, "handoff_summary": False})
+            return self._llm_handoff(reason, summary)
+        state.answer_count += 1
         livechat = self.livechat_channel_id
         question = thread._llm_history().filtered(lambda m: m.llm_role == "user")[-1:]
         if (question.body_json or {}).get("knowledge"):
-            self.llm_unsourced_count = 0  # in a row: a sourced answer starts the count again
+            state.unsourced_count = 0  # in a row: a sourced answer starts the count again
         elif thread._llm_knowledge_sources() and self._llm_is_question(message_text(question)):
-            self.llm_unsourced_count += 1
+            state.unsourced_count += 1
             if livechat.llm_handoff_unsourced and \
-                    self.llm_unsourced_count >= livechat.llm_handoff_unsourced:
+                    state.unsourced_count >= livechat.llm_handoff_unsourced:
                 return self._llm_handoff("no_source")
-        if livechat.llm_handoff_turns and self.llm_answer_count >= livechat.llm_handoff_turns \
+        if livechat.llm_handoff_turns and state.answer_count >= livechat.llm_handoff_turns \
                 and not self._llm_thumbs(THUMBS_UP):
             return self._llm_handoff("turns")
         self._llm_answer()
@@ -409,6 +443,9 @@ class DiscussChannel(models.Model):
         self.ensure_one()
         if not self.llm_ai_handling:
             return False
+        # The one change of a run's end that writes the conversation's row (its operator, its
+        # name, its hand-off fields; the notices posted), as a visitor's post does.
+        self._llm_lock()
         livechat = self.livechat_channel_id
         visitor_messages = self.env["mail.message"].search([
             ("model", "=", self._name), ("res_id", "=", self.id),
@@ -416,12 +453,11 @@ class DiscussChannel(models.Model):
         questions = [html2plaintext(m.body).strip() for m in visitor_messages]
         # The last question the agent was given: what the visitor wrote while it was at work
         # (their email, while a provider retried) is no question.
-        asked = visitor_messages.filtered(lambda m: m.id <= self.llm_last_handled_id)[-1:] \
-            or visitor_messages[-1:]
+        handled = visitor_messages.filtered("llm_livechat_handled")[-1:]
+        asked = handled or visitor_messages[-1:]
         self.write({
             "llm_handoff_reason": reason, "llm_handoff_date": fields.Datetime.now(),
             "llm_handoff_question": html2plaintext(asked.body).strip() if asked else False,
-            "llm_handoff_requested": False,
             "llm_handoff_summary": summary or self._llm_default_summary(reason, questions),
         })
         human = livechat._llm_human_operator(lang=self._llm_visitor_lang(),
@@ -430,7 +466,7 @@ class DiscussChannel(models.Model):
             self.llm_agent_stopped = True
             # An email the visitor already wrote, in the last question the agent was given or
             # after it (while the agent was at work, a provider retrying): not asked for again.
-            given = visitor_messages.filtered(lambda m: m.id >= self.llm_last_handled_id)
+            given = visitor_messages.filtered(lambda m: m.id >= handled.id)
             email = next(filter(None, map(self._llm_email_in, reversed(given))), None)
             if email:
                 self._llm_keep_contact(email, self.env._(
@@ -668,6 +704,6 @@ class DiscussChannel(models.Model):
         if not isinstance(summary, str) or not summary.strip():
             raise UserError(self.env._("Give the operator a summary in 'summary'."))
         # Acted on when the run ends, so that the visitor reads the agent's last words first.
-        session.write({"llm_handoff_requested": "visitor" if visitor_asked else "agent",
-                       "llm_handoff_summary": summary.strip()[:2000]})
+        session._llm_state().write({"handoff_requested": "visitor" if visitor_asked else "agent",
+                                    "handoff_summary": summary.strip()[:2000]})
         return {"handing_over": True}

@@ -43,12 +43,13 @@ class LlmLivechatReport(models.Model):
                            AS outcome,
                        c.llm_handoff_reason AS handoff_reason,
                        c.llm_handoff_question AS handoff_question,
-                       NULLIF(c.llm_first_answer_seconds, 0) AS first_answer_seconds,
-                       c.llm_answer_count AS answer_count,
+                       NULLIF(state.first_answer_seconds, 0) AS first_answer_seconds,
+                       COALESCE(state.answer_count, 0) AS answer_count,
                        rating.rating, reactions.up AS thumbs_up, reactions.down AS thumbs_down,
                        COALESCE(usage.cost, 0) AS cost, COALESCE(usage.tokens, 0) AS tokens,
                        1 AS nbr
                   FROM discuss_channel c
+             LEFT JOIN llm_livechat_state state ON state.channel_id = c.id
              LEFT JOIN LATERAL (SELECT SUM(u.cost) AS cost, SUM(u.total_tokens) AS tokens
                                   FROM llm_usage u WHERE u.thread_id = c.llm_thread_id) usage
                        ON TRUE

@@ -14,3 +14,6 @@ class MailMessage(models.Model):
     # A visitor's message the agent refused (too long, too fast): never given to the model,
     # even by a later run that answers the messages written meanwhile.
     llm_livechat_skipped = fields.Boolean("Not for the AI", copy=False)
+    # A visitor's message given to the agent (a run answers it) or to the team (a hand-off):
+    # the visitor's messages not marked are answered by the next run.
+    llm_livechat_handled = fields.Boolean("Given to the AI", copy=False)

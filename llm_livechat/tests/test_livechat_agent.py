@@ -3,6 +3,7 @@ a guest opens a session and posts; the agent's run (llm_thread's run API) answer
 conversation. The provider is the scripted one of llm_thread's engine tests; everything else
 (routes, guest, bus, runs, tools, budgets, operators) is the real thing."""
 
+import contextlib
 import json
 import time
 from datetime import datetime, timezone
@@ -10,16 +11,18 @@ from datetime import datetime, timezone
 from freezegun import freeze_time
 from markupsafe import Markup
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import SUPERUSER_ID, Command, api, sql_db
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
-from odoo.addons.llm_thread.engine import generation
+from odoo.addons.llm_thread.engine import generation, run
 from odoo.addons.llm_thread.providers import base, errors
 from odoo.addons.llm_thread.tests.engine_common import (WAIT, EngineCase, Gate, answer,
                                                         run_migration)
 from odoo.exceptions import UserError
+from odoo.service.model import retrying
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import html2plaintext
+from odoo.tools.sql import column_exists
 
 
 class LivechatCase(EngineCase):
@@ -134,6 +137,38 @@ class TestLivechatAgent(LivechatCase):
         self.agent.email = False
         run_migration(self.env.cr, "18.0.0.2.0", "18.0.0.1.0", module="llm_livechat")
         self.assertEqual(self.agent.email, f"{self.agent.login}@ai-agent.invalid")
+
+    def test_the_agent_counters_move_off_the_conversation_on_update(self):
+        """Until 18.0.0.3.0 the agent's counters, the hand-off its model asked for and the last
+        question it was given were columns of the conversation, which the visitor's posts
+        update: the update moves them to the agent's own row and to the visitor's messages."""
+        channel = self.open_session()
+        self.script(answer("Hello!"), answer("We are open."))
+        self.visitor_says(channel, "Hi")
+        self.visitor_says(channel, "When are you open?")
+        first, second = channel.message_ids.filtered("author_guest_id").sorted("id")
+        channel._llm_state().unlink()
+        (first | second).llm_livechat_handled = False
+        cr = self.env.cr
+        cr.execute("""ALTER TABLE discuss_channel ADD COLUMN llm_first_answer_seconds float8,
+                      ADD COLUMN llm_answer_count int4, ADD COLUMN llm_unsourced_count int4,
+                      ADD COLUMN llm_handoff_requested varchar,
+                      ADD COLUMN llm_last_handled_id int4""")
+        self.env.flush_all()
+        cr.execute("""UPDATE discuss_channel SET llm_first_answer_seconds = 1.5,
+                      llm_answer_count = 3, llm_unsourced_count = 1,
+                      llm_handoff_requested = 'agent', llm_handoff_summary = 'Needs a person.',
+                      llm_last_handled_id = %s WHERE id = %s""", [first.id, channel.id])
+        run_migration(cr, "18.0.0.3.0", "18.0.0.2.0", module="llm_livechat")
+        self.env.invalidate_all()
+        state = channel._llm_state()
+        self.assertEqual((state.first_answer_seconds, state.answer_count, state.unsourced_count,
+                          state.handoff_requested, state.handoff_summary),
+                         (1.5, 3, 1, "agent", "Needs a person."))
+        self.assertEqual((channel.llm_answer_count, channel.llm_first_answer_seconds), (3, 1.5))
+        self.assertEqual((first.llm_livechat_handled, second.llm_livechat_handled), (True, False))
+        self.assertEqual(channel._llm_pending_questions(), second)
+        self.assertFalse(column_exists(cr, "discuss_channel", "llm_last_handled_id"))
 
     def test_time_to_first_answer_under_a_second(self):
         """An answer within the second of its question is timed, not taken as 0."""
@@ -776,12 +811,12 @@ class TestLivechatRouting(LivechatCase):
 
 @tagged("post_install", "-at_install")
 class TestLivechatConcurrency(LivechatCase):
-    """The answer's first save (the run's transaction) and the visitor's next post (a
+    """The agent's run (the answer's first save, the run's end) and the visitor's next post (a
     request) at the same moment, each on its own connection, as in production: the test's
     own cursor, which runs share in test mode, cannot show it."""
 
-    def committed_env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, {})
+    def committed_env(self, cr, **context):
+        return api.Environment(cr, SUPERUSER_ID, context)
 
     def setUp(self):
         super().setUp()
@@ -790,24 +825,30 @@ class TestLivechatConcurrency(LivechatCase):
         with self.cursor() as cr:
             env = self.committed_env(cr)
             agent = env["res.partner"].create({"name": "Race agent"})
+            # No operator: a hand-off asks the visitor for their email.
+            livechat = env["im_livechat.channel"].create({"name": "Race"})
             channel = env["discuss.channel"].create({
                 "name": "Race", "channel_type": "channel", "llm_agent_partner_id": agent.id,
+                "livechat_channel_id": livechat.id,
+                "channel_member_ids": [Command.create({"partner_id": agent.id})],
                 "llm_first_visitor_date": "2026-01-01 10:00:00"})
-            thread = env["llm.thread"].create({"name": "Race"})
+            thread = env["llm.thread"].create({"name": "Race", "livechat_session_id": channel.id})
             source = env["mail.message"].create({
                 "model": "llm.thread", "res_id": thread.id, "llm_role": "assistant",
                 "message_type": "comment", "body": "<p>Hello</p>",
                 "body_json": {"markdown": "Hello"}})
             self.ids = (channel.id, source.id)
+            self.thread_id = thread.id
             cr.commit()
-        self.addCleanup(self.remove, agent.id, channel.id, thread.id)
+        self.addCleanup(self.remove, agent.id, livechat.id, channel.id, thread.id)
 
-    def remove(self, agent_id, channel_id, thread_id):
+    def remove(self, agent_id, livechat_id, channel_id, thread_id):
         with self.cursor() as cr:
             env = self.committed_env(cr)
             env["mail.message"].search([("model", "=", "llm.thread"), ("res_id", "=", thread_id)]).unlink()
             env["discuss.channel"].browse(channel_id).unlink()
             env["llm.thread"].browse(thread_id).unlink()
+            env["im_livechat.channel"].browse(livechat_id).unlink()
             env["res.partner"].browse(agent_id).unlink()
             cr.commit()
 
@@ -820,22 +861,124 @@ class TestLivechatConcurrency(LivechatCase):
         cr.commit()
 
     def visitor_post(self, cr):
+        """What every post writes (mail's message_post), by an author who starts no run: the
+        race is on the rows, not on who starts the next run."""
         env = self.committed_env(cr)
         env["discuss.channel"].browse(self.ids[0]).message_post(
-            body="And another question?", message_type="comment")
+            body="And another question?", message_type="comment",
+            author_id=env.ref("base.partner_admin").id)
         env.flush_all()
         cr.commit()
+
+    def race(self, first, second):
+        """``first`` begins (its snapshot taken), ``second`` runs and commits meanwhile, then
+        ``first`` goes on: each with a cursor of its own."""
+        with self.cursor() as cr_first, self.cursor() as cr_second:
+            cr_first.execute("SELECT 1")
+            cr_second.execute("SELECT 1")
+            second(cr_second)
+            first(cr_first)
+
+    def run_end(self, cr):
+        """The run's end as the engine calls it (its hook, in a transaction of its own)."""
+        env = self.committed_env(cr, llm_livechat_session_id=self.ids[0])
+        env["llm.thread"].browse(self.thread_id)._llm_run_finished()
+        env.flush_all()
+        cr.commit()
+
+    def engine_run_end(self, begun):
+        """The run's end through the engine's own hook (engine/run.py), its first transaction
+        on the cursor ``begun``, later ones (tried again) on new connections; how many
+        transactions it took."""
+        case = self
+
+        class Ended:
+            """What the engine's run reads of its generation; its transactions here."""
+            dbname, thread_id, token = self.env.cr.dbname, self.thread_id, "race0000"
+            cursors = iter([begun])
+            transactions = 0
+
+            @contextlib.contextmanager
+            def _env(self):
+                self.transactions += 1
+                with contextlib.ExitStack() as stack:
+                    # The caller closes ``begun``; a cursor's own ``with`` commits or rolls back.
+                    cr = next(self.cursors, None) or stack.enter_context(case.cursor())
+                    try:
+                        yield case.committed_env(cr, llm_livechat_session_id=case.ids[0])
+                        cr.commit()
+                    except Exception:
+                        cr.rollback()
+                        raise
+
+        ended = Ended()
+        run.Run(ended)._finished_hook()
+        return ended.transactions
+
+    def test_answer_ends_while_the_visitor_posts(self):
+        """The run's end (the counters, the rules, the next question) writes no row the
+        visitor's post writes: whichever transaction began first, neither fails to serialize
+        and no answer's end is lost."""
+        for first, second in ((self.visitor_post, self.run_end),
+                              (self.run_end, self.visitor_post)):
+            with self.assertNoLogs("odoo.sql_db", "ERROR"):
+                self.race(first, second)
+        with self.cursor() as cr:
+            channel = self.committed_env(cr)["discuss.channel"].browse(self.ids[0])
+            self.assertEqual(channel.llm_answer_count, 2, "both answers' ends were applied")
+            self.assertEqual(len(channel.message_ids), 2, "both questions were posted")
+
+    def test_handoff_at_the_run_end_while_the_visitor_posts(self):
+        """A hand-off writes the conversation's row (its notice, its fields), as the visitor's
+        post does: of the two at the same moment, the one that began first gives way quietly
+        and is tried again (the run's end by the engine, the request by Odoo), the hand-off
+        is applied once and nothing is logged as an error."""
+        tries = {}
+
+        def hand_over(cr):  # the run failed: a person is asked for
+            tries["the run's end"] = self.engine_run_end(cr)
+
+        def post_as_a_request(cr):
+            tries["the post"] = 0
+
+            def post():
+                tries["the post"] += 1
+                self.visitor_post(cr)
+            retrying(post, self.committed_env(cr))
+
+        # How many transactions each took: the one that began first, twice.
+        for first, second, expected in (
+                (hand_over, self.visitor_post, {"the run's end": 2}),
+                (post_as_a_request, hand_over, {"the run's end": 1, "the post": 2})):
+            with self.cursor() as cr:
+                env = self.committed_env(cr)
+                env["discuss.channel"].browse(self.ids[0]).write({
+                    "llm_agent_stopped": False, "llm_contact_pending": False,
+                    "llm_handoff_reason": False})
+                env["llm.thread"].browse(self.thread_id).generation_state = "error"
+                cr.commit()
+            tries.clear()
+            with self.assertNoLogs("odoo.sql_db", "ERROR"), \
+                    self.assertNoLogs("odoo.addons.llm_thread.engine.run", "ERROR"):
+                self.race(first, second)
+            self.assertEqual(tries, expected, "the one that began first was tried again")
+            with self.cursor() as cr:
+                channel = self.committed_env(cr)["discuss.channel"].browse(self.ids[0])
+                self.assertEqual((channel.llm_handoff_reason, channel.llm_contact_pending),
+                                 ("error", True), "the hand-off was applied")
+        with self.cursor() as cr:
+            channel = self.committed_env(cr)["discuss.channel"].browse(self.ids[0])
+            self.assertEqual(len(channel.message_ids.filtered(
+                lambda m: "No one from the team" in m.body)), 2, "once per hand-off")
+            self.assertEqual(len(channel.message_ids.filtered(
+                lambda m: "another question" in m.body)), 2, "and each post once")
 
     def test_answer_saved_while_the_visitor_posts(self):
         """Whichever transaction began first, neither fails to serialize nor logs an ERROR."""
         for first, second in ((self.visitor_post, self.run_save),
                               (self.run_save, self.visitor_post)):
-            with self.cursor() as cr_first, self.cursor() as cr_second, \
-                    self.assertNoLogs("odoo.sql_db", "ERROR"):
-                cr_first.execute("SELECT 1")  # its snapshot taken: it has begun
-                cr_second.execute("SELECT 1")
-                second(cr_second)  # commits while the first is under way
-                first(cr_first)
+            with self.assertNoLogs("odoo.sql_db", "ERROR"):
+                self.race(first, second)
         with self.cursor() as cr:
             env = self.committed_env(cr)
             channel = env["discuss.channel"].browse(self.ids[0])
