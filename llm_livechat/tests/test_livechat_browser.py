@@ -84,6 +84,34 @@ visit(async () => {
 });
 """
 
+# Typed as a person types (the browser's own editing, as DevTools' Input.insertText), then
+# sent with Enter; the composer must be empty again before the visitor types the next one.
+COMPOSER_JS = WIDGET_JS + """
+async function type(text) {
+    const input = await find(".o-mail-Composer-input", "");
+    if (input.value) {
+        throw new Error(`the composer kept "${input.value}" before "${text}" was typed`);
+    }
+    input.focus();
+    document.execCommand("insertText", false, text);
+    await sleep(50);
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    await find(".o-mail-Message", text);
+}
+visit(async () => {
+    await type("When are you open?");
+    await find(".o-mail-Message", "We are open from 9 to 5.");
+    await type("Can a person call me?");
+    await find(".o-mail-Message", "Let me find someone.");
+    await find("%(handoff_shown_in)s", "%(after_handoff)s");
+    await type("Are you there?");
+    await find(".o-mail-Message", "%(after_question)s");
+    await type("jane.doe@example.com");
+    await find(".o-mail-Message", "%(after_email)s");
+    await type("Thanks");
+});
+"""
+
 
 @tagged("post_install", "-at_install")
 class TestLivechatBrowser(LivechatCase):
@@ -203,6 +231,54 @@ class TestLivechatBrowser(LivechatCase):
         lead = self.env["crm.lead"].search([("email_from", "=", "jane.doe@example.com")])
         self.assertEqual(lead.source_id, self.env.ref("crm_livechat.utm_source_livechat"))
         self.assertIn("Asks for a quote for 40 chairs.", html2plaintext(lead.description))
+
+    def visitor_types_after_handoff(self, **expected):
+        """The visitor types every message in the widget after a hand-off: each is posted as
+        typed, and the composer is empty again before the next one (the tester saw one kept
+        after a hand-off or two agent messages in a row)."""
+        self.script(answer("We are open from 9 to 5."))
+        self.script_handoff("Wants a call.", "Let me find someone.")
+        self.relay_bus()
+        self.browser_js(f"/im_livechat/support/{self.livechat.id}", COMPOSER_JS % expected,
+                        timeout=120)
+        self.wait_runs()
+        channel = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", self.livechat.id)])
+        self.assertEqual([html2plaintext(m.body).strip() for m in channel.message_ids.filtered(
+            "author_guest_id").sorted("id")], ["When are you open?", "Can a person call me?",
+                                               "Are you there?", "jane.doe@example.com",
+                                               "Thanks"])
+        return channel
+
+    def test_visitor_composer_empties_after_handoff_to_nobody(self):
+        """Two agent messages in a row (its last words, then: no one is available)."""
+        channel = self.visitor_types_after_handoff(
+            handoff_shown_in=".o-mail-Message", after_handoff="No one from the team is available",
+            after_question="I can no longer answer here",
+            after_email="The team will write to you at jane.doe@example.com")
+        self.assertEqual(channel.llm_contact_email, "jane.doe@example.com")
+
+    def test_visitor_composer_empties_after_handoff_to_an_operator(self):
+        """The operator comes in, and answers each message the visitor writes then."""
+        self.operator_online()
+        message_post = type(self.env["discuss.channel"]).message_post
+        replies = iter(["An operator answers.", "Olivia here too.", "You are welcome."])
+
+        def operator_answers(channel, **kwargs):
+            message = message_post(channel, **kwargs)
+            if message.author_guest_id and channel.livechat_operator_id == self.operator.partner_id:
+                # The operator answers each of the visitor's messages after the hand-off.
+                message_post(channel.with_user(self.operator), body=next(replies),
+                             message_type="comment", subtype_xmlid="mail.mt_comment")
+            return message
+
+        self.patch(type(self.env["discuss.channel"]), "message_post", operator_answers)
+        channel = self.visitor_types_after_handoff(
+            # The widget is named after the operator.
+            handoff_shown_in=".o-mail-ChatWindow-header", after_handoff="Olivia Operator",
+            after_question="An operator answers.",
+            after_email="Olivia here too.")
+        self.assertEqual(channel.livechat_operator_id, self.operator.partner_id)
 
     def test_admin_edits_the_agent_contact(self):
         """The agent's partner (its user's) saves in Odoo's own contact form, which requires
