@@ -207,6 +207,19 @@ class IrActionsServer(models.Model):
             },
         }
 
+    @api.constrains("state")
+    def _check_llm_not_scheduled(self):
+        """A scheduled action runs on no record, and Run Assistant asks about each record it
+        is given: it would run and do nothing, every time, without a word."""
+        scheduled = self.filtered(lambda action: action.state == "llm_assistant")
+        if scheduled and self.env["ir.cron"].sudo().with_context(active_test=False).search_count(
+                [("ir_actions_server_id", "in", scheduled.ids)], limit=1):
+            raise ValidationError(self.env._(
+                "A scheduled action has no records for Run Assistant to ask about. To ask the "
+                "assistant about records on a schedule, use an automation rule on their model "
+                "with a time trigger (Based on date field, After creation, After last update; "
+                "Settings > Technical > Automation Rules) and a Run Assistant action."))
+
     def _llm_not_run_as_superuser(self, records):
         """Say on each record (a note, for whoever set the rule up) why the assistant did not
         answer it: the action ran as OdooBot and names no other user to run as."""
@@ -315,3 +328,14 @@ class LlmAssistantActions(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_used_by_action(self):
         self.env["ir.actions.server"]._llm_check_not_used(self, "llm_assistant_id")
+
+
+class IrCronRunAssistant(models.Model):
+    _inherit = "ir.cron"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Checked once the cron exists: its server action is created first (_inherits).
+        crons = super().create(vals_list)
+        crons.ir_actions_server_id._check_llm_not_scheduled()
+        return crons

@@ -546,6 +546,21 @@ class TestRunAssistantAction(EngineCase):
         self.assertEqual(len(self.messages(thread, "user")), 1, "its question is kept")
         self.assertFalse(self.messages(thread, "assistant"))
 
+    def test_a_scheduled_action_cannot_run_an_assistant_on_no_record(self):
+        """It would run, find no record, and do nothing every time without a word."""
+        with self.assertRaisesRegex(ValidationError, "automation rule on their model with a "
+                                                     "time trigger"):
+            self.env["ir.cron"].create({
+                "name": "Nightly summary", "model_id": self.partner_model.id,
+                "state": "llm_assistant", "llm_assistant_id": self.assistant.id,
+                "llm_prompt_id": self.prompt.id, "interval_type": "days"})
+        cron = self.env["ir.cron"].create({
+            "name": "Nightly code", "model_id": self.partner_model.id, "state": "code",
+            "code": "pass", "interval_type": "days"})
+        with self.assertRaises(ValidationError):
+            cron.write({"state": "llm_assistant", "llm_assistant_id": self.assistant.id,
+                        "llm_prompt_id": self.prompt.id})
+
     def test_configuration_is_checked(self):
         with self.assertRaisesRegex(ValidationError, "choose the assistant, the prompt"):
             self.action(llm_prompt_id=False)
