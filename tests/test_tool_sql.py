@@ -138,20 +138,50 @@ class TestSqlTool(ToolCase):
         self.assertEqual(role["rows"], [["llm_sql_reader", False, False, False, False, 0, 0]])
         self.assertEqual(llm_tool_sql.SECRET_COLUMN.search("input_tokens"), None)
 
+    def test_wizards_and_fields_kept_for_administrators_are_not_readable(self):
+        """A wizard keeps what its user typed or was shown: the TOTP setup wizard's url and
+        QR code carry the secret of the user's second factor until it is enabled (forever in
+        an abandoned one; the security review read it, then logged in with it)."""
+        self.env.cr.execute("SELECT to_regclass('auth_totp_wizard') IS NOT NULL")
+        wizards = ["SELECT id FROM base_partner_merge_automatic_wizard",
+                   "SELECT partner_id FROM mail_compose_message_res_partner_rel",
+                   "SELECT id FROM llm_knowledge_search_wizard"]
+        if self.env.cr.fetchone()[0]:
+            wizards += ["SELECT url FROM auth_totp_wizard", "SELECT qrcode FROM auth_totp_wizard"]
+        for query in wizards + [
+            "SELECT code FROM ir_act_server",  # groups="base.group_system"
+            "SELECT smtp_user FROM ir_mail_server",
+            "SELECT signup_type FROM res_partner",  # groups="base.group_erp_manager"
+        ]:
+            self.assertRefused(query, "permission denied.*never secrets")
+        self.assertEqual(self.sql("SELECT count(name) FROM ir_act_server")["columns"], ["count"])
+
     def test_grants_follow_the_tables(self):
         # In this test's transaction: what a later update of llm_thread grants and revokes.
         cr = self.env.cr
         cr.execute("CREATE TABLE llm_sql_new (id int, name varchar, smtp_pass varchar)")
-        cr.execute("GRANT SELECT ON ir_config_parameter TO llm_sql_reader")
-        self.env["llm.tool"]._llm_sql_grant()
-        cr.execute("""
+        cr.execute("GRANT SELECT ON ir_config_parameter, res_users_identitycheck, "
+                   "ir_act_server TO llm_sql_reader")
+        privileges = """
             SELECT has_column_privilege('llm_sql_reader', 'llm_sql_new', 'name', 'SELECT'),
                    has_column_privilege('llm_sql_reader', 'llm_sql_new', 'smtp_pass', 'SELECT'),
-                   has_table_privilege('llm_sql_reader', 'res_partner', 'SELECT'),
-                   has_table_privilege('llm_sql_reader', 'res_partner', 'UPDATE'),
-                   has_table_privilege('llm_sql_reader', 'ir_config_parameter', 'SELECT')
-        """)
-        self.assertEqual(cr.fetchone(), (True, False, True, False, False))
+                   has_table_privilege('llm_sql_reader', 'res_country', 'SELECT'),
+                   has_table_privilege('llm_sql_reader', 'res_country', 'UPDATE'),
+                   has_table_privilege('llm_sql_reader', 'ir_config_parameter', 'SELECT'),
+                   has_table_privilege('llm_sql_reader', 'res_users_identitycheck', 'SELECT'),
+                   has_column_privilege('llm_sql_reader', 'ir_act_server', 'code', 'SELECT'),
+                   has_column_privilege('llm_sql_reader', 'ir_act_server', 'name', 'SELECT')
+        """
+        # Granted at the end of the loading of the modules, when llm_thread was installed or
+        # updated; not when a loaded registry is set up again.
+        with patch.object(self.registry, "updated_modules", ["llm_thread"]):
+            self.env["llm.tool"]._register_hook()
+            cr.execute(privileges)
+            self.assertEqual(cr.fetchone()[5], True, "nothing granted")
+            with patch.object(self.registry, "ready", False):
+                self.env["llm.tool"]._register_hook()
+        cr.execute(privileges)
+        self.assertEqual(cr.fetchone(), (True, False, True, False, False, False, False, True))
 
     def test_readme_gives_the_exact_sql_creating_the_role(self):
         root = os.path.dirname(os.path.dirname(__file__))
@@ -171,6 +201,10 @@ class TestSqlTool(ToolCase):
         params.set_param("llm_thread.sql_max_rows", "50")
         with self.assertRaisesRegex(ToolError, "cancelled after 200 ms"):
             self.sql("SELECT pg_sleep(30)")
+        # Each row is fetched by a statement of its own, faster than the timeout: the time
+        # counts for them all.
+        with self.assertRaisesRegex(ToolError, "cancelled after 200 ms"):
+            self.sql("SELECT pg_sleep(0.15) FROM generate_series(1, 10)")
         rows = self.sql("SELECT generate_series(1, 1000) AS n")
         self.assertEqual(len(rows["rows"]), 50)
         self.assertTrue(rows["truncated"])
@@ -178,6 +212,31 @@ class TestSqlTool(ToolCase):
         self.assertLessEqual(len(json.dumps(big)), llm_tool_sql.MAX_CHARS)
         self.assertTrue(big["truncated"])
         self.assertTrue(big["rows"])
+
+    def test_huge_values_are_cut_and_rows_fetched_one_at_a_time(self):
+        """Rows are fetched one at a time until the answer is full: no further row is
+        computed (here, a row past the ones that fit would sleep past the timeout). Fetching
+        every row first, eight rows of 60 MB took Odoo's memory from 163 MB to 666 MB."""
+        self.env["ir.config_parameter"].sudo().set_param("llm_thread.sql_timeout_ms", "2000")
+        fitting = llm_tool_sql.MAX_CHARS // llm_tool_sql.MAX_VALUE_CHARS
+        result = self.sql(
+            "SELECT n, CASE WHEN n <= %d THEN repeat('x', 1000000) ELSE pg_sleep(30)::text END "
+            "AS big FROM generate_series(1, 50) n" % (fitting + 1))
+        cut = "x" * llm_tool_sql.MAX_VALUE_CHARS + "…"
+        self.assertEqual(result["rows"], [[n, cut] for n in range(1, fitting + 1)])
+        self.assertTrue(result["truncated"])
+        self.assertEqual(result["note"], (
+            "Only the first rows fit in this answer (at most 200 rows, 15000 characters): "
+            "filter, aggregate, or select fewer columns. Values longer than 4000 characters are "
+            "cut, ending with \"…\": select a part of them (left, substring) to read the rest."))
+        self.assertLessEqual(len(json.dumps(result)), llm_tool_sql.MAX_CHARS)
+        wide = self.sql("SELECT ARRAY[repeat('y', 5000)] AS a, decode(repeat('00', 5000), 'hex') "
+                        "AS b, 'short' AS c")
+        self.assertEqual([len(value) for value in wide["rows"][0][:2]],
+                         [llm_tool_sql.MAX_VALUE_CHARS + 1] * 2)
+        self.assertEqual(wide["rows"][0][2], "short")
+        self.assertFalse(wide["truncated"])
+        self.assertIn("Values longer than 4000 characters are cut", wide["note"])
 
     def test_managers_only_by_default(self):
         thread = self.env["llm.thread"].with_user(self.restricted).create({"name": "t"})
