@@ -2,12 +2,13 @@
 in the AI panel of the records it applies to ("Summarise this record").
 
 Managers keep the shared prompts; every user may keep private ones (``user_id``, record
-rules in security/llm_assistant_security.xml). Placeholders are field paths filled as the
+rules in security/llm_assistant_security.xml, and ``_llm_check_owner`` for what a write
+makes of a prompt). Placeholders are field paths filled as the
 user asking (llm_placeholders.py), whoever wrote the prompt.
 """
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from . import llm_placeholders
 
@@ -36,6 +37,27 @@ class LlmPrompt(models.Model):
         "Suggested in the Chat", default=True,
         help="Offered as a one-click suggestion in the AI panel. Off: kept for the actions "
              "that run an assistant with it (Run Assistant), out of the users' way.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._llm_check_owner(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._llm_check_owner([vals])
+        return super().write(vals)
+
+    @api.model
+    def _llm_check_owner(self, vals_list):
+        """Only managers share a prompt or give it to someone else: the record rules check a
+        prompt before a write, not what it becomes (a user's own prompt written shared was
+        offered to everyone)."""
+        if self.env.su or self.env.user.has_group("llm_thread.group_llm_manager"):
+            return
+        if {vals["user_id"] for vals in vals_list if "user_id" in vals} - {self.env.uid}:
+            raise AccessError(self.env._(
+                "Your prompts are private to you: only an LLM manager shares a prompt with "
+                "everyone or gives it to another user."))
 
     @api.constrains("text", "res_model_ids")
     def _check_text(self):

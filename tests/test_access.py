@@ -2,11 +2,12 @@
 input: through the real routes (JSON-RPC and the SSE route), the real ORM and PostgreSQL."""
 
 import json
+import re
 from contextlib import contextmanager
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo import Command
-from odoo.tests import Form, TransactionCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.llm_thread import MAX_ID, MAX_MESSAGE_CHARS, MAX_NAME_CHARS
@@ -575,6 +576,65 @@ class TestApprovalDetails(RpcMixin, ApprovalCase):
         sent = self.provider.requests[-1]["messages"]
         self.assertEqual([c.id for c in sent[1].tool_calls], ["w1", "w1_2"])
         self.assertEqual([m.tool_call_id for m in sent[2:]], ["w1", "w1_2"])
+
+
+@tagged("post_install", "-at_install")
+class TestPromptSharing(RpcMixin, HttpCase):
+    """A user's prompts stay theirs: shared, a prompt is offered to every user, so only
+    managers share one or give one to someone else, whatever the client sends (a user wrote
+    ``user_id`` False on their own prompt over JSON-RPC: the record rules passed, as they check
+    the prompt before the write)."""
+
+    SHARE = "only an LLM manager shares a prompt with everyone or gives it to another user"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user, cls.other, cls.manager = (
+            new_test_user(cls.env, login=login, password=f"{login}_password_1", groups=groups)
+            for login, groups in (
+                ("prompt_user", "base.group_user"), ("prompt_other", "base.group_user"),
+                ("prompt_manager", "base.group_user,llm_thread.group_llm_manager")))
+
+    def offered_to(self, user):
+        return [p["id"] for p in self.env["llm.thread"].with_user(user).llm_ui_prompts(
+            "res.partner", self.user.partner_id.id)]
+
+    def owner_field(self):
+        """The owner fields of the prompt form as the web client gets it: (readonly, ...)."""
+        views, error = self.call_kw("llm.prompt", "get_views", [],
+                                    {"views": [[False, "form"]]})
+        self.assertIsNone(error)
+        return re.findall(r'<field name="user_id"([^>]*)>', views["views"]["form"]["arch"])
+
+    @mute_logger("odoo.http")
+    def test_only_managers_share_prompts(self):
+        self.authenticate("prompt_user", "prompt_user_password_1")
+        mine, error = self.call_kw("llm.prompt", "create", [{
+            "name": "Summarise this record (official)", "text": "{{ record.display_name }}"}])
+        self.assertIsNone(error)
+        for owner in (False, self.other.id):
+            with self.subTest(owner=owner):
+                _result, error = self.call_kw("llm.prompt", "write", [[mine], {"user_id": owner}])
+                self.assertRefused(error, "AccessError", self.SHARE)
+                _result, error = self.call_kw("llm.prompt", "create", [
+                    {"name": "Shared", "text": "x", "user_id": owner}])
+                self.assertRefused(error, "AccessError", self.SHARE)
+        _result, error = self.call_kw("llm.prompt", "write", [
+            [mine], {"user_id": self.user.id, "name": "Renamed"}])
+        self.assertIsNone(error, "naming oneself changes nothing")
+        self.assertEqual(self.env["llm.prompt"].browse(mine).user_id, self.user)
+        self.assertIn(mine, self.offered_to(self.user))
+        self.assertNotIn(mine, self.offered_to(self.other))
+        # The form shows a user their prompt's owner, not a field to change it.
+        self.assertEqual([' readonly="1"' in attrs for attrs in self.owner_field()], [True])
+        self.authenticate("prompt_manager", "prompt_manager_password_1")
+        self.assertEqual([' readonly="1"' in attrs for attrs in self.owner_field()], [False])
+        shared, error = self.call_kw("llm.prompt", "create", [{"name": "Shared", "text": "x"}])
+        self.assertIsNone(error)
+        _result, error = self.call_kw("llm.prompt", "write", [[shared], {"user_id": self.other.id}])
+        self.assertIsNone(error)
+        self.assertEqual(self.offered_to(self.other).count(shared), 1)
 
 
 @tagged("post_install", "-at_install")
