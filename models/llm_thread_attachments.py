@@ -15,6 +15,7 @@ format reads PDFs (providers/anthropic.py). A model without vision is refused be
 import base64
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 from odoo.tools.mimetypes import guess_mimetype
 
@@ -57,8 +58,25 @@ class IrAttachment(models.Model):
     _inherit = "ir.attachment"
 
     # Tells the chat's uploads from the other files of a conversation (its form's chatter
-    # takes some too), which stay as long as the conversation: only those are collected.
+    # takes some too), which stay as long as the conversation: only those are collected, and
+    # only those can be sent, as they passed the upload's checks. Set by the upload alone.
     llm_chat_upload = fields.Boolean("LLM Chat Upload", copy=False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("llm_chat_upload") for vals in vals_list):
+            self._llm_check_upload_mark()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "llm_chat_upload" in vals:
+            self._llm_check_upload_mark()
+        return super().write(vals)
+
+    def _llm_check_upload_mark(self):
+        if not self.env.su:
+            raise AccessError(self.env._(
+                "Only the chat's upload marks a file as an upload to send: upload it in the chat."))
 
 
 class LlmThreadAttachments(models.Model):
@@ -86,7 +104,8 @@ class LlmThreadAttachments(models.Model):
         with self.env.cr.savepoint():
             attachment = self.env["ir.attachment"].create({
                 "name": name, "raw": raw, "mimetype": mimetype,
-                "res_model": self._name, "res_id": self.id, "llm_chat_upload": True})
+                "res_model": self._name, "res_id": self.id})
+            attachment.sudo().llm_chat_upload = True
             if not image:
                 text = _attachment_text(attachment)
                 if not text.strip() and mimetype in TEXT_TYPES.values():
@@ -163,6 +182,7 @@ class LlmThreadAttachments(models.Model):
             [("attachment_ids", "in", new.ids)], limit=1) if new else 0
         if sent or len(attachments) != len(set(attachment_ids)) or any(
                 a.res_model != self._name or a.res_id != self.id or a.create_uid != self.env.user
+                or not a.llm_chat_upload
                 for a in new):
             raise LlmAttachmentError(self.env._(
                 "These attachments cannot be sent with this message (already sent, removed, or "

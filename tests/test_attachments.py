@@ -13,12 +13,15 @@ from reportlab.pdfgen import canvas
 from odoo import Command, http
 from odoo.addons.base.models.ir_autovacuum import is_autovacuum
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from ..engine.tokens import IMAGE_TOKENS, estimate_tokens, message_tokens
+from ..models.llm_thread import MAX_MESSAGE_CHARS
 from ..models.llm_thread_attachments import MAX_ATTACHMENTS, MAX_IMAGE_BYTES
 from ..providers import base
 from .engine_common import WAIT, WireCase
 from .fake_provider import content_error
+from .test_access import RpcMixin
 
 NOTES = "# Notes\n\nThe café opens at nine."
 
@@ -39,7 +42,7 @@ def pdf(text):
 
 
 @tagged("post_install", "-at_install")
-class TestAttachments(WireCase):
+class TestAttachments(RpcMixin, WireCase):
 
     @classmethod
     def setUpClass(cls):
@@ -312,6 +315,29 @@ class TestAttachments(WireCase):
         self.refused(response, "invalid_attachment", "already sent")
         self.assertEqual(len(self.fake.requests), 1)
         self.assertNotIn("B's secret", str(self.fake.requests[0].json))
+
+    @mute_logger("odoo.http")
+    def test_only_the_chats_uploads_go(self):
+        """The upload checks a file's type, size and text; a file the user created over
+        JSON-RPC on their own conversation skipped them all (a text of 3,000,000 characters
+        reached the provider). Only the upload marks a file as one, and only those are sent."""
+        text = "A" * (MAX_MESSAGE_CHARS + 1)
+        self.refused(self.upload("big.txt", text.encode()), "invalid_attachment",
+                     "The text of big.txt is too long")
+        values = {"name": "big.txt", "datas": base64.b64encode(text.encode()).decode(),
+                  "mimetype": "text/plain", "res_model": "llm.thread", "res_id": self.thread.id}
+        refusal = "Only the chat's upload marks a file as an upload to send"
+        _result, error = self.call_kw("ir.attachment", "create",
+                                      [{**values, "llm_chat_upload": True}])
+        self.assertRefused(error, "AccessError", refusal)
+        unmarked, error = self.call_kw("ir.attachment", "create", [values])
+        self.assertIsNone(error, "a file of the conversation's form")
+        _result, error = self.call_kw("ir.attachment", "write",
+                                      [[unmarked], {"llm_chat_upload": True}])
+        self.assertRefused(error, "AccessError", refusal)
+        response, _events = self.generate(self.thread, "Summarise it", attachment_ids=[unmarked])
+        self.refused(response, "invalid_attachment", "cannot be sent with this message")
+        self.assertEqual(self.fake.requests, [])
 
     def ask_with(self, text, *files):
         """Send ``text`` with the ``files`` (name, bytes) uploaded: (question, file ids)."""
