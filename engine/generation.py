@@ -113,6 +113,9 @@ class Generation:
         self._turn = None
         # The llm.model and llm.provider ids answering (_llm_generate() chose them).
         self._records = (model.id, provider.id)
+        # Whether the current model call reserved under a hard budget (llm.budget): its usage
+        # line replaces the reservation.
+        self._reserved = False
         self._started = False
         self._released = False
         # Whether the owner's other tabs were told that this generation runs (_sync).
@@ -192,8 +195,8 @@ class Generation:
             if model_record.supports_tools else []
         # Before every call, so a tool loop cannot run past a budget either.
         prompt_tokens = estimate_prompt_tokens(messages, tools)
-        refusal, warning, answer_cap = env["llm.budget"]._llm_check(
-            model_record, prompt_tokens, reserve)
+        refusal, warning, answer_cap, self._reserved = env["llm.budget"]._llm_check_call(
+            model_record, prompt_tokens, reserve, (self.thread_id, self.token))
         options = thread._llm_chat_options(model_record, answer_cap)
         if continuing and provider.supports_prefill(model, messages[:-1], options):
             # The history ends with the answer: the model goes on from its text, asked nothing
@@ -274,11 +277,16 @@ class Generation:
     def _write_claim(self, values):
         """``_set_claim`` in a transaction of its own, retried when a concurrent write on the
         thread (the stop route) makes it fail to serialize."""
+        self._transaction(lambda env: self._set_claim(env, values))
+
+    def _transaction(self, work):
+        """``work(env)`` in a transaction of its own, run again in a new one when a concurrent
+        transaction makes it fail to serialize (a write on the thread, a budget's check, a
+        deletion); returns what it returns."""
         for attempt in range(5):
             try:
                 with self._env() as env:
-                    self._set_claim(env, values)
-                return
+                    return work(env)
             except psycopg2.errors.SerializationFailure:
                 if attempt == 4:
                     raise
@@ -367,8 +375,8 @@ class Generation:
             call, self._first_call = self._first_call, None
             if call is None:
                 # One transaction per model call: it is on the way to the first delta.
-                with self._env() as env:
-                    call = self._read_call(self._thread(env), iteration, search_knowledge)
+                call = self._transaction(lambda env: self._read_call(
+                    self._thread(env), iteration, search_knowledge))
                 if call is None:
                     break
             messages, tools, prompt_tokens, refusal, warning, options = call
@@ -414,8 +422,9 @@ class Generation:
         turn.prompt_tokens = prompt_tokens
         turn.error = refusal
         # Stopped already (while it waited for its turn): the provider is not asked at all.
-        stream = iter(()) if refusal or self.stop_reason else provider.chat(
-            model, messages, tools, options, cancel=self.cancel)
+        turn.sent = not (refusal or self.stop_reason)
+        stream = provider.chat(model, messages, tools, options, cancel=self.cancel) \
+            if turn.sent else iter(())
         try:
             for item in self._pump(stream, turn):
                 if item is _SENT:
@@ -554,17 +563,28 @@ class Generation:
             yield event("message_created", message_id=turn.message_id, role="assistant")
 
     def _discard(self, turn):
-        """Remove the empty message of an answer stopped before it began, as if the call had
-        never been made (nothing was received: nothing is counted either): the answer a
-        regenerate was to replace is the one shown again, as before it."""
+        """Remove the empty message of an answer stopped before it began: the answer a
+        regenerate was to replace is the one shown again, as before it. A request that was
+        sent is counted all the same, by its prompt (providers bill the input tokens of a
+        cancelled request): estimated, unless the provider counted it."""
         # Not after a takeover ("lost"): the conversation's path is the other run's then.
         replaced = self.replaced_id if self.stop_reason == "stopped" else None
-        if turn.message_id or replaced:
-            with self._env() as env:
-                if turn.message_id:
-                    env["mail.message"].sudo().browse(turn.message_id).unlink()
-                if replaced:
-                    self._thread(env)._llm_activate(env["mail.message"].sudo().browse(replaced))
+        known_input = turn.failed_counts[0]
+        if turn.sent and not turn.usage:
+            turn.usage = base.Usage(turn.prompt_tokens if known_input is None else known_input, 0)
+            turn.estimated = known_input is None
+
+        def discard(env):
+            thread = env["llm.usage"]._llm_existing(self._thread(env))
+            self._count(env, thread, env["mail.message"], turn)
+            if turn.message_id:
+                env["mail.message"].sudo().browse(turn.message_id).exists().unlink()
+            if replaced and thread:
+                thread._llm_activate(env["mail.message"].sudo().browse(replaced))
+
+        if turn.usage or self._reserved or turn.message_id or replaced:
+            self._transaction(discard)
+            self._reserved = False
         turn.message_id, turn.final = None, True
 
     def _emit_pending(self, turn):
@@ -619,21 +639,38 @@ class Generation:
                 estimate_output_tokens(new_text, new_reasoning, turn.calls)
                 if known_output is None else known_output)
             turn.estimated = known_input is None or known_output is None
-        with self._env() as env:
-            message = env["mail.message"].browse(turn.message_id)
-            if turn.usage:
-                model, provider = self._records
-                line = env["llm.usage"]._llm_record(
-                    self._thread(env), message, env["llm.model"].browse(model),
-                    env["llm.provider"].browse(provider), turn.usage, turn.estimated)
-                turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
-                                "model": line.model_id.name or "",
-                                "provider": line.provider_id.name or ""}
-            # In sudo: an answer is the server's to write (models/mail_message.py).
-            message.sudo().write({"body": escape("".join(turn.text)),
-                                  "body_json": turn.data(turn.stopped)})
-            self._thread(env)._llm_answer_progress(message, True)
+
+        def finalise(env):
+            # The conversation or the answer may have been deleted while it was written: the
+            # call is counted all the same, and only what exists is written.
+            usage = env["llm.usage"]
+            thread = usage._llm_existing(self._thread(env))
+            message = usage._llm_existing(env["mail.message"].browse(turn.message_id))
+            self._count(env, thread, message, turn)
+            if message:
+                # In sudo: an answer is the server's to write (models/mail_message.py).
+                message.sudo().write({"body": escape("".join(turn.text)),
+                                      "body_json": turn.data(turn.stopped)})
+            if thread and message:
+                thread._llm_answer_progress(message, True)
+
+        self._transaction(finalise)
+        self._reserved = False
         turn.final = True
+
+    def _count(self, env, thread, message, turn):
+        """Write the call's usage line (if any) in its place of its budget reservation (if
+        any); ``thread`` and ``message`` as ``llm.usage._llm_existing()`` gives them."""
+        if turn.usage:
+            model, provider = self._records
+            line = env["llm.usage"]._llm_record(
+                thread, message, env["llm.model"].browse(model),
+                env["llm.provider"].browse(provider), turn.usage, turn.estimated)
+            turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
+                            "model": line.model_id.name or "",
+                            "provider": line.provider_id.name or ""}
+        if self._reserved:
+            env["llm.budget.reservation"]._llm_release(self.thread_id)
 
     # -- tools -------------------------------------------------------------
 

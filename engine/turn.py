@@ -40,6 +40,7 @@ class Turn:
         self.failed_counts = (None, None)
         self.estimated = False  # usage estimated: the provider sent no counts, or not all
         self.prompt_tokens = 0  # estimated, for the budget check and when usage is missing
+        self.sent = False  # the request went to the provider (it bills its prompt then)
         self.billing = None  # {cost, currency, model}, once the usage line is written
         self.finish_reason = None
         self.stopped = False  # stopped by the user (or a takeover), once finalised

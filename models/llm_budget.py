@@ -1,10 +1,18 @@
 """Monthly budgets, per user or per company, in tokens or money.
 
-``llm.budget._llm_check()`` runs before every provider call (``Generation._agent_loop``),
+``llm.budget._llm_check_call()`` runs before every provider call (``Generation._read_call``),
 in the transaction that builds the prompt: a hard budget that leaves no room for this call's
 prompt and a useful answer refuses it before any request leaves, and a call that goes ahead is
 capped to the tokens the budget has left; from 80% used on, the user is warned in the chat and
 the LLM managers of the company get one message a budget and month.
+
+Calls made at the same time: a call that goes ahead under a hard budget reserves what it may
+cost (its estimated prompt and its answer's cap, ``llm.budget.reservation``) in the checking
+transaction, which first writes the budgets' rows: two checks of one budget thus take turns
+(the second one's transaction, begun before the first one committed, fails to serialize and is
+retried, and then sees the first one's reservation). The call's usage line replaces its
+reservation (``Generation._finalise``); a reservation counts only while the generation that made
+it holds its claim, so one left by a killed process stops counting with that claim.
 """
 
 import math
@@ -14,6 +22,8 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools.misc import formatLang
+
+from ..engine.claim import STALE_AFTER
 
 WARNING_RATIO = 0.8
 # The shortest answer worth a call under a hard budget (or the answer reserve, when smaller):
@@ -99,6 +109,21 @@ class LlmBudget(models.Model):
         [(total,)] = self.env["llm.usage"].sudo()._read_group(domain, [], [f"{field}:sum"])
         return total or 0
 
+    def _llm_reserved(self, now):
+        """Tokens or money the calls in progress in the budget's scope reserved: only those of
+        generations still holding their claim (a live heartbeat), so that a killed process's
+        stop counting with its claim."""
+        self.ensure_one()
+        field = "total_tokens" if self.unit == "tokens" else "cost"
+        user = self.user_id.id if self.scope == "user" else None
+        self.env.cr.execute(f"""
+            SELECT SUM(r.{field}) FROM llm_budget_reservation r
+              JOIN llm_thread t ON t.id = r.thread_id AND t.generation_token = r.token
+             WHERE r.company_id = %s AND (%s::int IS NULL OR r.user_id = %s)
+               AND t.generation_heartbeat > %s""",
+            (self.company_id.id, user, user, now - STALE_AFTER))
+        return self.env.cr.fetchone()[0] or 0
+
     def _llm_amount(self, value):
         """``value`` as the chat's messages say it, in the user's language: whole tokens, or
         money in the currency's decimals (finer when small)."""
@@ -118,22 +143,34 @@ class LlmBudget(models.Model):
 
     @api.model
     def _llm_check(self, model, input_tokens, output_tokens):
-        """Check the budgets of the current user and company before a provider call that sends
-        ``input_tokens`` (estimated) to ``model`` and may get ``output_tokens`` back (the answer
-        reserve: the model's Max Output Tokens, else 1,024).
+        """``_llm_check_call()`` without a reservation: whether a call would be refused now
+        (the live chat asks before starting a run); ``(refusal, warning, answer_cap)``."""
+        return self._llm_check_call(model, input_tokens, output_tokens)[:3]
 
-        Returns ``(refusal, warning, answer_cap)``: the message refusing the call (a hard
+    @api.model
+    def _llm_check_call(self, model, input_tokens, output_tokens, claim=None):
+        """Check the budgets of the current user in the call's company (``llm.usage``'s
+        ``_llm_company``) before a provider call that sends ``input_tokens`` (estimated) to
+        ``model`` and may get ``output_tokens`` back (the answer reserve: the model's Max Output
+        Tokens, else 1,024). ``claim``: ``(thread id, token)`` of the generation making the
+        call, which then reserves what it may cost under the hard budgets (see the module's
+        docstring), the calls in progress reserving theirs counted as used.
+
+        Returns ``(refusal, warning, answer_cap, reserved)``: the message refusing the call (a hard
         budget without room for the prompt and an answer of ``MIN_ANSWER_TOKENS``, or of the
         reserve when smaller), the warning to show the user (a budget 80% used or more), and
         the most output tokens the answer may have so that no hard budget is passed, never above
         the model's Max Output Tokens (None: no hard budget limits it, or, that limit unknown,
         not below ``UNKNOWN_OUTPUT_LIMIT``). Counting the answer before it is written keeps the
-        last call of a month from passing a hard limit.
+        last call of a month from passing a hard limit; and whether a reservation was made.
         """
-        budgets = self._llm_budgets()
+        company = self.env["llm.usage"]._llm_company(model.provider_id)
+        budgets = self._llm_budgets(company)
         if not budgets:
-            return None, None, None
-        company = self.env.company
+            return None, None, None, False
+        hard = budgets.filtered("hard")
+        if claim and hard:
+            hard._llm_lock()
         now = fields.Datetime.now()
         usage = self.env["llm.usage"]
         input_cost = usage._llm_cost(model, input_tokens, 0, company, now)
@@ -142,19 +179,21 @@ class LlmBudget(models.Model):
         warnings, caps = [], []
         for budget in budgets:
             used = budget._llm_consumed(now)
+            # What the calls in progress may still cost counts as used for a hard budget.
+            taken = used + (budget._llm_reserved(now) if budget.hard else 0)
             if budget.unit == "tokens":
                 needed = input_tokens + shortest_answer
-                left_for_answer = budget.limit - used - input_tokens
+                left_for_answer = budget.limit - taken - input_tokens
             else:
                 needed = input_cost + shortest_answer * output_token_cost
-                left_for_answer = (budget.limit - used - input_cost) / output_token_cost \
+                left_for_answer = (budget.limit - taken - input_cost) / output_token_cost \
                     if output_token_cost else None
-            if budget.hard and used + needed > budget.limit:
+            if budget.hard and taken + needed > budget.limit:
                 if used >= WARNING_RATIO * budget.limit:
                     # One answer may take a budget from under 80% to spent: its managers
                     # still hear of it, when it starts refusing calls.
                     budget._llm_notify_managers(now, used)
-                return budget._llm_refusal(used, needed), None, None
+                return budget._llm_refusal(taken, needed), None, None, False
             if budget.hard and left_for_answer is not None:
                 caps.append(int(left_for_answer))
             if used >= WARNING_RATIO * budget.limit:
@@ -165,24 +204,43 @@ class LlmBudget(models.Model):
             cap = min(cap, model.max_output_tokens)
         elif cap is not None and cap >= UNKNOWN_OUTPUT_LIMIT:
             cap = None
-        return None, " ".join(warnings) or None, cap
+        reserved = bool(claim and hard)
+        if reserved:
+            # The answer's cap when one is sent, else its reserve (what the budgets' limit
+            # then cannot bound: see UNKNOWN_OUTPUT_LIMIT).
+            answer = output_tokens if cap is None else cap
+            self.env["llm.budget.reservation"]._llm_reserve(
+                claim, company, input_tokens + answer, input_cost + answer * output_token_cost)
+        return None, " ".join(warnings) or None, cap, reserved
+
+    def _llm_lock(self):
+        """Take turns with the other checks of these budgets until this transaction ends.
+        A write, not only a lock: a transaction whose snapshot predates another check's
+        commit then fails to serialize (a request is retried on it, in a new transaction
+        that sees that check's reservation) instead of going on without seeing it."""
+        self.env.cr.execute("""
+            UPDATE llm_budget SET id = id
+             WHERE id IN (SELECT id FROM llm_budget WHERE id IN %s ORDER BY id
+                          FOR NO KEY UPDATE)""", (tuple(self.ids),), log_exceptions=False)
 
     @api.model
-    def _llm_budgets(self):
-        """The active budgets counting the current user's calls in the current company."""
+    def _llm_budgets(self, company=None):
+        """The active budgets counting the current user's calls in ``company`` (by default
+        the current company)."""
         # active_test: the generation reads with archived records visible (an archived
         # assistant or tool of the conversation); an archived budget limits nothing.
         return self.sudo().with_context(active_test=True).search([
-            ("company_id", "=", self.env.company.id),
+            ("company_id", "=", (company or self.env.company).id),
             "|", ("scope", "=", "company"), ("user_id", "=", self.env.uid)])
 
     @api.model
-    def _llm_current_warning(self):
+    def _llm_current_warning(self, company=None):
         """The warning the chat shows above the composer while a budget of the current user
-        is 80% used or more (as the last answer's ``budget_warning`` said), or ''."""
+        in ``company`` is 80% used or more (as the last answer's ``budget_warning`` said),
+        or ''."""
         now = fields.Datetime.now()
         warnings = []
-        for budget in self._llm_budgets():
+        for budget in self._llm_budgets(company):
             used = budget._llm_consumed(now)
             if used >= WARNING_RATIO * budget.limit:
                 warnings.append(budget._llm_warning(used))
@@ -255,6 +313,52 @@ class LlmThreadBudget(models.Model):
     _inherit = "llm.thread"
 
     def llm_ui_load(self):
-        # A reload shows the warning as the last answer left it.
+        # A reload shows the warning as the last answer left it: the budgets of the company
+        # the conversation's calls count in.
+        company = self.env["llm.usage"]._llm_company(self.provider_id)
         return dict(super().llm_ui_load(),
-                    budget_warning=self.env["llm.budget"]._llm_current_warning())
+                    budget_warning=self.env["llm.budget"]._llm_current_warning(company))
+
+
+class LlmBudgetReservation(models.Model):
+    """What a call in progress may cost under hard budgets: counted by them as used until the
+    call's usage line replaces it, and only while its generation holds its claim. One row a
+    thread at most (a thread runs one call at a time); rows are written in plain SQL, on the
+    way to the first delta."""
+
+    _name = "llm.budget.reservation"
+    _description = "LLM Budget Reservation"
+    _log_access = False
+
+    thread_id = fields.Many2one("llm.thread", required=True, ondelete="cascade")
+    # The claim's token (llm.thread.generation_token) of the generation that reserved.
+    token = fields.Char(required=True)
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
+    company_id = fields.Many2one("res.company", required=True, ondelete="cascade")
+    total_tokens = fields.Integer()
+    cost = fields.Float(digits=(16, 6))
+
+    _sql_constraints = [
+        ("thread_unique", "UNIQUE(thread_id)", "A conversation reserves for one call at a time."),
+    ]
+
+    @api.model
+    def _llm_reserve(self, claim, company, tokens, cost):
+        """Reserve ``tokens`` and ``cost`` for the call of the generation ``claim`` (thread
+        id, token), replacing what its thread reserved before (a killed process's leftover)."""
+        thread_id, token = claim
+        self.env.cr.execute("""
+            INSERT INTO llm_budget_reservation
+                   (thread_id, token, user_id, company_id, total_tokens, cost)
+            VALUES (%s, %s, %s, %s, %s, %s)
+            ON CONFLICT (thread_id) DO UPDATE
+               SET token = EXCLUDED.token, user_id = EXCLUDED.user_id,
+                   company_id = EXCLUDED.company_id, total_tokens = EXCLUDED.total_tokens,
+                   cost = EXCLUDED.cost""",
+            (thread_id, token, self.env.uid, company.id, math.ceil(tokens), cost))
+
+    @api.model
+    def _llm_release(self, thread_id):
+        """The call of ``thread_id`` ended: its usage line (if any) counts instead."""
+        self.env.cr.execute("DELETE FROM llm_budget_reservation WHERE thread_id = %s",
+                            (thread_id,))

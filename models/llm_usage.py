@@ -6,6 +6,10 @@ stream. Tokens are the provider's counts when it sends them; otherwise (an OpenA
 server ignoring ``include_usage``, an answer stopped or cut before the closing frame) they are
 estimated like the context builder does and the line is flagged ``estimated``.
 
+The company a call counts in (its line, its currency, the budgets checked before it) is its
+provider's, whose key and bill it uses, when the provider belongs to one; else the current
+company (the company switcher's).
+
 Cost: the model's prices are per million tokens in the provider's billing currency
 (``llm.provider.currency_id``), converted into the company's currency at the call's date.
 """
@@ -53,9 +57,31 @@ class LlmUsage(models.Model):
         return source._convert(amount, company.currency_id, company, date, round=False)
 
     @api.model
+    def _llm_company(self, provider):
+        """The company a call to ``provider`` counts in (see the module's docstring)."""
+        return provider.company_id or self.env.company
+
+    @api.model
+    def _llm_existing(self, records):
+        """The part of ``records`` (of one model) that still exists, locked until the end of
+        the transaction against deletion (as a foreign key's check locks it): a line referring
+        to them can then be written; deleting them waits, and then empties the line's field
+        (``ondelete='set null'``). Raises ``SerializationFailure`` when one was deleted since
+        this transaction began (retry in a new one), without the "bad query" ERROR a failed
+        insert logs."""
+        if not records:
+            return records
+        self.env.cr.execute(f'SELECT id FROM "{records._table}" WHERE id IN %s FOR KEY SHARE',
+                            (tuple(records.ids),), log_exceptions=False)
+        return records.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
     def _llm_record(self, thread, message, model, provider, usage, estimated):
-        """Write the line of one provider call, as the system (users only read theirs)."""
-        company = self.env.company
+        """Write the line of one provider call, as the system (users only read theirs).
+        ``thread`` and ``message`` as ``_llm_existing()`` gives them: the call was made, so its
+        line is written even when its conversation or its answer was deleted meanwhile (empty
+        recordsets then)."""
+        company = self._llm_company(provider)
         now = fields.Datetime.now()
         return self.sudo().create({
             "date": now,

@@ -9,6 +9,7 @@ from odoo.tools import mute_logger
 
 from ..engine import claim, generation
 from ..engine.protocol import EVENTS, GENERATION_STATE_NOTIFICATION, STORED_BODY_KEYS
+from ..engine.tokens import estimate_prompt_tokens
 from ..models.llm_thread import MAX_MESSAGE_CHARS, LlmBusyError
 from ..providers import base
 from .engine_common import WAIT, EngineCase, Gate, answer, iter_sse, parse_sse
@@ -308,7 +309,8 @@ class TestGenerateRoute(EngineCase):
     def test_stop_before_the_answer_began(self):
         """The answer's message exists from the send on, but until something comes nobody is
         told of it (a reload shows the question alone); stopped then, it is removed: the
-        question reads as stopped before the answer started, and nothing is counted."""
+        question reads as stopped before the answer started. Its prompt was sent, which
+        providers bill: it is counted, estimated."""
         gate = Gate()
         self.script([gate, *answer("never sent")])
         response = self.post_generate(self.thread, "question", stream=True)
@@ -326,7 +328,11 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(self.names(events), ["message_created", "done"])
         self.env.invalidate_all()
         self.assertFalse(self.messages(self.thread, "assistant"))
-        self.assertFalse(self.env["llm.usage"].search([("thread_id", "=", self.thread.id)]))
+        usage = self.env["llm.usage"].search([("thread_id", "=", self.thread.id)])
+        request = self.provider.requests[0]
+        self.assertRecordValues(usage, [{
+            "input_tokens": estimate_prompt_tokens(request["messages"], request["tools"]),
+            "output_tokens": 0, "estimated": True, "message_id": False}])
         self.assertEqual(self.thread.generation_state, "idle")
 
     def test_partial_answer_stored_from_the_first_token_marked_interrupted(self):

@@ -5,9 +5,10 @@ from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..engine.claim import STALE_AFTER
 from ..engine.tokens import estimate_prompt_tokens, estimate_tokens
 from ..providers import base
-from .engine_common import EngineCase, WireCase, answer
+from .engine_common import WAIT, EngineCase, Gate, WireCase, answer, parse_sse
 from .fake_provider import Raw
 
 
@@ -357,6 +358,106 @@ class TestBudgets(UsageCase):
         self.assertFalse(self.env["mail.message"].search(
             [("partner_ids", "in", (self.user_a | self.user_b).partner_id.ids)]),
             "nor are they sent \"you have been assigned\"")
+
+    def test_calls_at_the_same_time_count_each_others_reservation(self):
+        """A call under a hard budget reserves its prompt and its answer's cap until its usage
+        line replaces them: a second call started while the first streams is refused (both
+        passed the check when only recorded usage counted), and goes ahead once the first
+        is counted."""
+        self.budget(limit=2000)
+        other = self.env["llm.thread"].with_user(self.user_a).create({
+            "name": "A's other chat", "provider_id": self.provider_record.id,
+            "model_id": self.model.id})
+        gate = Gate()
+        self.script([base.TextDelta("first "), gate, *answer("answer", usage=(300, 400))],
+                    answer("Third."))
+        first = self.post_generate(self.thread, "one", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        request = self.provider.requests[0]
+        reserved = estimate_prompt_tokens(request["messages"], request["tools"]) \
+            + request["options"].max_tokens
+        self.assertEqual(reserved, 2000, "its prompt and the cap of its answer")
+        _response, events = self.generate(other, "two")
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "budget_exceeded")
+        self.assertIn("2,000 tokens of 2,000 tokens are used", error["message"])
+        self.assertEqual(len(self.provider.requests), 1, "the second call was not made")
+        gate.open()
+        self.assertEqual(self.text(parse_sse(first.iter_lines())), "first answer")
+        self.env.invalidate_all()
+        self.assertEqual(self.usage_lines().mapped("total_tokens"), [700])
+        self.assertFalse(self.env["llm.budget.reservation"].search([]),
+                         "the usage line replaced the reservation")
+        _response, events = self.generate(other, "three")
+        self.assertEqual(self.text(events), "Third.")
+        request = self.provider.requests[-1]
+        self.assertEqual(request["options"].max_tokens, 2000 - 700 - estimate_prompt_tokens(
+            request["messages"], request["tools"]))
+
+    def test_a_reservation_counts_only_while_its_generation_lives(self):
+        """A reservation left by a killed process does not block the budget: it counts while
+        the generation that made it holds its claim, with a live heartbeat."""
+        self.budget(limit=2000)
+        other = self.env["llm.thread"].with_user(self.user_a).create({
+            "name": "A's other chat", "provider_id": self.provider_record.id,
+            "model_id": self.model.id})
+        other.sudo().write({"generation_state": "generating", "generation_token": "t1",
+                            "generation_heartbeat": fields.Datetime.now()})
+        self.env["llm.budget.reservation"].with_user(self.user_a)._llm_reserve(
+            (other.id, "t1"), self.company, 1900, 0.0)
+        _response, events = self.generate(self.thread, "Hi")
+        self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
+        # Its process died: no heartbeat for longer than a claim lives without one.
+        other.sudo().generation_heartbeat = fields.Datetime.now() - STALE_AFTER \
+            - timedelta(seconds=1)
+        self.script(answer("Room again."))
+        _response, events = self.generate(self.thread, "Hi again")
+        self.assertEqual(self.text(events), "Room again.")
+
+    def test_calls_count_in_their_providers_company(self):
+        """A user of two companies working in B with A's provider spends A's money: the
+        call's line and the budgets checked are A's, not those of the current company."""
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        self.user_a.company_ids = [(4, company_b.id)]
+        self.assertEqual(self.provider_record.company_id, self.company)
+        self.script(answer("On A's bill."))
+        self.generate(self.thread, "Hi", companies=[company_b, self.company])
+        self.assertEqual(self.usage_lines().company_id, self.company)
+        self.env["llm.budget"].create({"name": "A spent", "scope": "company",
+                                       "company_id": self.company.id, "limit": 1})
+        self.script(answer("never"))
+        _response, events = self.generate(self.thread, "Again",
+                                          companies=[company_b, self.company])
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "budget_exceeded")
+        self.assertIn("A spent", error["message"])
+        self.assertEqual(len(self.provider.requests), 1)
+        # A provider shared between companies: the call counts in the current one.
+        self.provider_record.company_id = False
+        _response, events = self.generate(self.thread, "In B",
+                                          companies=[company_b, self.company])
+        self.assertEqual(self.text(events), "never")
+        self.assertEqual(self.usage_lines()[-1].company_id, company_b)
+
+    def test_the_call_is_counted_when_its_answer_was_deleted_meanwhile(self):
+        self.budget(limit=10_000)
+        gate = Gate()
+        self.script([base.TextDelta("first "), gate, *answer("answer", usage=(300, 400))])
+        response = self.post_generate(self.thread, "one", stream=True)
+        self.assertTrue(gate.reached.wait(WAIT))
+        with self.registry.cursor() as cr:  # the owner deletes the answer (allowed over RPC)
+            cr.execute("SELECT id FROM mail_message WHERE model = 'llm.thread' AND res_id = %s "
+                       "AND llm_role = 'assistant'", (self.thread.id,))
+            answer_id = cr.fetchone()[0]
+            self.env(cr=cr, user=self.user_a)["mail.message"].browse(answer_id).unlink()
+        gate.open()
+        events = parse_sse(response.iter_lines())
+        self.assertEqual(self.text(events), "first answer")
+        self.assertNotIn("error", self.names(events))
+        self.env.invalidate_all()
+        line = self.usage_lines()
+        self.assertEqual((line.total_tokens, line.message_id.id), (700, False))
+        self.assertFalse(self.env["llm.budget.reservation"].search([]))
 
     def test_user_budget_needs_a_user(self):
         with self.assertRaises(ValidationError):
