@@ -39,6 +39,7 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields
 from odoo.exceptions import UserError
+from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..providers import base
 from . import protocol, runtime
@@ -281,15 +282,18 @@ class Generation:
 
     def _transaction(self, work):
         """``work(env)`` in a transaction of its own, run again in a new one when a concurrent
-        transaction makes it fail to serialize (a write on the thread, a budget's check, a
-        deletion); returns what it returns."""
-        for attempt in range(5):
+        transaction makes it fail to serialize, or a lock it waits for is refused or
+        deadlocked (a write on the thread, a budget's check, a deletion, a visitor's post), as
+        Odoo tries a request again; returns what it returns."""
+        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
             try:
                 with self._env() as env:
                     return work(env)
-            except psycopg2.errors.SerializationFailure:
-                if attempt == 4:
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as exc:
+                if attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
                     raise
+                _logger.info("llm.thread %s: a transaction met a concurrent update (%s), "
+                             "tried again", self.thread_id, exc.pgcode)
 
     def _release(self):
         if self._released:

@@ -25,9 +25,6 @@ import logging
 import threading
 import time
 
-from odoo.service.model import (MAX_TRIES_ON_CONCURRENCY_FAILURE,
-                                PG_CONCURRENCY_EXCEPTIONS_TO_RETRY)
-
 from . import claim, runtime
 
 _logger = logging.getLogger(__name__)
@@ -258,23 +255,15 @@ class Run(EventLog):
         automation delivering the answer, live chat posting it), in a transaction of its own.
 
         That transaction is tried again, from the start, when it fails to serialize with a
-        concurrent one (as Odoo tries a request again): what the hook does at a run's end (a
-        live chat's hand-off, next to the visitor's post) is never lost to a race. An
-        extension that locks the rows it shares first, quietly (``log_exceptions=False``),
-        gives way with nothing in the log."""
-        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
-            try:
-                with self.generation._env() as env:
-                    # exists(): the conversation may have been deleted while it was answered.
-                    env["llm.thread"].browse(self.thread_id).exists()._llm_run_finished()
-                return
-            except Exception as exc:  # noqa: BLE001 - an extension's failure is its own
-                if isinstance(exc, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY) \
-                        and attempt < MAX_TRIES_ON_CONCURRENCY_FAILURE:
-                    _logger.info("llm.thread %s: the run's end met a concurrent update (%s), "
-                                 "tried again", self.thread_id, exc.pgcode)
-                    continue
-                _logger.exception("llm.thread %s: _llm_run_finished failed", self.thread_id)
-                return
+        concurrent one (``Generation._transaction``, as Odoo tries a request again): what the
+        hook does at a run's end (a live chat's hand-off next to the visitor's post, the next
+        answer's budget check) is never lost to a race. An extension that locks the rows it
+        shares first, quietly (``log_exceptions=False``), gives way with nothing in the log."""
+        try:
+            # exists(): the conversation may have been deleted while it was answered.
+            self.generation._transaction(lambda env: env["llm.thread"].browse(
+                self.thread_id).exists()._llm_run_finished())
+        except Exception:  # noqa: BLE001 - an extension's failure is its own, the run is over
+            _logger.exception("llm.thread %s: _llm_run_finished failed", self.thread_id)
 
 

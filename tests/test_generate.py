@@ -57,8 +57,10 @@ class TestGenerateRoute(EngineCase):
 
     def test_the_answer_runs_in_the_company_chosen_in_the_switcher(self):
         """The usage of an answer sent with another company chosen in the switcher is that
-        company's, in its currency (and so are its budgets). It was the user's default
-        company's: the route got no company from the client."""
+        company's, in its currency (and so are its budgets), when its provider is shared
+        between companies (one of a company counts in that company: test_usage). It was the
+        user's default company's: the route got no company from the client."""
+        self.provider_record.company_id = False
         euro = self.env.ref("base.EUR")
         euro.active = True
         other = self.env["res.company"].create({"name": "Second company", "currency_id": euro.id})
