@@ -109,20 +109,36 @@ class LlmBudget(models.Model):
         [(total,)] = self.env["llm.usage"].sudo()._read_group(domain, [], [f"{field}:sum"])
         return total or 0
 
-    def _llm_reserved(self, now):
-        """Tokens or money the calls in progress in the budget's scope reserved: only those of
-        generations still holding their claim (a live heartbeat), so that a killed process's
-        stop counting with its claim."""
-        self.ensure_one()
-        field = "total_tokens" if self.unit == "tokens" else "cost"
-        user = self.user_id.id if self.scope == "user" else None
-        self.env.cr.execute(f"""
-            SELECT SUM(r.{field}) FROM llm_budget_reservation r
-              JOIN llm_thread t ON t.id = r.thread_id AND t.generation_token = r.token
-             WHERE r.company_id = %s AND (%s::int IS NULL OR r.user_id = %s)
-               AND t.generation_heartbeat > %s""",
-            (self.company_id.id, user, user, now - STALE_AFTER))
-        return self.env.cr.fetchone()[0] or 0
+    def _llm_reserved(self, now, lock=False):
+        """``{budget id: tokens or money reserved}`` by the calls in progress in the scopes of
+        these budgets: only the reservations of generations still holding their claim (a live
+        heartbeat), so that a killed process's stop counting with its claim. ``lock``: in the
+        same statement, take turns with the other checks of these budgets until this
+        transaction ends; a write, not only a lock, so that a transaction whose snapshot
+        predates another check's commit fails to serialize (a request is retried on it, in a
+        new transaction that sees that check's reservation) instead of going on without
+        seeing it."""
+        self.env["llm.thread"].flush_model(["generation_token", "generation_heartbeat"])
+        self.flush_model(["company_id", "scope", "user_id", "unit"])
+        # A data-modifying WITH runs whether or not the query reads it.
+        lock_rows = """
+            WITH locked AS (
+                UPDATE llm_budget SET id = id
+                 WHERE id IN (SELECT id FROM llm_budget WHERE id IN %(ids)s ORDER BY id
+                              FOR NO KEY UPDATE))""" if lock else ""
+        self.env.cr.execute(lock_rows + """
+            SELECT b.id, SUM(CASE WHEN b.unit = 'tokens' THEN r.total_tokens
+                                  ELSE r.cost END)::float
+              FROM llm_budget b
+              JOIN llm_budget_reservation r
+                ON r.company_id = b.company_id AND (b.scope = 'company' OR r.user_id = b.user_id)
+              JOIN llm_thread t
+                ON t.id = r.thread_id AND t.generation_token = r.token
+               AND t.generation_heartbeat > %(alive)s
+             WHERE b.id IN %(ids)s
+          GROUP BY b.id""", {"ids": tuple(self.ids), "alive": now - STALE_AFTER},
+                            log_exceptions=False)
+        return dict(self.env.cr.fetchall())
 
     def _llm_amount(self, value):
         """``value`` as the chat's messages say it, in the user's language: whole tokens, or
@@ -169,9 +185,9 @@ class LlmBudget(models.Model):
         if not budgets:
             return None, None, None, False
         hard = budgets.filtered("hard")
-        if claim and hard:
-            hard._llm_lock()
         now = fields.Datetime.now()
+        # What the calls in progress may still cost counts as used for a hard budget.
+        held = hard._llm_reserved(now, lock=bool(claim)) if hard else {}
         usage = self.env["llm.usage"]
         input_cost = usage._llm_cost(model, input_tokens, 0, company, now)
         output_token_cost = usage._llm_cost(model, 0, 1, company, now)
@@ -179,8 +195,7 @@ class LlmBudget(models.Model):
         warnings, caps = [], []
         for budget in budgets:
             used = budget._llm_consumed(now)
-            # What the calls in progress may still cost counts as used for a hard budget.
-            taken = used + (budget._llm_reserved(now) if budget.hard else 0)
+            taken = used + held.get(budget.id, 0)
             if budget.unit == "tokens":
                 needed = input_tokens + shortest_answer
                 left_for_answer = budget.limit - taken - input_tokens
@@ -212,16 +227,6 @@ class LlmBudget(models.Model):
             self.env["llm.budget.reservation"]._llm_reserve(
                 claim, company, input_tokens + answer, input_cost + answer * output_token_cost)
         return None, " ".join(warnings) or None, cap, reserved
-
-    def _llm_lock(self):
-        """Take turns with the other checks of these budgets until this transaction ends.
-        A write, not only a lock: a transaction whose snapshot predates another check's
-        commit then fails to serialize (a request is retried on it, in a new transaction
-        that sees that check's reservation) instead of going on without seeing it."""
-        self.env.cr.execute("""
-            UPDATE llm_budget SET id = id
-             WHERE id IN (SELECT id FROM llm_budget WHERE id IN %s ORDER BY id
-                          FOR NO KEY UPDATE)""", (tuple(self.ids),), log_exceptions=False)
 
     @api.model
     def _llm_budgets(self, company=None):

@@ -404,7 +404,7 @@ class TestBudgets(UsageCase):
         other.sudo().write({"generation_state": "generating", "generation_token": "t1",
                             "generation_heartbeat": fields.Datetime.now()})
         self.env["llm.budget.reservation"].with_user(self.user_a)._llm_reserve(
-            (other.id, "t1"), self.company, 1900, 0.0)
+            (other.id, "t1"), self.company, 1900, 0.25)
         _response, events = self.generate(self.thread, "Hi")
         self.assertEqual(dict(events)["error"]["code"], "budget_exceeded")
         # Its process died: no heartbeat for longer than a claim lives without one.
@@ -413,6 +413,11 @@ class TestBudgets(UsageCase):
         self.script(answer("Room again."))
         _response, events = self.generate(self.thread, "Hi again")
         self.assertEqual(self.text(events), "Room again.")
+        # Money budgets count the reservations' cost.
+        other.sudo().generation_heartbeat = fields.Datetime.now()
+        money = self.env["llm.budget"].create({"name": "Company spend", "scope": "company",
+                                               "unit": "money", "limit": 5.0})
+        self.assertEqual(money._llm_reserved(fields.Datetime.now()), {money.id: 0.25})
 
     def test_calls_count_in_their_providers_company(self):
         """A user of two companies working in B with A's provider spends A's money: the
