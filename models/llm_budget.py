@@ -8,7 +8,7 @@ the LLM managers of the company get one message a budget and month.
 
 Calls made at the same time: a call that goes ahead under a hard budget reserves what it may
 cost (its estimated prompt and its answer's cap, ``llm.budget.reservation``) in the checking
-transaction, which first writes the budgets' rows: two checks of one budget thus take turns
+transaction, which also writes the budgets' rows: two checks of one budget thus take turns
 (the second one's transaction, begun before the first one committed, fails to serialize and is
 retried, and then sees the first one's reservation). The call's usage line replaces its
 reservation (``Generation._finalise``); a reservation counts only while the generation that made
