@@ -319,10 +319,10 @@ class LlmThreadBudget(models.Model):
 
     def llm_ui_load(self):
         # A reload shows the warning as the last answer left it: the budgets of the company
-        # the conversation's calls count in.
+        # the conversation's calls count in (read once super() checked the owner).
+        result = super().llm_ui_load()
         company = self.env["llm.usage"]._llm_company(self.provider_id)
-        return dict(super().llm_ui_load(),
-                    budget_warning=self.env["llm.budget"]._llm_current_warning(company))
+        return dict(result, budget_warning=self.env["llm.budget"]._llm_current_warning(company))
 
 
 class LlmBudgetReservation(models.Model):
