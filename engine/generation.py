@@ -39,7 +39,8 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields
 from odoo.exceptions import UserError
-from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.service.model import (MAX_TRIES_ON_CONCURRENCY_FAILURE,
+                                PG_CONCURRENCY_EXCEPTIONS_TO_RETRY)
 
 from ..providers import base
 from . import protocol, runtime
