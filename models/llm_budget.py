@@ -267,6 +267,14 @@ class LlmBudget(models.Model):
 
     def _llm_refusal(self, used, needed):
         names = self._llm_manager_names()
+        if used >= self.limit:
+            # Spent: no question passes, a short one in a new conversation neither.
+            return self.env._(
+                "The monthly budget \"%(budget)s\" is spent: %(used)s of %(limit)s are used. An "
+                "LLM manager (%(managers)s) can raise it in LLM > Configuration > Budgets; "
+                "otherwise it renews on the first day of next month.",
+                budget=self.name, used=self._llm_amount(used),
+                limit=self._llm_amount(self.limit), managers=names)
         return self.env._(
             "This request would exceed the monthly budget \"%(budget)s\": %(used)s of %(limit)s "
             "are used, and this question needs about %(needed)s with the conversation sent along "
