@@ -73,6 +73,9 @@ class LlmBudget(models.Model):
     # The list mixes token and money budgets: whole tokens, not "10,000,000.00".
     limit_display = fields.Char(string="Limit", compute="_compute_consumed")
 
+    # A money budget counts nothing for a model without a price: its form says so.
+    price_warning = fields.Char(compute="_compute_price_warning")
+
     _sql_constraints = [
         ("limit_positive", "CHECK(\"limit\" > 0)", "A budget's limit must be positive."),
     ]
@@ -92,6 +95,24 @@ class LlmBudget(models.Model):
             budget.consumed_percent = 100 * used / budget.limit if budget.limit else 0
             budget.consumed_display = budget._llm_amount(used)
             budget.limit_display = budget._llm_amount(budget.limit)
+
+    @api.depends("unit", "company_id")
+    def _compute_price_warning(self):
+        for budget in self:
+            unpriced = budget.unit == "money" and self.env["llm.model"].sudo().search([
+                ("use", "=", "chat"), ("provider_id.active", "=", True),
+                ("company_id", "in", [budget.company_id.id, False]), ("price_missing", "=", True)])
+            if not unpriced:
+                budget.price_warning = False
+                continue
+            # The first few: a fetched list may hold dozens the catalogue does not know.
+            names = ", ".join(unpriced[:5].mapped("display_name")) + ("…" if len(unpriced) > 5 else "")
+            budget.price_warning = self.env._(
+                "%(count)s models have no price (%(names)s): their use costs nothing in this "
+                "budget; set their prices in LLM > Configuration > Models.",
+                count=len(unpriced), names=names) if len(unpriced) > 1 else self.env._(
+                "The model %s has no price: its use costs nothing in this budget; set its prices "
+                "in LLM > Configuration > Models.", names)
 
     def _message_auto_subscribe_followers(self, updated_values, default_subtype_ids):
         # The budget's user is the one it counts, not its responsible: mail would make them a

@@ -1,6 +1,10 @@
 from odoo import api, fields, models, tools
 
 from ..providers import known_capabilities
+from ..providers.catalogue import list_figures
+
+# What the catalogue fills when a manager left it empty (0).
+LIST_FIELDS = ("input_price", "output_price", "context_window", "max_output_tokens")
 
 
 class LlmModel(models.Model):
@@ -22,15 +26,24 @@ class LlmModel(models.Model):
         [("chat", "Chat"), ("embedding", "Embedding")], required=True, default="chat",
         help="Chat models answer conversations; embedding models turn text into vectors.")
     context_window = fields.Integer(
-        help="Tokens the model reads at most (prompt and answer); 0 if unknown.")
+        help="Tokens the model reads at most (prompt and answer); empty if unknown (the chat "
+             "then assumes 8,192).")
     max_output_tokens = fields.Integer(
-        string="Max Output Tokens", help="Tokens the model writes at most in one answer; 0 if unknown.")
+        string="Max Output Tokens", help="Tokens the model writes at most in one answer; empty if unknown.")
+    # A known OpenAI or Anthropic model gets its list prices and limits when created or fetched
+    # with none (providers/catalogue.py); a manager's figures are never replaced.
     input_price = fields.Float(
         string="Input Price", digits=(16, 4),
-        help="Price of one million input (prompt) tokens, in the currency the provider bills.")
+        help="Price of one million input (prompt) tokens, in the currency the provider bills. "
+             "Known OpenAI and Anthropic models get their list price in USD: check it.")
     output_price = fields.Float(
         string="Output Price", digits=(16, 4),
         help="Price of one million output (answer) tokens, in the currency the provider bills.")
+    # Without a price a model's use costs nothing: money budgets do not count it and the Auto
+    # model takes it first. Ollama's models run locally: 0 is their price.
+    price_missing = fields.Boolean(
+        string="No Price", compute="_compute_price_missing", search="_search_price_missing",
+        help="Neither price is set, for a provider that bills (not Ollama).")
     # A new model is marked by its API id's family (as a fetched one is when its provider's
     # list says nothing); a manager corrects it here. Tools are sent only to models marked
     # Tools (engine/generation.py, _read_call).
@@ -69,20 +82,50 @@ class LlmModel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        Provider = self.env["llm.provider"]
         for vals in vals_list:
             known = known_capabilities(vals.get("api_id") or "")
             vals.setdefault("supports_tools", "tools" in known)
             vals.setdefault("supports_vision", "vision" in known)
+            vals.update(self._llm_list_figures(Provider.browse(vals.get("provider_id")),
+                                               vals.get("api_id"), vals))
         return super().create(vals_list)
+
+    @api.model
+    def _llm_list_figures(self, provider, api_id, values):
+        """The catalogue's list prices and limits of ``api_id`` (providers/catalogue.py) for a
+        model of ``provider``, as field values, for those of ``values`` that are empty (0):
+        none for Ollama (local, free) nor for a provider billing in another currency than the
+        catalogue's USD."""
+        figures = list_figures(api_id or "")
+        if not figures or not provider or provider.api_format == "ollama" \
+                or provider.currency_id.name != "USD":
+            return {}
+        return {key: getattr(figures, key) for key in LIST_FIELDS if not values.get(key)}
 
     @api.onchange("api_id")
     def _onchange_api_id_capabilities(self):
-        """The form's new model is marked as ``create`` would mark it; an existing one keeps
-        what a manager set."""
+        """The form's new model is marked and priced as ``create`` would; an existing one
+        keeps what a manager set."""
         if not self._origin:
             known = known_capabilities(self.api_id or "")
             self.supports_tools = "tools" in known
             self.supports_vision = "vision" in known
+            self.update(self._llm_list_figures(
+                self.provider_id, self.api_id, {key: self[key] for key in LIST_FIELDS}))
+
+    @api.depends("input_price", "output_price", "provider_id.api_format")
+    def _compute_price_missing(self):
+        for model in self:
+            model.price_missing = not (model.input_price or model.output_price) \
+                and model.provider_id.api_format != "ollama"
+
+    def _search_price_missing(self, operator, value):
+        if (operator == "=") == bool(value):  # "= True" or "!= False"
+            return [("input_price", "=", 0), ("output_price", "=", 0),
+                    ("provider_id.api_format", "!=", "ollama")]
+        return ["|", "|", ("input_price", "!=", 0), ("output_price", "!=", 0),
+                ("provider_id.api_format", "=", "ollama")]
 
     @api.depends("provider_id.default_model_id")
     def _compute_is_default(self):

@@ -263,7 +263,8 @@ class LlmProvider(models.Model):
 
     def _fetch_models(self, provider=None):
         """Import the provider's model list: a model already known (same API id, archived
-        ones included) only gets what it lacks (a context window the list now gives...), so
+        ones included) only gets what it lacks (a context window the list now gives, the
+        list prices of providers/catalogue.py...), so
         fetching again changes nothing and keeps what a manager entered.
         Returns ``(created, updated)``; raises ``ProviderError``."""
         self.ensure_one()
@@ -281,6 +282,8 @@ class LlmProvider(models.Model):
                 "supports_vision": "vision" in info.capabilities,
                 "supports_reasoning": "reasoning" in info.capabilities,
             }
+            # Neither list gives prices, OpenAI's no limits: known models' list figures.
+            values.update(Model._llm_list_figures(self, info.api_id, values))
             model = existing.get(info.api_id)
             if not model:
                 Model.create({**values, "api_id": info.api_id, "provider_id": self.id})

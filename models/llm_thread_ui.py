@@ -72,6 +72,8 @@ class LlmThreadUi(models.Model):
                 "provider_name": model.provider_id.name,
                 "is_default": model.is_default,
                 "supports_tools": model.supports_tools,
+                # The Auto option says when its "cheapest" rests on missing prices.
+                "price_missing": model.price_missing,
             } for model in models_],
             "tools": self.env["llm.tool"]._llm_ui_options(),
             # What a new conversation starts with, shown by the chat's drafts.

@@ -266,6 +266,62 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertEqual((mini.input_price, mini.supports_tools, mini.name),
                          (0.15, True, "GPT-4o mini"), "a manager's values survive a fetch")
 
+    def test_fetch_models_gives_known_models_their_list_prices(self):
+        """Neither provider's model list has prices (nor, for OpenAI, limits): known models
+        get their list figures in USD (providers/catalogue.py), dated snapshots too, without
+        replacing what a manager set; an unknown model stays without, and says so."""
+        Model = self.env["llm.model"]
+        kept = Model.create({"name": "Mini", "api_id": "gpt-4o-mini", "provider_id": self.provider.id,
+                             "input_price": 0.2, "context_window": 64_000})
+        earlier = Model.create({"name": "Nano", "api_id": "gpt-4.1-nano", "provider_id": self.provider.id})
+        # As a fetch before the catalogue left it: everything at 0.
+        earlier.write({"input_price": 0, "output_price": 0, "context_window": 0, "max_output_tokens": 0})
+        self.fake.models("openai", ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4o-2024-08-06",
+                                    "gpt-4o-search-preview", "o4-mini"])
+        self.assertEqual(self.provider._fetch_models(), (3, 1), "the one left at 0 is filled")
+        figures = {m.api_id: (m.input_price, m.output_price, m.context_window, m.max_output_tokens,
+                              m.price_missing) for m in self.provider.model_ids}
+        self.assertEqual(figures, {
+            "gpt-4o-mini": (0.2, 0.6, 64_000, 16_384, False),
+            "gpt-4.1-nano": (0.1, 0.4, 1_047_576, 32_768, False),
+            "gpt-4o-2024-08-06": (2.5, 10.0, 128_000, 16_384, False),
+            "gpt-4o-search-preview": (0.0, 0.0, 0, 0, True),
+            "o4-mini": (1.1, 4.4, 200_000, 100_000, False),
+        })
+        self.assertEqual(Model.search([("provider_id", "=", self.provider.id),
+                                       ("price_missing", "=", True)]).api_id, "gpt-4o-search-preview")
+        claude = self.env["llm.provider"].create({
+            "name": "Fake Claude", "api_format": "anthropic",
+            "base_url": self.fake.base_url("anthropic"), "api_key": KEY})
+        self.fake.models("anthropic", ["claude-sonnet-4-5-20250929", "claude-3-5-haiku-latest"])
+        claude._fetch_models()
+        self.assertEqual(sorted((m.api_id, m.input_price, m.output_price, m.context_window,
+                                 m.max_output_tokens) for m in claude.model_ids),
+                         [("claude-3-5-haiku-latest", 0.8, 4.0, 200_000, 8_192),
+                          ("claude-sonnet-4-5-20250929", 3.0, 15.0, 200_000, 64_000)])
+
+    def test_list_prices_only_in_usd_and_not_for_ollama(self):
+        """The catalogue's prices are USD list prices: not for a provider billing in another
+        currency, nor for Ollama, whose models run locally and cost nothing (and so are not
+        "without a price")."""
+        Model = self.env["llm.model"]
+        euro = self.env.ref("base.EUR")
+        self.provider.currency_id = euro
+        billed_in_euro = Model.create({"name": "G", "api_id": "gpt-4o", "provider_id": self.provider.id})
+        ollama = self.env["llm.provider"].create({
+            "name": "Local", "api_format": "ollama", "base_url": "http://localhost:11434"})
+        local = Model.create({"name": "L", "api_id": "gpt-4o", "provider_id": ollama.id})
+        self.assertEqual([(m.input_price, m.context_window, m.price_missing) for m in (billed_in_euro, local)],
+                         [(0.0, 0, True), (0.0, 0, False)])
+        self.provider.currency_id = self.env.ref("base.USD")
+        form = Form(Model.with_context(default_provider_id=self.provider.id))
+        form.name = "Opus"
+        form.api_id = "claude-opus-4-1-20250805"
+        self.assertEqual((form.input_price, form.output_price, form.max_output_tokens), (15.0, 75.0, 32_000),
+                         "the form shows the list prices before saving")
+        form.input_price = 12.0
+        self.assertEqual(form.save().input_price, 12.0, "the manager's price wins")
+
     def test_fetch_models_failure_is_a_message(self):
         self.fake.fail("openai", 404, "Not found")
         self.fake.reply("GET", "/v1/models", 404, body="<html>404</html>")

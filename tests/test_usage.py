@@ -258,6 +258,35 @@ class TestBudgets(UsageCase):
                          "1\N{NO-BREAK SPACE}234,50\N{NO-BREAK SPACE}€")
         self.assertEqual(french._llm_amount(0.0028), "0,0028\N{NO-BREAK SPACE}€")
 
+    def test_a_money_budget_names_the_models_without_a_price(self):
+        """A model without a price costs nothing in a money budget: its form says which, and
+        says nothing for a token budget, for Ollama's (local, free) models nor for another
+        company's."""
+        Model = self.env["llm.model"]
+        budget = self.env["llm.budget"].create({
+            "name": "Company spend", "scope": "company", "unit": "money", "limit": 5.0})
+        self.assertFalse(budget.price_warning, "the thread's model has prices")
+        Model.create({"name": "Mystery", "api_id": "mystery-1", "provider_id": self.provider_record.id})
+        budget.invalidate_recordset(["price_warning"])  # as the form reads it again
+        self.assertEqual(budget.price_warning,
+                         "The model Mystery (Scripted) has no price: its use costs nothing in this "
+                         "budget; set its prices in LLM > Configuration > Models.")
+        Model.create({"name": "Enigma", "api_id": "enigma-2", "provider_id": self.provider_record.id})
+        ollama = self.env["llm.provider"].create({
+            "name": "Local", "api_format": "ollama", "base_url": "http://localhost:11434"})
+        Model.create({"name": "Llama", "api_id": "llama3.2", "provider_id": ollama.id})
+        elsewhere = self.env["llm.provider"].create({
+            "name": "Theirs", "base_url": "http://x/v1",
+            "company_id": self.env["res.company"].create({"name": "Budgets Elsewhere"}).id})
+        Model.create({"name": "Foreign", "api_id": "foreign-3", "provider_id": elsewhere.id})
+        budget.invalidate_recordset(["price_warning"])
+        self.assertEqual(budget.price_warning,
+                         "2 models have no price (Enigma (Scripted), Mystery (Scripted)): their use "
+                         "costs nothing in this budget; set their prices in LLM > Configuration > "
+                         "Models.")
+        budget.unit = "tokens"
+        self.assertFalse(budget.price_warning, "a token budget counts every model")
+
     def test_a_french_user_reads_numbers_the_french_way(self):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.user_a.lang = "fr_FR"

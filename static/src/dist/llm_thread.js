@@ -8878,6 +8878,15 @@ var ThreadHeader = class extends Component8 {
     }
     return [...groups.values()];
   }
+  /** Whether the Auto option's "cheapest" rests on prices: "all" models have none (it
+   * then takes the first that fits), "some" (those count as free and come first), "none". */
+  get autoUnpriced() {
+    const missing = this.controller.options.models.filter((model) => model.price_missing).length;
+    if (!missing) {
+      return "none";
+    }
+    return missing === this.controller.options.models.length ? "all" : "some";
+  }
   /** The closed picker shows the chosen option's text alone, without its group. */
   modelLabel(model) {
     return modelLabel(model.name, model.provider_name, this.controller.options.models);

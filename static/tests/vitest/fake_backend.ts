@@ -50,8 +50,8 @@ export function messageView(values: Partial<MessageView> = {}): MessageView {
 
 export const OPTIONS: ChatOptions = {
     models: [
-        { id: 1, name: "Fast", provider_id: 1, provider_name: "OpenAI", is_default: true, supports_tools: true },
-        { id: 2, name: "Smart", provider_id: 1, provider_name: "OpenAI", is_default: false, supports_tools: true },
+        { id: 1, name: "Fast", provider_id: 1, provider_name: "OpenAI", is_default: true, supports_tools: true, price_missing: false },
+        { id: 2, name: "Smart", provider_id: 1, provider_name: "OpenAI", is_default: false, supports_tools: true, price_missing: false },
     ],
     tools: [
         { name: "search_records", description: "Search records", writes: false, risk: "read", requires_approval: false },

@@ -75,6 +75,8 @@ export interface ModelOption {
     is_default: boolean;
     /** Marked Tools: the conversation's tools are sent to it only then. */
     supports_tools: boolean;
+    /** No price set (not Ollama): the Auto model counts it as free. */
+    price_missing: boolean;
 }
 
 export interface ToolOption {

@@ -83,6 +83,16 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
         return [...groups.values()];
     }
 
+    /** Whether the Auto option's "cheapest" rests on prices: "all" models have none (it
+     * then takes the first that fits), "some" (those count as free and come first), "none". */
+    get autoUnpriced(): "all" | "some" | "none" {
+        const missing = this.controller.options.models.filter((model) => model.price_missing).length;
+        if (!missing) {
+            return "none";
+        }
+        return missing === this.controller.options.models.length ? "all" : "some";
+    }
+
     /** The closed picker shows the chosen option's text alone, without its group. */
     modelLabel(model: ModelOption): string {
         return modelLabel(model.name, model.provider_name, this.controller.options.models);

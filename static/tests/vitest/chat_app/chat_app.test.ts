@@ -332,8 +332,8 @@ describe("ChatApp", () => {
             ...OPTIONS,
             models: [
                 OPTIONS.models[0]!,
-                { id: 3, name: "gpt-4o", provider_id: 1, provider_name: "OpenAI", is_default: false, supports_tools: true },
-                { id: 4, name: "gpt-4o", provider_id: 2, provider_name: "Local", is_default: true, supports_tools: true },
+                { id: 3, name: "gpt-4o", provider_id: 1, provider_name: "OpenAI", is_default: false, supports_tools: true, price_missing: false },
+                { id: 4, name: "gpt-4o", provider_id: 2, provider_name: "Local", is_default: true, supports_tools: true, price_missing: false },
             ],
         };
         const usage = (model: string, provider: string) => ({ usage: { input_tokens: 1, output_tokens: 2, model, provider } });
@@ -486,6 +486,22 @@ describe("ChatApp", () => {
         expect(models.selectedOptions[0]?.textContent).toBe("Claude Haiku (Claude) (unavailable)");
         const assistants = fixture.querySelector<HTMLSelectElement>(".o_llm_assistant_picker")!;
         expect(assistants.selectedOptions[0]?.textContent).toBe("Sales helper (unavailable)");
+    });
+
+    test("the Auto option says when the models have no prices to compare", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread()];
+        const autoText = async (missing: boolean[]) => {
+            backend.options = {
+                ...OPTIONS,
+                models: OPTIONS.models.map((model, index) => ({ ...model, price_missing: missing[index] ?? false })),
+            };
+            const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+            return fixture.querySelector(".o_llm_model_picker option[value='auto']")?.textContent;
+        };
+        expect(await autoText([false, false])).toBe("Auto (cheapest that fits)");
+        expect(await autoText([true, false])).toBe("Auto (cheapest that fits; models without a price first)");
+        expect(await autoText([true, true])).toBe("Auto: no prices set, picks the first that fits");
     });
 
     test("a model not marked Tools shows the tools off, and why", async () => {
