@@ -1,3 +1,4 @@
+from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 
@@ -70,3 +71,57 @@ class TestInstall(TransactionCase):
         visible = Provider.with_user(self.employee).search([("id", "in", (shared | own | foreign).ids)])
         self.assertEqual(visible, shared | own)
         self.assertFalse(self.env["llm.model"].with_user(self.employee).search([("id", "=", foreign_model.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestFrench(TransactionCase):
+    """The French shipped in i18n/fr.po reaches a French user: menus, models, fields and
+    selections, the seeded assistants and prompts, the web client's strings (_t) and the
+    server's messages (_) with their placeholders filled."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.env["ir.module.module"]._load_module_terms(["llm_thread"], ["fr_FR"], overwrite=True)
+        cls.fr = cls.env(context=dict(cls.env.context, lang="fr_FR"))
+
+    def test_backend_labels(self):
+        self.assertEqual(self.fr.ref("llm_thread.menu_llm_provider").name, "Fournisseurs")
+        self.assertEqual(self.fr.ref("llm_thread.menu_llm_tool_log").name, "Journal d'audit des outils")
+        self.assertEqual(self.fr["ir.model"]._get("llm.thread").name, "Conversation LLM")
+        fields = self.fr["llm.tool"].fields_get(["risk", "requires_approval"], ["string", "selection"])
+        self.assertEqual(fields["requires_approval"]["string"], "Nécessite une approbation")
+        self.assertEqual(dict(fields["risk"]["selection"])["read"], "Lecture")
+
+    def test_seeded_assistants_and_prompts(self):
+        helper = self.fr.ref("llm_thread.assistant_odoo_helper")
+        self.assertEqual(helper.name, "Assistant Odoo")
+        self.assertIn("Vous êtes un assistant dans Odoo, au service de {{ user.name }} de {{ company.name }}.",
+                      helper.instructions)
+        self.assertEqual(self.fr.ref("llm_thread.prompt_summarise").name, "Résumer cet enregistrement")
+        self.assertEqual(self.fr.ref("llm_thread.assistant_record_summariser").starter_prompts,
+                         "Résumer cet enregistrement\nQu'est-ce qui manque ou est en retard ici ?")
+        # English stays the source for an English user.
+        self.assertEqual(self.env.ref("llm_thread.assistant_odoo_helper").with_context(lang="en_US").name,
+                         "Odoo helper")
+
+    def test_web_client_strings(self):
+        modules, _lang = self.env["ir.http"].get_translations_for_webclient(["llm_thread"], "fr_FR")
+        terms = {message["id"]: message["string"] for message in modules["llm_thread"]["messages"]}
+        self.assertEqual(terms["Search conversations"], "Rechercher des conversations")
+        self.assertEqual(terms["Link a record"], "Lier un enregistrement")
+        self.assertEqual(terms["This conversation: %s"], "Cette conversation : %s")
+        self.assertEqual(terms["Ask anything… (Enter to send, Shift+Enter for a new line)"],
+                         "Demandez ce que vous voulez… (Entrée pour envoyer, Maj+Entrée pour un retour à la ligne)")
+
+    def test_server_messages_with_placeholders(self):
+        with self.assertRaises(ValidationError) as caught:
+            self.fr["llm.provider"].create({"name": "Fournisseur local", "base_url": "ftp://exemple"})
+        self.assertEqual(str(caught.exception),
+                         "L'URL de base de Fournisseur local doit être une adresse http:// ou https://, "
+                         "par ex. https://api.openai.com/v1.")
+        with self.assertRaises(ValidationError) as caught:
+            self.fr["llm.budget"].create({"name": "Équipe", "scope": "user", "limit": 100})
+        self.assertEqual(str(caught.exception),
+                         "Le budget \"Équipe\" concerne un seul utilisateur : choisissez l'utilisateur.")
