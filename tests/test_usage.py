@@ -295,7 +295,7 @@ class TestBudgets(UsageCase):
         self.script(answer("Sure."))
         _response, events = self.generate(self.thread, "Hi")
         warning = dict(events)["budget_warning"]["message"]
-        self.assertIn("(263\N{NO-BREAK SPACE}131 tokens of 300\N{NO-BREAK SPACE}000 tokens)",
+        self.assertIn("(263\N{NO-BREAK SPACE}131 jetons sur 300\N{NO-BREAK SPACE}000 jetons)",
                       warning)
         self.assertEqual(budget.with_context(lang="en_US")._llm_amount(263_131), "263,131 tokens")
 
