@@ -573,7 +573,7 @@ class TestApprovalDetails(RpcMixin, ApprovalCase):
         self.assertEqual(self.finished(events), {"w1": "The user denied this action.",
                                                  "w1_2": None})
         self.assertEqual(self.partner.name, "Alice C")
-        sent = self.provider.requests[-1]["messages"]
+        sent = self.provider.requests[-1]["messages"][1:]  # after the system prompt
         self.assertEqual([c.id for c in sent[1].tool_calls], ["w1", "w1_2"])
         self.assertEqual([m.tool_call_id for m in sent[2:]], ["w1", "w1_2"])
 
