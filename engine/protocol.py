@@ -89,6 +89,10 @@ BUSY_STATES = ("generating", "waiting")
 # Odoo's bus notification to the owner's tabs when a thread's state changes:
 # ``{"thread_id", "state"}`` (llm.thread._llm_notify_state).
 GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state"
+# Odoo's bus notification to the owner's tabs when their list of conversations changes:
+# ``{"thread_id", "change"}``, ``change`` one of THREAD_LIST_CHANGES (llm.thread._llm_notify_list).
+THREAD_LIST_NOTIFICATION = "llm_thread/thread_list"
+THREAD_LIST_CHANGES = ("created", "renamed", "deleted")
 
 # The keys of a stored message's ``body_json``. An answer's: engine/turn.py ``Turn.data``
 # (finish_reason ... usage), ``approvals`` merged by llm_tool_approval; a tool result's:
@@ -122,5 +126,6 @@ if __name__ == "__main__":
     print(json.dumps({
         "events": EVENTS, "error_codes": ERROR_CODES, "generation_states": GENERATION_STATES,
         "busy_states": BUSY_STATES, "notification": GENERATION_STATE_NOTIFICATION,
+        "list_notification": THREAD_LIST_NOTIFICATION, "list_changes": THREAD_LIST_CHANGES,
         "stored_body_keys": sorted(STORED_BODY_KEYS),
     }, indent=1, sort_keys=True))

@@ -10,7 +10,7 @@ from odoo.tools import html2plaintext
 from odoo.tools.misc import babel_locale_parse
 
 from ..engine import claim, generation, hub, run, runtime
-from ..engine.protocol import BUSY_STATES, GENERATION_STATE_NOTIFICATION
+from ..engine.protocol import BUSY_STATES, GENERATION_STATE_NOTIFICATION, THREAD_LIST_NOTIFICATION
 from ..engine.tokens import estimate_tokens, message_tokens
 from ..engine.turn import message_text
 from ..providers.base import ChatMessage, ToolCall
@@ -224,7 +224,13 @@ class LlmThread(models.Model):
             if not vals.get("company_id"):
                 vals["company_id"] = self._llm_start_company(
                     vals.get("res_model"), vals.get("res_id")).id
-        return super().create(vals_list)
+        threads = super().create(vals_list)
+        threads._llm_notify_list("created")
+        return threads
+
+    def unlink(self):
+        self._llm_notify_list("deleted")  # sent at commit: nothing if the unlink fails
+        return super().unlink()
 
     @api.model
     def _llm_start_company(self, res_model, res_id):
@@ -490,7 +496,14 @@ class LlmThread(models.Model):
         self._llm_check_owner()
         check_input(self.env, values, self._llm_client_writable, required=False)
         self._llm_lock_rows()
-        return self.write(values)
+        result = self.write(values)
+        if "name" in values:
+            # Here, not in write(): the send's own transaction names a new conversation
+            # (_llm_name_after), and a bus message from there is sent from the claim's
+            # transaction (see _llm_notify_state); the tabs reload their list when its answer
+            # ends anyway.
+            self._llm_notify_list("renamed")
+        return result
 
     def _llm_lock_rows(self):
         """Lock the threads' rows for this transaction before writing them. A write committed
@@ -715,6 +728,14 @@ class LlmThread(models.Model):
         for thread in self:
             thread.user_id._bus_send(GENERATION_STATE_NOTIFICATION, {
                 "thread_id": thread.id, "state": thread.generation_state})
+
+    def _llm_notify_list(self, change):
+        """Tell the owner's tabs (any device) that their list of conversations changed
+        (``change``: engine.protocol.THREAD_LIST_CHANGES), so that every LLM Chat open adds,
+        renames or removes the conversation without a reload."""
+        for thread in self:
+            thread.user_id._bus_send(THREAD_LIST_NOTIFICATION, {
+                "thread_id": thread.id, "change": change})
 
     def _llm_busy_message(self):
         return self.env._("This conversation is already generating an answer. Wait for it to "

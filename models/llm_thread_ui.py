@@ -23,10 +23,21 @@ class LlmThreadUi(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def llm_ui_list(self, search="", res_model=False, res_id=False, limit=LIST_LIMIT):
+    def llm_ui_list(self, search="", res_model=False, res_id=False, limit=LIST_LIMIT,
+                    automations=False):
         """The user's threads, newest first, optionally only those linked to one record.
-        ``search`` matches a thread's name or the text of its questions and answers."""
+        ``search`` matches a thread's name or the text of its questions and answers.
+
+        Without a record (LLM Chat's list), the conversations that Run Assistant actions
+        started (an automation rule, the Action menu) are left out, as they would bury the
+        user's own chats, except one waiting for their approval, which needs them;
+        ``automations`` lists those conversations instead. A record's list shows them all:
+        they are about that record."""
         domain = [("user_id", "=", self.env.uid)]
+        if automations:
+            domain += [("llm_action_id", "!=", False)]
+        elif not res_model:
+            domain += ["|", ("llm_action_id", "=", False), ("generation_state", "=", "approval")]
         if search:
             domain += ["|", ("name", "ilike", search), ("message_ids", "any", [
                 ("llm_role", "in", ("user", "assistant")), ("body", "ilike", search)])]
@@ -197,6 +208,8 @@ class LlmThreadUi(models.Model):
             "record_name": record_name,
             "generation_state": self.generation_state,
             "generation_error": self.generation_error or "",
+            # Started by a Run Assistant action (the list marks it).
+            "from_automation": bool(self.llm_action_id),
         }
 
     def _llm_ui_usage(self):

@@ -252,6 +252,50 @@ class TestChatUiMethods(TransactionCase):
         found = self.as_user(self.user_a).llm_ui_list(search="about")
         self.assertEqual([t["id"] for t in found], [self.linked_a.id])
 
+    def test_conversations_of_automations_are_listed_apart(self):
+        """LLM Chat's list is the user's own chats: the conversations Run Assistant actions
+        started for them are behind ``automations``, except one waiting for their approval;
+        the record's list shows them all."""
+        action = self.env["ir.actions.server"].create({
+            "name": "Triage", "model_id": self.env.ref("base.model_res_partner").id,
+            "state": "code", "code": "pass"})
+        Thread = self.as_user(self.user_a)
+        ran = Thread.create({"name": "Triage: UI Partner", "res_model": "res.partner",
+                             "res_id": self.partner.id})
+        waiting = Thread.create({"name": "Triage waits"})
+        (ran | waiting).sudo().write({"llm_action_id": action.id})
+        waiting.sudo().generation_state = "approval"
+        listed = Thread.llm_ui_list()
+        self.assertCountEqual([t["name"] for t in listed],
+                              ["A's chat", "A about partner", "Triage waits"])
+        self.assertEqual({t["name"]: t["from_automation"] for t in listed}["Triage waits"], True)
+        self.assertCountEqual([t["id"] for t in Thread.llm_ui_list(automations=True)],
+                              [ran.id, waiting.id])
+        self.assertCountEqual(
+            [t["id"] for t in Thread.llm_ui_list(res_model="res.partner", res_id=self.partner.id)],
+            [self.linked_a.id, ran.id])
+
+    def test_the_owner_s_tabs_hear_of_created_renamed_and_deleted_threads(self):
+        """Every LLM Chat open (any tab, any device) updates its list over the bus."""
+        Bus = self.env["bus.bus"].sudo()
+        owner = self.user_a._bus_channel()
+
+        def notices():
+            return [(json.loads(bus.message)["payload"]["change"],
+                     json.loads(bus.message)["payload"]["thread_id"])
+                    for bus in Bus.search([("id", ">", self.bus_start)], order="id")
+                    if json.loads(bus.message)["type"] == "llm_thread/thread_list"
+                    and json.loads(bus.channel)[1:] == [owner._name, owner.id]]
+
+        self.env.cr.precommit.run()  # what the set-up queued
+        self.bus_start = Bus.search([], order="id desc", limit=1).id
+        thread = self.as_user(self.user_a).create({"name": "Told"})
+        thread.llm_update({"name": "Told again"})
+        thread.llm_ui_delete()
+        self.env.cr.precommit.run()  # the bus notifications are queued for the commit
+        self.assertEqual(notices(), [("created", thread.id), ("renamed", thread.id),
+                                     ("deleted", thread.id)])
+
     def test_search_by_what_was_said(self):
         self.thread_a._llm_create_message("assistant", "The invoice of Deco Addict is overdue.")
         self.thread_b._llm_create_message("assistant", "Another invoice, of someone else.")

@@ -99,6 +99,12 @@ export const BUSY_STATES: readonly GenerationState[] = ["generating", "waiting"]
 /** Odoo's bus notification of a thread's new state: `{thread_id, state}`. */
 export const GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
 
+/** Odoo's bus notification of a change to the user's list of conversations:
+ * `{thread_id, change}`, `change` one of THREAD_LIST_CHANGES. */
+export const THREAD_LIST_NOTIFICATION = "llm_thread/thread_list";
+export const THREAD_LIST_CHANGES = ["created", "renamed", "deleted"] as const;
+export type ThreadListChange = (typeof THREAD_LIST_CHANGES)[number];
+
 /** The keys of a stored message's body_json (conversation/types.ts `StoredBody` types them). */
 export const STORED_BODY_KEYS = [
     "finish_reason", "interrupted", "stopped", "error", "tool_calls", "reasoning",
