@@ -256,6 +256,7 @@ var EVENT_FIELDS = {
 };
 var BUSY_STATES = ["generating", "waiting"];
 var GENERATION_STATE_NOTIFICATION = "llm_thread/generation_state";
+var THREAD_LIST_NOTIFICATION = "llm_thread/thread_list";
 var ERROR_CODES = {
   alreadyGenerating: "already_generating",
   iterationLimit: "iteration_limit",
@@ -393,12 +394,14 @@ function makeBackend(services) {
       const response = await fetch(`/llm/thread/${threadId}/attachment`, { method: "POST", body });
       return uploadedFrom(await response.json().catch(() => null), response.statusText);
     },
-    onGenerationState: (callback) => {
-      const listener = (change) => callback(change);
-      services.bus_service.subscribe(GENERATION_STATE_NOTIFICATION, listener);
-      return () => services.bus_service.unsubscribe(GENERATION_STATE_NOTIFICATION, listener);
-    }
+    onGenerationState: (callback) => listen(services, GENERATION_STATE_NOTIFICATION, callback),
+    onThreadList: (callback) => listen(services, THREAD_LIST_NOTIFICATION, callback)
   };
+}
+function listen(services, type, callback) {
+  const listener = (payload) => callback(payload);
+  services.bus_service.subscribe(type, listener);
+  return () => services.bus_service.unsubscribe(type, listener);
 }
 
 // static/src/ts/chatter/chatter_panel.ts
@@ -850,6 +853,8 @@ var ConversationModel = class {
   stopping = false;
   /** Another tab or device is generating in this thread and this tab could not follow it. */
   busyElsewhere = false;
+  /** Deleted in another tab or device (Odoo's bus): shown as it was, nothing can be sent. */
+  deleted = false;
   /** The last failure that is not tied to a message (refusal, lost connection). */
   notice = "";
   noticeCode = "";
@@ -910,6 +915,7 @@ var ConversationModel = class {
   }
   setThread(data) {
     this.thread = data;
+    this.deleted = false;
     this.messages = messagesFromStore(data.messages);
     this.unshownUsage = usageBeyond(
       usageFrom(data.usage ? { ...data.usage } : null),
@@ -981,7 +987,7 @@ var ConversationModel = class {
     return totalUsage([this.unshownUsage, ...this.messages.map((message) => message.usage)]);
   }
   get canSend() {
-    return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating && !this.uploading;
+    return Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating && !this.uploading && !this.deleted;
   }
   /** Our stream runs and nothing shows its progress yet: no answer streams, no tool runs. */
   get awaitingAnswer() {
@@ -1139,6 +1145,13 @@ var ConversationModel = class {
     }
   }
   /** Forgets the stream here (the thread is being deleted, or loaded anew). */
+  /** The thread was deleted elsewhere: said where it shows, instead of a refused send. */
+  markDeleted() {
+    this.abortLocal();
+    this.deleted = true;
+    this.noticeCode = "deleted";
+    this.notice = _t("This conversation was deleted in another tab or window. Start a new one with New.");
+  }
   abortLocal() {
     this.controller?.abort();
     this.controller = null;
@@ -1652,6 +1665,9 @@ var ChatController = class {
   scope;
   threads = [];
   search = "";
+  /** The list shows the conversations Run Assistant actions started, instead of the
+   * user's own (llm_ui_list's `automations`). */
+  automations = false;
   activeId = null;
   options = {
     models: [],
@@ -1672,6 +1688,8 @@ var ChatController = class {
    */
   models;
   unsubscribe = null;
+  /** How many times the list was read: only the latest read is shown. */
+  listReads = 0;
   /** The display name of the scope's record. */
   scopeName = "";
   modelFor(id) {
@@ -1692,9 +1710,14 @@ var ChatController = class {
   }
   /** Loads options and the list, then opens `threadId` (or nothing). */
   async start(threadId = null) {
-    this.unsubscribe ??= this.backend.onGenerationState(
-      (change) => this.onGenerationState(change)
-    );
+    if (!this.unsubscribe) {
+      const offState = this.backend.onGenerationState((change) => this.onGenerationState(change));
+      const offList = this.backend.onThreadList((change) => this.onThreadList(change));
+      this.unsubscribe = () => {
+        offState();
+        offList();
+      };
+    }
     const { resModel, resId } = this.scope;
     const [options, scopeRecord] = await Promise.all([
       this.backend.call("llm_ui_options", []),
@@ -1719,11 +1742,17 @@ var ChatController = class {
   /** Why the conversation asked for at start could not be opened; shown in the next one. */
   refusedOpening = "";
   async loadList() {
-    this.threads = await this.backend.call("llm_ui_list", [], {
+    const read = ++this.listReads;
+    const threads = await this.backend.call("llm_ui_list", [], {
       search: this.search,
       res_model: this.scope.resModel ?? false,
-      res_id: this.scope.resId ?? false
+      res_id: this.scope.resId ?? false,
+      automations: this.automations
     });
+    if (read !== this.listReads) {
+      return;
+    }
+    this.threads = threads;
     const open = this.conversation.thread;
     const listed = open && this.threads.find((t) => t.id === open.id);
     if (listed) {
@@ -1732,6 +1761,10 @@ var ChatController = class {
   }
   async setSearch(search) {
     this.search = search;
+    await this.loadList();
+  }
+  async setAutomations(automations) {
+    this.automations = automations;
     await this.loadList();
   }
   async open(id) {
@@ -1941,7 +1974,19 @@ var ChatController = class {
     if (listed) {
       listed.generation_state = change.state;
     }
-    void this.models.get(change.thread_id)?.onGenerationState(change.state);
+    const model = this.models.get(change.thread_id);
+    if (!listed || !model?.streaming) {
+      void this.loadList();
+    }
+    void model?.onGenerationState(change.state);
+  }
+  /** A conversation of the user was created, renamed or deleted, maybe in another tab. */
+  onThreadList(change) {
+    if (change.change === "deleted") {
+      this.models.get(change.thread_id)?.markDeleted();
+      this.models.delete(change.thread_id);
+    }
+    void this.loadList();
   }
   /**
    * Called after an answer, and once the first message of a thread is stored (the server
@@ -9105,6 +9150,8 @@ var ThreadList = class extends Component10 {
     activeId: { type: [Number, { value: null }] },
     search: String,
     onSearch: Function,
+    automations: Boolean,
+    onAutomations: Function,
     onOpen: Function,
     onNew: Function,
     onRename: Function,

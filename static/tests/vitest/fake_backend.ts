@@ -5,6 +5,7 @@ import {
     type FollowRequest,
     type GenerationRequest,
     type GenerationStateChange,
+    type ThreadListNotice,
 } from "../../src/ts/core/transport";
 import type {
     ChatOptions,
@@ -97,6 +98,7 @@ export class FakeBackend implements ChatBackend {
     refusedUploads = new Map<string, string>();
     /** Subscribers to state changes; `pushState()` plays what Odoo's bus delivers. */
     stateListeners = new Set<(change: GenerationStateChange) => void>();
+    listListeners = new Set<(change: ThreadListNotice) => void>();
 
     async call<T>(method: string, args: unknown[], kwargs: Record<string, unknown> = {}): Promise<T> {
         this.calls.push([method, args, kwargs]);
@@ -117,6 +119,13 @@ export class FakeBackend implements ChatBackend {
                         return !search || t.name.includes(search) || t.messages.some((m) => m.text.includes(search));
                     })
                     .filter((t) => !kwargs["res_model"] || (t.res_model === kwargs["res_model"] && t.res_id === kwargs["res_id"]))
+                    // As the server: the app's list leaves out automations' conversations unless
+                    // asked for them, except one waiting for the user's approval.
+                    .filter((t) =>
+                        kwargs["automations"]
+                            ? t.from_automation
+                            : kwargs["res_model"] || !t.from_automation || t.generation_state === "approval",
+                    )
                     .map(summary) as T;
             case "llm_ui_load":
                 if (!find()) {
@@ -200,6 +209,18 @@ export class FakeBackend implements ChatBackend {
     onGenerationState(callback: (change: GenerationStateChange) => void): () => void {
         this.stateListeners.add(callback);
         return () => this.stateListeners.delete(callback);
+    }
+
+    onThreadList(callback: (change: ThreadListNotice) => void): () => void {
+        this.listListeners.add(callback);
+        return () => this.listListeners.delete(callback);
+    }
+
+    /** Another tab created, renamed or deleted a thread (change `threads` first). */
+    pushList(change: ThreadListNotice): void {
+        for (const listener of this.listListeners) {
+            listener(change);
+        }
     }
 
     /** Another tab's generation changed a thread's state (the stored thread changes too). */

@@ -1,7 +1,7 @@
 import { _t } from "../core/l10n";
 import type { ConversationModel } from "./conversation_model";
 import { liveConversations, newConversation } from "./live_conversations";
-import type { ChatBackend, GenerationStateChange } from "../core/transport";
+import type { ChatBackend, GenerationStateChange, ThreadListNotice } from "../core/transport";
 import type {
     AssistantOption,
     ChatOptions,
@@ -33,6 +33,9 @@ function refusalOf(error: unknown): string {
 export class ChatController {
     threads: ThreadSummary[] = [];
     search = "";
+    /** The list shows the conversations Run Assistant actions started, instead of the
+     * user's own (llm_ui_list's `automations`). */
+    automations = false;
     activeId: number | null = null;
     options: ChatOptions = {
         models: [],
@@ -53,6 +56,8 @@ export class ChatController {
      */
     private readonly models: Map<number, ConversationModel>;
     private unsubscribe: (() => void) | null = null;
+    /** How many times the list was read: only the latest read is shown. */
+    private listReads = 0;
     /** The display name of the scope's record. */
     private scopeName = "";
 
@@ -85,9 +90,14 @@ export class ChatController {
 
     /** Loads options and the list, then opens `threadId` (or nothing). */
     async start(threadId: number | null = null): Promise<void> {
-        this.unsubscribe ??= this.backend.onGenerationState((change) =>
-            this.onGenerationState(change),
-        );
+        if (!this.unsubscribe) {
+            const offState = this.backend.onGenerationState((change) => this.onGenerationState(change));
+            const offList = this.backend.onThreadList((change) => this.onThreadList(change));
+            this.unsubscribe = () => {
+                offState();
+                offList();
+            };
+        }
         const { resModel, resId } = this.scope;
         const [options, scopeRecord] = await Promise.all([
             this.backend.call<ChatOptions>("llm_ui_options", []),
@@ -119,11 +129,18 @@ export class ChatController {
     refusedOpening = "";
 
     async loadList(): Promise<void> {
-        this.threads = await this.backend.call<ThreadSummary[]>("llm_ui_list", [], {
+        const read = ++this.listReads;
+        const threads = await this.backend.call<ThreadSummary[]>("llm_ui_list", [], {
             search: this.search,
             res_model: this.scope.resModel ?? false,
             res_id: this.scope.resId ?? false,
+            automations: this.automations,
         });
+        // Reads overlap (a search typed while the bus tells of a change): the latest wins.
+        if (read !== this.listReads) {
+            return;
+        }
+        this.threads = threads;
         // The open thread's name too: the server may have named it after its first message.
         const open = this.conversation.thread;
         const listed = open && this.threads.find((t) => t.id === open.id);
@@ -134,6 +151,11 @@ export class ChatController {
 
     async setSearch(search: string): Promise<void> {
         this.search = search;
+        await this.loadList();
+    }
+
+    async setAutomations(automations: boolean): Promise<void> {
+        this.automations = automations;
         await this.loadList();
     }
 
@@ -373,7 +395,24 @@ export class ChatController {
         if (listed) {
             listed.generation_state = change.state;
         }
-        void this.models.get(change.thread_id)?.onGenerationState(change.state);
+        const model = this.models.get(change.thread_id);
+        // Read again unless this tab asked (it does when its answer ends): another tab's first
+        // question named the conversation, and an automation's conversation that waits for
+        // the user's approval joins their list.
+        if (!listed || !model?.streaming) {
+            void this.loadList();
+        }
+        void model?.onGenerationState(change.state);
+    }
+
+    /** A conversation of the user was created, renamed or deleted, maybe in another tab. */
+    private onThreadList(change: ThreadListNotice): void {
+        if (change.change === "deleted") {
+            // Still shown where it is open, saying so: sending there could only fail.
+            this.models.get(change.thread_id)?.markDeleted();
+            this.models.delete(change.thread_id);
+        }
+        void this.loadList();
     }
 
     /**

@@ -198,6 +198,8 @@ export class ConversationModel {
     stopping = false;
     /** Another tab or device is generating in this thread and this tab could not follow it. */
     busyElsewhere = false;
+    /** Deleted in another tab or device (Odoo's bus): shown as it was, nothing can be sent. */
+    deleted = false;
     /** The last failure that is not tied to a message (refusal, lost connection). */
     notice = "";
     noticeCode = "";
@@ -267,6 +269,7 @@ export class ConversationModel {
 
     setThread(data: ThreadData): void {
         this.thread = data;
+        this.deleted = false; // a draft again, its first message's thread deleted
         this.messages = messagesFromStore(data.messages);
         // What the server's total has beyond the messages shown: kept as is while the shown
         // ones change live (an answer streaming adds its own usage when it ends).
@@ -353,7 +356,8 @@ export class ConversationModel {
 
     get canSend(): boolean {
         return (
-            Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating && !this.uploading
+            Boolean(this.thread) && !this.streaming && !this.busyElsewhere && !this.creating && !this.uploading &&
+            !this.deleted
         );
     }
 
@@ -537,6 +541,14 @@ export class ConversationModel {
     }
 
     /** Forgets the stream here (the thread is being deleted, or loaded anew). */
+    /** The thread was deleted elsewhere: said where it shows, instead of a refused send. */
+    markDeleted(): void {
+        this.abortLocal();
+        this.deleted = true;
+        this.noticeCode = "deleted";
+        this.notice = _t("This conversation was deleted in another tab or window. Start a new one with New.");
+    }
+
     abortLocal(): void {
         this.controller?.abort();
         this.controller = null;

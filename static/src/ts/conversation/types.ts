@@ -45,6 +45,9 @@ export interface ThreadSummary {
     generation_error: string;
     /** The linked record takes notes and messages from this user (mail's composer). */
     record_can_post?: boolean;
+    /** Started by a Run Assistant action (an automation rule, the Action menu); absent on a
+     * draft. */
+    from_automation?: boolean;
 }
 
 /** The total of a thread's usage lines (llm.thread._llm_ui_usage), usageFrom() reads it. */

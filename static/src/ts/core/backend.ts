@@ -1,14 +1,15 @@
 import { useEnv } from "@odoo/owl";
 import { rpc } from "@web/core/network/rpc";
 
-import { uploadedFrom, type ChatBackend, type GenerationStateChange } from "./transport";
+import { uploadedFrom, type ChatBackend } from "./transport";
 import { followGeneration, streamGeneration } from "../stream/client";
-import { GENERATION_STATE_NOTIFICATION } from "../stream/protocol";
+import { GENERATION_STATE_NOTIFICATION, THREAD_LIST_NOTIFICATION } from "../stream/protocol";
 
 declare const odoo: { csrf_token: string };
 
 
-type BusCallback = (payload: GenerationStateChange) => void;
+/** A bus listener; its payload is typed by the notification it subscribes to. */
+type BusCallback = (payload: never) => void;
 
 export interface OdooServices {
     orm: {
@@ -55,11 +56,15 @@ export function makeBackend(services: OdooServices): ChatBackend {
             // Not JSON (a proxy's error page): the status says enough.
             return uploadedFrom(await response.json().catch(() => null), response.statusText);
         },
-        onGenerationState: (callback) => {
-            // A callback of our own: the bus unsubscribes by callback identity.
-            const listener: BusCallback = (change) => callback(change);
-            services.bus_service.subscribe(GENERATION_STATE_NOTIFICATION, listener);
-            return () => services.bus_service.unsubscribe(GENERATION_STATE_NOTIFICATION, listener);
-        },
+        onGenerationState: (callback) => listen(services, GENERATION_STATE_NOTIFICATION, callback),
+        onThreadList: (callback) => listen(services, THREAD_LIST_NOTIFICATION, callback),
     };
+}
+
+/** Subscribes `callback` to the bus notification `type`; returns the unsubscribe. */
+function listen<T>(services: OdooServices, type: string, callback: (payload: T) => void): () => void {
+    // A callback of our own: the bus unsubscribes by callback identity.
+    const listener = (payload: T) => callback(payload);
+    services.bus_service.subscribe(type, listener);
+    return () => services.bus_service.unsubscribe(type, listener);
 }

@@ -4,7 +4,7 @@
 // scripted transport; backend.ts wires the real one. It lives here, below conversation/,
 // so that backend.ts implements it without importing upward.
 import type { FollowRequest, GenerationRequest } from "../stream/client";
-import type { GenerationState } from "../stream/protocol";
+import type { GenerationState, ThreadListChange } from "../stream/protocol";
 
 export {
     GenerationRefused,
@@ -42,6 +42,11 @@ export interface ChatBackend {
      * tab or device (Odoo's bus); returns the function that unsubscribes.
      */
     onGenerationState(callback: (change: GenerationStateChange) => void): () => void;
+    /**
+     * Calls `callback` whenever one of the user's threads is created, renamed or deleted, in
+     * any tab or device (Odoo's bus); returns the function that unsubscribes.
+     */
+    onThreadList(callback: (change: ThreadListNotice) => void): () => void;
 }
 
 /** A stored attachment, as the server describes it (the upload route, llm_ui_load). */
@@ -72,4 +77,9 @@ export function uploadedFrom(json: unknown, statusText: string): AttachmentView 
 export interface GenerationStateChange {
     thread_id: number;
     state: GenerationState;
+}
+
+export interface ThreadListNotice {
+    thread_id: number;
+    change: ThreadListChange;
 }

@@ -9,13 +9,19 @@ export interface ThreadListProps {
     activeId: number | null;
     search: string;
     onSearch: (search: string) => void;
+    /** The list shows the conversations automations started instead of the user's own. */
+    automations: boolean;
+    onAutomations: (automations: boolean) => void;
     onOpen: (id: number) => void;
     onNew: () => void;
     onRename: (id: number, name: string) => void;
     onDelete: (id: number) => void;
 }
 
-/** The user's conversations: search, new, rename in place, delete after a confirmation. */
+/**
+ * The user's conversations: search, new, rename in place, delete after a confirmation; a
+ * switch shows those that automations (Run Assistant actions) started for them instead.
+ */
 export class ThreadList extends Component<ThreadListProps> {
     static template = "llm_thread.ThreadList";
     static props = {
@@ -23,6 +29,8 @@ export class ThreadList extends Component<ThreadListProps> {
         activeId: { type: [Number, { value: null }] },
         search: String,
         onSearch: Function,
+        automations: Boolean,
+        onAutomations: Function,
         onOpen: Function,
         onNew: Function,
         onRename: Function,

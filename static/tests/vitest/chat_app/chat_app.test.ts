@@ -785,6 +785,59 @@ describe("ChatApp list", () => {
         expect(item("One").querySelector(".o_llm_thread_approval")).toBeNull();
     });
 
+    test("automations' conversations are behind a switch, one waiting for approval in the list", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [
+            thread({ id: 3, name: "Triage: Fix the door", from_automation: true }),
+            thread({ id: 2, name: "Triage waits", from_automation: true, generation_state: "approval" }),
+            thread({ id: 1, name: "My own chat" }),
+        ];
+        const fixture = await mountApp(backend);
+        const names = () => [...fixture.querySelectorAll(".o_llm_thread_open")].map((b) => b.textContent?.trim());
+        expect(names()).toEqual(["Triage waits", "My own chat"]);
+        expect(fixture.querySelector(".o_llm_thread_from_automation")?.getAttribute("title")).toBe("Started by an automation");
+        const toggle = fixture.querySelector<HTMLInputElement>(".o_llm_thread_automations")!;
+        expect(toggle.labels?.[0]?.textContent).toBe("From automations");
+        toggle.checked = true;
+        toggle.dispatchEvent(new Event("change", { bubbles: true }));
+        await nextRender();
+        expect(names()).toEqual(["Triage: Fix the door", "Triage waits"]);
+        // An automation's conversation that comes to need the user joins their list.
+        toggle.checked = false;
+        toggle.dispatchEvent(new Event("change", { bubbles: true }));
+        await nextRender();
+        backend.pushState({ thread_id: 3, state: "approval" });
+        await nextRender();
+        expect(names()).toEqual(["Triage: Fix the door", "Triage waits", "My own chat"]);
+    });
+
+    test("a conversation created, renamed or deleted in another tab shows here at once", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 2 } } });
+        const names = () => [...fixture.querySelectorAll(".o_llm_thread_open")].map((b) => b.textContent?.trim());
+        backend.threads.unshift(thread({ id: 3, name: "Made elsewhere" }));
+        backend.pushList({ thread_id: 3, change: "created" });
+        await nextRender();
+        expect(names()).toEqual(["Made elsewhere", "One", "Two"]);
+        backend.threads[0]!.name = "Renamed elsewhere";
+        backend.pushList({ thread_id: 3, change: "renamed" });
+        await nextRender();
+        expect(names()).toEqual(["Renamed elsewhere", "One", "Two"]);
+        // The open one deleted elsewhere: it stays in view, saying so, and takes no message.
+        backend.threads = backend.threads.filter((t) => t.id !== 2);
+        backend.pushList({ thread_id: 2, change: "deleted" });
+        await nextRender();
+        expect(names()).toEqual(["Renamed elsewhere", "One"]);
+        expect(fixture.querySelector(".o_llm_thread_title")?.textContent).toBe("Two");
+        expect(fixture.querySelector(".o_llm_notice")?.textContent).toContain("This conversation was deleted in another tab or window.");
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        typeIn(input, "Still there?");
+        await nextRender();
+        expect(fixture.querySelector<HTMLButtonElement>(".o_llm_send")?.disabled).toBe(true);
+        expect(backend.requests).toHaveLength(0);
+    });
+
     test("search finds a conversation by what was said in it", async () => {
         const backend = new FakeBackend();
         backend.threads = [

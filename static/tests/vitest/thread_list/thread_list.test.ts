@@ -31,6 +31,8 @@ describe("ThreadList", () => {
             activeId: 1,
             search: "",
             onSearch: (s) => calls.push(["search", s]),
+            automations: false,
+            onAutomations: (on) => calls.push(["automations", on]),
             onOpen: (id) => calls.push(["open", id]),
             onNew: () => calls.push(["new"]),
             onRename: (id, name) => calls.push(["rename", id, name]),
