@@ -8613,6 +8613,8 @@ var MessageItem = class extends Component5 {
 };
 
 // static/src/ts/conversation/conversation.ts
+var WAIT_COUNTED_AFTER = 5;
+var WAIT_SLOW_AFTER = 20;
 var Conversation = class extends Component6 {
   static template = "llm_thread.Conversation";
   static components = { Composer, MessageItem };
@@ -8628,10 +8630,14 @@ var Conversation = class extends Component6 {
     suggestions: { type: Array, optional: true },
     onFirstStored: { type: Function, optional: true }
   };
+  /** When this view saw the answer begin to be awaited; null while it is not. */
+  waitingSince = null;
   setup() {
     this.model = useState4(this.props.conversation);
     this.scroller = useRef4("scroller");
-    this.state = useState4({ following: true });
+    this.state = useState4({ following: true, waited: 0 });
+    const clock = setInterval(() => this.countWait(), 1e3);
+    onWillUnmount2(() => clearInterval(clock));
     const observer = new MutationObserver(() => this.follow());
     const resizes = new ResizeObserver(() => this.follow());
     onMounted3(() => {
@@ -8749,10 +8755,27 @@ var Conversation = class extends Component6 {
     const cost = usage.cost ? ` · ${formatCost(usage.cost, usage.currency)}` : "";
     return _t("This conversation: %s").replace("%s", tokensLabel(usage) + cost);
   }
-  /** Under the question until the answer starts: waiting, or the provider's back-off. */
+  countWait() {
+    if (this.model.awaitingAnswer && this.model.retryIn === null) {
+      this.waitingSince ??= Date.now();
+      this.state.waited = Math.floor((Date.now() - this.waitingSince) / 1e3);
+    } else {
+      this.waitingSince = null;
+      this.state.waited = 0;
+    }
+  }
+  /** Under the question until the answer starts: waiting (counted after a few seconds), or
+   * the provider's back-off. */
   get pendingLabel() {
     const seconds = this.model.retryIn;
-    return seconds === null ? _t("Waiting for the answer…") : _t("The provider is busy; retrying in %s s…").replace("%s", String(seconds));
+    if (seconds !== null) {
+      return _t("The provider is busy; retrying in %s s…").replace("%s", String(seconds));
+    }
+    return this.state.waited >= WAIT_COUNTED_AFTER ? _t("Waiting for the answer… %s s").replace("%s", String(this.state.waited)) : _t("Waiting for the answer…");
+  }
+  /** The provider has been silent long enough to say so, and what the user can do. */
+  get waitIsSlow() {
+    return this.model.retryIn === null && this.state.waited >= WAIT_SLOW_AFTER;
   }
   get noticeIsRetryable() {
     return ["connection_lost", "internal"].includes(this.model.noticeCode);

@@ -31,6 +31,11 @@ export interface ConversationProps {
     onFirstStored?: () => void;
 }
 
+/** From how many seconds of a silent provider the waiting note counts them. */
+const WAIT_COUNTED_AFTER = 5;
+/** From how many seconds the waiting note says the provider is slow, and that Stop works. */
+const WAIT_SLOW_AFTER = 20;
+
 /** The open conversation: messages, the states around them, and the composer. */
 export class Conversation extends Component<ConversationProps> {
     static template = "llm_thread.Conversation";
@@ -50,13 +55,19 @@ export class Conversation extends Component<ConversationProps> {
 
     declare model: ConversationModel;
     declare scroller: { el: HTMLElement | null };
-    /** `following`: the view stays at the latest message; false once the user scrolled up. */
-    declare state: { following: boolean };
+    /** `following`: the view stays at the latest message; false once the user scrolled up.
+     * `waited`: whole seconds the answer has been awaited (the waiting note counts them). */
+    declare state: { following: boolean; waited: number };
+    /** When this view saw the answer begin to be awaited; null while it is not. */
+    private waitingSince: number | null = null;
 
     setup(): void {
         this.model = useState(this.props.conversation);
         this.scroller = useRef("scroller");
-        this.state = useState({ following: true });
+        this.state = useState({ following: true, waited: 0 });
+        // A silent provider (a cold model, an overloaded server) shows that time passes.
+        const clock = setInterval(() => this.countWait(), 1000);
+        onWillUnmount(() => clearInterval(clock));
         // Opens at the latest message and follows the answer while the user is at the bottom.
         // A mutation observer, not onPatched: an answer's text is rendered by its own message
         // and markdown components, whose updates never patch this one.
@@ -199,12 +210,31 @@ export class Conversation extends Component<ConversationProps> {
         return _t("This conversation: %s").replace("%s", tokensLabel(usage) + cost);
     }
 
-    /** Under the question until the answer starts: waiting, or the provider's back-off. */
+    private countWait(): void {
+        if (this.model.awaitingAnswer && this.model.retryIn === null) {
+            this.waitingSince ??= Date.now();
+            this.state.waited = Math.floor((Date.now() - this.waitingSince) / 1000);
+        } else {
+            this.waitingSince = null;
+            this.state.waited = 0;
+        }
+    }
+
+    /** Under the question until the answer starts: waiting (counted after a few seconds), or
+     * the provider's back-off. */
     get pendingLabel(): string {
         const seconds = this.model.retryIn;
-        return seconds === null
-            ? _t("Waiting for the answer…")
-            : _t("The provider is busy; retrying in %s s…").replace("%s", String(seconds));
+        if (seconds !== null) {
+            return _t("The provider is busy; retrying in %s s…").replace("%s", String(seconds));
+        }
+        return this.state.waited >= WAIT_COUNTED_AFTER
+            ? _t("Waiting for the answer… %s s").replace("%s", String(this.state.waited))
+            : _t("Waiting for the answer…");
+    }
+
+    /** The provider has been silent long enough to say so, and what the user can do. */
+    get waitIsSlow(): boolean {
+        return this.model.retryIn === null && this.state.waited >= WAIT_SLOW_AFTER;
     }
 
     get noticeIsRetryable(): boolean {

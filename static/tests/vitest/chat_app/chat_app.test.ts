@@ -280,6 +280,57 @@ describe("ChatApp", () => {
         expect(states).toEqual([{ active_id: undefined }, { active_id: 100 }]);
     });
 
+    test("a silent provider: the waiting note counts the seconds, then says Stop is there", async () => {
+        // The clock the note reads runs ahead on demand, and its ticks are run at once:
+        // rendering keeps its own timers and time.
+        const now = Date.now.bind(Date);
+        let ahead = 0;
+        vi.spyOn(Date, "now").mockImplementation(() => now() + ahead);
+        const ticks: (() => void)[] = [];
+        const setIntervalReal = globalThis.setInterval;
+        vi.spyOn(globalThis, "setInterval").mockImplementation(((tick: () => void, ms?: number) => {
+            if (ms === 1000) {
+                ticks.push(tick);
+            }
+            return setIntervalReal(tick, ms);
+        }) as unknown as typeof setInterval);
+        const wait = (ms: number) => {
+            ahead += ms;
+            ticks.forEach((tick) => tick());
+        };
+        onTestFinished(() => {
+            vi.restoreAllMocks();
+        });
+        const backend = new FakeBackend();
+        backend.threads = [thread()];
+        let release!: () => void;
+        const silent = new Promise<void>((resolve) => (release = resolve));
+        backend.scripts.push(async (request) => {
+            request.onEvent("message_created", { message_id: 10, role: "user" });
+            await silent;
+            request.onEvent("done", { thread_id: 1, state: "idle" });
+        });
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const input = fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!;
+        typeIn(input, "Hello?");
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        await nextRender();
+        const note = () => fixture.querySelector(".o_llm_pending");
+        wait(3000);
+        await nextRender();
+        expect(note()?.textContent?.trim()).toBe("Waiting for the answer…");
+        wait(9000);
+        await nextRender();
+        expect(note()?.textContent?.trim()).toMatch(/^Waiting for the answer… 1[12] s$/);
+        expect(fixture.querySelector(".o_llm_slow_provider")).toBeNull();
+        wait(10000);
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_slow_provider")?.textContent).toContain("Keep waiting, or press Stop");
+        release();
+        await nextRender();
+        expect(note()).toBeNull();
+    });
+
     test("Send shows a waiting note under the question at once; Stop leaves it with a Retry", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread()];
