@@ -690,7 +690,6 @@ class Generation:
             tools = {tool.name: tool for tool in enabled}
             tool_ids = {name: tool.id for name, tool in tools.items()}
             decided_one_by_one = {name for name, tool in tools.items() if tool.requires_approval}
-            available = ", ".join(tools) or None
             waiting = thread._llm_request_approvals(self._turn.message_id, calls, tools)
         waiting_ids = {call.id for call, _preview in waiting}
         groups = {}
@@ -706,7 +705,7 @@ class Generation:
                                   thread_name_prefix=f"llm-tool-{self.thread_id}")
         try:
             futures = {pool.submit(self._execute_tool, group[0],
-                                   tool_ids.get(group[0].name), available): group
+                                   tool_ids.get(group[0].name)): group
                        for group in groups.values()}
             pending = set(futures)
             while pending:
@@ -726,7 +725,7 @@ class Generation:
             return
         self._write_claim({"generation_state": "generating"})
 
-    def _execute_tool(self, call, tool_id, available):
+    def _execute_tool(self, call, tool_id):
         """(result text, None) or (None, error text); runs in a pool thread. ``tool_id``: the
         enabled llm.tool of that name, if any (``llm.tool._llm_execute`` checks it again).
         Every call is written to the audit log (llm.tool.log), refused ones included: a model
@@ -736,8 +735,8 @@ class Generation:
         try:
             with self._env() as env:
                 if not tool_id:
-                    raise UserError(env._("Unknown tool %(tool)s; available: %(tools)s.",
-                                          tool=call.name, tools=available or env._("none")))
+                    raise UserError(env["llm.tool"]._llm_not_enabled_message(
+                        call.name, self._thread(env)))
                 data = env["llm.tool"].browse(tool_id)._llm_execute(
                     call.arguments, self._thread(env), call.id)
                 env.flush_all()  # constraint and access errors surface here, not at commit

@@ -204,11 +204,36 @@ class LlmTool(models.Model):
     def _llm_ui_options(self):
         return [{
             "name": tool.name,
+            "label": tool._llm_label(),
             "description": tool.description,
             "writes": tool.risk != "read",
             "risk": tool.risk,
             "requires_approval": tool.requires_approval,
         } for tool in self._llm_available()]
+
+    def _llm_label(self):
+        """The tool's name for people: its technical name (what the model calls, e.g.
+        ``update_record``) in words, "Update record"."""
+        self.ensure_one()
+        return self.name.replace("_", " ").replace("-", " ").strip().capitalize()
+
+    @api.model
+    def _llm_not_enabled_message(self, name, thread):
+        """Why a call of the tool ``name`` the model asked for in ``thread`` is refused, for
+        the user who sees it on the call's card and for the model that gets it back: the tool
+        by its name for people and where the user enables it, and the tools enabled."""
+        enabled = thread._llm_enabled_tools()
+        listed = ", ".join(f"{tool._llm_label()} ({tool.name})" for tool in enabled) \
+            or self.env._("none")
+        tool = self._llm_available().filtered(lambda t: t.name == name)
+        if tool:
+            return self.env._(
+                "The tool \"%(tool)s\" is not enabled in this conversation: enable it in the "
+                "Tools menu at the top of the conversation, then ask again. Enabled tools: "
+                "%(tools)s.", tool=tool._llm_label(), tools=listed)
+        return self.env._(
+            "There is no tool \"%(tool)s\" that you may use. Enabled tools: %(tools)s.",
+            tool=name, tools=listed)
 
     # ------------------------------------------------------------------
     # Execution

@@ -72,13 +72,26 @@ class TestAgentLoop(EngineCase):
                                          id=self.user_a.partner_id.id, values={"name": "X"})),
                     answer("ok"))
         _response, events = self.generate(self.thread, "Rename me")
-        self.assertIn("Unknown tool", dict(events)["tool_call_finished"]["error"])
+        # The user is told where to enable it, the tools named as the Tools menu names them;
+        # the model gets the technical names it calls them by too.
+        self.assertEqual(
+            dict(events)["tool_call_finished"]["error"],
+            'The tool "Update record" is not enabled in this conversation: enable it in the '
+            "Tools menu at the top of the conversation, then ask again. Enabled tools: "
+            "Read record (read_record).")
         self.assertNotEqual(self.user_a.partner_id.name, "X")
         log = self.env["llm.tool.log"].search([("call_id", "=", "w1")])
         self.assertEqual((log.tool_name, log.tool_id, log.state, log.user_id),
                          ("update_record", self.env["llm.tool"], "error", self.user_a),
                          "the refused call is in the audit log")
-        self.assertIn("Unknown tool", log.error)
+        self.assertIn("not enabled in this conversation", log.error)
+
+    def test_unknown_tool_is_refused_naming_the_enabled_ones(self):
+        self.thread.tool_names = []
+        self.script(asks_tools(tool_call("w1", "launch_rockets")), answer("ok"))
+        _response, events = self.generate(self.thread, "Launch")
+        self.assertEqual(dict(events)["tool_call_finished"]["error"],
+                         'There is no tool "launch_rockets" that you may use. Enabled tools: none.')
 
     def test_duplicate_calls_run_once_and_all_are_answered(self):
         runs = []

@@ -168,10 +168,10 @@ function addApprovalTour(name, decision, outcome, finalAnswer) {
             { content: "Open the tools menu", trigger: ".o_llm_tools_picker > button", run: "click" },
             {
                 content: "Enable the tool that changes records",
-                trigger: ".o_llm_tools_menu label:contains(update_record) input:not(:checked)",
+                trigger: ".o_llm_tools_menu label:contains(Update record) input:not(:checked)",
                 run: "click",
             },
-            { content: "It is enabled", trigger: ".o_llm_tools_menu label:contains(update_record) input:checked" },
+            { content: "It is enabled", trigger: ".o_llm_tools_menu label:contains(Update record) input:checked" },
             ...sendSteps("Rename the tour partner"),
             {
                 content: "The call waits, previewing the record and the old and new name",

@@ -55,8 +55,8 @@ export const OPTIONS: ChatOptions = {
         { id: 2, name: "Smart", provider_id: 1, provider_name: "OpenAI", is_default: false, supports_tools: true, price_missing: false },
     ],
     tools: [
-        { name: "search_records", description: "Search records", writes: false, risk: "read", requires_approval: false },
-        { name: "update_record", description: "Change a record", writes: true, risk: "write", requires_approval: true },
+        { name: "search_records", label: "Search records", description: "Search records", writes: false, risk: "read", requires_approval: false },
+        { name: "update_record", label: "Update record", description: "Change a record", writes: true, risk: "write", requires_approval: true },
     ],
     assistants: [
         {

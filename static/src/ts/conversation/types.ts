@@ -83,7 +83,10 @@ export interface ModelOption {
 }
 
 export interface ToolOption {
+    /** What the model calls it by (e.g. update_record). */
     name: string;
+    /** Its name for people ("Update record"), as the menu and refusals name it. */
+    label: string;
     description: string;
     writes: boolean;
     risk: "read" | "write" | "destructive";

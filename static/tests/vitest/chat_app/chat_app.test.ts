@@ -283,9 +283,10 @@ describe("ChatApp", () => {
     test("a silent provider: the waiting note counts the seconds, then says Stop is there", async () => {
         // The clock the note reads runs ahead on demand, and its ticks are run at once:
         // rendering keeps its own timers and time.
-        const now = Date.now.bind(Date);
+        // Stands still otherwise, whatever time the test takes.
+        const start = Date.now();
         let ahead = 0;
-        vi.spyOn(Date, "now").mockImplementation(() => now() + ahead);
+        vi.spyOn(Date, "now").mockImplementation(() => start + ahead);
         const ticks: (() => void)[] = [];
         const setIntervalReal = globalThis.setInterval;
         vi.spyOn(globalThis, "setInterval").mockImplementation(((tick: () => void, ms?: number) => {
@@ -316,12 +317,13 @@ describe("ChatApp", () => {
         input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
         await nextRender();
         const note = () => fixture.querySelector(".o_llm_pending");
+        wait(0); // the tick that sees the wait begin
         wait(3000);
         await nextRender();
         expect(note()?.textContent?.trim()).toBe("Waiting for the answer…");
         wait(9000);
         await nextRender();
-        expect(note()?.textContent?.trim()).toMatch(/^Waiting for the answer… 1[12] s$/);
+        expect(note()?.textContent?.trim()).toBe("Waiting for the answer… 12 s");
         expect(fixture.querySelector(".o_llm_slow_provider")).toBeNull();
         wait(10000);
         await nextRender();
@@ -520,6 +522,12 @@ describe("ChatApp", () => {
         await nextRender();
         (fixture.querySelector(".o_llm_tools_picker button") as HTMLButtonElement).click();
         await nextRender();
+        // By their names for people, not the technical ones the model calls.
+        expect([...fixture.querySelectorAll(".o_llm_tools_menu .o_llm_tool_label")].map((e) => e.textContent)).toEqual([
+            "Search records",
+            "Update record",
+        ]);
+        expect(fixture.querySelector(".o_llm_tools_menu")?.textContent).not.toContain("update_record");
         fixture.querySelector<HTMLInputElement>(".o_llm_tools_menu input")!.dispatchEvent(new Event("change"));
         await nextRender();
         expect(backend.rpcs).toEqual([
