@@ -1690,6 +1690,9 @@ var ChatController = class {
   unsubscribe = null;
   /** How many times the list was read: only the latest read is shown. */
   listReads = 0;
+  /** A read of the list for the bus's changes is under way / another is due after it. */
+  relisting = false;
+  relistAgain = false;
   /** The display name of the scope's record. */
   scopeName = "";
   modelFor(id) {
@@ -1975,10 +1978,33 @@ var ChatController = class {
       listed.generation_state = change.state;
     }
     const model = this.models.get(change.thread_id);
-    if (!listed || !model?.streaming) {
-      void this.loadList();
+    if (listed ? change.state === "generating" && !model?.streaming : change.state === "approval") {
+      this.relist();
     }
     void model?.onGenerationState(change.state);
+  }
+  /**
+   * Reads the list again for changes the bus told of: one read at a time, and one more
+   * after it for whatever came meanwhile, however many come (an automation rule started
+   * on a thousand records creates a thousand conversations).
+   */
+  relist() {
+    if (this.relisting) {
+      this.relistAgain = true;
+      return;
+    }
+    this.relisting = true;
+    void (async () => {
+      try {
+        do {
+          this.relistAgain = false;
+          await this.loadList();
+        } while (this.relistAgain);
+      } catch {
+      } finally {
+        this.relisting = false;
+      }
+    })();
   }
   /** A conversation of the user was created, renamed or deleted, maybe in another tab. */
   onThreadList(change) {
@@ -1986,7 +2012,7 @@ var ChatController = class {
       this.models.get(change.thread_id)?.markDeleted();
       this.models.delete(change.thread_id);
     }
-    void this.loadList();
+    this.relist();
   }
   /**
    * Called after an answer, and once the first message of a thread is stored (the server

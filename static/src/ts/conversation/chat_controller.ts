@@ -58,6 +58,9 @@ export class ChatController {
     private unsubscribe: (() => void) | null = null;
     /** How many times the list was read: only the latest read is shown. */
     private listReads = 0;
+    /** A read of the list for the bus's changes is under way / another is due after it. */
+    private relisting = false;
+    private relistAgain = false;
     /** The display name of the scope's record. */
     private scopeName = "";
 
@@ -396,13 +399,38 @@ export class ChatController {
             listed.generation_state = change.state;
         }
         const model = this.models.get(change.thread_id);
-        // Read again unless this tab asked (it does when its answer ends): another tab's first
-        // question named the conversation, and an automation's conversation that waits for
+        // Another tab's first question named the conversation (not this tab's: it reads the
+        // list when its message is stored), and an automation's conversation that waits for
         // the user's approval joins their list.
-        if (!listed || !model?.streaming) {
-            void this.loadList();
+        if (listed ? change.state === "generating" && !model?.streaming : change.state === "approval") {
+            this.relist();
         }
         void model?.onGenerationState(change.state);
+    }
+
+    /**
+     * Reads the list again for changes the bus told of: one read at a time, and one more
+     * after it for whatever came meanwhile, however many come (an automation rule started
+     * on a thousand records creates a thousand conversations).
+     */
+    private relist(): void {
+        if (this.relisting) {
+            this.relistAgain = true;
+            return;
+        }
+        this.relisting = true;
+        void (async () => {
+            try {
+                do {
+                    this.relistAgain = false;
+                    await this.loadList();
+                } while (this.relistAgain);
+            } catch {
+                // Not read (the network): the next change, or the next answer, reads it.
+            } finally {
+                this.relisting = false;
+            }
+        })();
     }
 
     /** A conversation of the user was created, renamed or deleted, maybe in another tab. */
@@ -412,7 +440,7 @@ export class ChatController {
             this.models.get(change.thread_id)?.markDeleted();
             this.models.delete(change.thread_id);
         }
-        void this.loadList();
+        this.relist();
     }
 
     /**

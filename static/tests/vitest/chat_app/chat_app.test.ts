@@ -870,6 +870,21 @@ describe("ChatApp list", () => {
         expect(names()).toEqual(["Triage: Fix the door", "Triage waits", "My own chat"]);
     });
 
+    test("many conversations created at once (an automation) read the list twice, not each time", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 1, name: "One" })];
+        const fixture = await mountApp(backend);
+        const reads = () => backend.calls.filter(([method]) => method === "llm_ui_list").length;
+        const before = reads();
+        for (let id = 2; id < 52; id++) {
+            backend.threads.unshift(thread({ id, name: `Made ${id}` }));
+            backend.pushList({ thread_id: id, change: "created" });
+        }
+        await nextRender();
+        expect(reads() - before).toBe(2);
+        expect(fixture.querySelectorAll(".o_llm_thread_open")).toHaveLength(51);
+    });
+
     test("a conversation created, renamed or deleted in another tab shows here at once", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread({ id: 1, name: "One" }), thread({ id: 2, name: "Two" })];
