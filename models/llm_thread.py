@@ -228,10 +228,6 @@ class LlmThread(models.Model):
         threads._llm_notify_list("created")
         return threads
 
-    def unlink(self):
-        self._llm_notify_list("deleted")  # sent at commit: nothing if the unlink fails
-        return super().unlink()
-
     @api.model
     def _llm_start_company(self, res_model, res_id):
         """The company a new conversation belongs to: its linked record's (a conversation
@@ -267,6 +263,7 @@ class LlmThread(models.Model):
                    for state, owner, beat in self.env.cr.fetchall()):
                 raise LlmBusyError(self.env._(
                     "This conversation is writing an answer: stop it, then delete it."))
+        self._llm_notify_list("deleted")  # sent at commit: nothing if the unlink fails
         return super().unlink()
 
     def _llm_server_owned_fields(self):
