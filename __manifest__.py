@@ -5,7 +5,7 @@
     "category": "Productivity",
     "license": "LGPL-3",
     "author": "llm_thread contributors",
-    "depends": ["mail", "attachment_indexation"],
+    "depends": ["mail", "html_editor", "attachment_indexation"],
     # message_post(llm_role="assistant") turns markdown into HTML, as the original module did.
     "external_dependencies": {"python": ["markdown"]},
     "data": [

@@ -29,3 +29,4 @@ from . import test_import_graph
 from . import test_runs
 from . import test_runs_ui
 from . import test_automation
+from . import test_html_editor_ai
