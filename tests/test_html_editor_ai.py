@@ -133,3 +133,17 @@ class TestHtmlEditorAi(RpcMixin, FakeProviderCase, HttpCase):
                 _result, error = self.generate_text(REQUEST, history)
                 self.assertRefused(error, "UserError", message)
         self.assertFalse(self.fake.requests)
+
+    def test_tour_note_ai_dialog(self):
+        """A contact's internal notes: "/", ChatGPT, ask, insert: the fake's text."""
+        self.fake.script("openai", [base.TextDelta("Many thanks for your kind order."),
+                                    base.Finish("stop")])
+        partner = self.env["res.partner"].create({"name": "Editor AI customer"})
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "llm_thread_editor_ai", login="admin")
+        self.assertIn("Many thanks for your kind order.", partner.comment)
+        [sent] = self.fake.requests
+        self.assertEqual(sent.json["messages"][-1],
+                         {"role": "user", "content": "Write a thank-you note"})
+        self.assertTrue(self.env["llm.usage"].search([
+            ("user_id", "=", self.env.ref("base.user_admin").id),
+            ("model_id", "=", self.model.id)]))
