@@ -63,6 +63,10 @@ def editor_messages(env, prompt, conversation_history):
         if item["role"] not in HISTORY_ROLES:
             raise UserError(env._("Invalid message role \"%(role)s\": expected %(roles)s.",
                                   role=item["role"], roles=", ".join(HISTORY_ROLES)))
+        if item["role"] == "assistant" and not any(m.role == "user" for m in messages):
+            # The dialog's greeting ("What do you need ?"): Anthropic's Messages API wants
+            # the user to speak first, and the model needs no greeting of its own.
+            continue
         messages.append(base.ChatMessage(item["role"], item["content"]))
     request_message = base.ChatMessage("user", prompt)
     if not messages or messages[-1] != request_message:

@@ -61,7 +61,9 @@ class TestHtmlEditorAi(RpcMixin, FakeProviderCase, HttpCase):
         [sent] = self.fake.requests
         self.assertEqual(sent.path, "/v1/chat/completions")
         self.assertEqual(sent.json["model"], "fake-model")
-        self.assertEqual(sent.json["messages"], history, "the conversation, the request once")
+        self.assertEqual(sent.json["messages"], [SYSTEM, {"role": "user", "content": REQUEST}],
+                         "the conversation without its greeting (the user speaks first, as "
+                         "Anthropic wants), the request once")
         line = self.usage_lines()
         self.assertRecordValues(line, [{
             "provider_id": self.provider.id, "model_id": self.model.id,
