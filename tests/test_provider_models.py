@@ -328,7 +328,7 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         action = self.provider.action_fetch_models()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("has nothing at", action["params"]["title"])
-        self.assertEqual(action["params"]["message"], "<html>404</html>", "what the server said")
+        self.assertEqual(action["params"]["message"], "404", "what the server said, as text")
 
     # Models ------------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ class TestAgentLoop(EngineCase):
         tool_message = self.env["mail.message"].browse(finished["message_id"])
         self.assertEqual(tool_message.llm_role, "tool")
         self.assertEqual(tool_message.body_json["tool_call_id"], "c1")
-        second = self.provider.requests[1]["messages"]
+        second = self.provider.requests[1]["messages"][1:]  # after the system prompt
         self.assertEqual([m.role for m in second], ["user", "assistant", "tool"])
         self.assertEqual(second[1].tool_calls[0].id, "c1")
         self.assertEqual(second[2].tool_call_id, "c1")

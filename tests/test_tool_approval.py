@@ -65,7 +65,7 @@ class TestApproval(ApprovalCase):
         self.assertEqual(self.partner.name, "Alice Renamed")
         self.assertEqual(self.text(events), "Renamed.")
         self.assertEqual(events[-1][1]["state"], "idle")
-        second = self.provider.requests[1]["messages"]
+        second = self.provider.requests[1]["messages"][1:]  # after the system prompt
         self.assertEqual([m.role for m in second], ["user", "assistant", "tool"])
 
         log = self.env["llm.tool.log"].search([("thread_id", "=", self.thread.id)])
@@ -199,7 +199,7 @@ class TestApproval(ApprovalCase):
         self.script(answer("Renamed."))
         response, events = self.generate(self.thread, None, regenerate_message_id=failed.id)
         self.assertEqual(response.status_code, 200)
-        sent = self.provider.requests[-1]["messages"]
+        sent = self.provider.requests[-1]["messages"][1:]  # after the system prompt
         self.assertEqual([m.role for m in sent], ["user", "assistant", "tool"])
         self.assertEqual(sent[1].tool_calls[0].id, "w1")
         self.assertEqual(self.text(events), "Renamed.")
@@ -217,7 +217,7 @@ class TestApproval(ApprovalCase):
         _response, events = self.generate(self.thread, "Actually, don't.")
         self.assertEqual(self.thread.approval_ids.state, "expired")
         self.assertEqual(self.text(events), "Ok, forget it.")
-        roles = [m.role for m in self.provider.requests[1]["messages"]]
+        roles = [m.role for m in self.provider.requests[1]["messages"][1:]]  # after the system prompt
         self.assertEqual(roles, ["user", "user"], "the unanswered call is left out")
         with self.assertRaises(Exception) as caught, mute_logger("odoo.http"):
             self.decide("w1", True)

@@ -103,7 +103,8 @@ class TestUsageThroughTheWire(UsageCase, WireCase):
         # The prompt as sent: the user's message and the thread's tools.
         self.assertEqual(len(self.fake.requests[-1].json["tools"]), len(self.thread.tool_names))
         self.assertEqual(line.input_tokens, estimate_prompt_tokens(
-            [base.ChatMessage("user", "Count these characters please")],
+            [base.ChatMessage("system", self.thread.with_user(self.user_a)._llm_user_context()),
+             base.ChatMessage("user", "Count these characters please")],
             [tool._llm_spec() for tool in self.env["llm.tool"].with_user(self.user_a)._llm_enabled(
                 self.thread.tool_names)]))
         self.assertTrue(dict(events)["usage"]["estimated"])

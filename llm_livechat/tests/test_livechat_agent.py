@@ -897,6 +897,7 @@ class TestLivechatConcurrency(LivechatCase):
             dbname, thread_id, token = self.env.cr.dbname, self.thread_id, "race0000"
             cursors = iter([begun])
             transactions = 0
+            _transaction = generation.Generation._transaction  # the engine's retries
 
             @contextlib.contextmanager
             def _env(self):
