@@ -2064,7 +2064,31 @@ var ChatController = class {
 import { Component as Component6, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef4, useState as useState4 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
-import { Component, onMounted, onPatched, onWillUpdateProps, useRef, useState } from "@odoo/owl";
+import { Component, onMounted, onPatched, onWillUpdateProps, useRef as useRef2, useState } from "@odoo/owl";
+
+// static/src/ts/composer/file_picking.ts
+import { useRef } from "@odoo/owl";
+function useFilePicking(refName, attach) {
+  const input = useRef(refName);
+  return {
+    pick() {
+      input.el?.click();
+    },
+    onPicked(ev) {
+      const target = ev.target;
+      void attach([...target.files ?? []]);
+      target.value = "";
+    },
+    onPaste(ev) {
+      const files = pastedFiles(ev);
+      if (files.length) {
+        void attach(files);
+      }
+    }
+  };
+}
+
+// static/src/ts/composer/composer.ts
 var DRAFT_PREFIX = "llm_thread.draft.";
 var DRAFT_FILES_PREFIX = "llm_thread.draft_files.";
 function readDraft(key) {
@@ -2124,8 +2148,8 @@ var Composer = class extends Component {
   };
   accept = ACCEPT;
   setup() {
-    this.textarea = useRef("textarea");
-    this.fileInput = useRef("fileInput");
+    this.textarea = useRef2("textarea");
+    this.filePicking = useFilePicking("fileInput", (files) => this.attach(files));
     this.state = useState({
       text: readDraft(this.props.draftKey),
       attachments: readDraftFiles(this.props.draftKey),
@@ -2237,21 +2261,6 @@ var Composer = class extends Component {
     this.state.errors = [];
   }
   removeLabel = removeLabel;
-  pickFiles() {
-    this.fileInput.el?.click();
-  }
-  onPicked(ev) {
-    const input = ev.target;
-    void this.attach([...input.files ?? []]);
-    input.value = "";
-  }
-  /** A pasted image (a screenshot) is attached (see pastedFiles). */
-  onPaste(ev) {
-    const files = pastedFiles(ev);
-    if (files.length) {
-      void this.attach(files);
-    }
-  }
   onDragOver(ev) {
     if (ev.dataTransfer?.types.includes("Files") && !this.props.disabled) {
       ev.preventDefault();
@@ -2289,7 +2298,7 @@ function modelLabel(name, provider, models) {
 }
 
 // static/src/ts/markdown/markdown_view.ts
-import { Component as Component2, onMounted as onMounted2, onPatched as onPatched2, onWillUnmount, useRef as useRef2 } from "@odoo/owl";
+import { Component as Component2, onMounted as onMounted2, onPatched as onPatched2, onWillUnmount, useRef as useRef3 } from "@odoo/owl";
 
 // static/src/ts/core/clipboard.ts
 async function copyText(text2) {
@@ -8201,7 +8210,7 @@ var MarkdownView = class extends Component2 {
   static template = "llm_thread.MarkdownView";
   static props = { text: String, streaming: { type: Boolean, optional: true } };
   setup() {
-    this.root = useRef2("root");
+    this.root = useRef3("root");
     this.frame = 0;
     this.renderedText = null;
     this.renderedStreaming = false;
@@ -8292,7 +8301,7 @@ var MarkdownView = class extends Component2 {
 };
 
 // static/src/ts/message/message_actions.ts
-import { Component as Component3, onWillUpdateProps as onWillUpdateProps2, useRef as useRef3, useState as useState2 } from "@odoo/owl";
+import { Component as Component3, onWillUpdateProps as onWillUpdateProps2, useState as useState2 } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 var QUOTE_STYLE = "border-left-style: solid; border-left-width: 3px; border-left-color: #ced4da; padding-left: 12px; color: #6c757d";
 function answerHtml(text2) {
@@ -8329,7 +8338,7 @@ var MessageActions = class extends Component3 {
       copyFailed: false
     });
     this.action = useService("action");
-    this.fileInput = useRef3("editFileInput");
+    this.filePicking = useFilePicking("editFileInput", (files) => this.attach(files));
     this.reopen(this.props);
     onWillUpdateProps2((next) => {
       if (next.actions.refusedEdit !== this.props.actions.refusedEdit) {
@@ -8447,20 +8456,6 @@ var MessageActions = class extends Component3 {
   removeAttachment(key) {
     this.state.editFiles = withoutAttachment(this.state.editFiles, key);
     this.state.editErrors = [];
-  }
-  pickFiles() {
-    this.fileInput.el?.click();
-  }
-  onPicked(ev) {
-    const input = ev.target;
-    void this.attach([...input.files ?? []]);
-    input.value = "";
-  }
-  onEditPaste(ev) {
-    const files = pastedFiles(ev);
-    if (files.length) {
-      void this.attach(files);
-    }
   }
   onEditKeydown(ev) {
     if (ev.key === "Escape") {

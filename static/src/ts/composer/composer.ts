@@ -4,12 +4,12 @@ import { _t } from "../core/l10n";
 import {
     ACCEPT,
     acceptFiles,
-    pastedFiles,
     pendingFrom,
     removeLabel,
     withoutAttachment,
     type PendingAttachment,
 } from "./attachments";
+import { useFilePicking } from "./file_picking";
 
 export interface ComposerProps {
     /** Key of the draft kept for this thread (localStorage), e.g. the thread id. */
@@ -105,13 +105,13 @@ export class Composer extends Component<ComposerProps> {
     /** `errors`: why the files just given were not attached; `dragging`: files hover it. */
     declare state: { text: string; attachments: PendingAttachment[]; errors: string[]; dragging: boolean };
     declare textarea: { el: HTMLTextAreaElement | null };
-    declare fileInput: { el: HTMLInputElement | null };
+    declare filePicking: ReturnType<typeof useFilePicking>;
     declare focusAfterPatch: boolean;
     readonly accept = ACCEPT;
 
     setup(): void {
         this.textarea = useRef("textarea");
-        this.fileInput = useRef("fileInput");
+        this.filePicking = useFilePicking("fileInput", (files) => this.attach(files));
         this.state = useState({
             text: readDraft(this.props.draftKey),
             attachments: readDraftFiles(this.props.draftKey),
@@ -243,24 +243,6 @@ export class Composer extends Component<ComposerProps> {
     }
 
     readonly removeLabel = removeLabel;
-
-    pickFiles(): void {
-        this.fileInput.el?.click();
-    }
-
-    onPicked(ev: Event): void {
-        const input = ev.target as HTMLInputElement;
-        void this.attach([...(input.files ?? [])]);
-        input.value = ""; // the same file can be picked again after removing it
-    }
-
-    /** A pasted image (a screenshot) is attached (see pastedFiles). */
-    onPaste(ev: ClipboardEvent): void {
-        const files = pastedFiles(ev);
-        if (files.length) {
-            void this.attach(files);
-        }
-    }
 
     onDragOver(ev: DragEvent): void {
         if (ev.dataTransfer?.types.includes("Files") && !this.props.disabled) {

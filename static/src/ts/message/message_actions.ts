@@ -1,15 +1,15 @@
-import { Component, onWillUpdateProps, useRef, useState } from "@odoo/owl";
+import { Component, onWillUpdateProps, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
 import {
     ACCEPT,
     acceptFiles,
-    pastedFiles,
     pendingFrom,
     removeLabel,
     withoutAttachment,
     type PendingAttachment,
 } from "../composer/attachments";
+import { useFilePicking } from "../composer/file_picking";
 import { copyText } from "../core/clipboard";
 import { _t } from "../core/l10n";
 import type { FeedbackView, MessageView, RefusedEdit } from "./types";
@@ -98,7 +98,7 @@ export class MessageActions extends Component<MessageActionsProps> {
         copyFailed: boolean;
     };
     declare action: ActionService;
-    declare fileInput: { el: HTMLInputElement | null };
+    declare filePicking: ReturnType<typeof useFilePicking>;
     readonly accept = ACCEPT;
     readonly removeLabel = removeLabel;
 
@@ -114,7 +114,7 @@ export class MessageActions extends Component<MessageActionsProps> {
             copyFailed: false,
         });
         this.action = useService("action");
-        this.fileInput = useRef("editFileInput");
+        this.filePicking = useFilePicking("editFileInput", (files) => this.attach(files));
         // An edit of this question the server refused: its box opens again as it was, whether
         // the question is shown anew (from the server) or this one stayed.
         this.reopen(this.props);
@@ -248,23 +248,6 @@ export class MessageActions extends Component<MessageActionsProps> {
     removeAttachment(key: number): void {
         this.state.editFiles = withoutAttachment(this.state.editFiles, key);
         this.state.editErrors = [];
-    }
-
-    pickFiles(): void {
-        this.fileInput.el?.click();
-    }
-
-    onPicked(ev: Event): void {
-        const input = ev.target as HTMLInputElement;
-        void this.attach([...(input.files ?? [])]);
-        input.value = ""; // the same file can be picked again after removing it
-    }
-
-    onEditPaste(ev: ClipboardEvent): void {
-        const files = pastedFiles(ev);
-        if (files.length) {
-            void this.attach(files);
-        }
     }
 
     onEditKeydown(ev: KeyboardEvent): void {
