@@ -329,7 +329,12 @@ class TestThreadAccess(RpcMixin, EngineCase):
         self.script([base.TextDelta("Half "), gate, *answer("done.")])
         response = self.post_generate(self.thread, "question", stream=True)
         self.assertTrue(gate.reached.wait(WAIT))
-        written = self.messages(self.thread, "assistant")
+        # Through a cursor of its own, as the run's transactions: the test's own cursor is not
+        # for a thread to use while the run uses the connection.
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT id FROM mail_message WHERE model = 'llm.thread' AND res_id = %s "
+                       "AND llm_role = 'assistant'", (self.thread.id,))
+            written = self.env["mail.message"].browse(cr.fetchone()[0])
         with self.assertNoLogs(level="WARNING"):
             for method in ("llm_ui_delete", "unlink"):
                 _result, error = self.call_kw("llm.thread", method, [[self.thread.id]])
