@@ -28,8 +28,8 @@ registry.category("web_tour.tours").add("llm_thread_usage_budget", {
         { content: "The conversation's total", trigger: ".o_llm_thread_usage:contains(600 out)" },
         ...send("And one more?"),
         {
-            content: "The next question is refused: the budget would be exceeded",
-            trigger: ".o_llm_message_assistant .o_llm_message_error:contains(would exceed the monthly budget \"Admin tokens\")",
+            content: "The next question is refused: the budget is spent (10,100 of 10,000 tokens)",
+            trigger: ".o_llm_message_assistant .o_llm_message_error:contains(monthly budget \"Admin tokens\" is spent)",
         },
         { content: "The question is kept", trigger: ".o_llm_message_user:contains(And one more?)" },
         { content: "The composer is usable again", trigger: ".o_llm_composer_input:enabled" },
