@@ -14,13 +14,14 @@ The dialogs take the answer as one text (non-streamed), and show an error's mess
 """
 
 import logging
+import uuid
 
 from odoo import http
 from odoo.addons.html_editor.controllers.main import HTML_Editor
 from odoo.exceptions import UserError
 from odoo.http import request
 
-from ..engine.tokens import estimate_output_tokens, estimate_prompt_tokens
+from ..engine.tokens import call_usage, estimate_prompt_tokens
 from ..models.llm_thread import check_input
 from ..providers import base
 from .main import _use_selected_companies
@@ -84,10 +85,17 @@ def generate(env, messages):
     provider = model.provider_id
     client, api_id, _window, reserve = Thread._llm_resolve_model(model, provider)
     prompt_tokens = estimate_prompt_tokens(messages, [])
-    refusal, _warning, answer_cap = env["llm.budget"]._llm_check(model, prompt_tokens, reserve)
+    # As a chat's call: under a hard budget, what it may cost is reserved until its usage line
+    # replaces it, so that calls made at the same moment cannot pass the budget together.
+    token = uuid.uuid4().hex
+    refusal, _warning, answer_cap, reserved = env["llm.budget"]._llm_check_call(
+        model, prompt_tokens, reserve, (None, token))
     if refusal:
         keep_and_raise(env, refusal)
     options = env["llm.assistant"]._llm_chat_options(model, answer_cap)
+    # The other calls see the reservation, and take their turn at the budgets' rows, while
+    # this one waits for the provider.
+    env.cr.commit()
     text, reasoning, usage, failure = [], [], None, None
     try:
         for item in client.chat(api_id, messages, (), options):
@@ -99,20 +107,15 @@ def generate(env, messages):
                 usage = item
     except base.ProviderError as exc:
         failure = exc
-    # As the chat's answers count a call (Generation._finalise): the provider's counts, else
-    # what it counted before failing and estimates for the rest; nothing for a call that
-    # failed before any of it.
-    known = (failure.input_tokens, failure.output_tokens) if failure else (None, None)
-    counted = usage and (usage.input_tokens or usage.output_tokens)
-    estimated = False
-    if not counted and (text or reasoning or known != (None, None)):
-        usage = base.Usage(
-            prompt_tokens if known[0] is None else known[0],
-            estimate_output_tokens(text, reasoning, ()) if known[1] is None else known[1])
-        estimated = None in known
-    if usage:
-        env["llm.usage"]._llm_record(Thread, env["mail.message"], model, provider, usage,
-                                     estimated)
+    finally:
+        # Counted as the chat's answers are; committed at once, so that the reservation is
+        # given back whatever the request does next.
+        usage, estimated = call_usage(
+            usage, (failure.input_tokens, failure.output_tokens) if failure else (None, None),
+            prompt_tokens, text, reasoning)
+        env["llm.usage"]._llm_count_call(Thread, env["mail.message"], model, provider, usage,
+                                         estimated, reserved and token)
+        env.cr.commit()
     if failure:
         _logger.info("html_editor generate_text: provider error %s: %s %s", failure.kind,
                      failure.message, failure.detail)
@@ -122,8 +125,8 @@ def generate(env, messages):
 
 
 def keep_and_raise(env, message):
-    """Refuse with ``message``, keeping what the call wrote (its usage line, a budget's notice
-    to the managers): Odoo rolls the request's transaction back with the error."""
+    """Refuse with ``message``, keeping what was written before (a budget's notice to the
+    managers): Odoo rolls the request's transaction back with the error."""
     env.cr.commit()
     raise UserError(message)
 

@@ -45,7 +45,7 @@ from odoo.service.model import (MAX_TRIES_ON_CONCURRENCY_FAILURE,
 from ..providers import base
 from . import protocol, runtime
 from .protocol import event
-from .tokens import estimate_output_tokens, estimate_prompt_tokens
+from .tokens import call_usage, estimate_prompt_tokens
 from .turn import Turn, message_text
 
 _logger = logging.getLogger(__name__)
@@ -631,19 +631,10 @@ class Generation:
             turn.finish_reason = self.stop_reason  # "stopped" or "lost"
             turn.stopped = True
         turn.end_reasoning()
-        counted = turn.usage and (turn.usage.input_tokens or turn.usage.output_tokens)
-        known_input, known_output = turn.failed_counts
-        if not counted and (new_text or new_reasoning or turn.calls
-                            or known_input is not None or known_output is not None):
-            # No final counts from the provider (stopped, cut, failed, a server ignoring
-            # include_usage or sending zeros): the call was made, so it is recorded. What the
-            # provider counted before failing is kept; the rest is estimated, and flagged.
-            # A continued answer counts only what this call added.
-            turn.usage = base.Usage(
-                turn.prompt_tokens if known_input is None else known_input,
-                estimate_output_tokens(new_text, new_reasoning, turn.calls)
-                if known_output is None else known_output)
-            turn.estimated = known_input is None or known_output is None
+        # A continued answer counts only what this call added.
+        turn.usage, turn.estimated = call_usage(turn.usage, turn.failed_counts,
+                                                turn.prompt_tokens, new_text, new_reasoning,
+                                                turn.calls)
 
         def finalise(env):
             # The conversation or the answer may have been deleted while it was written: the
@@ -666,16 +657,14 @@ class Generation:
     def _count(self, env, thread, message, turn):
         """Write the call's usage line (if any) in its place of its budget reservation (if
         any); ``thread`` and ``message`` as ``llm.usage._llm_existing()`` gives them."""
-        if turn.usage:
-            model, provider = self._records
-            line = env["llm.usage"]._llm_record(
-                thread, message, env["llm.model"].browse(model),
-                env["llm.provider"].browse(provider), turn.usage, turn.estimated)
+        model, provider = self._records
+        line = env["llm.usage"]._llm_count_call(
+            thread, message, env["llm.model"].browse(model), env["llm.provider"].browse(provider),
+            turn.usage, turn.estimated, self._reserved and self.token)
+        if line:
             turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
                             "model": line.model_id.name or "",
                             "provider": line.provider_id.name or ""}
-        if self._reserved:
-            env["llm.budget.reservation"]._llm_release(self.thread_id)
 
     # -- tools -------------------------------------------------------------
 

@@ -3,7 +3,7 @@ lines of calls the provider did not count (see ``llm.usage``)."""
 
 import json
 
-from ..providers.base import attachment_text
+from ..providers.base import Usage, attachment_text
 
 # An image's input tokens, whatever its size: the most any format bills for one image as it
 # resizes them (Anthropic: width x height / 750 after fitting ~1.15 megapixels, so about
@@ -43,3 +43,22 @@ def estimate_output_tokens(text, reasoning, calls):
     output = "".join(text) + "".join(reasoning)
     output += "".join(call.name + json.dumps(call.arguments) for call in calls)
     return estimate_tokens(output)
+
+
+def call_usage(usage, failed_counts, prompt_tokens, text, reasoning, calls=()):
+    """``(usage, estimated)``: what the usage line of one provider call counts (usage None:
+    no line). The provider's counts when it sent any; else, for a call that was made
+    (stopped, cut, failed, a server ignoring include_usage or sending zeros) and got
+    something (output, or counts from a failure: ``failed_counts``, input and output, None
+    where the provider gave none), what the provider counted before failing and estimates
+    for the rest (``prompt_tokens``, the output from ``text``, ``reasoning`` and ``calls``),
+    flagged estimated; nothing for a call that failed before any of it (a refused request
+    is not billed)."""
+    known_input, known_output = failed_counts
+    if (usage and (usage.input_tokens or usage.output_tokens)) or not (
+            text or reasoning or calls or known_input is not None or known_output is not None):
+        return usage, False
+    return Usage(prompt_tokens if known_input is None else known_input,
+                 estimate_output_tokens(text, reasoning, calls)
+                 if known_output is None else known_output), \
+        known_input is None or known_output is None

@@ -11,8 +11,13 @@ cost (its estimated prompt and its answer's cap, ``llm.budget.reservation``) in 
 transaction, which also writes the budgets' rows: two checks of one budget thus take turns
 (the second one's transaction, begun before the first one committed, fails to serialize and is
 retried, and then sees the first one's reservation). The call's usage line replaces its
-reservation (``Generation._finalise``); a reservation counts only while the generation that made
-it holds its claim, so one left by a killed process stops counting with that claim.
+reservation (``llm.usage._llm_count_call``); a reservation counts only while the generation that
+made it holds its claim, so one left by a killed process stops counting with that claim. A call
+without a conversation (Odoo's editor AI) reserves under a claim of its own, ``(None, token)``,
+which counts while the process making the call lives (``engine.claim.Liveness``).
+
+Embedding calls (knowledge indexing and search) are checked without a reservation: they are made
+in their caller's transaction, which other checks cannot see before it ends.
 """
 
 import math
@@ -23,7 +28,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools.misc import formatLang
 
-from ..engine.claim import STALE_AFTER
+from ..engine.claim import LIVENESS_NAMESPACE, STALE_AFTER, Liveness
 
 WARNING_RATIO = 0.8
 # The shortest answer worth a call under a hard budget (or the answer reserve, when smaller):
@@ -133,7 +138,8 @@ class LlmBudget(models.Model):
     def _llm_reserved(self, now, lock=False):
         """``{budget id: tokens or money reserved}`` by the calls in progress in the scopes of
         these budgets: only the reservations of generations still holding their claim (a live
-        heartbeat), so that a killed process's stop counting with its claim. ``lock``: in the
+        heartbeat), and of calls without a conversation whose process lives, so that a killed
+        process's stop counting. ``lock``: in the
         same statement, take turns with the other checks of these budgets until this
         transaction ends; a write, not only a lock, so that a transaction whose snapshot
         predates another check's commit fails to serialize (a request is retried on it, in a
@@ -153,11 +159,19 @@ class LlmBudget(models.Model):
               FROM llm_budget b
               JOIN llm_budget_reservation r
                 ON r.company_id = b.company_id AND (b.scope = 'company' OR r.user_id = b.user_id)
-              JOIN llm_thread t
-                ON t.id = r.thread_id AND t.generation_token = r.token
-               AND t.generation_heartbeat > %(alive)s
+         LEFT JOIN llm_thread t ON t.id = r.thread_id
              WHERE b.id IN %(ids)s
-          GROUP BY b.id""", {"ids": tuple(self.ids), "alive": now - STALE_AFTER},
+               AND CASE WHEN r.thread_id IS NULL
+                        THEN EXISTS (SELECT 1 FROM pg_locks
+                                      WHERE locktype = 'advisory' AND granted
+                                        AND classid = %(liveness)s AND objid = r.owner
+                                        AND objsubid = 2 AND database = (
+                                            SELECT oid FROM pg_database
+                                             WHERE datname = current_database()))
+                        ELSE t.generation_token = r.token
+                             AND t.generation_heartbeat > %(alive)s END
+          GROUP BY b.id""", {"ids": tuple(self.ids), "alive": now - STALE_AFTER,
+                             "liveness": LIVENESS_NAMESPACE},
                             log_exceptions=False)
         return dict(self.env.cr.fetchall())
 
@@ -185,13 +199,15 @@ class LlmBudget(models.Model):
         return self._llm_check_call(model, input_tokens, output_tokens)[:3]
 
     @api.model
-    def _llm_check_call(self, model, input_tokens, output_tokens, claim=None):
+    def _llm_check_call(self, model, input_tokens, output_tokens, claim=None, embedding=False):
         """Check the budgets of the current user in the call's company (``llm.usage``'s
         ``_llm_company``) before a provider call that sends ``input_tokens`` (estimated) to
         ``model`` and may get ``output_tokens`` back (the answer reserve: the model's Max Output
         Tokens, else 1,024). ``claim``: ``(thread id, token)`` of the generation making the
-        call, which then reserves what it may cost under the hard budgets (see the module's
-        docstring), the calls in progress reserving theirs counted as used.
+        call (``(None, token)`` for a call without a conversation), which then reserves what it
+        may cost under the hard budgets (see the module's docstring), the calls in progress
+        reserving theirs counted as used. ``embedding``: the call embeds text (no answer), which
+        a refusal says.
 
         Returns ``(refusal, warning, answer_cap, reserved)``: the message refusing the call (a hard
         budget without room for the prompt and an answer of ``MIN_ANSWER_TOKENS``, or of the
@@ -229,7 +245,7 @@ class LlmBudget(models.Model):
                     # One answer may take a budget from under 80% to spent: its managers
                     # still hear of it, when it starts refusing calls.
                     budget._llm_notify_managers(now, used)
-                return budget._llm_refusal(taken, needed), None, None, False
+                return budget._llm_refusal(taken, needed, embedding), None, None, False
             if budget.hard and left_for_answer is not None:
                 caps.append(int(left_for_answer))
             if used >= WARNING_RATIO * budget.limit:
@@ -286,7 +302,7 @@ class LlmBudget(models.Model):
         return (", ".join(self._llm_managers(company).mapped("name"))
                 or self.env._("an administrator"))
 
-    def _llm_refusal(self, used, needed):
+    def _llm_refusal(self, used, needed, embedding=False):
         names = self._llm_manager_names()
         if used >= self.limit:
             # Spent: no question passes, a short one in a new conversation neither.
@@ -296,6 +312,16 @@ class LlmBudget(models.Model):
                 "otherwise it renews on the first day of next month.",
                 budget=self.name, used=self._llm_amount(used),
                 limit=self._llm_amount(self.limit), managers=names)
+        if embedding:
+            return self.env._(
+                "Embedding this text (to index a knowledge source, or to search one by meaning) "
+                "would exceed the monthly budget \"%(budget)s\": %(used)s of %(limit)s are used, "
+                "and it needs about %(needed)s. An LLM manager (%(managers)s) can raise the "
+                "budget in LLM > Configuration > Budgets; otherwise it renews on the first day of "
+                "next month.",
+                budget=self.name, used=self._llm_amount(used),
+                limit=self._llm_amount(self.limit), needed=self._llm_amount(needed),
+                managers=names)
         return self.env._(
             "This request would exceed the monthly budget \"%(budget)s\": %(used)s of %(limit)s "
             "are used, and this question needs about %(needed)s with the conversation sent along "
@@ -356,17 +382,22 @@ class LlmThreadBudget(models.Model):
 
 class LlmBudgetReservation(models.Model):
     """What a call in progress may cost under hard budgets: counted by them as used until the
-    call's usage line replaces it, and only while its generation holds its claim. One row a
-    thread at most (a thread runs one call at a time); rows are written in plain SQL, on the
-    way to the first delta."""
+    call's usage line replaces it, and only while its generation holds its claim (a call without
+    a conversation: while its process lives). One row a thread at most (a thread runs one call
+    at a time); rows are written in plain SQL, on the way to the first delta."""
 
     _name = "llm.budget.reservation"
     _description = "LLM Budget Reservation"
     _log_access = False
 
-    thread_id = fields.Many2one("llm.thread", required=True, ondelete="cascade")
-    # The claim's token (llm.thread.generation_token) of the generation that reserved.
-    token = fields.Char(required=True)
+    # Empty for a call without a conversation (Odoo's editor AI).
+    thread_id = fields.Many2one("llm.thread", ondelete="cascade")
+    # The claim's token (llm.thread.generation_token) of the generation that reserved, or the
+    # call's own.
+    token = fields.Char(required=True, index=True)
+    # Without a conversation: the liveness key (engine.claim.Liveness) of the process making
+    # the call.
+    owner = fields.Integer()
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
     company_id = fields.Many2one("res.company", required=True, ondelete="cascade")
     total_tokens = fields.Integer()
@@ -379,20 +410,22 @@ class LlmBudgetReservation(models.Model):
     @api.model
     def _llm_reserve(self, claim, company, tokens, cost):
         """Reserve ``tokens`` and ``cost`` for the call of the generation ``claim`` (thread
-        id, token), replacing what its thread reserved before (a killed process's leftover)."""
+        id, token), replacing what its thread reserved before (a killed process's leftover);
+        or, thread id None, for a call without a conversation, while this process lives."""
         thread_id, token = claim
+        owner = None if thread_id else Liveness.owner_key(self.env.registry)
         self.env.cr.execute("""
             INSERT INTO llm_budget_reservation
-                   (thread_id, token, user_id, company_id, total_tokens, cost)
-            VALUES (%s, %s, %s, %s, %s, %s)
+                   (thread_id, token, owner, user_id, company_id, total_tokens, cost)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (thread_id) DO UPDATE
                SET token = EXCLUDED.token, user_id = EXCLUDED.user_id,
                    company_id = EXCLUDED.company_id, total_tokens = EXCLUDED.total_tokens,
                    cost = EXCLUDED.cost""",
-            (thread_id, token, self.env.uid, company.id, math.ceil(tokens), cost))
+            (thread_id, token, owner, self.env.uid, company.id, math.ceil(tokens), cost))
 
     @api.model
-    def _llm_release(self, thread_id):
-        """The call of ``thread_id`` ended: its usage line (if any) counts instead."""
-        self.env.cr.execute("DELETE FROM llm_budget_reservation WHERE thread_id = %s",
-                            (thread_id,))
+    def _llm_release(self, token):
+        """The call that reserved under the claim ``token`` ended: its usage line (if any)
+        counts instead."""
+        self.env.cr.execute("DELETE FROM llm_budget_reservation WHERE token = %s", (token,))

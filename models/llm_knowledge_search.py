@@ -167,22 +167,24 @@ def beside(background, foreground):
 
 
 def vector_ranking(plans, query, floor):
-    """``([(chunk id, similarity)], [(provider record, ProviderError)])``: ``query``
-    embedded once per plan (an embedding model and size: its provider client, model and
-    loaded indexes), each index scored; the best ``CANDIDATES`` at or above ``floor``. No
-    database access: runs beside the full-text query."""
-    ranking, failures = [], []
-    for provider, client, model, dimensions, indexes in plans:
+    """``([(chunk id, similarity)], [(provider record, ProviderError)], [(model record,
+    Embeddings)])``: ``query`` embedded once per plan (an embedding model and size: the model
+    and provider records, the provider's client, the model's API id and the loaded indexes), each index scored; the best ``CANDIDATES`` at
+    or above ``floor``; and the calls made, for their usage lines. No database access: runs
+    beside the full-text query."""
+    ranking, failures, calls = [], [], []
+    for model, provider, client, api_id, dimensions, indexes in plans:
         try:
-            vector = client.embed(model, [query], dimensions or None).vectors[0]
+            embeddings = client.embed(api_id, [query], dimensions or None)
         except ProviderError as error:
             failures.append((provider, error))
             continue
-        vector = numpy.asarray(vector, dtype="<f4")
+        calls.append((model, embeddings))
+        vector = numpy.asarray(embeddings.vectors[0], dtype="<f4")
         for index in indexes:
             ranking.extend(index.top_k(vector, CANDIDATES))
     ranking = sorted((row for row in ranking if row[1] >= floor), key=lambda row: -row[1])
-    return ranking[:CANDIDATES], failures
+    return ranking[:CANDIDATES], failures, calls
 
 
 @dataclass
@@ -219,12 +221,14 @@ class LlmKnowledgeSearch(models.AbstractModel):
         result = SearchResult()
         if not query or not sources:
             return result
-        plans, result.vector_note = self._llm_vector_plans(sources)
+        plans, result.vector_note = self._llm_vector_plans(sources, query)
         floor = float(self.env["ir.config_parameter"].sudo().get_param(
             MIN_SIMILARITY_PARAM, DEFAULT_MIN_SIMILARITY))
-        text_ranking, (vector_hits, failures) = beside(
+        text_ranking, (vector_hits, failures, calls) = beside(
             lambda: vector_ranking(plans, query, floor),
             lambda: self._llm_text_ranking(query, sources))
+        for model, embeddings in calls:
+            self.env["llm.usage"]._llm_count_embedding(model, [query], embeddings)
         # Full text still answers; the search box shows why vectors did not.
         result.vector_note = " ".join([result.vector_note] + [
             provider._error_message(error) for provider, error in failures]).strip()
@@ -269,10 +273,11 @@ class LlmKnowledgeSearch(models.AbstractModel):
         ranking.sort(key=lambda row: -row[1])
         return ranking[:CANDIDATES]
 
-    def _llm_vector_plans(self, sources):
+    def _llm_vector_plans(self, sources, query):
         """``(plans, note)``: what ``vector_ranking`` needs, read here with the cursor: per
-        embedding model (and size) of ``sources``, its provider client and the sources'
-        loaded vector indexes; ``note`` says why vector search is off, if it is."""
+        embedding model (and size) of ``sources`` whose budgets let it embed ``query``, the
+        model, its provider client and the sources' loaded vector indexes; ``note`` says why
+        vector search is off, if it is (no model, a budget's refusal)."""
         with_model = sources.sudo().filtered("embedding_model_id")
         if not with_model:
             return [], self.env._("Vector search is off: no source has an embedding model. "
@@ -281,10 +286,17 @@ class LlmKnowledgeSearch(models.AbstractModel):
         for source in with_model:
             groups.setdefault((source.embedding_model_id, source.embedding_dimensions),
                               []).append(source)
-        return [(model.provider_id, model.provider_id._get_provider(), model.api_id, dimensions,
-                 [ExactVectorIndex.load(self.env.cr, source.id, source.vector_version)
-                  for source in group])
-                for (model, dimensions), group in groups.items()], ""
+        plans, refusals = [], []
+        for (model, dimensions), group in groups.items():
+            refusal = self.env["llm.usage"]._llm_check_embedding(model, [query])
+            if refusal:
+                refusals.append(refusal)
+                continue
+            plans.append((model, model.provider_id, model.provider_id._get_provider(),
+                          model.api_id, dimensions,
+                          [ExactVectorIndex.load(self.env.cr, source.id, source.vector_version)
+                           for source in group]))
+        return plans, " ".join(refusals)
 
 
 class LlmKnowledgeChunkAccess(models.Model):

@@ -422,9 +422,14 @@ class LlmKnowledgeSource(models.Model):
         if not chunks:
             return False
         model = self.embedding_model_id.sudo()
+        texts = [chunk._llm_embedding_text() for chunk in chunks]
+        usage = self.env["llm.usage"]
+        refusal = usage._llm_check_embedding(model, texts)
+        if refusal:
+            raise UserError(refusal)  # the source's error: indexing resumes at Retry
         result = model.provider_id._get_provider().embed(
-            model.api_id, [chunk._llm_embedding_text() for chunk in chunks],
-            self.embedding_dimensions or None)
+            model.api_id, texts, self.embedding_dimensions or None)
+        usage._llm_count_embedding(model, texts, result)
         self._llm_lock()
         chunks._llm_store_vectors(result.vectors)
         self._llm_bump_vectors()

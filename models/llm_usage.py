@@ -10,11 +10,20 @@ The company a call counts in (its line, its currency, the budgets checked before
 provider's, whose key and bill it uses, when the provider belongs to one; else the current
 company (the company switcher's).
 
+Every paid call goes this way: ``llm.budget._llm_check_call()`` before it (a reservation under
+hard budgets when the caller has one to give back), ``engine.tokens.call_usage()`` for what its
+line counts, ``_llm_count_call()`` for the line in place of the reservation. Chat calls (the
+conversations' answers, Odoo's editor AI) and embedding calls (knowledge indexing and search:
+``_llm_check_embedding()``, ``_llm_count_embedding()``) are told apart by ``kind``.
+
 Cost: the model's prices are per million tokens in the provider's billing currency
 (``llm.provider.currency_id``), converted into the company's currency at the call's date.
 """
 
 from odoo import api, fields, models
+
+from ..engine.tokens import estimate_tokens
+from ..providers.base import Usage
 
 
 class LlmUsage(models.Model):
@@ -35,6 +44,12 @@ class LlmUsage(models.Model):
     provider_id = fields.Many2one("llm.provider", string="Provider", ondelete="set null",
                                   readonly=True)
     model_id = fields.Many2one("llm.model", string="Model", ondelete="set null", readonly=True)
+    # Lines written before embeddings were counted are all chat calls: the default fills them.
+    kind = fields.Selection(
+        [("chat", "Chat"), ("embedding", "Embedding")], required=True, default="chat",
+        readonly=True,
+        help="Chat: an answer of a conversation, or of the HTML editor's AI. Embedding: text "
+             "turned into vectors, to index a knowledge source or search one by meaning.")
     input_tokens = fields.Integer(readonly=True)
     output_tokens = fields.Integer(readonly=True)
     total_tokens = fields.Integer(readonly=True)
@@ -76,7 +91,38 @@ class LlmUsage(models.Model):
         return records.browse([row[0] for row in self.env.cr.fetchall()])
 
     @api.model
-    def _llm_record(self, thread, message, model, provider, usage, estimated):
+    def _llm_count_call(self, thread, message, model, provider, usage, estimated, reservation,
+                        kind="chat"):
+        """The line of one provider call (``usage``, ``estimated`` as
+        ``engine.tokens.call_usage()`` gives them; none when ``usage`` is None), written in
+        place of the budget reservation the call made (``reservation``: its claim's token, see
+        ``llm.budget._llm_check_call()``; falsy: none); returns the line."""
+        line = self._llm_record(thread, message, model, provider, usage, estimated, kind) \
+            if usage else self
+        if reservation:
+            self.env["llm.budget.reservation"]._llm_release(reservation)
+        return line
+
+    @api.model
+    def _llm_check_embedding(self, model, texts):
+        """The budgets' refusal (a message saying what to do) of embedding ``texts`` with
+        ``model`` now, or None. Without a reservation: an embedding call is made in its
+        caller's transaction (an indexing step, a search), and costs little."""
+        return self.env["llm.budget"]._llm_check_call(
+            model, sum(map(estimate_tokens, texts)), 0, embedding=True)[0]
+
+    @api.model
+    def _llm_count_embedding(self, model, texts, embeddings):
+        """The line of one embedding call of ``model`` for ``texts`` (whatever its caller):
+        the input tokens the provider counted, else estimated."""
+        counted = embeddings.input_tokens
+        return self._llm_count_call(
+            self.env["llm.thread"], self.env["mail.message"], model, model.provider_id,
+            Usage(counted or sum(map(estimate_tokens, texts)), 0), not counted, None,
+            kind="embedding")
+
+    @api.model
+    def _llm_record(self, thread, message, model, provider, usage, estimated, kind="chat"):
         """Write the line of one provider call, as the system (users only read theirs).
         ``thread`` and ``message`` as ``_llm_existing()`` gives them: the call was made, so its
         line is written even when its conversation or its answer was deleted meanwhile (empty
@@ -91,6 +137,7 @@ class LlmUsage(models.Model):
             "message_id": message.id,
             "provider_id": provider.id,
             "model_id": model.id,
+            "kind": kind,
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
             "total_tokens": usage.input_tokens + usage.output_tokens,

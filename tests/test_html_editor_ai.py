@@ -2,8 +2,13 @@
 configured provider, never through Odoo's IAP service: the route called as the dialogs call
 it, the real wire module and the fake provider server."""
 
+from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from ..controllers import html_editor
+from ..engine.claim import Liveness
+from ..engine.tokens import estimate_prompt_tokens
 from ..providers import base
 from .fake_provider import Cut, FakeProviderCase
 from .test_access import RpcMixin
@@ -97,6 +102,76 @@ class TestHtmlEditorAi(RpcMixin, FakeProviderCase, HttpCase):
                            "This request would exceed the monthly budget \"Editor tokens\"")
         self.assertFalse(self.fake.requests, "nothing sent to the provider")
         self.assertFalse(self.usage_lines())
+
+    def test_calls_at_the_same_time_count_each_others_reservation(self):
+        """A call under a hard budget reserves its prompt and its answer's cap, as a chat's
+        call does, until its usage line replaces them: a second call made while the first one
+        waits for the provider is refused with the chat's message, even though nothing was
+        recorded yet; once the first one is counted, a call goes ahead again."""
+        self.env["llm.budget"].create({"name": "Editor tokens", "scope": "user",
+                                       "user_id": self.user.id, "unit": "tokens",
+                                       "limit": 2000, "hard": True})
+        Thread = type(self.env["llm.thread"])
+        resolve = Thread._llm_resolve_model
+        refusals = []
+
+        class WhileWaiting:
+            """The first call's client: the second call comes while the provider answers.
+            This test server serves one request at a time (they share the test's cursor), so
+            the second call is made from there, as the route makes it."""
+
+            def __init__(self, thread, client):
+                self.thread, self.client = thread, client
+
+            def chat(self, *args):
+                if not refusals:
+                    refusals.append(None)
+                    try:
+                        html_editor.generate(self.thread.env, [base.ChatMessage("user", "two")])
+                    except UserError as exc:
+                        refusals[0] = exc.args[0]
+                return self.client.chat(*args)
+
+        def resolve_while_waiting(thread, model, provider):
+            client, *rest = resolve(thread, model, provider)
+            return WhileWaiting(thread, client), *rest
+
+        self.patch(Thread, "_llm_resolve_model", resolve_while_waiting)
+        self.fake.script("openai", [base.TextDelta("Dear customer,"), base.Usage(300, 400),
+                                    base.Finish("stop")])
+        result, error = self.generate_text(REQUEST, [SYSTEM])
+        self.assertIsNone(error)
+        self.assertEqual(result, "Dear customer,")
+        self.assertEqual(len(self.fake.requests), 1, "the second call was not made")
+        self.assertEqual(len(refusals), 1)
+        self.assertIn("The monthly budget \"Editor tokens\" is spent: 2,000 tokens of 2,000 "
+                      "tokens are used", refusals[0] or "")
+        self.assertEqual(self.usage_lines().mapped("total_tokens"), [700])
+        self.assertFalse(self.env["llm.budget.reservation"].search([]),
+                         "the usage line replaced the reservation")
+        # Counted: the next call has room, for an answer capped to what is left.
+        self.fake.script("openai", [base.TextDelta("Again."), base.Usage(30, 2),
+                                    base.Finish("stop")])
+        result, error = self.generate_text(REQUEST, [SYSTEM])
+        self.assertEqual((result, error), ("Again.", None))
+        sent = self.fake.requests[-1].json
+        self.assertEqual(sent["max_tokens"], 2000 - 700 - estimate_prompt_tokens(
+            [base.ChatMessage(m["role"], m["content"]) for m in sent["messages"]], []))
+        self.assertFalse(self.env["llm.budget.reservation"].search([]))
+
+    def test_a_reservation_without_conversation_counts_while_its_process_lives(self):
+        budget = self.env["llm.budget"].create({"name": "Editor tokens", "scope": "user",
+                                                "user_id": self.user.id, "unit": "tokens",
+                                                "limit": 2000, "hard": True})
+        Reservation = self.env["llm.budget.reservation"].with_user(self.user)
+        Reservation._llm_reserve((None, "editor-call"), self.env.company, 1900, 0.25)
+        reservation = Reservation.sudo().search([("token", "=", "editor-call")])
+        self.assertEqual(reservation.owner, Liveness.owner_key(self.env.registry))
+        self.assertEqual(budget._llm_reserved(fields.Datetime.now()), {budget.id: 1900})
+        # The process that made it died: no session holds its liveness lock any more.
+        reservation.owner = 0
+        reservation.flush_recordset()
+        self.assertEqual(budget._llm_reserved(fields.Datetime.now()), {})
 
     def test_no_provider_configured(self):
         self.provider.active = False

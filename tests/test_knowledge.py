@@ -5,6 +5,7 @@ fake provider's embeddings over real HTTP."""
 import base64
 import io
 import logging
+import re
 import threading
 import zipfile
 from datetime import timedelta
@@ -14,6 +15,7 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..engine.tokens import estimate_tokens
 from ..models import llm_knowledge_search as search
 from ..providers.http import HttpProvider
 from .fake_embeddings import OPENAI_PATH
@@ -291,6 +293,80 @@ class TestKnowledgeFiles(KnowledgeCase):
         self.index()
         result, chunks = self.search("refunds returns shipping", token_budget=30)
         self.assertEqual(len(chunks), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestKnowledgeUsage(KnowledgeCase):
+    """Embedding calls are paid calls: checked against the budgets before, a usage line
+    after, told apart from the answers."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.embedder.input_price = 2.0
+        cls.user = new_test_user(cls.env, login="knowledge_usage_user",
+                                 groups="base.group_user")
+
+    def lines(self):
+        return self.env["llm.usage"].search([("kind", "=", "embedding")], order="id")
+
+    def provider_tokens(self, request):
+        return sum(len(re.findall(r"\w+", text)) for text in request.json["input"])
+
+    def test_indexing_and_search_write_usage_lines(self):
+        source = self.file_source("Policies", self.attachment("policy.md", RETURNS_MD,
+                                                              "text/markdown"))
+        self.index()
+        self.assertEqual(source.state, "ready", source.index_error)
+        [indexing] = self.fake.requests
+        tokens = self.provider_tokens(indexing)
+        self.assertRecordValues(self.lines(), [{
+            "kind": "embedding", "user_id": self.env.uid, "company_id": self.env.company.id,
+            "provider_id": self.provider.id, "model_id": self.embedder.id, "thread_id": False,
+            "input_tokens": tokens, "output_tokens": 0, "total_tokens": tokens,
+            "estimated": False}])
+        self.assertAlmostEqual(self.lines().cost, tokens * 2.0 / 1e6)
+        # A question's search, by its user: a line of theirs, estimated when the provider
+        # gives no count.
+        self.fake.reply("POST", OPENAI_PATH, json_body={
+            "object": "list", "model": "embed-model",
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.5] * 64}]})
+        self.search("How long until refunds are paid back?", user=self.user)
+        line = self.lines()[-1]
+        self.assertRecordValues(line, [{"user_id": self.user.id, "estimated": True,
+                                        "output_tokens": 0}])
+        self.assertEqual(line.input_tokens,
+                         estimate_tokens("How long until refunds are paid back?"))
+        self.assertEqual(self.env["llm.usage"].search_count([("kind", "=", "chat")]), 0)
+
+    def test_a_hard_budget_refuses_embeddings_before_any_request(self):
+        self.env["llm.budget"].create({"name": "Company tokens", "scope": "company",
+                                       "unit": "tokens", "limit": 20, "hard": True})
+        source = self.file_source("Policies", self.attachment("policy.md", RETURNS_MD,
+                                                              "text/markdown"))
+        with self.assertNoLogs("odoo.addons.llm_thread", "WARNING"):
+            self.index()
+        self.assertEqual(source.state, "error")
+        self.assertIn("Embedding this text (to index a knowledge source, or to search one by "
+                      "meaning) would exceed the monthly budget \"Company tokens\": 0 tokens "
+                      "of 20 tokens are used", source.index_error)
+        self.assertIn("can raise the budget in LLM > Configuration > Budgets",
+                      source.index_error)
+        self.assertFalse(self.fake.requests, "nothing sent to the provider")
+        self.assertFalse(self.lines())
+
+    def test_a_spent_hard_budget_leaves_search_to_full_text(self):
+        self.file_source("Policies", self.attachment("policy.md", RETURNS_MD, "text/markdown"))
+        self.index()
+        [indexing] = self.lines()
+        self.env["llm.budget"].create({"name": "Company tokens", "scope": "company",
+                                       "unit": "tokens", "limit": indexing.total_tokens,
+                                       "hard": True})
+        result, chunks = self.search("refunds", user=self.user)
+        self.assertEqual(chunks[:1].heading, "Returns > Refunds")
+        self.assertIn("The monthly budget \"Company tokens\" is spent", result.vector_note)
+        self.assertEqual(len(self.fake.requests), 1, "the question was not embedded")
+        self.assertEqual(self.lines(), indexing)
 
 
 # Bounds a wait for what takes milliseconds: it only stops a broken test from hanging.
