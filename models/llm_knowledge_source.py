@@ -429,8 +429,16 @@ class LlmKnowledgeSource(models.Model):
             raise UserError(refusal)  # the source's error: indexing resumes at Retry
         result = model.provider_id._get_provider().embed(
             model.api_id, texts, self.embedding_dimensions or None)
+        try:
+            self._llm_lock()
+        except CONCURRENT_WRITE:
+            # The step is dropped (_llm_index), not the call the provider bills: its line is
+            # written on its own.
+            self.env.cr.rollback()
+            usage._llm_count_embedding(model, texts, result)
+            self._llm_commit()
+            raise
         usage._llm_count_embedding(model, texts, result)
-        self._llm_lock()
         chunks._llm_store_vectors(result.vectors)
         self._llm_bump_vectors()
         self.progress_done = min(self.progress_total, self.progress_done + len(chunks))

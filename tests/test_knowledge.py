@@ -308,7 +308,8 @@ class TestKnowledgeUsage(KnowledgeCase):
                                  groups="base.group_user")
 
     def lines(self):
-        return self.env["llm.usage"].search([("kind", "=", "embedding")], order="id")
+        return self.env["llm.usage"].search([("kind", "=", "embedding"),
+                                             ("model_id", "=", self.embedder.id)], order="id")
 
     def provider_tokens(self, request):
         return sum(len(re.findall(r"\w+", text)) for text in request.json["input"])
@@ -395,6 +396,7 @@ class TestKnowledgeConcurrentEdits(FakeProviderCase, TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             source = env["llm.knowledge.source"].browse(self.source_id)
             provider = source.embedding_model_id.provider_id
+            env["llm.usage"].search([("provider_id", "=", provider.id)]).unlink()
             source.unlink()  # with its chunks and its files
             provider.unlink()  # with its model
             env["ir.cron.trigger"].search([("id", ">", last_trigger)]).unlink()
@@ -430,6 +432,14 @@ class TestKnowledgeConcurrentEdits(FakeProviderCase, TransactionCase):
                 self.source_id)
             return (source.read(["name", "state", "index_error"])[0],
                     source.chunk_ids.mapped("content"))
+
+    def committed_usage(self):
+        """The embedding calls' usage lines committed for the source's model."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            model = env["llm.knowledge.source"].browse(self.source_id).embedding_model_id
+            return env["llm.usage"].search_count([("model_id", "=", model.id),
+                                                  ("kind", "=", "embedding")])
 
     def pause_after(self, owner, name, call):
         """Pause the cron's thread right after its ``call``-th call of ``owner.name``, until
@@ -470,10 +480,12 @@ class TestKnowledgeConcurrentEdits(FakeProviderCase, TransactionCase):
         values, _chunks = self.committed()
         self.assertEqual((values["name"], values["state"], values["index_error"]),
                          ("Policies 2025", "queued", False))
+        self.assertEqual(self.committed_usage(), 1, "the dropped batch's call is counted")
         self.join(self.run_cron())
         values, chunks = self.committed()
         self.assertEqual(values["state"], "ready", values["index_error"])
         self.assertEqual(chunks, ["Two years on every bicycle."])
+        self.assertEqual(self.committed_usage(), 2)
 
     def test_save_between_two_batches(self):
         """A new file saved between two batches of a run is indexed by that run. (The run used
