@@ -169,9 +169,9 @@ def beside(background, foreground):
 def vector_ranking(plans, query, floor):
     """``([(chunk id, similarity)], [(provider record, ProviderError)], [(model record,
     Embeddings)])``: ``query`` embedded once per plan (an embedding model and size: the model
-    and provider records, the provider's client, the model's API id and the loaded indexes), each index scored; the best ``CANDIDATES`` at
-    or above ``floor``; and the calls made, for their usage lines. No database access: runs
-    beside the full-text query."""
+    and provider records, the provider's client, the model's API id and the loaded indexes),
+    each index scored; the best ``CANDIDATES`` at or above ``floor``; and the calls made, for
+    their usage lines. No database access: runs beside the full-text query."""
     ranking, failures, calls = [], [], []
     for model, provider, client, api_id, dimensions, indexes in plans:
         try:
@@ -276,8 +276,9 @@ class LlmKnowledgeSearch(models.AbstractModel):
     def _llm_vector_plans(self, sources, query):
         """``(plans, note)``: what ``vector_ranking`` needs, read here with the cursor: per
         embedding model (and size) of ``sources`` whose budgets let it embed ``query``, the
-        model, its provider client and the sources' loaded vector indexes; ``note`` says why
-        vector search is off, if it is (no model, a budget's refusal)."""
+        model, its provider, the provider's client, the model's API id and the sources' loaded
+        vector indexes; ``note`` says why vector search is off, if it is (no model, a budget's
+        refusal)."""
         with_model = sources.sudo().filtered("embedding_model_id")
         if not with_model:
             return [], self.env._("Vector search is off: no source has an embedding model. "
