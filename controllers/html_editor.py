@@ -21,7 +21,7 @@ from odoo.addons.html_editor.controllers.main import HTML_Editor
 from odoo.exceptions import UserError
 from odoo.http import request
 
-from ..engine.tokens import call_usage, estimate_prompt_tokens
+from ..engine.tokens import call_usage, carries_history, estimate_prompt_tokens
 from ..models.llm_thread import check_input
 from ..providers import base
 from .main import _use_selected_companies
@@ -89,7 +89,7 @@ def generate(env, messages):
     # replaces it, so that calls made at the same moment cannot pass the budget together.
     token = uuid.uuid4().hex
     refusal, _warning, answer_cap, reserved = env["llm.budget"]._llm_check_call(
-        model, prompt_tokens, reserve, (None, token))
+        model, prompt_tokens, reserve, (None, token), history=carries_history(messages))
     if refusal:
         keep_and_raise(env, refusal)
     options = env["llm.assistant"]._llm_chat_options(model, answer_cap)

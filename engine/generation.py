@@ -45,7 +45,7 @@ from odoo.service.model import (MAX_TRIES_ON_CONCURRENCY_FAILURE,
 from ..providers import base
 from . import protocol, runtime
 from .protocol import event
-from .tokens import call_usage, estimate_prompt_tokens
+from .tokens import call_usage, carries_history, estimate_prompt_tokens
 from .turn import Turn, message_text
 
 _logger = logging.getLogger(__name__)
@@ -124,6 +124,8 @@ class Generation:
         self._told_other_tabs = False
         self._state = "idle"
         self._error = None
+        # The budgets' warning the viewers were last told ("budget_warning").
+        self._warning = ""
         now = time.monotonic()
         self._last_emit = 0.0
         self._last_poll = now
@@ -198,7 +200,8 @@ class Generation:
         # Before every call, so a tool loop cannot run past a budget either.
         prompt_tokens = estimate_prompt_tokens(messages, tools)
         refusal, warning, answer_cap, self._reserved = env["llm.budget"]._llm_check_call(
-            model_record, prompt_tokens, reserve, (self.thread_id, self.token))
+            model_record, prompt_tokens, reserve, (self.thread_id, self.token),
+            history=carries_history(messages))
         options = thread._llm_chat_options(model_record, answer_cap)
         if continuing and provider.supports_prefill(model, messages[:-1], options):
             # The history ends with the answer: the model goes on from its text, asked nothing
@@ -387,6 +390,7 @@ class Generation:
             messages, tools, prompt_tokens, refusal, warning, options = call
             provider, model, _window, _reserve, max_iterations, knowledge = self._setup
             if warning and not iteration:
+                self._warning = warning
                 yield event("budget_warning", message=warning)
             if knowledge and not iteration:
                 yield event("citations", message_id=knowledge.message_id,
@@ -492,6 +496,10 @@ class Generation:
                             input_tokens=turn.usage.input_tokens,
                             output_tokens=turn.usage.output_tokens,
                             estimated=turn.estimated, **turn.billing)
+            if turn.budget_warning is not None and turn.budget_warning != self._warning:
+                # The chat shows the budgets as they are after this answer, not before it.
+                self._warning = turn.budget_warning
+                yield event("budget_warning", message=turn.budget_warning)
             yield event("message_final", message_id=turn.message_id,
                         finish_reason=turn.reason,
                         stopped=turn.stopped, error=turn.error and turn.error[1])
@@ -665,6 +673,8 @@ class Generation:
             turn.billing = {"cost": line.cost, "currency": line.currency_id.name,
                             "model": line.model_id.name or "",
                             "provider": line.provider_id.name or ""}
+            turn.budget_warning = env["llm.budget"]._llm_current_warning(
+                env["llm.usage"]._llm_company(line.provider_id))
 
     # -- tools -------------------------------------------------------------
 

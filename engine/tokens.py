@@ -62,3 +62,9 @@ def call_usage(usage, failed_counts, prompt_tokens, text, reasoning, calls=()):
                  estimate_output_tokens(text, reasoning, calls)
                  if known_output is None else known_output), \
         known_input is None or known_output is None
+
+
+def carries_history(messages):
+    """Whether a prompt (provider messages) sends earlier messages along with its last one,
+    the system prompt aside: a budget's refusal then says a new conversation sends less."""
+    return sum(message.role != "system" for message in messages) > 1

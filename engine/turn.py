@@ -42,6 +42,9 @@ class Turn:
         self.prompt_tokens = 0  # estimated, for the budget check and when usage is missing
         self.sent = False  # the request went to the provider (it bills its prompt then)
         self.billing = None  # {cost, currency, model}, once the usage line is written
+        # The budgets' warning once that line counts (None: no line): the one the call's
+        # start told was computed before it.
+        self.budget_warning = None
         self.finish_reason = None
         self.stopped = False  # stopped by the user (or a takeover), once finalised
         self.error = None  # (code, user message)

@@ -199,7 +199,8 @@ class LlmBudget(models.Model):
         return self._llm_check_call(model, input_tokens, output_tokens)[:3]
 
     @api.model
-    def _llm_check_call(self, model, input_tokens, output_tokens, claim=None, embedding=False):
+    def _llm_check_call(self, model, input_tokens, output_tokens, claim=None, embedding=False,
+                        history=True):
         """Check the budgets of the current user in the call's company (``llm.usage``'s
         ``_llm_company``) before a provider call that sends ``input_tokens`` (estimated) to
         ``model`` and may get ``output_tokens`` back (the answer reserve: the model's Max Output
@@ -207,7 +208,8 @@ class LlmBudget(models.Model):
         call (``(None, token)`` for a call without a conversation), which then reserves what it
         may cost under the hard budgets (see the module's docstring), the calls in progress
         reserving theirs counted as used. ``embedding``: the call embeds text (no answer), which
-        a refusal says.
+        a refusal says; ``history``: the prompt carries earlier messages, which a new
+        conversation would not send (a refusal then says so).
 
         Returns ``(refusal, warning, answer_cap, reserved)``: the message refusing the call (a hard
         budget without room for the prompt and an answer of ``MIN_ANSWER_TOKENS``, or of the
@@ -245,7 +247,7 @@ class LlmBudget(models.Model):
                     # One answer may take a budget from under 80% to spent: its managers
                     # still hear of it, when it starts refusing calls.
                     budget._llm_notify_managers(now, used)
-                return budget._llm_refusal(taken, needed, embedding), None, None, False
+                return budget._llm_refusal(taken, needed, embedding, history), None, None, False
             if budget.hard and left_for_answer is not None:
                 caps.append(int(left_for_answer))
             if used >= WARNING_RATIO * budget.limit:
@@ -302,7 +304,7 @@ class LlmBudget(models.Model):
         return (", ".join(self._llm_managers(company).mapped("name"))
                 or self.env._("an administrator"))
 
-    def _llm_refusal(self, used, needed, embedding=False):
+    def _llm_refusal(self, used, needed, embedding=False, history=True):
         names = self._llm_manager_names()
         if used >= self.limit:
             # Spent: no question passes, a short one in a new conversation neither.
@@ -322,6 +324,18 @@ class LlmBudget(models.Model):
                 budget=self.name, used=self._llm_amount(used),
                 limit=self._llm_amount(self.limit), needed=self._llm_amount(needed),
                 managers=names)
+        if not history:
+            # Nothing earlier is sent: a new conversation would need as much (the instructions,
+            # the linked record and the tools' descriptions go with every question).
+            return self.env._(
+                "This request would exceed the monthly budget \"%(budget)s\": %(used)s of "
+                "%(limit)s are used, and this question needs about %(needed)s with room for a "
+                "short answer (the assistant's instructions, the linked record and the tools' "
+                "descriptions are sent with every question). An LLM manager (%(managers)s) can "
+                "raise the budget in LLM > Configuration > Budgets; otherwise it renews on the "
+                "first day of next month.",
+                budget=self.name, used=self._llm_amount(used), limit=self._llm_amount(self.limit),
+                needed=self._llm_amount(needed), managers=names)
         return self.env._(
             "This request would exceed the monthly budget \"%(budget)s\": %(used)s of %(limit)s "
             "are used, and this question needs about %(needed)s with the conversation sent along "

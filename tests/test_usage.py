@@ -219,6 +219,19 @@ class TestBudgets(UsageCase):
         budget.limit = 10_000
         self.assertEqual(self.thread.llm_ui_load()["budget_warning"], "")
 
+    def test_the_warning_follows_the_answer_that_crossed_80_percent(self):
+        """The warning told at a call's start counts what was used before it: after the
+        answer the chat is told the budget as it is now, not one answer behind."""
+        self.budget(hard=False)
+        self.add_usage(self.user_a, 700)
+        self.script(answer("Sure.", usage=(100, 50)))
+        _response, events = self.generate(self.thread, "Hi")
+        names = self.names(events)
+        self.assertEqual(names.count("budget_warning"), 1)
+        self.assertLess(names.index("usage"), names.index("budget_warning"))
+        self.assertIn("85% of the monthly budget", dict(events)["budget_warning"]["message"])
+        self.assertIn("(850 tokens of 1,000 tokens)", dict(events)["budget_warning"]["message"])
+
     def test_no_warning_below_80_percent_nor_for_others_budgets(self):
         self.budget(limit=1000)
         self.budget(name="B's budget", user_id=self.user_b.id, limit=1)
@@ -295,7 +308,8 @@ class TestBudgets(UsageCase):
         self.add_usage(self.user_a, 263_131)
         self.script(answer("Sure."))
         _response, events = self.generate(self.thread, "Hi")
-        warning = dict(events)["budget_warning"]["message"]
+        # The one told at the call's start (another follows the answer, with its tokens).
+        warning = next(payload["message"] for name, payload in events if name == "budget_warning")
         self.assertIn("(263\N{NO-BREAK SPACE}131 jetons sur 300\N{NO-BREAK SPACE}000 jetons)",
                       warning)
         self.assertEqual(budget.with_context(lang="en_US")._llm_amount(263_131), "263,131 tokens")
@@ -328,8 +342,22 @@ class TestBudgets(UsageCase):
         self.assertEqual(error["code"], "budget_exceeded")
         self.assertIn("900 tokens of 1,000 tokens are used", error["message"])
         self.assertRegex(error["message"], r"this question needs about [\d,]+ tokens")
-        self.assertIn("a new conversation sends less", error["message"])
+        # The conversation's first question: a new one would send as much.
+        self.assertNotIn("a new conversation sends less", error["message"])
+        self.assertIn("are sent with every question", error["message"])
         self.assertEqual(self.provider.requests, [])
+
+    def test_a_refusal_with_history_suggests_a_new_conversation(self):
+        self.budget(limit=1000)
+        self.script(answer("Hello there."))
+        self.generate(self.thread, "Hi")
+        self.add_usage(self.user_a, 900)
+        self.script(answer("never"))
+        _response, events = self.generate(self.thread, "And then?")
+        error = dict(events)["error"]
+        self.assertEqual(error["code"], "budget_exceeded")
+        self.assertIn("a new conversation sends less", error["message"])
+        self.assertEqual(len(self.provider.requests), 1)
 
     def test_a_spent_hard_budget_says_it_is_spent(self):
         """Past its limit no question passes: the refusal does not suggest a shorter one."""
