@@ -7,7 +7,7 @@ from markupsafe import escape
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
-from odoo.tools.misc import babel_locale_parse
+from odoo.tools.misc import babel_locale_parse, formatLang
 
 from ..engine import claim, generation, hub, run, runtime
 from ..engine.protocol import BUSY_STATES, GENERATION_STATE_NOTIFICATION, THREAD_LIST_NOTIFICATION
@@ -302,9 +302,10 @@ class LlmThread(models.Model):
                 raise ValidationError(self.env._(
                     "A conversation's name is at most %s characters.", MAX_NAME_CHARS))
             if len(thread.system_prompt or "") > MAX_MESSAGE_CHARS:
+                length, limit = self._llm_sizes(thread.system_prompt)
                 raise ValidationError(self.env._(
                     "The system prompt is too long (%(length)s characters; the limit is "
-                    "%(limit)s).", length=len(thread.system_prompt), limit=MAX_MESSAGE_CHARS))
+                    "%(limit)s).", length=length, limit=limit))
 
     @api.constrains("provider_id", "model_id")
     def _check_model(self):
@@ -552,11 +553,17 @@ class LlmThread(models.Model):
 
     def _llm_check_message_size(self, body):
         if len(body) > MAX_MESSAGE_CHARS:
+            length, limit = self._llm_sizes(body)
             raise LlmMessageTooLong(self.env._(
                 "This message is too long (%(length)s characters; the limit is %(limit)s). "
-                "Shorten it or attach the text as a file.",
-                length=len(body), limit=MAX_MESSAGE_CHARS,
-            ))
+                "Shorten it or attach the text as a file.", length=length, limit=limit))
+
+    def _llm_sizes(self, text):
+        """The length of a ``text`` too long and the limit, as the user reads numbers
+        ("299,999"); formatted before the ``_()`` call, where Babel's extractor would choke on
+        a function call."""
+        return (formatLang(self.env, len(text), digits=0),
+                formatLang(self.env, MAX_MESSAGE_CHARS, digits=0))
 
     def _llm_resolve_model(self, model, provider):
         """(provider client, api model name, context window, answer reserve) for ``model`` of

@@ -120,10 +120,11 @@ class LlmThreadAttachments(models.Model):
                         "No text could be read from %(file)s: it is empty, or holds only "
                         "images; attach the document as text.", file=name))
                 if len(text) > MAX_MESSAGE_CHARS:
+                    length, limit = self._llm_sizes(text)
                     raise LlmAttachmentError(self.env._(
                         "The text of %(file)s is too long (%(length)s characters; the limit "
                         "is %(limit)s). Attach the part that matters.",
-                        file=name, length=len(text), limit=MAX_MESSAGE_CHARS))
+                        file=name, length=length, limit=limit))
         return _ui_attachment(attachment)
 
     def _llm_attachment_type(self, name, raw):

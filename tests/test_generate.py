@@ -88,7 +88,9 @@ class TestGenerateRoute(EngineCase):
         self.assertEqual(response.status_code, 413)
         error = response.json()["error"]
         self.assertEqual(error["code"], "too_long")
-        self.assertIn(f"{MAX_MESSAGE_CHARS:,}".replace(",", ""), error["message"].replace(",", ""))
+        # As the user reads numbers: "1,000,000 characters; the limit is 100,000".
+        self.assertIn(f"(1,000,000 characters; the limit is {MAX_MESSAGE_CHARS:,})",
+                      error["message"])
         self.assertFalse(self.messages(self.thread))
 
     @mute_logger("odoo.http")
