@@ -15,6 +15,7 @@ from . import llm_tool_sql
 from . import llm_tool_approval
 from . import llm_tool_log
 from . import llm_assistant
+from . import llm_assistant_test
 from . import llm_prompt
 from . import llm_thread_seed
 from . import ir_http

@@ -210,13 +210,16 @@ class LlmAssistant(models.Model):
         return defaults.filtered(lambda assistant: assistant._llm_model_names())[:1] \
             or defaults[:1]
 
-    def _llm_check_usable(self, res_model):
-        """Raise a UserError unless the current user may use this assistant there."""
+    def _llm_check_usable(self, res_model, anywhere=False):
+        """Raise a UserError unless the current user may use this assistant there;
+        ``anywhere``: whatever the models it is offered on (its test conversations,
+        llm_assistant_test.py)."""
         self.ensure_one()
         # Read in sudo: an assistant the record rules hide gets this message, not an
         # access error; the rules and _llm_is_allowed say the same.
         assistant = self.sudo()
-        if not (assistant._llm_is_allowed() and assistant._llm_offered_on(res_model)):
+        if not (assistant._llm_is_allowed()
+                and (anywhere or assistant._llm_offered_on(res_model))):
             raise UserError(self.env._(
                 "The assistant \"%s\" is not available to you in this conversation: pick "
                 "another one.", assistant.name))
@@ -285,7 +288,7 @@ class LlmThreadAssistant(models.Model):
         by other paths than the chat's."""
         assistant = self.assistant_id
         if assistant:
-            assistant._llm_check_usable(self.res_model)
+            assistant._llm_check_usable(self.res_model, anywhere=self._llm_tests(assistant))
             settings = assistant._llm_settings()
             if settings["model_id"]:
                 model = self.env["llm.model"]._llm_chat_models().filtered(
@@ -354,7 +357,7 @@ class LlmThreadAssistant(models.Model):
         check_input(self.env, {"assistant_id": assistant_id}, {"assistant_id": ("id", "false")})
         assistant = self.env["llm.assistant"].browse(assistant_id or [])
         if assistant:
-            assistant._llm_check_usable(self.res_model)
+            assistant._llm_check_usable(self.res_model, anywhere=self._llm_tests(assistant))
             self._llm_apply_assistant(assistant)
         else:
             self.assistant_id = False

@@ -18,6 +18,7 @@ from . import test_assistant
 from . import test_seed_api
 from . import test_markdown_html
 from . import test_assistant_ui
+from . import test_assistant_test_button
 from . import test_answer_actions
 from . import test_knowledge_embeddings
 from . import test_knowledge

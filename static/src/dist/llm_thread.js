@@ -1784,11 +1784,13 @@ var ChatController = class {
     }
     await this.loadPrompts();
   }
-  /** The assistants offered in the open thread: those of its record's model, or of all. */
+  /** The assistants offered in the open thread: those of its record's model, or of all;
+   * in a test conversation, the assistant it tests too. */
   get assistants() {
-    const resModel = this.conversation.thread?.res_model;
+    const thread = this.conversation.thread;
+    const resModel = thread?.res_model;
     return this.options.assistants.filter(
-      (assistant) => !assistant.offered_on.length || resModel && assistant.offered_on.includes(resModel)
+      (assistant) => !assistant.offered_on.length || resModel && assistant.offered_on.includes(resModel) || assistant.id === thread?.test_assistant_id
     );
   }
   get assistant() {

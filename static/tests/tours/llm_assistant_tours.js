@@ -1,5 +1,7 @@
-// Tours of assistants and prompts against the fake provider (tests/test_assistant_ui.py).
+// Tours of assistants and prompts against the fake provider (tests/test_assistant_ui.py,
+// tests/test_assistant_test_button.py).
 import { registry } from "@web/core/registry";
+import { sendSteps } from "./llm_chat_ui_tours";
 
 /** Picks the assistant named `name` in the header's picker, as a user does. */
 function pickAssistant(name) {
@@ -49,6 +51,34 @@ registry.category("web_tour.tours").add("llm_thread_assistant_chatter", {
         {
             content: "The answer appears in the chatter",
             trigger: ".o_llm_chatter_panel .o_llm_message_assistant:not(.o_llm_streaming):contains(A fine customer)",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("llm_thread_assistant_test", {
+    steps: () => [
+        {
+            content: "Instructions naming the record: the form says a test has none",
+            trigger: ".o_llm_test_no_record:contains(is about no record)",
+        },
+        {
+            content: "Edit the instructions, without saving",
+            trigger: ".o_field_widget[name=instructions] textarea",
+            run: "edit Answer as a pirate.",
+        },
+        { content: "Test the assistant", trigger: "button[name=action_llm_test]", run: "click" },
+        {
+            content: "The chat opens on its test conversation, with the assistant picked",
+            trigger: ".o_llm_thread_title:contains(Test: Pirate)",
+        },
+        {
+            content: "The assistant, offered on contacts only, is picked here",
+            trigger: ".o_llm_assistant_picker:has(option:checked:contains(Pirate))",
+        },
+        ...sendSteps("Who are you?"),
+        {
+            content: "The assistant answers",
+            trigger: ".o_llm_message_assistant:not(.o_llm_streaming):contains(Arr, I be the pirate.)",
         },
     ],
 });

@@ -48,6 +48,9 @@ export interface ThreadSummary {
     /** Started by a Run Assistant action (an automation rule, the Action menu); absent on a
      * draft. */
     from_automation?: boolean;
+    /** A test conversation of this assistant (its form's Test button), offered there whatever
+     * its Offered On; absent on a draft. */
+    test_assistant_id?: number | false;
 }
 
 /** The total of a thread's usage lines (llm.thread._llm_ui_usage), usageFrom() reads it. */

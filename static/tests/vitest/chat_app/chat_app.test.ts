@@ -636,6 +636,17 @@ describe("ChatApp", () => {
         expect(model.disabled).toBe(true);
     });
 
+    test("a test conversation offers the assistant it tests, whatever its Offered On", async () => {
+        const backend = new FakeBackend();
+        // The Test button of the contacts' assistant: a conversation about no contact.
+        backend.threads = [thread({ assistant_id: 2, assistant_name: "Contacts helper", model_id: 2, test_assistant_id: 2 })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const picker = fixture.querySelector<HTMLSelectElement>(".o_llm_assistant_picker")!;
+        expect([...picker.options].map((o) => o.textContent)).toEqual(["No assistant", "Odoo helper", "Contacts helper"]);
+        expect(picker.value).toBe("2");
+        expect(fixture.querySelector<HTMLSelectElement>(".o_llm_model_picker")!.disabled).toBe(true);
+    });
+
     test("link a record: pick a model, then a record; the chip opens it", async () => {
         const backend = new FakeBackend();
         backend.threads = [thread()];
