@@ -59,7 +59,7 @@ registry.category("web_tour.tours").add("llm_thread_assistant_test", {
     steps: () => [
         {
             content: "Instructions naming the record: the form says a test has none",
-            trigger: ".o_llm_test_no_record:contains(is about no record)",
+            trigger: ".o_llm_test_no_record:contains(are about no record)",
         },
         {
             content: "Edit the instructions, without saving",
