@@ -61,6 +61,18 @@ class TestAssistantTestButton(EngineCase):
                          f"Help {self.manager.name} with no contact.",
                          "the record's placeholders take their default: there is none")
         self.assertEqual(self.provider.requests[0]["options"].temperature, 0.3)
+        # A record linked in the header fills them (its model or another: still a test).
+        partner = self.env["res.partner"].create({"name": "Azure Interior"})
+        thread.with_user(self.manager).llm_ui_link("res.partner", partner.id)
+        self.script(answer("Hello"))
+        response, _events = self.generate(thread, "And now?", login="llm_tm")
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertTrue(self.provider.requests[1]["messages"][0].content.startswith(
+            f"Help {self.manager.name} with Azure Interior."))
+        thread.with_user(self.manager).llm_ui_link("res.users", self.manager.id)
+        self.script(answer("Hello"))
+        response, _events = self.generate(thread, "And a user?", login="llm_tm")
+        self.assertEqual(response.status_code, 200, response.text)
         # A conversation of the same user that is not a test of it: refused, as before.
         plain = self.env["llm.thread"].with_user(self.manager).create({
             "name": "Plain", "provider_id": self.provider_record.id, "model_id": self.model.id})
@@ -70,7 +82,7 @@ class TestAssistantTestButton(EngineCase):
         self.assertEqual(response.status_code, 400)
         self.assertIn("is not available to you in this conversation",
                       response.json()["error"]["message"])
-        self.assertEqual(len(self.provider.requests), 1)
+        self.assertEqual(len(self.provider.requests), 3)
 
     def test_the_chat_may_pick_it_again_there(self):
         _action, thread = self.click_test()
