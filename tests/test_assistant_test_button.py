@@ -1,13 +1,12 @@
 """The Test button of an assistant's form (models/llm_assistant_test.py): the action it
 returns, the test conversation (named, reused, the older ones archived), an answer there
-whatever the assistant's Offered On, the refusals; and the tour that clicks it."""
+whatever the assistant's Offered On, the refusals. The tour that clicks it is in
+test_assistant_ui.py."""
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
-from ..providers import Finish, TextDelta, Usage
 from .engine_common import EngineCase, answer
-from .fake_provider import FakeProviderCase
 
 
 @tagged("post_install", "-at_install")
@@ -169,34 +168,3 @@ class TestAssistantTestButton(EngineCase):
         self.assertTrue(self.assistant.names_record)
         self.assistant.instructions = "Help {{ user.name }} of {{ company.name }}."
         self.assertFalse(self.assistant.names_record)
-
-
-@tagged("post_install", "-at_install")
-class TestAssistantTestButtonUi(FakeProviderCase, HttpCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        provider = cls.env["llm.provider"].create({
-            "name": "Fake OpenAI", "api_format": "openai", "base_url": cls.fake.base_url("openai"),
-        })
-        provider.default_model_id = cls.env["llm.model"].create({
-            "name": "Fake model", "api_id": "fake-model", "provider_id": provider.id})
-        cls.assistant = cls.env["llm.assistant"].create({
-            "name": "Pirate",
-            "instructions": "Talk about {{ record.name ||| nothing }}.",
-            "res_model_ids": [(6, 0, cls.env["ir.model"]._get("res.partner").ids)],
-        })
-
-    def test_click_test_and_talk_to_it(self):
-        self.fake.script("openai", [TextDelta("Arr, I be the pirate."), Usage(5, 4),
-                                    Finish("stop")])
-        self.start_tour(f"/odoo/llm-assistants/{self.assistant.id}",
-                        "llm_thread_assistant_test", login="admin")
-        self.assertEqual(self.assistant.instructions, "Answer as a pirate.",
-                         "the form was saved before the test")
-        thread = self.env["llm.thread"].search([("llm_test_assistant_id", "=", self.assistant.id)])
-        self.assertEqual((thread.name, thread.assistant_id), ("Test: Pirate", self.assistant))
-        sent = self.fake.requests[-1].json
-        self.assertTrue(sent["messages"][0]["content"].startswith("Answer as a pirate."))
-        self.assertEqual(sent["messages"][-1]["content"], "Who are you?")

@@ -50,3 +50,23 @@ class TestAssistantUi(FakeProviderCase, HttpCase):
         self.assertTrue(sent["messages"][-1]["content"].startswith("Summarise Tour Customer"))
         self.assertIn('You summarise the Odoo record "Tour Customer" (res.partner)',
                       sent["messages"][0]["content"])
+
+    def test_click_test_on_the_form_and_talk_to_it(self):
+        """The Test button (models/llm_assistant_test.py) saves the form, then opens the chat
+        on a test conversation with the assistant, offered on contacts only."""
+        assistant = self.env["llm.assistant"].create({
+            "name": "Pirate",
+            "instructions": "Talk about {{ record.name ||| nothing }}.",
+            "res_model_ids": [(6, 0, self.env["ir.model"]._get("res.partner").ids)],
+        })
+        self.fake.script("openai", [TextDelta("Arr, I be the pirate."), Usage(5, 4),
+                                    Finish("stop")])
+        self.start_tour(f"/odoo/llm-assistants/{assistant.id}", "llm_thread_assistant_test",
+                        login="admin")
+        self.assertEqual(assistant.instructions, "Answer as a pirate.",
+                         "the form was saved before the test")
+        self.assertEqual((self.thread().name, self.thread().assistant_id),
+                         ("Test: Pirate", assistant))
+        sent = self.fake.requests[-1].json
+        self.assertTrue(sent["messages"][0]["content"].startswith("Answer as a pirate."))
+        self.assertEqual(sent["messages"][-1]["content"], "Who are you?")

@@ -1,5 +1,4 @@
-// Tours of assistants and prompts against the fake provider (tests/test_assistant_ui.py,
-// tests/test_assistant_test_button.py).
+// Tours of assistants and prompts against the fake provider (tests/test_assistant_ui.py).
 import { registry } from "@web/core/registry";
 import { sendSteps } from "./llm_chat_ui_tours";
 
