@@ -11,6 +11,8 @@ class IrHttp(models.AbstractModel):
         currencies: a sum over their lines adds different currencies up, which a sign would
         pass off as one (the report groups by company to read them apart)."""
         info = super().session_info()
+        # Ask AI in the command palette is offered to the users who may chat.
+        info["llm_user"] = self.env.user.has_group("llm_thread.group_llm_user")
         if self.env.user._is_internal():
             currencies = self.env.user.company_ids.currency_id
             info["llm_currency"] = currencies.name if len(currencies) == 1 else ""

@@ -31,3 +31,4 @@ from . import test_runs
 from . import test_runs_ui
 from . import test_automation
 from . import test_html_editor_ai
+from . import test_ask_ai_ui

@@ -9,8 +9,52 @@ var __export = (target, all) => {
 import { registry } from "@web/core/registry";
 import { session } from "@web/session";
 
+// static/src/ts/core/l10n.ts
+import { _t } from "@web/core/l10n/translation";
+
+// static/src/ts/ask_ai/ask_ai.ts
+var ASK_AI_NAMESPACE = "!";
+var askAiSetup = {
+  name: _t("AI answers"),
+  placeholder: _t("Ask AI anything…"),
+  emptyMessage: _t("Type your question, then press Enter.")
+};
+var CHAT_TAG = "llm_thread.chat";
+function askInChat(action, question) {
+  const inChat = action.currentController?.action.tag === CHAT_TAG;
+  return action.doAction("llm_thread.action_llm_chat", {
+    props: { question },
+    ...inChat ? { stackPosition: "replaceCurrentAction" } : {}
+  });
+}
+function askAiCommands(searchValue, record, openChat) {
+  const question = searchValue.trim();
+  if (!question) {
+    return [];
+  }
+  const inChat = {
+    name: _t("Ask AI in LLM Chat: %s").replace("%s", question),
+    action: () => openChat(question)
+  };
+  if (!record) {
+    return [inChat];
+  }
+  return [
+    { name: _t("Ask AI about this record: %s").replace("%s", question), action: () => record.askLlm(question) },
+    inChat
+  ];
+}
+function askAiProvider(recordOnScreen) {
+  return {
+    namespace: ASK_AI_NAMESPACE,
+    provide: (env, options) => askAiCommands(options.searchValue, recordOnScreen(), (question) => {
+      void askInChat(env.services.action, question);
+    })
+  };
+}
+
 // static/src/ts/chatter/chatter_patch.ts
-import { onWillUnmount as onWillUnmount4 } from "@odoo/owl";
+import { onMounted as onMounted5, onWillUnmount as onWillUnmount4 } from "@odoo/owl";
 import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
 
@@ -405,11 +449,8 @@ function listen(services, type, callback) {
 }
 
 // static/src/ts/chatter/chatter_panel.ts
-import { Component as Component9, onWillStart, onWillUnmount as onWillUnmount3, useState as useState7 } from "@odoo/owl";
+import { Component as Component9, onMounted as onMounted4, onWillStart, onWillUnmount as onWillUnmount3, useState as useState7 } from "@odoo/owl";
 import { useService as useService4 } from "@web/core/utils/hooks";
-
-// static/src/ts/core/l10n.ts
-import { _t } from "@web/core/l10n/translation";
 
 // static/src/ts/conversation/live_conversations.ts
 import { reactive } from "@odoo/owl";
@@ -1920,6 +1961,21 @@ var ChatController = class {
       this.activeId = null;
     }
     await this.loadList();
+  }
+  /**
+   * Sends `question` as the first message of the open conversation, a new draft (Ask AI
+   * from the command palette), as its composer sends one: the thread is created by it,
+   * and every check of a send applies. With no model to answer, the question waits in
+   * the composer under the not-configured notice instead.
+   */
+  async ask(question) {
+    const conversation = this.conversation;
+    if (this.notConfigured) {
+      conversation.rejectedMessage = question;
+      return;
+    }
+    await conversation.send(question, () => void this.refreshList());
+    await this.refreshList();
   }
   /** The chat model a new conversation starts with. */
   get defaultModel() {
@@ -9080,6 +9136,7 @@ var ChatterPanel = class extends Component9 {
     onClose: Function,
     onRecordChanged: { type: Function, optional: true },
     saveRecord: { type: Function, optional: true },
+    takeQuestion: { type: Function, optional: true },
     backend: { type: Object, optional: true }
   };
   setup() {
@@ -9092,10 +9149,16 @@ var ChatterPanel = class extends Component9 {
         resId: this.props.resId
       })
     );
+    const question = this.props.takeQuestion?.() ?? "";
     onWillStart(async () => {
       await this.controller.start();
       const newest = this.controller.threads[0];
-      await (newest ? this.controller.open(newest.id) : this.controller.newDraft());
+      await (newest && !question ? this.controller.open(newest.id) : this.controller.newDraft());
+    });
+    onMounted4(() => {
+      if (question) {
+        void this.controller.ask(question);
+      }
     });
     const unsubscribe = onRecordChanged(
       () => ({ model: this.props.resModel, id: this.props.resId }),
@@ -9124,6 +9187,10 @@ var ChatterPanel = class extends Component9 {
 
 // static/src/ts/chatter/chatter_patch.ts
 Chatter.components = { ...Chatter.components, LlmChatterPanel: ChatterPanel };
+var mounted = [];
+function chatterOnScreen() {
+  return mounted.at(-1) ?? null;
+}
 patch(Chatter.prototype, {
   setup() {
     super.setup();
@@ -9133,6 +9200,23 @@ patch(Chatter.prototype, {
       }
     });
     onWillUnmount4(unsubscribe);
+    const asker = this;
+    onMounted5(() => mounted.push(asker));
+    onWillUnmount4(() => mounted.splice(mounted.indexOf(asker), 1));
+  },
+  /** Ask AI (the command palette): `question` in a new conversation of the AI panel, which
+   * opens (a new record is saved first, as for the button). */
+  askLlm(question) {
+    this.llmQuestion = question;
+    this.state.llmAsks = (this.state.llmAsks ?? 0) + 1;
+    if (!this.state.llmOpen) {
+      this.onClickLlm();
+    }
+  },
+  takeLlmQuestion() {
+    const question = this.llmQuestion ?? "";
+    this.llmQuestion = "";
+    return question;
   },
   onClickLlm() {
     if (this.state.llmOpen) {
@@ -9157,7 +9241,7 @@ patch(Chatter.prototype, {
 });
 
 // static/src/ts/chat_app/chat_app.ts
-import { Component as Component11, onWillStart as onWillStart2, onWillUnmount as onWillUnmount5, useEffect, useState as useState9 } from "@odoo/owl";
+import { Component as Component11, onMounted as onMounted6, onWillStart as onWillStart2, onWillUnmount as onWillUnmount5, useEffect, useState as useState9 } from "@odoo/owl";
 import { useService as useService5 } from "@web/core/utils/hooks";
 import { useSetupAction } from "@web/search/action_hook";
 
@@ -9261,6 +9345,7 @@ var ChatApp = class extends Component11 {
     className: { type: String, optional: true },
     backend: { type: Object, optional: true },
     updateActionState: { type: Function, optional: true },
+    question: { type: String, optional: true },
     // The action service also passes actionId, state, globalState and whatever doAction()
     // was given in `props`: accept them as Odoo's client actions do.
     "*": true
@@ -9274,15 +9359,23 @@ var ChatApp = class extends Component11 {
     useSetupAction({ getLocalState: () => ({ thread_id: this.controller.activeId }) });
     const { context, params } = this.props.action ?? {};
     const initial = this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
-    this.state = useState9({ pane: initial ? "conversation" : "list" });
+    const question = this.props.state ? "" : this.props.question ?? "";
+    this.state = useState9({ pane: initial || question ? "conversation" : "list" });
     onWillStart2(async () => {
       await this.controller.start(initial);
-      if (!this.conversation.thread) {
+      if (question) {
+        await this.controller.newDraft();
+      } else if (!this.conversation.thread) {
         const latest = this.controller.threads[0];
         await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
       }
       if (this.controller.refusedOpening) {
         this.conversation.notice = this.controller.refusedOpening;
+      }
+    });
+    onMounted6(() => {
+      if (question) {
+        void this.controller.ask(question);
       }
     });
     onWillUnmount5(() => this.controller.close());
@@ -9322,6 +9415,10 @@ var ChatApp = class extends Component11 {
 
 // static/src/ts/index.ts
 registry.category("actions").add("llm_thread.chat", ChatApp);
+if (session.llm_user) {
+  registry.category("command_setup").add(ASK_AI_NAMESPACE, askAiSetup);
+  registry.category("command_provider").add("llm_thread.ask_ai", askAiProvider(chatterOnScreen));
+}
 registry.category("formatters").add("llm_cost", (value) => value === false ? "" : formatCost(value, session.llm_currency ?? ""));
 export {
   ChatApp,

@@ -1,4 +1,4 @@
-import { Component, onWillStart, onWillUnmount, useEffect, useState } from "@odoo/owl";
+import { Component, onMounted, onWillStart, onWillUnmount, useEffect, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 import { useSetupAction } from "@web/search/action_hook";
 
@@ -20,6 +20,9 @@ export interface ChatAppProps {
     updateActionState?: (state: Record<string, unknown>) => void;
     /** What `getLocalState` saved when the user left for another screen (breadcrumbs). */
     state?: { thread_id?: number | null };
+    /** Asked in a new conversation once the app is open (Ask AI from the command palette;
+     * a doAction() prop, so that a reload does not ask it again). */
+    question?: string;
 }
 
 /**
@@ -37,6 +40,7 @@ export class ChatApp extends Component<ChatAppProps> {
         className: { type: String, optional: true },
         backend: { type: Object, optional: true },
         updateActionState: { type: Function, optional: true },
+        question: { type: String, optional: true },
         // The action service also passes actionId, state, globalState and whatever doAction()
         // was given in `props`: accept them as Odoo's client actions do.
         "*": true as const,
@@ -63,17 +67,27 @@ export class ChatApp extends Component<ChatAppProps> {
         const { context, params } = this.props.action ?? {};
         const initial =
             this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
-        // On a phone the list comes first, unless a given thread is to be shown.
-        this.state = useState({ pane: initial ? "conversation" : "list" });
+        // Not again when the user comes back through the breadcrumbs (the action service
+        // gives the same props, with the state saved on leaving).
+        const question = this.props.state ? "" : this.props.question ?? "";
+        // On a phone the list comes first, unless a given thread or a question is to be shown.
+        this.state = useState({ pane: initial || question ? "conversation" : "list" });
         onWillStart(async () => {
             await this.controller.start(initial);
-            if (!this.conversation.thread) {
+            if (question) {
+                await this.controller.newDraft();
+            } else if (!this.conversation.thread) {
                 const latest = this.controller.threads[0];
                 await (latest ? this.controller.open(latest.id) : this.controller.newDraft());
             }
             if (this.controller.refusedOpening) {
                 // Not silently elsewhere: why the one asked for (a link) did not open.
                 this.conversation.notice = this.controller.refusedOpening;
+            }
+        });
+        onMounted(() => {
+            if (question) {
+                void this.controller.ask(question);
             }
         });
         onWillUnmount(() => this.controller.close());

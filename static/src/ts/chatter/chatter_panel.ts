@@ -1,4 +1,4 @@
-import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { Component, onMounted, onWillStart, onWillUnmount, useState } from "@odoo/owl";
 import { useService } from "@web/core/utils/hooks";
 
 import { useChatBackend } from "../core/backend";
@@ -18,6 +18,9 @@ export interface ChatterPanelProps {
     /** Saves the form's pending edits (mail's chatter prop), before any answer starts;
      * false when the form cannot be saved. */
     saveRecord?: () => Promise<boolean>;
+    /** The question to ask in a new conversation (Ask AI from the command palette), taken
+     * once: "" when there is none. */
+    takeQuestion?: () => string;
     backend?: ChatBackend;
 }
 
@@ -43,8 +46,8 @@ function savingFirst(backend: ChatBackend, saveRecord: () => Promise<boolean>): 
 /**
  * The AI panel inside a record's chatter: this user's threads linked to the record (newest
  * first) and "new conversation"; the newest is opened, or a new one (a draft, created by its
- * first message) when there is none: the composer is ready, and its focus brings the panel
- * into view when the chatter is below the form.
+ * first message) when there is none or a question is given to ask: the composer is ready,
+ * and its focus brings the panel into view when the chatter is below the form.
  */
 export class ChatterPanel extends Component<ChatterPanelProps> {
     static template = "llm_thread.ChatterPanel";
@@ -55,6 +58,7 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
         onClose: Function,
         onRecordChanged: { type: Function, optional: true },
         saveRecord: { type: Function, optional: true },
+        takeQuestion: { type: Function, optional: true },
         backend: { type: Object, optional: true },
     };
 
@@ -72,10 +76,16 @@ export class ChatterPanel extends Component<ChatterPanelProps> {
                 resId: this.props.resId,
             }),
         );
+        const question = this.props.takeQuestion?.() ?? "";
         onWillStart(async () => {
             await this.controller.start();
             const newest = this.controller.threads[0];
-            await (newest ? this.controller.open(newest.id) : this.controller.newDraft());
+            await (newest && !question ? this.controller.open(newest.id) : this.controller.newDraft());
+        });
+        onMounted(() => {
+            if (question) {
+                void this.controller.ask(question);
+            }
         });
         const unsubscribe = onRecordChanged(
             () => ({ model: this.props.resModel, id: this.props.resId }),

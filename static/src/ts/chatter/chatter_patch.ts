@@ -1,7 +1,7 @@
-// The "AI" button in every chatter's top bar. Mail's Chatter is patched, not replaced: three
-// handlers, one state key and one bus subscription here, two xpaths in chatter_patch.xml
+// The "AI" button in every chatter's top bar. Mail's Chatter is patched, not replaced: a few
+// handlers, two state keys and one bus subscription here, two xpaths in chatter_patch.xml
 // beside this file.
-import { onWillUnmount } from "@odoo/owl";
+import { onMounted, onWillUnmount } from "@odoo/owl";
 import { Chatter } from "@mail/chatter/web_portal/chatter";
 import { patch } from "@web/core/utils/patch";
 
@@ -14,13 +14,31 @@ interface ChatterLike {
     state: {
         thread?: { model: string; id: number | false; fetchNewMessages(): Promise<unknown> };
         llmOpen?: boolean;
+        /** How many questions Ask AI brought: each one opens the panel anew (its key). */
+        llmAsks?: number;
     };
+    /** The question Ask AI brought, until the panel takes it. */
+    llmQuestion?: string;
+    onClickLlm(): void;
     onThreadCreated?: ((thread: unknown) => void) | null;
     /** Mail's form chatter (mail/chatter/web/chatter_patch.js): saves, then reloads the form. */
     reloadParentView?: () => Promise<void>;
 }
 
 Chatter.components = { ...Chatter.components, LlmChatterPanel: ChatterPanel };
+
+/** What Ask AI needs of a chatter: to ask a question in its record's AI panel. */
+export interface RecordAsker {
+    askLlm(question: string): void;
+}
+
+/** The chatters mounted, the latest last: a form opened in a dialog over a form comes last. */
+const mounted: RecordAsker[] = [];
+
+/** The chatter of the record on screen (the topmost one), if any. */
+export function chatterOnScreen(): RecordAsker | null {
+    return mounted.at(-1) ?? null;
+}
 
 patch(Chatter.prototype, {
     setup(this: ChatterLike) {
@@ -34,6 +52,25 @@ patch(Chatter.prototype, {
             }
         });
         onWillUnmount(unsubscribe);
+        const asker = this as unknown as RecordAsker;
+        onMounted(() => mounted.push(asker));
+        onWillUnmount(() => mounted.splice(mounted.indexOf(asker), 1));
+    },
+
+    /** Ask AI (the command palette): `question` in a new conversation of the AI panel, which
+     * opens (a new record is saved first, as for the button). */
+    askLlm(this: ChatterLike, question: string): void {
+        this.llmQuestion = question;
+        this.state.llmAsks = (this.state.llmAsks ?? 0) + 1;
+        if (!this.state.llmOpen) {
+            this.onClickLlm();
+        }
+    },
+
+    takeLlmQuestion(this: ChatterLike): string {
+        const question = this.llmQuestion ?? "";
+        this.llmQuestion = "";
+        return question;
     },
 
     onClickLlm(this: ChatterLike): void {

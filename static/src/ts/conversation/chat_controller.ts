@@ -335,6 +335,22 @@ export class ChatController {
         await this.loadList();
     }
 
+    /**
+     * Sends `question` as the first message of the open conversation, a new draft (Ask AI
+     * from the command palette), as its composer sends one: the thread is created by it,
+     * and every check of a send applies. With no model to answer, the question waits in
+     * the composer under the not-configured notice instead.
+     */
+    async ask(question: string): Promise<void> {
+        const conversation = this.conversation;
+        if (this.notConfigured) {
+            conversation.rejectedMessage = question;
+            return;
+        }
+        await conversation.send(question, () => void this.refreshList());
+        await this.refreshList();
+    }
+
     /** The chat model a new conversation starts with. */
     private get defaultModel() {
         return this.options.models.find((m) => m.is_default) ?? this.options.models[0];

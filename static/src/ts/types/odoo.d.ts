@@ -21,6 +21,13 @@ declare module "@web/core/registry" {
         category(name: "actions"): Registry<ComponentConstructor>;
         /** Value formatters of the views, by widget name (pivot cells, graph axes). */
         category(name: "formatters"): Registry<(value: number | false) => string>;
+        /** The command palette's namespaces: what its footer, input and empty list say. */
+        category(name: "command_setup"): Registry<{ name?: string; placeholder?: string; emptyMessage?: string }>;
+        /** The command palette's providers of entries, by namespace ("default" without one). */
+        category(name: "command_provider"): Registry<{
+            namespace?: string;
+            provide(env: { services: Record<string, unknown> }, options: { searchValue: string }): { name: string; action: () => void }[];
+        }>;
     }
 
     export const registry: Registry<unknown>;
@@ -99,8 +106,9 @@ declare module "@mail/chatter/web_portal/chatter" {
 }
 
 declare module "@web/session" {
-    /** What the server's ir.http.session_info sent; `llm_currency` is added by this addon. */
-    export const session: { llm_currency?: string };
+    /** What the server's ir.http.session_info sent; `llm_currency` and `llm_user` (the user
+     * may chat) are added by this addon. */
+    export const session: { llm_currency?: string; llm_user?: boolean };
 }
 
 declare module "@web/core/assets" {

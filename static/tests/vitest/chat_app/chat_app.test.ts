@@ -229,6 +229,35 @@ describe("ChatApp", () => {
         expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Sure.\n");
     });
 
+    test("a question from Ask AI is sent in a new conversation, not again back from the breadcrumbs", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 3, name: "Earlier" })];
+        backend.scripts.push(answer("It is Tuesday."));
+        ui.isSmall = true;
+        onTestFinished(() => void (ui.isSmall = false));
+        const fixture = await mountApp(backend, { question: "What day is it?" });
+        await nextRender();
+        expect(backend.requests.map((request) => request.message)).toEqual(["What day is it?"]);
+        // On a phone, the conversation shows, not the list.
+        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toContain("What day is it?");
+        expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("It is Tuesday.\n");
+        expect(backend.threads).toHaveLength(2);
+        const created = backend.threads.find((t) => t.id !== 3)!;
+        const back = await mountApp(backend, { question: "What day is it?", state: { thread_id: created.id } });
+        await nextRender();
+        expect(backend.requests).toHaveLength(1);
+        expect(back.querySelector(".o_llm_thread_title")?.textContent).toBe(created.name);
+    });
+
+    test("a question from Ask AI with no provider waits in the composer, under the notice", async () => {
+        const backend = new FakeBackend();
+        backend.options = { models: [], tools: [], default_tool_names: [], assistants: [], can_configure: false };
+        const fixture = await mountApp(backend, { question: "Anyone there?" });
+        expect(fixture.querySelector(".o_llm_not_configured")).not.toBeNull();
+        expect(fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!.value).toBe("Anyone there?");
+        expect(backend.requests).toEqual([]);
+    });
+
     test("no provider: says who can fix it and where", async () => {
         const backend = new FakeBackend();
         backend.options = { models: [], tools: [], default_tool_names: [], assistants: [], can_configure: false };

@@ -121,6 +121,54 @@ describe("ChatterPanel", () => {
         expect(fixture.querySelector<HTMLTextAreaElement>(".o_llm_composer_input")!.value).toBe("Set the website");
     });
 
+    test("a question from Ask AI is sent in a new conversation linked to the record, once", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({ id: 3, name: "Earlier", res_model: "res.partner", res_id: 7 })];
+        backend.scripts.push(answer("Azure is a customer."));
+        let pending = "Who is this?";
+        const takeQuestion = () => {
+            const question = pending;
+            pending = "";
+            return question;
+        };
+        const fixture = await mountComponent(ChatterPanel, {
+            resModel: "res.partner", resId: 7, onClose: () => {}, backend, takeQuestion,
+        }, env);
+        await nextRender();
+        await nextRender();
+        expect(backend.requests.map((request) => request.message)).toEqual(["Who is this?"]);
+        expect(backend.threads).toHaveLength(2);
+        expect(backend.threads.find((t) => t.id !== 3)).toMatchObject({ res_model: "res.partner", res_id: 7 });
+        expect(fixture.querySelector(".o_llm_message_user")?.textContent).toContain("Who is this?");
+        expect(fixture.querySelector(".o_llm_message_assistant .o_llm_markdown")?.textContent).toBe("Azure is a customer.\n");
+        // Taken: the panel of the pager's next record asks nothing.
+        expect(takeQuestion()).toBe("");
+    });
+
+    test("Ask AI opens the chatter's panel anew for each question, saving a new record first", () => {
+        const proto = Chatter.prototype as unknown as {
+            askLlm(question: string): void;
+            takeLlmQuestion(): string;
+        };
+        const opened: string[] = [];
+        const chatter = {
+            state: { llmOpen: false, llmAsks: undefined as number | undefined },
+            onClickLlm() {
+                opened.push("panel");
+                this.state.llmOpen = true;
+            },
+        };
+        proto.askLlm.call(chatter, "First?");
+        expect(opened).toEqual(["panel"]);
+        expect(proto.takeLlmQuestion.call(chatter)).toBe("First?");
+        expect(proto.takeLlmQuestion.call(chatter)).toBe("");
+        // Open already: not toggled closed; a new key mounts a new panel for the question.
+        proto.askLlm.call(chatter, "Second?");
+        expect(opened).toEqual(["panel"]);
+        expect(chatter.state).toEqual({ llmOpen: true, llmAsks: 2 });
+        expect(proto.takeLlmQuestion.call(chatter)).toBe("Second?");
+    });
+
     test("the chatter reloads the form, then fetches the messages the change posted", async () => {
         const steps: string[] = [];
         const chatter = {

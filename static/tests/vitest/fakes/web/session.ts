@@ -1,2 +1,2 @@
 /** Odoo's session info, as much as the bundle reads; tests set what they need. */
-export const session: { llm_currency?: string } = {};
+export const session: { llm_currency?: string; llm_user?: boolean } = { llm_user: true };
