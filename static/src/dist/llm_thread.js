@@ -53,6 +53,20 @@ function askAiProvider(recordOnScreen) {
   };
 }
 
+// static/src/ts/ask_ai/ask_ai_button.ts
+import { Component } from "@odoo/owl";
+import { useService } from "@web/core/utils/hooks";
+var AskAiButton = class extends Component {
+  static template = "llm_thread.AskAiButton";
+  static props = {};
+  setup() {
+    this.command = useService("command");
+  }
+  open() {
+    this.command.openMainPalette({ searchValue: ASK_AI_NAMESPACE });
+  }
+};
+
 // static/src/ts/chatter/chatter_patch.ts
 import { onMounted as onMounted5, onWillUnmount as onWillUnmount4 } from "@odoo/owl";
 import { Chatter } from "@mail/chatter/web_portal/chatter";
@@ -449,8 +463,8 @@ function listen(services, type, callback) {
 }
 
 // static/src/ts/chatter/chatter_panel.ts
-import { Component as Component9, onMounted as onMounted4, onWillStart, onWillUnmount as onWillUnmount3, useState as useState7 } from "@odoo/owl";
-import { useService as useService4 } from "@web/core/utils/hooks";
+import { Component as Component10, onMounted as onMounted4, onWillStart, onWillUnmount as onWillUnmount3, useState as useState7 } from "@odoo/owl";
+import { useService as useService5 } from "@web/core/utils/hooks";
 
 // static/src/ts/conversation/live_conversations.ts
 import { reactive } from "@odoo/owl";
@@ -2119,10 +2133,10 @@ var ChatController = class {
 };
 
 // static/src/ts/conversation/conversation.ts
-import { Component as Component6, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef4, useState as useState4 } from "@odoo/owl";
+import { Component as Component7, onMounted as onMounted3, onWillUnmount as onWillUnmount2, useExternalListener, useRef as useRef4, useState as useState4 } from "@odoo/owl";
 
 // static/src/ts/composer/composer.ts
-import { Component, onMounted, onPatched, onWillUpdateProps, useRef as useRef2, useState } from "@odoo/owl";
+import { Component as Component2, onMounted, onPatched, onWillUpdateProps, useRef as useRef2, useState } from "@odoo/owl";
 
 // static/src/ts/composer/file_picking.ts
 import { useRef } from "@odoo/owl";
@@ -2192,7 +2206,7 @@ function writeDraft(key, text2, attachments) {
   } catch {
   }
 }
-var Composer = class extends Component {
+var Composer = class extends Component2 {
   static template = "llm_thread.Composer";
   static props = {
     draftKey: String,
@@ -2346,7 +2360,7 @@ var Composer = class extends Component {
 };
 
 // static/src/ts/message/message_item.ts
-import { Component as Component5 } from "@odoo/owl";
+import { Component as Component6 } from "@odoo/owl";
 import { user as user2 } from "@web/core/user";
 
 // static/src/ts/conversation/model_label.ts
@@ -2356,7 +2370,7 @@ function modelLabel(name, provider, models) {
 }
 
 // static/src/ts/markdown/markdown_view.ts
-import { Component as Component2, onMounted as onMounted2, onPatched as onPatched2, onWillUnmount, useRef as useRef3 } from "@odoo/owl";
+import { Component as Component3, onMounted as onMounted2, onPatched as onPatched2, onWillUnmount, useRef as useRef3 } from "@odoo/owl";
 
 // static/src/ts/core/clipboard.ts
 async function copyText(text2) {
@@ -8264,7 +8278,7 @@ function stableBoundary(text2, from) {
     lineStart = lineEnd + 1;
   }
 }
-var MarkdownView = class extends Component2 {
+var MarkdownView = class extends Component3 {
   static template = "llm_thread.MarkdownView";
   static props = { text: String, streaming: { type: Boolean, optional: true } };
   setup() {
@@ -8359,8 +8373,8 @@ var MarkdownView = class extends Component2 {
 };
 
 // static/src/ts/message/message_actions.ts
-import { Component as Component3, onWillUpdateProps as onWillUpdateProps2, useState as useState2 } from "@odoo/owl";
-import { useService } from "@web/core/utils/hooks";
+import { Component as Component4, onWillUpdateProps as onWillUpdateProps2, useState as useState2 } from "@odoo/owl";
+import { useService as useService2 } from "@web/core/utils/hooks";
 var QUOTE_STYLE = "border-left-style: solid; border-left-width: 3px; border-left-color: #ced4da; padding-left: 12px; color: #6c757d";
 function answerHtml(text2) {
   const container = document.createElement("div");
@@ -8379,7 +8393,7 @@ function answerHtml(text2) {
   }
   return container.innerHTML;
 }
-var MessageActions = class extends Component3 {
+var MessageActions = class extends Component4 {
   static template = "llm_thread.MessageActions";
   static props = { message: Object, actions: Object };
   accept = ACCEPT;
@@ -8395,7 +8409,7 @@ var MessageActions = class extends Component3 {
       copied: false,
       copyFailed: false
     });
-    this.action = useService("action");
+    this.action = useService2("action");
     this.filePicking = useFilePicking("editFileInput", (files) => this.attach(files));
     this.reopen(this.props);
     onWillUpdateProps2((next) => {
@@ -8541,8 +8555,8 @@ var MessageActions = class extends Component3 {
 };
 
 // static/src/ts/message/tool_call_card.ts
-import { Component as Component4, useState as useState3 } from "@odoo/owl";
-import { useService as useService2 } from "@web/core/utils/hooks";
+import { Component as Component5, useState as useState3 } from "@odoo/owl";
+import { useService as useService3 } from "@web/core/utils/hooks";
 
 // static/src/ts/core/records.ts
 function recordUrl(model, id) {
@@ -8558,11 +8572,11 @@ function openRecord(action, link2) {
 }
 
 // static/src/ts/message/tool_call_card.ts
-var ToolCallCard = class extends Component4 {
+var ToolCallCard = class extends Component5 {
   static template = "llm_thread.ToolCallCard";
   static props = { call: Object, onDecide: { type: Function, optional: true } };
   setup() {
-    this.action = useService2("action");
+    this.action = useService3("action");
     this.state = useState3({ open: false });
   }
   /** Arguments as "key: value" lines; nested values as compact JSON. */
@@ -8639,7 +8653,7 @@ function answerParts(text2, calls, done) {
   parts.push({ text: text2.slice(start), streaming: !done, calls: [] });
   return parts;
 }
-var MessageItem = class extends Component5 {
+var MessageItem = class extends Component6 {
   static template = "llm_thread.MessageItem";
   static components = { MarkdownView, MessageActions, ToolCallCard };
   static props = {
@@ -8694,7 +8708,7 @@ var MessageItem = class extends Component5 {
 // static/src/ts/conversation/conversation.ts
 var WAIT_COUNTED_AFTER = 5;
 var WAIT_SLOW_AFTER = 20;
-var Conversation = class extends Component6 {
+var Conversation = class extends Component7 {
   static template = "llm_thread.Conversation";
   static components = { Composer, MessageItem };
   static props = {
@@ -8884,14 +8898,14 @@ var Conversation = class extends Component6 {
 };
 
 // static/src/ts/header/thread_header.ts
-import { Component as Component8, useExternalListener as useExternalListener2, useRef as useRef5, useState as useState6 } from "@odoo/owl";
-import { useService as useService3 } from "@web/core/utils/hooks";
+import { Component as Component9, useExternalListener as useExternalListener2, useRef as useRef5, useState as useState6 } from "@odoo/owl";
+import { useService as useService4 } from "@web/core/utils/hooks";
 
 // static/src/ts/record_picker/record_picker.ts
-import { Component as Component7, useState as useState5 } from "@odoo/owl";
+import { Component as Component8, useState as useState5 } from "@odoo/owl";
 import { useAutofocus } from "@web/core/utils/hooks";
 var lastPickerId = 0;
-var RecordPicker = class extends Component7 {
+var RecordPicker = class extends Component8 {
   static template = "llm_thread.RecordPicker";
   static props = { backend: Object, onPick: Function, onCancel: Function };
   setup() {
@@ -8980,7 +8994,7 @@ var RecordPicker = class extends Component7 {
 
 // static/src/ts/header/thread_header.ts
 var AUTO = "auto";
-var ThreadHeader = class extends Component8 {
+var ThreadHeader = class extends Component9 {
   static template = "llm_thread.ThreadHeader";
   static components = { RecordPicker };
   static props = {
@@ -8991,7 +9005,7 @@ var ThreadHeader = class extends Component8 {
   };
   setup() {
     this.controller = useState6(this.props.controller);
-    this.action = useService3("action");
+    this.action = useService4("action");
     this.state = useState6({ menu: null, picking: false });
     const pickers = { tools: useRef5("tools"), sources: useRef5("sources") };
     useExternalListener2(window, "click", (ev) => {
@@ -9127,7 +9141,7 @@ function savingFirst(backend, saveRecord) {
   };
   return saving;
 }
-var ChatterPanel = class extends Component9 {
+var ChatterPanel = class extends Component10 {
   static template = "llm_thread.ChatterPanel";
   static components = { Conversation, ThreadHeader };
   static props = {
@@ -9142,7 +9156,7 @@ var ChatterPanel = class extends Component9 {
   setup() {
     const backend = this.props.backend ?? useChatBackend();
     this.backend = this.props.saveRecord ? savingFirst(backend, this.props.saveRecord) : backend;
-    this.action = useService4("action");
+    this.action = useService5("action");
     this.controller = useState7(
       new ChatController(this.backend, {
         resModel: this.props.resModel,
@@ -9241,12 +9255,12 @@ patch(Chatter.prototype, {
 });
 
 // static/src/ts/chat_app/chat_app.ts
-import { Component as Component11, onMounted as onMounted6, onWillStart as onWillStart2, onWillUnmount as onWillUnmount5, useEffect, useState as useState9 } from "@odoo/owl";
-import { useService as useService5 } from "@web/core/utils/hooks";
+import { Component as Component12, onMounted as onMounted6, onWillStart as onWillStart2, onWillUnmount as onWillUnmount5, useEffect, useState as useState9 } from "@odoo/owl";
+import { useService as useService6 } from "@web/core/utils/hooks";
 import { useSetupAction } from "@web/search/action_hook";
 
 // static/src/ts/thread_list/thread_list.ts
-import { Component as Component10, useState as useState8 } from "@odoo/owl";
+import { Component as Component11, useState as useState8 } from "@odoo/owl";
 import { useAutofocus as useAutofocus2 } from "@web/core/utils/hooks";
 
 // static/src/ts/thread_list/recency.ts
@@ -9273,7 +9287,7 @@ function groupByRecency(items, dateOf, now = /* @__PURE__ */ new Date()) {
 }
 
 // static/src/ts/thread_list/thread_list.ts
-var ThreadList = class extends Component10 {
+var ThreadList = class extends Component11 {
   static template = "llm_thread.ThreadList";
   static props = {
     threads: Array,
@@ -9337,7 +9351,7 @@ var ThreadList = class extends Component10 {
 };
 
 // static/src/ts/chat_app/chat_app.ts
-var ChatApp = class extends Component11 {
+var ChatApp = class extends Component12 {
   static template = "llm_thread.ChatApp";
   static components = { Conversation, ThreadHeader, ThreadList };
   static props = {
@@ -9353,9 +9367,9 @@ var ChatApp = class extends Component11 {
   static displayName = _t("LLM Chat");
   setup() {
     this.backend = this.props.backend ?? useChatBackend();
-    this.action = useService5("action");
+    this.action = useService6("action");
     this.controller = useState9(new ChatController(this.backend));
-    this.ui = useState9(useService5("ui"));
+    this.ui = useState9(useService6("ui"));
     useSetupAction({ getLocalState: () => ({ thread_id: this.controller.activeId }) });
     const { context, params } = this.props.action ?? {};
     const initial = this.props.state?.thread_id ?? context?.active_id ?? params?.thread_id ?? null;
@@ -9418,6 +9432,7 @@ registry.category("actions").add("llm_thread.chat", ChatApp);
 if (session.llm_user) {
   registry.category("command_setup").add(ASK_AI_NAMESPACE, askAiSetup);
   registry.category("command_provider").add("llm_thread.ask_ai", askAiProvider(chatterOnScreen));
+  registry.category("systray").add("llm_thread.ask_ai", { Component: AskAiButton }, { sequence: 30 });
 }
 registry.category("formatters").add("llm_cost", (value) => value === false ? "" : formatCost(value, session.llm_currency ?? ""));
 export {

@@ -6,6 +6,7 @@ import { registry } from "@web/core/registry";
 import { session } from "@web/session";
 
 import { ASK_AI_NAMESPACE, askAiProvider, askAiSetup } from "./ask_ai/ask_ai";
+import { AskAiButton } from "./ask_ai/ask_ai_button";
 import { chatterOnScreen } from "./chatter/chatter_patch";
 import { ChatApp } from "./chat_app/chat_app";
 import { ChatterPanel } from "./chatter/chatter_panel";
@@ -19,10 +20,12 @@ import { ThreadList } from "./thread_list/thread_list";
 import { formatCost } from "./usage/usage";
 
 registry.category("actions").add("llm_thread.chat", ChatApp);
-// Ask AI in the command palette (Ctrl+K), for the users who may chat (models/ir_http.py).
+// Ask AI in the command palette (Ctrl+K) and its top-bar button, for the users who may chat
+// (models/ir_http.py). Left of the messaging menu (25).
 if (session.llm_user) {
     registry.category("command_setup").add(ASK_AI_NAMESPACE, askAiSetup);
     registry.category("command_provider").add("llm_thread.ask_ai", askAiProvider(chatterOnScreen));
+    registry.category("systray").add("llm_thread.ask_ai", { Component: AskAiButton }, { sequence: 30 });
 }
 // llm.usage costs in the usage report, in the companies' currency (models/ir_http.py); a
 // plain amount when the user's companies have several.

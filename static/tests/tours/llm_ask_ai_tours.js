@@ -20,6 +20,13 @@ function pickFirst(name) {
 registry.category("web_tour.tours").add("llm_thread_ask_ai_chat", {
     url: "/odoo/action-base.action_partner_form",
     steps: () => [
+        { content: "The top bar's Ask AI button", trigger: ".o_menu_systray .o_llm_ask_ai_systray button", run: "click" },
+        {
+            content: "opens the palette on the AI's namespace, waiting for a question",
+            trigger: ".o_command_palette:has(.o_namespace:contains(!)) .o_command_palette_listbox_empty:contains(Type your question)",
+        },
+        { content: "Close it", trigger: ".o_command_palette_search input", run: "press Escape" },
+        { content: "It is closed", trigger: "body:not(:has(.o_command_palette))" },
         openPalette,
         {
             content: "The palette's tip names the namespace with the others",

@@ -21,6 +21,8 @@ declare module "@web/core/registry" {
         category(name: "actions"): Registry<ComponentConstructor>;
         /** Value formatters of the views, by widget name (pivot cells, graph axes). */
         category(name: "formatters"): Registry<(value: number | false) => string>;
+        /** The top bar's entries (right side), in sequence order. */
+        category(name: "systray"): Registry<{ Component: ComponentConstructor }>;
         /** The command palette's namespaces: what its footer, input and empty list say. */
         category(name: "command_setup"): Registry<{ name?: string; placeholder?: string; emptyMessage?: string }>;
         /** The command palette's providers of entries, by namespace ("default" without one). */
@@ -37,6 +39,10 @@ declare module "@web/core/utils/hooks" {
     /** The service `name` from the component's env (throws if it is not started). */
     export function useService(name: "action"): {
         doAction(action: unknown, options?: Record<string, unknown>): Promise<unknown>;
+    };
+    /** Odoo's command palette: `searchValue` opens it with that text typed (a namespace). */
+    export function useService(name: "command"): {
+        openMainPalette(config?: { searchValue?: string }): void;
     };
     export function useService(name: string): any;
     /**

@@ -2,8 +2,10 @@ import { registry } from "@web/core/registry";
 import { describe, expect, test } from "vitest";
 
 import { ASK_AI_NAMESPACE, askAiCommands, askAiProvider, askInChat } from "../../../src/ts/ask_ai/ask_ai";
+import { AskAiButton } from "../../../src/ts/ask_ai/ask_ai_button";
 import type { RecordAsker } from "../../../src/ts/chatter/chatter_patch";
 import "../../../src/ts/index";
+import { mountComponent } from "../helpers";
 
 /** A record's chatter on screen, recording what it was asked. */
 function fakeChatter(): RecordAsker & { asked: string[] } {
@@ -73,8 +75,17 @@ describe("Ask AI in the command palette", () => {
         expect(env.services.action.done[0]![1]).toEqual({ props: { question: "Why?" } });
     });
 
-    test("the entry point registers the namespace, named in the palette's footer, for chat users", () => {
+    test("the entry point registers the namespace, named in the palette's footer, and the button", () => {
         expect(registry.category("command_setup").get(ASK_AI_NAMESPACE).name).toBe("AI answers");
         expect(registry.category("command_provider").get("llm_thread.ask_ai").namespace).toBe(ASK_AI_NAMESPACE);
+        expect(registry.category("systray").get("llm_thread.ask_ai").Component).toBe(AskAiButton);
+    });
+
+    test("the top bar's button opens the palette on the namespace", async () => {
+        const opened: unknown[] = [];
+        const command = { openMainPalette: (config: unknown) => void opened.push(config) };
+        const fixture = await mountComponent(AskAiButton, {}, { services: { command } });
+        fixture.querySelector<HTMLButtonElement>(".o_llm_ask_ai_systray button")!.click();
+        expect(opened).toEqual([{ searchValue: "!" }]);
     });
 });
