@@ -1,7 +1,7 @@
 // The bundle's one entry point (built to static/src/dist/llm_thread.js, Odoo module
 // "@llm_thread/dist/llm_thread"). Registrations live here rather than next to each component so
 // that importing a component, as the unit tests do, has no side effect; the chatter patch is
-// the one import made for its effect.
+// the one module with an effect of its own (it patches mail's Chatter when imported).
 import { registry } from "@web/core/registry";
 import { session } from "@web/session";
 

@@ -20,6 +20,8 @@ function pickFirst(name) {
 registry.category("web_tour.tours").add("llm_thread_ask_ai_chat", {
     url: "/odoo/action-base.action_partner_form",
     steps: () => [
+        // Loaded first: the action, once loaded, closes the dialogs open then (the palette).
+        { content: "The contacts are listed", trigger: ".o_kanban_view .o_kanban_record" },
         { content: "The top bar's Ask AI button", trigger: ".o_menu_systray .o_llm_ask_ai_systray button", run: "click" },
         {
             content: "opens the palette on the AI's namespace, waiting for a question",
