@@ -1,5 +1,6 @@
 from . import mail_message
 from . import llm_tool
+from . import llm_provider
 from . import llm_knowledge_source
 from . import llm_knowledge_chunk
 from . import im_livechat_channel

@@ -13,6 +13,7 @@ import logging
 import re
 from datetime import timedelta
 
+import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -43,6 +44,9 @@ SUMMARY_QUESTIONS = 3
 MIRRORING = "llm_livechat_mirroring"
 # Fewer words and no question mark: chit-chat, not a question for the knowledge base.
 QUESTION_WORDS = 4
+# A broken provider fails every visitor's answer alike: its LLM managers hear of it once in this
+# time for each kind of failure, not once per visitor.
+FAILURE_NOTICE_INTERVAL = timedelta(hours=1)
 
 
 class DiscussChannel(models.Model):
@@ -69,6 +73,10 @@ class DiscussChannel(models.Model):
     llm_handoff_date = fields.Datetime("Handed Over On", readonly=True, copy=False)
     llm_handoff_question = fields.Text("Question Handed Over", readonly=True, copy=False)
     llm_handoff_summary = fields.Text("Summary for the Operator", readonly=True, copy=False)
+    llm_handoff_error = fields.Text(
+        "Why the AI Failed", readonly=True, copy=False,
+        help="The error that ended the agent's answer (hand-off reason \"The AI failed\"), as "
+             "the agent was told it, with the provider's own words.")
     llm_contact_email = fields.Char("Visitor Email", readonly=True, copy=False)
     llm_first_visitor_date = fields.Datetime(readonly=True, copy=False)
     # Kept by the agent's runs on a row of their own (llm.livechat.state), not on this one.
@@ -399,7 +407,11 @@ class DiscussChannel(models.Model):
         error = (answer.body_json or {}).get("error") if answer else None
         if thread.generation_state == "error" or error:
             code = (error or {}).get("code")
-            return self._llm_handoff("budget" if code == "budget_exceeded" else "error")
+            if code == "budget_exceeded":
+                return self._llm_handoff("budget")  # its managers heard of it (llm.budget)
+            failure = self._llm_failure_text(thread, error)
+            self._llm_notify_failure(thread, code, failure)
+            return self._llm_handoff("error", error=failure)
         if state.handoff_requested:
             reason, summary = state.handoff_requested, state.handoff_summary
             state.write({"handoff_requested": False, "handoff_summary": False})
@@ -437,9 +449,10 @@ class DiscussChannel(models.Model):
     # Hand-off
     # ------------------------------------------------------------------
 
-    def _llm_handoff(self, reason, summary=None):
+    def _llm_handoff(self, reason, summary=None, error=None):
         """Bring a human operator in (chosen by im_livechat's rules), or with none available
-        ask the visitor for their email. The agent stops answering either way."""
+        ask the visitor for their email. The agent stops answering either way. ``error``:
+        why the AI failed (reason "error"), in words."""
         self.ensure_one()
         if not self.llm_ai_handling:
             return False
@@ -458,7 +471,8 @@ class DiscussChannel(models.Model):
         self.write({
             "llm_handoff_reason": reason, "llm_handoff_date": fields.Datetime.now(),
             "llm_handoff_question": html2plaintext(asked.body).strip() if asked else False,
-            "llm_handoff_summary": summary or self._llm_default_summary(reason, questions),
+            "llm_handoff_summary": summary or self._llm_default_summary(reason, questions, error),
+            "llm_handoff_error": error or False,
         })
         human = livechat._llm_human_operator(lang=self._llm_visitor_lang(),
                                              country_id=self.country_id.id)
@@ -490,12 +504,74 @@ class DiscussChannel(models.Model):
         human.partner_id._bus_send_transient_message(self, self._llm_summary_html(visitor_name))
         return human
 
-    def _llm_default_summary(self, reason, questions):
+    def _llm_default_summary(self, reason, questions, error=None):
         """The summary when the model wrote none (its hand-off tool asks for one)."""
-        return self.env._(
-            "Handed over: %(reason)s. The visitor asked: %(questions)s",
-            reason=dict(self._fields["llm_handoff_reason"]._description_selection(self.env))[reason],
-            questions=" / ".join(questions[-SUMMARY_QUESTIONS:]) or self.env._("nothing yet"))
+        label = dict(self._fields["llm_handoff_reason"]._description_selection(self.env))[reason]
+        asked = " / ".join(questions[-SUMMARY_QUESTIONS:]) or self.env._("nothing yet")
+        if error:
+            return self.env._("Handed over: %(reason)s: %(error)s The visitor asked: %(questions)s",
+                              reason=label, error=error, questions=asked)
+        return self.env._("Handed over: %(reason)s. The visitor asked: %(questions)s",
+                          reason=label, questions=asked)
+
+    def _llm_failure_text(self, thread, error):
+        """Why the agent's run failed, in words: the engine's message for the run (the
+        provider's error as ``llm.provider._error_message`` put it for the agent), then the
+        provider's own words."""
+        error = error or {}
+        message = error.get("message") or thread.generation_error or self.env._(
+            "The AI agent's answer failed without a message; see the server log.")
+        if error.get("detail"):
+            return "\n".join([message, self.env._("The provider said: %s", error["detail"])])
+        return message
+
+    def _llm_notify_failure(self, thread, kind, failure):
+        """Tell the LLM managers that the agent's provider failed, with where to fix it, as
+        llm.budget tells them of a budget 80% used: once per provider and kind of failure in
+        ``FAILURE_NOTICE_INTERVAL`` (every visitor meets the same failure meanwhile)."""
+        provider = thread.sudo().provider_id
+        if not provider:
+            return
+        now = fields.Datetime.now()
+        kind = kind or "internal"
+        cr = self.env.cr
+        try:
+            with cr.savepoint():
+                # Only one of two visitors' runs failing at once sends the notice.
+                cr.execute("""
+                    UPDATE llm_provider
+                       SET livechat_failure_notices = COALESCE(livechat_failure_notices, '{}')
+                                                      || jsonb_build_object(%(kind)s, %(now)s)
+                     WHERE id = %(id)s
+                       AND COALESCE((livechat_failure_notices ->> %(kind)s)::timestamp,
+                                    '-infinity') <= %(since)s
+                 RETURNING id""", {"kind": kind, "now": now, "id": provider.id,
+                                   "since": now - FAILURE_NOTICE_INTERVAL},
+                           log_exceptions=False)
+                claimed = cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            return  # another run is notifying right now
+        provider.invalidate_recordset(["livechat_failure_notices"])
+        company = self.env["llm.usage"]._llm_company(provider)
+        managers = self.env["llm.budget"]._llm_managers(company)
+        if not claimed or not managers:
+            return
+        paragraphs = [
+            self.env._("The live chat AI agent could not answer a visitor of \"%(channel)s\" and "
+                       "handed the conversation over to the team:",
+                       channel=self.livechat_channel_id.name),
+            *failure.split("\n"),
+            self.env._("Fix the provider \"%(provider)s\" in LLM > Configuration > Providers: "
+                       "until then every visitor it should answer is handed over. This notice "
+                       "comes again in an hour if the failure goes on.",
+                       provider=provider.name),
+        ]
+        body = Markup("").join(Markup("<p>%s</p>") % paragraph for paragraph in paragraphs)
+        # Queued, not sent at commit: the visitor's hand-off waits for this transaction.
+        self.env["mail.thread"].sudo().with_context(mail_notify_force_send=False).message_notify(
+            model=provider._name, res_id=provider.id, partner_ids=managers.partner_id.ids,
+            author_id=self.env.ref("base.partner_root").id, body=body,
+            subject=self.env._("Live chat AI agent failing: %s", provider.name))
 
     def _llm_summary_html(self, visitor_name=""):
         """What the operator joining reads first: the summary, then what is known of the

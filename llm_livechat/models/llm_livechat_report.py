@@ -20,6 +20,7 @@ class LlmLivechatReport(models.Model):
     outcome = fields.Selection([("ai", "Resolved by the AI"), ("handed_over", "Handed over")],
                                readonly=True)
     handoff_reason = fields.Selection(HANDOFF_REASONS, "Hand-off Reason", readonly=True)
+    handoff_error = fields.Text("Why the AI Failed", readonly=True)
     handoff_question = fields.Text("Question Handed Over", readonly=True)
     first_answer_seconds = fields.Float("Time to First Answer (s)", readonly=True,
                                         aggregator="avg")
@@ -42,6 +43,7 @@ class LlmLivechatReport(models.Model):
                        CASE WHEN c.llm_handoff_reason IS NULL THEN 'ai' ELSE 'handed_over' END
                            AS outcome,
                        c.llm_handoff_reason AS handoff_reason,
+                       c.llm_handoff_error AS handoff_error,
                        c.llm_handoff_question AS handoff_question,
                        NULLIF(state.first_answer_seconds, 0) AS first_answer_seconds,
                        COALESCE(state.answer_count, 0) AS answer_count,

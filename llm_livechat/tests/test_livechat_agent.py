@@ -6,7 +6,7 @@ conversation. The provider is the scripted one of llm_thread's engine tests; eve
 import contextlib
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from freezegun import freeze_time
 from markupsafe import Markup
@@ -15,8 +15,8 @@ from odoo import SUPERUSER_ID, Command, api, sql_db
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.addons.llm_thread.engine import generation, run
 from odoo.addons.llm_thread.providers import base, errors
-from odoo.addons.llm_thread.tests.engine_common import (WAIT, EngineCase, Gate, answer,
-                                                        run_migration)
+from odoo.addons.llm_thread.tests.engine_common import (WAIT, EngineCase, Gate, WireCase,
+                                                        answer, run_migration)
 from odoo.exceptions import UserError
 from odoo.service.model import retrying
 from odoo.tests import new_test_user, tagged
@@ -807,6 +807,63 @@ class TestLivechatRouting(LivechatCase):
         self.assertEqual(len(channel.channel_member_ids.filtered(
             lambda m: m.partner_id == manager.partner_id)), 1)
         self.assertEqual(self.texts(channel, manager.partner_id), ["Mia here.", "How can I help?"])
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatProviderFailure(WireCase, LivechatCase):
+    """The agent's provider rejects its API key (the fake provider answers 401, as for a
+    revoked key): every visitor is handed over, and the team is told why."""
+
+    def notices(self):
+        return self.env["mail.message"].search([
+            ("model", "=", "llm.provider"), ("res_id", "=", self.provider_record.id)])
+
+    def test_rejected_key_hands_over_with_why_and_tells_the_managers_once(self):
+        self.fake.fail("openai", 401, "Incorrect API key provided", times=3)
+        admin = self.env.ref("base.user_admin")  # the one LLM manager
+        channel = self.open_session()
+        self.visitor_says(channel, "Do you deliver to Belgium?")
+        self.assertEqual(channel.llm_handoff_reason, "error")
+        self.assertIn("No one from the team is available right now. Leave your email",
+                      self.texts(channel, self.agent.partner_id)[-1])
+        # The engine's message for the agent's run (llm.provider._error_message), then the
+        # provider's own words.
+        self.assertEqual(channel.llm_handoff_error.splitlines(), [
+            "OpenAI-compatible server (Scripted) rejected the API key (HTTP 401); ask an LLM "
+            "manager (Mitchell Admin) to check it.",
+            "The provider said: Incorrect API key provided"])
+        self.assertIn("The AI failed: OpenAI-compatible server (Scripted) rejected the API key",
+                      channel.llm_handoff_summary)
+        report = self.env["llm.livechat.report"].search([("channel_id", "=", channel.id)])
+        self.assertEqual(report.handoff_error, channel.llm_handoff_error)
+
+        notice = self.notices()
+        self.assertEqual(len(notice), 1)
+        self.assertEqual(notice.partner_ids, admin.partner_id)
+        self.assertEqual(notice.author_id, self.env.ref("base.partner_root"))
+        text = html2plaintext(notice.body)
+        self.assertIn('could not answer a visitor of "Support"', text)
+        self.assertIn("rejected the API key (HTTP 401)", text)
+        self.assertIn("Incorrect API key provided", text)
+        self.assertIn('Fix the provider "Scripted" in LLM > Configuration > Providers', text)
+
+        second = self.open_session()
+        self.visitor_says(second, "Do you deliver to France?")
+        self.assertEqual(second.llm_handoff_reason, "error")
+        self.assertEqual(len(self.notices()), 1, "once for the failure, not once per visitor")
+
+        # An hour after the notice, the provider still fails: the managers are told again.
+        self.env.cr.execute(
+            "UPDATE llm_provider SET livechat_failure_notices = jsonb_build_object('auth', %s) "
+            "WHERE id = %s",
+            (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=1, seconds=1),
+             self.provider_record.id))
+        third = self.open_session()
+        self.visitor_says(third, "Do you deliver to Spain?")
+        self.assertEqual(third.llm_handoff_reason, "error")
+        self.assertEqual(len(self.notices()), 2)
+        self.assertFalse([text for text in self.texts(third) if "manager" in text],
+                         "the visitor is not told about the back office")
 
 
 @tagged("post_install", "-at_install")
