@@ -106,6 +106,16 @@ class IrActionsServer(models.Model):
             lambda a: a.state == "llm_assistant")._llm_name_by_default()
         return result
 
+    def _compute_name(self):
+        # base_automation's (not a dependency: without it the name is computed by no one). It
+        # names a rule's actions after what they do, whatever name they were given (its
+        # dialog hides the name), whenever a field it depends on is computed, at their
+        # creation too: "Run Assistant" alone for this type, even for an action create() had
+        # named. Ours says which assistant asks what, however the action was created.
+        super()._compute_name()
+        for action in self.filtered(lambda a: a.state == "llm_assistant" and a.base_automation_id):
+            action.name = action._llm_default_name()
+
     def _llm_type_label(self):
         """"Run Assistant", as the type is shown (and base_automation names a rule's action of
         a type it has no name for)."""

@@ -205,6 +205,23 @@ class TestRunAssistantAction(EngineCase):
         self.run_action(in_rule, self.user_a, self.partner)
         self.assertEqual(self.thread_of(self.partner).name, "Guess the job: Alice A")
 
+    def test_an_action_created_in_a_rule_by_rpc_gets_the_same_name(self):
+        """Created by RPC (the external API, a script) rather than in the rule's dialog: the
+        same name as from the dialog, however the action reaches the rule."""
+        expected = "Run Assistant: Contact helper — Describe"
+        values = {"model_id": self.partner_model.id, "state": "llm_assistant",
+                  "llm_assistant_id": self.assistant.id, "llm_prompt_id": self.prompt.id}
+        rule = self.env["base.automation"].create({
+            "name": "Describe new contacts", "trigger": "on_create_or_write",
+            "model_id": self.partner_model.id, "action_server_ids": [Command.create(values)]})
+        rule.write({"action_server_ids": [Command.create(dict(values, name=""))]})
+        self.env["ir.actions.server"].create(dict(values, base_automation_id=rule.id))
+        self.env["ir.actions.server"].create(dict(values, base_automation_id=rule.id,
+                                                  name="Run Assistant"))
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(rule.action_server_ids.mapped("name"), [expected] * 4)
+
     def test_a_delivered_answer_does_not_trigger_its_rule_again(self):
         function = self.env["ir.model.fields"]._get("res.partner", "function")
         rule = self.env["base.automation"].create({
@@ -584,15 +601,15 @@ class TestRunAssistantAction(EngineCase):
         rule = self.env["base.automation"].create({
             "name": "Describe new contacts", "trigger": "on_create_or_write",
             "model_id": self.partner_model.id})
-        # An automation rule's action is named after its type: the rule names it.
+        # An automation rule's action is named after what it does: the rule names it.
         rule.action_server_ids = [Command.link(self.action(base_automation_id=rule.id).id)]
         prompt, assistant = self.prompt.with_user(manager), self.assistant.with_user(manager)
         with self.assertRaises(UserError) as caught, self.env.cr.savepoint():
             prompt.unlink()
         self.assertEqual(caught.exception.args[0],
-                         '"Describe" is used by the actions "Describe contacts", "Run Assistant" '
-                         '(automation rule "Describe new contacts"): change or delete these '
-                         'actions first.')
+                         '"Describe" is used by the actions "Describe contacts", "Run Assistant: '
+                         'Contact helper — Describe" (automation rule "Describe new contacts"): '
+                         'change or delete these actions first.')
         rule.action_server_ids.unlink()
         with self.assertRaisesRegex(UserError, '"Contact helper" is used by the action '
                                     '"Describe contacts": change or delete the action first'), \
