@@ -211,7 +211,10 @@ class IrActionsServer(models.Model):
             "params": {
                 "type": "info",
                 "message": env._(
-                    "%(assistant)s was asked about %(count)s record(s): each answer, or why "
+                    "%(assistant)s was asked about one record: its answer, or why there is "
+                    "none, is in the AI panel of the record.",
+                    assistant=self.llm_assistant_id.name) if started == 1 else env._(
+                    "%(assistant)s was asked about %(count)s records: each answer, or why "
                     "there is none, is in the AI panel of its record.",
                     assistant=self.llm_assistant_id.name, count=started),
             },

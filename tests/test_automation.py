@@ -88,7 +88,7 @@ class TestRunAssistantAction(EngineCase):
 
     def run_action(self, action, user, records):
         with self.user_env(user) as env:
-            action.with_env(env).with_context(
+            return action.with_env(env).with_context(
                 active_model=records._name, active_ids=records.ids, active_id=records[:1].id,
             ).run()
 
@@ -148,7 +148,8 @@ class TestRunAssistantAction(EngineCase):
 
         self.patch(type(self.env["llm.thread"]), "_llm_notify_state", recording)
         self.script(answer("Alice buys."))
-        self.run_action(self.action(), self.user_a, self.partner)
+        result = self.run_action(self.action(), self.user_a, self.partner)
+        self.assertIn("was asked about one record: its answer", result["params"]["message"])
         self.assertEqual(self.ended, ["idle"])
         self.assertEqual(notices[-1], ("idle", 1))
 
@@ -393,7 +394,7 @@ class TestRunAssistantAction(EngineCase):
             result = action.with_env(env).with_context(
                 active_model="res.partner", active_ids=self.partner.ids,
                 active_id=self.partner.id).run()
-        self.assertIn("asked about 0 record(s)", result["params"]["message"])
+        self.assertIn("asked about 0 records: each answer", result["params"]["message"])
         self.assertFalse(self.thread_of(self.partner))
         self.assertEqual(self.ended, [])
 
