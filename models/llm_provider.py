@@ -294,8 +294,18 @@ class LlmProvider(models.Model):
                 model.write(changes)
                 updated += 1
         if not self.default_model_id:
-            self.default_model_id = self.model_ids.filtered(lambda m: m.use == "chat")[:1]
+            self.default_model_id = self._llm_first_default_model()
         return created, updated
+
+    def _llm_first_default_model(self):
+        """The default chat model a fetch gives a provider without one: the cheapest priced
+        chat model with tools (the list's first by name is often an expensive one, e.g.
+        chatgpt-4o-latest), else the first chat model (Ollama, unknown prices)."""
+        chat_models = self.model_ids.filtered(lambda m: m.use == "chat")
+        priced = chat_models.filtered(lambda m: m.supports_tools and (m.input_price or m.output_price))
+        if priced:
+            return min(priced, key=lambda m: (m.input_price + m.output_price, m.sequence, m.id))
+        return chat_models[:1]
 
     # ------------------------------------------------------------------
     # Configuration from the environment (used by ``npm start``)

@@ -22,7 +22,14 @@ from .streams import AnswerBuilder, iter_sse, loads_object, parser
 FINISH_REASONS = {"function_call": "tool_calls"}  # the others are already ours
 # Model lists of OpenAI and Azure also hold image, audio and moderation models: not chat.
 _NOT_CHAT = re.compile(r"dall-e|whisper|tts|moderation|gpt-image|transcribe|realtime|"
-                       r"audio|sora|davinci|babbage", re.IGNORECASE)
+                       r"audio|sora|davinci|babbage|"
+                       # OpenAI's own ids (no vendor prefix: OpenRouter serves its "openai/..."
+                       # on Chat Completions) of models only the Responses API or the legacy
+                       # Completions API takes, or that refuse tools and sampling parameters
+                       # (web search): not chat models for this module.
+                       r"^(?:codex-|gpt-[\d.]+-codex|computer-use|o\d+-pro|gpt-[\d.]+-pro|"
+                       r"o\d+(?:-mini)?-deep-research|gpt-3\.5-turbo-instruct|gpt-[\w.-]*search)",
+                       re.IGNORECASE)
 
 
 def to_openai_messages(messages: Iterable[ChatMessage]) -> list[dict[str, Any]]:

@@ -252,7 +252,8 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
                          ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small"])
         self.assertEqual(models.filtered(lambda m: m.use == "embedding").api_id,
                          "text-embedding-3-small")
-        self.assertEqual(self.provider.default_model_id.api_id, "gpt-4o")
+        self.assertEqual(self.provider.default_model_id.api_id, "gpt-4o-mini",
+                         "the cheapest priced chat model with tools, not the first by name")
         # OpenAI's list gives only ids: known names say what a model can do (the Auto model
         # picks among those with tools when a conversation has tools).
         self.assertEqual([(m.api_id, m.supports_tools, m.supports_vision) for m in models.sorted("api_id")],
@@ -266,6 +267,33 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         self.assertEqual((mini.input_price, mini.supports_tools, mini.name),
                          (0.15, True, "GPT-4o mini"), "a manager's values survive a fetch")
 
+    def test_fetch_models_default_and_what_is_not_chat(self):
+        """OpenAI's real list: only the models Chat Completions takes are imported, the
+        cheapest priced one with tools becomes the default; a default a manager set stays."""
+        chat = ["chatgpt-4o-latest", "gpt-4.1", "gpt-4o", "gpt-4o-mini", "o3-mini"]
+        not_chat = ["codex-mini-latest", "computer-use-preview", "o1-pro", "o3-pro-2025-06-10",
+                    "gpt-5-pro", "gpt-5-codex", "o3-deep-research", "gpt-3.5-turbo-instruct",
+                    "gpt-4o-search-preview", "gpt-4o-mini-search-preview", "gpt-4o-realtime-preview",
+                    "gpt-4o-audio-preview", "gpt-4o-transcribe", "gpt-4o-mini-tts", "dall-e-3",
+                    "whisper-1", "omni-moderation-latest", "babbage-002"]
+        self.fake.models("openai", chat + not_chat + ["text-embedding-3-small"])
+        self.provider._fetch_models()
+        self.assertEqual(sorted(self.provider.model_ids.mapped("api_id")),
+                         chat + ["text-embedding-3-small"])
+        self.assertEqual(self.provider.default_model_id.api_id, "gpt-4o-mini")
+        chosen = self.provider.model_ids.filtered(lambda m: m.api_id == "gpt-4.1")
+        self.provider.default_model_id = chosen
+        self.fake.models("openai", chat)
+        self.provider._fetch_models()
+        self.assertEqual(self.provider.default_model_id, chosen, "the manager's choice stays")
+        # Without prices (a compatible server's own models): the first chat model.
+        other = self.env["llm.provider"].create({
+            "name": "Local", "api_format": "openai", "base_url": self.fake.base_url("openai"),
+            "api_key": KEY})
+        self.fake.models("openai", ["zeta-chat", "alpha-chat"])
+        other._fetch_models()
+        self.assertEqual(other.default_model_id.api_id, "alpha-chat")
+
     def test_fetch_models_gives_known_models_their_list_prices(self):
         """Neither provider's model list has prices (nor, for OpenAI, limits): known models
         get their list figures in USD (providers/catalogue.py), dated snapshots too, without
@@ -277,7 +305,7 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         # As a fetch before the catalogue left it: everything at 0.
         earlier.write({"input_price": 0, "output_price": 0, "context_window": 0, "max_output_tokens": 0})
         self.fake.models("openai", ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4o-2024-08-06",
-                                    "gpt-4o-search-preview", "o4-mini"])
+                                    "acme-chat-1", "o4-mini"])
         self.assertEqual(self.provider._fetch_models(), (3, 1), "the one left at 0 is filled")
         figures = {m.api_id: (m.input_price, m.output_price, m.context_window, m.max_output_tokens,
                               m.price_missing) for m in self.provider.model_ids}
@@ -285,11 +313,11 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
             "gpt-4o-mini": (0.2, 0.6, 64_000, 16_384, False),
             "gpt-4.1-nano": (0.1, 0.4, 1_047_576, 32_768, False),
             "gpt-4o-2024-08-06": (2.5, 10.0, 128_000, 16_384, False),
-            "gpt-4o-search-preview": (0.0, 0.0, 0, 0, True),
+            "acme-chat-1": (0.0, 0.0, 0, 0, True),
             "o4-mini": (1.1, 4.4, 200_000, 100_000, False),
         })
         self.assertEqual(Model.search([("provider_id", "=", self.provider.id),
-                                       ("price_missing", "=", True)]).api_id, "gpt-4o-search-preview")
+                                       ("price_missing", "=", True)]).api_id, "acme-chat-1")
         claude = self.env["llm.provider"].create({
             "name": "Fake Claude", "api_format": "anthropic",
             "base_url": self.fake.base_url("anthropic"), "api_key": KEY})
