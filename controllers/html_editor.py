@@ -81,7 +81,7 @@ def generate(env, messages):
     Thread = env["llm.thread"]
     model = Thread._llm_ui_default_model()
     if not model:
-        raise UserError(not_configured_message(env))
+        raise UserError(env["llm.provider"]._llm_not_configured_message())
     provider = model.provider_id
     client, api_id, _window, reserve = Thread._llm_resolve_model(model, provider)
     prompt_tokens = estimate_prompt_tokens(messages, [])
@@ -129,12 +129,3 @@ def keep_and_raise(env, message):
     managers): Odoo rolls the request's transaction back with the error."""
     env.cr.commit()
     raise UserError(message)
-
-
-def not_configured_message(env):
-    if env.user.has_group("llm_thread.group_llm_manager"):
-        return env._("No AI provider is configured: add one in LLM > Configuration > "
-                     "Providers, with a chat model.")
-    return env._("No AI provider is configured: ask an LLM manager (%s) to add one in "
-                 "LLM > Configuration > Providers.",
-                 env["llm.budget"]._llm_manager_names(env.company))

@@ -254,6 +254,33 @@ class LlmProvider(models.Model):
         return self._notify(self.env._("%(provider)s: %(created)s models added, %(updated)s updated.",
                               provider=self.name, created=created, updated=updated), "success", refresh=True)
 
+    @api.model
+    def _llm_without_chat_models(self):
+        """The active providers the user may use that have no chat model yet (Fetch models
+        never clicked, or it failed): a "nothing to chat with" message names them."""
+        return self.search([]) - self.env["llm.model"]._llm_chat_models().provider_id
+
+    @api.model
+    def _llm_not_configured_message(self):
+        """Why the user has no chat model at all, and what to do, for whom can do it."""
+        empty = self._llm_without_chat_models()
+        if self.env.user.has_group(MANAGER):
+            if empty:
+                return self.env._(
+                    "No chat model is set up yet for %s: click Fetch models on the provider in "
+                    "LLM > Configuration > Providers, or add a model in LLM > Configuration > "
+                    "Models.", ", ".join(empty.mapped("name")))
+            return self.env._("No AI provider is configured: add one in LLM > Configuration > "
+                              "Providers, with a chat model.")
+        managers = self.env["llm.budget"]._llm_manager_names(self.env.company)
+        if empty:
+            return self.env._(
+                "No chat model is set up yet for %(providers)s: ask an LLM manager (%(managers)s) "
+                "to fetch its models or to add one.",
+                providers=", ".join(empty.mapped("name")), managers=managers)
+        return self.env._("No AI provider is configured: ask an LLM manager (%s) to add one in "
+                          "LLM > Configuration > Providers.", managers)
+
     def action_view_models(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("llm_thread.action_llm_model")

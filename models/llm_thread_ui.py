@@ -90,11 +90,13 @@ class LlmThreadUi(models.Model):
             # What a new conversation starts with, shown by the chat's drafts.
             "default_tool_names": self.env["llm.tool"]._llm_default_names(),
             "can_configure": self.env.user.has_group("llm_thread.group_llm_manager"),
-            # Without any model: where (the current company; others may have providers) and
-            # whom to ask.
+            # Without any model: where (the current company; others may have providers),
+            # whom to ask, and the providers waiting for their models (not "no provider").
             **({} if models_ else {
                 "company_name": self.env.company.name,
                 "manager_names": self.env["llm.budget"]._llm_manager_names(self.env.company),
+                "empty_provider_names": ", ".join(
+                    self.env["llm.provider"]._llm_without_chat_models().mapped("name")),
             }),
         }
 

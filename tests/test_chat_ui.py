@@ -383,6 +383,28 @@ class TestChatUiMethods(TransactionCase):
         self.manager.company_ids |= other
         self.assertIn(self.manager.name, self.as_user(user_c).llm_ui_options()["manager_names"])
 
+    def test_options_without_models_name_the_providers_waiting_for_theirs(self):
+        """A provider whose models were never fetched is not "no provider": the options name
+        it (the chat says to fetch its models, the editor's AI too)."""
+        other = self.env["res.company"].create({"name": "Company D"})
+        user_d = new_test_user(self.env, login="llm_ui_user_d", groups="base.group_user",
+                               company_id=other.id, company_ids=[Command.set(other.ids)])
+        self.assertEqual(self.as_user(user_d).llm_ui_options()["empty_provider_names"], "")
+        self.env["llm.provider"].create({"name": "New Mistral", "base_url": "http://z.invalid/v1",
+                                         "company_id": other.id})
+        options = self.as_user(user_d).llm_ui_options()
+        self.assertEqual((options["models"], options["empty_provider_names"]), ([], "New Mistral"))
+        self.assertEqual(
+            self.env["llm.provider"].with_user(user_d)._llm_not_configured_message(),
+            "No chat model is set up yet for New Mistral: ask an LLM manager (an administrator) "
+            "to fetch its models or to add one.")
+        self.manager.company_ids |= other
+        self.assertEqual(
+            self.env["llm.provider"].with_user(self.manager).with_company(other)
+            ._llm_not_configured_message(),
+            "No chat model is set up yet for New Mistral: click Fetch models on the provider in "
+            "LLM > Configuration > Providers, or add a model in LLM > Configuration > Models.")
+
     def test_readable_models_respect_access_rights(self):
         models = {m["model"] for m in self.as_user(self.user_a).llm_ui_readable_models(limit=1000)}
         self.assertIn("res.partner", models)

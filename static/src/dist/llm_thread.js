@@ -8717,6 +8717,7 @@ var Conversation = class extends Component7 {
     canConfigure: Boolean,
     company: { type: String, optional: true },
     managers: { type: String, optional: true },
+    emptyProviders: { type: String, optional: true },
     onConfigure: { type: Function, optional: true },
     onAnswered: { type: Function, optional: true },
     models: { type: Array, optional: true },
@@ -8769,6 +8770,9 @@ var Conversation = class extends Component7 {
   }
   /** The not-configured notice's title: one sentence to translate, the company in it. */
   get notConfiguredTitle() {
+    if (this.props.emptyProviders) {
+      return _t("No chat model is set up yet for %s.").replace("%s", this.props.emptyProviders);
+    }
     return this.props.company ? _t("No AI provider is available in %s yet.").replace("%s", this.props.company) : _t("No AI provider is configured yet.");
   }
   get suggestions() {

@@ -19,6 +19,9 @@ export interface ConversationProps {
     /** Where no provider is (the current company) and whom to ask, when not configured. */
     company?: string;
     managers?: string;
+    /** The providers that have no chat model yet, when not configured: the notice says to
+     * fetch their models rather than to add a provider. */
+    emptyProviders?: string;
     onConfigure?: () => void;
     /** Called after an answer completes (the list re-sorts, names change). */
     onAnswered?: () => void;
@@ -46,6 +49,7 @@ export class Conversation extends Component<ConversationProps> {
         canConfigure: Boolean,
         company: { type: String, optional: true },
         managers: { type: String, optional: true },
+        emptyProviders: { type: String, optional: true },
         onConfigure: { type: Function, optional: true },
         onAnswered: { type: Function, optional: true },
         models: { type: Array, optional: true },
@@ -117,6 +121,9 @@ export class Conversation extends Component<ConversationProps> {
 
     /** The not-configured notice's title: one sentence to translate, the company in it. */
     get notConfiguredTitle(): string {
+        if (this.props.emptyProviders) {
+            return _t("No chat model is set up yet for %s.").replace("%s", this.props.emptyProviders);
+        }
         return this.props.company
             ? _t("No AI provider is available in %s yet.").replace("%s", this.props.company)
             : _t("No AI provider is configured yet.");

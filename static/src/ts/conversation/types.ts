@@ -133,9 +133,11 @@ export interface ChatOptions {
     /** The tools a new conversation starts with. */
     default_tool_names: string[];
     can_configure: boolean;
-    /** Without any model: the current company, and its LLM managers' names. */
+    /** Without any model: the current company, its LLM managers' names, and the providers
+     * that have no chat model yet (empty when there is no provider at all). */
     company_name?: string;
     manager_names?: string;
+    empty_provider_names?: string;
     /** The knowledge sources the user may choose for a conversation (llm_knowledge_thread). */
     knowledge_sources?: KnowledgeSourceOption[];
 }

@@ -280,6 +280,25 @@ describe("ChatApp", () => {
         expect(notice).toContain("Ask an LLM manager (Mitchell Admin)");
     });
 
+    test("a provider without chat models: names it and says to fetch its models", async () => {
+        const backend = new FakeBackend();
+        backend.options = {
+            models: [], tools: [], default_tool_names: [], assistants: [], can_configure: true,
+            company_name: "YourCompany", manager_names: "Mitchell Admin", empty_provider_names: "New OpenAI",
+        };
+        let fixture = await mountApp(backend);
+        let notice = fixture.querySelector(".o_llm_not_configured")!.textContent!;
+        expect(notice).toContain("No chat model is set up yet for New OpenAI.");
+        expect(notice).toContain("Fetch models");
+        expect(notice).not.toContain("No AI provider");
+        expect(fixture.querySelector(".o_llm_not_configured .o_llm_configure")?.textContent).toBe("Open the providers");
+        backend.options = { ...backend.options, can_configure: false };
+        fixture = await mountApp(backend);
+        notice = fixture.querySelector(".o_llm_not_configured")!.textContent!;
+        expect(notice).toContain("No chat model is set up yet for New OpenAI.");
+        expect(notice).toContain("Ask an LLM manager (Mitchell Admin) to fetch its models or to add one.");
+    });
+
     test("new thread, send with Enter, the streamed answer appears as markdown", async () => {
         const backend = new FakeBackend();
         const states: unknown[] = [];
