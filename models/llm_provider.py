@@ -59,8 +59,12 @@ class LlmProvider(models.Model):
     api_key_input = fields.Char(
         string="New API Key", compute="_compute_api_key_input", inverse="_inverse_api_key_input",
         groups=MANAGER,
-        help="Write-only: type a key to replace the stored one. The stored key is never shown.")
+        help="Write-only: the key is stored on save, replacing any stored one, and never shown "
+             "again.")
     api_key_hint = fields.Char(string="Stored Key", compute="_compute_api_key_hint", groups=MANAGER)
+    # The form's hints (placeholder_field): they follow the record, a fixed one would lie.
+    api_key_placeholder = fields.Char(compute="_compute_api_key_placeholder", groups=MANAGER)
+    base_url_placeholder = fields.Char(compute="_compute_base_url_placeholder")
     extra_headers = fields.Text(
         string="Extra Headers", groups=MANAGER,
         help="JSON object of HTTP headers added to every request, e.g. "
@@ -134,6 +138,17 @@ class LlmProvider(models.Model):
             key = provider.sudo().api_key or ""
             # Enough to tell two keys apart, too little to use one.
             provider.api_key_hint = f"…{key[-4:]}" if len(key) >= 12 else ("•" * 4 if key else False)
+
+    @api.depends("api_key_hint")
+    def _compute_api_key_placeholder(self):
+        for provider in self:
+            provider.api_key_placeholder = self.env._("Type a key to replace the stored one") \
+                if provider.api_key_hint else self.env._("Type the provider's API key")
+
+    @api.depends("api_format")
+    def _compute_base_url_placeholder(self):
+        for provider in self:
+            provider.base_url_placeholder = DEFAULT_BASE_URLS.get(provider.api_format)
 
     @api.depends("model_ids")
     def _compute_model_count(self):

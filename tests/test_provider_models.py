@@ -80,6 +80,22 @@ class TestProviderModels(FakeProviderCase, TransactionCase):
         form.api_format = "openai"
         self.assertEqual(form.base_url, "http://gpu-box:11434", "a typed URL is kept")
 
+    def test_form_hints_follow_the_record(self):
+        """The Base URL's placeholder follows the format; the key's says "replace" only when a
+        key is stored (the form reads both through placeholder_field)."""
+        form = Form(self.env["llm.provider"].with_user(self.manager))
+        self.assertEqual(form.api_key_placeholder, "Type the provider's API key")
+        for api_format, url in llm_provider.DEFAULT_BASE_URLS.items():
+            form.api_format = api_format
+            self.assertEqual(form.base_url_placeholder, url)
+        form.name = "Local"
+        form.save()
+        form = Form(self.provider.with_user(self.manager))
+        self.assertEqual(form.api_key_placeholder, "Type a key to replace the stored one")
+        arch = self.env["llm.provider"].get_view(view_type="form")["arch"]
+        for field, hint in (("base_url", "base_url_placeholder"), ("api_key_input", "api_key_placeholder")):
+            self.assertRegex(arch, rf'name="{field}"[^>]*placeholder_field[^>]*{hint}')
+
     # API key secrecy ---------------------------------------------------------------------
 
     def test_user_can_neither_read_nor_write_the_key(self):
