@@ -30,6 +30,7 @@
         "views/llm_knowledge_views.xml",
         "data/llm_knowledge_memory_data.xml",
         "views/ir_actions_server_views.xml",
+        "views/res_config_settings_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

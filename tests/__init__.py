@@ -32,3 +32,4 @@ from . import test_runs_ui
 from . import test_automation
 from . import test_html_editor_ai
 from . import test_ask_ai_ui
+from . import test_settings
