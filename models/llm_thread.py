@@ -337,6 +337,14 @@ class LlmThread(models.Model):
         record = self.env[self.res_model].browse(self.res_id).exists()
         return record or None
 
+    def _llm_record_gone(self):
+        """The label of the linked record's model when that record no longer exists (deleted,
+        or its module uninstalled), else ''."""
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self._llm_record():
+            return ""
+        return self.env["ir.model"]._get(self.res_model).name or self.res_model
+
     def _llm_start(self, user_message_body=None, take_turns=False, **actions):
         """Start a generation as a server-side run and return it (``engine.run.Run``): the
         Python API for code with no browser (a server action, an automation, a cron, live
@@ -904,10 +912,16 @@ class LlmThread(models.Model):
             language=lang.name or lang_code, code=lang_code)
 
     def _llm_describe_record(self):
-        """A compact description of the linked record with only what the user may read, or ''."""
+        """A compact description of the linked record with only what the user may read, a
+        sentence saying it was deleted, or ''."""
         record = self._llm_record()
         if not record:
-            return ""
+            gone = self._llm_record_gone()
+            # Said, so that the model does not answer as if it still had the record.
+            return gone and self.env._(
+                "This conversation was about a record (%(model)s, model %(technical)s, id %(id)s) "
+                "that no longer exists: it was deleted.",
+                model=gone, technical=self.res_model, id=self.res_id)
         try:
             record.check_access("read")
         except AccessError:

@@ -195,6 +195,9 @@ class LlmThreadUi(models.Model):
                 record_name = record.display_name
             except AccessError:
                 record_name = ""
+        gone = "" if record else self._llm_record_gone()
+        if gone:
+            record_name = self.env._("Deleted record (%s)", gone)
         return {
             "id": self.id,
             "name": self.name,
@@ -208,6 +211,8 @@ class LlmThreadUi(models.Model):
             "res_model": self.res_model or False,
             "res_id": self.res_id or False,
             "record_name": record_name,
+            # The linked record no longer exists: its name says so, and it is no link.
+            "record_deleted": bool(gone),
             "generation_state": self.generation_state,
             "generation_error": self.generation_error or "",
             # Started by a Run Assistant action (the list marks it).

@@ -362,6 +362,17 @@ class TestChatUiMethods(TransactionCase):
         self.assertEqual(summary["record_name"], "UI Partner")
         self.assertFalse(thread.llm_ui_link(False, False)["res_model"])
 
+    def test_a_deleted_linked_record_is_named_so_in_the_header_and_the_list(self):
+        partner = self.env["res.partner"].create({"name": "Soon Gone"})
+        thread = self.thread_a.with_user(self.user_a)
+        thread.llm_ui_link("res.partner", partner.id)
+        partner.unlink()
+        listed = next(t for t in thread.llm_ui_list() if t["id"] == thread.id)
+        for summary in (thread.llm_ui_load(), listed):
+            self.assertEqual((summary["record_name"], summary["record_deleted"]),
+                             ("Deleted record (Contact)", True))
+        self.assertFalse(thread.llm_ui_link(False, False)["record_deleted"])
+
     def test_options_offer_active_chat_models_only(self):
         options = self.as_user(self.user_a).llm_ui_options()
         self.assertEqual([m["name"] for m in options["models"]], ["Chat"])

@@ -210,6 +210,18 @@ class TestContext(EngineCase):
         self.assertNotIn("B's secret", system.content)
         self.assertNotIn("This conversation is about", system.content)
 
+    def test_a_deleted_linked_record_is_said_deleted(self):
+        """The model is told the record is gone rather than nothing, so that it does not
+        answer as if the conversation had no record, or guess one."""
+        partner = self.env["res.partner"].create({"name": "Gone Corp"})
+        thread = self.thread.with_user(self.user_a)
+        thread.write({"res_model": "res.partner", "res_id": partner.id})
+        partner.unlink()
+        system = thread._llm_build_messages(100_000, 256)[0]
+        self.assertIn(f"(Contact, model res.partner, id {partner.id}) that no longer exists",
+                      system.content)
+        self.assertNotIn("This conversation is about", system.content)
+
     def test_selection_fields_are_described_by_label_and_value(self):
         partner = self.env["res.partner"].create({"name": "Acme Corp", "type": "invoice"})
         thread = self.thread.with_user(self.user_a)

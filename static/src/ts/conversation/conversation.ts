@@ -138,7 +138,7 @@ export class Conversation extends Component<ConversationProps> {
 
     private get defaultSuggestions(): string[] {
         const thread = this.model.thread;
-        if (thread?.res_model && thread.record_name) {
+        if (thread?.res_model && thread.record_name && !thread.record_deleted) {
             const name = thread.record_name;
             return [
                 _t("Summarize %s").replace("%s", name),

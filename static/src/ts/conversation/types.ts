@@ -41,6 +41,8 @@ export interface ThreadSummary {
     res_model: string | false;
     res_id: number | false;
     record_name: string;
+    /** The linked record no longer exists: `record_name` says so; absent on a draft. */
+    record_deleted?: boolean;
     generation_state: GenerationState;
     generation_error: string;
     /** The linked record takes notes and messages from this user (mail's composer). */

@@ -100,7 +100,9 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
 
     get recordUrl(): string {
         const thread = this.thread;
-        return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
+        return thread?.res_model && thread.res_id && !thread.record_deleted
+            ? recordUrl(thread.res_model, thread.res_id)
+            : "";
     }
 
     onAssistantChange(ev: Event): void {

@@ -715,6 +715,21 @@ describe("ChatApp", () => {
         ]);
     });
 
+    test("a deleted linked record: the chip names it so, links nowhere, and can be unlinked", async () => {
+        const backend = new FakeBackend();
+        backend.threads = [thread({
+            res_model: "res.partner", res_id: 44, record_name: "Deleted record (Contact)", record_deleted: true,
+        })];
+        const fixture = await mountApp(backend, { action: { ...action, context: { active_id: 1 } } });
+        const chip = fixture.querySelector(".o_llm_record_chip")!;
+        expect(chip.textContent?.trim()).toBe("Deleted record (Contact)");
+        expect(chip.querySelector("a")).toBeNull();
+        // The list says the same, and no starter asks about "Deleted record (Contact)".
+        expect(fixture.querySelector(".o_llm_thread_open small")?.textContent).toBe("Deleted record (Contact)");
+        expect(fixture.querySelector(".o_llm_suggestion")?.textContent).not.toContain("Deleted record");
+        expect(chip.querySelector("button")?.getAttribute("title")).toBe("Unlink the record");
+    });
+
     test("takes the action service's props, applying its layout class", async () => {
         const fixture = await mountApp(new FakeBackend(), {
             className: "o_action",
