@@ -1080,16 +1080,24 @@ export class ConversationModel {
                     this.notice = ""; // the answer that refused ours is written: send it now
                     this.noticeCode = "";
                 }
+                const stopped = this.stopping;
                 this.streaming = false;
                 this.stopping = false;
                 // Once per answer, and the answer itself: the messages are no live region.
                 const last = this.messages.at(-1);
+                const answer = last?.role === "assistant" ? last : undefined;
                 this.announcement =
                     state === "approval"
                         ? _t("An action waits for your approval.")
-                        : last?.role === "assistant" && last.text
-                          ? _t("Answer: %s").replace("%s", last.text)
-                          : _t("The answer is complete.");
+                        : state === "error" || answer?.error || this.notice
+                          ? "" // the error's alert speaks
+                          : stopped || answer?.stopped
+                            ? _t("The answer was stopped.")
+                            : answer?.text
+                              ? _t("Answer: %s").replace("%s", answer.text)
+                              : answer
+                                ? _t("The answer is empty.")
+                                : "";
                 break;
             }
             default:

@@ -53,6 +53,15 @@ describe("ConversationModel", () => {
         expect(model.announcement).toBe("Answer: Hello **world**");
     });
 
+    test("an empty answer is announced as empty, not complete", async () => {
+        const backend = new FakeBackend();
+        const model = await open(backend);
+        backend.scripts.push(answer("x").filter(([name]) => name !== "text_delta"));
+        await model.send("Hi");
+        expect(model.messages.at(-1)).toMatchObject({ role: "assistant", text: "", error: "" });
+        expect(model.announcement).toBe("The answer is empty.");
+    });
+
     test("a read under way when a question is sent does not take the question away", async () => {
         // The conversation opened again, or another tab's end read it, while the user typed:
         // the read was answered before the question was stored, and arrives after the send.
@@ -465,6 +474,7 @@ describe("ConversationModel", () => {
         const last = model.messages.at(-1)!;
         expect([last.text, last.stopped, last.done]).toEqual(["Half an ans", true, true]);
         expect(model.streaming).toBe(false);
+        expect(model.announcement).toBe("The answer was stopped.");
     });
 
     test("waiting shows at once, the back-off counts down, the first token ends both", async () => {
@@ -515,6 +525,8 @@ describe("ConversationModel", () => {
         const model = await open(backend);
         await model.send("Hi");
         expect(model.messages.at(-1)!.error).toBe("Down");
+        // The error's alert says it failed: no "complete" heard besides.
+        expect(model.announcement).toBe("");
         backend.scripts.push(answer("Fine", { answerId: 12 }).slice(1));
         await model.retry();
         expect(backend.requests[1]!.action).toEqual({ kind: "regenerate", messageId: 11 });
