@@ -2,6 +2,8 @@ import { Component, useState } from "@odoo/owl";
 import { useAutofocus } from "@web/core/utils/hooks";
 
 import type { ThreadSummary } from "../conversation/types";
+import { _t } from "../core/l10n";
+import { BUSY_STATES } from "../stream/protocol";
 import { groupByRecency } from "./recency";
 
 export interface ThreadListProps {
@@ -81,6 +83,18 @@ export class ThreadList extends Component<ThreadListProps> {
         if (id !== null && name && thread && name !== thread.name) {
             this.props.onRename(id, name);
         }
+    }
+
+    /** An answer is being written: the server refuses to delete the conversation until it
+     * is stopped (llm.thread.unlink), so the list does not offer it. */
+    answering(thread: ThreadSummary): boolean {
+        return BUSY_STATES.includes(thread.generation_state);
+    }
+
+    deleteTitle(thread: ThreadSummary): string {
+        return this.answering(thread)
+            ? _t("An answer is being written: stop it to delete the conversation.")
+            : _t("Delete");
     }
 
     askDelete(thread: ThreadSummary): void {

@@ -56,6 +56,25 @@ describe("ThreadList", () => {
         expect(calls).toEqual([["open", 2], ["new"], ["search", "Be"]]);
     });
 
+    test("delete is not offered while the conversation writes an answer, and says why", async () => {
+        const { calls, props } = setup({
+            threads: [thread({ id: 1, name: "Alpha", generation_state: "generating" }), thread({ id: 2, name: "Beta" })],
+        });
+        const fixture = await mountComponent(ThreadList, props);
+        const [busy, idle] = [...fixture.querySelectorAll<HTMLButtonElement>(".o_llm_thread_delete")];
+        expect([busy!.disabled, busy!.title]).toEqual([
+            true, "An answer is being written: stop it to delete the conversation.",
+        ]);
+        busy!.click();
+        await nextRender();
+        expect(fixture.querySelector(".o_llm_thread_delete_confirm")).toBeNull();
+        expect([idle!.disabled, idle!.title]).toEqual([false, "Delete"]);
+        idle!.click();
+        await nextRender();
+        (fixture.querySelector(".o_llm_thread_delete_confirm") as HTMLButtonElement).click();
+        expect(calls).toEqual([["delete", 2]]);
+    });
+
     test("rename in place: the name is focused and selected, Enter saves, Escape cancels", async () => {
         const { calls, props } = setup();
         const fixture = await mountComponent(ThreadList, props);
