@@ -30,3 +30,4 @@ from . import llm_knowledge_web
 from . import ir_actions_server
 from . import llm_thread_delivery
 from . import res_config_settings
+from . import llm_thread_form

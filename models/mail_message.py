@@ -6,7 +6,7 @@ from .llm_thread import LlmRefusal, with_context_defaults
 LLM_ROLES = [
     ("user", "User"),
     ("assistant", "Assistant"),
-    ("tool", "Tool"),
+    ("tool", "Tool result"),
     ("system", "System"),
 ]
 

@@ -197,6 +197,34 @@ class TestThreadAccess(RpcMixin, EngineCase):
                 setattr(form, name, False)
         self.assertTrue(Form(self.env["llm.thread"].with_user(manager)).is_mine, "their own new one")
 
+    def test_the_form_audits_without_a_chatter(self):
+        """A manager reading another user's conversation is offered nothing the server
+        refuses (mail's composer, which posts in it) nor an AI panel about the conversation
+        (both are the chatter's), and reads it as the chat shows it: tool results labelled,
+        no empty message of an answer that called a tool."""
+        manager = new_test_user(self.env, login="llm_m", groups="base.group_user,llm_thread.group_llm_manager")
+        post = self.thread.sudo().message_post
+        post(body="Rename Azure", llm_role="user", message_type="comment")
+        post(body="", llm_role="assistant", message_type="comment",
+             body_json={"tool_calls": [{"id": "c1", "name": "update_record", "arguments": {}}]})
+        post(body='{"updated": true, "id": 15}', llm_role="tool", message_type="comment",
+             body_json={"tool_call_id": "c1", "name": "update_record"})
+        post(body="Done.", llm_role="assistant", message_type="comment")
+        arch = self.env["llm.thread"].with_user(manager).get_views([(False, "form")])[
+            "views"]["form"]["arch"]
+        self.assertNotIn("<chatter", arch)
+        transcript = self.thread.with_user(manager).llm_transcript_ids
+        self.assertEqual(
+            [(dict(transcript._fields["llm_role"]._description_selection(self.env))[m.llm_role],
+              m.body) for m in transcript],
+            [("User", "<p>Rename Azure</p>"), ("Tool result", '<p>{"updated": true, "id": 15}</p>'),
+             ("Assistant", "<p>Done.</p>")])
+        # The owner goes on in LLM Chat; the manager is not offered it (is_mine) nor let in.
+        action = self.thread.with_user(self.user_a).action_open_in_chat()
+        self.assertEqual((action["tag"], action["params"]), ("llm_thread.chat", {"thread_id": self.thread.id}))
+        with self.assertRaises(AccessError):
+            self.thread.with_user(manager).action_open_in_chat()
+
     def test_one_gate_one_message(self):
         """Every way into someone else's conversation ends at the same gate, with the same
         message, managers included."""

@@ -1676,10 +1676,12 @@ var ConversationModel = class {
           this.notice = "";
           this.noticeCode = "";
         }
+        const stopped = this.stopping;
         this.streaming = false;
         this.stopping = false;
         const last = this.messages.at(-1);
-        this.announcement = state === "approval" ? _t("An action waits for your approval.") : last?.role === "assistant" && last.text ? _t("Answer: %s").replace("%s", last.text) : _t("The answer is complete.");
+        const answer = last?.role === "assistant" ? last : void 0;
+        this.announcement = state === "approval" ? _t("An action waits for your approval.") : state === "error" || answer?.error || this.notice ? "" : stopped || answer?.stopped ? _t("The answer was stopped.") : answer?.text ? _t("Answer: %s").replace("%s", answer.text) : answer ? _t("The answer is empty.") : "";
         break;
       }
       default:
@@ -8783,7 +8785,7 @@ var Conversation = class extends Component7 {
   }
   get defaultSuggestions() {
     const thread = this.model.thread;
-    if (thread?.res_model && thread.record_name) {
+    if (thread?.res_model && thread.record_name && !thread.record_deleted) {
       const name = thread.record_name;
       return [
         _t("Summarize %s").replace("%s", name),
@@ -9058,7 +9060,7 @@ var ThreadHeader = class extends Component9 {
   }
   get recordUrl() {
     const thread = this.thread;
-    return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
+    return thread?.res_model && thread.res_id && !thread.record_deleted ? recordUrl(thread.res_model, thread.res_id) : "";
   }
   onAssistantChange(ev) {
     const value = ev.target.value;
@@ -9340,6 +9342,14 @@ var ThreadList = class extends Component11 {
     if (id !== null && name && thread && name !== thread.name) {
       this.props.onRename(id, name);
     }
+  }
+  /** An answer is being written: the server refuses to delete the conversation until it
+   * is stopped (llm.thread.unlink), so the list does not offer it. */
+  answering(thread) {
+    return BUSY_STATES.includes(thread.generation_state);
+  }
+  deleteTitle(thread) {
+    return this.answering(thread) ? _t("An answer is being written: stop it to delete the conversation.") : _t("Delete");
   }
   askDelete(thread) {
     this.state.renamingId = null;
