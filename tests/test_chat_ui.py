@@ -479,6 +479,14 @@ class TestChatLayout(HttpCase):
                     res_model="res.partner", res_id=partner.id)
         self.start_tour("/odoo/llm-chat", "llm_thread_opens_at_latest", login="admin")
 
+    def test_form_of_a_conversation_whose_record_was_deleted(self):
+        partner = self.env["res.partner"].create({"name": "Gone Contact"})
+        thread = self.thread("About a gone contact", [("Who is it?", "A contact.")],
+                             res_model="res.partner", res_id=partner.id)
+        partner.unlink()
+        self.start_tour(f"/odoo/action-llm_thread.llm_thread_action/{thread.id}",
+                        "llm_thread_form_deleted_record", login="admin")
+
     def test_phone(self):
         self.browser_size = "390x844"
         self.touch_enabled = True
