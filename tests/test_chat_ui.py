@@ -184,9 +184,9 @@ class TestChatUi(ChatUiCase):
         self.assertIn("Once upon a time", answer.body)
         self.assertNotIn("never sent", answer.body)
 
-    def test_delete_while_answering_is_refused_in_words(self):
-        """Deleting the conversation whose answer is being written shows the server's refusal
-        in Odoo's warning dialog; once stopped, it is deleted."""
+    def test_delete_while_answering_is_not_offered(self):
+        """The conversation whose answer is being written cannot be deleted from the list
+        (the server refuses it: the button is disabled, saying why); once stopped, it is."""
         release = threading.Event()
         self.addCleanup(release.set)
         self.fake.script("openai", [TextDelta("Once upon a time"), Wait(release),
