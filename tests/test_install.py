@@ -1,4 +1,4 @@
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 
@@ -114,6 +114,19 @@ class TestFrench(TransactionCase):
         self.assertEqual(terms["This conversation: %s"], "Cette conversation : %s")
         self.assertEqual(terms["Ask anything… (Enter to send, Shift+Enter for a new line)"],
                          "Demandez ce que vous voulez… (Entrée pour envoyer, Maj+Entrée pour un retour à la ligne)")
+
+    def test_assistant_test_button_and_ask_ai(self):
+        """The Test button of assistants, Ask AI and the Settings block, in French."""
+        arch = self.fr["llm.assistant"].get_view(
+            self.fr.ref("llm_thread.llm_assistant_view_form").id)["arch"]
+        self.assertIn('string="Tester"', arch)
+        self.assertIn("Les conversations de test ne portent sur aucun enregistrement", arch)
+        assistant = self.fr["llm.assistant"].create({"name": "Pirate", "active": False})
+        with self.assertRaisesRegex(UserError, r"L'assistant Pirate est archivé : désarchivez-le"):
+            assistant.action_llm_test()
+        modules, _lang = self.env["ir.http"].get_translations_for_webclient(["llm_thread"], "fr_FR")
+        terms = {message["id"]: message["string"] for message in modules["llm_thread"]["messages"]}
+        self.assertEqual(terms["Ask AI"], "Demander à l'IA")
 
     def test_server_messages_with_placeholders(self):
         with self.assertRaises(ValidationError) as caught:
