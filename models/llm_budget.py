@@ -30,6 +30,20 @@ from odoo.tools.misc import formatLang
 
 from ..engine.claim import LIVENESS_NAMESPACE, STALE_AFTER, Liveness
 
+
+def notify_once(cr, query, params):
+    """Whether this transaction is the one to send a notice: ``query`` is an UPDATE that sets
+    the record's "notified" mark only where it is not set yet, RETURNING the row. Of two
+    transactions reaching a threshold at the same moment, one sets it; the other's UPDATE
+    waits and then finds it set, or fails to serialize, quietly (in a savepoint)."""
+    try:
+        with cr.savepoint():
+            cr.execute(query, params, log_exceptions=False)
+            return cr.fetchone() is not None
+    except psycopg2.errors.SerializationFailure:
+        return False  # another transaction is notifying right now
+
+
 WARNING_RATIO = 0.8
 # The shortest answer worth a call under a hard budget (or the answer reserve, when smaller):
 # with less left, the call is refused rather than cut after a few words.
@@ -356,16 +370,10 @@ class LlmBudget(models.Model):
         month = now.strftime("%Y-%m")
         if self.notified_month == month:
             return
-        cr = self.env.cr
-        try:
-            with cr.savepoint():
-                # Only one of two simultaneous calls crossing the threshold sends the message.
-                cr.execute("""UPDATE llm_budget SET notified_month = %s
-                               WHERE id = %s AND notified_month IS DISTINCT FROM %s
-                           RETURNING id""", (month, self.id, month))
-                claimed = cr.fetchone()
-        except psycopg2.errors.SerializationFailure:
-            return  # another call is notifying right now
+        # Only one of two simultaneous calls crossing the threshold sends the message.
+        claimed = notify_once(self.env.cr, """UPDATE llm_budget SET notified_month = %s
+                                              WHERE id = %s AND notified_month IS DISTINCT FROM %s
+                                          RETURNING id""", (month, self.id, month))
         self.invalidate_recordset(["notified_month"])
         if not claimed:
             return

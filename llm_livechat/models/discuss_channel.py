@@ -13,11 +13,11 @@ import logging
 import re
 from datetime import timedelta
 
-import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.addons.llm_thread.engine.turn import message_text
+from odoo.addons.llm_thread.models.llm_budget import notify_once
 from odoo.addons.llm_thread.models.llm_thread import LlmBusyError
 from odoo.addons.llm_thread.models.llm_thread_seed import markdown_html
 from odoo.addons.llm_thread.models.llm_tool_registry import llm_tool
@@ -534,23 +534,16 @@ class DiscussChannel(models.Model):
             return
         now = fields.Datetime.now()
         kind = kind or "internal"
-        cr = self.env.cr
-        try:
-            with cr.savepoint():
-                # Only one of two visitors' runs failing at once sends the notice.
-                cr.execute("""
-                    UPDATE llm_provider
-                       SET livechat_failure_notices = COALESCE(livechat_failure_notices, '{}')
-                                                      || jsonb_build_object(%(kind)s, %(now)s)
-                     WHERE id = %(id)s
-                       AND COALESCE((livechat_failure_notices ->> %(kind)s)::timestamp,
-                                    '-infinity') <= %(since)s
-                 RETURNING id""", {"kind": kind, "now": now, "id": provider.id,
-                                   "since": now - FAILURE_NOTICE_INTERVAL},
-                           log_exceptions=False)
-                claimed = cr.fetchone()
-        except psycopg2.errors.SerializationFailure:
-            return  # another run is notifying right now
+        # Only one of two visitors' runs failing at once sends the notice.
+        claimed = notify_once(self.env.cr, """
+            UPDATE llm_provider
+               SET livechat_failure_notices = COALESCE(livechat_failure_notices, '{}')
+                                              || jsonb_build_object(%(kind)s, %(now)s)
+             WHERE id = %(id)s
+               AND COALESCE((livechat_failure_notices ->> %(kind)s)::timestamp,
+                            '-infinity') <= %(since)s
+         RETURNING id""", {"kind": kind, "now": now, "id": provider.id,
+                           "since": now - FAILURE_NOTICE_INTERVAL})
         provider.invalidate_recordset(["livechat_failure_notices"])
         company = self.env["llm.usage"]._llm_company(provider)
         managers = self.env["llm.budget"]._llm_managers(company)
