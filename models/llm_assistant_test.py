@@ -50,34 +50,37 @@ class LlmAssistantTest(models.Model):
 
     def _llm_check_testable(self):
         """Raise a UserError saying what to change unless the current user, in the current
-        company, can talk to the assistant: the checks of every answer, but Offered On (a test
-        is about no record), each told for what it is, in the manager's words."""
-        if not self.active:
-            raise UserError(self.env._(
-                "The assistant %s is archived: unarchive it (Action > Unarchive) to test it.",
-                self.name))
-        if self.company_ids and self.env.company not in self.company_ids:
-            raise UserError(self.env._(
-                "The assistant %(assistant)s is used only in %(companies)s: switch to one of "
-                "them in the company switcher to test it.", assistant=self.name,
-                companies=", ".join(self.company_ids.mapped("name"))))
-        if self.group_ids and set(self.group_ids.ids).isdisjoint(self.env.user._get_group_ids()):
-            raise UserError(self.env._(
-                "The assistant %(assistant)s is offered to members of %(groups)s only, and you "
-                "are in none of them. A test talks to it as you: add yourself to one of them, "
-                "or empty its Allowed Groups, to test it.", assistant=self.name,
-                groups=", ".join(self.group_ids.mapped("full_name"))))
-        chat_models = self.env["llm.model"]._llm_chat_models()
-        if not chat_models:
-            raise UserError(self.env._(
-                "No chat model is configured for %s: add a provider in LLM > Configuration > "
-                "Providers, fetch its models, then test the assistant.", self.env.company.name))
-        if self.model_id and self.model_id not in chat_models:
+        company, can talk to the assistant: the rules of every answer (``_llm_is_allowed``,
+        ``_llm_model_usable``), but Offered On (a test is about no record); a refusal is
+        explained in the manager's words."""
+        if not self._llm_is_allowed():
+            raise UserError(self._llm_not_allowed_reason())
+        if not self.env["llm.model"]._llm_chat_models():
+            raise UserError(self.env["llm.provider"]._llm_not_configured_message())
+        if not self._llm_model_usable():
             raise UserError(self.env._(
                 "The assistant %(assistant)s answers with %(model)s, which is not available "
                 "(archived, its provider archived, or another company's): choose another Model "
                 "on the assistant, or Auto Model, to test it.", assistant=self.name,
-                model=self.model_id.display_name))
+                model=self.sudo().model_id.display_name))
+
+    def _llm_not_allowed_reason(self):
+        """Why ``_llm_is_allowed()`` refuses the assistant to the current user, and what to
+        change (its rule is the tools' ``allowed``: active, companies, groups)."""
+        if not self.active:
+            return self.env._(
+                "The assistant %s is archived: unarchive it (Action > Unarchive) to test it.",
+                self.name)
+        if self.company_ids and self.env.company not in self.company_ids:
+            return self.env._(
+                "The assistant %(assistant)s is used only in %(companies)s: switch to one of "
+                "them in the company switcher to test it.", assistant=self.name,
+                companies=", ".join(self.company_ids.mapped("name")))
+        return self.env._(
+            "The assistant %(assistant)s is offered to members of %(groups)s only, and you "
+            "are in none of them. A test talks to it as you: add yourself to one of them, "
+            "or empty its Allowed Groups, to test it.", assistant=self.name,
+            groups=", ".join(self.group_ids.mapped("full_name")))
 
 
 class LlmThreadTest(models.Model):
@@ -107,8 +110,8 @@ class LlmThreadTest(models.Model):
         their older ones but the one before it."""
         tests = self.search([("user_id", "=", self.env.uid),
                              ("llm_test_assistant_id", "=", assistant.id)], order="id desc")
-        # Set up as a new conversation is (llm_ui_create), then with the assistant: a reused
-        # one follows the edits made to the assistant since.
+        # The model and tools a new conversation gets (llm_ui_create), then the assistant's: a
+        # reused one follows the edits made to the assistant since.
         model = self._llm_ui_default_model()
         values = {
             "name": self.env._("Test: %s", assistant.name)[:MAX_NAME_CHARS],
