@@ -9060,7 +9060,7 @@ var ThreadHeader = class extends Component9 {
   }
   get recordUrl() {
     const thread = this.thread;
-    return thread?.res_model && thread.res_id && !thread.record_deleted ? recordUrl(thread.res_model, thread.res_id) : "";
+    return thread?.res_model && thread.res_id ? recordUrl(thread.res_model, thread.res_id) : "";
   }
   onAssistantChange(ev) {
     const value = ev.target.value;
@@ -9230,7 +9230,7 @@ patch(Chatter.prototype, {
     this.llmQuestion = question;
     this.state.llmAsks = (this.state.llmAsks ?? 0) + 1;
     if (!this.state.llmOpen) {
-      this.onClickLlm();
+      this.openLlm();
     }
   },
   takeLlmQuestion() {
@@ -9238,10 +9238,18 @@ patch(Chatter.prototype, {
     this.llmQuestion = "";
     return question;
   },
+  /** The AI button. A question Ask AI left waiting (its new record failed to save) is
+   * dropped: the panel opening now must not send it unasked. */
   onClickLlm() {
+    this.llmQuestion = "";
     if (this.state.llmOpen) {
       this.state.llmOpen = false;
-    } else if (this.state.thread?.id) {
+    } else {
+      this.openLlm();
+    }
+  },
+  openLlm() {
+    if (this.state.thread?.id) {
       this.state.llmOpen = true;
     } else {
       this.onThreadCreated = () => {
@@ -9257,6 +9265,7 @@ patch(Chatter.prototype, {
   },
   closeLlm() {
     this.state.llmOpen = false;
+    this.llmQuestion = "";
   }
 });
 

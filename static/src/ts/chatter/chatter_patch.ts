@@ -20,6 +20,7 @@ interface ChatterLike {
     /** The question Ask AI brought, until the panel takes it. */
     llmQuestion?: string;
     onClickLlm(): void;
+    openLlm(): void;
     onThreadCreated?: ((thread: unknown) => void) | null;
     /** Mail's form chatter (mail/chatter/web/chatter_patch.js): saves, then reloads the form. */
     reloadParentView?: () => Promise<void>;
@@ -63,7 +64,7 @@ patch(Chatter.prototype, {
         this.llmQuestion = question;
         this.state.llmAsks = (this.state.llmAsks ?? 0) + 1;
         if (!this.state.llmOpen) {
-            this.onClickLlm();
+            this.openLlm();
         }
     },
 
@@ -73,10 +74,19 @@ patch(Chatter.prototype, {
         return question;
     },
 
+    /** The AI button. A question Ask AI left waiting (its new record failed to save) is
+     * dropped: the panel opening now must not send it unasked. */
     onClickLlm(this: ChatterLike): void {
+        this.llmQuestion = "";
         if (this.state.llmOpen) {
             this.state.llmOpen = false;
-        } else if (this.state.thread?.id) {
+        } else {
+            this.openLlm();
+        }
+    },
+
+    openLlm(this: ChatterLike): void {
+        if (this.state.thread?.id) {
             this.state.llmOpen = true;
         } else {
             // An unsaved record is saved first, as mail does for its own buttons: the panel
@@ -96,5 +106,6 @@ patch(Chatter.prototype, {
 
     closeLlm(this: ChatterLike): void {
         this.state.llmOpen = false;
+        this.llmQuestion = "";
     },
 });

@@ -100,7 +100,7 @@ export class ThreadHeader extends Component<ThreadHeaderProps> {
 
     get recordUrl(): string {
         const thread = this.thread;
-        return thread?.res_model && thread.res_id && !thread.record_deleted
+        return thread?.res_model && thread.res_id
             ? recordUrl(thread.res_model, thread.res_id)
             : "";
     }

@@ -153,7 +153,7 @@ describe("ChatterPanel", () => {
         const opened: string[] = [];
         const chatter = {
             state: { llmOpen: false, llmAsks: undefined as number | undefined },
-            onClickLlm() {
+            openLlm() {
                 opened.push("panel");
                 this.state.llmOpen = true;
             },
@@ -167,6 +167,28 @@ describe("ChatterPanel", () => {
         expect(opened).toEqual(["panel"]);
         expect(chatter.state).toEqual({ llmOpen: true, llmAsks: 2 });
         expect(proto.takeLlmQuestion.call(chatter)).toBe("Second?");
+    });
+
+    test("the AI button drops a question Ask AI left waiting: the panel it opens asks nothing", () => {
+        const proto = Chatter.prototype as unknown as {
+            askLlm(question: string): void;
+            onClickLlm(): void;
+            takeLlmQuestion(): string;
+        };
+        // A new record whose save fails: the panel does not open, the question waits.
+        const chatter = {
+            props: { saveRecord: async () => false },
+            state: { llmOpen: false, llmAsks: undefined as number | undefined, thread: undefined },
+            onThreadCreated: null as (() => void) | null,
+            openLlm(this: { props: { saveRecord: () => Promise<boolean> } }) {
+                void this.props.saveRecord();
+            },
+        };
+        proto.askLlm.call(chatter, "Who is this?");
+        expect(chatter.state.llmOpen).toBe(false);
+        // Later the user clicks AI on the (now saved) record: nothing is sent in their name.
+        proto.onClickLlm.call(chatter);
+        expect(proto.takeLlmQuestion.call(chatter)).toBe("");
     });
 
     test("the chatter reloads the form, then fetches the messages the change posted", async () => {
