@@ -29,7 +29,10 @@ class LlmThreadForm(models.Model):
                 message_text)
 
     def action_open_in_chat(self):
-        """The owner goes on with the conversation in LLM Chat."""
+        """The owner goes on with the conversation in LLM Chat (opened on ``active_id``, as
+        the assistants' Test button opens it)."""
+        self.ensure_one()
         self._llm_check_owner()
         action = self.env["ir.actions.actions"]._for_xml_id("llm_thread.action_llm_chat")
-        return dict(action, params={"thread_id": self.id})
+        return dict(action, context={"active_id": self.id, "active_ids": self.ids,
+                                     "active_model": self._name})

@@ -221,7 +221,8 @@ class TestThreadAccess(RpcMixin, EngineCase):
              ("Assistant", "<p>Done.</p>")])
         # The owner goes on in LLM Chat; the manager is not offered it (is_mine) nor let in.
         action = self.thread.with_user(self.user_a).action_open_in_chat()
-        self.assertEqual((action["tag"], action["params"]), ("llm_thread.chat", {"thread_id": self.thread.id}))
+        self.assertEqual((action["tag"], action["context"]["active_id"]),
+                         ("llm_thread.chat", self.thread.id))
         with self.assertRaises(AccessError):
             self.thread.with_user(manager).action_open_in_chat()
 
