@@ -338,10 +338,11 @@ class LlmThread(models.Model):
         return record or None
 
     def _llm_record_gone(self):
-        """The label of the linked record's model when that record no longer exists (deleted,
-        or its module uninstalled), else ''."""
+        """For a conversation whose ``_llm_record()`` is None (the callers asked it already):
+        the label of its linked record's model when it had one (deleted since, or its module
+        uninstalled), else ''."""
         self.ensure_one()
-        if not self.res_model or not self.res_id or self._llm_record():
+        if not self.res_model or not self.res_id:
             return ""
         return self.env["ir.model"]._get(self.res_model).name or self.res_model
 
