@@ -47,6 +47,8 @@ function askAiCommands(searchValue, record, openChat) {
 function askAiProvider(recordOnScreen) {
   return {
     namespace: ASK_AI_NAMESPACE,
+    // The palette gives the env's services untyped (types/odoo.d.ts): the action service
+    // is the one thing taken from them, named here.
     provide: (env, options) => askAiCommands(options.searchValue, recordOnScreen(), (question) => {
       void askInChat(env.services.action, question);
     })

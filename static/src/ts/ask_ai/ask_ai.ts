@@ -69,9 +69,11 @@ export function askAiCommands(
 export function askAiProvider(recordOnScreen: () => RecordAsker | null) {
     return {
         namespace: ASK_AI_NAMESPACE,
-        provide: (env: { services: { action: PaletteActionService } }, options: { searchValue: string }) =>
+        // The palette gives the env's services untyped (types/odoo.d.ts): the action service
+        // is the one thing taken from them, named here.
+        provide: (env: { services: Record<string, unknown> }, options: { searchValue: string }) =>
             askAiCommands(options.searchValue, recordOnScreen(), (question) => {
-                void askInChat(env.services.action, question);
+                void askInChat(env.services.action as PaletteActionService, question);
             }),
     };
 }
